@@ -1,0 +1,70 @@
+/**
+ * Typed IPC messages between the supervisor and its workers (Node's child_process IPC channel).
+ * Every type is prefixed `m2pool:` so stray messages (pm2 sends a bare 'shutdown' string) are told apart.
+ * @module
+ */
+
+/** Build one member of a discriminated union (zeromq.js `EventFor` style). */
+export type Msg<T extends string, D extends object = Record<never, never>> = { readonly type: T } & D;
+
+/** Worker → supervisor. */
+export type WorkerMessage =
+  /** Sockets connected (and Mongrel2 subscribed) and the app loaded: the worker serves from now on. */
+  | Msg<'m2pool:ready', { readonly pid: number; readonly endpoints: number }>
+  /** Sent from the worker's event loop every heartbeat interval; a blocked loop sends none. */
+  | Msg<
+      'm2pool:heartbeat',
+      {
+        readonly inFlight: number;
+        readonly handled: number;
+        /** Event-loop lag measured since the previous heartbeat, in milliseconds. */
+        readonly loopLagMs: number;
+        readonly rssBytes: number;
+      }
+    >
+  /** The worker stopped reading and is finishing in-flight work. */
+  | Msg<'m2pool:draining', { readonly inFlight: number }>
+  /** The worker's serialised metric state (prom-client `getMetricsAsJSON()`), sent periodically and at exit. */
+  | Msg<'m2pool:metrics', { readonly metrics: unknown[] }>
+  /** A fatal error before or during serving; the worker exits right after with an ExitCode. */
+  | Msg<'m2pool:fatal', { readonly code: string; readonly message: string }>;
+
+/** Supervisor → worker. */
+export type SupervisorMessage =
+  /** Stop reading, finish in-flight work within `drainTimeoutMs`, flush replies, exit 0. */
+  | Msg<'m2pool:shutdown', { readonly drainTimeoutMs: number }>
+  /** Change the worker's log level at runtime. */
+  | Msg<'m2pool:log-level', { readonly level: string }>;
+
+const WORKER_TYPES: ReadonlySet<string> = new Set<WorkerMessage['type']>([
+  'm2pool:ready',
+  'm2pool:heartbeat',
+  'm2pool:draining',
+  'm2pool:metrics',
+  'm2pool:fatal',
+]);
+
+const SUPERVISOR_TYPES: ReadonlySet<string> = new Set<SupervisorMessage['type']>([
+  'm2pool:shutdown',
+  'm2pool:log-level',
+]);
+
+function hasType(x: unknown, types: ReadonlySet<string>): boolean {
+  return typeof x === 'object' && x !== null && typeof (x as { type?: unknown }).type === 'string'
+    && types.has((x as { type: string }).type);
+}
+
+/** Guard for messages a supervisor receives from a worker. */
+export function isWorkerMessage(x: unknown): x is WorkerMessage {
+  return hasType(x, WORKER_TYPES);
+}
+
+/** Guard for messages a worker receives from its supervisor. */
+export function isSupervisorMessage(x: unknown): x is SupervisorMessage {
+  return hasType(x, SUPERVISOR_TYPES);
+}
+
+/** Exhaustiveness check for `switch (msg.type)`. */
+export function assertNever(x: never): never {
+  throw new Error(`unexpected message: ${JSON.stringify(x)}`);
+}
