@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * The `m2pool` command: dispatches to one subcommand module (loaded on demand, so a worker never loads the
+ * supervisor and vice versa).
+ * @module
+ */
+import { ExitCode, errorMessage, M2PoolError } from '../errors';
+import { UsageError } from './flags';
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly load: () => Promise<Command> }>> = {
+  start: { summary: 'run the supervisor: fork, health-check and scale N workers', load: async () => (await import('./start-command.js')).startCommand },
+  worker: { summary: 'run one handler process connected to Mongrel2', load: async () => (await import('./worker-command.js')).workerCommand },
+  status: { summary: "show the pool's workers (admin API)", load: async () => (await import('./admin-commands.js')).statusCommand },
+  scale: { summary: 'set the number of workers: N, +N or -N (admin API)', load: async () => (await import('./admin-commands.js')).scaleCommand },
+  reload: { summary: 'rolling reload: new workers first, then drain the old (admin API)', load: async () => (await import('./admin-commands.js')).reloadCommand },
+  mongrel2: { summary: 'load a mongrel2.conf and run Mongrel2 in the foreground', load: async () => (await import('./mongrel2-command.js')).mongrel2Command },
+};
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`);
+  return `usage: m2pool <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nRun 'm2pool <command> --help' for the options of a command.\n`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return name === undefined ? ExitCode.USAGE : ExitCode.OK;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(`m2pool: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return ExitCode.USAGE;
+  }
+  try {
+    return await (await command.load())(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`m2pool ${name}: ${err.message}\nRun 'm2pool ${name} --help' for usage.\n`);
+      return ExitCode.USAGE;
+    }
+    const code = err instanceof M2PoolError ? ` [${err.code}]` : '';
+    process.stderr.write(`m2pool ${name}: ${errorMessage(err)}${code}\n`);
+    return ExitCode.CRASH;
+  }
+}
+
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+  // A forked worker's IPC channel would keep the process alive after a clean stop.
+  if (process.connected) process.disconnect();
+});

@@ -1,0 +1,26 @@
+/**
+ * `m2pool worker --app <module> --send-spec <ep> --recv-spec <ep>`: one handler process. This is the unit the
+ * pool forks, and how a handler on another host joins a Mongrel2.
+ * @module
+ */
+import { ExitCode } from '../errors';
+import { readWorkerOptions, WORKER_FLAGS } from '../worker/options';
+import { runWorker } from '../worker/main';
+import { parseFlags, renderHelp } from './flags';
+
+/** Help text of the command. */
+export const WORKER_HELP = renderHelp(
+  'm2pool worker --app <module> --send-spec <endpoint> --recv-spec <endpoint> [options]',
+  'Run one handler process connected to one or more Mongrel2 servers.',
+  WORKER_FLAGS,
+);
+
+/** Run the command; resolves with the exit code. */
+export async function workerCommand(argv: string[]): Promise<number> {
+  const { values, help } = parseFlags(argv, WORKER_FLAGS);
+  if (help) {
+    process.stdout.write(WORKER_HELP);
+    return ExitCode.OK;
+  }
+  return runWorker(readWorkerOptions(values));
+}

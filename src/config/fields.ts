@@ -1,0 +1,81 @@
+/**
+ * One row per configuration key (gunicorn's `Setting` objects): how it is spelled as a CLI flag and an env var,
+ * how a string from those sources is coerced, and its help text. `--help`, the loader and the validator all read
+ * this table, so a key cannot exist in one place and be missing in another.
+ * @module
+ */
+
+/** How a value arriving as a string (env var, CLI flag) is turned into the config value. */
+export type FieldKind = 'int' | 'string' | 'strings' | 'level';
+
+/** Dotted path of a config key: `workers`, `restartBackoff.initialMs`. */
+export type ConfigKey =
+  | 'app' | 'workers' | 'minWorkers' | 'maxWorkers' | 'minReady' | 'sendSpecs' | 'recvSpecs' | 'admin'
+  | 'adminToken' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'drainTimeoutMs'
+  | 'shutdownTimeoutMs' | 'restartBackoff.initialMs' | 'restartBackoff.maxMs' | 'restartBackoff.resetAfterMs'
+  | 'crashLoop.maxFailures' | 'crashLoop.windowMs' | 'maxRequests' | 'maxRequestsJitter' | 'maxRssBytes'
+  | 'maxSurge' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'logLevel' | 'requestLogLevel'
+  | 'workerModule' | 'workerArgs';
+
+/** Description of one configuration key. */
+export interface ConfigField {
+  readonly key: ConfigKey;
+  readonly kind: FieldKind;
+  /** Long CLI flag without the dashes. */
+  readonly flag: string;
+  /** Environment variable name. */
+  readonly env: string;
+  /** Placeholder shown in `--help`. */
+  readonly arg: string;
+  readonly help: string;
+}
+
+function field(key: ConfigKey, kind: FieldKind, arg: string, help: string, flag?: string): ConfigField {
+  const words = key.replace(/\./g, '-').replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+  return Object.freeze({
+    key,
+    kind,
+    flag: flag ?? words,
+    env: `M2POOL_${words.replace(/-/g, '_').toUpperCase()}`,
+    arg,
+    help,
+  });
+}
+
+/** Every configuration key, in `--help` order. */
+export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
+  field('app', 'string', 'MODULE', 'handler app module each worker loads (required)'),
+  field('workers', 'int', 'N', 'workers to run at start (default 2)'),
+  field('minWorkers', 'int', 'N', 'lowest count scale accepts (default 1)'),
+  field('maxWorkers', 'int', 'N', 'highest count scale accepts (default 32)'),
+  field('minReady', 'int', 'N', 'ready workers needed for /readyz and pm2 wait_ready (default 1)'),
+  field('sendSpecs', 'strings', 'EP', "Mongrel2 send_spec, repeatable; env: comma-separated (default tcp://127.0.0.1:9997)", 'send-spec'),
+  field('recvSpecs', 'strings', 'EP', "Mongrel2 recv_spec, repeatable, same count as --send-spec (default tcp://127.0.0.1:9996)", 'recv-spec'),
+  field('admin', 'string', 'HOST:PORT', 'admin HTTP address (default 127.0.0.1:9890; port 0 = any free port)'),
+  field('adminToken', 'string', 'TOKEN', 'bearer token for mutating admin calls; required off loopback (prefer the env var)'),
+  field('bootTimeoutMs', 'int', 'MS', 'a worker must be ready within this (default 30000)'),
+  field('heartbeatIntervalMs', 'int', 'MS', 'worker heartbeat period (default 1000)'),
+  field('heartbeatTimeoutMs', 'int', 'MS', 'kill and replace a worker silent this long (default 30000)'),
+  field('drainTimeoutMs', 'int', 'MS', 'budget to finish in-flight requests when draining (default 30000)'),
+  field('shutdownTimeoutMs', 'int', 'MS', 'budget for a graceful pool stop, >= drain timeout (default 35000)'),
+  field('restartBackoff.initialMs', 'int', 'MS', 'first restart delay cap (default 500)'),
+  field('restartBackoff.maxMs', 'int', 'MS', 'largest restart delay cap (default 30000)'),
+  field('restartBackoff.resetAfterMs', 'int', 'MS', 'uptime that resets a slot\'s backoff (default 60000)'),
+  field('crashLoop.maxFailures', 'int', 'K', 'failures in the window that stop a slot respawning (default 5)'),
+  field('crashLoop.windowMs', 'int', 'MS', 'crash-loop window (default 60000)'),
+  field('maxRequests', 'int', 'N', 'recycle a worker after N requests, 0 = off (default 0)'),
+  field('maxRequestsJitter', 'int', 'N', 'random 0..N added to max-requests per worker (default 0)'),
+  field('maxRssBytes', 'int', 'BYTES', 'recycle a worker above this RSS, 0 = off (default 0)'),
+  field('maxSurge', 'int', 'N', 'replacement workers booting at once during reload/recycle (default 1)'),
+  field('maxInFlight', 'int', 'N', 'worker: concurrent requests per worker'),
+  field('receiveHwm', 'int', 'N', 'worker: ZeroMQ receive high-water mark'),
+  field('requestTimeoutMs', 'int', 'MS', 'worker: per-request deadline'),
+  field('uploadDir', 'string', 'DIR', 'worker: directory for large request bodies'),
+  field('logLevel', 'level', 'LEVEL', 'fatal|error|warn|info|debug|trace|silent (default info)'),
+  field('requestLogLevel', 'level', 'LEVEL', 'worker: level of per-request log lines'),
+  field('workerModule', 'string', 'FILE', 'script forked per worker (default: this package\'s dist/src/cli/main.js)'),
+  field('workerArgs', 'strings', 'ARG', "leading worker arguments, repeatable (default 'worker')", 'worker-arg'),
+]);
+
+/** Lookup of {@link CONFIG_FIELDS} by key. */
+export const FIELD_BY_KEY: ReadonlyMap<ConfigKey, ConfigField> = new Map(CONFIG_FIELDS.map((f) => [f.key, f]));

@@ -1,0 +1,133 @@
+/**
+ * Assemble the pool configuration from its sources — CLI flags > `M2POOL_*` env vars > JSON config file >
+ * defaults — and validate it once. Every source enters as `unknown`; strings from env and flags are coerced by
+ * the key's kind (`fields.ts`) and anything that does not coerce is left for the validator to report.
+ * @module
+ */
+import { readFile } from 'node:fs/promises';
+import { ConfigError, errorMessage, isErrnoException } from '../errors';
+import { CONFIG_FIELDS, type ConfigField, type ConfigKey } from './fields';
+import type { PoolConfig } from './schema';
+import { validateConfig } from './validate';
+
+/** The raw inputs of {@link resolveConfig}. */
+export interface RawSources {
+  /** Parsed JSON config file, with the name to report problems under. */
+  readonly file?: { readonly name: string; readonly data: unknown };
+  /** Environment (usually `process.env`); only the `M2POOL_*` names in `fields.ts` are read. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** CLI values keyed by config key, as `node:util` parseArgs returns them (string or string[]). */
+  readonly flags?: Readonly<Partial<Record<ConfigKey, unknown>>>;
+}
+
+/** The inputs of {@link loadConfig}: like {@link RawSources} but the file is a path still to read. */
+export interface ConfigSources {
+  readonly configFile?: string;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly flags?: Readonly<Partial<Record<ConfigKey, unknown>>>;
+}
+
+const INTEGER = /^[+-]?\d+$/;
+
+/** Turn a string from env or argv into the key's type where it cleanly can. */
+function coerce(f: ConfigField, value: unknown, fromEnv: boolean): unknown {
+  if (f.kind === 'strings') {
+    if (typeof value === 'string') {
+      return fromEnv ? value.split(',').map((s) => s.trim()).filter((s) => s !== '') : [value];
+    }
+    return value;
+  }
+  if (Array.isArray(value)) return value.length === 1 ? coerce(f, value[0], fromEnv) : value;
+  if (f.kind === 'int' && typeof value === 'string' && INTEGER.test(value.trim())) return Number(value.trim());
+  return value;
+}
+
+function setPath(target: Record<string, unknown>, key: ConfigKey, value: unknown): void {
+  const [head, tail] = key.split('.') as [string, string | undefined];
+  if (tail === undefined) {
+    target[head] = value;
+    return;
+  }
+  const existing = target[head];
+  const nested: Record<string, unknown> =
+    typeof existing === 'object' && existing !== null && !Array.isArray(existing) ? { ...existing } : {};
+  nested[tail] = value;
+  target[head] = nested;
+}
+
+function hasPath(data: Record<string, unknown>, key: ConfigKey): boolean {
+  const [head, tail] = key.split('.') as [string, string | undefined];
+  const v = data[head];
+  if (tail === undefined) return v !== undefined;
+  return typeof v === 'object' && v !== null && (v as Record<string, unknown>)[tail] !== undefined;
+}
+
+/**
+ * Merge already-read sources and validate them. Pure: no I/O.
+ * @throws ConfigError listing every problem, each tagged with the source it came from.
+ */
+export function resolveConfig(sources: RawSources): PoolConfig {
+  const merged: Record<string, unknown> = {};
+  const origin = new Map<ConfigKey, string>();
+  const issues: string[] = [];
+
+  const fileData = sources.file?.data;
+  if (sources.file !== undefined) {
+    if (typeof fileData === 'object' && fileData !== null && !Array.isArray(fileData)) {
+      const data = fileData as Record<string, unknown>;
+      for (const [k, v] of Object.entries(data)) {
+        merged[k] = typeof v === 'object' && v !== null && !Array.isArray(v) ? { ...v } : v;
+      }
+      for (const f of CONFIG_FIELDS) if (hasPath(data, f.key)) origin.set(f.key, sources.file.name);
+    } else {
+      issues.push(`${sources.file.name}: the config file must hold a JSON object`);
+    }
+  }
+  for (const f of CONFIG_FIELDS) {
+    const v = sources.env?.[f.env];
+    if (v === undefined || v === '') continue;
+    setPath(merged, f.key, coerce(f, v, true));
+    origin.set(f.key, f.env);
+  }
+  for (const f of CONFIG_FIELDS) {
+    const v = sources.flags?.[f.key];
+    if (v === undefined) continue;
+    setPath(merged, f.key, coerce(f, v, false));
+    origin.set(f.key, `--${f.flag}`);
+  }
+
+  const options = sources.file === undefined ? {} : { unknownKeyOrigin: sources.file.name };
+  let config: PoolConfig;
+  try {
+    config = validateConfig(merged, { ...options, originOf: (k) => origin.get(k) });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ConfigError([...issues, ...err.issues]);
+    throw err;
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  return config;
+}
+
+/**
+ * Read the config file (if any), merge every source and validate.
+ * @throws ConfigError listing every problem found, the file's own problems included.
+ */
+export async function loadConfig(sources: ConfigSources): Promise<PoolConfig> {
+  const rest = { ...(sources.env ? { env: sources.env } : {}), ...(sources.flags ? { flags: sources.flags } : {}) };
+  if (sources.configFile === undefined) return resolveConfig(rest);
+  const name = sources.configFile;
+  let text: string;
+  try {
+    text = await readFile(name, 'utf8');
+  } catch (err) {
+    const why = isErrnoException(err) && err.code === 'ENOENT' ? 'no such file' : errorMessage(err);
+    throw new ConfigError([`${name}: cannot read the config file: ${why}`]);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ConfigError([`${name}: not valid JSON: ${errorMessage(err)}`]);
+  }
+  return resolveConfig({ ...rest, file: { name, data } });
+}

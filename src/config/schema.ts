@@ -1,0 +1,123 @@
+/**
+ * The pool configuration: its type and the frozen defaults every other source is layered on.
+ * Precedence (see `load.ts`): CLI flags > `M2POOL_*` env vars > JSON config file > {@link DEFAULTS}.
+ * @module
+ */
+import * as path from 'node:path';
+
+/** pino level names accepted by `logLevel` / `requestLogLevel`. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Per-slot restart backoff: full-jitter exponential delay between respawns of a failing slot. */
+export interface RestartBackoffConfig {
+  /** Cap of the first restart delay (the delay is uniformly random in [0, cap)). @default 500 */
+  readonly initialMs: number;
+  /** Largest cap the doubling may reach. @default 30000 */
+  readonly maxMs: number;
+  /** A worker that stayed up this long resets its slot's backoff to `initialMs`. @default 60000 */
+  readonly resetAfterMs: number;
+}
+
+/** Crash-loop circuit breaker: `maxFailures` failures of one slot within `windowMs` stop that slot respawning. */
+export interface CrashLoopConfig {
+  /** Failures (crashes, boot errors, exit 3/4, boot/heartbeat timeouts) that open the breaker. @default 5 */
+  readonly maxFailures: number;
+  /** Sliding window the failures are counted in. @default 60000 */
+  readonly windowMs: number;
+}
+
+/** The whole, validated, deep-frozen pool configuration. */
+export interface PoolConfig {
+  /** Module the workers load (`--app`). Required: there is no default. */
+  readonly app: string;
+  /** Desired number of workers at start. @default 2 */
+  readonly workers: number;
+  /** Lowest count `scale` accepts. @default 1 */
+  readonly minWorkers: number;
+  /** Highest count `scale` accepts (guards against `scale 1000`). @default 32 */
+  readonly maxWorkers: number;
+  /** Ready workers needed for `/readyz` 200 and pm2's `wait_ready`. @default 1 */
+  readonly minReady: number;
+  /** Mongrel2 `send_spec` endpoints (worker PULL connects); one per Mongrel2 server. @default ['tcp://127.0.0.1:9997'] */
+  readonly sendSpecs: readonly string[];
+  /** Mongrel2 `recv_spec` endpoints (worker PUB connects); same count and order as `sendSpecs`. @default ['tcp://127.0.0.1:9996'] */
+  readonly recvSpecs: readonly string[];
+  /** Admin HTTP listen address `HOST:PORT` (`[v6]:PORT` for IPv6; port 0 = any free port). @default '127.0.0.1:9890' */
+  readonly admin: string;
+  /** Bearer token for mutating admin endpoints; required when `admin` is not a loopback address. @default '' */
+  readonly adminToken: string;
+  /** A worker must report ready within this time (the worker gets the same value). @default 30000 */
+  readonly bootTimeoutMs: number;
+  /** How often workers heartbeat over IPC. @default 1000 */
+  readonly heartbeatIntervalMs: number;
+  /** A ready worker silent this long (blocked event loop) is SIGKILLed and replaced. @default 30000 */
+  readonly heartbeatTimeoutMs: number;
+  /** Budget a draining worker gets to finish in-flight requests before it is killed. @default 30000 */
+  readonly drainTimeoutMs: number;
+  /** Budget for a graceful pool stop; survivors are SIGKILLed after it. Must be ≥ drainTimeoutMs. @default 35000 */
+  readonly shutdownTimeoutMs: number;
+  /** Restart backoff per slot. */
+  readonly restartBackoff: RestartBackoffConfig;
+  /** Crash-loop breaker per slot. */
+  readonly crashLoop: CrashLoopConfig;
+  /** Recycle a worker after it handled this many requests (0 = off). @default 0 */
+  readonly maxRequests: number;
+  /** Random extra 0..N added per worker to `maxRequests` so workers do not recycle together. @default 0 */
+  readonly maxRequestsJitter: number;
+  /** Recycle a worker whose RSS exceeds this many bytes (0 = off). @default 0 */
+  readonly maxRssBytes: number;
+  /** Extra workers that may boot at once as replacements during reload and recycling. @default 1 */
+  readonly maxSurge: number;
+  /** Worker pass-through: concurrent requests per worker. Default: the worker's own. */
+  readonly maxInFlight?: number;
+  /** Worker pass-through: ZMQ receive high-water mark. Default: the worker's own. */
+  readonly receiveHwm?: number;
+  /** Worker pass-through: per-request deadline. Default: the worker's own. */
+  readonly requestTimeoutMs?: number;
+  /** Worker pass-through: directory for large upload bodies. Default: the worker's own. */
+  readonly uploadDir?: string;
+  /** Log level of the supervisor, also passed to workers. @default 'info' */
+  readonly logLevel: LogLevel;
+  /** Worker pass-through: level of per-request log lines. Default: the worker's own. */
+  readonly requestLogLevel?: LogLevel;
+  /** Script forked for each worker. @default '<package>/dist/src/cli/main.js' */
+  readonly workerModule: string;
+  /** Leading arguments before the worker flags (tests point these at a fixture). @default ['worker'] */
+  readonly workerArgs: readonly string[];
+}
+
+/** Keys that have a default (every key except the required `app` and the optional pass-throughs). */
+type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'requestLogLevel'>;
+
+/** Shape of {@link DEFAULTS}. */
+export type PoolDefaults = Pick<PoolConfig, DefaultedKeys>;
+
+/** Every default, frozen. The values are documented on {@link PoolConfig}. */
+export const DEFAULTS: PoolDefaults = Object.freeze({
+  workers: 2,
+  minWorkers: 1,
+  maxWorkers: 32,
+  minReady: 1,
+  sendSpecs: Object.freeze(['tcp://127.0.0.1:9997']),
+  recvSpecs: Object.freeze(['tcp://127.0.0.1:9996']),
+  admin: '127.0.0.1:9890',
+  adminToken: '',
+  bootTimeoutMs: 30_000,
+  heartbeatIntervalMs: 1_000,
+  heartbeatTimeoutMs: 30_000,
+  drainTimeoutMs: 30_000,
+  shutdownTimeoutMs: 35_000,
+  restartBackoff: Object.freeze({ initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 }),
+  crashLoop: Object.freeze({ maxFailures: 5, windowMs: 60_000 }),
+  maxRequests: 0,
+  maxRequestsJitter: 0,
+  maxRssBytes: 0,
+  maxSurge: 1,
+  logLevel: 'info',
+  // schema.js is emitted to dist/src/config/, the CLI entry to dist/src/cli/main.js.
+  workerModule: path.resolve(__dirname, '..', 'cli', 'main.js'),
+  workerArgs: Object.freeze(['worker']),
+});

@@ -1,0 +1,253 @@
+/**
+ * Hand-written, dependency-free validation of the pool configuration (gunicorn `validate_pos_int` style):
+ * one small check per key, every problem collected, unknown keys rejected, one {@link ConfigError} thrown.
+ * @module
+ */
+import { ConfigError } from '../errors';
+import { DEFAULTS, LOG_LEVELS, type LogLevel, type PoolConfig } from './schema';
+import type { ConfigKey } from './fields';
+import { isLoopbackHost, parseHostPort } from './host-port';
+
+/** Options of {@link validateConfig}. */
+export interface ValidateOptions {
+  /** Names where a key's value came from (`--workers`, `M2POOL_WORKERS`, `pool.json`), appended to its problems. */
+  readonly originOf?: (key: ConfigKey) => string | undefined;
+  /** Where keys the schema does not know came from (only a config file can bring them). */
+  readonly unknownKeyOrigin?: string;
+}
+
+type PassKey = 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'requestLogLevel';
+
+type Check<T> = (value: unknown) => { readonly value: T } | { readonly problem: string };
+
+/** Largest delay `setTimeout` honours; longer ones fire at once (Node docs, timers). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(JSON.stringify(v) ?? v));
+
+function int(min: number, max: number = Number.MAX_SAFE_INTEGER): Check<number> {
+  return (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
+      ? { value: v }
+      : { problem: `must be an integer from ${min} to ${max}, got ${show(v)}` };
+}
+
+const ms = (min: number): Check<number> => int(min, MAX_TIMER_MS);
+
+function str(nonEmpty: boolean): Check<string> {
+  return (v) =>
+    typeof v === 'string' && (!nonEmpty || v.trim() !== '')
+      ? { value: v }
+      : { problem: nonEmpty ? `must be a non-empty string, got ${show(v)}` : `must be a string, got ${show(v)}` };
+}
+
+const level: Check<LogLevel> = (v) => {
+  const found = LOG_LEVELS.find((l) => l === v);
+  return found !== undefined ? { value: found } : { problem: `must be one of ${LOG_LEVELS.join('|')}, got ${show(v)}` };
+};
+
+function strings(each: (s: string) => string | undefined, minCount: number): Check<readonly string[]> {
+  return (v) => {
+    if (!Array.isArray(v) || !v.every((s): s is string => typeof s === 'string')) {
+      return { problem: `must be an array of strings, got ${show(v)}` };
+    }
+    if (v.length < minCount) return { problem: `needs at least ${minCount} entr${minCount === 1 ? 'y' : 'ies'}` };
+    const bad = v.map(each).filter((p): p is string => p !== undefined);
+    if (bad.length > 0) return { problem: bad.join('; ') };
+    const dup = v.find((s, i) => v.indexOf(s) !== i);
+    return dup === undefined ? { value: Object.freeze([...v]) } : { problem: `lists ${JSON.stringify(dup)} twice` };
+  };
+}
+
+const ENDPOINT = /^(tcp|ipc|inproc):\/\/\S+$/;
+const endpoints = strings((s) => (ENDPOINT.test(s) ? undefined : `${JSON.stringify(s)} is not a tcp://, ipc:// or inproc:// endpoint`), 1);
+
+const hostPort: Check<string> = (v) => {
+  if (typeof v !== 'string') return { problem: `must be a HOST:PORT string, got ${show(v)}` };
+  const hp = parseHostPort(v);
+  return typeof hp === 'string' ? { problem: hp } : { value: v };
+};
+
+const TOP_KEYS: ReadonlySet<string> = new Set([
+  'app', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'admin', 'adminToken',
+  'bootTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'drainTimeoutMs', 'shutdownTimeoutMs',
+  'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
+  'receiveHwm', 'requestTimeoutMs', 'uploadDir', 'logLevel', 'requestLogLevel', 'workerModule', 'workerArgs',
+]);
+const NESTED_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
+  restartBackoff: new Set(['initialMs', 'maxMs', 'resetAfterMs']),
+  crashLoop: new Set(['maxFailures', 'windowMs']),
+};
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/** Collects problems while reading keys of the raw object. */
+class Reader {
+  readonly issues: string[] = [];
+  readonly #failed = new Set<ConfigKey>();
+  constructor(private readonly raw: Record<string, unknown>, private readonly options: ValidateOptions) {}
+
+  problem(key: ConfigKey, message: string): void {
+    const origin = this.options.originOf?.(key);
+    this.issues.push(`${key}: ${message}${origin !== undefined ? ` (from ${origin})` : ''}`);
+    this.#failed.add(key);
+  }
+
+  ok(...keys: ConfigKey[]): boolean {
+    return keys.every((k) => !this.#failed.has(k));
+  }
+
+  #get(key: ConfigKey): unknown {
+    const [head, tail] = key.split('.') as [string, string | undefined];
+    const v = this.raw[head];
+    if (tail === undefined) return v;
+    return isRecord(v) ? v[tail] : undefined;
+  }
+
+  /** The valid value, or `fallback` when absent (absent) or invalid (problem recorded). */
+  read<T>(key: ConfigKey, check: Check<T>, fallback: T): T {
+    const v = this.#get(key);
+    if (v === undefined) return fallback;
+    const r = check(v);
+    if ('problem' in r) {
+      this.problem(key, r.problem);
+      return fallback;
+    }
+    return r.value;
+  }
+
+  /** Like {@link read} for keys without a default; `null` counts as absent. */
+  optional<T>(key: ConfigKey, check: Check<T>): T | undefined {
+    const v = this.#get(key);
+    if (v === undefined || v === null) return undefined;
+    const r = check(v);
+    if ('problem' in r) {
+      this.problem(key, r.problem);
+      return undefined;
+    }
+    return r.value;
+  }
+}
+
+function unknownKeys(raw: Record<string, unknown>): string[] {
+  const issues: string[] = [];
+  for (const [k, v] of Object.entries(raw)) {
+    if (!TOP_KEYS.has(k)) {
+      issues.push(`${k}: unknown key`);
+      continue;
+    }
+    const nested = NESTED_KEYS[k];
+    if (nested === undefined || v === undefined) continue;
+    if (!isRecord(v)) {
+      issues.push(`${k}: must be an object with ${[...nested].join(', ')}`);
+      continue;
+    }
+    for (const sub of Object.keys(v)) if (!nested.has(sub)) issues.push(`${k}.${sub}: unknown key`);
+  }
+  return issues;
+}
+
+/** Recursively freeze a plain object tree. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Validate a raw configuration object (missing keys take {@link DEFAULTS}) and return it deep-frozen.
+ * @throws ConfigError listing every problem found.
+ */
+export function validateConfig(raw: unknown, options: ValidateOptions = {}): PoolConfig {
+  if (!isRecord(raw)) throw new ConfigError([`configuration must be an object, got ${show(raw)}`]);
+  const r = new Reader(raw, options);
+  const from = options.unknownKeyOrigin !== undefined ? ` (from ${options.unknownKeyOrigin})` : '';
+  r.issues.push(...unknownKeys(raw).map((issue) => issue + from));
+  const d = DEFAULTS;
+
+  const app = r.read('app', str(true), '');
+  if (raw['app'] === undefined) r.problem('app', 'is required (--app MODULE or M2POOL_APP)');
+  // exactOptionalPropertyTypes: unset pass-throughs are left out rather than written as `undefined`.
+  const pass: { -readonly [K in PassKey]?: PoolConfig[K] } = {};
+  const maxInFlight = r.optional('maxInFlight', int(1, 1_000_000));
+  if (maxInFlight !== undefined) pass.maxInFlight = maxInFlight;
+  const receiveHwm = r.optional('receiveHwm', int(1, 1_000_000));
+  if (receiveHwm !== undefined) pass.receiveHwm = receiveHwm;
+  const requestTimeoutMs = r.optional('requestTimeoutMs', ms(1));
+  if (requestTimeoutMs !== undefined) pass.requestTimeoutMs = requestTimeoutMs;
+  const uploadDir = r.optional('uploadDir', str(true));
+  if (uploadDir !== undefined) pass.uploadDir = uploadDir;
+  const requestLogLevel = r.optional('requestLogLevel', level);
+  if (requestLogLevel !== undefined) pass.requestLogLevel = requestLogLevel;
+  const config: PoolConfig = {
+    app,
+    workers: r.read('workers', int(0, 1024), d.workers),
+    minWorkers: r.read('minWorkers', int(0, 1024), d.minWorkers),
+    maxWorkers: r.read('maxWorkers', int(1, 1024), d.maxWorkers),
+    minReady: r.read('minReady', int(0, 1024), d.minReady),
+    sendSpecs: r.read('sendSpecs', endpoints, d.sendSpecs),
+    recvSpecs: r.read('recvSpecs', endpoints, d.recvSpecs),
+    admin: r.read('admin', hostPort, d.admin),
+    adminToken: r.read('adminToken', str(false), d.adminToken),
+    bootTimeoutMs: r.read('bootTimeoutMs', ms(1), d.bootTimeoutMs),
+    heartbeatIntervalMs: r.read('heartbeatIntervalMs', ms(10), d.heartbeatIntervalMs),
+    heartbeatTimeoutMs: r.read('heartbeatTimeoutMs', ms(20), d.heartbeatTimeoutMs),
+    drainTimeoutMs: r.read('drainTimeoutMs', ms(0), d.drainTimeoutMs),
+    shutdownTimeoutMs: r.read('shutdownTimeoutMs', ms(0), d.shutdownTimeoutMs),
+    restartBackoff: {
+      initialMs: r.read('restartBackoff.initialMs', ms(1), d.restartBackoff.initialMs),
+      maxMs: r.read('restartBackoff.maxMs', ms(1), d.restartBackoff.maxMs),
+      resetAfterMs: r.read('restartBackoff.resetAfterMs', ms(0), d.restartBackoff.resetAfterMs),
+    },
+    crashLoop: {
+      maxFailures: r.read('crashLoop.maxFailures', int(1, 1_000), d.crashLoop.maxFailures),
+      windowMs: r.read('crashLoop.windowMs', ms(1), d.crashLoop.windowMs),
+    },
+    maxRequests: r.read('maxRequests', int(0), d.maxRequests),
+    maxRequestsJitter: r.read('maxRequestsJitter', int(0), d.maxRequestsJitter),
+    maxRssBytes: r.read('maxRssBytes', int(0), d.maxRssBytes),
+    maxSurge: r.read('maxSurge', int(1, 1024), d.maxSurge),
+    logLevel: r.read('logLevel', level, d.logLevel),
+    workerModule: r.read('workerModule', str(true), d.workerModule),
+    workerArgs: r.read('workerArgs', strings(() => undefined, 0), d.workerArgs),
+    ...pass,
+  };
+  crossChecks(config, r);
+  if (r.issues.length > 0) throw new ConfigError(r.issues);
+  return deepFreeze(config);
+}
+
+/** Rules between keys; each runs only when the keys it reads are individually valid. */
+function crossChecks(c: PoolConfig, r: Reader): void {
+  if (r.ok('minWorkers', 'maxWorkers') && c.minWorkers > c.maxWorkers) {
+    r.problem('minWorkers', `(${c.minWorkers}) is above maxWorkers (${c.maxWorkers})`);
+  }
+  if (r.ok('workers', 'minWorkers', 'maxWorkers') && (c.workers < c.minWorkers || c.workers > c.maxWorkers)) {
+    r.problem('workers', `(${c.workers}) must be between minWorkers (${c.minWorkers}) and maxWorkers (${c.maxWorkers})`);
+  }
+  if (r.ok('minReady', 'workers') && c.minReady > c.workers) {
+    r.problem('minReady', `(${c.minReady}) is above workers (${c.workers}): the pool could never be ready`);
+  }
+  if (r.ok('sendSpecs', 'recvSpecs') && c.sendSpecs.length !== c.recvSpecs.length) {
+    r.problem('recvSpecs', `has ${c.recvSpecs.length} entries but sendSpecs has ${c.sendSpecs.length}; give one recv spec per send spec`);
+  }
+  if (r.ok('heartbeatIntervalMs', 'heartbeatTimeoutMs') && c.heartbeatTimeoutMs < 2 * c.heartbeatIntervalMs) {
+    r.problem('heartbeatTimeoutMs', `(${c.heartbeatTimeoutMs}) must be at least twice heartbeatIntervalMs (${c.heartbeatIntervalMs})`);
+  }
+  if (r.ok('drainTimeoutMs', 'shutdownTimeoutMs') && c.shutdownTimeoutMs < c.drainTimeoutMs) {
+    r.problem('shutdownTimeoutMs', `(${c.shutdownTimeoutMs}) is below drainTimeoutMs (${c.drainTimeoutMs}): stop would cut drains short`);
+  }
+  if (r.ok('restartBackoff.initialMs', 'restartBackoff.maxMs') && c.restartBackoff.maxMs < c.restartBackoff.initialMs) {
+    r.problem('restartBackoff.maxMs', `(${c.restartBackoff.maxMs}) is below restartBackoff.initialMs (${c.restartBackoff.initialMs})`);
+  }
+  if (r.ok('admin', 'adminToken') && c.adminToken === '') {
+    const hp = parseHostPort(c.admin);
+    if (typeof hp !== 'string' && !isLoopbackHost(hp.host)) {
+      r.problem('adminToken', `is required when admin listens on a non-loopback address (${c.admin})`);
+    }
+  }
+}

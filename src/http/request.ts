@@ -1,0 +1,203 @@
+/**
+ * `Request`: an immutable, lazily parsed view over one Mongrel2 request message.
+ * Spec: shared/docs/mongrel2-protocol.md §2.3 (header keys), §2.4 (repeated headers), §3.7 (close).
+ * @module
+ */
+
+import type { RawMessage, UploadInfo } from '../protocol/types';
+import { HttpError } from './http-error';
+import {
+  headerTokens,
+  mediaType,
+  parseCookies,
+  parseUrlEncoded,
+  tryDecodeURI,
+  type MultiValueRecord,
+} from './parse';
+
+/** HTTP versions Mongrel2 forwards to handlers. */
+export type HttpVersion = 'HTTP/1.1' | 'HTTP/1.0';
+
+/** Options of the {@link Request} constructor. */
+export interface RequestOptions {
+  /** A completed async upload (the body is in `upload.file`, which the handler must unlink). */
+  readonly upload?: UploadInfo;
+}
+
+const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/**
+ * The request as a handler sees it. Client headers (lowercase keys, as Mongrel2 sends them) are kept
+ * apart from Mongrel2's own UPPERCASE keys (`METHOD`, `VERSION`, `URI`, …), which are exposed as `meta`
+ * and through getters. Query, cookies, JSON and form bodies are parsed on first use and cached.
+ */
+export class Request {
+  /** The message exactly as received. */
+  readonly raw: RawMessage;
+  readonly upload?: UploadInfo;
+  /** Client headers, lowercase keys; a repeated header is an array in arrival order. */
+  readonly headers: MultiValueRecord;
+  /** Mongrel2's UPPERCASE keys (trusted: a client cannot send them, §2.3). */
+  readonly meta: Readonly<Record<string, string>>;
+  #query?: MultiValueRecord;
+  #cookies?: Readonly<Record<string, string>>;
+  #json?: { readonly value: unknown };
+  #form?: MultiValueRecord;
+
+  constructor(raw: RawMessage, options: RequestOptions = {}) {
+    this.raw = raw;
+    if (options.upload !== undefined) this.upload = options.upload;
+    const headers: Record<string, string | string[]> = Object.create(null);
+    const meta: Record<string, string> = Object.create(null);
+    for (const [key, value] of Object.entries(raw.headers)) {
+      const values: string[] = typeof value === 'string' ? [value] : [...value];
+      if (key !== key.toLowerCase()) {
+        if (values[0] !== undefined) meta[key] = values[0];
+      } else if (values.length === 1 && values[0] !== undefined) {
+        headers[key] = values[0];
+      } else if (values.length > 1) {
+        Object.freeze(values);
+        headers[key] = values;
+      }
+    }
+    this.headers = Object.freeze(headers);
+    this.meta = Object.freeze(meta);
+  }
+
+  /** The method token (`GET`, `PATCH`, …), from METHOD; empty if Mongrel2 sent none. */
+  get method(): string {
+    return this.meta['METHOD'] ?? '';
+  }
+
+  /** The raw request path (the message's PATH field): no query, not percent-decoded. */
+  get path(): string {
+    return this.raw.path;
+  }
+
+  /** `path` with percent-escapes decoded by `decodeURI` (`%2F` stays encoded); raw if malformed. */
+  get pathname(): string {
+    return tryDecodeURI(this.raw.path);
+  }
+
+  /** `HTTP/1.0` or `HTTP/1.1` (anything else counts as 1.1). */
+  get version(): HttpVersion {
+    return this.meta['VERSION'] === 'HTTP/1.0' ? 'HTTP/1.0' : 'HTTP/1.1';
+  }
+
+  /** The raw request-target without the fragment, e.g. `/a?b=c`. */
+  get uri(): string {
+    return this.meta['URI'] ?? this.raw.path;
+  }
+
+  /** The raw query string without `?` (empty when there is none). */
+  get queryString(): string {
+    return this.meta['QUERY'] ?? '';
+  }
+
+  /** Query parameters; a repeated key is an array. */
+  get query(): MultiValueRecord {
+    this.#query ??= parseUrlEncoded(this.queryString);
+    return this.#query;
+  }
+
+  /** A fresh `URLSearchParams` over the query string (a copy: mutating it changes nothing here). */
+  get searchParams(): URLSearchParams {
+    return new URLSearchParams(this.queryString);
+  }
+
+  /** `http` or `https` (URL_SCHEME). */
+  get scheme(): string {
+    return this.meta['URL_SCHEME'] ?? 'http';
+  }
+
+  /** The Mongrel2 route pattern that matched (PATTERN), e.g. `/` or `/api`. */
+  get pattern(): string {
+    return this.meta['PATTERN'] ?? '';
+  }
+
+  /** The peer IP address Mongrel2 saw (REMOTE_ADDR). */
+  get remoteAddress(): string {
+    return this.meta['REMOTE_ADDR'] ?? '';
+  }
+
+  /** Connection id; unique only together with `sender`. */
+  get connId(): number {
+    return this.raw.connId;
+  }
+
+  /** The Mongrel2 server's send_ident; replies are addressed with it. */
+  get sender(): string {
+    return this.raw.sender;
+  }
+
+  /** Body bytes (empty for async uploads: read `upload.file`). */
+  get body(): Buffer {
+    return this.raw.body;
+  }
+
+  /** First value of a client header, case-insensitive. */
+  header(name: string): string | undefined {
+    const value = this.headers[name.toLowerCase()];
+    return typeof value === 'string' ? value : value?.[0];
+  }
+
+  /** Every value of a client header, case-insensitive, in arrival order. */
+  headerAll(name: string): string[] {
+    const value = this.headers[name.toLowerCase()];
+    if (value === undefined) return [];
+    return typeof value === 'string' ? [value] : [...value];
+  }
+
+  /** The media type of Content-Type, lowercased, without parameters. */
+  get contentType(): string | undefined {
+    return mediaType(this.header('content-type'));
+  }
+
+  /** Cookies from every Cookie header; the first occurrence of a name wins. */
+  get cookies(): Readonly<Record<string, string>> {
+    this.#cookies ??= parseCookies(this.headerAll('cookie'));
+    return this.#cookies;
+  }
+
+  /**
+   * True when the connection must be closed after the response (Python mongrel2 `Request.should_close()`):
+   * `Connection: close`, or HTTP/1.0 without `Connection: keep-alive`. Mongrel2 does not do it (§3.7).
+   */
+  get wantsClose(): boolean {
+    const tokens = headerTokens(this.headerAll('connection'));
+    if (tokens.includes('close')) return true;
+    return this.version === 'HTTP/1.0' && !tokens.includes('keep-alive');
+  }
+
+  /** The body decoded as UTF-8. */
+  text(): string {
+    return this.raw.body.toString('utf8');
+  }
+
+  /** The body parsed as JSON (whatever the Content-Type). Throws `HttpError` 400 on an empty or invalid body. */
+  json(): unknown {
+    if (this.#json === undefined) {
+      if (this.raw.body.length === 0) throw new HttpError(400, 'request body is empty; expected JSON');
+      try {
+        this.#json = { value: JSON.parse(this.text()) };
+      } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        throw new HttpError(400, `invalid JSON body: ${reason}`, { cause: err });
+      }
+    }
+    return this.#json.value;
+  }
+
+  /**
+   * The body parsed as `application/x-www-form-urlencoded`. Throws `HttpError` 415 when the request
+   * declares another Content-Type (multipart is not supported).
+   */
+  form(): MultiValueRecord {
+    const type = this.contentType;
+    if (type !== undefined && type !== FORM_TYPE) {
+      throw new HttpError(415, `expected an ${FORM_TYPE} body, got ${type}`);
+    }
+    this.#form ??= parseUrlEncoded(this.text());
+    return this.#form;
+  }
+}

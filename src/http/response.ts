@@ -1,0 +1,313 @@
+/**
+ * `Response`: builds one HTTP/1.1 response and writes it through a `ReplySink`.
+ * A simple response is one `write()` (head + body, one Mongrel2 message); a streamed one is the head,
+ * then one write per chunk. Spec: shared/docs/mongrel2-protocol.md §3.7, §4.2, §4.3.
+ * @module
+ */
+
+import { ErrorCode, M2PoolError } from '../errors';
+import { serializeCookie, type CookieOptions } from './cookie';
+import { HeaderMap, type HeaderInput } from './header-map';
+import { headerTokens } from './parse';
+import type { HttpVersion } from './request';
+import { encodeChunk, LAST_CHUNK, serializeResponseHead } from './serialize';
+import type { ReplySink } from './sink';
+
+/** What the response needs to know about its request. `Request` satisfies it. */
+export interface ResponseTarget {
+  readonly method: string;
+  readonly version: HttpVersion;
+  /** Close the connection after the response (HTTP/1.0 without keep-alive, or `Connection: close`). */
+  readonly wantsClose: boolean;
+}
+
+/** Body data accepted by the senders; strings are written as UTF-8. */
+export type BodyInput = Buffer | Uint8Array | string;
+
+/** An open streamed body, returned by {@link Response.stream}. */
+export interface ResponseStream {
+  /** Send one chunk (one sink write). An empty chunk is ignored. Throws once the stream has ended. */
+  write(chunk: BodyInput): Promise<void>;
+  /** Finish the body (optionally with a last piece of data), then close the connection if required. Idempotent. */
+  end(chunk?: BodyInput): Promise<void>;
+  readonly ended: boolean;
+}
+
+const EMPTY = Buffer.alloc(0);
+const TEXT = 'text/plain; charset=utf-8';
+// Framing headers are always computed here; user-set values are replaced.
+const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection']);
+
+type Framing = 'length' | 'chunked' | 'close-delimited' | 'none';
+
+/**
+ * Response builder. Setters validate at once (CR/LF/NUL in a header throws `RESPONSE_INVALID` and nothing is
+ * sent) and return `this`; senders (`json`, `text`, `html`, `send`, `redirect`, `empty`, `end`, `stream`)
+ * write once and resolve when the sink has accepted the bytes. Every response carries Content-Length or
+ * chunked framing (except 204/304). HEAD responses carry the same headers and no body bytes.
+ */
+export class Response {
+  readonly #sink: ReplySink;
+  readonly #target: ResponseTarget;
+  readonly #headers = new HeaderMap();
+  #status = 200;
+  #headersSent = false;
+  #sent = false;
+  #bytes = 0;
+  #stream: ResponseStream | undefined;
+
+  constructor(sink: ReplySink, target: ResponseTarget) {
+    this.#sink = sink;
+    this.#target = target;
+  }
+
+  /** The status that is (or will be) sent. @default 200 */
+  get statusCode(): number {
+    return this.#status;
+  }
+
+  /** True once the head has been handed to the sink. */
+  get headersSent(): boolean {
+    return this.#headersSent;
+  }
+
+  /** True once the whole response (for a stream: its end) has been handed to the sink. */
+  get sent(): boolean {
+    return this.#sent;
+  }
+
+  /** Bytes the sink has accepted so far (head, body and chunk framing). */
+  get bytesWritten(): number {
+    return this.#bytes;
+  }
+
+  /** Set the status code (200–599). */
+  status(code: number): this {
+    this.#assertHeadersOpen();
+    this.#status = checkStatus(code, 200, 599);
+    return this;
+  }
+
+  /** Set a header, replacing earlier values. Same as {@link setHeader}. */
+  header(name: string, value: HeaderInput): this {
+    return this.setHeader(name, value);
+  }
+
+  /** Set a header, replacing earlier values. */
+  setHeader(name: string, value: HeaderInput): this {
+    this.#assertHeadersOpen();
+    this.#headers.set(name, value);
+    return this;
+  }
+
+  /** Add a header value after the existing ones. */
+  appendHeader(name: string, value: HeaderInput): this {
+    this.#assertHeadersOpen();
+    this.#headers.append(name, value);
+    return this;
+  }
+
+  /** First value of a header set on this response (case-insensitive). */
+  getHeader(name: string): string | undefined {
+    return this.#headers.get(name)?.[0];
+  }
+
+  /** Every value of a header set on this response. */
+  getHeaderAll(name: string): string[] {
+    return [...(this.#headers.get(name) ?? [])];
+  }
+
+  removeHeader(name: string): this {
+    this.#assertHeadersOpen();
+    this.#headers.delete(name);
+    return this;
+  }
+
+  /** Append a Set-Cookie header (the value is percent-encoded). */
+  cookie(name: string, value: string, options: CookieOptions = {}): this {
+    return this.appendHeader('Set-Cookie', serializeCookie(name, value, options));
+  }
+
+  /** Append a Set-Cookie header that expires `name` now (give the same path/domain it was set with). */
+  clearCookie(name: string, options: Omit<CookieOptions, 'maxAge' | 'expires'> = {}): this {
+    return this.cookie(name, '', { ...options, maxAge: 0, expires: new Date(0) });
+  }
+
+  /** Send `JSON.stringify(value)` as `application/json` (unless Content-Type was set). */
+  async json(value: unknown, status?: number): Promise<void> {
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new TypeError('response value is not JSON-serialisable');
+    await this.#sendBody(status, Buffer.from(text, 'utf8'), 'application/json; charset=utf-8');
+  }
+
+  /** Send `text/plain; charset=utf-8` (unless Content-Type was set). */
+  async text(body: string, status?: number): Promise<void> {
+    await this.#sendBody(status, Buffer.from(body, 'utf8'), TEXT);
+  }
+
+  /** Send `text/html; charset=utf-8` (unless Content-Type was set). */
+  async html(body: string, status?: number): Promise<void> {
+    await this.#sendBody(status, Buffer.from(body, 'utf8'), 'text/html; charset=utf-8');
+  }
+
+  /** Send bytes (`application/octet-stream`) or a string (`text/plain`) unless Content-Type was set. */
+  async send(body: BodyInput, status?: number): Promise<void> {
+    const bytes = toBuffer(body);
+    await this.#sendBody(status, bytes, typeof body === 'string' ? TEXT : 'application/octet-stream');
+  }
+
+  /** Redirect to `location` with a 3xx status and an empty body. */
+  async redirect(location: string, status = 302): Promise<void> {
+    this.#assertHeadersOpen();
+    const code = checkStatus(status, 300, 399);
+    this.setHeader('Location', location);
+    await this.#sendBody(code, EMPTY, undefined);
+  }
+
+  /** Send no body (`Content-Length: 0`; no length at all for 204 and 304). */
+  async empty(status?: number): Promise<void> {
+    await this.#sendBody(status, EMPTY, undefined);
+  }
+
+  /** Finish whatever is in progress: end an open stream, or send an empty body now. No-op once sent. */
+  async end(): Promise<void> {
+    if (this.#sent) return;
+    if (this.#stream !== undefined) return this.#stream.end();
+    return this.empty();
+  }
+
+  /**
+   * Send the head and return a stream for the body: chunked on HTTP/1.1; on HTTP/1.0 the body is delimited
+   * by closing the connection (`Connection: close`). A user-set Content-Length is dropped.
+   */
+  async stream(): Promise<ResponseStream> {
+    this.#assertHeadersOpen();
+    const bodyAllowed = allowsBody(this.#status);
+    const framing: Framing = !bodyAllowed ? 'none' : this.#target.version === 'HTTP/1.1' ? 'chunked' : 'close-delimited';
+    const closeAfter = this.#mustClose() || (framing === 'close-delimited' && !this.#isHead);
+    const head = this.#renderHead(framing, 0, closeAfter);
+    const writesBody = bodyAllowed && !this.#isHead;
+    const stream = new BodyStream(this, framing === 'chunked' && writesBody, writesBody, closeAfter);
+    this.#stream = stream;
+    this.#headersSent = true;
+    await this.#write(head);
+    return stream;
+  }
+
+  get #isHead(): boolean {
+    return this.#target.method === 'HEAD';
+  }
+
+  async #sendBody(status: number | undefined, body: Buffer, contentType: string | undefined): Promise<void> {
+    this.#assertHeadersOpen();
+    if (status !== undefined) this.status(status);
+    const bodyAllowed = allowsBody(this.#status);
+    if (bodyAllowed && contentType !== undefined && !this.#headers.has('content-type')) {
+      this.#headers.set('Content-Type', contentType);
+    }
+    const closeAfter = this.#mustClose();
+    const head = this.#renderHead(bodyAllowed ? 'length' : 'none', body.length, closeAfter);
+    this.#headersSent = true;
+    this.#sent = true;
+    await this.#write(bodyAllowed && !this.#isHead && body.length > 0 ? Buffer.concat([head, body]) : head);
+    if (closeAfter) await this.#sink.close();
+  }
+
+  #renderHead(framing: Framing, length: number, closeAfter: boolean): Buffer {
+    const lines = this.#headers.lines(FRAMING);
+    if (framing === 'length') lines.push(['Content-Length', String(length)]);
+    if (framing === 'chunked') lines.push(['Transfer-Encoding', 'chunked']);
+    if (closeAfter) lines.push(['Connection', 'close']);
+    else if (this.#target.version === 'HTTP/1.0') lines.push(['Connection', 'keep-alive']);
+    return serializeResponseHead({ version: 'HTTP/1.1', status: this.#status, headers: lines });
+  }
+
+  /** The request asked for close, or the handler set `Connection: close` itself. */
+  #mustClose(): boolean {
+    return this.#target.wantsClose || headerTokens(this.#headers.get('connection') ?? []).includes('close');
+  }
+
+  #assertHeadersOpen(): void {
+    if (this.#headersSent) throw new M2PoolError(ErrorCode.RESPONSE_INVALID, 'response headers already sent');
+  }
+
+  /** @internal used by BodyStream. */
+  async #write(data: Buffer): Promise<void> {
+    await this.#sink.write(data);
+    this.#bytes += data.length;
+  }
+
+  static {
+    // Give BodyStream access to the private writer without making it public API.
+    streamAccess = {
+      write: (res, data) => res.#write(data),
+      close: (res) => res.#sink.close(),
+      markSent: (res) => {
+        res.#sent = true;
+      },
+    };
+  }
+}
+
+interface StreamAccess {
+  write(res: Response, data: Buffer): Promise<void>;
+  close(res: Response): Promise<void>;
+  markSent(res: Response): void;
+}
+
+let streamAccess: StreamAccess;
+
+class BodyStream implements ResponseStream {
+  readonly #res: Response;
+  readonly #chunked: boolean;
+  readonly #writesBody: boolean;
+  readonly #closeAfter: boolean;
+  #ended = false;
+
+  constructor(res: Response, chunked: boolean, writesBody: boolean, closeAfter: boolean) {
+    this.#res = res;
+    this.#chunked = chunked;
+    this.#writesBody = writesBody;
+    this.#closeAfter = closeAfter;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  async write(chunk: BodyInput): Promise<void> {
+    if (this.#ended) throw new M2PoolError(ErrorCode.RESPONSE_INVALID, 'response stream already ended');
+    const data = toBuffer(chunk);
+    if (!this.#writesBody || data.length === 0) return;
+    await streamAccess.write(this.#res, this.#chunked ? encodeChunk(data) : data);
+  }
+
+  async end(chunk?: BodyInput): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    streamAccess.markSent(this.#res);
+    const data = chunk === undefined || !this.#writesBody ? EMPTY : toBuffer(chunk);
+    const parts: Buffer[] = [];
+    if (data.length > 0) parts.push(this.#chunked ? encodeChunk(data) : data);
+    if (this.#chunked) parts.push(LAST_CHUNK);
+    if (parts.length > 0) await streamAccess.write(this.#res, Buffer.concat(parts));
+    if (this.#closeAfter) await streamAccess.close(this.#res);
+  }
+}
+
+/** 1xx, 204 and 304 responses never have a body (RFC 9112 §6.3). */
+function allowsBody(status: number): boolean {
+  return status >= 200 && status !== 204 && status !== 304;
+}
+
+function checkStatus(code: number, min: number, max: number): number {
+  if (!Number.isInteger(code) || code < min || code > max) {
+    throw new M2PoolError(ErrorCode.RESPONSE_INVALID, `status must be an integer in ${min}..${max}, got ${code}`);
+  }
+  return code;
+}
+
+function toBuffer(body: BodyInput): Buffer {
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  return Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}

@@ -1,0 +1,36 @@
+/**
+ * pino factory: JSON lines on stdout, one event per line, stable `msg`, details as fields.
+ * @module
+ */
+import pino, { type DestinationStream, type Level, type Logger } from 'pino';
+
+/** Log levels accepted on the command line and the admin API. */
+export const LOG_LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+/** Settings for {@link createLogger}. */
+export interface LoggerOptions {
+  /** @default 'info' */
+  readonly level?: string;
+  /** Fields on every line, e.g. `{ role: 'worker', slot: 0, generation: 1 }`. */
+  readonly bindings?: Record<string, unknown>;
+  /** Where lines go. @default stdout (asynchronous, flushed at exit) */
+  readonly destination?: DestinationStream;
+}
+
+/** Is `x` a pino level name (or 'silent')? */
+export function isLogLevel(x: unknown): x is Level | 'silent' {
+  return typeof x === 'string' && (x === 'silent' || (LOG_LEVELS as readonly string[]).includes(x));
+}
+
+/** Build a logger. */
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
+  return pino(
+    {
+      level: options.level ?? 'info',
+      base: { pid: process.pid, ...options.bindings },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}

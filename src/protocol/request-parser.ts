@@ -1,0 +1,179 @@
+/**
+ * Parses one Mongrel2 request message, `UUID SP ID SP PATH SP HEADERS BODY`, with either header protocol.
+ * This is the hot path: it works on the Buffer, never decodes the whole message, and the body is a zero-copy view.
+ * Spec: shared/docs/mongrel2-protocol.md §2.
+ * @module
+ */
+import { ProtocolError } from '../errors';
+import { TNET_TAG, decodeText, readFrame, setOwn } from './tnetstring';
+import type { HeaderValue, RawMessage } from './types';
+
+const SPACE = 0x20;
+const MAX_CONN_ID = 0xffffffff;
+
+/**
+ * Parses a Mongrel2 request message (§2.1). Headers may be JSON (a `,` netstring) or a tnetstring dict (`}`);
+ * values are decoded as UTF-8 when valid, otherwise latin1, and repeated headers are arrays. Messages without
+ * METHOD (upload.stream continuations) are accepted; interpretation is left to `classify`.
+ * `body` is a `subarray` of `buf`: it shares memory with it.
+ * @throws ProtocolError with the byte offset of the first violation (including trailing bytes after the body).
+ * @example parseMessage(Buffer.from('uuid 7 /p 16:6:METHOD,4:JSON,}0:,')).headers // { METHOD: 'JSON' }
+ */
+export function parseMessage(buf: Buffer): RawMessage {
+  const sp1 = buf.indexOf(SPACE);
+  if (sp1 < 0) throw new ProtocolError('missing space after sender', buf.length);
+  if (sp1 === 0) throw new ProtocolError('empty sender', 0);
+  const sp2 = buf.indexOf(SPACE, sp1 + 1);
+  if (sp2 < 0) throw new ProtocolError('missing space after connection id', buf.length);
+  const connId = parseConnId(buf, sp1 + 1, sp2);
+  const sp3 = buf.indexOf(SPACE, sp2 + 1);
+  if (sp3 < 0) throw new ProtocolError('missing space after path', buf.length);
+  if (sp3 === sp2 + 1) throw new ProtocolError('empty path', sp3);
+
+  const headersAt = sp3 + 1;
+  const h = readFrame(buf, headersAt);
+  let headers: Record<string, HeaderValue>;
+  let protocol: RawMessage['protocol'];
+  if (h.tag === TNET_TAG.STRING) {
+    headers = parseJsonHeaders(buf.subarray(h.start, h.end), h.start);
+    protocol = 'json';
+  } else if (h.tag === TNET_TAG.DICT) {
+    headers = parseTnetHeaders(buf, h.start, h.end);
+    protocol = 'tnetstring';
+  } else {
+    throw new ProtocolError("headers must be a JSON netstring (',') or a tnetstring dict ('}')", h.end);
+  }
+
+  const b = readFrame(buf, h.next);
+  if (b.tag !== TNET_TAG.STRING) throw new ProtocolError("body must be a netstring (tag ',')", b.end);
+  if (b.next !== buf.length) throw new ProtocolError(`${buf.length - b.next} trailing bytes after body`, b.next);
+
+  return {
+    sender: decodeText(buf.subarray(0, sp1)),
+    connId,
+    path: decodeText(buf.subarray(sp2 + 1, sp3)),
+    headers,
+    body: buf.subarray(b.start, b.end),
+    protocol,
+  };
+}
+
+function parseConnId(buf: Buffer, start: number, end: number): number {
+  if (start === end) throw new ProtocolError('empty connection id', start);
+  if (end - start > 10) throw new ProtocolError('connection id longer than 10 digits', start);
+  if (buf[start] === 0x30 && end - start > 1) throw new ProtocolError('connection id has a leading zero', start);
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const c = buf[i]! - 0x30;
+    if (c < 0 || c > 9) throw new ProtocolError('connection id must be decimal digits', i);
+    n = n * 10 + c;
+  }
+  if (n > MAX_CONN_ID) throw new ProtocolError('connection id exceeds uint32', start);
+  return n;
+}
+
+/** tnetstring headers: a dict whose values are strings or lists of strings (repeated headers, §2.4). */
+function parseTnetHeaders(buf: Buffer, start: number, end: number): Record<string, HeaderValue> {
+  const out: Record<string, HeaderValue> = {};
+  for (let i = start; i < end; ) {
+    const k = readFrame(buf, i, end);
+    if (k.tag !== TNET_TAG.STRING) throw new ProtocolError('header name must be a tnetstring string', i);
+    if (k.next >= end) throw new ProtocolError('header has no value', k.next);
+    const v = readFrame(buf, k.next, end);
+    let value: HeaderValue;
+    if (v.tag === TNET_TAG.STRING) {
+      value = decodeText(buf.subarray(v.start, v.end));
+    } else if (v.tag === TNET_TAG.LIST) {
+      const list: string[] = [];
+      for (let j = v.start; j < v.end; ) {
+        const item = readFrame(buf, j, v.end);
+        if (item.tag !== TNET_TAG.STRING) throw new ProtocolError('repeated header value must be a string', j);
+        list.push(decodeText(buf.subarray(item.start, item.end)));
+        j = item.next;
+      }
+      value = list;
+    } else {
+      throw new ProtocolError('header value must be a string or a list of strings', k.next);
+    }
+    setOwn(out, decodeText(buf.subarray(k.start, k.end)), value);
+    i = v.next;
+  }
+  return out;
+}
+
+/**
+ * JSON headers (§2.5). Mongrel2 escapes only `\` and `"`, so the text may hold raw control bytes (TAB) and
+ * non-UTF-8 bytes. Decode as latin1 (byte = char), escape raw bytes < 0x20 inside strings as `\u00XX`,
+ * JSON.parse, then re-decode every string's bytes with the UTF-8-else-latin1 rule.
+ */
+function parseJsonHeaders(bytes: Buffer, offset: number): Record<string, HeaderValue> {
+  let text = bytes.toString('latin1');
+  let hasHigh = false;
+  let hasControl = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (c < 0x20) hasControl = true;
+    else if (c >= 0x80) hasHigh = true;
+  }
+  if (hasControl) text = escapeControlsInStrings(text);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ProtocolError(`invalid JSON headers (${err instanceof Error ? err.message : 'parse error'})`, offset);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ProtocolError('JSON headers must be an object', offset);
+  }
+  const fix = hasHigh ? redecodeLatin1 : (s: string): string => s;
+  const out: Record<string, HeaderValue> = {};
+  for (const [key, raw] of Object.entries(parsed)) {
+    let value: HeaderValue;
+    if (Array.isArray(raw)) {
+      value = raw.map((item: unknown) => jsonScalar(item, key, offset, fix));
+    } else {
+      value = jsonScalar(raw, key, offset, fix);
+    }
+    setOwn(out, fix(key), value);
+  }
+  return out;
+}
+
+function jsonScalar(v: unknown, key: string, offset: number, fix: (s: string) => string): string {
+  if (typeof v === 'string') return fix(v);
+  // NOTE: Mongrel2 sends strings only; a finite number is tolerated (stringified) rather than dropping the message.
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  throw new ProtocolError(`JSON header '${key}' must be a string or an array of strings`, offset);
+}
+
+/** Re-decodes a latin1-decoded string as UTF-8 when its bytes are valid UTF-8. */
+function redecodeLatin1(s: string): string {
+  let high = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    // A char above 0xFF can only come from a JSON \u escape: the string is already proper text.
+    if (c > 0xff) return s;
+    if (c >= 0x80) high = true;
+  }
+  return high ? decodeText(Buffer.from(s, 'latin1')) : s;
+}
+
+function escapeControlsInStrings(text: string): string {
+  let out = '';
+  let last = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (!inString) {
+      if (c === 0x22) inString = true;
+    } else if (c === 0x5c) {
+      i++; // skip the escaped char; a raw control char after '\' stays invalid JSON
+    } else if (c === 0x22) {
+      inString = false;
+    } else if (c < 0x20) {
+      out += `${text.slice(last, i)}\\u00${c.toString(16).padStart(2, '0')}`;
+      last = i + 1;
+    }
+  }
+  return out + text.slice(last);
+}

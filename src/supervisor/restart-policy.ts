@@ -1,0 +1,134 @@
+/**
+ * Pure restart rules: per-slot exponential backoff with full jitter, reset after a stable uptime, and a crash-loop
+ * circuit breaker (K failures within T stop the slot respawning while the rest of the pool keeps serving).
+ * Nothing here reads a clock or spawns anything: callers pass `now`, and `random` is injectable.
+ * @module
+ */
+import { ExitCode } from '../errors';
+
+/** Backoff and breaker parameters (from `config.restartBackoff` and `config.crashLoop`). */
+export interface RestartPolicyOptions {
+  readonly initialMs: number;
+  readonly maxMs: number;
+  readonly resetAfterMs: number;
+  readonly maxFailures: number;
+  readonly windowMs: number;
+}
+
+/** What one slot remembers between failures. Immutable: every update returns a new value. */
+export interface SlotHistory {
+  /** Consecutive failures since the last stable run; drives the backoff exponent. */
+  readonly attempts: number;
+  /** Times of failures still inside the breaker window, oldest first. */
+  readonly failures: readonly number[];
+  /** When the breaker opened, or null while it is closed. */
+  readonly breakerOpenedAt: number | null;
+}
+
+/** The history of a slot that never failed. */
+export const EMPTY_HISTORY: SlotHistory = Object.freeze({ attempts: 0, failures: Object.freeze([]), breakerOpenedAt: null });
+
+/** Outcome of {@link RestartPolicy.onFailure}. */
+export interface FailureVerdict {
+  readonly history: SlotHistory;
+  /** Wait this long before respawning the slot (meaningless once the breaker is open). */
+  readonly delayMs: number;
+  /** True when this failure opened the breaker. */
+  readonly breakerOpened: boolean;
+}
+
+/** Backoff and breaker arithmetic; one instance serves every slot. */
+export class RestartPolicy {
+  readonly #o: RestartPolicyOptions;
+  readonly #random: () => number;
+
+  /** @param random returns a number in [0, 1); injectable for tests. */
+  constructor(options: RestartPolicyOptions, random: () => number = Math.random) {
+    this.#o = options;
+    this.#random = random;
+  }
+
+  /** Upper bound of the delay for the `attempt`-th consecutive failure (1-based): `min(maxMs, initialMs·2^(n-1))`. */
+  capFor(attempt: number): number {
+    const exp = Math.min(Math.max(attempt - 1, 0), 52);
+    return Math.min(this.#o.maxMs, this.#o.initialMs * 2 ** exp);
+  }
+
+  /** "Full jitter" (uniform in [0, cap)): spreads respawns of slots that failed together. */
+  delayFor(attempt: number): number {
+    const r = Math.min(Math.max(this.#random(), 0), 1 - Number.EPSILON);
+    return Math.floor(r * this.capFor(attempt));
+  }
+
+  /**
+   * Record a failure of a worker that was up `uptimeMs`. A run of at least `resetAfterMs` first resets the backoff,
+   * so a worker that crashes once a day restarts quickly; failures inside `windowMs` still count for the breaker.
+   */
+  onFailure(history: SlotHistory, now: number, uptimeMs: number): FailureVerdict {
+    const attempts = (uptimeMs >= this.#o.resetAfterMs ? 0 : history.attempts) + 1;
+    const failures = [...history.failures.filter((t) => now - t < this.#o.windowMs), now];
+    const open = history.breakerOpenedAt !== null || failures.length >= this.#o.maxFailures;
+    const breakerOpened = open && history.breakerOpenedAt === null;
+    return {
+      history: Object.freeze({
+        attempts,
+        failures: Object.freeze(failures),
+        breakerOpenedAt: history.breakerOpenedAt ?? (open ? now : null),
+      }),
+      delayMs: this.delayFor(attempts),
+      breakerOpened,
+    };
+  }
+
+  /** A worker of the slot stopped without failing (drained, scaled away): a stable run resets the backoff. */
+  onCleanExit(history: SlotHistory, uptimeMs: number): SlotHistory {
+    return uptimeMs >= this.#o.resetAfterMs && history.attempts !== 0 ? Object.freeze({ ...history, attempts: 0 }) : history;
+  }
+}
+
+/** Why the supervisor killed a worker itself. */
+export type KillReason = 'heartbeat-timeout' | 'boot-timeout' | 'drain-timeout' | 'shutdown-timeout' | 'fast-stop';
+
+/** Why a worker was asked to drain ('external': it announced draining on its own, e.g. after a SIGTERM from outside). */
+export type DrainReason = 'scale-down' | 'reload' | 'recycle-requests' | 'recycle-rss' | 'stop' | 'external' | 'superseded';
+
+/** The reason reported in `worker.exit` log events and `/pool`. */
+export type ExitReason = KillReason | DrainReason | 'boot-error' | 'app-load-error' | 'signal' | 'exited' | 'crash' | 'spawn-error';
+
+/** Facts about one exit, as the supervisor saw them. */
+export interface ExitFacts {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  /** Set when the worker had been told to drain (or announced it). */
+  readonly drainReason?: DrainReason | undefined;
+  /** Set when the supervisor sent the SIGKILL. */
+  readonly killReason?: KillReason | undefined;
+  readonly spawnError?: boolean | undefined;
+}
+
+/** Classification of an exit: `expected` = we asked for it; `failure` feeds backoff and the breaker. */
+export interface ExitVerdict {
+  readonly reason: ExitReason;
+  readonly expected: boolean;
+  readonly failure: boolean;
+}
+
+const FAILURE_KILLS: ReadonlySet<KillReason> = new Set<KillReason>(['heartbeat-timeout', 'boot-timeout']);
+
+/**
+ * Classify an exit (Node cluster's `exitedAfterDisconnect` idea): only exits we did not ask for are failures —
+ * crashes, signals from elsewhere, `BOOT_ERROR` (3) and `APP_LOAD_ERROR` (4) included — so that a broken app
+ * trips the breaker instead of feeding a restart storm.
+ */
+export function classifyExit(f: ExitFacts): ExitVerdict {
+  if (f.spawnError === true) return { reason: 'spawn-error', expected: false, failure: true };
+  if (f.killReason !== undefined) {
+    const failure = FAILURE_KILLS.has(f.killReason);
+    return { reason: f.killReason, expected: !failure, failure };
+  }
+  if (f.drainReason !== undefined) return { reason: f.drainReason, expected: true, failure: false };
+  if (f.code === ExitCode.BOOT_ERROR) return { reason: 'boot-error', expected: false, failure: true };
+  if (f.code === ExitCode.APP_LOAD_ERROR) return { reason: 'app-load-error', expected: false, failure: true };
+  if (f.signal !== null) return { reason: 'signal', expected: false, failure: true };
+  return { reason: f.code === 0 ? 'exited' : 'crash', expected: false, failure: true };
+}

@@ -1,0 +1,171 @@
+/**
+ * The direct topology: one Mongrel2 server = a PULL connected to its send_spec and an XPUB connected to its
+ * recv_spec (mongrel2-protocol.md §1, zeromq-semantics.md §3, §6.1).
+ *
+ * - Ready only when the PULL finished its ZMTP handshake (Mongrel2's PUSH has us in its rotation) and
+ *   Mongrel2's SUB subscription reached our XPUB: a plain PUB drops what it publishes before that.
+ * - XPUB with `noDrop`: at the high-water mark a send fails with EAGAIN instead of vanishing; the reply queue
+ *   retries it, then reports failure.
+ * - No ZMTP heartbeats on the PULL: with a stalled reader they cause false disconnects and a libzmq abort
+ *   (zeromq-semantics.md §2.6).
+ * @module
+ */
+import { Pull, XPublisher } from 'zeromq';
+import { ErrorCode, M2PoolError } from '../errors';
+import { ReplyQueue } from './reply-queue';
+import type { Link } from './transport';
+
+/** Socket settings of one link. */
+export interface Mongrel2LinkOptions {
+  /** Mongrel2's send_spec: where requests come from (we connect a PULL). */
+  readonly sendSpec: string;
+  /** Mongrel2's recv_spec: where replies go (we connect an XPUB). */
+  readonly recvSpec: string;
+  /** PULL receive high-water mark: how many messages libzmq may hold for us beyond what we read. */
+  readonly receiveHighWaterMark: number;
+  /** How long one reply may wait for the socket before it is reported as failed. */
+  readonly sendTimeoutMs: number;
+}
+
+/** One Mongrel2 server's request and reply sockets. */
+export class Mongrel2Link implements Link {
+  readonly name: string;
+  readonly #pull: Pull;
+  readonly #pub: XPublisher;
+  readonly #replies: ReplyQueue;
+  #pullReady = false;
+  #subscribed = false;
+  #receiving = true;
+  #closed = false;
+  readonly #waiters = new Set<() => void>();
+
+  constructor(options: Mongrel2LinkOptions) {
+    this.name = `${options.sendSpec} -> ${options.recvSpec}`;
+    this.#pull = new Pull({ receiveHighWaterMark: options.receiveHighWaterMark, linger: 0, reconnectInterval: 100 });
+    this.#pub = new XPublisher({ noDrop: true, immediate: true, reconnectInterval: 100 });
+    this.#replies = new ReplyQueue(
+      (frame) => this.#pub.send(frame),
+      (timeoutMs) => this.#awaitSubscribed(timeoutMs),
+      options.sendTimeoutMs,
+    );
+    this.#pull.events.on('handshake', () => this.#setPullReady(true));
+    this.#pull.events.on('disconnect', () => this.#setPullReady(false));
+    this.#pull.connect(options.sendSpec);
+    this.#pub.connect(options.recvSpec);
+    void this.#watchSubscriptions();
+  }
+
+  /** Both sockets are connected and Mongrel2 subscribed to our replies. */
+  get ready(): boolean {
+    return this.#pullReady && this.#subscribed;
+  }
+
+  /** Replies queued and not yet handed to the socket. */
+  get pendingReplies(): number {
+    return this.#replies.pending;
+  }
+
+  /** Resolves once `ready`, or rejects after `timeoutMs`. */
+  whenReady(timeoutMs: number): Promise<void> {
+    return this.#waitFor(() => this.ready, timeoutMs, () =>
+      `${this.name}: not ready after ${timeoutMs} ms (request socket ${this.#pullReady ? 'connected' : 'not connected'}, ` +
+      `reply socket ${this.#subscribed ? 'subscribed' : 'not subscribed'})`);
+  }
+
+  async receive(): Promise<Buffer | null> {
+    if (!this.#receiving) return null;
+    try {
+      const frames = await this.#pull.receive();
+      // Mongrel2 sends single-frame messages; a stray multipart is judged by its first frame.
+      return frames[0] ?? Buffer.alloc(0);
+    } catch (err) {
+      if (!this.#receiving || this.#pull.closed) return null;
+      throw err;
+    }
+  }
+
+  send(frame: Buffer): Promise<void> {
+    if (this.#closed) {
+      return Promise.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: link closed`));
+    }
+    return this.#replies.enqueue(frame);
+  }
+
+  stopReceiving(): void {
+    if (!this.#receiving) return;
+    this.#receiving = false;
+    // NOTE: closing the PULL discards whatever libzmq already queued for us; no socket option can pause
+    // inflow on an established connection (zeromq-semantics.md §2.2–2.4). Callers keep reading until now.
+    this.#pull.close();
+  }
+
+  /** Stop receiving, hand over queued replies (bounded by `lingerMs`), close both sockets. Idempotent. */
+  async close(lingerMs: number): Promise<void> {
+    this.stopReceiving();
+    if (this.#closed) return;
+    this.#closed = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#replies.drained(),
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, lingerMs))),
+    ]);
+    clearTimeout(timer);
+    this.#pub.linger = lingerMs;
+    this.#pub.close();
+    this.#notify();
+  }
+
+  #setPullReady(value: boolean): void {
+    this.#pullReady = value;
+    this.#notify();
+  }
+
+  async #watchSubscriptions(): Promise<void> {
+    // XPUB surfaces Mongrel2's SUBSCRIBE (0x01 + prefix) and, with `immediate`, UNSUBSCRIBE (0x00) when it goes.
+    while (!this.#pub.closed) {
+      let frames: Buffer[];
+      try {
+        frames = await this.#pub.receive();
+      } catch {
+        return; // closed
+      }
+      const first = frames[0];
+      if (first !== undefined && first.length > 0) {
+        this.#subscribed = first[0] === 1;
+        this.#notify();
+      }
+    }
+  }
+
+  #awaitSubscribed(timeoutMs: number): Promise<void> {
+    return this.#waitFor(() => this.#subscribed, timeoutMs, () => `${this.name}: Mongrel2 has not subscribed to replies`);
+  }
+
+  #notify(): void {
+    for (const wake of [...this.#waiters]) wake();
+  }
+
+  #waitFor(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+    if (condition()) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (condition()) {
+          cleanup();
+          resolve();
+        } else if (this.#closed) {
+          cleanup();
+          reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: link closed`));
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new M2PoolError(ErrorCode.WORKER_BOOT, describe()));
+      }, timeoutMs);
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+      };
+      this.#waiters.add(check);
+    });
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Heartbeat from the worker's event loop to the supervisor. A blocked loop sends nothing, which is exactly
+ * what the supervisor's heartbeat timeout detects (ZMTP heartbeats cannot: zeromq-semantics.md §2.7).
+ * @module
+ */
+import type { WorkerMessage } from '../ipc/messages';
+
+/** What the heartbeat reports besides lag. */
+export interface HeartbeatSource {
+  readonly inFlight: number;
+  readonly handled: number;
+}
+
+/** Send `m2pool:heartbeat` every `intervalMs` through `send`. Returns a stop function. */
+export function startHeartbeat(intervalMs: number, source: HeartbeatSource, send: (msg: WorkerMessage) => void): () => void {
+  let last = performance.now();
+  const beat = (): void => {
+    const now = performance.now();
+    const loopLagMs = Math.max(0, now - last - intervalMs);
+    last = now;
+    send({
+      type: 'm2pool:heartbeat',
+      inFlight: source.inFlight,
+      handled: source.handled,
+      loopLagMs: Math.round(loopLagMs * 10) / 10,
+      rssBytes: process.memoryUsage.rss(),
+    });
+  };
+  const timer = setInterval(beat, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}

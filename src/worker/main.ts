@@ -1,0 +1,135 @@
+/**
+ * One worker process: load the app, connect to Mongrel2, serve until told to stop, drain, exit.
+ * Stop triggers (all idempotent, since under pm2's treekill several can arrive together): SIGTERM/SIGINT,
+ * the supervisor's `m2pool:shutdown`, and the IPC channel dropping (supervisor gone: no orphans).
+ * A second SIGTERM/SIGINT exits at once.
+ * @module
+ */
+import type { Logger } from 'pino';
+import { ExitCode, errorMessage, isErrnoException } from '../errors';
+import { isSupervisorMessage, type WorkerMessage } from '../ipc/messages';
+import { createLogger, isLogLevel } from '../log/logger';
+import { Mongrel2Transport } from '../transport/mongrel2-transport';
+import { loadApp } from './app-loader';
+import type { RequestDispatcher } from './dispatcher';
+import { startHeartbeat } from './heartbeat';
+import type { WorkerOptions } from './options';
+import { WorkerRuntime } from './runtime';
+
+/** Drain budget when the supervisor vanished: finish quickly, never linger as an orphan. */
+const ORPHAN_DRAIN_MS = 2_000;
+const LINGER_MS = 2_000;
+
+function sendToSupervisor(msg: WorkerMessage): void {
+  if (process.send !== undefined && process.connected) {
+    try {
+      process.send(msg);
+    } catch {
+      // The channel closed between the check and the send: the 'disconnect' handler takes over.
+    }
+  }
+}
+
+/** Apply a per-process default request timeout, when the app supports it. */
+function applyRequestTimeout(app: RequestDispatcher, ms: number | undefined): void {
+  const target = app as { setDefaultTimeout?: (ms: number) => void };
+  if (ms !== undefined && typeof target.setDefaultTimeout === 'function') target.setDefaultTimeout(ms);
+}
+
+/** Run a worker until it is stopped; resolves with the process exit code. */
+export async function runWorker(options: WorkerOptions): Promise<number> {
+  const slot = process.env['M2POOL_WORKER_SLOT'];
+  const generation = process.env['M2POOL_WORKER_GENERATION'];
+  const logger = createLogger({
+    level: options.logLevel,
+    bindings: { role: 'worker', ...(slot === undefined ? {} : { slot: Number(slot) }), ...(generation === undefined ? {} : { generation: Number(generation) }) },
+  });
+  const fatal = (code: ExitCode, errCode: string, err: unknown): number => {
+    logger.fatal({ event: 'worker.fatal', code: errCode, err }, errorMessage(err));
+    sendToSupervisor({ type: 'm2pool:fatal', code: errCode, message: errorMessage(err) });
+    logger.flush();
+    return code;
+  };
+
+  let app: RequestDispatcher;
+  try {
+    app = loadApp(options.app, process.cwd());
+    applyRequestTimeout(app, options.requestTimeoutMs);
+  } catch (err) {
+    return fatal(ExitCode.APP_LOAD_ERROR, 'M2P_ERR_APP_LOAD', err);
+  }
+
+  const transport = new Mongrel2Transport({
+    sendSpecs: options.sendSpecs,
+    recvSpecs: options.recvSpecs,
+    receiveHighWaterMark: options.receiveHwm,
+    sendTimeoutMs: options.sendTimeoutMs,
+  });
+  try {
+    await transport.start(options.bootTimeoutMs);
+  } catch (err) {
+    await transport.close(0);
+    return fatal(ExitCode.BOOT_ERROR, 'M2P_ERR_WORKER_BOOT', err);
+  }
+
+  const runtime = new WorkerRuntime({
+    transport,
+    app,
+    logger,
+    maxInFlight: options.maxInFlight,
+    uploadDir: options.uploadDir,
+    maxUploadBytes: options.maxUploadBytes,
+    requestLogLevel: options.requestLogLevel,
+    lingerMs: LINGER_MS,
+  });
+  runtime.start();
+  logger.info({ event: 'worker.ready', endpoints: transport.links.map((l) => l.name) }, 'worker.ready');
+  sendToSupervisor({ type: 'm2pool:ready', pid: process.pid, endpoints: transport.links.length });
+
+  const stopHeartbeat =
+    process.send === undefined
+      ? () => undefined
+      : startHeartbeat(options.heartbeatIntervalMs, { get inFlight() { return runtime.stats.inFlight; }, get handled() { return runtime.stats.handled; } }, sendToSupervisor);
+
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (reason: string, drainMs: number): void => {
+      if (!runtime.stopping) {
+        logger.info({ event: 'worker.stop', reason, drainMs, inFlight: runtime.stats.inFlight }, 'worker.stop');
+        sendToSupervisor({ type: 'm2pool:draining', inFlight: runtime.stats.inFlight });
+      }
+      void runtime.stop(drainMs).then(resolve);
+    };
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (runtime.stopping && signal !== 'SIGHUP') {
+        logger.warn({ event: 'worker.exit.forced', signal }, 'second signal: exiting now');
+        logger.flush();
+        process.exit(ExitCode.CRASH);
+      }
+      stop(signal, options.drainTimeoutMs);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('message', (msg: unknown) => {
+      if (!isSupervisorMessage(msg)) return;
+      if (msg.type === 'm2pool:shutdown') stop('supervisor', msg.drainTimeoutMs);
+      else if (isLogLevel(msg.level)) logger.level = msg.level;
+    });
+    process.on('disconnect', () => stop('supervisor-gone', Math.min(ORPHAN_DRAIN_MS, options.drainTimeoutMs)));
+    // The parent may have died before we even listened for 'disconnect'.
+    if (process.send !== undefined && !process.connected) stop('supervisor-gone', ORPHAN_DRAIN_MS);
+  });
+
+  await stopped;
+  stopHeartbeat();
+  logWorkerExit(logger, runtime);
+  return ExitCode.OK;
+}
+
+function logWorkerExit(logger: Logger, runtime: WorkerRuntime): void {
+  logger.info({ event: 'worker.exit', stats: runtime.stats.snapshot() }, 'worker.exit');
+  try {
+    logger.flush();
+  } catch (err) {
+    if (!isErrnoException(err)) throw err;
+  }
+}

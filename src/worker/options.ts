@@ -1,0 +1,88 @@
+/**
+ * `m2pool worker` flags and the resolved worker options.
+ * @module
+ */
+import type { LevelWithSilent } from 'pino';
+import { FlagReader, type FlagSpecs, type FlagValues } from '../cli/flags';
+import { LOG_LEVELS } from '../log/logger';
+
+/** Everything one worker process needs. */
+export interface WorkerOptions {
+  readonly app: string;
+  readonly sendSpecs: readonly string[];
+  readonly recvSpecs: readonly string[];
+  readonly maxInFlight: number;
+  readonly receiveHwm: number;
+  readonly requestTimeoutMs: number | undefined;
+  readonly drainTimeoutMs: number;
+  readonly bootTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly sendTimeoutMs: number;
+  readonly uploadDir: string | undefined;
+  readonly maxUploadBytes: number;
+  readonly logLevel: LevelWithSilent;
+  readonly requestLogLevel: LevelWithSilent;
+}
+
+/** Defaults, in one place. */
+export const WORKER_DEFAULTS = {
+  maxInFlight: 64,
+  receiveHwm: 1,
+  drainTimeoutMs: 30_000,
+  bootTimeoutMs: 10_000,
+  heartbeatIntervalMs: 1_000,
+  sendTimeoutMs: 5_000,
+  maxUploadBytes: 64 * 1024 * 1024,
+  logLevel: 'info',
+  requestLogLevel: 'info',
+} as const;
+
+/** Flags of `m2pool worker`. */
+export const WORKER_FLAGS: FlagSpecs = {
+  app: { type: 'string', placeholder: 'module', description: 'module exporting `app` (an m2pool App), resolved from the current directory' },
+  'send-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 handler send_spec to PULL requests from, e.g. tcp://127.0.0.1:9997" },
+  'recv-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 handler recv_spec to PUB replies to; the i-th pairs with the i-th --send-spec" },
+  'max-in-flight': { type: 'string', placeholder: 'n', description: 'requests handled at once; at the cap the worker stops reading', defaultText: String(WORKER_DEFAULTS.maxInFlight) },
+  'receive-hwm': { type: 'string', placeholder: 'n', description: 'ZeroMQ receive high-water mark of the request socket', defaultText: String(WORKER_DEFAULTS.receiveHwm) },
+  'request-timeout': { type: 'string', placeholder: 'ms', description: "default request deadline (routes may override); on expiry the client gets 504", defaultText: "the app's (30000)" },
+  'drain-timeout': { type: 'string', placeholder: 'ms', description: 'on stop, how long in-flight requests may take before they are answered 503', defaultText: String(WORKER_DEFAULTS.drainTimeoutMs) },
+  'boot-timeout': { type: 'string', placeholder: 'ms', description: 'give up (exit 3) if Mongrel2 is not connected within this time', defaultText: String(WORKER_DEFAULTS.bootTimeoutMs) },
+  'heartbeat-interval': { type: 'string', placeholder: 'ms', description: 'heartbeat period towards the supervisor (only when forked by it)', defaultText: String(WORKER_DEFAULTS.heartbeatIntervalMs) },
+  'send-timeout': { type: 'string', placeholder: 'ms', description: 'how long a reply may wait for the socket before it is reported as failed', defaultText: String(WORKER_DEFAULTS.sendTimeoutMs) },
+  'upload-dir': { type: 'string', placeholder: 'dir', description: "directory of Mongrel2's upload.temp_store; async uploads elsewhere are rejected as forged", defaultText: 'uploads rejected' },
+  'max-upload-bytes': { type: 'string', placeholder: 'n', description: 'largest async upload read into memory; larger ones get 413', defaultText: String(WORKER_DEFAULTS.maxUploadBytes) },
+  'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}, silent`, defaultText: WORKER_DEFAULTS.logLevel },
+  'request-log-level': { type: 'string', placeholder: 'level', description: 'level of the one-line-per-request log', defaultText: WORKER_DEFAULTS.requestLogLevel },
+};
+
+const LEVEL_CHOICES = [...LOG_LEVELS, 'silent'] as const;
+
+/** Turn parsed flags into options; throws one UsageError listing every problem. */
+export function readWorkerOptions(values: FlagValues): WorkerOptions {
+  const r = new FlagReader(values);
+  const app = r.required('app');
+  const sendSpecs = r.list('send-spec');
+  const recvSpecs = r.list('recv-spec');
+  if (sendSpecs.length === 0) r.issues.push('at least one --send-spec is required');
+  if (sendSpecs.length !== recvSpecs.length) {
+    r.issues.push(`each --send-spec needs a matching --recv-spec (got ${sendSpecs.length} and ${recvSpecs.length})`);
+  }
+  const options: WorkerOptions = {
+    app,
+    sendSpecs,
+    recvSpecs,
+    maxInFlight: r.int('max-in-flight', WORKER_DEFAULTS.maxInFlight, 1, 100_000),
+    receiveHwm: r.int('receive-hwm', WORKER_DEFAULTS.receiveHwm, 1, 1_000_000),
+    requestTimeoutMs: values['request-timeout'] === undefined ? undefined : r.int('request-timeout', 0, 1),
+    drainTimeoutMs: r.int('drain-timeout', WORKER_DEFAULTS.drainTimeoutMs, 0),
+    bootTimeoutMs: r.int('boot-timeout', WORKER_DEFAULTS.bootTimeoutMs, 1),
+    heartbeatIntervalMs: r.int('heartbeat-interval', WORKER_DEFAULTS.heartbeatIntervalMs, 10),
+    sendTimeoutMs: r.int('send-timeout', WORKER_DEFAULTS.sendTimeoutMs, 1),
+    uploadDir: r.string('upload-dir'),
+    maxUploadBytes: r.int('max-upload-bytes', WORKER_DEFAULTS.maxUploadBytes, 0),
+    logLevel: r.choice('log-level', LEVEL_CHOICES, WORKER_DEFAULTS.logLevel),
+    requestLogLevel: r.choice('request-log-level', LEVEL_CHOICES, WORKER_DEFAULTS.requestLogLevel),
+  };
+  r.check();
+  return options;
+}

@@ -1,0 +1,271 @@
+/**
+ * The worker's receive loop: read from every link (one message per free in-flight slot), parse, classify,
+ * dispatch to the app, reply in per-connection order, count every outcome, and drain on stop.
+ * @module
+ */
+import { readFile, stat, unlink } from 'node:fs/promises';
+import type { LevelWithSilent, Logger } from 'pino';
+import { errorMessage } from '../errors';
+import type { ReplySink } from '../http/sink';
+import { classify } from '../protocol/classify';
+import { serializeResponse } from '../protocol/http-response';
+import { encodeClose, encodeReply } from '../protocol/reply-writer';
+import { parseMessage } from '../protocol/request-parser';
+import type { RawMessage } from '../protocol/types';
+import type { Link, Transport } from '../transport/transport';
+import type { RequestDispatcher } from './dispatcher';
+import { InFlightLimiter } from './in-flight-limiter';
+import { OrderedReplies, type ConnectionWriter } from './ordered-replies';
+import { WorkerStats, type Outcome } from './stats';
+
+/** Settings of a {@link WorkerRuntime}. */
+export interface RuntimeOptions {
+  readonly transport: Transport;
+  readonly app: RequestDispatcher;
+  readonly logger: Logger;
+  /** Requests handled at once; at the cap the worker stops reading. */
+  readonly maxInFlight: number;
+  /** Directory Mongrel2 writes async uploads to (`upload.temp_store`'s directory); unset = uploads rejected. */
+  readonly uploadDir?: string | undefined;
+  /** Largest async upload read into memory; larger ones get 413. */
+  readonly maxUploadBytes: number;
+  /** Level of the one-line-per-request log. */
+  readonly requestLogLevel: LevelWithSilent;
+  /** How long replies may take to flush when the worker closes. */
+  readonly lingerMs: number;
+}
+
+/** Why an in-flight request was aborted by the worker itself. */
+class WorkerStopping extends Error {
+  constructor() {
+    super('worker stopping');
+  }
+}
+
+const EXCERPT_BYTES = 48;
+
+/** One worker process's request engine. */
+export class WorkerRuntime {
+  readonly stats = new WorkerStats();
+  readonly #opts: RuntimeOptions;
+  readonly #limiter: InFlightLimiter;
+  readonly #order = new OrderedReplies();
+  /** In-flight aborters per connection key, so a disconnect notice can cancel that connection's work. */
+  readonly #aborters = new Map<string, Set<AbortController>>();
+  readonly #idleWaiters = new Set<() => void>();
+  #loops: Promise<void>[] = [];
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: RuntimeOptions) {
+    this.#opts = options;
+    this.#limiter = new InFlightLimiter(options.maxInFlight);
+  }
+
+  /** Start reading from every link. The transport must already be started. */
+  start(): void {
+    this.#loops = this.#opts.transport.links.map((link, index) => this.#readLoop(link, index));
+  }
+
+  /** True once `stop()` was called. */
+  get stopping(): boolean {
+    return this.#stopping !== undefined;
+  }
+
+  /**
+   * Stop reading, let in-flight requests finish within `drainTimeoutMs`, answer what is left with 503,
+   * flush replies and close the transport. Idempotent: later calls join the first.
+   */
+  stop(drainTimeoutMs: number): Promise<void> {
+    this.#stopping ??= this.#drain(drainTimeoutMs);
+    return this.#stopping;
+  }
+
+  async #drain(drainTimeoutMs: number): Promise<void> {
+    const { transport, logger } = this.#opts;
+    for (const link of transport.links) link.stopReceiving();
+    await Promise.all(this.#loops);
+    logger.info({ event: 'worker.drain', inFlight: this.stats.inFlight, drainTimeoutMs }, 'worker.drain');
+    if (!(await this.#whenIdle(drainTimeoutMs))) {
+      logger.warn({ event: 'worker.drain.timeout', inFlight: this.stats.inFlight }, 'drain timeout: aborting in-flight requests');
+      for (const set of this.#aborters.values()) for (const c of set) c.abort(new WorkerStopping());
+      await this.#whenIdle(this.#opts.lingerMs);
+    }
+    await transport.close(this.#opts.lingerMs);
+  }
+
+  #whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.stats.inFlight === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (idle: boolean): void => {
+        clearTimeout(timer);
+        this.#idleWaiters.delete(wake);
+        resolve(idle);
+      };
+      const wake = (): void => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#idleWaiters.add(wake);
+    });
+  }
+
+  async #readLoop(link: Link, linkIndex: number): Promise<void> {
+    for (;;) {
+      await this.#limiter.acquire();
+      let frame: Buffer | null;
+      try {
+        frame = await link.receive();
+      } catch (err) {
+        this.#limiter.release();
+        this.#opts.logger.error({ err, link: link.name }, 'receive failed; link stops reading');
+        return;
+      }
+      if (frame === null) {
+        this.#limiter.release();
+        return;
+      }
+      void this.#handle(link, linkIndex, frame).finally(() => this.#limiter.release());
+    }
+  }
+
+  async #handle(link: Link, linkIndex: number, frame: Buffer): Promise<void> {
+    let msg: RawMessage;
+    try {
+      msg = parseMessage(frame);
+    } catch (err) {
+      this.stats.malformed += 1;
+      this.#opts.logger.warn(
+        { event: 'message.malformed', link: link.name, bytes: frame.length, excerpt: frame.subarray(0, EXCERPT_BYTES).toString('hex'), error: errorMessage(err) },
+        'malformed message skipped',
+      );
+      return;
+    }
+    const message = classify(msg, this.#opts.uploadDir === undefined ? {} : { uploadDir: this.#opts.uploadDir });
+    switch (message.kind) {
+      case 'request':
+        return this.#serve(link, linkIndex, message.msg, message.upload?.file);
+      case 'disconnect':
+        this.stats.disconnectNotices += 1;
+        for (const c of this.#aborters.get(connectionKey(linkIndex, msg)) ?? []) c.abort(new Error('client disconnected'));
+        return;
+      case 'credits':
+        this.stats.creditNotices += 1;
+        return;
+      case 'invalid':
+        return this.#reject(link, linkIndex, msg, 400, message.reason);
+      case 'upload-stream':
+        // NOTE: upload.stream=1 needs every chunk at one process; a pool cannot promise that (§3.5).
+        if (msg.headers['METHOD'] !== undefined) return this.#reject(link, linkIndex, msg, 501, 'upload.stream is not supported; use async uploads');
+        this.stats.otherNotices += 1;
+        return;
+      case 'websocket-handshake':
+      case 'websocket-frame':
+        // TODO(#2): websocket routes in the app; until then an upgrade is refused cleanly.
+        if (message.kind === 'websocket-handshake') return this.#reject(link, linkIndex, msg, 404, 'no websocket route');
+        this.stats.otherNotices += 1;
+        return;
+      case 'upload-start':
+      case 'socket-message':
+        this.stats.otherNotices += 1;
+        return;
+    }
+  }
+
+  async #serve(link: Link, linkIndex: number, raw: RawMessage, uploadFile: string | undefined): Promise<void> {
+    const key = connectionKey(linkIndex, raw);
+    const sink = this.#order.open(key, this.#writer(link, raw));
+    const aborter = new AbortController();
+    this.#track(key, aborter);
+    this.stats.begin();
+    let outcome: Outcome = 'error';
+    try {
+      const msg = uploadFile === undefined ? raw : await this.#withUploadBody(raw, uploadFile);
+      if (msg === undefined) {
+        await this.#simpleReply(sink, 413, 'upload too large');
+        return;
+      }
+      const result = await this.#opts.app.dispatch(msg, sink, { signal: aborter.signal, logger: this.#opts.logger });
+      outcome = result.outcome;
+      if (result.outcome === 'aborted' && aborter.signal.reason instanceof WorkerStopping && result.bytesSent === 0) {
+        await this.#simpleReply(sink, 503, 'worker stopping');
+        outcome = 'error';
+      }
+      this.#opts.logger[this.#opts.requestLogLevel](
+        { connId: raw.connId, method: result.method, path: raw.path, route: result.route, status: result.status, outcome, durationMs: result.durationMs },
+        'request',
+      );
+    } catch (err) {
+      this.#opts.logger.error({ err, connId: raw.connId, path: raw.path }, 'request failed outside the app');
+      outcome = 'closed';
+      await sink.close().catch(() => undefined);
+    } finally {
+      sink.finish();
+      this.#untrack(key, aborter);
+      this.stats.end(outcome);
+      if (uploadFile !== undefined) await unlink(uploadFile).catch(() => undefined);
+      if (this.stats.inFlight === 0) for (const wake of [...this.#idleWaiters]) wake();
+    }
+  }
+
+  /** Replace the (empty) body of a completed async upload with the file's bytes; undefined = too large. */
+  async #withUploadBody(raw: RawMessage, file: string): Promise<RawMessage | undefined> {
+    const { size } = await stat(file);
+    if (size > this.#opts.maxUploadBytes) return undefined;
+    return { ...raw, body: await readFile(file) };
+  }
+
+  /** Answer a message the app never sees (bad or unsupported) with a small text response, then close. */
+  async #reject(link: Link, linkIndex: number, raw: RawMessage, status: number, reason: string): Promise<void> {
+    const sink = this.#order.open(connectionKey(linkIndex, raw), this.#writer(link, raw));
+    this.stats.begin();
+    try {
+      await this.#simpleReply(sink, status, reason);
+      this.#opts.logger.warn({ event: 'request.rejected', connId: raw.connId, path: raw.path, status, reason }, 'request rejected');
+    } finally {
+      sink.finish();
+      this.stats.end('error');
+    }
+  }
+
+  async #simpleReply(sink: ReplySink, status: number, text: string): Promise<void> {
+    const head = { version: 'HTTP/1.1' as const, status, headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Connection', 'close']] as Array<[string, string]> };
+    await sink.write(serializeResponse(head, Buffer.from(`${text}\n`))).catch(() => undefined);
+    await sink.close().catch(() => undefined);
+  }
+
+  #writer(link: Link, raw: RawMessage): ConnectionWriter {
+    const send = async (frames: Buffer[]): Promise<void> => {
+      try {
+        for (const frame of frames) await link.send(frame);
+      } catch (err) {
+        this.stats.sendFailures += 1;
+        this.#opts.logger.error({ err, connId: raw.connId, link: link.name }, 'reply not delivered');
+        throw err;
+      }
+    };
+    return {
+      write: async (data) => {
+        // An empty body would be Mongrel2's close message: never send one by accident.
+        if (data.length === 0) return;
+        this.stats.bytesSent += data.length;
+        await send(encodeReply(raw.sender, [raw.connId], data));
+      },
+      close: () => send([encodeClose(raw.sender, [raw.connId])].flat()),
+    };
+  }
+
+  #track(key: string, aborter: AbortController): void {
+    let set = this.#aborters.get(key);
+    if (set === undefined) this.#aborters.set(key, (set = new Set()));
+    set.add(aborter);
+  }
+
+  #untrack(key: string, aborter: AbortController): void {
+    const set = this.#aborters.get(key);
+    set?.delete(aborter);
+    if (set?.size === 0) this.#aborters.delete(key);
+  }
+}
+
+/** State is keyed by (link, sender, connection id): ids restart per Mongrel2 process and collide across servers. */
+function connectionKey(linkIndex: number, msg: RawMessage): string {
+  return `${linkIndex}\u0000${msg.sender}\u0000${msg.connId}`;
+}

@@ -1,0 +1,58 @@
+/**
+ * Outcome accounting for one worker. Invariant (architecture.md #1): every request read ends in exactly one
+ * outcome, so `received === inFlight + sum(outcomes)` at all times.
+ * @module
+ */
+
+/** How a request ended. */
+export type Outcome = 'response' | 'error' | 'timeout' | 'aborted' | 'closed';
+
+/** Counters of one worker since it started. */
+export class WorkerStats {
+  /** HTTP requests read (notices excluded). */
+  received = 0;
+  /** Requests whose outcome is not known yet. */
+  inFlight = 0;
+  readonly outcomes: Record<Outcome, number> = { response: 0, error: 0, timeout: 0, aborted: 0, closed: 0 };
+  /** Messages that did not parse; logged with a hex excerpt and skipped. */
+  malformed = 0;
+  disconnectNotices = 0;
+  creditNotices = 0;
+  /** Notices and messages that need no reply (upload start, socket messages, stream continuations). */
+  otherNotices = 0;
+  /** Replies the transport could not hand over within the send timeout. */
+  sendFailures = 0;
+  bytesSent = 0;
+
+  /** A request was read. */
+  begin(): void {
+    this.received += 1;
+    this.inFlight += 1;
+  }
+
+  /** A request ended. */
+  end(outcome: Outcome): void {
+    this.inFlight -= 1;
+    this.outcomes[outcome] += 1;
+  }
+
+  /** Requests that have ended, whatever the outcome. */
+  get handled(): number {
+    return this.received - this.inFlight;
+  }
+
+  /** Plain snapshot for logs and IPC. */
+  snapshot(): Record<string, number> {
+    return {
+      received: this.received,
+      inFlight: this.inFlight,
+      ...this.outcomes,
+      malformed: this.malformed,
+      disconnectNotices: this.disconnectNotices,
+      creditNotices: this.creditNotices,
+      otherNotices: this.otherNotices,
+      sendFailures: this.sendFailures,
+      bytesSent: this.bytesSent,
+    };
+  }
+}
