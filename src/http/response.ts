@@ -187,7 +187,7 @@ export class Response {
     const closeAfter = this.#mustClose() || (framing === 'close-delimited' && !this.#isHead);
     const head = this.#renderHead(framing, 0, closeAfter);
     const writesBody = bodyAllowed && !this.#isHead;
-    const stream = new BodyStream(this, framing === 'chunked' && writesBody, writesBody, closeAfter);
+    const stream = this.#openStream(framing === 'chunked' && writesBody, writesBody, closeAfter);
     this.#stream = stream;
     this.#headersSent = true;
     await this.#write(head);
@@ -231,67 +231,34 @@ export class Response {
     if (this.#headersSent) throw new M2PoolError(ErrorCode.RESPONSE_INVALID, 'response headers already sent');
   }
 
-  /** @internal used by BodyStream. */
   async #write(data: Buffer): Promise<void> {
     await this.#sink.write(data);
     this.#bytes += data.length;
   }
 
-  static {
-    // Give BodyStream access to the private writer without making it public API.
-    streamAccess = {
-      write: (res, data) => res.#write(data),
-      close: (res) => res.#sink.close(),
-      markSent: (res) => {
-        res.#sent = true;
+  #openStream(chunked: boolean, writesBody: boolean, closeAfter: boolean): ResponseStream {
+    let ended = false;
+    const frame = (data: Buffer): Buffer => (chunked ? encodeChunk(data) : data);
+    return {
+      get ended() {
+        return ended;
+      },
+      write: async (chunk) => {
+        if (ended) throw new M2PoolError(ErrorCode.RESPONSE_INVALID, 'response stream already ended');
+        const data = toBuffer(chunk);
+        if (writesBody && data.length > 0) await this.#write(frame(data));
+      },
+      end: async (chunk) => {
+        if (ended) return;
+        ended = true;
+        this.#sent = true;
+        const data = chunk === undefined || !writesBody ? EMPTY : toBuffer(chunk);
+        const parts = data.length > 0 ? [frame(data)] : [];
+        if (chunked) parts.push(LAST_CHUNK);
+        if (parts.length > 0) await this.#write(Buffer.concat(parts));
+        if (closeAfter) await this.#sink.close();
       },
     };
-  }
-}
-
-interface StreamAccess {
-  write(res: Response, data: Buffer): Promise<void>;
-  close(res: Response): Promise<void>;
-  markSent(res: Response): void;
-}
-
-let streamAccess: StreamAccess;
-
-class BodyStream implements ResponseStream {
-  readonly #res: Response;
-  readonly #chunked: boolean;
-  readonly #writesBody: boolean;
-  readonly #closeAfter: boolean;
-  #ended = false;
-
-  constructor(res: Response, chunked: boolean, writesBody: boolean, closeAfter: boolean) {
-    this.#res = res;
-    this.#chunked = chunked;
-    this.#writesBody = writesBody;
-    this.#closeAfter = closeAfter;
-  }
-
-  get ended(): boolean {
-    return this.#ended;
-  }
-
-  async write(chunk: BodyInput): Promise<void> {
-    if (this.#ended) throw new M2PoolError(ErrorCode.RESPONSE_INVALID, 'response stream already ended');
-    const data = toBuffer(chunk);
-    if (!this.#writesBody || data.length === 0) return;
-    await streamAccess.write(this.#res, this.#chunked ? encodeChunk(data) : data);
-  }
-
-  async end(chunk?: BodyInput): Promise<void> {
-    if (this.#ended) return;
-    this.#ended = true;
-    streamAccess.markSent(this.#res);
-    const data = chunk === undefined || !this.#writesBody ? EMPTY : toBuffer(chunk);
-    const parts: Buffer[] = [];
-    if (data.length > 0) parts.push(this.#chunked ? encodeChunk(data) : data);
-    if (this.#chunked) parts.push(LAST_CHUNK);
-    if (parts.length > 0) await streamAccess.write(this.#res, Buffer.concat(parts));
-    if (this.#closeAfter) await streamAccess.close(this.#res);
   }
 }
 

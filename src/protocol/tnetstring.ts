@@ -218,6 +218,7 @@ export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
  * Encodes a value as one tnetstring. Buffers/Uint8Arrays and JS strings (UTF-8) become `,`; integer numbers and
  * bigints become `#`; other numbers become `^` (NaN/±Infinity as `nan`/`inf`/`-inf`); booleans `!`; null `~`;
  * arrays `]`; plain objects `}` (keys UTF-8, `undefined` values rejected).
+ * @param maxDepth Nesting limit; also stops cyclic structures.
  * @throws M2PoolError (code PROTOCOL) for values that have no tnetstring form or nest deeper than `maxDepth`.
  * @example encode(['ctl', { credits: 2000 }]).toString() // '27:3:ctl,17:7:credits,4:2000#}]'
  */

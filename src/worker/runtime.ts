@@ -248,7 +248,7 @@ export class WorkerRuntime {
         this.stats.bytesSent += data.length;
         await send(encodeReply(raw.sender, [raw.connId], data));
       },
-      close: () => send([encodeClose(raw.sender, [raw.connId])].flat()),
+      close: () => send(encodeClose(raw.sender, [raw.connId])),
     };
   }
 

@@ -9,9 +9,11 @@ import path from 'node:path';
 /** Directory of the captured vectors; tests run compiled from dist/test/unit/protocol/. */
 export const VECTOR_DIR = path.resolve(__dirname, '../../../../test/fixtures/vectors');
 
-/** The handler send_idents used when the vectors were captured. */
+/** send_ident of the JSON-protocol handler (server 1). */
 export const SENDER_JSON = '34f9ceee-cd52-4b7f-b197-88bf2f0ec378';
+/** send_ident of the tnetstring-protocol handler (server 1). */
 export const SENDER_TNET = '53f9f1d1-1116-4751-b6ff-4fbe3e43d142';
+/** send_ident of the flow-control server (server 2); its replies use recv_ident `rid-123`. */
 export const SENDER_SRV2 = 'b0000000-0000-4000-8000-00000000000b';
 
 /** One manifest entry. */

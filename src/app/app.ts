@@ -1,0 +1,130 @@
+/**
+ * `App`: the route table plus `dispatch`, the one entry point the worker runtime calls per request.
+ * @module
+ */
+
+import { pino, type Logger } from 'pino';
+import type { ReplySink } from '../http/sink';
+import type { RawMessage } from '../protocol/types';
+import type { QueryObject } from './context';
+import { dispatch, type DispatchConfig, type DispatchOptions, type DispatchResult } from './dispatch';
+import { methodInvokers, type HandlerFn, type RouteTarget } from './handler';
+import { checkTimeout, createRouteEntry, type RouteEntry, type RouteOptions } from './route-entry';
+import { OrderedRouter, type RoutePattern, type Router } from './router';
+import { testRequest, type TestRequestInit, type TestResponse } from './testing';
+
+/** Options of {@link App}. */
+export interface AppOptions {
+  /** Deadline of every request in ms, unless its route sets `timeoutMs`. @default 30000 */
+  readonly requestTimeoutMs?: number;
+  /** Logger; each request gets a child with `route`, `method`, `connId`. @default a silent pino logger */
+  readonly logger?: Logger;
+  /** Show the message of 5xx and unexpected errors to clients (stacks never are). @default false */
+  readonly exposeErrors?: boolean;
+  /** Route table implementation. @default new OrderedRouter() */
+  readonly router?: Router<RouteEntry>;
+}
+
+/** Default of {@link AppOptions.requestTimeoutMs}. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+/**
+ * A web application: routes (first match wins) and the handlers behind them.
+ * @example
+ * const app = new App();
+ * app.get('/hello/:name', (ctx) => `hello ${ctx.params['name']}`);
+ * const res = await app.request('/hello/world'); // res.status === 200, res.text() === 'hello world'
+ */
+export class App {
+  /** The app's logger (the default for requests). */
+  readonly logger: Logger;
+  readonly #config: DispatchConfig;
+  readonly #labels = new Set<string>();
+
+  constructor(options: AppOptions = {}) {
+    const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    checkTimeout('requestTimeoutMs', requestTimeoutMs);
+    this.logger = options.logger ?? pino({ level: 'silent' });
+    this.#config = {
+      router: options.router ?? new OrderedRouter<RouteEntry>(),
+      logger: this.logger,
+      requestTimeoutMs,
+      exposeErrors: options.exposeErrors ?? false,
+    };
+  }
+
+  /** Route labels in registration order (for pre-creating metric series). */
+  get routes(): readonly string[] {
+    return [...this.#labels];
+  }
+
+  /**
+   * Register a route: a `Handler` subclass (its verb methods), a function (every method), or a
+   * `{ get, post, … }` map. Throws `ConfigError` for a bad pattern, timeout, or a target with no verbs.
+   */
+  route<B = unknown, Q = QueryObject>(pattern: RoutePattern, target: RouteTarget<B, Q>, options: RouteOptions<B, Q> = {}): this {
+    const label = options.name ?? (typeof pattern === 'string' ? pattern : pattern.source);
+    for (const invoker of methodInvokers(target)) {
+      this.#config.router.add(invoker.method, pattern, createRouteEntry(label, invoker, options));
+    }
+    this.#labels.add(label);
+    return this;
+  }
+
+  /** GET (and HEAD, unless a HEAD route comes first). */
+  get<B = unknown, Q = QueryObject>(pattern: RoutePattern, fn: HandlerFn<B, Q>, options?: RouteOptions<B, Q>): this {
+    return this.#verb('get', pattern, fn, options);
+  }
+
+  post<B = unknown, Q = QueryObject>(pattern: RoutePattern, fn: HandlerFn<B, Q>, options?: RouteOptions<B, Q>): this {
+    return this.#verb('post', pattern, fn, options);
+  }
+
+  put<B = unknown, Q = QueryObject>(pattern: RoutePattern, fn: HandlerFn<B, Q>, options?: RouteOptions<B, Q>): this {
+    return this.#verb('put', pattern, fn, options);
+  }
+
+  patch<B = unknown, Q = QueryObject>(pattern: RoutePattern, fn: HandlerFn<B, Q>, options?: RouteOptions<B, Q>): this {
+    return this.#verb('patch', pattern, fn, options);
+  }
+
+  delete<B = unknown, Q = QueryObject>(pattern: RoutePattern, fn: HandlerFn<B, Q>, options?: RouteOptions<B, Q>): this {
+    return this.#verb('delete', pattern, fn, options);
+  }
+
+  head<B = unknown, Q = QueryObject>(pattern: RoutePattern, fn: HandlerFn<B, Q>, options?: RouteOptions<B, Q>): this {
+    return this.#verb('head', pattern, fn, options);
+  }
+
+  /** OPTIONS (without it, OPTIONS is answered 204 with Allow). */
+  options<B = unknown, Q = QueryObject>(pattern: RoutePattern, fn: HandlerFn<B, Q>, options?: RouteOptions<B, Q>): this {
+    return this.#verb('options', pattern, fn, options);
+  }
+
+  /** Every method. */
+  all<B = unknown, Q = QueryObject>(pattern: RoutePattern, fn: HandlerFn<B, Q>, options?: RouteOptions<B, Q>): this {
+    return this.route(pattern, fn, options);
+  }
+
+  /**
+   * Handle one request message and write the response to `sink`. Never rejects; see `DispatchResult`
+   * for the four outcomes. Calls `sink.close()` after the response when the request wants close
+   * (HTTP/1.0 without keep-alive, `Connection: close`), after a timeout once headers were sent, and when
+   * a handler fails mid-stream. After `options.signal` fires nothing more reaches the sink.
+   */
+  dispatch(msg: RawMessage, sink: ReplySink, options: DispatchOptions = {}): Promise<DispatchResult> {
+    return dispatch(this.#config, msg, sink, options);
+  }
+
+  /**
+   * Send a request in process (no ZeroMQ) and read the response back.
+   * @example const res = await app.request('/items?page=2', { method: 'POST', body: { name: 'a' } });
+   */
+  request(input: string, init: TestRequestInit = {}): Promise<TestResponse> {
+    return testRequest((msg, sink, options) => this.dispatch(msg, sink, options), input, init);
+  }
+
+  #verb<B, Q>(verb: 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head' | 'options', pattern: RoutePattern, fn: HandlerFn<B, Q>, options: RouteOptions<B, Q> | undefined): this {
+    return this.route<B, Q>(pattern, { [verb]: fn }, options);
+  }
+}

@@ -1,0 +1,311 @@
+/**
+ * `dispatch`: one request message in, exactly one outcome out. Never rejects.
+ * The request runs under a deadline; an external signal (client gone, worker stopping) cuts it off.
+ * @module
+ */
+
+import { performance } from 'node:perf_hooks';
+import type { Logger } from 'pino';
+import { HttpError, isHttpError } from '../http/http-error';
+import { Request } from '../http/request';
+import { Response } from '../http/response';
+import type { ReplySink } from '../http/sink';
+import { statusText } from '../http/status-text';
+import type { RawMessage, UploadInfo } from '../protocol/types';
+import type { ContextInit } from './context';
+import type { RouteEntry } from './route-entry';
+import type { Params, RouteMatch, Router } from './router';
+import { CountingSink, GatedSink } from './sinks';
+
+/** How a request ended. */
+export type DispatchOutcome = 'response' | 'error' | 'timeout' | 'aborted';
+
+/** Per-call options of `App.dispatch`. */
+export interface DispatchOptions {
+  /** Aborts the request: client disconnected or worker stopping. Nothing more is sent once it fires. */
+  readonly signal?: AbortSignal;
+  /** Logger for this request. @default the app's logger */
+  readonly logger?: Logger;
+  /** A completed async upload, passed through as `req.upload`. */
+  readonly upload?: UploadInfo;
+}
+
+/** What happened to one request; every field is safe as a metric label or log field. */
+export interface DispatchResult {
+  /**
+   * `response`: the handler answered (any status); `error`: the framework answered 4xx/5xx (404, 405, 400
+   * validation, a thrown error); `timeout`: the deadline passed (504, or a close if headers were out);
+   * `aborted`: `signal` fired before the response was complete.
+   */
+  readonly outcome: DispatchOutcome;
+  /** The status line the client received; 0 when no head was sent. */
+  readonly status: number;
+  /** The route label, or `(unmatched)`; never the raw path. */
+  readonly route: string;
+  readonly method: string;
+  /** Bytes the sink accepted during dispatch. */
+  readonly bytesSent: number;
+  /** Whether dispatch closed the client connection. */
+  readonly closed: boolean;
+  readonly durationMs: number;
+}
+
+/** Route label of requests that matched no route. */
+export const UNMATCHED_ROUTE = '(unmatched)';
+
+/** The app-wide settings dispatch needs. */
+export interface DispatchConfig {
+  readonly router: Router<RouteEntry>;
+  readonly logger: Logger;
+  readonly requestTimeoutMs: number;
+  readonly exposeErrors: boolean;
+}
+
+/** Handle one request message, writing the response to `sink`. See {@link DispatchResult}. */
+export async function dispatch(
+  config: DispatchConfig,
+  msg: RawMessage,
+  sink: ReplySink,
+  options: DispatchOptions = {},
+): Promise<DispatchResult> {
+  const started = performance.now();
+  const counting = new CountingSink(sink);
+  try {
+    const req = new Request(msg, options.upload === undefined ? {} : { upload: options.upload });
+    return await new Exchange(config, req, counting, options, started).run();
+  } catch (err) {
+    // Only a bug in the framework itself lands here; the request still gets an outcome.
+    (options.logger ?? config.logger).error({ err }, 'dispatch failed');
+    return {
+      outcome: 'error',
+      status: 0,
+      route: UNMATCHED_ROUTE,
+      method: '',
+      bytesSent: counting.bytes,
+      closed: counting.closed,
+      durationMs: performance.now() - started,
+    };
+  }
+}
+
+type Outcome = DispatchOutcome;
+
+class Exchange {
+  readonly #config: DispatchConfig;
+  readonly #req: Request;
+  readonly #counting: CountingSink;
+  readonly #gate: GatedSink;
+  readonly #signal: AbortSignal | undefined;
+  readonly #started: number;
+  readonly #match: RouteMatch<RouteEntry>;
+  readonly #route: string;
+  readonly #timeoutMs: number;
+  readonly #deadline: number;
+  readonly #log: Logger;
+  readonly #controller = new AbortController();
+  /** The handler's response first, then any the framework creates; the last one is current. */
+  readonly #responses: Response[] = [];
+
+  constructor(config: DispatchConfig, req: Request, counting: CountingSink, options: DispatchOptions, started: number) {
+    this.#config = config;
+    this.#req = req;
+    this.#counting = counting;
+    this.#gate = new GatedSink(counting);
+    this.#signal = options.signal;
+    this.#started = started;
+    this.#match = config.router.match(req.method, req.path);
+    const entry = this.#match.kind === 'found' ? this.#match.handler : this.#match.kind === 'method-not-allowed' ? this.#match.handlers[0] : undefined;
+    this.#route = entry?.label ?? UNMATCHED_ROUTE;
+    this.#timeoutMs = (this.#match.kind === 'found' ? this.#match.handler.timeoutMs : undefined) ?? config.requestTimeoutMs;
+    this.#deadline = Date.now() + this.#timeoutMs;
+    this.#log = (options.logger ?? config.logger).child({ route: this.#route, method: req.method, connId: req.connId });
+    this.#responses.push(new Response(this.#gate, req));
+  }
+
+  async run(): Promise<DispatchResult> {
+    const external = this.#signal;
+    if (external?.aborted) {
+      this.#controller.abort(external.reason);
+      return this.#result('aborted', 0);
+    }
+    let settle: (outcome: Outcome) => void = () => undefined;
+    const settled = new Promise<Outcome>((resolve) => {
+      settle = resolve;
+    });
+    // A signal that fires once the response is complete changes nothing but the handler's own signal.
+    const onAbort = (): void => {
+      this.#controller.abort(external?.reason);
+      if (this.#current.sent) return;
+      this.#gate.shut();
+      settle('aborted');
+    };
+    const onDeadline = (): void => {
+      if (this.#current.sent) return;
+      this.#gate.shut();
+      this.#controller.abort(new DOMException('request deadline exceeded', 'TimeoutError'));
+      settle('timeout');
+    };
+    external?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(onDeadline, this.#timeoutMs);
+    void this.#work().then(settle);
+    const outcome = await settled;
+    clearTimeout(timer);
+    external?.removeEventListener('abort', onAbort);
+    if (outcome === 'timeout') return this.#answerTimeout();
+    return this.#result(outcome, this.#wireStatus());
+  }
+
+  get #handlerRes(): Response {
+    // The constructor pushes it; the array is never empty.
+    return this.#responses[0] as Response;
+  }
+
+  get #current(): Response {
+    return this.#responses[this.#responses.length - 1] as Response;
+  }
+
+  /** Status of the first response whose head reached the sink; 0 if none did. */
+  #wireStatus(): number {
+    return this.#responses.find((r) => r.headersSent)?.statusCode ?? 0;
+  }
+
+  #context(params: Params): ContextInit {
+    return {
+      req: this.#req,
+      res: this.#handlerRes,
+      params,
+      signal: this.#controller.signal,
+      log: this.#log,
+      deadline: this.#deadline,
+      route: this.#route,
+    };
+  }
+
+  /** Route, validate, run the handler, send its answer. Never rejects. */
+  async #work(): Promise<'response' | 'error'> {
+    try {
+      const match = this.#match;
+      if (match.kind === 'not-found') return await this.#fail(new HttpError(404));
+      if (match.kind === 'method-not-allowed') {
+        const allow = match.allow.join(', ');
+        if (this.#req.method !== 'OPTIONS') return await this.#fail(new HttpError(405, undefined, { headers: { Allow: allow } }));
+        await this.#handlerRes.header('Allow', allow).empty(204);
+        return 'response';
+      }
+      const value = await match.handler.run(this.#context(match.params));
+      return await this.#finish(value);
+    } catch (err) {
+      return this.#fail(err);
+    }
+  }
+
+  /** Turn the handler's return value into the response, unless it already answered. */
+  async #finish(value: unknown): Promise<'response' | 'error'> {
+    const res = this.#handlerRes;
+    if (this.#cutOff()) return 'response';
+    if (res.sent) return 'response';
+    if (res.headersSent) {
+      this.#log.warn('handler returned with its response stream open; ending it');
+      await res.end();
+      return 'response';
+    }
+    if (value === undefined) {
+      this.#log.error('handler returned without sending a response');
+      return this.#sendError(500, statusText(500), undefined, undefined);
+    }
+    if (value instanceof Response) {
+      if (value !== res) throw new TypeError('handler returned a Response other than ctx.res');
+      await res.end();
+    } else if (typeof value === 'string') {
+      await res.text(value);
+    } else if (value instanceof Uint8Array) {
+      await res.send(value);
+    } else {
+      await res.json(value);
+    }
+    return 'response';
+  }
+
+  /** Log `err` and answer it (HttpError → its status; anything else → 500 without details). */
+  async #fail(err: unknown): Promise<'error'> {
+    if (this.#cutOff(err)) return 'error';
+    const httpErr = isHttpError(err) ? err : undefined;
+    const status = httpErr?.status ?? 500;
+    if (status >= 500) this.#log.error({ err }, 'handler failed');
+    else this.#log.debug({ status, reason: httpErr?.message }, 'request rejected');
+    const expose = (httpErr?.expose ?? false) || this.#config.exposeErrors;
+    const message = expose && err instanceof Error ? err.message : statusText(status);
+    return this.#sendError(status, message, expose ? httpErr?.details : undefined, httpErr?.headers);
+  }
+
+  async #sendError(
+    status: number,
+    message: string,
+    details: Readonly<Record<string, unknown>> | undefined,
+    headers: Readonly<Record<string, string>> | undefined,
+  ): Promise<'error'> {
+    if (this.#responses.some((r) => r.headersSent)) {
+      // The status line is out: the only honest signal left is cutting the connection.
+      await this.#quietly(() => this.#gate.close(), 'could not close after a failed response');
+      return 'error';
+    }
+    const res = new Response(this.#gate, this.#req);
+    this.#responses.push(res);
+    await this.#quietly(async () => {
+      try {
+        for (const [name, value] of Object.entries(headers ?? {})) res.header(name, value);
+        if (details === undefined) await res.text(message, status);
+        else await res.json({ error: message, ...details }, status);
+      } catch (err) {
+        if (res.headersSent) throw err;
+        // A bad header or unserialisable details: fall back to the bare status.
+        this.#log.error({ err }, 'could not build error response');
+        const plain = new Response(this.#gate, this.#req);
+        this.#responses.push(plain);
+        await plain.text(statusText(status), status);
+      }
+    }, 'could not send error response');
+    return 'error';
+  }
+
+  /** 504 when nothing was sent yet, otherwise close: the handler's writes are already cut off. */
+  async #answerTimeout(): Promise<DispatchResult> {
+    this.#log.warn({ timeoutMs: this.#timeoutMs }, 'request timed out');
+    const status = this.#wireStatus();
+    if (status !== 0) {
+      await this.#quietly(() => this.#counting.close(), 'could not close after timeout');
+      return this.#result('timeout', status);
+    }
+    const res = new Response(this.#counting, this.#req);
+    this.#responses.push(res);
+    await this.#quietly(() => res.text(statusText(504), 504), 'could not send timeout response');
+    return this.#result('timeout', res.headersSent ? 504 : 0);
+  }
+
+  /** After a timeout or an abort the outcome is settled and the gate shut: a late result is only logged. */
+  #cutOff(err?: unknown): boolean {
+    if (this.#gate.open) return false;
+    this.#log.debug(err === undefined ? {} : { err }, 'handler finished after the request ended');
+    return true;
+  }
+
+  async #quietly(action: () => Promise<void>, message: string): Promise<void> {
+    try {
+      await action();
+    } catch (err) {
+      this.#log.warn({ err }, message);
+    }
+  }
+
+  #result(outcome: Outcome, status: number): DispatchResult {
+    return {
+      outcome,
+      status,
+      route: this.#route,
+      method: this.#req.method,
+      bytesSent: this.#counting.bytes,
+      closed: this.#counting.closed,
+      durationMs: performance.now() - this.#started,
+    };
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * The application framework: App, routing, handlers, context, validation, in-process testing.
+ * @module
+ */
+
+export { App, DEFAULT_REQUEST_TIMEOUT_MS } from './app';
+export type { AppOptions } from './app';
+export { Context } from './context';
+export type { ContextInit, QueryObject } from './context';
+export { UNMATCHED_ROUTE } from './dispatch';
+export type { DispatchOptions, DispatchOutcome, DispatchResult } from './dispatch';
+export { Handler, HANDLER_METHODS } from './handler';
+export type { HandlerClass, HandlerFn, HandlerMethod, MethodMap, RouteTarget } from './handler';
+export { MAX_TIMEOUT_MS } from './route-entry';
+export type { RouteEntry, RouteOptions } from './route-entry';
+export { allowList, compilePattern, METHOD_ALL, OrderedRouter } from './router';
+export type { Params, RouteMatch, RoutePattern, Router } from './router';
+export { buildRawMessage, CollectingSink, decodeChunked, parseHttpResponse } from './testing';
+export type { ParsedResponse, TestRequestInit, TestResponse } from './testing';
+export { validate, validateOrThrow } from './validate';
+export type { StandardIssue, StandardResult, StandardSchema, ValidationIssue } from './validate';

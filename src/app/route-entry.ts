@@ -1,0 +1,70 @@
+/**
+ * A registered route as the dispatcher sees it: a label, a deadline, and a `run` that validates the
+ * request and calls the handler with a typed `Context`.
+ * @module
+ */
+
+import { ConfigError } from '../errors';
+import { Context, type ContextInit, type QueryObject } from './context';
+import type { MethodInvoker } from './handler';
+import { bodyForValidation, validateOrThrow, type StandardSchema } from './validate';
+
+/** Per-route options of `app.route()` and the verb shortcuts. */
+export interface RouteOptions<B = unknown, Q = QueryObject> {
+  /** Deadline of this route's requests in ms (1..2147483647). @default the app's `requestTimeoutMs` */
+  readonly timeoutMs?: number;
+  /** Schema for the body (JSON, or the form for urlencoded bodies); its output is `ctx.body`. Not applied to GET, HEAD, OPTIONS. */
+  readonly body?: StandardSchema<B>;
+  /** Schema for `req.query`; its output is `ctx.query`. */
+  readonly query?: StandardSchema<Q>;
+  /** Label for metrics and logs. @default the pattern as registered (a RegExp's `source`) */
+  readonly name?: string;
+}
+
+/** What the router stores for each (method, pattern). */
+export interface RouteEntry {
+  /** Route label: never the raw request path, so it is safe as a metric label. */
+  readonly label: string;
+  /** The route's own deadline, if it has one. */
+  readonly timeoutMs: number | undefined;
+  /** Validate, build the context and call the handler; resolves to what the handler returned. */
+  run(init: ContextInit): Promise<unknown>;
+}
+
+/** setTimeout's maximum delay; longer values fire at once. */
+export const MAX_TIMEOUT_MS = 2_147_483_647;
+
+// Methods whose body is not validated: they do not carry one in practice.
+const NO_BODY = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** Build the router entry for one verb of a route. */
+export function createRouteEntry<B, Q>(
+  label: string,
+  invoker: MethodInvoker<B, Q>,
+  options: RouteOptions<B, Q>,
+): RouteEntry {
+  if (options.timeoutMs !== undefined) checkTimeout(`timeoutMs of route ${label}`, options.timeoutMs);
+  const { body: bodySchema, query: querySchema } = options;
+  return {
+    label,
+    timeoutMs: options.timeoutMs,
+    async run(init: ContextInit): Promise<unknown> {
+      const query = querySchema === undefined ? init.req.query : await validateOrThrow(querySchema, init.req.query);
+      const body =
+        bodySchema === undefined || NO_BODY.has(init.req.method)
+          ? undefined
+          : await validateOrThrow(bodySchema, bodyForValidation(init.req));
+      // NOTE: without a schema, B and Q keep their defaults (unknown / QueryObject), which `undefined` and
+      // `req.query` satisfy; TypeScript cannot see that link between the option and the type parameter.
+      const ctx = new Context<B, Q>(init, body as B, query as Q);
+      return await invoker.invoke(ctx);
+    },
+  };
+}
+
+/** Throw `ConfigError` unless `ms` is an integer in 1..MAX_TIMEOUT_MS. */
+export function checkTimeout(what: string, ms: number): void {
+  if (!Number.isInteger(ms) || ms < 1 || ms > MAX_TIMEOUT_MS) {
+    throw new ConfigError([`${what} must be an integer in 1..${MAX_TIMEOUT_MS}, got ${ms}`]);
+  }
+}

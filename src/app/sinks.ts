@@ -1,0 +1,65 @@
+/**
+ * Sink wrappers used by `dispatch`: one counts what reached the transport, one lets the framework cut a
+ * handler off (after a timeout or an abort, the handler's late writes are dropped, never sent).
+ * @module
+ */
+
+import type { ReplySink } from '../http/sink';
+
+/** Counts bytes the inner sink accepted and records whether it accepted a close. */
+export class CountingSink implements ReplySink {
+  readonly #inner: ReplySink;
+  #bytes = 0;
+  #closed = false;
+
+  constructor(inner: ReplySink) {
+    this.#inner = inner;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  async write(data: Buffer): Promise<void> {
+    await this.#inner.write(data);
+    this.#bytes += data.length;
+  }
+
+  async close(): Promise<void> {
+    await this.#inner.close();
+    this.#closed = true;
+  }
+}
+
+/**
+ * Forwards to the inner sink until `shut()`; afterwards writes and closes resolve without doing anything.
+ * The check is synchronous, so a write issued before `shut()` always goes through.
+ */
+export class GatedSink implements ReplySink {
+  readonly #inner: ReplySink;
+  #open = true;
+
+  constructor(inner: ReplySink) {
+    this.#inner = inner;
+  }
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  shut(): void {
+    this.#open = false;
+  }
+
+  write(data: Buffer): Promise<void> {
+    return this.#open ? this.#inner.write(data) : Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return this.#open ? this.#inner.close() : Promise.resolve();
+  }
+}

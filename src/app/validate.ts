@@ -1,0 +1,70 @@
+/**
+ * Request validation through the Standard Schema interface (https://standardschema.dev), which zod 4,
+ * valibot and arktype implement: no validator is bundled or required.
+ * @module
+ */
+
+import { HttpError } from '../http/http-error';
+import type { Request } from '../http/request';
+
+/** One problem reported by a schema (Standard Schema v1 `Issue`). */
+export interface StandardIssue {
+  readonly message: string;
+  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+}
+
+/** Standard Schema v1 `Result`. */
+export type StandardResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | { readonly issues: ReadonlyArray<StandardIssue> };
+
+/** The part of Standard Schema v1 m2pool uses; any compliant schema (e.g. a zod schema) fits. */
+export interface StandardSchema<Output = unknown> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (value: unknown) => StandardResult<Output> | Promise<StandardResult<Output>>;
+    readonly types?: { readonly input: unknown; readonly output: Output } | undefined;
+  };
+}
+
+/** An issue as the client sees it: `path` is dotted (`items.0.name`), empty for the root value. */
+export interface ValidationIssue {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Validate `value`; the result is either the schema's output or the issues, never a throw for bad input. */
+export async function validate<Output>(
+  schema: StandardSchema<Output>,
+  value: unknown,
+): Promise<{ readonly ok: true; readonly value: Output } | { readonly ok: false; readonly issues: ValidationIssue[] }> {
+  const result = await schema['~standard'].validate(value);
+  if (result.issues === undefined) return { ok: true, value: result.value };
+  return { ok: false, issues: result.issues.map((i) => ({ path: formatPath(i.path), message: i.message })) };
+}
+
+/**
+ * Validate or throw the framework's 400: `HttpError` whose details render as
+ * `{ "error": "validation failed", "issues": [{ "path": "a.b", "message": "..." }] }`.
+ */
+export async function validateOrThrow<Output>(schema: StandardSchema<Output>, value: unknown): Promise<Output> {
+  const result = await validate(schema, value);
+  if (result.ok) return result.value;
+  throw new HttpError(400, 'validation failed', { details: { issues: result.issues } });
+}
+
+/**
+ * The value a body schema validates: the parsed form for `application/x-www-form-urlencoded`,
+ * `undefined` for an empty body, otherwise the parsed JSON (a bad JSON body is a 400 before validation).
+ */
+export function bodyForValidation(req: Request): unknown {
+  if (req.contentType === 'application/x-www-form-urlencoded') return req.form();
+  if (req.body.length === 0) return undefined;
+  return req.json();
+}
+
+function formatPath(path: StandardIssue['path']): string {
+  if (path === undefined) return '';
+  return path.map((seg) => String(typeof seg === 'object' ? seg.key : seg)).join('.');
+}

@@ -1,0 +1,187 @@
+/**
+ * `m2pool status | scale | reload`: thin clients of the supervisor's admin HTTP API, with a timeout and clear
+ * errors when the supervisor is unreachable. Exit codes: 0 done, 1 failed (unreachable, rejected), 2 usage.
+ * @module
+ */
+import { request } from 'node:http';
+import { parseArgs } from 'node:util';
+import { dialHost, formatHostPort, parseHostPort, type HostPort } from '../config/host-port';
+import { DEFAULTS } from '../config/schema';
+import { ExitCode, errorMessage, isErrnoException } from '../errors';
+import { parseScaleText, scaleBody } from '../supervisor/scale-request';
+import { formatStatus, isPoolSnapshot } from '../supervisor/status-format';
+import type { TextOut } from './start-command';
+
+/** Injectable surroundings of the admin commands. */
+export interface AdminCommandDeps {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly stdout?: TextOut;
+  readonly stderr?: TextOut;
+}
+
+const DEFAULT_TIMEOUT_MS = 5_000;
+
+const COMMON = {
+  admin: { type: 'string' },
+  token: { type: 'string' },
+  timeout: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const COMMON_HELP = [
+  `  --admin HOST:PORT  supervisor admin address (default ${DEFAULTS.admin}) [M2POOL_ADMIN]`,
+  '  --token TOKEN      admin bearer token [M2POOL_ADMIN_TOKEN]',
+  `  --timeout MS       give up after this long (default ${DEFAULT_TIMEOUT_MS})`,
+  '  -h, --help         show this help',
+];
+
+class CliFailure extends Error {
+  constructor(readonly exitCode: number, message: string) {
+    super(message);
+  }
+}
+
+interface Target {
+  readonly at: HostPort;
+  readonly token: string;
+  readonly timeoutMs: number;
+}
+
+function target(values: { admin?: string | undefined; token?: string | undefined; timeout?: string | undefined }, env: AdminCommandDeps['env']): Target {
+  const text = values.admin ?? env?.['M2POOL_ADMIN'] ?? DEFAULTS.admin;
+  const hp = parseHostPort(text);
+  if (typeof hp === 'string') throw new CliFailure(ExitCode.USAGE, `--admin: ${hp}`);
+  const timeoutText = values.timeout ?? String(DEFAULT_TIMEOUT_MS);
+  const timeoutMs = Number(timeoutText);
+  if (!/^\d+$/.test(timeoutText) || timeoutMs < 1) throw new CliFailure(ExitCode.USAGE, `--timeout: expected milliseconds, got ${JSON.stringify(timeoutText)}`);
+  return { at: { host: dialHost(hp.host), port: hp.port }, token: values.token ?? env?.['M2POOL_ADMIN_TOKEN'] ?? '', timeoutMs };
+}
+
+/** One admin API call. Resolves with the status and parsed JSON body; rejects with a {@link CliFailure}. */
+function call(t: Target, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const where = formatHostPort(t.at);
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: t.at.host,
+        port: t.at.port,
+        method,
+        path,
+        timeout: t.timeoutMs,
+        headers: {
+          accept: 'application/json',
+          ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+          ...(t.token !== '' ? { authorization: `Bearer ${t.token}` } : {}),
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (err) => reject(new CliFailure(ExitCode.CRASH, `reading the answer from ${where}: ${err.message}`)));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown });
+          } catch {
+            reject(new CliFailure(ExitCode.CRASH, `${where} answered ${res.statusCode ?? '?'} with something that is not JSON: is this the m2pool admin address?`));
+          }
+        });
+      },
+    );
+    req.on('timeout', () => {
+      req.destroy();
+      reject(new CliFailure(ExitCode.CRASH, `no answer from the supervisor at ${where} within ${t.timeoutMs} ms`));
+    });
+    req.on('error', (err) => {
+      const why = isErrnoException(err) && err.code === 'ECONNREFUSED' ? 'connection refused' : errorMessage(err);
+      reject(new CliFailure(ExitCode.CRASH, `cannot reach the supervisor at ${where} (${why}): is 'm2pool start' running? Point at it with --admin HOST:PORT`));
+    });
+    req.end(payload);
+  });
+}
+
+function errorOf(body: unknown, status: number): string {
+  const e = typeof body === 'object' && body !== null ? (body as { error?: unknown }).error : undefined;
+  return typeof e === 'string' ? e : `HTTP ${status}`;
+}
+
+async function run(name: string, deps: AdminCommandDeps, fn: (out: TextOut) => Promise<number>): Promise<number> {
+  const stderr = deps.stderr ?? process.stderr;
+  try {
+    return await fn(deps.stdout ?? process.stdout);
+  } catch (err) {
+    if (err instanceof CliFailure) {
+      stderr.write(`m2pool ${name}: ${err.message}\n`);
+      return err.exitCode;
+    }
+    stderr.write(`m2pool ${name}: ${errorMessage(err)}\n`);
+    return ExitCode.CRASH;
+  }
+}
+
+function parse<O extends Record<string, { type: 'string' | 'boolean'; short?: string }>>(args: string[], options: O, positionals: boolean) {
+  try {
+    return parseArgs({ args, options: { ...COMMON, ...options }, strict: true, allowPositionals: positionals });
+  } catch (err) {
+    throw new CliFailure(ExitCode.USAGE, errorMessage(err));
+  }
+}
+
+/** `m2pool status [--json]`: print the pool as a table (or the raw `/pool` JSON). */
+export function statusCommand(argv: string[], deps: AdminCommandDeps = {}): Promise<number> {
+  return run('status', deps, async (out) => {
+    const { values } = parse(argv, { json: { type: 'boolean' } }, false);
+    if (values.help === true) {
+      out.write(['Usage: m2pool status [--json] [options]', '', 'Show the workers of a running pool.', '', '  --json             print the raw GET /pool document', ...COMMON_HELP, ''].join('\n'));
+      return ExitCode.OK;
+    }
+    const t = target(values, deps.env);
+    const r = await call(t, 'GET', '/pool');
+    if (r.status !== 200) throw new CliFailure(ExitCode.CRASH, errorOf(r.body, r.status));
+    if (values.json === true) out.write(`${JSON.stringify(r.body, null, 2)}\n`);
+    else if (isPoolSnapshot(r.body)) out.write(formatStatus(r.body));
+    else throw new CliFailure(ExitCode.CRASH, 'the answer does not look like a pool status document');
+    return ExitCode.OK;
+  });
+}
+
+/** `m2pool scale N|+N|-N`: set or change the desired worker count. */
+export function scaleCommand(argv: string[], deps: AdminCommandDeps = {}): Promise<number> {
+  return run('scale', deps, async (out) => {
+    // `-1` would read as an option: take the count out before option parsing.
+    const countAt = argv.findIndex((a) => /^[+-]?\d+$/.test(a));
+    const count = countAt >= 0 ? argv[countAt] : undefined;
+    const rest = argv.filter((_, i) => i !== countAt);
+    const { values, positionals } = parse(rest, {}, true);
+    if (values.help === true) {
+      out.write(['Usage: m2pool scale N|+N|-N [options]', '', 'Set the worker count (N) or change it (+N / -N); surplus workers drain first.', '', ...COMMON_HELP, ''].join('\n'));
+      return ExitCode.OK;
+    }
+    if (count === undefined || positionals.length > 0) {
+      throw new CliFailure(ExitCode.USAGE, `expected one count N, +N or -N${positionals.length > 0 ? `, got ${JSON.stringify(positionals.join(' '))}` : ''}`);
+    }
+    const parsed = parseScaleText(count);
+    if (!parsed.ok) throw new CliFailure(ExitCode.USAGE, parsed.error);
+    const r = await call(target(values, deps.env), 'POST', '/pool/scale', scaleBody(parsed.target));
+    if (r.status !== 200) throw new CliFailure(ExitCode.CRASH, errorOf(r.body, r.status));
+    const b = r.body as { previous?: unknown; desired?: unknown };
+    out.write(`desired workers: ${String(b.previous)} -> ${String(b.desired)}\n`);
+    return ExitCode.OK;
+  });
+}
+
+/** `m2pool reload`: start a rolling reload (replacements first, then the old workers drain). */
+export function reloadCommand(argv: string[], deps: AdminCommandDeps = {}): Promise<number> {
+  return run('reload', deps, async (out) => {
+    const { values } = parse(argv, {}, false);
+    if (values.help === true) {
+      out.write(['Usage: m2pool reload [options]', '', 'Roll every worker to a new generation without dropping below the desired ready count.', '', ...COMMON_HELP, ''].join('\n'));
+      return ExitCode.OK;
+    }
+    const r = await call(target(values, deps.env), 'POST', '/pool/reload');
+    if (r.status !== 202) throw new CliFailure(ExitCode.CRASH, errorOf(r.body, r.status));
+    out.write(`rolling reload to generation ${String((r.body as { generation?: unknown }).generation)} started; follow it with 'm2pool status'\n`);
+    return ExitCode.OK;
+  });
+}

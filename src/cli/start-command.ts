@@ -1,0 +1,129 @@
+/**
+ * `m2pool start`: validate the configuration (every problem at once, before anything starts), bind the admin
+ * API, install signal handlers and pm2 actions, then run the supervisor in the foreground until it is stopped.
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { DestinationStream } from 'pino';
+import { CONFIG_FIELDS, type ConfigKey } from '../config/fields';
+import { loadConfig } from '../config/load';
+import { ConfigError, ExitCode, errorMessage } from '../errors';
+import { startAdminServer, type MetricsHandler } from '../supervisor/admin-server';
+import { createSupervisorLogger, flushLogger, type Logger } from '../supervisor/logger';
+import { announcePm2Ready, registerPm2Actions, type Pm2Process } from '../supervisor/pm2-actions';
+import { installSignalHandlers, type SignalSource } from '../supervisor/signals';
+import { Supervisor } from '../supervisor/supervisor';
+
+/** Writable text sink (process.stdout / process.stderr, or a test buffer). */
+export interface TextOut {
+  write(text: string): unknown;
+}
+
+/** Injectable surroundings of {@link startCommand}; production uses the process's own. */
+export interface StartCommandDeps {
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly stdout?: TextOut;
+  readonly stderr?: TextOut;
+  /** Where the supervisor logs go (default: fd 1, asynchronously). */
+  readonly logDestination?: DestinationStream;
+  readonly logger?: Logger;
+  readonly signals?: SignalSource;
+  readonly pm2?: Pm2Process;
+  /** Serves `GET /metrics` on the admin server (prom-client plugs in here later). */
+  readonly metricsHandler?: MetricsHandler;
+  /** Called with the running supervisor (tests use it to observe the pool). */
+  readonly onStarted?: (supervisor: Supervisor) => void;
+}
+
+const OPTIONS = {
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  ...Object.fromEntries(CONFIG_FIELDS.map((f) => [f.flag, { type: 'string', multiple: f.kind === 'strings' }])),
+} satisfies ParseArgsConfig['options'];
+
+/** The `--help` text: one line per flag, generated from the config field table. */
+export function startHelp(): string {
+  const rows: Array<[string, string]> = [
+    ['--config FILE', 'JSON config file (keys as in the docs; CLI flags > M2POOL_* env > file > defaults)'],
+    ...CONFIG_FIELDS.map((f): [string, string] => [`--${f.flag} ${f.arg}`, `${f.help} [${f.env}]`]),
+    ['-h, --help', 'show this help'],
+  ];
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  return [
+    'Usage: m2pool start --app MODULE [options]',
+    '',
+    'Run a supervised pool of Mongrel2 handler workers in the foreground.',
+    'Signals: TERM/INT graceful stop (twice: fast), QUIT fast stop, HUP rolling reload, TTIN/TTOU one worker more/less.',
+    '',
+    'Options:',
+    ...rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`),
+    '',
+  ].join('\n');
+}
+
+/**
+ * Run `m2pool start`. Resolves with the process exit code once the pool has stopped: 0 after a stop,
+ * 2 for bad flags or configuration, 3 when the admin address cannot be bound.
+ */
+export async function startCommand(argv: string[], deps: StartCommandDeps = {}): Promise<number> {
+  const stdout = deps.stdout ?? process.stdout;
+  const stderr = deps.stderr ?? process.stderr;
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    stderr.write(`m2pool start: ${errorMessage(err)}\nRun 'm2pool start --help' for the options.\n`);
+    return ExitCode.USAGE;
+  }
+  if (values['help'] === true) {
+    stdout.write(startHelp());
+    return ExitCode.OK;
+  }
+  const flags: Partial<Record<ConfigKey, unknown>> = {};
+  for (const f of CONFIG_FIELDS) if (values[f.flag] !== undefined) flags[f.key] = values[f.flag];
+  const configFile = values['config'];
+
+  let config;
+  try {
+    config = await loadConfig({
+      env: deps.env ?? process.env,
+      flags,
+      ...(typeof configFile === 'string' ? { configFile } : {}),
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    stderr.write(`m2pool start: ${err.issues.length} configuration problem${err.issues.length > 1 ? 's' : ''}:\n${err.issues.map((i) => `  - ${i}\n`).join('')}`);
+    return ExitCode.USAGE;
+  }
+
+  const logger = deps.logger ?? createSupervisorLogger(config.logLevel, deps.logDestination);
+  const supervisor = new Supervisor({ config, logger });
+  let admin;
+  try {
+    admin = await startAdminServer({
+      target: supervisor,
+      listen: config.admin,
+      token: config.adminToken,
+      logger,
+      ...(deps.metricsHandler !== undefined ? { metricsHandler: deps.metricsHandler } : {}),
+    });
+  } catch (err) {
+    logger.fatal({ event: 'admin.error', err, admin: config.admin }, 'admin.error');
+    stderr.write(`m2pool start: cannot serve the admin API on ${config.admin}: ${errorMessage(err)}\n`);
+    await flushLogger(logger);
+    return ExitCode.BOOT_ERROR;
+  }
+
+  const pm2 = deps.pm2 ?? process;
+  const removeSignals = installSignalHandlers(supervisor, deps.signals ?? process);
+  const removePm2 = registerPm2Actions(supervisor, pm2, logger);
+  void supervisor.whenReady.then(() => announcePm2Ready(pm2));
+  supervisor.start();
+  deps.onStarted?.(supervisor);
+  await supervisor.stopped;
+  removeSignals();
+  removePm2();
+  await admin.close();
+  await flushLogger(logger);
+  return ExitCode.OK;
+}

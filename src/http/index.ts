@@ -1,0 +1,17 @@
+/**
+ * The transport-free HTTP model: request view, response builder, HTTP errors.
+ * @module
+ */
+
+export { HttpError, isHttpError } from './http-error';
+export type { HttpErrorOptions } from './http-error';
+export { Request } from './request';
+export type { HttpVersion, RequestOptions } from './request';
+export { Response } from './response';
+export type { BodyInput, ResponseStream, ResponseTarget } from './response';
+export type { CookieOptions } from './cookie';
+export { serializeCookie } from './cookie';
+export type { HeaderInput } from './header-map';
+export type { MultiValueRecord } from './parse';
+export type { ReplySink } from './sink';
+export { statusText } from './status-text';

@@ -1,0 +1,60 @@
+/**
+ * Map raw request facts to closed label sets (no allocation: every result is a constant string).
+ * @module
+ */
+import type { HttpMethodLabel, StatusClass } from './definitions';
+
+/**
+ * How a request ended, as the worker runtime reports it (the union of `worker/stats.ts` `Outcome` and
+ * `worker/dispatcher.ts` `DispatchSummary['outcome']`, re-declared here so metrics/ imports nothing from worker/).
+ */
+export type RequestOutcome = 'response' | 'error' | 'timeout' | 'aborted' | 'closed';
+
+/** The `method` label for a request method: one of the standard methods (upper-cased), else `OTHER`. */
+export function methodLabel(method: string): HttpMethodLabel {
+  switch (method) {
+    case 'GET':
+    case 'get':
+      return 'GET';
+    case 'HEAD':
+    case 'head':
+      return 'HEAD';
+    case 'POST':
+    case 'post':
+      return 'POST';
+    case 'PUT':
+    case 'put':
+      return 'PUT';
+    case 'DELETE':
+    case 'delete':
+      return 'DELETE';
+    case 'PATCH':
+    case 'patch':
+      return 'PATCH';
+    case 'OPTIONS':
+    case 'options':
+      return 'OPTIONS';
+    case 'CONNECT':
+    case 'connect':
+      return 'CONNECT';
+    case 'TRACE':
+    case 'trace':
+      return 'TRACE';
+    default:
+      return 'OTHER';
+  }
+}
+
+/**
+ * The `status_class` label: `none` when no HTTP response reached the client (outcome `aborted` or `closed`, or a
+ * status outside 100..599), else the hundreds digit of the status.
+ */
+export function statusClassOf(status: number, outcome: RequestOutcome): StatusClass {
+  if (outcome === 'aborted' || outcome === 'closed') return 'none';
+  if (!(status >= 100 && status < 600)) return 'none';
+  if (status < 200) return '1xx';
+  if (status < 300) return '2xx';
+  if (status < 400) return '3xx';
+  if (status < 500) return '4xx';
+  return '5xx';
+}

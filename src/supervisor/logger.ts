@@ -1,0 +1,31 @@
+/**
+ * The supervisor's pino logger: JSON lines on stdout (pm2 collects them) with `{ role: 'supervisor', pid }`.
+ * Lifecycle lines carry a stable `event` field that is also the message: `worker.spawn`, `worker.ready`,
+ * `worker.drain`, `worker.exit`, `worker.kill`, `pool.start`, `pool.scale`, `pool.reload`, `pool.ready`,
+ * `pool.stop`, `slot.crashloop`, `admin.listen`.
+ * @module
+ */
+import pino, { type DestinationStream, type Logger } from 'pino';
+import type { LogLevel } from '../config/schema';
+
+export type { Logger } from 'pino';
+
+/**
+ * Build the supervisor logger. By default it writes asynchronously to fd 1 (no blocking write in the loop);
+ * call {@link flushLogger} before exiting. Tests pass an in-memory `destination`.
+ */
+export function createSupervisorLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  const dest = destination ?? pino.destination({ dest: 1, sync: false });
+  return pino({ level, base: { role: 'supervisor', pid: process.pid } }, dest);
+}
+
+/** Flush buffered log lines; resolves even if flushing fails (the process is on its way out anyway). */
+export function flushLogger(logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    try {
+      logger.flush(() => resolve());
+    } catch {
+      resolve();
+    }
+  });
+}

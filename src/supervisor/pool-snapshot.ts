@@ -1,0 +1,101 @@
+/**
+ * The JSON shape of `GET /pool` (also the reply of the pm2 `status` action and the input of `m2pool status`).
+ * @module
+ */
+import { breakerOpen, type SlotState } from './slot';
+import type { WorkerHandle, WorkerView } from './worker-handle';
+
+/** Lifecycle of the supervisor itself. */
+export type PoolPhase = 'idle' | 'running' | 'stopping' | 'stopped';
+
+/** A slot with failure history: its breaker state and when it may respawn. */
+export interface BreakerView {
+  readonly slot: number;
+  /** True when the crash-loop breaker stopped this slot respawning (reset by a reload). */
+  readonly open: boolean;
+  /** Failures inside the crash-loop window. */
+  readonly failures: number;
+  readonly restarts: number;
+  /** Milliseconds until the next spawn attempt; null when the slot has a worker or its breaker is open. */
+  readonly nextSpawnInMs: number | null;
+  readonly lastExit: { readonly reason: string; readonly code: number | null; readonly signal: string | null; readonly agoMs: number } | null;
+}
+
+/** A rolling reload in progress (or one that failed: a replacement crash-looped; old workers keep serving). */
+export interface RolloutView {
+  readonly generation: number;
+  readonly startedAgoMs: number;
+  readonly failed: boolean;
+}
+
+/** Body of `GET /pool`. */
+export interface PoolSnapshot {
+  readonly phase: PoolPhase;
+  readonly pid: number;
+  readonly desired: number;
+  readonly ready: number;
+  readonly booting: number;
+  readonly draining: number;
+  readonly generation: number;
+  readonly minReady: number;
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  readonly rollout: RolloutView | null;
+  /** Every live worker, by slot then age (a slot shows two while a replacement boots or an old one drains). */
+  readonly workers: readonly WorkerView[];
+  readonly breaker: readonly BreakerView[];
+}
+
+/** Inputs of {@link buildSnapshot}: the supervisor's state at one instant. */
+export interface SnapshotInput {
+  readonly now: number;
+  readonly phase: PoolPhase;
+  readonly desired: number;
+  readonly generation: number;
+  readonly limits: { readonly minReady: number; readonly minWorkers: number; readonly maxWorkers: number };
+  readonly rollout: { readonly generation: number; readonly startedAt: number; readonly failed: boolean } | null;
+  /** Crash-loop window: older failures no longer count. */
+  readonly crashWindowMs: number;
+  readonly workers: Iterable<WorkerHandle>;
+  readonly slots: Iterable<SlotState>;
+}
+
+/** Assemble the `/pool` document. */
+export function buildSnapshot(input: SnapshotInput): PoolSnapshot {
+  const { now } = input;
+  const slots = [...input.slots].sort((a, b) => a.slot - b.slot);
+  const restartsOf = new Map(slots.map((s) => [s.slot, s.restarts]));
+  const live = [...input.workers]
+    .filter((w) => w.live)
+    .sort((a, b) => a.slot - b.slot || a.spawnedAt - b.spawnedAt);
+  const count = (state: string): number => live.filter((w) => w.state === state).length;
+  const recent = (s: SlotState): number => s.history.failures.filter((t) => now - t < input.crashWindowMs).length;
+  return {
+    phase: input.phase,
+    pid: process.pid,
+    desired: input.desired,
+    ready: count('ready'),
+    booting: count('booting'),
+    draining: count('draining'),
+    generation: input.generation,
+    ...input.limits,
+    rollout:
+      input.rollout === null
+        ? null
+        : { generation: input.rollout.generation, startedAgoMs: now - input.rollout.startedAt, failed: input.rollout.failed },
+    workers: live.map((w) => w.view(now, restartsOf.get(w.slot) ?? 0)),
+    breaker: slots
+      .filter((s) => breakerOpen(s) || recent(s) > 0 || s.current === undefined)
+      .map((s) => ({
+        slot: s.slot,
+        open: breakerOpen(s),
+        failures: recent(s),
+        restarts: s.restarts,
+        nextSpawnInMs: s.current !== undefined || breakerOpen(s) ? null : Math.max(0, s.nextSpawnAt - now),
+        lastExit:
+          s.lastExit === undefined
+            ? null
+            : { reason: s.lastExit.reason, code: s.lastExit.code, signal: s.lastExit.signal, agoMs: now - s.lastExit.at },
+      })),
+  };
+}

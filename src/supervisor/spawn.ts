@@ -1,0 +1,83 @@
+/**
+ * Starting worker processes: an injectable wrapper over `child_process.fork` plus the worker command line built
+ * from the pool configuration (the worker contract: `main.js worker --app … --send-spec … --recv-spec …`).
+ * @module
+ */
+import { fork } from 'node:child_process';
+import type { PoolConfig } from '../config/schema';
+import type { SupervisorMessage } from '../ipc/messages';
+
+/** The part of a `ChildProcess` the supervisor uses; unit tests supply an EventEmitter that looks like it. */
+export interface WorkerProcess {
+  readonly pid?: number | undefined;
+  readonly connected: boolean;
+  send(message: SupervisorMessage, callback: (error: Error | null) => void): boolean;
+  kill(signal: NodeJS.Signals): boolean;
+  on(event: 'message', listener: (message: unknown) => void): this;
+  on(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+  on(event: 'error', listener: (error: Error) => void): this;
+  removeAllListeners(): this;
+}
+
+/** Everything needed to start one worker. */
+export interface SpawnRequest {
+  readonly slot: number;
+  readonly generation: number;
+  /** Script to run with `process.execPath`. */
+  readonly modulePath: string;
+  readonly args: readonly string[];
+  /** Added to the supervisor's own environment. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** Starts one worker. Must not throw for an unstartable child: report it through the `error` event instead. */
+export type SpawnWorker = (request: SpawnRequest) => WorkerProcess;
+
+/**
+ * The real spawner: `fork` with an IPC channel, stdout/stderr passed through (workers log pino JSON to stdout).
+ * The children stay in the supervisor's process group, so pm2's treekill and a terminal's Ctrl-C reach them too;
+ * the worker contract makes that double signal harmless.
+ */
+export const forkWorker: SpawnWorker = (request) =>
+  fork(request.modulePath, [...request.args], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, ...request.env },
+    // NOTE: do not inherit the supervisor's execArgv: `--inspect` would clash on the port, and test runners'
+    // flags (`--test`) would turn the worker into a test process.
+    execArgv: [],
+    serialization: 'json',
+  });
+
+function passThrough(flag: string, value: number | string | undefined): string[] {
+  return value === undefined ? [] : [flag, String(value)];
+}
+
+/** Command-line arguments for a worker, after `config.workerArgs`. */
+export function workerArgs(config: PoolConfig): string[] {
+  return [
+    ...config.workerArgs,
+    '--app', config.app,
+    ...config.sendSpecs.flatMap((s) => ['--send-spec', s]),
+    ...config.recvSpecs.flatMap((s) => ['--recv-spec', s]),
+    ...passThrough('--max-in-flight', config.maxInFlight),
+    ...passThrough('--receive-hwm', config.receiveHwm),
+    ...passThrough('--request-timeout', config.requestTimeoutMs),
+    '--drain-timeout', String(config.drainTimeoutMs),
+    '--heartbeat-interval', String(config.heartbeatIntervalMs),
+    '--boot-timeout', String(config.bootTimeoutMs),
+    ...passThrough('--upload-dir', config.uploadDir),
+    '--log-level', config.logLevel,
+    ...passThrough('--request-log-level', config.requestLogLevel),
+  ];
+}
+
+/** The full spawn request for `slot` in `generation`. */
+export function spawnRequest(config: PoolConfig, slot: number, generation: number): SpawnRequest {
+  return {
+    slot,
+    generation,
+    modulePath: config.workerModule,
+    args: workerArgs(config),
+    env: { M2POOL_WORKER_SLOT: String(slot), M2POOL_WORKER_GENERATION: String(generation) },
+  };
+}

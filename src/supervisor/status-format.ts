@@ -1,0 +1,81 @@
+/**
+ * Human-readable rendering of a {@link PoolSnapshot} for `m2pool status`.
+ * @module
+ */
+import type { PoolSnapshot } from './pool-snapshot';
+
+/** Light shape check of a `/pool` document received over HTTP. */
+export function isPoolSnapshot(x: unknown): x is PoolSnapshot {
+  if (typeof x !== 'object' || x === null) return false;
+  const o = x as Record<string, unknown>;
+  return typeof o['desired'] === 'number' && typeof o['ready'] === 'number' && Array.isArray(o['workers']) && Array.isArray(o['breaker']);
+}
+
+/** `65_000` → `1m05s`. */
+export function formatDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d${String(h % 24).padStart(2, '0')}h`;
+}
+
+function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+/** The status report: a summary line, one row per worker, then slots that failed recently. */
+export function formatStatus(p: PoolSnapshot): string {
+  const out: string[] = [
+    `pool ${p.phase} (supervisor pid ${p.pid}): desired ${p.desired}, ready ${p.ready}, booting ${p.booting}, draining ${p.draining}; ` +
+      `generation ${p.generation}; minReady ${p.minReady}; scale range ${p.minWorkers}..${p.maxWorkers}`,
+  ];
+  if (p.rollout !== null) {
+    out.push(`reload to generation ${p.rollout.generation} ${p.rollout.failed ? 'FAILED (a replacement crash-looped; old workers keep serving)' : 'in progress'} for ${formatDuration(p.rollout.startedAgoMs)}`);
+  }
+  out.push('');
+  out.push(
+    p.workers.length === 0
+      ? '(no workers)'
+      : table(
+          ['SLOT', 'PID', 'STATE', 'GEN', 'RESTARTS', 'IN-FLIGHT', 'HANDLED', 'LAG-MS', 'RSS-MB', 'UPTIME', 'NOTE'],
+          p.workers.map((w) => [
+            String(w.slot),
+            String(w.pid ?? '-'),
+            w.state,
+            String(w.generation),
+            String(w.restarts),
+            String(w.inFlight),
+            String(w.handled),
+            String(Math.round(w.loopLagMs)),
+            (w.rssBytes / 1048576).toFixed(1),
+            formatDuration(w.uptimeMs),
+            w.drainReason ?? w.recycleReason ?? '',
+          ]),
+        ),
+  );
+  if (p.breaker.length > 0) {
+    out.push('', 'slots with failures:');
+    out.push(
+      table(
+        ['SLOT', 'BREAKER', 'FAILURES', 'RESTARTS', 'NEXT-SPAWN', 'LAST-EXIT'],
+        p.breaker.map((b) => [
+          String(b.slot),
+          b.open ? 'OPEN' : 'closed',
+          String(b.failures),
+          String(b.restarts),
+          b.nextSpawnInMs === null ? '-' : `in ${b.nextSpawnInMs} ms`,
+          b.lastExit === null
+            ? '-'
+            : `${b.lastExit.reason} (${b.lastExit.signal ?? `code ${String(b.lastExit.code)}`}) ${formatDuration(b.lastExit.agoMs)} ago`,
+        ]),
+      ),
+    );
+    if (p.breaker.some((b) => b.open)) out.push("an OPEN breaker stops that slot respawning; fix the cause, then 'm2pool reload'");
+  }
+  return `${out.join('\n')}\n`;
+}
