@@ -38,7 +38,7 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export class App {
   /** The app's logger (the default for requests). */
   readonly logger: Logger;
-  readonly #config: DispatchConfig;
+  #config: DispatchConfig;
   readonly #labels = new Set<string>();
 
   constructor(options: AppOptions = {}) {
@@ -51,6 +51,15 @@ export class App {
       requestTimeoutMs,
       exposeErrors: options.exposeErrors ?? false,
     };
+  }
+
+  /**
+   * Change the default request deadline (routes with their own `timeoutMs` keep it). The worker calls this
+   * for `m2pool worker --request-timeout`.
+   */
+  setDefaultTimeout(ms: number): void {
+    checkTimeout('requestTimeoutMs', ms);
+    this.#config = { ...this.#config, requestTimeoutMs: ms };
   }
 
   /** Route labels in registration order (for pre-creating metric series). */

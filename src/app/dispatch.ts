@@ -6,7 +6,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { HttpError, isHttpError } from '../http/http-error';
+import { HttpError } from '../http/http-error';
 import { Request } from '../http/request';
 import { Response } from '../http/response';
 import type { ReplySink } from '../http/sink';
@@ -14,6 +14,7 @@ import { statusText } from '../http/status-text';
 import type { RawMessage, UploadInfo } from '../protocol/types';
 import type { ContextInit } from './context';
 import type { RouteEntry } from './route-entry';
+import { errorReply, sendErrorReply, sendReturnValue, type ErrorReply } from './respond';
 import type { Params, RouteMatch, Router } from './router';
 import { CountingSink, GatedSink } from './sinks';
 
@@ -38,7 +39,7 @@ export interface DispatchResult {
    * `aborted`: `signal` fired before the response was complete.
    */
   readonly outcome: DispatchOutcome;
-  /** The status line the client received; 0 when no head was sent. */
+  /** Status of the response head handed to the sink (the one the client gets); 0 when none was. */
   readonly status: number;
   /** The route label, or `(unmatched)`; never the raw path. */
   readonly route: string;
@@ -88,8 +89,6 @@ export async function dispatch(
   }
 }
 
-type Outcome = DispatchOutcome;
-
 class Exchange {
   readonly #config: DispatchConfig;
   readonly #req: Request;
@@ -103,7 +102,10 @@ class Exchange {
   readonly #deadline: number;
   readonly #log: Logger;
   readonly #controller = new AbortController();
-  /** The handler's response first, then any the framework creates; the last one is current. */
+  readonly #handlerRes: Response;
+  /** The response being produced: the handler's, or the one the framework replaced it with. */
+  #current: Response;
+  /** Every response created, the handler's first: the first whose head went out gives the status. */
   readonly #responses: Response[] = [];
 
   constructor(config: DispatchConfig, req: Request, counting: CountingSink, options: DispatchOptions, started: number) {
@@ -119,7 +121,9 @@ class Exchange {
     this.#timeoutMs = (this.#match.kind === 'found' ? this.#match.handler.timeoutMs : undefined) ?? config.requestTimeoutMs;
     this.#deadline = Date.now() + this.#timeoutMs;
     this.#log = (options.logger ?? config.logger).child({ route: this.#route, method: req.method, connId: req.connId });
-    this.#responses.push(new Response(this.#gate, req));
+    this.#handlerRes = new Response(this.#gate, req);
+    this.#current = this.#handlerRes;
+    this.#responses.push(this.#handlerRes);
   }
 
   async run(): Promise<DispatchResult> {
@@ -128,8 +132,8 @@ class Exchange {
       this.#controller.abort(external.reason);
       return this.#result('aborted', 0);
     }
-    let settle: (outcome: Outcome) => void = () => undefined;
-    const settled = new Promise<Outcome>((resolve) => {
+    let settle: (outcome: DispatchOutcome) => void = () => undefined;
+    const settled = new Promise<DispatchOutcome>((resolve) => {
       settle = resolve;
     });
     // A signal that fires once the response is complete changes nothing but the handler's own signal.
@@ -147,7 +151,11 @@ class Exchange {
     };
     external?.addEventListener('abort', onAbort, { once: true });
     const timer = setTimeout(onDeadline, this.#timeoutMs);
-    void this.#work().then(settle);
+    this.#work().then(settle, (err: unknown) => {
+      // #work catches everything it can; this is the last guard so dispatch cannot hang.
+      this.#log.error({ err }, 'dispatch failed');
+      settle('error');
+    });
     const outcome = await settled;
     clearTimeout(timer);
     external?.removeEventListener('abort', onAbort);
@@ -155,13 +163,11 @@ class Exchange {
     return this.#result(outcome, this.#wireStatus());
   }
 
-  get #handlerRes(): Response {
-    // The constructor pushes it; the array is never empty.
-    return this.#responses[0] as Response;
-  }
-
-  get #current(): Response {
-    return this.#responses[this.#responses.length - 1] as Response;
+  #adopt(sink: ReplySink): Response {
+    const res = new Response(sink, this.#req);
+    this.#responses.push(res);
+    this.#current = res;
+    return res;
   }
 
   /** Status of the first response whose head reached the sink; 0 if none did. */
@@ -202,8 +208,7 @@ class Exchange {
   /** Turn the handler's return value into the response, unless it already answered. */
   async #finish(value: unknown): Promise<'response' | 'error'> {
     const res = this.#handlerRes;
-    if (this.#cutOff()) return 'response';
-    if (res.sent) return 'response';
+    if (this.#cutOff() || res.sent) return 'response';
     if (res.headersSent) {
       this.#log.warn('handler returned with its response stream open; ending it');
       await res.end();
@@ -211,58 +216,41 @@ class Exchange {
     }
     if (value === undefined) {
       this.#log.error('handler returned without sending a response');
-      return this.#sendError(500, statusText(500), undefined, undefined);
+      return this.#sendError({ status: 500, message: statusText(500) });
     }
-    if (value instanceof Response) {
-      if (value !== res) throw new TypeError('handler returned a Response other than ctx.res');
-      await res.end();
-    } else if (typeof value === 'string') {
-      await res.text(value);
-    } else if (value instanceof Uint8Array) {
-      await res.send(value);
-    } else {
-      await res.json(value);
-    }
+    await sendReturnValue(res, value);
     return 'response';
   }
 
-  /** Log `err` and answer it (HttpError → its status; anything else → 500 without details). */
-  async #fail(err: unknown): Promise<'error'> {
+  /** Log `err` and answer it (see `errorReply`). */
+  async #fail(err: unknown): Promise<'response' | 'error'> {
     if (this.#cutOff(err)) return 'error';
-    const httpErr = isHttpError(err) ? err : undefined;
-    const status = httpErr?.status ?? 500;
-    if (status >= 500) this.#log.error({ err }, 'handler failed');
-    else this.#log.debug({ status, reason: httpErr?.message }, 'request rejected');
-    const expose = (httpErr?.expose ?? false) || this.#config.exposeErrors;
-    const message = expose && err instanceof Error ? err.message : statusText(status);
-    return this.#sendError(status, message, expose ? httpErr?.details : undefined, httpErr?.headers);
+    if (this.#handlerRes.finished) {
+      // The transport has the whole response; only the log can tell.
+      this.#log.error({ err }, 'request failed after its response was sent');
+      return 'response';
+    }
+    const reply = errorReply(err, this.#config.exposeErrors);
+    if (reply.status >= 500) this.#log.error({ err }, 'handler failed');
+    else this.#log.debug({ status: reply.status, reason: err instanceof Error ? err.message : String(err) }, 'request rejected');
+    return this.#sendError(reply);
   }
 
-  async #sendError(
-    status: number,
-    message: string,
-    details: Readonly<Record<string, unknown>> | undefined,
-    headers: Readonly<Record<string, string>> | undefined,
-  ): Promise<'error'> {
+  async #sendError(reply: ErrorReply): Promise<'error'> {
     if (this.#responses.some((r) => r.headersSent)) {
       // The status line is out: the only honest signal left is cutting the connection.
       await this.#quietly(() => this.#gate.close(), 'could not close after a failed response');
       return 'error';
     }
-    const res = new Response(this.#gate, this.#req);
-    this.#responses.push(res);
+    const res = this.#adopt(this.#gate);
     await this.#quietly(async () => {
       try {
-        for (const [name, value] of Object.entries(headers ?? {})) res.header(name, value);
-        if (details === undefined) await res.text(message, status);
-        else await res.json({ error: message, ...details }, status);
+        await sendErrorReply(res, reply);
       } catch (err) {
         if (res.headersSent) throw err;
         // A bad header or unserialisable details: fall back to the bare status.
         this.#log.error({ err }, 'could not build error response');
-        const plain = new Response(this.#gate, this.#req);
-        this.#responses.push(plain);
-        await plain.text(statusText(status), status);
+        await this.#adopt(this.#gate).text(statusText(reply.status), reply.status);
       }
     }, 'could not send error response');
     return 'error';
@@ -276,8 +264,7 @@ class Exchange {
       await this.#quietly(() => this.#counting.close(), 'could not close after timeout');
       return this.#result('timeout', status);
     }
-    const res = new Response(this.#counting, this.#req);
-    this.#responses.push(res);
+    const res = this.#adopt(this.#counting);
     await this.#quietly(() => res.text(statusText(504), 504), 'could not send timeout response');
     return this.#result('timeout', res.headersSent ? 504 : 0);
   }
@@ -297,7 +284,7 @@ class Exchange {
     }
   }
 
-  #result(outcome: Outcome, status: number): DispatchResult {
+  #result(outcome: DispatchOutcome, status: number): DispatchResult {
     return {
       outcome,
       status,

@@ -51,22 +51,27 @@ export class Handler<B = unknown, Q = QueryObject> {
     this.ctx = ctx;
   }
 
+  /** The request. */
   get req(): Request {
     return this.ctx.req;
   }
 
+  /** The response builder. */
   get res(): Response {
     return this.ctx.res;
   }
 
+  /** Path parameters of the matched route. */
   get params(): Params {
     return this.ctx.params;
   }
 
+  /** The request-bound logger. */
   get log(): Logger {
     return this.ctx.log;
   }
 
+  /** Aborts on deadline, disconnect or worker stop. */
   get signal(): AbortSignal {
     return this.ctx.signal;
   }

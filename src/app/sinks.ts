@@ -16,10 +16,12 @@ export class CountingSink implements ReplySink {
     this.#inner = inner;
   }
 
+  /** Bytes accepted so far. */
   get bytes(): number {
     return this.#bytes;
   }
 
+  /** Whether a close was accepted. */
   get closed(): boolean {
     return this.#closed;
   }
@@ -47,10 +49,12 @@ export class GatedSink implements ReplySink {
     this.#inner = inner;
   }
 
+  /** False once `shut()` was called. */
   get open(): boolean {
     return this.#open;
   }
 
+  /** Drop every later write and close. */
   shut(): void {
     this.#open = false;
   }

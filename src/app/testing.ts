@@ -51,6 +51,7 @@ export interface TestResponse {
 export class CollectingSink implements ReplySink {
   /** One entry per `write()` (= one Mongrel2 message). */
   readonly writes: Buffer[] = [];
+  /** Whether `close()` was called. */
   closed = false;
   /** Writes received after `close()`: always a bug. */
   writesAfterClose = 0;

@@ -1,6 +1,7 @@
 /**
  * Ordered, case-insensitive response header storage. Validates on every insert, so a bad name or a
- * CR/LF/NUL in a value fails where it is set, long before anything is sent.
+ * CR/LF/NUL (or other control char, or a char above U+00FF) in a value fails where it is set, long before
+ * anything is sent.
  * @module
  */
 
@@ -37,10 +38,12 @@ export class HeaderMap {
     return this.#entries.get(name.toLowerCase())?.values;
   }
 
+  /** Whether `name` is set (case-insensitive). */
   has(name: string): boolean {
     return this.#entries.has(name.toLowerCase());
   }
 
+  /** Remove every value of `name`. */
   delete(name: string): void {
     this.#entries.delete(name.toLowerCase());
   }

@@ -41,8 +41,8 @@ const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection']);
 type Framing = 'length' | 'chunked' | 'close-delimited' | 'none';
 
 /**
- * Response builder. Setters validate at once (CR/LF/NUL in a header throws `RESPONSE_INVALID` and nothing is
- * sent) and return `this`; senders (`json`, `text`, `html`, `send`, `redirect`, `empty`, `end`, `stream`)
+ * Response builder. Setters validate at once (CR/LF/NUL or another control char in a header throws
+ * `RESPONSE_INVALID` and nothing is sent; values are latin1, so percent-encode anything beyond U+00FF) and return `this`; senders (`json`, `text`, `html`, `send`, `redirect`, `empty`, `end`, `stream`)
  * write once and resolve when the sink has accepted the bytes. Every response carries Content-Length or
  * chunked framing (except 204/304). HEAD responses carry the same headers and no body bytes.
  */
@@ -53,6 +53,7 @@ export class Response {
   #status = 200;
   #headersSent = false;
   #sent = false;
+  #finished = false;
   #bytes = 0;
   #stream: ResponseStream | undefined;
 
@@ -74,6 +75,11 @@ export class Response {
   /** True once the whole response (for a stream: its end) has been handed to the sink. */
   get sent(): boolean {
     return this.#sent;
+  }
+
+  /** True once the sink has accepted the last bytes of the response (a following close may still be pending). */
+  get finished(): boolean {
+    return this.#finished;
   }
 
   /** Bytes the sink has accepted so far (head, body and chunk framing). */
@@ -117,6 +123,7 @@ export class Response {
     return [...(this.#headers.get(name) ?? [])];
   }
 
+  /** Remove a header set on this response. */
   removeHeader(name: string): this {
     this.#assertHeadersOpen();
     this.#headers.delete(name);
@@ -156,7 +163,7 @@ export class Response {
     await this.#sendBody(status, bytes, typeof body === 'string' ? TEXT : 'application/octet-stream');
   }
 
-  /** Redirect to `location` with a 3xx status and an empty body. */
+  /** Redirect to `location` (already percent-encoded: non-latin1 chars are refused) with a 3xx status and an empty body. */
   async redirect(location: string, status = 302): Promise<void> {
     this.#assertHeadersOpen();
     const code = checkStatus(status, 300, 399);
@@ -210,6 +217,7 @@ export class Response {
     this.#headersSent = true;
     this.#sent = true;
     await this.#write(bodyAllowed && !this.#isHead && body.length > 0 ? Buffer.concat([head, body]) : head);
+    this.#finished = true;
     if (closeAfter) await this.#sink.close();
   }
 
@@ -256,6 +264,7 @@ export class Response {
         const parts = data.length > 0 ? [frame(data)] : [];
         if (chunked) parts.push(LAST_CHUNK);
         if (parts.length > 0) await this.#write(Buffer.concat(parts));
+        this.#finished = true;
         if (closeAfter) await this.#sink.close();
       },
     };

@@ -8,7 +8,7 @@
 import { ErrorCode, M2PoolError } from '../errors';
 import { statusText } from './status-text';
 
-/** The parts of a response head. Header values are written as UTF-8. */
+/** The parts of a response head. Header values are written as latin1 (one byte per char). */
 export interface ResponseHead {
   readonly version: string;
   readonly status: number;
@@ -19,8 +19,9 @@ export interface ResponseHead {
 
 // RFC 9110 §5.6.2 token.
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-// CR, LF and NUL would let a value end the header line or the head (response splitting).
-const FORBIDDEN_IN_VALUE = /[\r\n\0]/;
+// RFC 9110 §5.5 field-value chars (HTAB, SP, VCHAR, obs-text). This excludes CR, LF and NUL, which would
+// let a value end the header line or the head (response splitting), other CTLs, and chars latin1 cannot carry.
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 const CRLF = Buffer.from('\r\n', 'latin1');
 
@@ -31,12 +32,12 @@ export function assertHeaderName(name: string): void {
   }
 }
 
-/** Throw `RESPONSE_INVALID` if `value` contains CR, LF or NUL. */
+/** Throw `RESPONSE_INVALID` if `value` has CR, LF, NUL, another control char, or a char above U+00FF. */
 export function assertHeaderValue(name: string, value: string): void {
-  if (FORBIDDEN_IN_VALUE.test(value)) {
+  if (!FIELD_VALUE.test(value)) {
     throw new M2PoolError(
       ErrorCode.RESPONSE_INVALID,
-      `invalid value for header ${JSON.stringify(name)}: CR, LF and NUL are not allowed`,
+      `invalid value for header ${JSON.stringify(name)}: CR, LF, NUL, control characters and chars above U+00FF are not allowed`,
     );
   }
 }
@@ -57,14 +58,15 @@ export function serializeResponseHead(head: ResponseHead): Buffer {
     assertHeaderValue(name, value);
     text += `${name}: ${value}\r\n`;
   }
-  return Buffer.from(`${text}\r\n`, 'utf8');
+  return Buffer.from(`${text}\r\n`, 'latin1');
 }
 
-/** One chunk of the chunked transfer coding. An empty `data` would be the last chunk, so it is refused. */
+/**
+ * One chunk of the chunked transfer coding. Empty data gives an empty Buffer, never `0\r\n\r\n` (that would
+ * end the body); the caller must not send it.
+ */
 export function encodeChunk(data: Buffer): Buffer {
-  if (data.length === 0) {
-    throw new M2PoolError(ErrorCode.RESPONSE_INVALID, 'a chunk must not be empty (that is the last-chunk marker)');
-  }
+  if (data.length === 0) return Buffer.alloc(0);
   return Buffer.concat([Buffer.from(`${data.length.toString(16)}\r\n`, 'latin1'), data, CRLF]);
 }
 

@@ -50,6 +50,9 @@ export const UNMATCHED_ROUTE = '(unmatched)';
 /** `route` label value once a worker has seen more distinct routes than its cardinality cap. */
 export const OVERFLOW_ROUTE = '(overflow)';
 
+/** Longest label value a worker may send; the supervisor rejects snapshots with longer ones. */
+export const MAX_LABEL_VALUE_LENGTH = 256;
+
 /** `status_class` values; `none` = no HTTP response was delivered (client gone, connection closed). */
 export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'none'] as const;
 /** One of {@link STATUS_CLASSES}. */
@@ -249,6 +252,11 @@ export const SUPERVISOR_METRICS = Object.freeze({
     unit: 'seconds',
   },
 } as const satisfies Record<string, MetricSpec>);
+
+/** The `name`, `help` and `labelNames` of a spec in the mutable shape prom-client's constructors take. */
+export function promClientConfig(spec: MetricSpec): { name: string; help: string; labelNames: string[] } {
+  return { name: spec.name, help: spec.help, labelNames: [...spec.labelNames] };
+}
 
 /** Worker specs by metric name (what the supervisor validates snapshots against). */
 export const WORKER_METRICS_BY_NAME: ReadonlyMap<string, WorkerMetricSpec> = new Map(

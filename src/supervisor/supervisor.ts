@@ -404,7 +404,11 @@ export class Supervisor implements IntentSink {
         continue;
       }
       if (cur.state !== 'ready' || s.successor !== undefined || (!outdated && cur.recycleReason === undefined)) continue;
-      if (surge >= this.#cfg.maxSurge || now < s.nextSpawnAt) continue;
+      if (surge >= this.#cfg.maxSurge) continue;
+      if (now < s.nextSpawnAt) {
+        surge += 1; // its replacement failed and waits out the backoff: it keeps its surge token
+        continue;
+      }
       s.successor = this.#spawnInto(s, now);
       if (s.successor !== undefined) surge += 1;
     }
@@ -436,6 +440,7 @@ export class Supervisor implements IntentSink {
       fake.spawnError = errorMessage(err);
       fake.markExited(null, null, now);
       this.#workers.add(fake);
+      this.#wake();
       return fake;
     }
     const w = new WorkerHandle(s.slot, this.#generation, child, now, limits);

@@ -21,14 +21,14 @@ describe('serializeResponseHead', () => {
     assert.equal(head.toString('latin1'), 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n\r\n');
   });
 
-  it('uses a custom reason and writes values as UTF-8', () => {
-    const head = serializeResponseHead({ version: 'HTTP/1.0', status: 299, reason: 'Fine', headers: [['X-Name', 'Jörg']] });
-    assert.deepEqual(head, Buffer.from('HTTP/1.0 299 Fine\r\nX-Name: Jörg\r\n\r\n', 'utf8'));
+  it('uses a custom reason and writes values as latin1', () => {
+    const head = serializeResponseHead({ version: 'HTTP/1.0', status: 299, reason: 'Fine', headers: [['X-Name', 'Jörg\tA']] });
+    assert.deepEqual(head, Buffer.from('HTTP/1.0 299 Fine\r\nX-Name: J\xf6rg\tA\r\n\r\n', 'latin1'));
     assert.equal(serializeResponseHead({ version: 'HTTP/1.1', status: 299, headers: [] }).toString(), 'HTTP/1.1 299 Unknown\r\n\r\n');
   });
 
-  it('rejects CR, LF and NUL in values and in the reason', () => {
-    for (const value of ['a\rb', 'a\nb', 'a\0b']) {
+  it('rejects CR, LF, NUL, other controls and non-latin1 chars in values and in the reason', () => {
+    for (const value of ['a\rb', 'a\nb', 'a\0b', 'a\x01b', 'a\x7fb', '日本']) {
       assert.throws(() => serializeResponseHead({ version: 'HTTP/1.1', status: 200, headers: [['X', value]] }), isInvalid);
       assert.throws(() => serializeResponseHead({ version: 'HTTP/1.1', status: 200, reason: value, headers: [] }), isInvalid);
     }
@@ -47,8 +47,8 @@ describe('chunked coding', () => {
     assert.equal(LAST_CHUNK.toString('latin1'), '0\r\n\r\n');
   });
 
-  it('refuses an empty chunk, which would end the body', () => {
-    assert.throws(() => encodeChunk(Buffer.alloc(0)), isInvalid);
+  it('gives nothing for an empty chunk, which would otherwise end the body', () => {
+    assert.deepEqual(encodeChunk(Buffer.alloc(0)), Buffer.alloc(0));
   });
 });
 

@@ -1,0 +1,64 @@
+/**
+ * The example app: what `npm start` serves and what the integration tests and benchmarks drive.
+ *
+ *   GET  /                 greeting (a Brubeck-style handler class)
+ *   GET  /echo/<anything>  200 text/plain, body = the request path (a plain function)
+ *   POST /echo             the body back with its content type
+ *   ANY  /inspect[/...]    JSON: the request as m2pool parsed it
+ *   GET  /slow?ms=N        answers after N ms (validated query; the route's deadline is 2 s)
+ *   GET  /fail             throws: 500, stack logged, never shown
+ *   POST /greet            validated JSON body {"name": "...", "excited"?: true}
+ *
+ * Run it: npx m2pool worker --app ./examples/hello --send-spec <endpoint> --recv-spec <endpoint>
+ * Outside this repository, import from 'm2pool' instead of '../../src'.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { App, Handler } from '../../src';
+
+/** Brubeck's handler: one class per resource, one method per HTTP verb. */
+class Greeting extends Handler {
+  get(): string {
+    return 'Hello from m2pool!\n';
+  }
+}
+
+export const app = new App();
+
+app.route('/', Greeting);
+
+app.get('/echo/*', (ctx) => ctx.req.path);
+
+app.post('/echo', async (ctx) => {
+  ctx.res.header('Content-Type', ctx.req.contentType ?? 'application/octet-stream');
+  await ctx.res.send(ctx.req.body);
+});
+
+app.all('/inspect/*', (ctx) => ({
+  method: ctx.req.method,
+  path: ctx.req.path,
+  query: ctx.req.query,
+  headers: ctx.req.headers,
+  body: ctx.req.body.toString('base64'),
+  remoteAddress: ctx.req.remoteAddress,
+  version: ctx.req.version,
+  connId: ctx.req.connId,
+}));
+
+app.get(
+  '/slow',
+  async (ctx) => {
+    // The signal fires on the deadline, a client disconnect, or a worker stop: the wait ends with it.
+    await sleep(ctx.query.ms, undefined, { signal: ctx.signal });
+    return `slept ${ctx.query.ms} ms\n`;
+  },
+  { timeoutMs: 2_000, query: z.object({ ms: z.coerce.number().int().min(0).max(60_000).default(100) }) },
+);
+
+app.get('/fail', () => {
+  throw new Error('this handler always fails');
+});
+
+app.post('/greet', (ctx) => ({ greeting: `Hello, ${ctx.body.name}${ctx.body.excited === true ? '!' : '.'}` }), {
+  body: z.object({ name: z.string().min(1).max(100), excited: z.boolean().optional() }),
+});

@@ -1,0 +1,295 @@
+/**
+ * The supervisor's metrics: it merges the snapshots workers push (counters and histograms pool-wide and
+ * monotonic across exits, gauges per slot), owns the supervisor-side metrics and Node's default process metrics,
+ * and renders `/metrics` from memory. Nothing here talks to a worker: callers feed it facts.
+ * @module
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  REJECT_REASONS,
+  RESTART_REASONS,
+  SCALE_DIRECTIONS,
+  SUPERVISOR_DEFAULT_METRICS_PREFIX,
+  SUPERVISOR_METRICS,
+  WORKER_METRICS_BY_NAME,
+  WORKER_STATES,
+  promClientConfig as meta,
+  type MetricSpec,
+  type RejectReason,
+  type RestartReason,
+  type ScaleDirection,
+  type WorkerStateLabel,
+} from './definitions';
+import { writeExposition, type ExpositionFamily, type ExpositionFormat } from './exposition';
+import { serveMetrics } from './http';
+import { familiesFromRegistryJson } from './registry-families';
+import { DEFAULT_PARSE_LIMITS, parseSnapshot, type ParseLimits } from './snapshot';
+import { SnapshotLedger, type LedgerOptions } from './snapshot-ledger';
+import { workerFamilies, type LiveSnapshot } from './worker-families';
+
+/** Identity of one worker process. A supervisor `WorkerHandle` satisfies it structurally. */
+export interface WorkerRef {
+  readonly slot: number;
+  readonly generation: number;
+  /** null when the spawn failed before a pid existed. */
+  readonly pid: number | null;
+}
+
+/** The numbers of one `m2pool:heartbeat`. */
+export interface HeartbeatSample {
+  readonly loopLagMs: number;
+  readonly rssBytes: number;
+  /** When the supervisor received it, on the `now` clock. @default now() */
+  readonly at?: number;
+}
+
+/** What {@link PoolMetrics} logs through (a pino logger fits). */
+export interface MetricsLogger {
+  warn(obj: object, msg: string): void;
+  debug(obj: object, msg: string): void;
+}
+
+/** Options of {@link PoolMetrics}. */
+export interface PoolMetricsOptions {
+  /** Milliseconds clock for ages; pass the supervisor's `clock.now`. @default Date.now */
+  readonly now?: () => number;
+  /** @default no logging */
+  readonly logger?: MetricsLogger;
+  /** Export Node's default process metrics of the supervisor, prefixed `m2pool_supervisor_`. @default true */
+  readonly defaultMetrics?: boolean;
+  /** Snapshot validation caps. @default {@link DEFAULT_PARSE_LIMITS} */
+  readonly limits?: Partial<ParseLimits>;
+  /** Memory bounds for gone processes. */
+  readonly ledger?: LedgerOptions;
+}
+
+/** What {@link PoolMetrics.ingest} did. */
+export type IngestResult = 'accepted' | 'late' | 'rejected';
+
+interface ProcessRecord {
+  readonly slot: number;
+  state: WorkerStateLabel | undefined;
+  heartbeat: { readonly loopLagMs: number; readonly rssBytes: number; readonly at: number } | undefined;
+  snapshotAt: number | undefined;
+}
+
+/** Key of a process in every map: slot, generation and pid (per process instance; never a label). */
+export function processKey(ref: WorkerRef): string {
+  return `${ref.slot}/${ref.generation}/${ref.pid ?? '-'}`;
+}
+
+function validSlot(slot: number): boolean {
+  return Number.isSafeInteger(slot) && slot >= 0;
+}
+
+/** Gauges dropped from Node's default metrics: gauges named `*_total`, which `promtool check metrics` rejects. */
+const DROPPED_DEFAULT_METRICS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
+/** Pool-wide metrics, owned by the supervisor. */
+export class PoolMetrics {
+  /** The supervisor's registry: supervisor-side metrics and default process metrics; register extra ones here. */
+  readonly registry = new Registry();
+  readonly #now: () => number;
+  readonly #logger: MetricsLogger | undefined;
+  readonly #limits: ParseLimits;
+  readonly #ledger: SnapshotLedger;
+  readonly #procs = new Map<string, ProcessRecord>();
+  readonly #warned = new Set<string>();
+  readonly #desired: Gauge<string>;
+  readonly #restarts: Counter<string>;
+  readonly #scale: Counter<string>;
+  readonly #crashloop: Gauge<string>;
+  readonly #rejected: Counter<string>;
+
+  constructor(options: PoolMetricsOptions = {}) {
+    this.#now = options.now ?? Date.now;
+    this.#logger = options.logger;
+    this.#limits = { ...DEFAULT_PARSE_LIMITS, ...options.limits };
+    this.#ledger = new SnapshotLedger(options.ledger);
+    const registers = [this.registry];
+    const S = SUPERVISOR_METRICS;
+    const procs = this.#procs;
+    const now = (): number => this.#now();
+    new Gauge({
+      ...meta(S.workers),
+      registers,
+      collect() {
+        const counts = new Map<string, number>(WORKER_STATES.map((s) => [s, 0]));
+        for (const p of procs.values()) if (p.state !== undefined) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
+        for (const [state, n] of counts) this.set({ state }, n);
+      },
+    });
+    this.#desired = new Gauge({ ...meta(S.workersDesired), registers });
+    this.#restarts = new Counter({ ...meta(S.workerRestarts), registers });
+    perSlotGauge(S.heartbeatAge, registers, procs, 'max', (p) => (p.heartbeat === undefined ? undefined : Math.max(0, now() - p.heartbeat.at) / 1000));
+    perSlotGauge(S.eventLoopLag, registers, procs, 'max', (p) => (p.heartbeat === undefined ? undefined : p.heartbeat.loopLagMs / 1000));
+    perSlotGauge(S.rss, registers, procs, 'sum', (p) => p.heartbeat?.rssBytes);
+    this.#scale = new Counter({ ...meta(S.scaleEvents), registers });
+    this.#crashloop = new Gauge({ ...meta(S.slotCrashloop), registers });
+    this.#rejected = new Counter({ ...meta(S.snapshotsRejected), registers });
+    perSlotGauge(S.snapshotAge, registers, procs, 'max', (p) => (p.snapshotAt === undefined ? undefined : Math.max(0, now() - p.snapshotAt) / 1000));
+    // Closed label sets start at 0, so increase() sees the first event.
+    for (const direction of SCALE_DIRECTIONS) this.#scale.inc({ direction }, 0);
+    for (const reason of REJECT_REASONS) this.#rejected.inc({ reason }, 0);
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, prefix: SUPERVISOR_DEFAULT_METRICS_PREFIX });
+      for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(SUPERVISOR_DEFAULT_METRICS_PREFIX + name);
+    }
+  }
+
+  /** Lifecycle state of a worker process; null when it left the booting/ready/draining states (exited). */
+  setWorkerState(ref: WorkerRef, state: WorkerStateLabel | null): void {
+    const rec = this.#record(ref);
+    if (rec !== undefined) rec.state = state ?? undefined;
+  }
+
+  /** The desired worker count. */
+  setDesired(n: number): void {
+    if (Number.isFinite(n)) this.#desired.set(n);
+  }
+
+  /** A slot got a new process because its previous one ended for `reason`. */
+  recordRestart(slot: number, reason: RestartReason): void {
+    if (!validSlot(slot) || !(RESTART_REASONS as readonly string[]).includes(reason)) {
+      this.#logger?.warn({ event: 'metrics.bad-restart', slot, reason }, 'restart not counted: slot or reason outside the closed set');
+      return;
+    }
+    this.#restarts.inc({ slot: String(slot), reason });
+  }
+
+  /** One heartbeat of a worker process. */
+  recordHeartbeat(ref: WorkerRef, hb: HeartbeatSample): void {
+    const rec = this.#record(ref);
+    if (rec === undefined || !Number.isFinite(hb.loopLagMs) || !Number.isFinite(hb.rssBytes)) return;
+    rec.heartbeat = { loopLagMs: hb.loopLagMs, rssBytes: hb.rssBytes, at: hb.at ?? this.#now() };
+  }
+
+  /** The desired count changed (scale command, signal, autoscaler). */
+  recordScale(direction: ScaleDirection): void {
+    if ((SCALE_DIRECTIONS as readonly string[]).includes(direction)) this.#scale.inc({ direction });
+  }
+
+  /** Crash-loop breaker of `slot` opened (true) or closed (false). */
+  setCrashloop(slot: number, open: boolean): void {
+    if (validSlot(slot)) this.#crashloop.set({ slot: String(slot) }, open ? 1 : 0);
+  }
+
+  /** The slot no longer exists (scaled away): drop its crash-loop series. Counters keep their history. */
+  forgetSlot(slot: number): void {
+    if (validSlot(slot)) this.#crashloop.remove({ slot: String(slot) });
+  }
+
+  /**
+   * A `m2pool:metrics` payload from a worker process. Untrusted: validated against the worker metric
+   * definitions; an invalid one is counted in `m2pool_metrics_snapshots_rejected_total`, logged, and ignored.
+   */
+  ingest(ref: WorkerRef, metrics: unknown): IngestResult {
+    const key = processKey(ref);
+    try {
+      const parsed = parseSnapshot(metrics, WORKER_METRICS_BY_NAME, this.#limits);
+      if (!parsed.ok) return this.#reject(key, parsed.reason, parsed.detail);
+      for (const name of parsed.unknownFamilies) this.#warnOnce(`family:${name}`, { event: 'metrics.unknown-family', family: name }, 'worker metric family unknown to the supervisor ignored');
+      const verdict = this.#ledger.ingest(key, parsed.snapshot);
+      if (verdict === 'stale') return this.#reject(key, 'stale', 'snapshot of a gone process');
+      if (verdict === 'late') return 'late';
+      const rec = this.#record(ref);
+      if (rec !== undefined) rec.snapshotAt = this.#now();
+      return 'accepted';
+    } catch (err) {
+      // NOTE: unreachable by design (the parser catches its own errors); kept so bad input can never crash us.
+      return this.#reject(key, 'malformed', `unexpected: ${String(err)}`);
+    }
+  }
+
+  /**
+   * The process exited (call once its IPC channel closed too, or on `exit` — a snapshot arriving later is
+   * still reconciled). Its counters and histograms stay in the pool totals; its gauges disappear.
+   */
+  processGone(ref: WorkerRef): void {
+    const key = processKey(ref);
+    this.#ledger.gone(key);
+    this.#procs.delete(key);
+  }
+
+  /** Every family: merged worker metrics, then the supervisor registry. Reads memory only. */
+  async families(): Promise<ExpositionFamily[]> {
+    const live: LiveSnapshot[] = [];
+    for (const [key, rec] of this.#procs) {
+      const snapshot = this.#ledger.live(key);
+      if (snapshot !== undefined) live.push({ slot: rec.slot, snapshot });
+    }
+    const workers = workerFamilies(this.#ledger.totals(), live);
+    const own = familiesFromRegistryJson(await this.registry.getMetricsAsJSON());
+    const taken = new Set(workers.map((f) => f.name));
+    return [...workers, ...own.filter((f) => !taken.has(f.name))];
+  }
+
+  /** The exposition in `format`. @default 'prometheus' (text 0.0.4) */
+  async render(format: ExpositionFormat = 'prometheus'): Promise<string> {
+    return writeExposition(await this.families(), format);
+  }
+
+  /** node:http handler for `GET /metrics` (the admin server mounts it); negotiates OpenMetrics via `Accept`. */
+  readonly handleMetricsRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    serveMetrics(this, req, res, (err) => this.#logger?.warn({ event: 'metrics.render-failed', err }, 'metrics render failed'));
+  };
+
+  /** Sizes of the internal maps (tests, diagnostics). */
+  get stats(): { readonly processes: number; readonly live: number; readonly rememberedGone: number; readonly keptFinalSnapshots: number } {
+    return { processes: this.#procs.size, ...this.#ledger.stats };
+  }
+
+  #record(ref: WorkerRef): ProcessRecord | undefined {
+    const key = processKey(ref);
+    let rec = this.#procs.get(key);
+    if (rec !== undefined) return rec;
+    // A message racing the exit must not resurrect a gone process (its record would never be removed).
+    if (!validSlot(ref.slot) || this.#ledger.isGone(key)) return undefined;
+    rec = { slot: ref.slot, state: undefined, heartbeat: undefined, snapshotAt: undefined };
+    this.#procs.set(key, rec);
+    return rec;
+  }
+
+  #reject(key: string, reason: RejectReason, detail: string): 'rejected' {
+    this.#rejected.inc({ reason });
+    this.#warnOnce(`process:${key}:${reason}`, { event: 'metrics.snapshot-rejected', process: key, reason, detail }, 'worker metrics snapshot rejected');
+    return 'rejected';
+  }
+
+  /** Warn the first time per key, then debug: a broken worker pushing every 2 s must not flood the log. */
+  #warnOnce(key: string, obj: object, msg: string): void {
+    if (this.#warned.has(key)) {
+      this.#logger?.debug(obj, msg);
+      return;
+    }
+    if (this.#warned.size >= 1024) this.#warned.clear();
+    this.#warned.add(key);
+    this.#logger?.warn(obj, msg);
+  }
+}
+
+/** A gauge computed at scrape time from the live process records, one series per slot. */
+function perSlotGauge(
+  spec: MetricSpec,
+  registers: Registry[],
+  procs: ReadonlyMap<string, ProcessRecord>,
+  merge: 'sum' | 'max',
+  valueOf: (p: ProcessRecord) => number | undefined,
+): void {
+  new Gauge({
+    ...meta(spec),
+    registers,
+    collect() {
+      const bySlot = new Map<number, number>();
+      for (const p of procs.values()) {
+        const v = valueOf(p);
+        if (v === undefined) continue;
+        const cur = bySlot.get(p.slot);
+        bySlot.set(p.slot, cur === undefined ? v : merge === 'max' ? Math.max(cur, v) : cur + v);
+      }
+      this.reset();
+      for (const slot of [...bySlot.keys()].sort((a, b) => a - b)) this.set({ slot: String(slot) }, bySlot.get(slot) ?? 0);
+    },
+  });
+}

@@ -1,0 +1,178 @@
+/**
+ * The worker side of pool metrics: a private prom-client registry with the worker metrics, cheap recording
+ * methods for the runtime's hot path, and a push loop that sends `m2pool:metrics` snapshots to the supervisor
+ * (which merges them and answers scrapes; workers never serve `/metrics` themselves).
+ * @module
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { WorkerMessage } from '../ipc/messages';
+import { WORKER_METRICS, promClientConfig as spec } from './definitions';
+import { methodLabel, statusClassOf, type RequestOutcome } from './labels';
+import { RequestStats } from './request-stats';
+
+/** One finished request, as the runtime knows it (a `DispatchSummary` fits). */
+export interface RequestObservation {
+  /** Route pattern as registered, or `UNMATCHED_ROUTE`; never the raw path. */
+  readonly route: string;
+  readonly method: string;
+  /** HTTP status sent; ignored for outcomes `aborted` and `closed` (status class `none`). */
+  readonly status: number;
+  readonly durationMs: number;
+  /** Response bytes handed to Mongrel2 for this request. */
+  readonly bytesSent: number;
+  readonly outcome: RequestOutcome;
+}
+
+/** The metrics message a worker sends. */
+export type MetricsMessage = Extract<WorkerMessage, { type: 'm2pool:metrics' }>;
+
+/**
+ * Delivers one message to the supervisor. Must not throw when the channel is closed; may return a promise that
+ * settles once the message was written (e.g. wrapping `process.send(msg, cb)`), which {@link WorkerMetrics.flush} awaits.
+ */
+export type MetricsSend = (msg: MetricsMessage) => void | Promise<unknown>;
+
+/** Options of {@link WorkerMetrics}. */
+export interface WorkerMetricsOptions {
+  /**
+   * Distinct (route, method) pairs before further routes are counted as `(overflow)`: a guard against a runtime
+   * bug passing raw paths as routes, which would grow every snapshot without bound. @default 1000
+   */
+  readonly maxRouteSeries?: number;
+  /** Called when a periodic push fails (snapshot or send). @default ignore */
+  readonly onPushError?: (err: unknown) => void;
+}
+
+const W = WORKER_METRICS;
+
+/** Worker-side metrics of one worker process. */
+export class WorkerMetrics {
+  readonly #registry = new Registry();
+  readonly #requests: RequestStats;
+  readonly #inFlight: Gauge<string>;
+  readonly #deadline: Counter<string>;
+  readonly #disconnects: Counter<string>;
+  readonly #malformed: Counter<string>;
+  readonly #bytes: Counter<string>;
+  readonly #sendFailures: Counter<string>;
+  readonly #endpoints: Gauge<string>;
+  readonly #onPushError: (err: unknown) => void;
+  #send: MetricsSend | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #pushing = false;
+
+  constructor(options: WorkerMetricsOptions = {}) {
+    const registers = [this.#registry];
+    this.#onPushError = options.onPushError ?? ((): void => undefined);
+    this.#requests = new RequestStats(options.maxRouteSeries ?? 1000);
+    this.#requests.registerIn(this.#registry);
+    this.#inFlight = new Gauge({ ...spec(W.requestsInFlight), registers });
+    this.#deadline = new Counter({ ...spec(W.deadlineExpired), registers });
+    this.#disconnects = new Counter({ ...spec(W.disconnectNotices), registers });
+    this.#malformed = new Counter({ ...spec(W.malformedMessages), registers });
+    this.#bytes = new Counter({ ...spec(W.responseBytes), registers });
+    this.#sendFailures = new Counter({ ...spec(W.replySendFailures), registers });
+    this.#endpoints = new Gauge({ ...spec(W.mongrel2EndpointsConnected), registers });
+  }
+
+  /** The private registry (read-only use: tests, debugging). */
+  get registry(): Registry {
+    return this.#registry;
+  }
+
+  /** Count one finished request: `m2pool_requests_total`, the duration histogram and response bytes. */
+  observeRequest(o: RequestObservation): void {
+    const seconds = o.durationMs > 0 && Number.isFinite(o.durationMs) ? o.durationMs / 1000 : 0;
+    this.#requests.observe(o.route, methodLabel(o.method), statusClassOf(o.status, o.outcome), seconds);
+    if (o.bytesSent > 0 && Number.isFinite(o.bytesSent)) this.#bytes.inc(o.bytesSent);
+  }
+
+  /** Requests currently in flight in this worker. */
+  inFlight(n: number): void {
+    if (Number.isFinite(n)) this.#inFlight.set(n);
+  }
+
+  /** A request deadline expired (the worker answered 504). */
+  deadlineExpired(): void {
+    this.#deadline.inc();
+  }
+
+  /** Mongrel2 sent a disconnect notice. */
+  disconnectNotice(): void {
+    this.#disconnects.inc();
+  }
+
+  /** A message from Mongrel2 did not parse. */
+  malformed(): void {
+    this.#malformed.inc();
+  }
+
+  /** A reply could not be handed to Mongrel2 within the send timeout. */
+  sendFailure(): void {
+    this.#sendFailures.inc();
+  }
+
+  /** Mongrel2 servers this worker is connected to now (update on connect/disconnect socket events). */
+  endpointsConnected(n: number): void {
+    if (Number.isFinite(n)) this.#endpoints.set(n);
+  }
+
+  /** The registry as prom-client JSON (`getMetricsAsJSON()`), deep-copied so later updates do not alter it. */
+  async snapshot(): Promise<unknown[]> {
+    return structuredClone(await this.#registry.getMetricsAsJSON());
+  }
+
+  /**
+   * Send a snapshot every `intervalMs` through `send` (unref'd timer: it never keeps the worker alive).
+   * A tick is skipped while the previous push is still being sent. Returns a function that stops pushing.
+   * Calling it again replaces the previous loop.
+   */
+  startPushing(intervalMs: number, send: MetricsSend): () => void {
+    this.stopPushing();
+    this.#send = send;
+    const timer = setInterval(() => {
+      if (this.#pushing) return;
+      this.#pushing = true;
+      this.#pushOnce(send).then(
+        () => {
+          this.#pushing = false;
+        },
+        (err: unknown) => {
+          this.#pushing = false;
+          this.#onPushError(err);
+        },
+      );
+    }, Math.max(1, intervalMs));
+    timer.unref();
+    this.#timer = timer;
+    return () => {
+      if (this.#timer === timer) this.stopPushing();
+    };
+  }
+
+  /** Stop the periodic push (a later {@link flush} still uses its `send`). */
+  stopPushing(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /**
+   * Send one final snapshot now (call at exit, after in-flight requests ended and before the process exits);
+   * resolves once `send` settled. Uses `send`, else the one given to {@link startPushing}; no-op without either.
+   * Never rejects.
+   */
+  async flush(send?: MetricsSend): Promise<void> {
+    const target = send ?? this.#send;
+    if (target === undefined) return;
+    try {
+      await this.#pushOnce(target);
+    } catch (err) {
+      this.#onPushError(err);
+    }
+  }
+
+  async #pushOnce(send: MetricsSend): Promise<void> {
+    const metrics = await this.snapshot();
+    await send({ type: 'm2pool:metrics', metrics });
+  }
+}

@@ -1,0 +1,116 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError } from '../../../src/errors';
+import { DEFAULTS } from '../../../src/config/schema';
+import { validateConfig } from '../../../src/config/validate';
+import { CONFIG_FIELDS } from '../../../src/config/fields';
+
+function issuesOf(raw: unknown): readonly string[] {
+  try {
+    validateConfig(raw);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected ConfigError, got ${String(err)}`);
+    assert.equal(err.code, 'M2P_ERR_CONFIG_INVALID');
+    return err.issues;
+  }
+  assert.fail('expected the configuration to be rejected');
+}
+
+test('a minimal config takes every default and comes back deep-frozen', () => {
+  const c = validateConfig({ app: './app' });
+  const { app, ...rest } = c;
+  assert.equal(app, './app');
+  assert.deepEqual(rest, { ...DEFAULTS });
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.sendSpecs) && Object.isFrozen(c.restartBackoff));
+  assert.throws(() => {
+    (c.sendSpecs as string[]).push('tcp://x:1');
+  }, TypeError);
+});
+
+test('DEFAULTS is frozen and itself a valid configuration', () => {
+  assert.ok(Object.isFrozen(DEFAULTS) && Object.isFrozen(DEFAULTS.crashLoop));
+  assert.equal(DEFAULTS.admin, '127.0.0.1:9890');
+  assert.ok(DEFAULTS.shutdownTimeoutMs >= DEFAULTS.drainTimeoutMs);
+  assert.ok(DEFAULTS.heartbeatTimeoutMs >= 2 * DEFAULTS.heartbeatIntervalMs);
+});
+
+test('every problem is reported at once', () => {
+  const issues = issuesOf({
+    workers: -1,
+    maxWorkers: 'many',
+    sendSpecs: ['http://x'],
+    recvSpecs: 'tcp://127.0.0.1:1',
+    bootTimeoutMs: 1.5,
+    logLevel: 'loud',
+    admin: 'localhost',
+  });
+  const keys = issues.map((i) => i.split(':')[0]);
+  assert.deepEqual(new Set(keys), new Set(['app', 'workers', 'maxWorkers', 'sendSpecs', 'recvSpecs', 'bootTimeoutMs', 'logLevel', 'admin']));
+  assert.ok(issues.some((i) => i.includes('"http://x" is not a tcp://')));
+  assert.ok(issues.some((i) => i.startsWith('app: is required')));
+});
+
+test('unknown keys are rejected, nested ones included', () => {
+  const issues = issuesOf({ app: 'a', wrokers: 2, restartBackoff: { initialMs: 1, factor: 2 }, crashLoop: 5 });
+  assert.deepEqual(issues, ['wrokers: unknown key', 'restartBackoff.factor: unknown key', 'crashLoop: must be an object with maxFailures, windowMs']);
+});
+
+test('cross-field rules: scale range, specs count, heartbeat, shutdown vs drain, backoff order', () => {
+  const issues = issuesOf({
+    app: 'a',
+    workers: 9,
+    minWorkers: 2,
+    maxWorkers: 8,
+    sendSpecs: ['tcp://127.0.0.1:1', 'tcp://127.0.0.1:2'],
+    recvSpecs: ['tcp://127.0.0.1:3'],
+    heartbeatIntervalMs: 1000,
+    heartbeatTimeoutMs: 1500,
+    drainTimeoutMs: 5000,
+    shutdownTimeoutMs: 4000,
+    restartBackoff: { initialMs: 500, maxMs: 100 },
+  });
+  assert.equal(issues.length, 5, issues.join('\n'));
+  assert.ok(issues.some((i) => i.startsWith('workers: (9) must be between minWorkers (2) and maxWorkers (8)')));
+  assert.ok(issues.some((i) => i.startsWith('recvSpecs: has 1 entries but sendSpecs has 2')));
+  assert.deepEqual(issuesOf({ app: 'a', workers: 2, minReady: 3 }), ['minReady: (3) is above workers (2): the pool could never be ready']);
+});
+
+test('a cross-field rule is skipped when one of its keys is already invalid', () => {
+  const issues = issuesOf({ app: 'a', workers: 'x', maxWorkers: 4 });
+  assert.deepEqual(issues.map((i) => i.split(':')[0]), ['workers']);
+});
+
+test('a non-loopback admin address needs a token; loopback does not', () => {
+  assert.deepEqual(issuesOf({ app: 'a', admin: '0.0.0.0:9890' }), ['adminToken: is required when admin listens on a non-loopback address (0.0.0.0:9890)']);
+  assert.equal(validateConfig({ app: 'a', admin: '0.0.0.0:9890', adminToken: 's3cret' }).adminToken, 's3cret');
+  assert.equal(validateConfig({ app: 'a', admin: '[::1]:9890' }).admin, '[::1]:9890');
+  assert.equal(validateConfig({ app: 'a', admin: 'localhost:0' }).admin, 'localhost:0');
+});
+
+test('duplicate endpoints and durations beyond the timer limit are rejected', () => {
+  const issues = issuesOf({ app: 'a', sendSpecs: ['tcp://h:1', 'tcp://h:1'], recvSpecs: ['tcp://h:2', 'tcp://h:3'], drainTimeoutMs: 2 ** 31 });
+  assert.ok(issues.some((i) => i.startsWith('sendSpecs: lists "tcp://h:1" twice')));
+  assert.ok(issues.some((i) => i.startsWith('drainTimeoutMs: must be an integer from 0 to 2147483647')));
+});
+
+test('optional worker pass-throughs stay absent unless given', () => {
+  const c = validateConfig({ app: 'a' });
+  assert.equal('maxInFlight' in c, false);
+  const d = validateConfig({ app: 'a', maxInFlight: 8, uploadDir: '/tmp/up', requestLogLevel: 'debug', receiveHwm: null });
+  assert.deepEqual([d.maxInFlight, d.uploadDir, d.requestLogLevel, 'receiveHwm' in d], [8, '/tmp/up', 'debug', false]);
+});
+
+test('every config field has a validator entry and a unique flag and env name', () => {
+  const flags = new Set(CONFIG_FIELDS.map((f) => f.flag));
+  const envs = new Set(CONFIG_FIELDS.map((f) => f.env));
+  assert.equal(flags.size, CONFIG_FIELDS.length);
+  assert.equal(envs.size, CONFIG_FIELDS.length);
+  const full = validateConfig({ app: 'a', maxInFlight: 1, receiveHwm: 1, requestTimeoutMs: 1, uploadDir: 'd', requestLogLevel: 'info' });
+  for (const f of CONFIG_FIELDS) {
+    const [head, tail] = f.key.split('.') as [string, string | undefined];
+    const v = (full as unknown as Record<string, Record<string, unknown>>)[head];
+    assert.notEqual(tail === undefined ? v : v?.[tail], undefined, `${f.key} missing from the validated config`);
+  }
+  assert.equal(CONFIG_FIELDS.find((f) => f.key === 'restartBackoff.initialMs')?.env, 'M2POOL_RESTART_BACKOFF_INITIAL_MS');
+  assert.equal(CONFIG_FIELDS.find((f) => f.key === 'sendSpecs')?.flag, 'send-spec');
+});
