@@ -171,6 +171,7 @@ export class WorkerRuntime {
 
   async #serve(link: Link, linkIndex: number, raw: RawMessage, uploadFile: string | undefined): Promise<void> {
     const key = connectionKey(linkIndex, raw);
+    this.#opts.logger.debug({ event: 'request.start', connId: raw.connId, path: raw.path }, 'request.start');
     const sink = this.#order.open(key, this.#writer(link, raw));
     const aborter = new AbortController();
     this.#track(key, aborter);
@@ -189,7 +190,7 @@ export class WorkerRuntime {
         outcome = 'error';
       }
       this.#opts.logger[this.#opts.requestLogLevel](
-        { connId: raw.connId, method: result.method, path: raw.path, route: result.route, status: result.status, outcome, durationMs: result.durationMs },
+        { connId: raw.connId, method: result.method, path: raw.path, route: result.route, status: result.status, outcome, durationMs: Math.round(result.durationMs * 100) / 100 },
         'request',
       );
     } catch (err) {
