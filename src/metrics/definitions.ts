@@ -199,6 +199,12 @@ export const SUPERVISOR_METRICS = Object.freeze({
     kind: 'gauge',
     labelNames: [],
   },
+  workersMinReady: {
+    name: 'm2pool_workers_min_ready',
+    help: 'Ready workers needed for /readyz to succeed (config minReady).',
+    kind: 'gauge',
+    labelNames: [],
+  },
   workerRestarts: {
     name: 'm2pool_worker_restarts_total',
     help: 'Worker processes replaced, by slot and reason.',

@@ -97,6 +97,7 @@ export class PoolMetrics {
   readonly #procs = new Map<string, ProcessRecord>();
   readonly #warned = new Set<string>();
   readonly #desired: Gauge<string>;
+  readonly #minReady: Gauge<string>;
   readonly #restarts: Counter<string>;
   readonly #scale: Counter<string>;
   readonly #crashloop: Gauge<string>;
@@ -121,6 +122,7 @@ export class PoolMetrics {
       },
     });
     this.#desired = new Gauge({ ...meta(S.workersDesired), registers });
+    this.#minReady = new Gauge({ ...meta(S.workersMinReady), registers });
     this.#restarts = new Counter({ ...meta(S.workerRestarts), registers });
     perSlotGauge(S.heartbeatAge, registers, procs, 'max', (p) => (p.heartbeat === undefined ? undefined : Math.max(0, now() - p.heartbeat.at) / 1000));
     perSlotGauge(S.eventLoopLag, registers, procs, 'max', (p) => (p.heartbeat === undefined ? undefined : p.heartbeat.loopLagMs / 1000));
@@ -147,6 +149,11 @@ export class PoolMetrics {
   /** The desired worker count. */
   setDesired(n: number): void {
     if (Number.isFinite(n)) this.#desired.set(n);
+  }
+
+  /** Ready workers needed for `/readyz` (config `minReady`); alerts compare `m2pool_workers{state="ready"}` to it. */
+  setMinReady(n: number): void {
+    if (Number.isFinite(n)) this.#minReady.set(n);
   }
 
   /** A slot got a new process because its previous one ended for `reason`. */
