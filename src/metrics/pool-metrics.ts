@@ -117,7 +117,11 @@ export class PoolMetrics {
       registers,
       collect() {
         const counts = new Map<string, number>(WORKER_STATES.map((s) => [s, 0]));
-        for (const p of procs.values()) if (p.state !== undefined) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
+        for (const p of procs.values()) {
+          // Only the closed set: a state outside it (a caller bug) must not mint a new series.
+          const n = p.state === undefined ? undefined : counts.get(p.state);
+          if (p.state !== undefined && n !== undefined) counts.set(p.state, n + 1);
+        }
         for (const [state, n] of counts) this.set({ state }, n);
       },
     });

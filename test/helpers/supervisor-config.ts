@@ -22,7 +22,7 @@ export function testConfig(overrides: Record<string, unknown> = {}): PoolConfig 
     admin: '127.0.0.1:0',
     bootTimeoutMs: 2_000,
     heartbeatIntervalMs: 100,
-    heartbeatTimeoutMs: 600,
+    heartbeatTimeoutMs: 2_000, // generous: a loaded 2-core CI box must not trip it by accident
     drainTimeoutMs: 1_000,
     shutdownTimeoutMs: 3_000,
     restartBackoff: { initialMs: 50, maxMs: 200, resetAfterMs: 5_000 },

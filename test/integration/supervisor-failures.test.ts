@@ -58,7 +58,7 @@ test('a worker that ignores shutdown is SIGKILLed at its drain deadline, not bef
   const before = await h.waitForPool((p) => p.ready === 2, '2 ready workers');
   const started = Date.now();
   assert.equal((await h.call('POST', '/pool/scale', { workers: 1 })).status, 200);
-  await h.waitForPool((p) => p.workers.length === 1, 'the stubborn worker to be gone');
+  await waitFor(() => h.sink.events('worker.exit').length === 1, { timeoutMs: 8_000, what: 'the stubborn worker to be reaped' });
   const elapsed = Date.now() - started;
   const kill = h.sink.events('worker.kill')[0];
   assert.deepEqual([kill?.['reason'], kill?.['pid']], ['drain-timeout', before.workers[1]?.pid]);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startPool } from '../helpers/supervisor-harness';
+import { waitFor } from '../helpers/wait-for';
 
 const T = { timeout: 20_000 };
 
@@ -21,6 +22,7 @@ test('scale 2 → 4 → 1 over the admin API: surplus workers are told to shut d
   assert.deepEqual(one.workers.map((w) => [w.slot, w.pid]), [[0, four.workers[0]?.pid]]);
 
   const drained = four.workers.slice(1).map((w) => w.pid);
+  await waitFor(() => h.sink.events('worker.exit').length === 3, { timeoutMs: 5_000, what: '3 worker.exit events' });
   const exits = h.sink.events('worker.exit');
   assert.deepEqual(exits.map((e) => e['pid']).sort(), [...drained].sort());
   for (const e of exits) assert.deepEqual([e['reason'], e['expected'], e['code'], e['signal']], ['scale-down', true, 0, null]);
@@ -53,6 +55,7 @@ test('rolling reload replaces every worker without the ready count ever dropping
   };
   assert.deepEqual(await h.call('POST', '/pool/reload'), { status: 202, body: { generation: 1 } });
   const after = await h.waitForPool((p) => p.rollout === null && p.ready === 3 && p.workers.length === 3 && p.workers.every((w) => w.generation === 1), 'generation 1 everywhere');
+  await waitFor(() => h.sink.events('worker.exit').length === 3, { timeoutMs: 5_000, what: 'the 3 old workers to be reaped' });
   assert.ok(minReady >= 3, `ready dropped to ${minReady} during the reload`);
   const oldPids = before.workers.map((w) => w.pid);
   assert.ok(after.workers.every((w) => !oldPids.includes(w.pid)));

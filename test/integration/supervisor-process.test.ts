@@ -15,7 +15,7 @@ const BASE_FLAGS = [
   '--admin', '127.0.0.1:0',
   '--worker-module', FAKE_WORKER,
   '--heartbeat-interval-ms', '100',
-  '--heartbeat-timeout-ms', '600',
+  '--heartbeat-timeout-ms', '2000',
   '--boot-timeout-ms', '2000',
   '--drain-timeout-ms', '1000',
   '--shutdown-timeout-ms', '3000',

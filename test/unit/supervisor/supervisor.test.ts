@@ -163,6 +163,9 @@ test('rolling reload starts replacements first and never lets ready drop below d
   assert.deepEqual(sup.reload(), { ok: true, generation: 1 });
   for (let step = 0; step < 10 && sink.events('pool.reload', (l) => l['outcome'] === 'complete').length === 0; step++) {
     clock.advance(0);
+    // Let loop passes run while the replacement boots: the old worker must keep serving meanwhile.
+    pumpHeartbeats(clock, spawner.children, 1_100);
+    minReady = Math.min(minReady, sup.snapshot().ready);
     for (const c of spawner.live()) {
       if (genOf(c) === 1) c.ready();
       else if (c.toldToStop) c.exit(0);

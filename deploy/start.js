@@ -1,0 +1,99 @@
+#!/usr/bin/env node
+'use strict';
+// `npm start`: bring up Mongrel2 and the m2pool supervisor (with the example app) under pm2 on a fresh
+// machine. Installs what is missing first: node modules and the build, and Debian's mongrel2-core when run as
+// root (otherwise it prints the exact command). Then waits until the site answers and says where to look.
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const SITE = 'http://127.0.0.1:6767/';
+const ADMIN = 'http://127.0.0.1:9890';
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+function step(text) {
+  process.stdout.write(`\n> ${text}\n`);
+}
+
+function has(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+function get(url) {
+  return new Promise((resolve) => {
+    const req = http.get(url, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.setTimeout(2000, () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+}
+
+async function waitFor(url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await get(url)) === 200) return true;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return false;
+}
+
+async function main() {
+  if (!fs.existsSync(path.join(root, 'node_modules', 'zeromq'))) {
+    step('installing node modules (npm install)');
+    if (run('npm', ['install', '--no-audit', '--no-fund']) !== 0) return 1;
+  }
+  if (!fs.existsSync(path.join(root, 'dist', 'src', 'cli', 'main.js'))) {
+    step('building (npm run build)');
+    if (run('npm', ['run', 'build']) !== 0) return 1;
+  }
+  if (!has('mongrel2') || !has('m2sh')) {
+    const cmd = 'apt-get update && apt-get install -y mongrel2-core';
+    if (process.getuid && process.getuid() === 0) {
+      step(`installing Mongrel2 (${cmd})`);
+      if (run('sh', ['-c', cmd], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }) !== 0) return 1;
+    } else {
+      process.stderr.write(`\nMongrel2 is not installed. Install it, then run npm start again:\n\n  sudo ${cmd}\n\n`);
+      return 1;
+    }
+  }
+  step('starting Mongrel2 and the pool under pm2 (pm2 start ecosystem.config.js)');
+  const pm2 = path.join(root, 'node_modules', '.bin', 'pm2');
+  if (run(pm2, ['start', 'ecosystem.config.js']) !== 0) return 1;
+
+  const up = (await waitFor(`${ADMIN}/readyz`, 60_000)) && (await waitFor(SITE, 30_000));
+  if (!up) {
+    process.stderr.write(`\nThe pool did not become ready in time. Look at the logs: npx pm2 logs\n`);
+    return 1;
+  }
+  process.stdout.write(`
+m2pool is up.
+
+  site        ${SITE}            (try ${SITE}echo/hello and ${SITE}inspect)
+  pool        ${ADMIN}/pool      (npx m2pool status)
+  metrics     ${ADMIN}/metrics
+  health      ${ADMIN}/healthz   ${ADMIN}/readyz
+
+  scale       npx m2pool scale 4   |   npx m2pool scale +1   |   npx pm2 trigger m2pool scale 4
+  reload      npx m2pool reload    (new workers first, then the old ones drain)
+  logs        npx pm2 logs
+  stop        npm stop
+`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    process.stderr.write(`npm start failed: ${err && err.message ? err.message : err}\n`);
+    process.exit(1);
+  },
+);

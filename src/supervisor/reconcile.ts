@@ -1,0 +1,166 @@
+/**
+ * The steps of one reconcile pass (gunicorn's `murder_workers` + `manage_workers`, plus surge replacement):
+ * time out silent workers, promote ready replacements, scale down by draining, scale up, replace outdated or
+ * worn-out workers (`maxSurge` at a time), respawn empty slots after their backoff, and — when stopping — drain
+ * everything and enforce the stop deadlines. Pure functions over {@link PoolState}; all process work goes through
+ * {@link WorkerLifecycle}.
+ * @module
+ */
+import type { PoolConfig } from '../config/schema';
+import type { Logger } from './logger';
+import type { PoolState } from './pool-state';
+import { breakerOpen, lowestFreeSlot, newSlot, pickScaleDownSlots } from './slot';
+import { DRAIN_KILL_GRACE_MS, type WorkerLifecycle } from './worker-lifecycle';
+
+/** Slack after `bootTimeoutMs` so a worker can report its own BOOT_ERROR (exit 3) before we SIGKILL it. */
+export const BOOT_KILL_GRACE_MS = 1_000;
+/** How long a fast stop waits after SIGTERM before SIGKILL. */
+export const FAST_STOP_GRACE_MS = 1_000;
+/** The loop runs at least this often, so `/healthz` can tell it is alive. */
+export const MAX_TICK_MS = 1_000;
+
+/** What every step needs. */
+export interface StepContext {
+  readonly state: PoolState;
+  readonly life: WorkerLifecycle;
+  readonly config: PoolConfig;
+  readonly log: Logger;
+}
+
+/** Boot timeout before ready, heartbeat timeout after, kill deadline while draining: SIGKILL and say why. */
+export function enforceDeadlines({ state, life, config: c }: StepContext, now: number): void {
+  for (const w of state.workers) {
+    if (!w.live || w.killReason !== undefined) continue;
+    if (w.state === 'booting' && now - w.spawnedAt >= c.bootTimeoutMs + BOOT_KILL_GRACE_MS) {
+      life.kill(w, 'boot-timeout', { bootMs: now - w.spawnedAt, bootTimeoutMs: c.bootTimeoutMs });
+    } else if (w.state === 'ready' && w.silentForMs(now) >= c.heartbeatTimeoutMs) {
+      life.kill(w, 'heartbeat-timeout', { silentForMs: w.silentForMs(now), heartbeatTimeoutMs: c.heartbeatTimeoutMs, inFlight: w.inFlight, loopLagMs: w.loopLagMs });
+    } else if (w.state === 'draining' && w.killAt !== null && now >= w.killAt) {
+      life.kill(w, w.killAtReason, { drainingForMs: now - (w.drainStartedAt ?? now), inFlight: w.inFlight });
+    }
+  }
+}
+
+/** One pass while running. */
+export function stepRun(ctx: StepContext, now: number): void {
+  const { state, life } = ctx;
+  enforceDeadlines(ctx, now);
+  for (const s of state.slots.values()) {
+    // A worker that started draining on its own (signalled from outside) no longer holds its slot.
+    if (s.successor?.state === 'draining') s.successor = undefined;
+    if (s.current?.state === 'draining') {
+      s.current = s.successor;
+      s.successor = undefined;
+    }
+    if (s.successor?.state === 'ready') {
+      const old = s.current;
+      s.current = s.successor;
+      s.successor = undefined;
+      if (old !== undefined) life.drain(old, old.recycleReason ?? (old.generation < s.current.generation ? 'reload' : 'superseded'), now);
+    }
+  }
+  scaleDown(ctx, now);
+  scaleUp(ctx, now);
+  replaceOutdated(ctx, now);
+  for (const s of state.sortedSlots()) {
+    if (s.current === undefined && !breakerOpen(s) && now >= s.nextSpawnAt) s.current = life.spawnInto(s, now);
+  }
+  checkRollout(ctx, now);
+}
+
+/** Give up surplus slots: drain their workers (idle or least loaded first), never kill them. */
+function scaleDown({ state, life }: StepContext, now: number): void {
+  const excess = state.slots.size - state.desired;
+  if (excess <= 0) return;
+  for (const s of pickScaleDownSlots(state.slots.values(), excess)) {
+    if (s.successor !== undefined) life.drain(s.successor, 'scale-down', now);
+    if (s.current !== undefined) life.drain(s.current, 'scale-down', now);
+    state.slots.delete(s.slot);
+  }
+}
+
+function scaleUp({ state, config }: StepContext, now: number): void {
+  if (state.slots.size >= state.desired) return;
+  const inUse = new Set([...state.workers].filter((w) => w.live).map((w) => w.slot));
+  while (state.slots.size < state.desired) {
+    const n = lowestFreeSlot(new Set(state.slots.keys()), inUse, config.maxWorkers);
+    state.slots.set(n, newSlot(n, now));
+  }
+}
+
+/** Reload and recycling: boot a replacement next to an outdated or worn-out ready worker, `maxSurge` at a time. */
+function replaceOutdated({ state, life, config }: StepContext, now: number): void {
+  const slots = state.sortedSlots();
+  let surge = slots.filter((s) => s.successor !== undefined).length;
+  for (const s of slots) {
+    const cur = s.current;
+    if (cur === undefined || breakerOpen(s)) continue;
+    const outdated = cur.generation < state.generation && state.rollout?.failed !== true;
+    if (cur.state === 'booting' && outdated) {
+      life.drain(cur, 'reload', now); // not serving yet: nothing to protect, replace it right away
+      s.current = undefined;
+      continue;
+    }
+    if (cur.state !== 'ready' || s.successor !== undefined || (!outdated && cur.recycleReason === undefined)) continue;
+    if (surge >= config.maxSurge) continue;
+    if (now < s.nextSpawnAt) {
+      surge += 1; // its replacement failed and waits out the backoff: it keeps its surge token
+      continue;
+    }
+    s.successor = life.spawnInto(s, now);
+    surge += 1;
+  }
+}
+
+function checkRollout({ state, log }: StepContext, now: number): void {
+  const r = state.rollout;
+  if (r === null || r.failed) return;
+  const done = [...state.slots.values()].every(
+    (s) => s.successor === undefined && s.current !== undefined && s.current.state === 'ready' && s.current.generation >= r.generation,
+  );
+  if (!done) return;
+  log.info({ event: 'pool.reload', outcome: 'complete', generation: r.generation, durationMs: now - r.startedAt }, 'pool.reload');
+  state.rollout = null;
+}
+
+/**
+ * One pass while stopping: ask every worker to drain (once), hurry them on a fast stop, enforce deadlines.
+ * @returns true once every worker has exited and been reaped.
+ */
+export function stepStop(ctx: StepContext, now: number): boolean {
+  const { state, config: c } = ctx;
+  const st = state.stop;
+  if (st === null) return false;
+  if (!st.begun) {
+    st.begun = true;
+    const own = now + c.drainTimeoutMs + DRAIN_KILL_GRACE_MS;
+    for (const w of state.workers) {
+      if (w.state === 'draining') w.hurry(st.deadline, 'shutdown-timeout');
+      else w.beginDrain('stop', now, c.drainTimeoutMs, Math.min(own, st.deadline), own <= st.deadline ? 'drain-timeout' : 'shutdown-timeout');
+    }
+  }
+  if (st.mode === 'fast' && !st.fastBegun) {
+    st.fastBegun = true;
+    for (const w of state.workers) {
+      w.signal('SIGTERM');
+      w.hurry(now + FAST_STOP_GRACE_MS, 'fast-stop');
+    }
+  }
+  enforceDeadlines(ctx, now);
+  return state.workers.size === 0;
+}
+
+/** Earliest moment the loop has something to do, capped at {@link MAX_TICK_MS} from now. */
+export function nextDeadline({ state, config: c }: StepContext, now: number): number {
+  let at = now + MAX_TICK_MS;
+  if (state.stop === null) {
+    for (const s of state.slots.values()) if (s.current === undefined && !breakerOpen(s)) at = Math.min(at, s.nextSpawnAt);
+  }
+  for (const w of state.workers) {
+    if (!w.live || w.killReason !== undefined) continue;
+    if (w.state === 'booting') at = Math.min(at, w.spawnedAt + c.bootTimeoutMs + BOOT_KILL_GRACE_MS);
+    if (w.state === 'ready') at = Math.min(at, now - w.silentForMs(now) + c.heartbeatTimeoutMs);
+    if (w.killAt !== null) at = Math.min(at, w.killAt);
+  }
+  return at;
+}

@@ -1,0 +1,170 @@
+/**
+ * Starting, draining, killing and reaping worker processes on behalf of the reconcile loop. Child-process events
+ * (IPC messages, exit, error) only update the {@link WorkerHandle} and wake the loop; the loop then calls
+ * {@link WorkerLifecycle.reap} to account for exits (slot freed, backoff and breaker fed, `worker.exit` logged).
+ * @module
+ */
+import type { PoolConfig } from '../config/schema';
+import { errorMessage } from '../errors';
+import { isWorkerMessage } from '../ipc/messages';
+import type { Clock } from './clock';
+import type { Logger } from './logger';
+import type { PoolState } from './pool-state';
+import { classifyExit, type DrainReason, type KillReason, type RestartPolicy } from './restart-policy';
+import { breakerOpen, recycleThreshold, type SlotState } from './slot';
+import { spawnRequest, type SpawnWorker, type WorkerProcess } from './spawn';
+import { logExit, logKill } from './supervisor-log';
+import { WorkerHandle } from './worker-handle';
+
+/** Slack after `drainTimeoutMs` for a drained worker to flush replies and exit. */
+export const DRAIN_KILL_GRACE_MS = 1_000;
+
+/** What the lifecycle needs from the supervisor. */
+export interface LifecycleDeps {
+  readonly config: PoolConfig;
+  readonly log: Logger;
+  readonly spawn: SpawnWorker;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly policy: RestartPolicy;
+  /** Schedule a loop pass soon. */
+  readonly wake: () => void;
+}
+
+/** Process-level operations on the workers of one {@link PoolState}. */
+export class WorkerLifecycle {
+  readonly #state: PoolState;
+  readonly #d: LifecycleDeps;
+
+  constructor(state: PoolState, deps: LifecycleDeps) {
+    this.#state = state;
+    this.#d = deps;
+  }
+
+  /** Fork a worker for `s` in the current generation. A fork that throws becomes an already-exited handle. */
+  spawnInto(s: SlotState, now: number): WorkerHandle {
+    const { config: c, log } = this.#d;
+    const gen = this.#state.generation;
+    const limits = {
+      maxHandled: recycleThreshold(c.maxRequests, c.maxRequestsJitter, this.#d.random),
+      maxRssBytes: c.maxRssBytes > 0 ? c.maxRssBytes : Infinity,
+    };
+    let child: WorkerProcess;
+    try {
+      child = this.#d.spawn(spawnRequest(c, s.slot, gen));
+    } catch (err) {
+      // fork() itself threw (EAGAIN, EMFILE): account for it like a crash so backoff and the breaker apply.
+      const dead = new WorkerHandle(s.slot, gen, DEAD_PROCESS, now, limits);
+      dead.spawnError = errorMessage(err);
+      dead.markExited(null, null, now);
+      this.#state.workers.add(dead);
+      this.#d.wake();
+      return dead;
+    }
+    const w = new WorkerHandle(s.slot, gen, child, now, limits);
+    this.#state.workers.add(w);
+    child.on('message', (m) => this.#onMessage(w, m));
+    child.on('exit', (code, signal) => {
+      w.markExited(code, signal, this.#d.clock.now());
+      this.#d.wake();
+    });
+    child.on('error', (err) => {
+      if (w.pid === null) {
+        w.spawnError = err.message;
+        w.markExited(null, null, this.#d.clock.now());
+        this.#d.wake();
+      } else {
+        log.warn({ event: 'worker.ipc-error', slot: w.slot, pid: w.pid, err: err.message }, 'worker.ipc-error');
+      }
+    });
+    log.info({ event: 'worker.spawn', slot: s.slot, pid: w.pid, generation: gen, restarts: s.restarts }, 'worker.spawn');
+    return w;
+  }
+
+  /** Ask a serving worker to drain; it is SIGKILLed only if still alive after its drain budget plus grace. */
+  drain(w: WorkerHandle, reason: DrainReason, now: number): void {
+    if (!w.live || w.state === 'draining') return;
+    const c = this.#d.config;
+    this.#d.log.info({ event: 'worker.drain', slot: w.slot, pid: w.pid, generation: w.generation, reason, inFlight: w.inFlight }, 'worker.drain');
+    w.beginDrain(reason, now, c.drainTimeoutMs, now + c.drainTimeoutMs + DRAIN_KILL_GRACE_MS, 'drain-timeout');
+  }
+
+  /** SIGKILL with a logged reason. */
+  kill(w: WorkerHandle, reason: KillReason, fields: Record<string, unknown>): void {
+    logKill(this.#d.log, w, reason, fields);
+    if (this.#state.stop !== null) this.#state.stop.killed += 1;
+    w.kill(reason);
+  }
+
+  /** Account for every exited worker: free its slot, feed backoff and the breaker, log `worker.exit`. */
+  reap(now: number): void {
+    const st = this.#state;
+    for (const w of st.workers) {
+      if (w.live) continue;
+      st.workers.delete(w);
+      const exit = w.exit ?? { code: null, signal: null, at: now };
+      const verdict = classifyExit({ ...exit, drainReason: w.drainReason, killReason: w.killReason, spawnError: w.spawnError !== undefined });
+      const s = [...st.slots.values()].find((x) => x.current === w || x.successor === w);
+      let extra: Record<string, unknown> = {};
+      if (s !== undefined) {
+        if (s.current === w) s.current = undefined;
+        else s.successor = undefined;
+        s.lastExit = { reason: verdict.reason, code: exit.code, signal: exit.signal, at: now };
+        const uptime = w.readyAt === null ? 0 : now - w.readyAt;
+        if (verdict.failure) {
+          s.restarts += 1;
+          const v = this.#d.policy.onFailure(s.history, now, uptime);
+          s.history = v.history;
+          s.nextSpawnAt = now + v.delayMs;
+          extra = breakerOpen(s) ? { breaker: 'open' } : { respawnInMs: v.delayMs };
+          if (v.breakerOpened) this.#onBreakerOpen(s, w, verdict.reason);
+        } else {
+          s.history = this.#d.policy.onCleanExit(s.history, uptime);
+        }
+      }
+      logExit(this.#d.log, w, verdict, now, { restarts: s?.restarts ?? 0, ...extra });
+    }
+  }
+
+  #onMessage(w: WorkerHandle, m: unknown): void {
+    if (!isWorkerMessage(m)) return; // stray messages (another library's IPC) are not ours
+    const log = this.#d.log;
+    const now = this.#d.clock.now();
+    const act = w.onMessage(m, now);
+    const id = { slot: w.slot, pid: w.pid, generation: w.generation };
+    if (m.type === 'm2pool:ready' && act) {
+      log.info({ event: 'worker.ready', ...id, bootMs: now - w.spawnedAt, endpoints: m.endpoints }, 'worker.ready');
+    } else if (m.type === 'm2pool:draining' && act) {
+      log.warn({ event: 'worker.drain', ...id, reason: 'external', inFlight: m.inFlight }, 'worker.drain');
+    } else if (m.type === 'm2pool:fatal') {
+      log.error({ event: 'worker.fatal', ...id, code: m.code, error: m.message }, 'worker.fatal');
+    }
+    if (act) this.#d.wake();
+  }
+
+  #onBreakerOpen(s: SlotState, w: WorkerHandle, reason: string): void {
+    const { maxFailures, windowMs } = this.#d.config.crashLoop;
+    this.#d.log.error(
+      { event: 'slot.crashloop', slot: s.slot, generation: w.generation, failures: s.history.failures.length, maxFailures, windowMs, lastReason: reason, fatal: w.fatal },
+      'slot.crashloop',
+    );
+    const r = this.#state.rollout;
+    if (r !== null && !r.failed && w.generation === r.generation) {
+      r.failed = true;
+      this.#d.log.error({ event: 'pool.reload', outcome: 'failed', generation: r.generation, slot: s.slot }, 'pool.reload');
+    }
+  }
+}
+
+/** Stand-in process for a fork() that threw: no pid, nothing to signal. */
+const DEAD_PROCESS: WorkerProcess = {
+  connected: false,
+  send: () => false,
+  kill: () => false,
+  on() {
+    return this;
+  },
+  removeAllListeners() {
+    return this;
+  },
+};
