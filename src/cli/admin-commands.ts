@@ -28,6 +28,9 @@ const COMMON = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+/** Options that take a value: a number after them is their value, not the scale count. */
+const VALUE_FLAGS: ReadonlySet<string> = new Set(['--admin', '--token', '--timeout']);
+
 const COMMON_HELP = [
   `  --admin HOST:PORT  supervisor admin address (default ${DEFAULTS.admin}) [M2POOL_ADMIN]`,
   '  --token TOKEN      admin bearer token [M2POOL_ADMIN_TOKEN]',
@@ -149,8 +152,8 @@ export function statusCommand(argv: string[], deps: AdminCommandDeps = {}): Prom
 /** `m2pool scale N|+N|-N`: set or change the desired worker count. */
 export function scaleCommand(argv: string[], deps: AdminCommandDeps = {}): Promise<number> {
   return run('scale', deps, async (out) => {
-    // `-1` would read as an option: take the count out before option parsing.
-    const countAt = argv.findIndex((a) => /^[+-]?\d+$/.test(a));
+    // `-1` would read as an option: take the count out before option parsing (skipping option values).
+    const countAt = argv.findIndex((a, i) => /^[+-]?\d+$/.test(a) && !VALUE_FLAGS.has(argv[i - 1] ?? ''));
     const count = countAt >= 0 ? argv[countAt] : undefined;
     const rest = argv.filter((_, i) => i !== countAt);
     const { values, positionals } = parse(rest, {}, true);

@@ -1,8 +1,9 @@
 /**
  * The supervisor's pino logger: JSON lines on stdout (pm2 collects them) with `{ role: 'supervisor', pid }`.
  * Lifecycle lines carry a stable `event` field that is also the message: `worker.spawn`, `worker.ready`,
- * `worker.drain`, `worker.exit`, `worker.kill`, `pool.start`, `pool.scale`, `pool.reload`, `pool.ready`,
- * `pool.stop`, `slot.crashloop`, `admin.listen`.
+ * `worker.drain`, `worker.exit` (code, signal, reason, expected), `worker.kill` (reason), `worker.fatal`,
+ * `pool.start`, `pool.scale`, `pool.reload` (outcome started|complete|failed), `pool.ready`, `pool.stop`
+ * (outcome started|hurried|stopped), `slot.crashloop`, `admin.listen`, `pm2.action`, `supervisor.loop-error`.
  * @module
  */
 import pino, { type DestinationStream, type Logger } from 'pino';

@@ -16,6 +16,7 @@ import type { IntentSink, PoolIntent } from './signals';
 import { forkWorker, type SpawnWorker } from './spawn';
 import { WorkerLifecycle } from './worker-lifecycle';
 
+/** Grace periods and the tick, re-exported for callers and tests that reason about kill times. */
 export { BOOT_KILL_GRACE_MS, FAST_STOP_GRACE_MS, MAX_TICK_MS } from './reconcile';
 export { DRAIN_KILL_GRACE_MS } from './worker-lifecycle';
 

@@ -9,6 +9,8 @@ import type { Logger } from 'pino';
 import { ExitCode, errorMessage, isErrnoException } from '../errors';
 import { isSupervisorMessage, type WorkerMessage } from '../ipc/messages';
 import { createLogger, isLogLevel } from '../log/logger';
+import { DEFAULT_PUSH_INTERVAL_MS } from '../metrics/definitions';
+import { WorkerMetrics, type MetricsSend } from '../metrics/worker-metrics';
 import { Mongrel2Transport } from '../transport/mongrel2-transport';
 import { loadApp } from './app-loader';
 import type { RequestDispatcher } from './dispatcher';
@@ -19,6 +21,17 @@ import { WorkerRuntime } from './runtime';
 /** Drain budget when the supervisor vanished: finish quickly, never linger as an orphan. */
 const ORPHAN_DRAIN_MS = 2_000;
 const LINGER_MS = 2_000;
+
+/** Send and resolve once the message was written to the channel (so the last metrics survive exit). */
+const sendAndWait: MetricsSend = (msg) =>
+  new Promise((resolve) => {
+    if (process.send === undefined || !process.connected) return resolve(undefined);
+    try {
+      process.send(msg, undefined, {}, () => resolve(undefined));
+    } catch {
+      resolve(undefined);
+    }
+  });
 
 function sendToSupervisor(msg: WorkerMessage): void {
   if (process.send !== undefined && process.connected) {
@@ -72,7 +85,10 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     return fatal(ExitCode.BOOT_ERROR, 'M2P_ERR_WORKER_BOOT', err);
   }
 
+  // Metrics only make sense with a supervisor to push them to.
+  const metrics = process.send === undefined ? undefined : new WorkerMetrics({ onPushError: (err) => logger.debug({ err }, 'metrics push failed') });
   const runtime = new WorkerRuntime({
+    metrics,
     transport,
     app,
     logger,
@@ -86,10 +102,19 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   logger.info({ event: 'worker.ready', endpoints: transport.links.map((l) => l.name) }, 'worker.ready');
   sendToSupervisor({ type: 'm2pool:ready', pid: process.pid, endpoints: transport.links.length });
 
+  metrics?.endpointsConnected(transport.connectedCount());
+  metrics?.startPushing(DEFAULT_PUSH_INTERVAL_MS, sendToSupervisor);
   const stopHeartbeat =
     process.send === undefined
       ? () => undefined
-      : startHeartbeat(options.heartbeatIntervalMs, { get inFlight() { return runtime.stats.inFlight; }, get handled() { return runtime.stats.handled; } }, sendToSupervisor);
+      : startHeartbeat(
+          options.heartbeatIntervalMs,
+          { get inFlight() { return runtime.stats.inFlight; }, get handled() { return runtime.stats.handled; } },
+          (msg) => {
+            metrics?.endpointsConnected(transport.connectedCount());
+            sendToSupervisor(msg);
+          },
+        );
 
   const stopped = new Promise<void>((resolve) => {
     const stop = (reason: string, drainMs: number): void => {
@@ -121,6 +146,12 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
 
   await stopped;
   stopHeartbeat();
+  if (metrics !== undefined) {
+    metrics.stopPushing();
+    metrics.inFlight(0);
+    metrics.endpointsConnected(0);
+    await metrics.flush(sendAndWait);
+  }
   logWorkerExit(logger, runtime);
   return ExitCode.OK;
 }

@@ -6,6 +6,8 @@
 import { readFile, stat, unlink } from 'node:fs/promises';
 import type { LevelWithSilent, Logger } from 'pino';
 import { errorMessage } from '../errors';
+import { UNMATCHED_ROUTE } from '../metrics/definitions';
+import type { WorkerMetrics } from '../metrics/worker-metrics';
 import type { ReplySink } from '../http/sink';
 import { classify } from '../protocol/classify';
 import { serializeResponse } from '../protocol/http-response';
@@ -33,6 +35,8 @@ export interface RuntimeOptions {
   readonly requestLogLevel: LevelWithSilent;
   /** How long replies may take to flush when the worker closes. */
   readonly lingerMs: number;
+  /** Prometheus metrics of this worker (pushed to the supervisor by the caller). */
+  readonly metrics?: WorkerMetrics | undefined;
 }
 
 /** Why an in-flight request was aborted by the worker itself. */
@@ -132,6 +136,7 @@ export class WorkerRuntime {
       msg = parseMessage(frame);
     } catch (err) {
       this.stats.malformed += 1;
+      this.#opts.metrics?.malformed();
       this.#opts.logger.warn(
         { event: 'message.malformed', link: link.name, bytes: frame.length, excerpt: frame.subarray(0, EXCERPT_BYTES).toString('hex'), error: errorMessage(err) },
         'malformed message skipped',
@@ -144,6 +149,7 @@ export class WorkerRuntime {
         return this.#serve(link, linkIndex, message.msg, message.upload?.file);
       case 'disconnect':
         this.stats.disconnectNotices += 1;
+        this.#opts.metrics?.disconnectNotice();
         for (const c of this.#aborters.get(connectionKey(linkIndex, msg)) ?? []) c.abort(new Error('client disconnected'));
         return;
       case 'credits':
@@ -175,22 +181,25 @@ export class WorkerRuntime {
     const sink = this.#order.open(key, this.#writer(link, raw));
     const aborter = new AbortController();
     this.#track(key, aborter);
-    this.stats.begin();
+    this.#begin();
+    const started = performance.now();
     let outcome: Outcome = 'error';
+    let observation = { route: UNMATCHED_ROUTE, method: methodOf(raw), status: 0, bytesSent: 0 };
     try {
       const msg = uploadFile === undefined ? raw : await this.#withUploadBody(raw, uploadFile);
       if (msg === undefined) {
-        await this.#simpleReply(sink, 413, 'upload too large');
+        observation = { ...observation, status: 413, bytesSent: await this.#simpleReply(sink, 413, 'upload too large') };
         return;
       }
       const result = await this.#opts.app.dispatch(msg, sink, { signal: aborter.signal, logger: this.#opts.logger });
       outcome = result.outcome;
+      observation = { route: result.route, method: result.method, status: result.status, bytesSent: result.bytesSent };
       if (result.outcome === 'aborted' && aborter.signal.reason instanceof WorkerStopping && result.bytesSent === 0) {
-        await this.#simpleReply(sink, 503, 'worker stopping');
+        observation = { ...observation, status: 503, bytesSent: await this.#simpleReply(sink, 503, 'worker stopping') };
         outcome = 'error';
       }
       this.#opts.logger[this.#opts.requestLogLevel](
-        { connId: raw.connId, method: result.method, path: raw.path, route: result.route, status: result.status, outcome, durationMs: Math.round(result.durationMs * 100) / 100 },
+        { connId: raw.connId, method: result.method, path: raw.path, route: result.route, status: observation.status, outcome, durationMs: Math.round(result.durationMs * 100) / 100 },
         'request',
       );
     } catch (err) {
@@ -200,7 +209,7 @@ export class WorkerRuntime {
     } finally {
       sink.finish();
       this.#untrack(key, aborter);
-      this.stats.end(outcome);
+      this.#end(outcome, { ...observation, durationMs: performance.now() - started });
       if (uploadFile !== undefined) await unlink(uploadFile).catch(() => undefined);
       if (this.stats.inFlight === 0) for (const wake of [...this.#idleWaiters]) wake();
     }
@@ -216,20 +225,39 @@ export class WorkerRuntime {
   /** Answer a message the app never sees (bad or unsupported) with a small text response, then close. */
   async #reject(link: Link, linkIndex: number, raw: RawMessage, status: number, reason: string): Promise<void> {
     const sink = this.#order.open(connectionKey(linkIndex, raw), this.#writer(link, raw));
-    this.stats.begin();
+    this.#begin();
+    const started = performance.now();
+    let bytesSent = 0;
     try {
-      await this.#simpleReply(sink, status, reason);
+      bytesSent = await this.#simpleReply(sink, status, reason);
       this.#opts.logger.warn({ event: 'request.rejected', connId: raw.connId, path: raw.path, status, reason }, 'request rejected');
     } finally {
       sink.finish();
-      this.stats.end('error');
+      this.#end('error', { route: UNMATCHED_ROUTE, method: methodOf(raw), status, bytesSent, durationMs: performance.now() - started });
     }
   }
 
-  async #simpleReply(sink: ReplySink, status: number, text: string): Promise<void> {
+  /** Returns the bytes handed to the sink. */
+  async #simpleReply(sink: ReplySink, status: number, text: string): Promise<number> {
     const head = { version: 'HTTP/1.1' as const, status, headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Connection', 'close']] as Array<[string, string]> };
-    await sink.write(serializeResponse(head, Buffer.from(`${text}\n`))).catch(() => undefined);
+    const bytes = serializeResponse(head, Buffer.from(`${text}\n`));
+    const sent = await sink.write(bytes).then(() => bytes.length, () => 0);
     await sink.close().catch(() => undefined);
+    return sent;
+  }
+
+  #begin(): void {
+    this.stats.begin();
+    this.#opts.metrics?.inFlight(this.stats.inFlight);
+  }
+
+  #end(outcome: Outcome, observation: { route: string; method: string; status: number; bytesSent: number; durationMs: number }): void {
+    this.stats.end(outcome);
+    const metrics = this.#opts.metrics;
+    if (metrics === undefined) return;
+    metrics.observeRequest({ ...observation, outcome });
+    if (outcome === 'timeout') metrics.deadlineExpired();
+    metrics.inFlight(this.stats.inFlight);
   }
 
   #writer(link: Link, raw: RawMessage): ConnectionWriter {
@@ -238,6 +266,7 @@ export class WorkerRuntime {
         for (const frame of frames) await link.send(frame);
       } catch (err) {
         this.stats.sendFailures += 1;
+        this.#opts.metrics?.sendFailure();
         this.#opts.logger.error({ err, connId: raw.connId, link: link.name }, 'reply not delivered');
         throw err;
       }
@@ -264,6 +293,12 @@ export class WorkerRuntime {
     set?.delete(aborter);
     if (set?.size === 0) this.#aborters.delete(key);
   }
+}
+
+/** The request method as Mongrel2 sent it ('' for messages without one). */
+function methodOf(raw: RawMessage): string {
+  const method = raw.headers['METHOD'];
+  return typeof method === 'string' ? method : '';
 }
 
 /** State is keyed by (link, sender, connection id): ids restart per Mongrel2 process and collide across servers. */

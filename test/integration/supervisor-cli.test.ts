@@ -36,7 +36,7 @@ test('m2pool status / scale / reload drive a running pool through the admin API'
   assert.equal(await scaleCommand(['+1', ...admin], up.deps), 0, up.err());
   assert.equal(up.out(), 'desired workers: 2 -> 3\n');
   const down = capture();
-  assert.equal(await scaleCommand([...admin, '-2'], down.deps), 0, down.err());
+  assert.equal(await scaleCommand([...admin, '--timeout', '3000', '-2'], down.deps), 0, down.err());
   assert.equal(down.out(), 'desired workers: 3 -> 1\n');
   await h.waitForPool((p) => p.workers.length === 1, 'the pool to shrink to 1');
 
