@@ -51,7 +51,8 @@ export class WorkerHandle {
   readonly generation: number;
   readonly child: WorkerProcess;
   readonly spawnedAt: number;
-  state: WorkerState = 'booting';
+  #state: WorkerState = 'booting';
+  readonly #onState: ((w: WorkerHandle, state: WorkerState) => void) | undefined;
   readyAt: number | null = null;
   lastHeartbeatAt: number | null = null;
   inFlight = 0;
@@ -79,12 +80,32 @@ export class WorkerHandle {
   /** Exit reason reported in logs, set when reaped. */
   exitReason: ExitReason | undefined;
 
-  constructor(slot: number, generation: number, child: WorkerProcess, spawnedAt: number, limits: RecycleLimits) {
+  /** @param onState called on every state change (observers, metrics). */
+  constructor(
+    slot: number,
+    generation: number,
+    child: WorkerProcess,
+    spawnedAt: number,
+    limits: RecycleLimits,
+    onState?: (w: WorkerHandle, state: WorkerState) => void,
+  ) {
     this.slot = slot;
     this.generation = generation;
     this.child = child;
     this.spawnedAt = spawnedAt;
     this.limits = limits;
+    this.#onState = onState;
+  }
+
+  /** Lifecycle state; changes only through the methods below. */
+  get state(): WorkerState {
+    return this.#state;
+  }
+
+  #setState(state: WorkerState): void {
+    if (this.#state === state) return;
+    this.#state = state;
+    this.#onState?.(this, state);
   }
 
   get pid(): number | null {
@@ -101,7 +122,7 @@ export class WorkerHandle {
     switch (msg.type) {
       case 'm2pool:ready':
         if (this.state !== 'booting') return false;
-        this.state = 'ready';
+        this.#setState('ready');
         this.readyAt = now;
         this.lastHeartbeatAt = now;
         return true;
@@ -119,7 +140,7 @@ export class WorkerHandle {
         this.inFlight = msg.inFlight;
         if (this.state === 'draining' || this.state === 'exited') return false;
         // Not asked by us: someone signalled the worker directly (an operator, pm2's treekill).
-        this.state = 'draining';
+        this.#setState('draining');
         this.drainReason = 'external';
         this.drainStartedAt = now;
         return true;
@@ -145,7 +166,7 @@ export class WorkerHandle {
       this.drainStartedAt = now;
     }
     const booting = this.state === 'booting';
-    this.state = 'draining';
+    this.#setState('draining');
     this.hurry(killAt, killReason);
     if (booting || !this.child.connected) {
       this.signal('SIGTERM');
@@ -184,7 +205,7 @@ export class WorkerHandle {
   markExited(code: number | null, signal: NodeJS.Signals | null, now: number): void {
     if (this.exit !== undefined) return;
     this.exit = { code, signal, at: now };
-    this.state = 'exited';
+    this.#setState('exited');
   }
 
   /** Milliseconds since the worker last proved its event loop runs (heartbeat, or ready). */

@@ -1,0 +1,51 @@
+/**
+ * An optional listener for pool facts — the seam where metrics (src/metrics `PoolMetrics`) plug in without the
+ * supervisor depending on prom-client. Every callback is optional, called synchronously from the loop or an IPC
+ * event, and must be cheap; an observer that throws is logged and never breaks the supervisor.
+ * @module
+ */
+import type { Logger } from './logger';
+import type { ExitVerdict } from './restart-policy';
+import type { WorkerState } from './worker-handle';
+
+/** Identity of one worker process (`PoolMetrics`' `WorkerRef`). */
+export interface WorkerIdentity {
+  readonly slot: number;
+  readonly generation: number;
+  readonly pid: number | null;
+}
+
+/** Facts the supervisor reports as they happen. */
+export interface SupervisorObserver {
+  /** A worker entered `state`; `exited` is the last call for that process. */
+  workerState?(worker: WorkerIdentity, state: WorkerState): void;
+  /** One `m2pool:heartbeat`. */
+  heartbeat?(worker: WorkerIdentity, sample: { readonly inFlight: number; readonly handled: number; readonly loopLagMs: number; readonly rssBytes: number }): void;
+  /** One `m2pool:metrics` payload, untouched (untrusted: validate before use). */
+  metrics?(worker: WorkerIdentity, metrics: unknown): void;
+  /** A worker was reaped; `verdict.failure` means its slot will be respawned after backoff. */
+  workerExit?(worker: WorkerIdentity, verdict: ExitVerdict): void;
+  /** The desired count changed. */
+  desired?(previous: number, desired: number): void;
+  /** The crash-loop breaker of `slot` opened or closed (a reload closes every breaker). */
+  crashloop?(slot: number, open: boolean): void;
+  /** `slot` was given up by a scale-down. */
+  slotRemoved?(slot: number): void;
+}
+
+/** Calls into an observer, isolating the supervisor from its exceptions. */
+export type Notify = <K extends keyof SupervisorObserver>(event: K, ...args: Parameters<NonNullable<SupervisorObserver[K]>>) => void;
+
+/** Build the {@link Notify} function for `observer` (a no-op without one). */
+export function notifier(observer: SupervisorObserver | undefined, log: Logger): Notify {
+  if (observer === undefined) return () => undefined;
+  return (event, ...args) => {
+    const fn = observer[event] as ((...a: typeof args) => void) | undefined; // the generic signature above ties args to event
+    if (fn === undefined) return;
+    try {
+      fn.apply(observer, args);
+    } catch (err) {
+      log.warn({ event: 'observer.error', callback: event, err }, 'observer.error');
+    }
+  };
+}
