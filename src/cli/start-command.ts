@@ -8,9 +8,12 @@ import type { DestinationStream } from 'pino';
 import { CONFIG_FIELDS, type ConfigKey } from '../config/fields';
 import { loadConfig } from '../config/load';
 import { ConfigError, ExitCode, errorMessage } from '../errors';
+import { PoolMetrics } from '../metrics';
 import { startAdminServer, type MetricsHandler } from '../supervisor/admin-server';
 import { createSupervisorLogger, flushLogger, type Logger } from '../supervisor/logger';
+import { metricsObserver } from '../supervisor/metrics-observer';
 import { announcePm2Ready, registerPm2Actions, type Pm2Process } from '../supervisor/pm2-actions';
+import type { SupervisorObserver } from '../supervisor/observer';
 import { installSignalHandlers, type SignalSource } from '../supervisor/signals';
 import { Supervisor } from '../supervisor/supervisor';
 
@@ -29,8 +32,12 @@ export interface StartCommandDeps {
   readonly logger?: Logger;
   readonly signals?: SignalSource;
   readonly pm2?: Pm2Process;
-  /** Serves `GET /metrics` on the admin server (prom-client plugs in here later). */
+  /**
+   * Replace the built-in metrics: `observer` receives the lifecycle facts and `metricsHandler` serves
+   * `GET /metrics`. Default: a `PoolMetrics` fed by {@link metricsObserver}.
+   */
   readonly metricsHandler?: MetricsHandler;
+  readonly observer?: SupervisorObserver;
   /** Called with the running supervisor (tests use it to observe the pool). */
   readonly onStarted?: (supervisor: Supervisor) => void;
 }
@@ -97,7 +104,14 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
   }
 
   const logger = deps.logger ?? createSupervisorLogger(config.logLevel, deps.logDestination);
-  const supervisor = new Supervisor({ config, logger });
+  let observer = deps.observer;
+  let metricsHandler = deps.metricsHandler;
+  if (observer === undefined && metricsHandler === undefined) {
+    const metrics = new PoolMetrics({ logger });
+    observer = metricsObserver(metrics, config.minReady);
+    metricsHandler = metrics.handleMetricsRequest;
+  }
+  const supervisor = new Supervisor({ config, logger, ...(observer !== undefined ? { observer } : {}) });
   let admin;
   try {
     admin = await startAdminServer({
@@ -105,7 +119,7 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
       listen: config.admin,
       token: config.adminToken,
       logger,
-      ...(deps.metricsHandler !== undefined ? { metricsHandler: deps.metricsHandler } : {}),
+      ...(metricsHandler !== undefined ? { metricsHandler } : {}),
     });
   } catch (err) {
     logger.fatal({ event: 'admin.error', err, admin: config.admin }, 'admin.error');

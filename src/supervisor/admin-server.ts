@@ -5,7 +5,7 @@
  *   POST /pool/reload   → 202 {"generation"}
  *   GET  /healthz       → 200 while the reconcile loop runs, else 503
  *   GET  /readyz        → 200 with ≥ minReady ready workers, else 503
- *   GET  /metrics       → the optional `metricsHandler` (prom-client is added later), else 404
+ *   GET  /metrics       → the optional `metricsHandler` (`m2pool start` mounts `PoolMetrics`), else 404
  * Errors are `{"error": "…"}` with a 4xx/5xx status. Mutating calls need `Authorization: Bearer <adminToken>`
  * whenever a token is configured (the config requires one off loopback).
  * @module
@@ -29,7 +29,7 @@ export interface AdminTarget {
   isReady(): boolean;
 }
 
-/** Serves `GET /metrics`; the hook a later prom-client registry plugs into. */
+/** Serves `GET /metrics` (e.g. `PoolMetrics.handleMetricsRequest`). */
 export type MetricsHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 /** Options of {@link startAdminServer}. */

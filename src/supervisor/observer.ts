@@ -5,7 +5,7 @@
  * @module
  */
 import type { Logger } from './logger';
-import type { ExitVerdict } from './restart-policy';
+import type { DrainReason, ExitReason, ExitVerdict } from './restart-policy';
 import type { WorkerState } from './worker-handle';
 
 /** Identity of one worker process (`PoolMetrics`' `WorkerRef`). */
@@ -14,6 +14,9 @@ export interface WorkerIdentity {
   readonly generation: number;
   readonly pid: number | null;
 }
+
+/** Why a slot got a new process. */
+export type RestartCause = ExitReason | DrainReason;
 
 /** Facts the supervisor reports as they happen. */
 export interface SupervisorObserver {
@@ -25,6 +28,11 @@ export interface SupervisorObserver {
   metrics?(worker: WorkerIdentity, metrics: unknown): void;
   /** A worker was reaped; `verdict.failure` means its slot will be respawned after backoff. */
   workerExit?(worker: WorkerIdentity, verdict: ExitVerdict): void;
+  /**
+   * `slot` gets a new process because its previous one ended (`cause` = the failure's exit reason) or was
+   * replaced (`reload`, `recycle-requests`, `recycle-rss`, `superseded`, or `external`: it drained on its own).
+   */
+  restart?(slot: number, cause: RestartCause): void;
   /** The desired count changed. */
   desired?(previous: number, desired: number): void;
   /** The crash-loop breaker of `slot` opened or closed (a reload closes every breaker). */

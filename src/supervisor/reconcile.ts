@@ -8,6 +8,7 @@
  */
 import type { PoolConfig } from '../config/schema';
 import type { Logger } from './logger';
+import type { Notify } from './observer';
 import type { PoolState } from './pool-state';
 import { breakerOpen, lowestFreeSlot, newSlot, pickScaleDownSlots } from './slot';
 import { DRAIN_KILL_GRACE_MS, type WorkerLifecycle } from './worker-lifecycle';
@@ -25,6 +26,7 @@ export interface StepContext {
   readonly life: WorkerLifecycle;
   readonly config: PoolConfig;
   readonly log: Logger;
+  readonly notify: Notify;
 }
 
 /** Boot timeout before ready, heartbeat timeout after, kill deadline while draining: SIGKILL and say why. */
@@ -43,7 +45,7 @@ export function enforceDeadlines({ state, life, config: c }: StepContext, now: n
 
 /** One pass while running. */
 export function stepRun(ctx: StepContext, now: number): void {
-  const { state, life } = ctx;
+  const { state, life, notify } = ctx;
   enforceDeadlines(ctx, now);
   for (const s of state.slots.values()) {
     // A worker that started draining on its own (signalled from outside) no longer holds its slot.
@@ -51,12 +53,17 @@ export function stepRun(ctx: StepContext, now: number): void {
     if (s.current?.state === 'draining') {
       s.current = s.successor;
       s.successor = undefined;
+      notify('restart', s.slot, 'external');
     }
     if (s.successor?.state === 'ready') {
       const old = s.current;
       s.current = s.successor;
       s.successor = undefined;
-      if (old !== undefined) life.drain(old, old.recycleReason ?? (old.generation < s.current.generation ? 'reload' : 'superseded'), now);
+      if (old !== undefined) {
+        const reason = old.recycleReason ?? (old.generation < s.current.generation ? 'reload' : 'superseded');
+        life.drain(old, reason, now);
+        notify('restart', s.slot, reason);
+      }
     }
   }
   scaleDown(ctx, now);
@@ -69,13 +76,14 @@ export function stepRun(ctx: StepContext, now: number): void {
 }
 
 /** Give up surplus slots: drain their workers (idle or least loaded first), never kill them. */
-function scaleDown({ state, life }: StepContext, now: number): void {
+function scaleDown({ state, life, notify }: StepContext, now: number): void {
   const excess = state.slots.size - state.desired;
   if (excess <= 0) return;
   for (const s of pickScaleDownSlots(state.slots.values(), excess)) {
     if (s.successor !== undefined) life.drain(s.successor, 'scale-down', now);
     if (s.current !== undefined) life.drain(s.current, 'scale-down', now);
     state.slots.delete(s.slot);
+    notify('slotRemoved', s.slot);
   }
 }
 

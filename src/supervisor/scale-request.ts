@@ -5,7 +5,18 @@
  * Range checks against minWorkers/maxWorkers happen in `Supervisor.scale`, the one place that knows them.
  * @module
  */
-import type { ScaleTarget } from './supervisor';
+/** Absolute worker count, or a change relative to the current desired count. */
+export type ScaleTarget = number | { readonly delta: number };
+
+/** Outcome of `Supervisor.scale`; `status` is the HTTP status the admin API answers with. */
+export type ScaleResult =
+  | { readonly ok: true; readonly previous: number; readonly desired: number }
+  | { readonly ok: false; readonly status: 400 | 409; readonly error: string };
+
+/** Outcome of `Supervisor.reload`. */
+export type ReloadResult =
+  | { readonly ok: true; readonly generation: number }
+  | { readonly ok: false; readonly status: 409; readonly error: string };
 
 /** A parsed request, or the problem with it. */
 export type ParsedScale = { readonly ok: true; readonly target: ScaleTarget } | { readonly ok: false; readonly error: string };

@@ -8,11 +8,14 @@
 import type { PoolConfig } from '../config/schema';
 import { systemClock, type CancelTimer, type Clock } from './clock';
 import { createSupervisorLogger, type Logger } from './logger';
+import { notifier, type Notify, type SupervisorObserver } from './observer';
 import { buildSnapshot, type PoolPhase, type PoolSnapshot } from './pool-snapshot';
 import { PoolState } from './pool-state';
 import { MAX_TICK_MS, nextDeadline, stepRun, stepStop, type StepContext } from './reconcile';
 import { EMPTY_HISTORY, RestartPolicy } from './restart-policy';
+import { breakerOpen } from './slot';
 import type { IntentSink, PoolIntent } from './signals';
+import type { ReloadResult, ScaleResult, ScaleTarget } from './scale-request';
 import { forkWorker, type SpawnWorker } from './spawn';
 import { WorkerLifecycle } from './worker-lifecycle';
 
@@ -31,20 +34,12 @@ export interface SupervisorOptions {
   readonly clock?: Clock;
   /** Source of jitter for backoff and recycling, in [0, 1). */
   readonly random?: () => number;
+  /** Receives lifecycle facts (metrics plug in here). */
+  readonly observer?: SupervisorObserver;
 }
 
-/** Absolute worker count, or a change relative to the current desired count. */
-export type ScaleTarget = number | { readonly delta: number };
-
-/** Outcome of {@link Supervisor.scale}; `status` is the HTTP status the admin API answers with. */
-export type ScaleResult =
-  | { readonly ok: true; readonly previous: number; readonly desired: number }
-  | { readonly ok: false; readonly status: 400 | 409; readonly error: string };
-
-/** Outcome of {@link Supervisor.reload}. */
-export type ReloadResult =
-  | { readonly ok: true; readonly generation: number }
-  | { readonly ok: false; readonly status: 409; readonly error: string };
+/** Request and result types of `scale()` / `reload()`, defined next to their parsers. */
+export type { ReloadResult, ScaleResult, ScaleTarget } from './scale-request';
 
 const STOPPING = { ok: false, status: 409, error: 'the pool is stopping' } as const;
 
@@ -61,6 +56,7 @@ export class Supervisor implements IntentSink {
   readonly #clock: Clock;
   readonly #state: PoolState;
   readonly #ctx: StepContext;
+  readonly #notify: Notify;
   readonly #intents: Array<{ readonly intent: PoolIntent; readonly source: string }> = [];
   #timer: { readonly at: number; readonly cancel: CancelTimer } | null = null;
   #lastLoopAt = 0;
@@ -79,6 +75,7 @@ export class Supervisor implements IntentSink {
     this.#log = options.logger ?? createSupervisorLogger(c.logLevel);
     this.#clock = options.clock ?? systemClock;
     const random = options.random ?? Math.random;
+    this.#notify = notifier(options.observer, this.#log);
     this.#state = new PoolState(c.workers);
     const policy = new RestartPolicy({ ...c.restartBackoff, maxFailures: c.crashLoop.maxFailures, windowMs: c.crashLoop.windowMs }, random);
     const life = new WorkerLifecycle(this.#state, {
@@ -89,8 +86,9 @@ export class Supervisor implements IntentSink {
       random,
       policy,
       wake: () => this.#wake(),
+      notify: this.#notify,
     });
-    this.#ctx = { state: this.#state, life, config: c, log: this.#log };
+    this.#ctx = { state: this.#state, life, config: c, log: this.#log, notify: this.#notify };
     this.whenReady = new Promise((resolve) => (this.#resolveReady = resolve));
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
   }
@@ -114,6 +112,7 @@ export class Supervisor implements IntentSink {
     this.#lastLoopAt = this.#clock.now();
     const c = this.#cfg;
     this.#log.info({ event: 'pool.start', desired: this.#state.desired, app: c.app, sendSpecs: c.sendSpecs, recvSpecs: c.recvSpecs }, 'pool.start');
+    this.#notify('desired', this.#state.desired, this.#state.desired);
     this.#wake();
   }
 
@@ -138,6 +137,7 @@ export class Supervisor implements IntentSink {
     const previous = st.desired;
     st.desired = desired;
     this.#log.info({ event: 'pool.scale', from: previous, to: desired, source }, 'pool.scale');
+    this.#notify('desired', previous, desired);
     this.#wake();
     return { ok: true, previous, desired };
   }
@@ -154,6 +154,7 @@ export class Supervisor implements IntentSink {
     st.generation += 1;
     st.rollout = { generation: st.generation, startedAt: now, failed: false };
     for (const s of st.slots.values()) {
+      if (breakerOpen(s)) this.#notify('crashloop', s.slot, false);
       s.history = EMPTY_HISTORY;
       s.nextSpawnAt = Math.min(s.nextSpawnAt, now);
     }

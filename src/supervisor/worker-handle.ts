@@ -148,7 +148,7 @@ export class WorkerHandle {
         this.fatal = { code: msg.code, message: msg.message };
         return false;
       case 'm2pool:metrics':
-        return false; // TODO(#metrics): hand snapshots to the metrics aggregator once it exists.
+        return false; // the lifecycle forwards the payload to the observer (metrics)
       default:
         return assertNever(msg);
     }

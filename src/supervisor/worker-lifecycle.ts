@@ -9,6 +9,7 @@ import { errorMessage } from '../errors';
 import { isWorkerMessage } from '../ipc/messages';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
+import type { Notify } from './observer';
 import type { PoolState } from './pool-state';
 import { classifyExit, type DrainReason, type KillReason, type RestartPolicy } from './restart-policy';
 import { breakerOpen, recycleThreshold, type SlotState } from './slot';
@@ -29,6 +30,8 @@ export interface LifecycleDeps {
   readonly policy: RestartPolicy;
   /** Schedule a loop pass soon. */
   readonly wake: () => void;
+  /** Report facts to the observer. */
+  readonly notify: Notify;
 }
 
 /** Process-level operations on the workers of one {@link PoolState}. */
@@ -45,6 +48,7 @@ export class WorkerLifecycle {
   spawnInto(s: SlotState, now: number): WorkerHandle {
     const { config: c, log } = this.#d;
     const gen = this.#state.generation;
+    const onState = (h: WorkerHandle, state: WorkerHandle['state']): void => this.#d.notify('workerState', h, state);
     const limits = {
       maxHandled: recycleThreshold(c.maxRequests, c.maxRequestsJitter, this.#d.random),
       maxRssBytes: c.maxRssBytes > 0 ? c.maxRssBytes : Infinity,
@@ -54,15 +58,16 @@ export class WorkerLifecycle {
       child = this.#d.spawn(spawnRequest(c, s.slot, gen));
     } catch (err) {
       // fork() itself threw (EAGAIN, EMFILE): account for it like a crash so backoff and the breaker apply.
-      const dead = new WorkerHandle(s.slot, gen, DEAD_PROCESS, now, limits);
+      const dead = new WorkerHandle(s.slot, gen, DEAD_PROCESS, now, limits, onState);
       dead.spawnError = errorMessage(err);
       dead.markExited(null, null, now);
       this.#state.workers.add(dead);
       this.#d.wake();
       return dead;
     }
-    const w = new WorkerHandle(s.slot, gen, child, now, limits);
+    const w = new WorkerHandle(s.slot, gen, child, now, limits, onState);
     this.#state.workers.add(w);
+    this.#d.notify('workerState', w, 'booting');
     child.on('message', (m) => this.#onMessage(w, m));
     child.on('exit', (code, signal) => {
       w.markExited(code, signal, this.#d.clock.now());
@@ -118,11 +123,13 @@ export class WorkerLifecycle {
           s.nextSpawnAt = now + v.delayMs;
           extra = breakerOpen(s) ? { breaker: 'open' } : { respawnInMs: v.delayMs };
           if (v.breakerOpened) this.#onBreakerOpen(s, w, verdict.reason);
+          else this.#d.notify('restart', s.slot, verdict.reason);
         } else {
           s.history = this.#d.policy.onCleanExit(s.history, uptime);
         }
       }
       logExit(this.#d.log, w, verdict, now, { restarts: s?.restarts ?? 0, ...extra });
+      this.#d.notify('workerExit', w, verdict);
     }
   }
 
@@ -138,6 +145,10 @@ export class WorkerLifecycle {
       log.warn({ event: 'worker.drain', ...id, reason: 'external', inFlight: m.inFlight }, 'worker.drain');
     } else if (m.type === 'm2pool:fatal') {
       log.error({ event: 'worker.fatal', ...id, code: m.code, error: m.message }, 'worker.fatal');
+    } else if (m.type === 'm2pool:heartbeat') {
+      this.#d.notify('heartbeat', w, { inFlight: m.inFlight, handled: m.handled, loopLagMs: m.loopLagMs, rssBytes: m.rssBytes });
+    } else if (m.type === 'm2pool:metrics') {
+      this.#d.notify('metrics', w, m.metrics);
     }
     if (act) this.#d.wake();
   }
@@ -148,6 +159,7 @@ export class WorkerLifecycle {
       { event: 'slot.crashloop', slot: s.slot, generation: w.generation, failures: s.history.failures.length, maxFailures, windowMs, lastReason: reason, fatal: w.fatal },
       'slot.crashloop',
     );
+    this.#d.notify('crashloop', s.slot, true);
     const r = this.#state.rollout;
     if (r !== null && !r.failed && w.generation === r.generation) {
       r.failed = true;

@@ -1,6 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { FAKE_WORKER, START_MAIN } from '../helpers/supervisor-config';
@@ -52,6 +53,18 @@ async function startSupervisor(t: TestContext, flags: string[], workers: number,
   return { proc, port, eventFile, workerPids };
 }
 
+function metricsText(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`GET /metrics: ${res.statusCode}`))));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
 const byEvent = (logs: LogLine[], name: string): LogLine[] => logs.filter((l) => l['event'] === name);
 
 test('SIGTERM to the supervisor drains every worker, they exit 0, and the supervisor exits 0', T, async (t) => {
@@ -59,6 +72,9 @@ test('SIGTERM to the supervisor drains every worker, they exit 0, and the superv
   const pids = s.workerPids();
   assert.equal(pids.length, 2);
   assert.equal((await adminCall(s.port, 'GET', '/readyz')).status, 200);
+  const metrics = await metricsText(s.port);
+  assert.match(metrics, /^m2pool_workers\{state="ready"\} 2$/m);
+  assert.match(metrics, /^m2pool_workers_desired 2$/m);
   s.proc.signal('SIGTERM');
   const [code, signal] = await s.proc.exited;
   assert.deepEqual([code, signal], [0, null], s.proc.stderr());

@@ -317,3 +317,64 @@ test('a spawn that throws counts as a failure and is retried with backoff', (t) 
   assert.equal(sink.events('worker.exit')[0]?.['reason'], 'spawn-error');
   assert.equal(good.children.length, 1);
 });
+
+test('the observer hears states, heartbeats, metrics, exits, scale and breakers; a throwing one breaks nothing', (t) => {
+  const heard: string[] = [];
+  const config = testConfig({ workers: 1, crashLoop: { maxFailures: 1, windowMs: 10_000 } });
+  const clock = new FakeClock();
+  const spawner = fakeSpawner();
+  const sink = new LogSink();
+  const sup = new Supervisor({
+    config,
+    clock,
+    logger: sink.logger(),
+    spawn: spawner.spawn,
+    random: () => 0.5,
+    observer: {
+      workerState: (w, state) => heard.push(`state ${w.slot} ${state}`),
+      heartbeat: (w, hb) => heard.push(`heartbeat ${w.slot} ${hb.handled}`),
+      metrics: (w, m) => heard.push(`metrics ${w.slot} ${JSON.stringify(m)}`),
+      workerExit: (w, v) => heard.push(`exit ${w.slot} ${v.reason} ${v.failure}`),
+      desired: (a, b) => heard.push(`desired ${a}->${b}`),
+      crashloop: (slot, open) => heard.push(`crashloop ${slot} ${open}`),
+      slotRemoved: (slot) => {
+        heard.push(`removed ${slot}`);
+        throw new Error('observer bug');
+      },
+    },
+  });
+  t.after(() => {
+    void sup.destroy();
+    clock.advance(10_000);
+  });
+  sup.start();
+  clock.advance(0);
+  const w = spawner.children[0]!;
+  w.ready();
+  w.heartbeat({ handled: 7 });
+  w.emit('message', { type: 'm2pool:metrics', metrics: [] });
+  sup.scale(2);
+  clock.advance(0);
+  spawner.children[1]!.exit(1);
+  clock.advance(0);
+  sup.reload();
+  sup.scale(1);
+  clock.advance(0);
+  assert.deepEqual(heard.slice(0, 12), [
+    'desired 1->1',
+    'state 0 booting',
+    'state 0 ready',
+    'heartbeat 0 7',
+    'metrics 0 []',
+    'desired 1->2',
+    'state 1 booting',
+    'state 1 exited',
+    'crashloop 1 true',
+    'exit 1 crash true',
+    'crashloop 1 false',
+    'desired 2->1',
+  ]);
+  assert.ok(heard.includes('removed 1'));
+  assert.equal(sink.events('observer.error').length, 1);
+  assert.equal(sup.isLive(), true);
+});
