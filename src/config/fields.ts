@@ -15,6 +15,7 @@ export type ConfigKey =
   | 'shutdownTimeoutMs' | 'restartBackoff.initialMs' | 'restartBackoff.maxMs' | 'restartBackoff.resetAfterMs'
   | 'crashLoop.maxFailures' | 'crashLoop.windowMs' | 'maxRequests' | 'maxRequestsJitter' | 'maxRssBytes'
   | 'maxSurge' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'logLevel' | 'requestLogLevel'
+  | 'metrics'
   | 'workerModule' | 'workerArgs';
 
 /** Description of one configuration key. */
@@ -73,6 +74,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('uploadDir', 'string', 'DIR', 'worker: directory for large request bodies'),
   field('logLevel', 'level', 'LEVEL', 'fatal|error|warn|info|debug|trace|silent (default info)'),
   field('requestLogLevel', 'level', 'LEVEL', 'worker: level of per-request log lines'),
+  field('metrics', 'string', 'on|off', 'worker: record request metrics and push them to the supervisor (default on)'),
   field('workerModule', 'string', 'FILE', 'script forked per worker (default: this package\'s dist/src/cli/main.js)'),
   field('workerArgs', 'strings', 'ARG', "leading worker arguments, repeatable (default 'worker')", 'worker-arg'),
 ]);

@@ -83,6 +83,8 @@ export interface PoolConfig {
   readonly logLevel: LogLevel;
   /** Worker pass-through: level of per-request log lines. Default: the worker's own. */
   readonly requestLogLevel?: LogLevel;
+  /** Worker pass-through: 'off' stops request metrics in workers (to measure their cost). Default: on. */
+  readonly metrics?: 'on' | 'off';
   /** Script forked for each worker. @default '<package>/dist/src/cli/main.js' */
   readonly workerModule: string;
   /** Leading arguments before the worker flags (tests point these at a fixture). @default ['worker'] */
@@ -90,7 +92,7 @@ export interface PoolConfig {
 }
 
 /** Keys that have a default (every key except the required `app` and the optional pass-throughs). */
-type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'requestLogLevel'>;
+type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'requestLogLevel' | 'metrics'>;
 
 /** Shape of {@link DEFAULTS}. */
 export type PoolDefaults = Pick<PoolConfig, DefaultedKeys>;

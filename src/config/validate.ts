@@ -16,7 +16,7 @@ export interface ValidateOptions {
   readonly unknownKeyOrigin?: string;
 }
 
-type PassKey = 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'requestLogLevel';
+type PassKey = 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'requestLogLevel' | 'metrics';
 
 type Check<T> = (value: unknown) => { readonly value: T } | { readonly problem: string };
 
@@ -40,6 +40,8 @@ function str(nonEmpty: boolean): Check<string> {
       ? { value: v }
       : { problem: nonEmpty ? `must be a non-empty string, got ${show(v)}` : `must be a string, got ${show(v)}` };
 }
+
+const onOff: Check<'on' | 'off'> = (v) => (v === 'on' || v === 'off' ? { value: v } : { problem: `must be on or off, got ${show(v)}` });
 
 const level: Check<LogLevel> = (v) => {
   const found = LOG_LEVELS.find((l) => l === v);
@@ -72,7 +74,7 @@ const TOP_KEYS: ReadonlySet<string> = new Set([
   'app', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'admin', 'adminToken',
   'bootTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'drainTimeoutMs', 'shutdownTimeoutMs',
   'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
-  'receiveHwm', 'requestTimeoutMs', 'uploadDir', 'logLevel', 'requestLogLevel', 'workerModule', 'workerArgs',
+  'receiveHwm', 'requestTimeoutMs', 'uploadDir', 'logLevel', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
 ]);
 const NESTED_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   restartBackoff: new Set(['initialMs', 'maxMs', 'resetAfterMs']),
@@ -183,6 +185,8 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   if (uploadDir !== undefined) pass.uploadDir = uploadDir;
   const requestLogLevel = r.optional('requestLogLevel', level);
   if (requestLogLevel !== undefined) pass.requestLogLevel = requestLogLevel;
+  const metrics = r.optional('metrics', onOff);
+  if (metrics !== undefined) pass.metrics = metrics;
   const config: PoolConfig = {
     app,
     workers: r.read('workers', int(0, 1024), d.workers),

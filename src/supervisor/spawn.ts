@@ -68,6 +68,7 @@ export function workerArgs(config: PoolConfig): string[] {
     ...passThrough('--upload-dir', config.uploadDir),
     '--log-level', config.logLevel,
     ...passThrough('--request-log-level', config.requestLogLevel),
+    ...passThrough('--metrics', config.metrics),
   ];
 }
 

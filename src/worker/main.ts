@@ -86,7 +86,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   }
 
   // Metrics only make sense with a supervisor to push them to.
-  const metrics = process.send === undefined ? undefined : new WorkerMetrics({ onPushError: (err) => logger.debug({ err }, 'metrics push failed') });
+  const metrics = process.send === undefined || !options.metrics ? undefined : new WorkerMetrics({ onPushError: (err) => logger.debug({ err }, 'metrics push failed') });
   const runtime = new WorkerRuntime({
     metrics,
     transport,

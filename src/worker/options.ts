@@ -22,6 +22,8 @@ export interface WorkerOptions {
   readonly maxUploadBytes: number;
   readonly logLevel: LevelWithSilent;
   readonly requestLogLevel: LevelWithSilent;
+  /** Record request metrics and push them to the supervisor. */
+  readonly metrics: boolean;
 }
 
 /** Defaults, in one place. */
@@ -53,6 +55,7 @@ export const WORKER_FLAGS: FlagSpecs = {
   'max-upload-bytes': { type: 'string', placeholder: 'n', description: 'largest async upload read into memory; larger ones get 413', defaultText: String(WORKER_DEFAULTS.maxUploadBytes) },
   'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}, silent`, defaultText: WORKER_DEFAULTS.logLevel },
   'request-log-level': { type: 'string', placeholder: 'level', description: 'level of the one-line-per-request log', defaultText: WORKER_DEFAULTS.requestLogLevel },
+  metrics: { type: 'string', placeholder: 'on|off', description: 'record request metrics and push them to the supervisor (only when forked by it)', defaultText: 'on' },
 };
 
 const LEVEL_CHOICES = [...LOG_LEVELS, 'silent'] as const;
@@ -82,6 +85,7 @@ export function readWorkerOptions(values: FlagValues): WorkerOptions {
     maxUploadBytes: r.int('max-upload-bytes', WORKER_DEFAULTS.maxUploadBytes, 0),
     logLevel: r.choice('log-level', LEVEL_CHOICES, WORKER_DEFAULTS.logLevel),
     requestLogLevel: r.choice('request-log-level', LEVEL_CHOICES, WORKER_DEFAULTS.requestLogLevel),
+    metrics: r.choice('metrics', ['on', 'off'] as const, 'on') === 'on',
   };
   r.check();
   return options;
