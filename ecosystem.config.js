@@ -9,20 +9,23 @@
 // - pm2's treekill signals the workers too; the workers' stop is idempotent, so SIGINT from pm2 and
 //   'shutdown' from the supervisor together are fine.
 // - Scale live: `pm2 trigger m2pool scale 4`, `npx m2pool scale +1`, or `kill -TTIN <supervisor pid>`.
+// - Where it listens can be moved with M2POOL_HTTP_PORT, M2POOL_ADMIN and M2POOL_RUN_DIR (the tests do).
 'use strict';
 const path = require('node:path');
 
 const CLI = path.join(__dirname, 'dist', 'src', 'cli', 'main.js');
 // `m2pool mongrel2` replaces ${RUN_DIR} in the config with this directory; the workers connect to the same
 // absolute ipc paths.
-const RUN_DIR = path.join(__dirname, 'run', 'mongrel2');
+const RUN_DIR = process.env.M2POOL_RUN_DIR || path.join(__dirname, 'run', 'mongrel2');
+const HTTP_PORT = process.env.M2POOL_HTTP_PORT || '6767';
+const ADMIN = process.env.M2POOL_ADMIN || '127.0.0.1:9890';
 
 module.exports = {
   apps: [
     {
       name: 'm2pool-mongrel2',
       script: CLI,
-      args: ['mongrel2', '--config', path.join(__dirname, 'deploy', 'mongrel2', 'mongrel2.conf'), '--run-dir', RUN_DIR],
+      args: ['mongrel2', '--config', path.join(__dirname, 'deploy', 'mongrel2', 'mongrel2.conf'), '--run-dir', RUN_DIR, '--port', HTTP_PORT],
       cwd: __dirname,
       exec_mode: 'fork',
       instances: 1,
@@ -39,7 +42,7 @@ module.exports = {
         '--send-spec', `ipc://${RUN_DIR}/run/requests`,
         '--recv-spec', `ipc://${RUN_DIR}/run/replies`,
         '--upload-dir', path.join(RUN_DIR, 'tmp'),
-        '--admin', '127.0.0.1:9890',
+        '--admin', ADMIN,
       ],
       cwd: __dirname,
       exec_mode: 'fork',

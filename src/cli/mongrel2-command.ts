@@ -10,6 +10,7 @@ import { FlagReader, parseFlags, renderHelp, type FlagSpecs } from './flags';
 const FLAGS: FlagSpecs = {
   config: { type: 'string', placeholder: 'file', description: 'mongrel2.conf to load (m2sh syntax); server.daemonize must be 0' },
   'run-dir': { type: 'string', placeholder: 'dir', description: "Mongrel2's working directory: config.sqlite, run/, logs/, tmp/", defaultText: 'run/mongrel2' },
+  port: { type: 'string', placeholder: 'n', description: 'HTTP port substituted for ${PORT} in the config', defaultText: '6767' },
   server: { type: 'string', placeholder: 'name', description: 'which Server(name=...) to run when the config has several', defaultText: 'the first' },
 };
 
@@ -25,10 +26,11 @@ export async function mongrel2Command(argv: string[]): Promise<number> {
   }
   const r = new FlagReader(values);
   const configPath = r.required('config');
+  const port = r.int('port', 6767, 1, 65535);
   r.check();
   let started;
   try {
-    started = await startMongrel2({ configPath, runDir: r.string('run-dir', 'run/mongrel2') ?? 'run/mongrel2', serverName: r.string('server') });
+    started = await startMongrel2({ configPath, runDir: r.string('run-dir', 'run/mongrel2') ?? 'run/mongrel2', serverName: r.string('server'), port });
   } catch (err) {
     process.stderr.write(`m2pool mongrel2: ${errorMessage(err)}\n`);
     return ExitCode.BOOT_ERROR;

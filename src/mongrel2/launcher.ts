@@ -28,6 +28,8 @@ export interface Mongrel2LaunchOptions {
   readonly runDir: string;
   /** Server name to run when the config has several. @default the first */
   readonly serverName?: string | undefined;
+  /** Value of `${PORT}` in the config. @default 6767 */
+  readonly port?: number | undefined;
   /** Where Mongrel2's stdout/stderr go. @default 'inherit' */
   readonly stdio?: 'inherit' | 'ignore' | 'pipe';
 }
@@ -51,18 +53,22 @@ export async function prepareRunDir(runDir: string): Promise<void> {
 
 /** Placeholder in a config that {@link loadConfig} replaces with the absolute run directory. */
 export const RUN_DIR_PLACEHOLDER = '${RUN_DIR}';
+/** Placeholder for the HTTP port (`m2pool mongrel2 --port`). */
+export const PORT_PLACEHOLDER = '${PORT}';
+/** Port used for `${PORT}` when none is given. */
+export const DEFAULT_HTTP_PORT = 6767;
 
 /**
  * `m2sh load` the config into `<runDir>/config.sqlite` and list its servers. `${RUN_DIR}` in the config is
  * replaced by the absolute run directory first, so paths handed to workers (ipc endpoints, upload files) can
- * be absolute without hard-coding a location.
+ * be absolute without hard-coding a location; `${PORT}` by `port`.
  */
-export async function loadConfig(configPath: string, runDir: string): Promise<Mongrel2Server[]> {
+export async function loadConfig(configPath: string, runDir: string, port = DEFAULT_HTTP_PORT): Promise<Mongrel2Server[]> {
   const db = path.join(runDir, 'config.sqlite');
   const expanded = path.join(runDir, 'mongrel2.conf');
   try {
     const text = await readFile(configPath, 'utf8');
-    await writeFile(expanded, text.split(RUN_DIR_PLACEHOLDER).join(path.resolve(runDir)));
+    await writeFile(expanded, text.split(RUN_DIR_PLACEHOLDER).join(path.resolve(runDir)).split(PORT_PLACEHOLDER).join(String(port)));
     await rm(db, { force: true });
     await execFileAsync('m2sh', ['load', '-config', expanded, '-db', db], { cwd: runDir, env: m2shEnv() });
     const { stdout } = await execFileAsync('m2sh', ['servers', '-db', db], { cwd: runDir, env: m2shEnv() });
@@ -104,7 +110,7 @@ async function removeStalePidFile(runDir: string): Promise<void> {
 export async function startMongrel2(options: Mongrel2LaunchOptions): Promise<Mongrel2Process> {
   const runDir = path.resolve(options.runDir);
   await prepareRunDir(runDir);
-  const servers = await loadConfig(options.configPath, runDir);
+  const servers = await loadConfig(options.configPath, runDir, options.port);
   const server = options.serverName === undefined ? servers[0] : servers.find((s) => s.name === options.serverName);
   if (server === undefined) {
     throw new M2PoolError(ErrorCode.MONGREL2_START, `no server named ${JSON.stringify(options.serverName)} in ${options.configPath} (have: ${servers.map((s) => s.name).join(', ')})`);

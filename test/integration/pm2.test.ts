@@ -1,0 +1,74 @@
+/**
+ * The real pm2 with the real ecosystem.config.js: start (wait_ready), serve, `pm2 trigger … scale`,
+ * `pm2 trigger … status`, then delete — and no process survives. pm2 runs with its own PM2_HOME (its own
+ * daemon), and the ecosystem is moved to free ports and a temp run directory through its environment knobs.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { rawRequest } from '../helpers/http-client';
+import { freePorts } from '../helpers/ports';
+import { REPO_ROOT, waitForExit } from '../helpers/processes';
+import { waitFor } from '../helpers/wait-for';
+
+const run = promisify(execFile);
+const PM2 = path.join(REPO_ROOT, 'node_modules', 'pm2', 'bin', 'pm2');
+
+interface PoolDoc {
+  pid: number;
+  desired: number;
+  ready: number;
+  workers: Array<{ pid: number; state: string }>;
+}
+
+test('pm2 start ecosystem.config.js serves the example app; pm2 trigger scales it; pm2 delete leaves nothing behind', { timeout: 120_000 }, async (t) => {
+  const home = await mkdtemp(path.join(tmpdir(), 'm2p-pm2-'));
+  const [httpPort, adminPort] = await freePorts(2);
+  const env = {
+    ...process.env,
+    PM2_HOME: path.join(home, 'pm2'),
+    M2POOL_RUN_DIR: path.join(home, 'run'),
+    M2POOL_HTTP_PORT: String(httpPort),
+    M2POOL_ADMIN: `127.0.0.1:${adminPort}`,
+  };
+  const pm2 = (...args: string[]) => run(process.execPath, [PM2, ...args], { cwd: REPO_ROOT, env, timeout: 60_000 });
+  t.after(async () => {
+    await pm2('kill').catch(() => undefined);
+    await rm(home, { recursive: true, force: true });
+  });
+
+  await pm2('start', 'ecosystem.config.js');
+  const pool = async (): Promise<PoolDoc> => {
+    const res = await rawRequest(adminPort ?? 0, { path: '/pool' });
+    return JSON.parse(res.body.toString()) as PoolDoc;
+  };
+  // wait_ready: pm2 start returned once the supervisor reported the minimum ready.
+  assert.ok((await pool()).ready >= 1);
+  const hello = await waitFor(async () => {
+    const res = await rawRequest(httpPort ?? 0, { path: '/echo/from-pm2' });
+    return res.status === 200 ? res : undefined;
+  }, { what: 'the site through pm2' });
+  assert.equal(hello.body.toString(), '/echo/from-pm2');
+
+  const { stdout: scaled } = await pm2('trigger', 'm2pool', 'scale', '3');
+  assert.match(scaled, /"desired":3/);
+  await waitFor(async () => (await pool()).ready === 3, { what: '3 ready workers' });
+  const { stdout: status } = await pm2('trigger', 'm2pool', 'status');
+  assert.match(status, /"desired":3/);
+
+  const { stdout: list } = await pm2('jlist');
+  const pm2Pids = (JSON.parse(list) as Array<{ pid: number }>).map((p) => p.pid);
+  const doc = await pool();
+  const mongrel2Pid = Number((await readFile(path.join(env.M2POOL_RUN_DIR, 'run', 'mongrel2.pid'), 'utf8')).trim());
+  const pids = [...pm2Pids, doc.pid, ...doc.workers.map((w) => w.pid), mongrel2Pid];
+  assert.equal(new Set(pids).size, 2 + 3 + 1, 'pm2 runs `m2pool mongrel2` and the supervisor; they run mongrel2 and 3 workers');
+
+  // `npm stop`: the pool first (it drains), then Mongrel2.
+  await pm2('delete', 'm2pool');
+  await pm2('delete', 'm2pool-mongrel2');
+  await waitForExit(pids, 30_000);
+});
