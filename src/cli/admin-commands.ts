@@ -1,12 +1,12 @@
 /**
- * `m2pool status | scale | reload`: thin clients of the supervisor's admin HTTP API, with a timeout and clear
+ * `m2pool status | scale | reload | log-level`: thin clients of the supervisor's admin HTTP API, with a timeout and clear
  * errors when the supervisor is unreachable. Exit codes: 0 done, 1 failed (unreachable, rejected), 2 usage.
  * @module
  */
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { dialHost, formatHostPort, parseHostPort, type HostPort } from '../config/host-port';
-import { DEFAULTS } from '../config/schema';
+import { DEFAULTS, LOG_LEVELS } from '../config/schema';
 import { ExitCode, errorMessage, isErrnoException } from '../errors';
 import { parseScaleText, scaleBody } from '../supervisor/scale-request';
 import { formatStatus, isPoolSnapshot } from '../supervisor/status-format';
@@ -61,7 +61,7 @@ function target(values: { admin?: string | undefined; token?: string | undefined
 }
 
 /** One admin API call. Resolves with the status and parsed JSON body; rejects with a {@link CliFailure}. */
-function call(t: Target, method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+function call(t: Target, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
   const where = formatHostPort(t.at);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
@@ -185,6 +185,58 @@ export function reloadCommand(argv: string[], deps: AdminCommandDeps = {}): Prom
     const r = await call(target(values, deps.env), 'POST', '/pool/reload');
     if (r.status !== 202) throw new CliFailure(ExitCode.CRASH, errorOf(r.body, r.status));
     out.write(`rolling reload to generation ${String((r.body as { generation?: unknown }).generation)} started; follow it with 'm2pool status'\n`);
+    return ExitCode.OK;
+  });
+}
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+/**
+ * `m2pool log-level [LEVEL] [--slot N]`: without LEVEL, print the levels in force; with it, set the level of the
+ * supervisor and every worker (or only of slot N's workers) at runtime. Not persisted across a supervisor restart.
+ */
+export function logLevelCommand(argv: string[], deps: AdminCommandDeps = {}): Promise<number> {
+  return run('log-level', deps, async (out) => {
+    const { values, positionals } = parse(argv, { slot: { type: 'string' } }, true);
+    if (values.help === true) {
+      out.write(
+        [
+          'Usage: m2pool log-level [LEVEL] [--slot N] [options]',
+          '',
+          `Show the log levels of a running pool, or set them: LEVEL is one of ${LOG_LEVELS.join(', ')}.`,
+          'Applies at once to the supervisor and every worker, and to workers started later; not saved in the config.',
+          '',
+          '  --slot N           only the workers of slot N',
+          ...COMMON_HELP,
+          '',
+        ].join('\n'),
+      );
+      return ExitCode.OK;
+    }
+    if (positionals.length > 1) throw new CliFailure(ExitCode.USAGE, `expected one LEVEL, got ${JSON.stringify(positionals.join(' '))}`);
+    const level = positionals[0];
+    let slot: number | undefined;
+    if (values.slot !== undefined) {
+      if (!/^\d{1,6}$/.test(values.slot)) throw new CliFailure(ExitCode.USAGE, `--slot: expected a slot number, got ${JSON.stringify(values.slot)}`);
+      if (level === undefined) throw new CliFailure(ExitCode.USAGE, '--slot needs a LEVEL to set');
+      slot = Number(values.slot);
+    }
+    const t = target(values, deps.env);
+    if (level === undefined) {
+      const r = await call(t, 'GET', '/log-level');
+      if (r.status !== 200 || !isRecord(r.body)) throw new CliFailure(ExitCode.CRASH, errorOf(r.body, r.status));
+      const slots = isRecord(r.body['slots']) ? Object.entries(r.body['slots']) : [];
+      out.write(`supervisor: ${String(r.body['supervisor'])}\nworkers: ${String(r.body['workers'])}\n${slots.map(([s, l]) => `slot ${s}: ${String(l)}\n`).join('')}`);
+      return ExitCode.OK;
+    }
+    if (!LOG_LEVELS.some((l) => l === level)) throw new CliFailure(ExitCode.USAGE, `unknown log level ${JSON.stringify(level)}: use one of ${LOG_LEVELS.join(', ')}`);
+    const r = await call(t, 'PUT', '/log-level', slot === undefined ? { level } : { level, slot });
+    if (r.status !== 200 || !isRecord(r.body)) throw new CliFailure(ExitCode.CRASH, errorOf(r.body, r.status));
+    const b = r.body;
+    const scope = slot === undefined ? 'the supervisor and all workers' : `slot ${slot}`;
+    out.write(`log level of ${scope}: ${String(b['previous'])} -> ${String(b['level'])} (${String(b['workers'])} live worker${b['workers'] === 1 ? '' : 's'})\n`);
     return ExitCode.OK;
   });
 }

@@ -15,6 +15,7 @@ const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly loa
   status: { summary: "show the pool's workers (admin API)", load: async () => (await import('./admin-commands.js')).statusCommand },
   scale: { summary: 'set the number of workers: N, +N or -N (admin API)', load: async () => (await import('./admin-commands.js')).scaleCommand },
   reload: { summary: 'rolling reload: new workers first, then drain the old (admin API)', load: async () => (await import('./admin-commands.js')).reloadCommand },
+  'log-level': { summary: 'show or set the log level of the supervisor and workers at runtime (admin API)', load: async () => (await import('./admin-commands.js')).logLevelCommand },
   mongrel2: { summary: 'load a mongrel2.conf and run Mongrel2 in the foreground', load: async () => (await import('./mongrel2-command.js')).mongrel2Command },
 };
 

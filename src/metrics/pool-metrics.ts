@@ -101,6 +101,8 @@ export class PoolMetrics {
   readonly #restarts: Counter<string>;
   readonly #scale: Counter<string>;
   readonly #crashloop: Gauge<string>;
+  /** Slots with a `m2pool_slot_crashloop` series. */
+  readonly #crashloopSlots = new Set<number>();
   readonly #rejected: Counter<string>;
 
   constructor(options: PoolMetricsOptions = {}) {
@@ -183,12 +185,24 @@ export class PoolMetrics {
 
   /** Crash-loop breaker of `slot` opened (true) or closed (false). */
   setCrashloop(slot: number, open: boolean): void {
-    if (validSlot(slot)) this.#crashloop.set({ slot: String(slot) }, open ? 1 : 0);
+    if (!validSlot(slot)) return;
+    this.#crashloop.set({ slot: String(slot) }, open ? 1 : 0);
+    this.#crashloopSlots.add(slot);
+  }
+
+  /**
+   * `slot` got a worker process: its crash-loop series exists from now on (0 unless the breaker opened), so a
+   * healthy pool shows "0 per slot" rather than no data. A slot only spawns while its breaker is closed.
+   */
+  slotInUse(slot: number): void {
+    if (validSlot(slot) && !this.#crashloopSlots.has(slot)) this.setCrashloop(slot, false);
   }
 
   /** The slot no longer exists (scaled away): drop its crash-loop series. Counters keep their history. */
   forgetSlot(slot: number): void {
-    if (validSlot(slot)) this.#crashloop.remove({ slot: String(slot) });
+    if (!validSlot(slot)) return;
+    this.#crashloop.remove({ slot: String(slot) });
+    this.#crashloopSlots.delete(slot);
   }
 
   /**

@@ -3,6 +3,9 @@
  *   GET  /pool          → {@link PoolSnapshot}
  *   POST /pool/scale    ← {"workers": N} | {"delta": ±N}   → 200 {"previous", "desired"}
  *   POST /pool/reload   → 202 {"generation"}
+ *   GET  /log-level     → {@link LogLevels}
+ *   PUT  /log-level     ← {"level": "debug"} (supervisor and every worker) | {"level": "debug", "slot": N}
+ *                       → 200 {"level", "previous", "slot", "workers"}
  *   GET  /healthz       → 200 while the reconcile loop runs, else 503
  *   GET  /readyz        → 200 with ≥ minReady ready workers, else 503
  *   GET  /metrics       → the optional `metricsHandler` (`m2pool start` mounts `PoolMetrics`), else 404
@@ -18,7 +21,7 @@ import { errorMessage } from '../errors';
 import type { Logger } from './logger';
 import type { PoolSnapshot } from './pool-snapshot';
 import { parseScaleBody } from './scale-request';
-import type { ReloadResult, ScaleResult, ScaleTarget } from './supervisor';
+import type { LogLevelResult, LogLevels, ReloadResult, ScaleResult, ScaleTarget } from './supervisor';
 
 /** What the admin API drives; `Supervisor` implements it. */
 export interface AdminTarget {
@@ -27,6 +30,10 @@ export interface AdminTarget {
   reload(source: string): ReloadResult;
   isLive(): boolean;
   isReady(): boolean;
+  /** Runtime log level (`PUT /log-level`); without it the endpoint answers 501. */
+  setLogLevel?(level: string, slot: number | undefined, source: string): LogLevelResult;
+  /** `GET /log-level`. */
+  logLevels?(): LogLevels;
 }
 
 /** Serves `GET /metrics` (e.g. `PoolMetrics.handleMetricsRequest`). */
@@ -53,11 +60,12 @@ export interface AdminServer {
 /** Largest request body accepted (a scale request is a few bytes). */
 export const MAX_BODY_BYTES = 4096;
 
-type Method = 'GET' | 'HEAD' | 'POST';
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT';
 const ROUTES: Readonly<Record<string, readonly Method[]>> = {
   '/pool': ['GET', 'HEAD'],
   '/pool/scale': ['POST'],
   '/pool/reload': ['POST'],
+  '/log-level': ['GET', 'HEAD', 'PUT'],
   '/healthz': ['GET', 'HEAD'],
   '/readyz': ['GET', 'HEAD'],
   '/metrics': ['GET', 'HEAD'],
@@ -98,10 +106,51 @@ function authorize(req: IncomingMessage, token: string): void {
   }
 }
 
+/** Read a JSON request body (Content-Type application/json); `example` goes into the 415 message. */
+async function readJson(req: IncomingMessage, example: string): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') throw new HttpProblem(415, `send the body as Content-Type: application/json, e.g. ${example}`);
+  const text = await readBody(req);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new HttpProblem(400, `malformed JSON: ${errorMessage(err)}`);
+  }
+}
+
+/** A parsed `PUT /log-level` body. Level names are checked by the target (the one place that knows them). */
+export type ParsedLogLevel = { readonly ok: true; readonly level: string; readonly slot?: number } | { readonly ok: false; readonly error: string };
+
+/** Parse the JSON body of `PUT /log-level`: `{"level": "debug"}` or `{"level": "debug", "slot": 1}`. */
+export function parseLogLevelBody(body: unknown): ParsedLogLevel {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, error: 'body must be a JSON object: {"level": "debug"} or {"level": "debug", "slot": N}' };
+  const extra = Object.keys(body).filter((k) => k !== 'level' && k !== 'slot');
+  if (extra.length > 0) return { ok: false, error: `unknown field${extra.length > 1 ? 's' : ''} ${extra.map((k) => JSON.stringify(k)).join(', ')}; use "level" and optionally "slot"` };
+  const { level, slot } = body as { level?: unknown; slot?: unknown };
+  if (typeof level !== 'string') return { ok: false, error: `"level" must be a string such as "debug", got ${JSON.stringify(level) ?? 'nothing'}` };
+  if (slot === undefined || slot === null) return { ok: true, level };
+  if (typeof slot !== 'number' || !Number.isSafeInteger(slot) || slot < 0) return { ok: false, error: `"slot" must be a slot number (integer ≥ 0), got ${JSON.stringify(slot)}` };
+  return { ok: true, level, slot };
+}
+
+async function logLevel(req: IncomingMessage, res: ServerResponse, o: AdminServerOptions): Promise<void> {
+  const t = o.target;
+  if (req.method !== 'PUT') {
+    if (t.logLevels === undefined) throw new HttpProblem(501, 'log levels are not available from this target');
+    return send(res, 200, t.logLevels());
+  }
+  authorize(req, o.token);
+  const parsed = parseLogLevelBody(await readJson(req, '{"level": "debug"}'));
+  if (!parsed.ok) throw new HttpProblem(400, parsed.error);
+  if (t.setLogLevel === undefined) throw new HttpProblem(501, 'log levels cannot be changed on this target');
+  const r = t.setLogLevel(parsed.level, parsed.slot, 'admin');
+  return r.ok ? send(res, 200, { level: r.level, previous: r.previous, slot: r.slot, workers: r.workers }) : send(res, r.status, { error: r.error });
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerOptions): Promise<void> {
   const path = new URL(req.url ?? '/', 'http://admin').pathname;
   const allowed = ROUTES[path];
-  if (allowed === undefined) throw new HttpProblem(404, `no such endpoint ${path}; try GET /pool, /healthz, /readyz`);
+  if (allowed === undefined) throw new HttpProblem(404, `no such endpoint ${path}; try GET /pool, /healthz, /readyz, /metrics, /log-level`);
   const method = req.method ?? 'GET';
   if (!allowed.some((m) => m === method)) {
     throw new HttpProblem(405, `${path} accepts ${allowed.filter((m) => m !== 'HEAD').join(', ')}, not ${method}`, { allow: allowed.join(', ') });
@@ -120,6 +169,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerO
     case '/metrics':
       if (o.metricsHandler === undefined) throw new HttpProblem(404, 'metrics are not enabled in this build');
       return o.metricsHandler(req, res);
+    case '/log-level':
+      return logLevel(req, res, o);
     case '/pool/reload': {
       authorize(req, o.token);
       await readBody(req);
@@ -128,16 +179,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerO
     }
     default: {
       authorize(req, o.token);
-      const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
-      if (type !== 'application/json') throw new HttpProblem(415, 'send the body as Content-Type: application/json, e.g. {"workers": 4}');
-      const text = await readBody(req);
-      let body: unknown;
-      try {
-        body = JSON.parse(text) as unknown;
-      } catch (err) {
-        throw new HttpProblem(400, `malformed JSON: ${errorMessage(err)}`);
-      }
-      const parsed = parseScaleBody(body);
+      const parsed = parseScaleBody(await readJson(req, '{"workers": 4}'));
       if (!parsed.ok) throw new HttpProblem(400, parsed.error);
       const r = t.scale(parsed.target, 'admin');
       return r.ok ? send(res, 200, { previous: r.previous, desired: r.desired }) : send(res, r.status, { error: r.error });

@@ -42,6 +42,7 @@ export function metricsObserver(metrics: PoolMetrics, minReady: number): Supervi
         metrics.processGone(w);
       } else {
         metrics.setWorkerState(w, state);
+        if (state === 'booting') metrics.slotInUse(w.slot);
       }
     },
     heartbeat(w, hb) {

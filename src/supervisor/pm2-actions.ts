@@ -15,10 +15,14 @@ import type { Logger } from './logger';
 import type { PoolSnapshot } from './pool-snapshot';
 import { parseScaleText } from './scale-request';
 import type { IntentSink } from './signals';
-import type { ReloadResult, ScaleResult, ScaleTarget } from './supervisor';
+import type { LogLevelResult, LogLevels, ReloadResult, ScaleResult, ScaleTarget } from './supervisor';
 
-/** The actions `pm2 trigger <app> …` can run. */
-export const PM2_ACTIONS = Object.freeze(['scale', 'reload', 'status'] as const);
+/**
+ * The actions `pm2 trigger <app> …` can run. `loglevel` is registered only for a target that can change log
+ * levels: `pm2 trigger <app> loglevel` shows them, `… loglevel debug` sets every process, `… loglevel debug:1`
+ * only slot 1.
+ */
+export const PM2_ACTIONS = Object.freeze(['scale', 'reload', 'status', 'loglevel'] as const);
 type ActionName = (typeof PM2_ACTIONS)[number];
 
 /** What the actions drive (implemented by `Supervisor`). */
@@ -26,6 +30,20 @@ export interface Pm2Target extends IntentSink {
   snapshot(): PoolSnapshot;
   scale(target: ScaleTarget, source: string): ScaleResult;
   reload(source: string): ReloadResult;
+  setLogLevel?(level: string, slot: number | undefined, source: string): LogLevelResult;
+  logLevels?(): LogLevels;
+}
+
+const LOGLEVEL_USAGE = 'usage: pm2 trigger <app> loglevel [LEVEL[:SLOT]] (e.g. debug, or warn:1 for slot 1 only)';
+
+function logLevelAction(target: Pm2Target, param: unknown): Record<string, unknown> {
+  if (param === undefined || param === null || param === '') {
+    return target.logLevels === undefined ? { success: false, error: LOGLEVEL_USAGE } : { success: true, ...target.logLevels() };
+  }
+  const m = typeof param === 'string' ? /^\s*([a-z]+)\s*(?::\s*(\d{1,6}))?\s*$/.exec(param) : null;
+  if (m === null || m[1] === undefined || target.setLogLevel === undefined) return { success: false, error: LOGLEVEL_USAGE };
+  const r = target.setLogLevel(m[1], m[2] === undefined ? undefined : Number(m[2]), 'pm2');
+  return r.ok ? { success: true, level: r.level, previous: r.previous, slot: r.slot, workers: r.workers } : { success: false, error: r.error };
 }
 
 /** The part of `process` used here, injectable for tests. */
@@ -57,6 +75,8 @@ function run(target: Pm2Target, name: ActionName, param: unknown): Record<string
       const r = target.reload('pm2');
       return r.ok ? { success: true, generation: r.generation } : { success: false, error: r.error };
     }
+    case 'loglevel':
+      return logLevelAction(target, param);
     case 'scale': {
       if (typeof param !== 'string' && typeof param !== 'number') {
         return { success: false, error: 'usage: pm2 trigger <app> scale N|+N|-N' };
@@ -85,8 +105,9 @@ export function registerPm2Actions(target: Pm2Target, proc: Pm2Process = process
       logger?.warn({ event: 'pm2.ipc-error', err }, 'pm2.ipc-error');
     }
   };
-  for (const name of PM2_ACTIONS) {
-    post({ type: 'axm:action', data: { action_name: name, action_type: 'custom', opts: null, arity: name === 'scale' ? 2 : 1 } });
+  const offered = PM2_ACTIONS.filter((a) => a !== 'loglevel' || target.setLogLevel !== undefined);
+  for (const name of offered) {
+    post({ type: 'axm:action', data: { action_name: name, action_type: 'custom', opts: null, arity: name === 'scale' || name === 'loglevel' ? 2 : 1 } });
   }
   const onMessage = (message: unknown): void => {
     if (message === 'shutdown') {
@@ -94,7 +115,7 @@ export function registerPm2Actions(target: Pm2Target, proc: Pm2Process = process
       return;
     }
     const name = isRecord(message) ? message['msg'] : message;
-    if (!isAction(name)) return;
+    if (!isAction(name) || !offered.includes(name)) return;
     const param = isRecord(message) ? message['opts'] : undefined;
     const result = run(target, name, param);
     logger?.info({ event: 'pm2.action', action: name, param, success: result['success'] }, 'pm2.action');

@@ -5,7 +5,7 @@
  * the loop. `scale()` and `reload()` are the one code path for every way of changing the pool.
  * @module
  */
-import type { PoolConfig } from '../config/schema';
+import { LOG_LEVELS, type LogLevel, type PoolConfig } from '../config/schema';
 import { systemClock, type CancelTimer, type Clock } from './clock';
 import { createSupervisorLogger, type Logger } from './logger';
 import { notifier, type Notify, type SupervisorObserver } from './observer';
@@ -16,7 +16,8 @@ import { EMPTY_HISTORY, RestartPolicy } from './restart-policy';
 import { breakerOpen } from './slot';
 import type { IntentSink, PoolIntent } from './signals';
 import type { ReloadResult, ScaleResult, ScaleTarget } from './scale-request';
-import { forkWorker, type SpawnWorker } from './spawn';
+import { forkWorker, type SpawnRequest, type SpawnWorker, type WorkerProcess } from './spawn';
+import type { WorkerHandle } from './worker-handle';
 import { WorkerLifecycle } from './worker-lifecycle';
 
 /** Grace periods and the tick, re-exported for callers and tests that reason about kill times. */
@@ -43,6 +44,37 @@ export type { ReloadResult, ScaleResult, ScaleTarget } from './scale-request';
 
 const STOPPING = { ok: false, status: 409, error: 'the pool is stopping' } as const;
 
+/** Outcome of {@link Supervisor.setLogLevel}; `status` is the HTTP status the admin API answers with. */
+export type LogLevelResult =
+  | {
+      readonly ok: true;
+      readonly level: LogLevel;
+      /** The slot the level was set for; null = the supervisor and every worker. */
+      readonly slot: number | null;
+      readonly previous: LogLevel;
+      /** Live workers affected: told now, or (still booting) as soon as they are ready. */
+      readonly workers: number;
+    }
+  | { readonly ok: false; readonly status: 400; readonly error: string };
+
+/** The log levels in force (`GET /log-level`). */
+export interface LogLevels {
+  readonly supervisor: string;
+  /** Level of every worker without a slot override, including workers spawned later. */
+  readonly workers: LogLevel;
+  /** Per-slot overrides, by slot number. */
+  readonly slots: Readonly<Record<string, LogLevel>>;
+}
+
+/** `req` with its `--log-level` argument set to `level` (the last one counts, so replace it in place). */
+function withLogLevel(req: SpawnRequest, level: LogLevel): SpawnRequest {
+  const args = [...req.args];
+  const at = args.lastIndexOf('--log-level');
+  if (at >= 0 && at + 1 < args.length) args[at + 1] = level;
+  else args.push('--log-level', level);
+  return { ...req, args };
+}
+
 /**
  * The pool supervisor.
  * @example
@@ -62,6 +94,11 @@ export class Supervisor implements IntentSink {
   #lastLoopAt = 0;
   #loopErrors = 0;
   #readyAnnounced = false;
+  /** Runtime log level of the workers (starts at config `logLevel`), and per-slot overrides. */
+  #workerLevel: LogLevel;
+  readonly #slotLevels = new Map<number, LogLevel>();
+  /** The level each worker process runs at as far as we told it (spawn argument or last message). */
+  readonly #levelOf = new WeakMap<WorkerProcess, LogLevel>();
   #resolveReady: () => void = () => undefined;
   #resolveStopped: () => void = () => undefined;
   /** Resolves once `minReady` workers are ready for the first time (pm2 `wait_ready`). */
@@ -75,13 +112,25 @@ export class Supervisor implements IntentSink {
     this.#log = options.logger ?? createSupervisorLogger(c.logLevel);
     this.#clock = options.clock ?? systemClock;
     const random = options.random ?? Math.random;
-    this.#notify = notifier(options.observer, this.#log);
+    this.#workerLevel = c.logLevel;
+    const notify = notifier(options.observer, this.#log);
+    this.#notify = (event, ...args) => {
+      notify(event, ...args);
+      this.#afterFact(event, args);
+    };
+    const spawn = options.spawn ?? forkWorker;
     this.#state = new PoolState(c.workers);
     const policy = new RestartPolicy({ ...c.restartBackoff, maxFailures: c.crashLoop.maxFailures, windowMs: c.crashLoop.windowMs }, random);
     const life = new WorkerLifecycle(this.#state, {
       config: c,
       log: this.#log,
-      spawn: options.spawn ?? forkWorker,
+      spawn: (req) => {
+        // Workers spawned after a runtime log-level change start at the new level, not the configured one.
+        const level = this.#levelFor(req.slot);
+        const child = spawn(level === c.logLevel ? req : withLogLevel(req, level));
+        this.#levelOf.set(child, level);
+        return child;
+      },
       clock: this.#clock,
       random,
       policy,
@@ -184,6 +233,48 @@ export class Supervisor implements IntentSink {
     return this.stopped;
   }
 
+  /**
+   * Change the log level at runtime: without `slot`, of the supervisor and every worker (clearing per-slot
+   * overrides); with `slot`, of that slot's workers only. Live workers get an `m2pool:log-level` message (a
+   * booting one as soon as it is ready); workers spawned later start at the new level. Not persisted: a restart
+   * of the supervisor goes back to config `logLevel`.
+   */
+  setLogLevel(level: string, slot?: number, source = 'api'): LogLevelResult {
+    const found = LOG_LEVELS.find((l) => l === level);
+    if (found === undefined) return { ok: false, status: 400, error: `unknown log level ${JSON.stringify(level)}: use one of ${LOG_LEVELS.join('|')}` };
+    if (slot !== undefined && !this.#state.slots.has(slot)) {
+      const have = this.#state.sortedSlots().map((s) => s.slot);
+      return { ok: false, status: 400, error: `no slot ${String(slot)} in the pool (slots: ${have.length > 0 ? have.join(', ') : 'none'})` };
+    }
+    const previous = this.#levelFor(slot);
+    const fields = { event: 'pool.log-level', level: found, previous, slot: slot ?? null, source };
+    // Log the change at whichever of the two levels lets an info line through.
+    const loggedBefore = this.#log.isLevelEnabled('info');
+    if (loggedBefore) this.#log.info(fields, 'pool.log-level');
+    if (slot === undefined) {
+      this.#workerLevel = found;
+      this.#slotLevels.clear();
+      this.#log.level = found;
+    } else {
+      this.#slotLevels.set(slot, found);
+    }
+    let workers = 0;
+    for (const w of this.#state.workers) {
+      if (!w.live || (slot !== undefined && w.slot !== slot)) continue;
+      workers += 1;
+      this.#tellLevel(w, true);
+    }
+    if (!loggedBefore) this.#log.info({ ...fields, workers }, 'pool.log-level');
+    return { ok: true, level: found, slot: slot ?? null, previous, workers };
+  }
+
+  /** The log levels in force. */
+  logLevels(): LogLevels {
+    const slots: Record<string, LogLevel> = {};
+    for (const [slot, level] of [...this.#slotLevels].sort((a, b) => a[0] - b[0])) slots[String(slot)] = level;
+    return { supervisor: this.#log.level, workers: this.#workerLevel, slots };
+  }
+
   /** Graceful stop (undici's `close()` naming). */
   close(): Promise<void> {
     return this.stop('graceful');
@@ -232,6 +323,31 @@ export class Supervisor implements IntentSink {
 
   #wake(): void {
     this.#schedule(this.#clock.now(), 0);
+  }
+
+  #levelFor(slot: number | undefined): LogLevel {
+    return (slot === undefined ? undefined : this.#slotLevels.get(slot)) ?? this.#workerLevel;
+  }
+
+  /** Supervisor-side reactions to facts also reported to the observer. */
+  #afterFact(event: keyof SupervisorObserver, args: readonly unknown[]): void {
+    if (event === 'workerState' && args[1] === 'ready') {
+      // A worker that was booting during a level change (its message listener was not up yet) catches up now.
+      for (const w of this.#state.workers) if (w === args[0]) this.#tellLevel(w, false);
+    } else if (event === 'slotRemoved' && typeof args[0] === 'number') {
+      this.#slotLevels.delete(args[0]);
+    }
+  }
+
+  /** Send a serving worker its level (`force`: even if it should have it already). Booting ones wait for ready. */
+  #tellLevel(w: WorkerHandle, force: boolean): void {
+    const level = this.#levelFor(w.slot);
+    if (!w.live || w.state === 'booting' || !w.child.connected) return;
+    if (!force && this.#levelOf.get(w.child) === level) return;
+    this.#levelOf.set(w.child, level);
+    w.child.send({ type: 'm2pool:log-level', level }, (err) => {
+      if (err !== null) this.#log.debug({ event: 'worker.ipc-error', slot: w.slot, pid: w.pid, err: err.message }, 'worker.ipc-error');
+    });
   }
 
   #schedule(now: number, delay: number): void {

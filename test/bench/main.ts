@@ -1,0 +1,483 @@
+/**
+ * `npm run bench`: the reproducible benchmark of issue #5. Starts a real Mongrel2 per scenario, drives HTTP load
+ * with wrk, and compares in one run, interleaved (round r runs every variant once, in a rotated order; the
+ * medians of the rounds are reported):
+ *   (a) m2pool — a pool of N workers (`m2pool start`) serving the app through Mongrel2
+ *   (b) floor — N processes of the thinnest correct zeromq.js handler (floor-handler.ts)
+ *   (c) static — Mongrel2 serving a file of the same size by itself (Dir route): the ceiling
+ *   (d) node-http — the same app on plain node:http (node:cluster, N workers): what Mongrel2 costs
+ * plus codec micro benchmarks. Writes raw results as JSON and a markdown report.
+ * Never part of `npm test`. Run `npm run bench -- --help` for the options.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT } from '../helpers/processes';
+import { runCodecBench, type CodecResult } from './codec';
+import { startBenchMongrel2, STATIC_HOST, type BenchMongrel2 } from './mongrel2-bench';
+import { installCleanup, stopAll } from './procs';
+import { cpuSeconds, machineBusySeconds, rssBytes } from './procstat';
+import { profilesOf, summarizeProfiles, type ProfileSummary } from './profile';
+import { markdown, ratios, summarize, targets, type BenchReport, type MachineInfo, type RunRecord, type ScenarioResult } from './report';
+import { APP_MODULES, hostOf, startVariant, type AppName, type RunningVariant, type VariantKind, type VariantSpec } from './variants';
+import { runWrk, WRK_HINT, wrkVersion, type Load } from './wrk';
+
+const USAGE = `usage: npm run bench [-- options]
+
+Runs every scenario (about 13 minutes on a 2-core machine) and writes
+test/bench/results/<date>-<machine>.{json,md}. Partial runs (--quick, --only, --variants, --profile,
+--pool-arg, or changed durations) write to ${path.join(os.tmpdir(), 'm2pool-bench')} unless --out is given.
+
+options:
+  --quick              short smoke run: 1 round, 1 s warm-up, 3 s per variant, scenarios ${'echo-c50, bytes-64k, slow-mix'}
+  --only NAME          run only these scenarios (repeatable or comma-separated; 'codec' = the micro benchmarks);
+                       a name matches exactly or as a prefix, e.g. --only echo,workers
+  --variants IDS       only these variants (m2pool, m2pool-nometrics, floor, static, node-http)
+  --rounds N           interleaved rounds per scenario (default 3; --quick 1)
+  --duration S         measured seconds per variant per round (default 7; --quick 3)
+  --warmup S           warm-up seconds before each measurement (default 1)
+  --first-warmup S     warm-up before a variant's first measurement (default 3; --quick 1)
+  --workers N          handler processes for a, b and d outside the workers-* scenarios (default 2)
+  --threads N          wrk threads (default 1: the machine's other core serves)
+  --profile            run every Node process with --cpu-prof and summarise worker self time per function
+  --pool-arg ARG       extra flag for \`m2pool start\` (repeatable), e.g. --pool-arg=--receive-hwm --pool-arg=100
+  --out DIR            write the JSON and markdown here
+  --keep-tmp           keep the temp directory (configs, logs, profiles)
+  --list               list the scenarios and exit
+  --help               this text
+`;
+
+interface Scenario {
+  readonly name: string;
+  readonly title: string;
+  readonly app: AppName;
+  readonly connections: number;
+  readonly load: Load;
+  readonly staticLoad?: Load;
+  readonly staticFiles: Readonly<Record<string, Buffer>>;
+  readonly variants: readonly VariantSpec[];
+  readonly quick: boolean;
+}
+
+const ECHO_PATH = '/echo/hello';
+
+function variant(kind: VariantKind, workers: number, extra: { id?: string; metrics?: boolean } = {}): VariantSpec {
+  return { id: extra.id ?? kind, kind, workers: kind === 'static' ? 0 : workers, ...(extra.metrics === undefined ? {} : { metrics: extra.metrics }) };
+}
+
+function scenarios(n: number): Scenario[] {
+  const echoFile = { 'echo.txt': Buffer.from(ECHO_PATH) }; // same bytes as the /echo/hello body
+  const all4 = [variant('m2pool', n), variant('floor', n), variant('static', 0), variant('node-http', n)];
+  const handlers = (w: number): VariantSpec[] => [variant('m2pool', w), variant('floor', w), variant('node-http', w)];
+  const sized = (name: string, bytes: number, quick: boolean): Scenario => ({
+    name,
+    title: `${bytes} B response bodies, ${n} workers`,
+    app: 'bench',
+    connections: 50,
+    load: { path: `/bytes/${bytes}` },
+    staticLoad: { path: `/static/${bytes}.bin` },
+    staticFiles: { [`${bytes}.bin`]: Buffer.alloc(bytes, 'x') },
+    variants: all4,
+    quick,
+  });
+  return [
+    {
+      name: 'echo-c50',
+      title: `small responses, ${n} workers, m2pool with metrics on and off`,
+      app: 'hello',
+      connections: 50,
+      load: { path: ECHO_PATH },
+      staticLoad: { path: '/static/echo.txt' },
+      staticFiles: echoFile,
+      variants: [variant('m2pool', n), variant('m2pool', n, { id: 'm2pool-nometrics', metrics: false }), variant('floor', n), variant('static', 0), variant('node-http', n)],
+      quick: true,
+    },
+    {
+      name: 'echo-c1000',
+      title: `1000 concurrent keep-alive connections, ${n} workers`,
+      app: 'hello',
+      connections: 1000,
+      load: { path: ECHO_PATH },
+      staticLoad: { path: '/static/echo.txt' },
+      staticFiles: echoFile,
+      variants: all4,
+      quick: false,
+    },
+    sized('bytes-1k', 1024, false),
+    sized('bytes-64k', 65536, true),
+    {
+      name: 'slow-mix',
+      title: `10% of requests wait 50 ms in the handler (tail latency), ${n} workers`,
+      app: 'hello',
+      connections: 50,
+      load: { mix: [{ path: ECHO_PATH, weight: 0.9 }, { path: '/slow?ms=50', weight: 0.1 }] },
+      staticFiles: {},
+      variants: handlers(n),
+      quick: true,
+    },
+    { name: 'workers-1', title: 'small responses, 1 worker each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: handlers(1), quick: false },
+    { name: 'workers-4', title: 'small responses, 4 workers each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: handlers(4), quick: false },
+  ];
+}
+
+interface Options {
+  readonly quick: boolean;
+  readonly only: readonly string[];
+  readonly variants: readonly string[];
+  readonly rounds: number;
+  readonly durationS: number;
+  readonly warmupS: number;
+  readonly firstWarmupS: number;
+  readonly workers: number;
+  readonly threads: number;
+  readonly profile: boolean;
+  readonly poolArgs: readonly string[];
+  readonly out: string | undefined;
+  readonly keepTmp: boolean;
+  readonly list: boolean;
+  readonly help: boolean;
+  /** True when this is the full default run (results go to test/bench/results). */
+  readonly canonical: boolean;
+}
+
+function readOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      only: { type: 'string', multiple: true },
+      variants: { type: 'string', multiple: true },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      'first-warmup': { type: 'string' },
+      workers: { type: 'string' },
+      threads: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      'pool-arg': { type: 'string', multiple: true },
+      out: { type: 'string' },
+      'keep-tmp': { type: 'boolean', default: false },
+      list: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  const num = (name: string, v: string | undefined, dflt: number, min: number): number => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const split = (xs: string[] | undefined): string[] => (xs ?? []).flatMap((x) => x.split(',')).map((x) => x.trim()).filter((x) => x !== '');
+  const quick = values.quick === true;
+  const only = split(values.only);
+  const variants = split(values.variants);
+  const poolArgs = values['pool-arg'] ?? [];
+  const tuned = ['rounds', 'duration', 'warmup', 'first-warmup', 'workers', 'threads'].some((k) => (values as Record<string, unknown>)[k] !== undefined);
+  return {
+    quick,
+    only,
+    variants,
+    rounds: num('rounds', values.rounds, quick ? 1 : 3, 1),
+    durationS: num('duration', values.duration, quick ? 3 : 7, 1),
+    warmupS: num('warmup', values.warmup, 1, 0),
+    firstWarmupS: num('first-warmup', values['first-warmup'], quick ? 1 : 3, 0),
+    workers: num('workers', values.workers, 2, 1),
+    threads: num('threads', values.threads, 1, 1),
+    profile: values.profile === true,
+    poolArgs,
+    out: values.out,
+    keepTmp: values['keep-tmp'] === true,
+    list: values.list === true,
+    help: values.help === true,
+    canonical: !quick && only.length === 0 && variants.length === 0 && values.profile !== true && poolArgs.length === 0 && !tuned,
+  };
+}
+
+function selected(name: string, opts: Options, quickDefault: boolean): boolean {
+  if (opts.only.length > 0) return opts.only.some((o) => name === o || name.startsWith(o));
+  return opts.quick ? quickDefault : true;
+}
+
+function sh(cmd: string, args: readonly string[]): string | undefined {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.error === undefined && r.status === 0 ? r.stdout.trim() : undefined;
+}
+
+function machineInfo(wrk: string): MachineInfo {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  const meminfo = readFileSync('/proc/meminfo', 'utf8');
+  let zeromq = '?';
+  try {
+    zeromq = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'node_modules/zeromq/package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    // not installed where expected
+  }
+  return {
+    nproc: Number(sh('nproc', []) ?? os.cpus().length),
+    cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1]?.trim() ?? os.cpus()[0]?.model ?? '?',
+    memTotalMiB: Math.round(Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)?.[1] ?? 0) / 1024),
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    mongrel2: `mongrel2-core ${sh('dpkg-query', ['-W', '-f=${Version}', 'mongrel2-core']) ?? '?'}`,
+    zeromq,
+    wrk,
+    ulimitN: sh('sh', ['-c', 'ulimit -n']) ?? '?',
+  };
+}
+
+function machineSlug(m: MachineInfo): string {
+  const cpu = m.cpuModel.toLowerCase().replace(/\(r\)|\(tm\)|cpu|processor|@.*$/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 32);
+  return `${m.nproc}cpu-${cpu || 'unknown'}`;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function fmtRun(r: RunRecord): string {
+  const w = r.wrk;
+  return `${w.rps.toFixed(0).padStart(7)} req/s  p50 ${(w.latencyUs.p50 / 1000).toFixed(2).padStart(6)} ms  p99 ${(w.latencyUs.p99 / 1000).toFixed(2).padStart(7)} ms  errors ${w.errors.total}  CPU ${r.cpuMsPer1k.toFixed(1)} ms/1k req  (other load ${r.otherCpuS.toFixed(1)} CPU s)`;
+}
+
+function loadFor(s: Scenario, v: RunningVariant): Load {
+  return v.spec.kind === 'static' ? (s.staticLoad ?? s.load) : s.load;
+}
+
+/** One measured wrk run with CPU and memory accounting. */
+async function measure(s: Scenario, v: RunningVariant, opts: Options, workDir: string, round: number): Promise<RunRecord> {
+  const members = v.members();
+  const before = members.map((m) => cpuSeconds(m.pid));
+  const busy0 = machineBusySeconds();
+  const self0 = process.cpuUsage();
+  const wrk = await runWrk({
+    baseUrl: v.baseUrl,
+    host: v.host,
+    load: loadFor(s, v),
+    connections: s.connections,
+    threads: opts.threads,
+    durationS: opts.durationS,
+    timeoutS: 5,
+    workDir,
+    tag: `${v.spec.id}-r${round}`,
+  });
+  const after = members.map((m) => cpuSeconds(m.pid));
+  const busy = machineBusySeconds() - busy0;
+  const selfUs = process.cpuUsage(self0);
+  const cpuS: Record<string, number> & { total: number } = { total: 0 };
+  members.forEach((m, i) => {
+    const d = after[i]! - before[i]!;
+    cpuS[m.role] = (cpuS[m.role] ?? 0) + d;
+    cpuS.total += d;
+  });
+  const rss: { worker: number[]; supervisor?: number; primary?: number; mongrel2?: number } = { worker: [] };
+  for (const m of members) {
+    const bytes = rssBytes(m.pid);
+    if (m.role === 'worker') rss.worker.push(bytes);
+    else rss[m.role] = bytes;
+  }
+  await v.check();
+  return {
+    variant: v.spec.id,
+    round,
+    wrk,
+    cpuS,
+    cpuMsPer1k: wrk.requests > 0 ? (cpuS.total * 1000 * 1000) / wrk.requests : Number.NaN,
+    rss,
+    otherCpuS: Math.max(0, busy - cpuS.total - wrk.wrkCpuS - (selfUs.user + selfUs.system) / 1e6),
+  };
+}
+
+async function runScenario(s: Scenario, opts: Options, root: string): Promise<ScenarioResult> {
+  const dir = path.join(root, s.name);
+  mkdirSync(dir, { recursive: true });
+  const specs = s.variants.filter((v) => opts.variants.length === 0 || opts.variants.includes(v.id));
+  const profileDir = opts.profile ? path.join(dir, 'profiles') : undefined;
+  let mongrel2: BenchMongrel2 | undefined;
+  const running: RunningVariant[] = [];
+  const runs: RunRecord[] = [];
+  const idleRss: Record<string, number[]> = {};
+  const profiles: Record<string, ProfileSummary> = {};
+  try {
+    mongrel2 = await startBenchMongrel2({ dir: path.join(dir, 'mongrel2'), hosts: specs.filter((v) => v.kind === 'm2pool' || v.kind === 'floor').map(hostOf), staticFiles: s.staticFiles });
+    for (const spec of specs) {
+      running.push(await startVariant(spec, { dir, mongrel2, app: s.app, poolArgs: opts.poolArgs, profileDir }));
+    }
+    await sleep(opts.quick ? 1_000 : 2_000);
+    for (const v of running) idleRss[v.spec.id] = v.members().filter((m) => m.role === 'worker').map((m) => rssBytes(m.pid));
+    for (let round = 0; round < opts.rounds; round++) {
+      const order = running.map((_, i) => running[(i + round) % running.length]!);
+      for (const v of order) {
+        const warm = round === 0 ? opts.firstWarmupS : opts.warmupS;
+        if (warm > 0) {
+          await runWrk({ baseUrl: v.baseUrl, host: v.host, load: loadFor(s, v), connections: s.connections, threads: opts.threads, durationS: warm, timeoutS: 5, workDir: dir, tag: `${v.spec.id}-warm${round}` });
+        }
+        const rec = await measure(s, v, opts, dir, round);
+        runs.push(rec);
+        process.stdout.write(`[${s.name} ${round + 1}/${opts.rounds}] ${v.spec.id.padEnd(17)} ${fmtRun(rec)}\n`);
+      }
+    }
+  } finally {
+    const pidsOf = new Map(running.map((v) => [v.spec.id, v.members().filter((m) => m.role === 'worker').map((m) => m.pid)]));
+    await Promise.all(running.map((v) => v.stop()));
+    await mongrel2?.stop();
+    if (profileDir !== undefined) {
+      for (const [id, pids] of pidsOf) {
+        const files = profilesOf(path.join(profileDir, id), pids);
+        if (files.length > 0) profiles[id] = summarizeProfiles(files);
+      }
+    }
+  }
+  return {
+    name: s.name,
+    title: s.title,
+    connections: s.connections,
+    load: s.load,
+    staticLoad: s.staticLoad,
+    app: path.relative(REPO_ROOT, APP_MODULES[s.app]),
+    variants: specs,
+    idleRss,
+    runs,
+    profiles: opts.profile ? profiles : undefined,
+  };
+}
+
+function printSummary(report: BenchReport): void {
+  process.stdout.write(`\n${markdown(report)}`);
+}
+
+async function main(): Promise<number> {
+  let opts: Options;
+  try {
+    opts = readOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n\n${USAGE}`);
+    return 2;
+  }
+  if (opts.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const all = scenarios(opts.workers);
+  if (opts.list) {
+    for (const s of all) process.stdout.write(`${s.name.padEnd(12)} ${s.quick ? '[quick] ' : '        '}${s.title}; variants: ${s.variants.map((v) => v.id).join(', ')}\n`);
+    process.stdout.write(`${'codec'.padEnd(12)} [quick] parser and reply-writer micro benchmarks\n`);
+    return 0;
+  }
+  const wrk = wrkVersion();
+  if (wrk === undefined) {
+    process.stderr.write(`bench: ${WRK_HINT}\n`);
+    return 1;
+  }
+  if (sh('sh', ['-c', 'command -v mongrel2 && command -v m2sh']) === undefined) {
+    process.stderr.write('bench: Mongrel2 is not installed: apt-get install mongrel2-core\n');
+    return 1;
+  }
+  for (const file of ['dist/test/bench/floor-handler.js', 'dist/test/bench/http-server.js', 'dist/test/bench/bench-app.js', 'dist/src/cli/main.js', 'dist/examples/hello/index.js']) {
+    if (!existsSync(path.join(REPO_ROOT, file))) {
+      process.stderr.write(`bench: ${file} is missing: build first (npm run bench builds)\n`);
+      return 1;
+    }
+  }
+  const chosen = all.filter((s) => selected(s.name, opts, s.quick));
+  const runCodec = selected('codec', opts, true);
+  if (chosen.length === 0 && !runCodec) {
+    process.stderr.write(`bench: --only ${opts.only.join(',')} matches nothing; --list shows the scenarios\n`);
+    return 2;
+  }
+  const machine = machineInfo(wrk);
+  const maxConnections = Math.max(0, ...chosen.map((s) => s.connections));
+  const ulimit = Number(machine.ulimitN);
+  const notes: string[] = [
+    'Request log off in m2pool workers (--request-log-level debug with --log-level info); Mongrel2 access log off (disable.access_logging) for every variant.',
+    'CPU ms / 1k req = CPU time (utime+stime from /proc/<pid>/stat) of every process of the variant during the measured window (Mongrel2 + supervisor + workers for a; Mongrel2 + handlers for b; Mongrel2 for c; cluster primary + workers for d) per 1000 requests. wrk runs on the same CPUs (1 thread by default).',
+    'RSS = VmRSS from /proc/<pid>/status: idle right after start (before any load), loaded right after a measured run (largest worker; medians over rounds).',
+    'errors = wrk socket errors (connect/read/write) + HTTP status ≥ 400 + timeouts (5 s), summed over all rounds.',
+  ];
+  if (Number.isFinite(ulimit) && ulimit < maxConnections * 2 + 256) {
+    notes.push(`ulimit -n is ${ulimit}: ${maxConnections} connections may run out of file descriptors (raise it: ulimit -n 65536).`);
+    process.stderr.write(`bench: warning: ${notes.at(-1)}\n`);
+  }
+  const root = mkdtempSync(path.join(os.tmpdir(), 'm2pool-bench-'));
+  installCleanup(async () => {
+    if (!opts.keepTmp) rmSync(root, { recursive: true, force: true });
+  });
+  const startedAt = new Date();
+  process.stdout.write(`m2pool bench: ${chosen.map((s) => s.name).join(', ')}${runCodec ? `${chosen.length > 0 ? ', ' : ''}codec` : ''}; ${opts.rounds} round(s) × ${opts.durationS} s; ${machine.nproc} CPUs (${machine.cpuModel}), node ${machine.node}, ${machine.mongrel2}, ${wrk}; temp ${root}\n`);
+  if (opts.profile) notes.push('PROFILED RUN (node --cpu-prof in every Node process): timings are not representative.');
+  if (opts.poolArgs.length > 0) notes.push(`m2pool started with extra flags: ${opts.poolArgs.join(' ')}`);
+
+  let codec: CodecResult[] = [];
+  if (runCodec) {
+    process.stdout.write('codec micro benchmarks...\n');
+    codec = runCodecBench(opts.quick ? 200 : 1_000, opts.quick ? 1 : 3);
+    for (const c of codec) process.stdout.write(`  ${c.name.padEnd(62)} ${Math.round(c.opsPerSec).toLocaleString('en-US').padStart(12)} ops/s ${Math.round(c.nsPerOp).toString().padStart(7)} ns/op\n`);
+  }
+  const results: BenchReport['scenarios'][number][] = [];
+  for (const s of chosen) {
+    process.stdout.write(`\n== ${s.name}: ${s.title}; ${s.connections} connections\n`);
+    try {
+      const r = await runScenario(s, opts, root);
+      const summary = summarize(r);
+      results.push({ ...r, summary, ratios: ratios(r.name, summary) });
+      for (const x of results.at(-1)!.ratios) process.stdout.write(`   ${x.pair.padEnd(26)} throughput ${x.throughput.toFixed(3)}  p99 ${x.p99.toFixed(3)}  CPU/1k ${x.cpuPer1k.toFixed(3)}\n`);
+    } catch (err) {
+      const msg = `${s.name} failed: ${err instanceof Error ? err.message : String(err)}`;
+      notes.push(msg.split('\n')[0] ?? msg);
+      process.stderr.write(`bench: ${msg}\n`);
+      await stopAll(3_000);
+    }
+  }
+  const finishedAt = new Date();
+  const date = startedAt.toISOString().slice(0, 10);
+  const args = process.argv.slice(2);
+  const report: BenchReport = {
+    meta: {
+      date,
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      totalS: (finishedAt.getTime() - startedAt.getTime()) / 1000,
+      command: `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`,
+      machine,
+      options: {
+        rounds: opts.rounds,
+        durationS: opts.durationS,
+        warmupS: opts.warmupS,
+        firstWarmupS: opts.firstWarmupS,
+        workers: opts.workers,
+        threads: opts.threads,
+        quick: opts.quick,
+        only: opts.only,
+        variants: opts.variants,
+        profile: opts.profile,
+        poolArgs: opts.poolArgs,
+        staticHost: STATIC_HOST,
+      },
+      notes,
+    },
+    codec,
+    scenarios: results,
+    targets: targets(results),
+  };
+  const outDir = opts.out ?? (opts.canonical ? path.join(REPO_ROOT, 'test/bench/results') : path.join(os.tmpdir(), 'm2pool-bench'));
+  mkdirSync(outDir, { recursive: true });
+  const tag = opts.canonical ? '' : `-${opts.quick ? 'quick' : opts.profile ? 'profile' : 'partial'}-${startedAt.toISOString().slice(11, 19).replace(/:/g, '')}`;
+  const base = path.join(outDir, `${date}-${machineSlug(machine)}${tag}`);
+  writeFileSync(`${base}.json`, `${JSON.stringify(report, null, 1)}\n`);
+  writeFileSync(`${base}.md`, markdown(report));
+  printSummary(report);
+  process.stdout.write(`results: ${base}.json\n         ${base}.md\n`);
+  if (opts.keepTmp) process.stdout.write(`temp dir kept: ${root}\n`);
+  else rmSync(root, { recursive: true, force: true });
+  return results.length === chosen.length ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (err: unknown) => {
+    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    await stopAll(3_000);
+    process.exit(1);
+  },
+);

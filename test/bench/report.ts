@@ -1,0 +1,270 @@
+/**
+ * Results of a benchmark run: the raw records, medians per variant, ratios, targets, and the markdown report.
+ */
+import type { CodecResult } from './codec';
+import type { ProfileSummary } from './profile';
+import type { VariantKind, VariantSpec } from './variants';
+import type { Load, WrkResult } from './wrk';
+
+/** The machine the numbers come from. */
+export interface MachineInfo {
+  readonly nproc: number;
+  readonly cpuModel: string;
+  readonly memTotalMiB: number;
+  readonly kernel: string;
+  readonly node: string;
+  readonly mongrel2: string;
+  readonly zeromq: string;
+  readonly wrk: string;
+  readonly ulimitN: string;
+}
+
+/** One measured wrk run of one variant. */
+export interface RunRecord {
+  readonly variant: string;
+  readonly round: number;
+  readonly wrk: WrkResult;
+  /** CPU seconds used during the measured window, by role, and in total. */
+  readonly cpuS: Readonly<Record<string, number>> & { readonly total: number };
+  /** Total CPU milliseconds (all processes of the variant) per 1000 requests. */
+  readonly cpuMsPer1k: number;
+  /** VmRSS after the run, bytes, by role (workers: one entry each). */
+  readonly rss: { readonly worker: readonly number[]; readonly supervisor?: number; readonly primary?: number; readonly mongrel2?: number };
+  /** Machine-wide busy CPU seconds in the window that were neither the variant, wrk nor the bench itself. */
+  readonly otherCpuS: number;
+}
+
+/** A scenario's variants and runs. */
+export interface ScenarioResult {
+  readonly name: string;
+  readonly title: string;
+  readonly connections: number;
+  readonly load: Load;
+  readonly staticLoad?: Load | undefined;
+  readonly app: string;
+  readonly variants: readonly VariantSpec[];
+  /** Worker VmRSS right after start, before any load (bytes), per variant. */
+  readonly idleRss: Readonly<Record<string, readonly number[]>>;
+  readonly runs: readonly RunRecord[];
+  readonly profiles?: Readonly<Record<string, ProfileSummary>> | undefined;
+}
+
+/** Medians over the rounds of one variant. */
+export interface VariantSummary {
+  readonly variant: string;
+  readonly kind: VariantKind;
+  readonly workers: number;
+  readonly rounds: number;
+  readonly rps: number;
+  /** (max − min) / median of the rounds' req/s. */
+  readonly rpsSpread: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly p999Ms: number;
+  /** Sum over all rounds (should be 0). */
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly cpuMsPer1k: number;
+  readonly workerRssMiB: number | undefined;
+  readonly idleWorkerRssMiB: number | undefined;
+  readonly supervisorRssMiB: number | undefined;
+  readonly mongrel2RssMiB: number | undefined;
+  readonly otherCpuS: number;
+}
+
+/** A ratio between two variants of one scenario. */
+export interface Ratio {
+  readonly scenario: string;
+  readonly pair: string;
+  readonly throughput: number;
+  readonly p99: number;
+  readonly cpuPer1k: number;
+}
+
+/** A target of issue #5 (reported, not asserted). */
+export interface Target {
+  readonly name: string;
+  readonly goal: string;
+  readonly value: string;
+  readonly met: boolean | undefined;
+}
+
+/** Everything written to the JSON file. */
+export interface BenchReport {
+  readonly meta: {
+    readonly date: string;
+    readonly startedAt: string;
+    readonly finishedAt: string;
+    readonly totalS: number;
+    readonly command: string;
+    readonly machine: MachineInfo;
+    readonly options: Readonly<Record<string, unknown>>;
+    readonly notes: readonly string[];
+  };
+  readonly codec: readonly CodecResult[];
+  readonly scenarios: ReadonlyArray<ScenarioResult & { readonly summary: readonly VariantSummary[]; readonly ratios: readonly Ratio[] }>;
+  readonly targets: readonly Target[];
+}
+
+const MiB = 1024 * 1024;
+
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function medianOrUndefined(xs: ReadonlyArray<number | undefined>): number | undefined {
+  const v = xs.filter((x): x is number => x !== undefined && x > 0);
+  return v.length === 0 ? undefined : median(v);
+}
+
+/** Medians per variant, in the scenario's variant order. */
+export function summarize(s: ScenarioResult): VariantSummary[] {
+  return s.variants.map((spec) => {
+    const runs = s.runs.filter((r) => r.variant === spec.id);
+    const rps = runs.map((r) => r.wrk.rps);
+    const m = median(rps);
+    const idle = s.idleRss[spec.id] ?? [];
+    return {
+      variant: spec.id,
+      kind: spec.kind,
+      workers: spec.workers,
+      rounds: runs.length,
+      rps: m,
+      rpsSpread: runs.length > 1 ? (Math.max(...rps) - Math.min(...rps)) / m : 0,
+      p50Ms: median(runs.map((r) => r.wrk.latencyUs.p50)) / 1000,
+      p99Ms: median(runs.map((r) => r.wrk.latencyUs.p99)) / 1000,
+      p999Ms: median(runs.map((r) => r.wrk.latencyUs.p999)) / 1000,
+      errors: runs.reduce((a, r) => a + r.wrk.errors.total, 0),
+      timeouts: runs.reduce((a, r) => a + r.wrk.errors.timeout, 0),
+      cpuMsPer1k: median(runs.map((r) => r.cpuMsPer1k)),
+      workerRssMiB: mib(medianOrUndefined(runs.map((r) => (r.rss.worker.length === 0 ? undefined : Math.max(...r.rss.worker))))),
+      idleWorkerRssMiB: idle.length === 0 ? undefined : Math.max(...idle) / MiB,
+      supervisorRssMiB: mib(medianOrUndefined(runs.map((r) => r.rss.supervisor ?? r.rss.primary))),
+      mongrel2RssMiB: mib(medianOrUndefined(runs.map((r) => r.rss.mongrel2))),
+      otherCpuS: median(runs.map((r) => r.otherCpuS)),
+    };
+  });
+}
+
+function mib(bytes: number | undefined): number | undefined {
+  return bytes === undefined ? undefined : bytes / MiB;
+}
+
+const PAIRS: ReadonlyArray<[string, string, string]> = [
+  ['m2pool', 'floor', 'a/b (m2pool / floor)'],
+  ['m2pool', 'static', 'a/c (m2pool / static)'],
+  ['m2pool', 'node-http', 'a/d (m2pool / node:http)'],
+  ['floor', 'static', 'b/c (floor / static)'],
+];
+
+/** Ratios between the variants of one scenario (by variant id). */
+export function ratios(name: string, summary: readonly VariantSummary[]): Ratio[] {
+  const by = new Map(summary.map((v) => [v.variant, v]));
+  const out: Ratio[] = [];
+  for (const [x, y, pair] of PAIRS) {
+    const a = by.get(x);
+    const b = by.get(y);
+    if (a === undefined || b === undefined) continue;
+    out.push({ scenario: name, pair, throughput: a.rps / b.rps, p99: a.p99Ms / b.p99Ms, cpuPer1k: a.cpuMsPer1k / b.cpuMsPer1k });
+  }
+  const on = by.get('m2pool');
+  const off = by.get('m2pool-nometrics');
+  if (on !== undefined && off !== undefined) {
+    out.push({ scenario: name, pair: 'metrics on / off', throughput: on.rps / off.rps, p99: on.p99Ms / off.p99Ms, cpuPer1k: on.cpuMsPer1k / off.cpuMsPer1k });
+  }
+  return out;
+}
+
+/** The issue's targets, evaluated on the scenarios that were run. */
+export function targets(scenarios: BenchReport['scenarios']): Target[] {
+  const out: Target[] = [];
+  for (const s of scenarios) {
+    const r = s.ratios.find((x) => x.pair.startsWith('a/b'));
+    if (r === undefined) continue;
+    const w = s.variants.find((v) => v.kind === 'm2pool')?.workers ?? 0;
+    out.push({ name: `${s.name}: throughput a/b (${w} workers)`, goal: '≥ 0.90', value: r.throughput.toFixed(3), met: r.throughput >= 0.9 });
+    out.push({ name: `${s.name}: p99 a/b`, goal: '≤ 1.20', value: r.p99.toFixed(3), met: r.p99 <= 1.2 });
+  }
+  for (const s of scenarios) {
+    const r = s.ratios.find((x) => x.pair === 'metrics on / off');
+    if (r === undefined) continue;
+    const cost = 1 - r.throughput;
+    out.push({ name: `${s.name}: metrics cost (1 − req/s on/off)`, goal: '≤ 3%', value: `${(cost * 100).toFixed(1)}% (CPU/1k req ${((r.cpuPer1k - 1) * 100).toFixed(1)}%)`, met: cost <= 0.03 });
+  }
+  const idle = scenarios.flatMap((s) => s.summary.filter((v) => v.kind === 'm2pool' && v.idleWorkerRssMiB !== undefined).map((v) => v.idleWorkerRssMiB!));
+  if (idle.length > 0) {
+    const max = Math.max(...idle);
+    out.push({ name: 'idle m2pool worker RSS (largest seen)', goal: '≤ 60 MiB', value: `${max.toFixed(1)} MiB`, met: max <= 60 });
+  }
+  return out;
+}
+
+function f(n: number | undefined, digits = 1): string {
+  return n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits);
+}
+
+function loadText(load: Load): string {
+  return 'path' in load ? `GET ${load.path}` : load.mix.map((m) => `${Math.round(m.weight * 100)}% GET ${m.path}`).join(' + ');
+}
+
+/** The markdown report. */
+export function markdown(report: BenchReport): string {
+  const m = report.meta.machine;
+  const o = report.meta.options;
+  const lines: string[] = [];
+  lines.push(`# m2pool benchmark — ${report.meta.date}`, '');
+  lines.push(`Command: \`${report.meta.command}\` (${(report.meta.totalS / 60).toFixed(1)} min; ${String(o['rounds'])} interleaved rounds × ${String(o['durationS'])} s per variant after ${String(o['warmupS'])} s warm-up (${String(o['firstWarmupS'])} s in round 1); medians of the rounds; wrk -t${String(o['threads'])}).`, '');
+  lines.push('| machine | |', '|---|---|');
+  lines.push(`| CPUs (nproc) | ${m.nproc} |`, `| CPU model | ${m.cpuModel} |`, `| memory | ${m.memTotalMiB} MiB |`, `| kernel | ${m.kernel} |`);
+  lines.push(`| node | ${m.node} |`, `| Mongrel2 | ${m.mongrel2} |`, `| zeromq.js | ${m.zeromq} |`, `| wrk | ${m.wrk} |`, `| ulimit -n | ${m.ulimitN} |`, '');
+  lines.push('Variants: **a** `m2pool` = `m2pool start` pool serving the app through Mongrel2 (metrics on unless `-nometrics`, request log off); **b** `floor` = test/bench/floor-handler.ts on raw zeromq.js; **c** `static` = Mongrel2 serving a file of the same body size from a Dir route; **d** `node-http` = the same app on node:http (node:cluster, test/bench/http-server.ts calling `app.dispatch` with a RawMessage built from the request). The load generator runs on the same machine and competes for its CPUs.', '');
+  if (report.targets.length > 0) {
+    lines.push('## Targets (issue #5; reported, not asserted)', '', '| target | goal | measured | met |', '|---|---|---|---|');
+    for (const t of report.targets) lines.push(`| ${t.name} | ${t.goal} | ${t.value} | ${t.met === undefined ? '–' : t.met ? 'yes' : '**no**'} |`);
+    lines.push('');
+  }
+  if (report.scenarios.length > 0) {
+    lines.push('## Results', '');
+    lines.push('| scenario | variant | workers | req/s | spread | p50 ms | p99 ms | p99.9 ms | errors | CPU ms / 1k req | worker RSS MiB idle → loaded | supervisor / primary RSS MiB | Mongrel2 RSS MiB |');
+    lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+    for (const s of report.scenarios) {
+      for (const v of s.summary) {
+        const rss = v.workerRssMiB === undefined ? '–' : `${f(v.idleWorkerRssMiB)} → ${f(v.workerRssMiB)}`;
+        lines.push(`| ${s.name} | ${v.variant} | ${v.workers || '–'} | ${f(v.rps, 0)} | ${f(v.rpsSpread * 100, 0)}% | ${f(v.p50Ms, 2)} | ${f(v.p99Ms, 2)} | ${f(v.p999Ms, 2)} | ${v.errors}${v.timeouts > 0 ? ` (${v.timeouts} timeouts)` : ''} | ${f(v.cpuMsPer1k, 1)} | ${rss} | ${f(v.supervisorRssMiB)} | ${f(v.mongrel2RssMiB)} |`);
+      }
+    }
+    lines.push('', 'Scenarios:', '');
+    for (const s of report.scenarios) lines.push(`- **${s.name}**: ${s.title} — ${s.connections} connections, ${loadText(s.load)}${s.staticLoad === undefined ? '' : ` (static: ${loadText(s.staticLoad)})`}, app \`${s.app}\`.`);
+    lines.push('', '## Ratios (same scenario, same run)', '', '| scenario | ratio | throughput | p99 | CPU / 1k req |', '|---|---|--:|--:|--:|');
+    for (const s of report.scenarios) for (const r of s.ratios) lines.push(`| ${s.name} | ${r.pair} | ${r.throughput.toFixed(3)} | ${r.p99.toFixed(3)} | ${r.cpuPer1k.toFixed(3)} |`);
+    lines.push('');
+  }
+  if (report.codec.length > 0) {
+    lines.push('## Codec micro benchmarks (one process, no I/O)', '', '| case | bytes | ops/s | ns/op |', '|---|--:|--:|--:|');
+    for (const c of report.codec) lines.push(`| ${c.name} | ${c.bytes} | ${Math.round(c.opsPerSec).toLocaleString('en-US')} | ${Math.round(c.nsPerOp)} |`);
+    lines.push('');
+  }
+  const profiled = report.scenarios.filter((s) => s.profiles !== undefined);
+  if (profiled.length > 0) {
+    lines.push('## CPU profiles (node --cpu-prof, self time, worker processes)', '');
+    for (const s of profiled) {
+      for (const [variant, p] of Object.entries(s.profiles ?? {})) {
+        lines.push(`### ${s.name} / ${variant} (${p.profiles} profiles, ${(p.sampledMs / 1000).toFixed(1)} s sampled, ${(p.busyMs / 1000).toFixed(1)} s not idle)`, '');
+        lines.push('| self % of busy | self ms | function | where |', '|--:|--:|---|---|');
+        for (const t of p.top.slice(0, 25)) lines.push(`| ${t.pct.toFixed(1)} | ${t.selfMs.toFixed(0)} | ${t.fn} | ${t.where} |`);
+        lines.push('', '| self % of busy | area |', '|--:|---|');
+        for (const a of p.byArea) lines.push(`| ${a.pct.toFixed(1)} | ${a.area} |`);
+        lines.push('');
+      }
+    }
+  }
+  if (report.meta.notes.length > 0) {
+    lines.push('## Notes', '');
+    for (const n of report.meta.notes) lines.push(`- ${n}`);
+    lines.push('');
+  }
+  return `${lines.join('\n')}\n`;
+}
