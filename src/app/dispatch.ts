@@ -10,7 +10,7 @@ import { HttpError } from '../http/http-error';
 import { Request } from '../http/request';
 import { Response } from '../http/response';
 import type { ReplySink } from '../http/sink';
-import { statusText } from '../http/status-text';
+import { statusText } from '../protocol/status-text';
 import type { RawMessage, UploadInfo } from '../protocol/types';
 import type { ContextInit } from './context';
 import type { RouteEntry } from './route-entry';

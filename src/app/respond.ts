@@ -5,7 +5,7 @@
 
 import { isHttpError } from '../http/http-error';
 import { Response } from '../http/response';
-import { statusText } from '../http/status-text';
+import { statusText } from '../protocol/status-text';
 
 /** An error as the client will see it. */
 export interface ErrorReply {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { assertHeaderName, assertHeaderValue } from './serialize';
+import { assertHeaderName, assertHeaderValue } from '../protocol/http-response';
 
 interface Entry {
   /** The spelling of the first set, used on the wire. */

@@ -3,7 +3,7 @@
  * @module
  */
 
-import { statusText } from './status-text';
+import { statusText } from '../protocol/status-text';
 
 /** Options of {@link HttpError}. */
 export interface HttpErrorOptions {
@@ -38,7 +38,7 @@ export class HttpError extends Error {
     if (!Number.isInteger(status) || status < 400 || status > 599) {
       throw new RangeError(`HttpError status must be an integer in 400..599, got ${status}`);
     }
-    super(message ?? statusText(status), options.cause === undefined ? undefined : { cause: options.cause });
+    super(message ?? (statusText(status) || 'Error'), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'HttpError';
     this.status = status;
     this.expose = options.expose ?? status < 500;

@@ -14,4 +14,4 @@ export { serializeCookie } from './cookie';
 export type { HeaderInput } from './header-map';
 export type { MultiValueRecord } from './parse';
 export type { ReplySink } from './sink';
-export { statusText } from './status-text';
+export { statusText } from '../protocol/status-text';

@@ -10,7 +10,7 @@ import { serializeCookie, type CookieOptions } from './cookie';
 import { HeaderMap, type HeaderInput } from './header-map';
 import { headerTokens } from './parse';
 import type { HttpVersion } from './request';
-import { encodeChunk, LAST_CHUNK, serializeResponseHead } from './serialize';
+import { encodeChunk, LAST_CHUNK, serializeResponseHead } from '../protocol/http-response';
 import type { ReplySink } from './sink';
 
 /** What the response needs to know about its request. `Request` satisfies it. */

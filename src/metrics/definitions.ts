@@ -44,8 +44,8 @@ export interface WorkerMetricSpec extends MetricSpec {
 /** The label the supervisor adds to per-slot series. Reserved: no worker metric may use it. */
 export const SLOT_LABEL = 'slot';
 
-/** `route` label value for requests no route matched (404/405 from the router). */
-export const UNMATCHED_ROUTE = '(unmatched)';
+/** `route` label value for requests no route matched (404/405 from the router): the app's own constant. */
+export { UNMATCHED_ROUTE } from '../app/dispatch';
 
 /** `route` label value once a worker has seen more distinct routes than its cardinality cap. */
 export const OVERFLOW_ROUTE = '(overflow)';

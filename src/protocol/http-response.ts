@@ -42,6 +42,16 @@ const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const FIELD_VALUE_RE = /^[\t\x20-\x7e\x80-\xff]*$/;
 const EMPTY = Buffer.alloc(0);
 
+/** Throw `RESPONSE_INVALID` unless `name` is an RFC 9110 token. */
+export function assertHeaderName(name: string): void {
+  if (!TOKEN_RE.test(name)) throw invalid(`header name ${JSON.stringify(name)} is not an RFC 9110 token`);
+}
+
+/** Throw `RESPONSE_INVALID` if `value` has CR, LF, NUL, another control char, or a char above U+00FF. */
+export function assertHeaderValue(name: string, value: string): void {
+  if (!FIELD_VALUE_RE.test(value)) throw invalid(`header ${name} has a forbidden character (CR, LF, NUL, CTL or above U+00FF) in its value`);
+}
+
 /**
  * Serialises the status line and header block, ending with the empty line. Adds no header itself
  * (Content-Length / Transfer-Encoding are the caller's decision).
@@ -56,8 +66,8 @@ export function serializeResponseHead(head: ResponseHead): Buffer {
   if (!FIELD_VALUE_RE.test(reason)) throw invalid(`reason phrase for ${status} contains a forbidden character`);
   let text = `${head.version} ${status} ${reason}\r\n`;
   for (const [name, value] of head.headers) {
-    if (!TOKEN_RE.test(name)) throw invalid(`header name ${JSON.stringify(name)} is not an RFC 9110 token`);
-    if (!FIELD_VALUE_RE.test(value)) throw invalid(`header ${name} has a forbidden character (CR, LF, NUL or CTL) in its value`);
+    assertHeaderName(name);
+    assertHeaderValue(name, value);
     text += `${name}: ${value}\r\n`;
   }
   return Buffer.from(`${text}\r\n`, 'latin1');

@@ -1,23 +1,15 @@
 /**
- * What the worker runtime needs from an application: the structural contract `App` satisfies.
- * Kept here so the runtime depends on a shape, not on the framework.
+ * What the worker runtime needs from an application: a `dispatch` that never rejects. `App` satisfies it; the
+ * runtime depends on this shape, not on the framework's classes.
  * @module
  */
 import type { Logger } from 'pino';
+import type { DispatchResult } from '../app/dispatch';
 import type { ReplySink } from '../http/sink';
 import type { RawMessage } from '../protocol/types';
 
 /** How one dispatched request ended, as the app reports it. */
-export interface DispatchSummary {
-  readonly outcome: 'response' | 'error' | 'timeout' | 'aborted';
-  readonly status: number;
-  /** Route pattern as registered (never the raw path): safe as a metric label. */
-  readonly route: string;
-  readonly method: string;
-  readonly bytesSent: number;
-  readonly closed: boolean;
-  readonly durationMs: number;
-}
+export type DispatchSummary = DispatchResult;
 
 /** Anything that turns a request into bytes on a sink and never rejects. */
 export interface RequestDispatcher {
