@@ -55,7 +55,7 @@ export class App {
 
   /**
    * Change the default request deadline (routes with their own `timeoutMs` keep it). The worker calls this
-   * for `m2pool worker --request-timeout`.
+   * for `m2pool worker --request-timeout-ms`.
    */
   setDefaultTimeout(ms: number): void {
     checkTimeout('requestTimeoutMs', ms);

@@ -71,6 +71,8 @@ interface ProcessRecord {
   readonly slot: number;
   state: WorkerStateLabel | undefined;
   heartbeat: { readonly loopLagMs: number; readonly rssBytes: number; readonly at: number } | undefined;
+  /** When it became ready: its heartbeat age counts from here until the first heartbeat (as the supervisor's). */
+  readyAt: number | undefined;
   snapshotAt: number | undefined;
 }
 
@@ -130,7 +132,11 @@ export class PoolMetrics {
     this.#desired = new Gauge({ ...meta(S.workersDesired), registers });
     this.#minReady = new Gauge({ ...meta(S.workersMinReady), registers });
     this.#restarts = new Counter({ ...meta(S.workerRestarts), registers });
-    perSlotGauge(S.heartbeatAge, registers, procs, 'max', (p) => (p.heartbeat === undefined ? undefined : Math.max(0, now() - p.heartbeat.at) / 1000));
+    perSlotGauge(S.heartbeatAge, registers, procs, 'max', (p) => {
+      // NOTE: a worker blocked before its first heartbeat must show a growing age too, not no series at all.
+      const at = p.heartbeat?.at ?? p.readyAt;
+      return at === undefined ? undefined : Math.max(0, now() - at) / 1000;
+    });
     perSlotGauge(S.eventLoopLag, registers, procs, 'max', (p) => (p.heartbeat === undefined ? undefined : p.heartbeat.loopLagMs / 1000));
     perSlotGauge(S.rss, registers, procs, 'sum', (p) => p.heartbeat?.rssBytes);
     this.#scale = new Counter({ ...meta(S.scaleEvents), registers });
@@ -149,7 +155,9 @@ export class PoolMetrics {
   /** Lifecycle state of a worker process; null when it left the booting/ready/draining states (exited). */
   setWorkerState(ref: WorkerRef, state: WorkerStateLabel | null): void {
     const rec = this.#record(ref);
-    if (rec !== undefined) rec.state = state ?? undefined;
+    if (rec === undefined) return;
+    rec.state = state ?? undefined;
+    if (state === 'ready') rec.readyAt ??= this.#now();
   }
 
   /** The desired worker count. */
@@ -271,7 +279,7 @@ export class PoolMetrics {
     if (rec !== undefined) return rec;
     // A message racing the exit must not resurrect a gone process (its record would never be removed).
     if (!validSlot(ref.slot) || this.#ledger.isGone(key)) return undefined;
-    rec = { slot: ref.slot, state: undefined, heartbeat: undefined, snapshotAt: undefined };
+    rec = { slot: ref.slot, state: undefined, heartbeat: undefined, readyAt: undefined, snapshotAt: undefined };
     this.#procs.set(key, rec);
     return rec;
   }

@@ -75,5 +75,5 @@ async function main(): Promise<void> {
   for await (const [msg] of pull) if (msg !== undefined) handle(msg);
 }
 
-process.on('SIGTERM', () => process.exit(0)); // a clean exit (lets `node --cpu-prof` write its profile)
+process.on('SIGTERM', () => process.exit(0)); // a clean exit (lets a profiler write its profile)
 void main();

@@ -156,7 +156,7 @@ function main(): void {
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   } else {
-    process.on('SIGTERM', () => process.exit(0)); // a clean exit (lets `node --cpu-prof` write its profile)
+    process.on('SIGTERM', () => process.exit(0)); // a clean exit (lets a profiler write its profile)
     serve(appModule, port);
   }
 }

@@ -21,7 +21,7 @@ import { installCleanup, stopAll } from './procs';
 import { cpuSeconds, machineBusySeconds, rssBytes } from './procstat';
 import { profilesOf, summarizeProfiles, type ProfileSummary } from './profile';
 import { markdown, ratios, summarize, targets, type BenchReport, type MachineInfo, type RunRecord, type ScenarioResult } from './report';
-import { APP_MODULES, hostOf, startVariant, type AppName, type RunningVariant, type VariantKind, type VariantSpec } from './variants';
+import { appModule, hostOf, startVariant, type AppName, type RunningVariant, type VariantKind, type VariantSpec } from './variants';
 import { runWrk, WRK_HINT, wrkVersion, type Load } from './wrk';
 
 const USAGE = `usage: npm run bench [-- options]
@@ -41,8 +41,12 @@ options:
   --first-warmup S     warm-up before a variant's first measurement (default 3; --quick 1)
   --workers N          handler processes for a, b and d outside the workers-* scenarios (default 2)
   --threads N          wrk threads (default 1: the machine's other core serves)
-  --profile            run every Node process with --cpu-prof and summarise worker self time per function
-  --pool-arg ARG       extra flag for \`m2pool start\` (repeatable), e.g. --pool-arg=--receive-hwm --pool-arg=100
+  --quiet-wait S       before each run, wait up to S seconds for other load on the machine to stop (default 2; --quick 0)
+  --profile            run the V8 CPU profiler in every Node process and summarise worker self time per function
+  --pool-arg ARG       extra flag for every \`m2pool start\` (repeatable), e.g. --pool-arg=--receive-hwm --pool-arg=100
+  --x-arg ARG          add variant m2pool-x next to every m2pool: the same pool plus this flag (repeatable)
+  --x-root DIR         ... and/or running another built checkout (DIR/dist/src/cli/main.js and DIR's apps):
+                       before/after numbers for a change, measured in the same run
   --out DIR            write the JSON and markdown here
   --keep-tmp           keep the temp directory (configs, logs, profiles)
   --list               list the scenarios and exit
@@ -122,6 +126,15 @@ function scenarios(n: number): Scenario[] {
   ];
 }
 
+/** Adds the m2pool-x variant (before/after experiments) right after the scenario's m2pool variant. */
+function withX(s: Scenario, x: Options['x']): Scenario {
+  if (x === undefined) return s;
+  const variants = s.variants.flatMap((v) =>
+    v.id === 'm2pool' ? [v, { ...v, id: 'm2pool-x', args: x.args, ...(x.root === undefined ? {} : { root: x.root }) }] : [v],
+  );
+  return { ...s, variants };
+}
+
 interface Options {
   readonly quick: boolean;
   readonly only: readonly string[];
@@ -132,8 +145,11 @@ interface Options {
   readonly firstWarmupS: number;
   readonly workers: number;
   readonly threads: number;
+  readonly quietWaitS: number;
   readonly profile: boolean;
   readonly poolArgs: readonly string[];
+  /** The m2pool-x variant: extra flags and/or another checkout. */
+  readonly x: { readonly args: readonly string[]; readonly root: string | undefined } | undefined;
   readonly out: string | undefined;
   readonly keepTmp: boolean;
   readonly list: boolean;
@@ -155,8 +171,11 @@ function readOptions(argv: string[]): Options {
       'first-warmup': { type: 'string' },
       workers: { type: 'string' },
       threads: { type: 'string' },
+      'quiet-wait': { type: 'string' },
       profile: { type: 'boolean', default: false },
       'pool-arg': { type: 'string', multiple: true },
+      'x-arg': { type: 'string', multiple: true },
+      'x-root': { type: 'string' },
       out: { type: 'string' },
       'keep-tmp': { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
@@ -176,6 +195,10 @@ function readOptions(argv: string[]): Options {
   const only = split(values.only);
   const variants = split(values.variants);
   const poolArgs = values['pool-arg'] ?? [];
+  const xArgs = values['x-arg'] ?? [];
+  const xRoot = values['x-root'] === undefined ? undefined : path.resolve(values['x-root']);
+  if (xRoot !== undefined && !existsSync(path.join(xRoot, 'dist/src/cli/main.js'))) throw new Error(`--x-root ${xRoot} has no dist/src/cli/main.js (build it first)`);
+  const x = xArgs.length > 0 || xRoot !== undefined ? { args: xArgs, root: xRoot } : undefined;
   const tuned = ['rounds', 'duration', 'warmup', 'first-warmup', 'workers', 'threads'].some((k) => (values as Record<string, unknown>)[k] !== undefined);
   return {
     quick,
@@ -187,13 +210,15 @@ function readOptions(argv: string[]): Options {
     firstWarmupS: num('first-warmup', values['first-warmup'], quick ? 1 : 3, 0),
     workers: num('workers', values.workers, 2, 1),
     threads: num('threads', values.threads, 1, 1),
+    quietWaitS: num('quiet-wait', values['quiet-wait'], quick ? 0 : 2, 0),
     profile: values.profile === true,
     poolArgs,
+    x,
     out: values.out,
     keepTmp: values['keep-tmp'] === true,
     list: values.list === true,
     help: values.help === true,
-    canonical: !quick && only.length === 0 && variants.length === 0 && values.profile !== true && poolArgs.length === 0 && !tuned,
+    canonical: !quick && only.length === 0 && variants.length === 0 && values.profile !== true && poolArgs.length === 0 && x === undefined && !tuned,
   };
 }
 
@@ -235,6 +260,20 @@ function machineSlug(m: MachineInfo): string {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Another job on the machine (someone else's load test) skews whichever variant runs at that moment: wait up to
+ * `maxMs` for the machine to be quiet (under 0.3 busy cores over 250 ms). Returns the busy cores seen last.
+ */
+async function waitForQuiet(maxMs: number): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    const b0 = machineBusySeconds();
+    await sleep(250);
+    const cores = (machineBusySeconds() - b0) / 0.25;
+    if (cores < 0.3 || Date.now() - start >= maxMs) return cores;
+  }
+}
 
 function fmtRun(r: RunRecord): string {
   const w = r.wrk;
@@ -299,6 +338,7 @@ async function runScenario(s: Scenario, opts: Options, root: string): Promise<Sc
   const runs: RunRecord[] = [];
   const idleRss: Record<string, number[]> = {};
   const profiles: Record<string, ProfileSummary> = {};
+  const served = new Map<string, number>();
   try {
     mongrel2 = await startBenchMongrel2({ dir: path.join(dir, 'mongrel2'), hosts: specs.filter((v) => v.kind === 'm2pool' || v.kind === 'floor').map(hostOf), staticFiles: s.staticFiles });
     for (const spec of specs) {
@@ -309,12 +349,15 @@ async function runScenario(s: Scenario, opts: Options, root: string): Promise<Sc
     for (let round = 0; round < opts.rounds; round++) {
       const order = running.map((_, i) => running[(i + round) % running.length]!);
       for (const v of order) {
+        if (opts.quietWaitS > 0) await waitForQuiet(opts.quietWaitS * 1000);
         const warm = round === 0 ? opts.firstWarmupS : opts.warmupS;
         if (warm > 0) {
-          await runWrk({ baseUrl: v.baseUrl, host: v.host, load: loadFor(s, v), connections: s.connections, threads: opts.threads, durationS: warm, timeoutS: 5, workDir: dir, tag: `${v.spec.id}-warm${round}` });
+          const w = await runWrk({ baseUrl: v.baseUrl, host: v.host, load: loadFor(s, v), connections: s.connections, threads: opts.threads, durationS: warm, timeoutS: 5, workDir: dir, tag: `${v.spec.id}-warm${round}` });
+          served.set(v.spec.id, (served.get(v.spec.id) ?? 0) + w.requests);
         }
         const rec = await measure(s, v, opts, dir, round);
         runs.push(rec);
+        served.set(v.spec.id, (served.get(v.spec.id) ?? 0) + rec.wrk.requests);
         process.stdout.write(`[${s.name} ${round + 1}/${opts.rounds}] ${v.spec.id.padEnd(17)} ${fmtRun(rec)}\n`);
       }
     }
@@ -325,7 +368,7 @@ async function runScenario(s: Scenario, opts: Options, root: string): Promise<Sc
     if (profileDir !== undefined) {
       for (const [id, pids] of pidsOf) {
         const files = profilesOf(path.join(profileDir, id), pids);
-        if (files.length > 0) profiles[id] = summarizeProfiles(files);
+        if (files.length > 0) profiles[id] = summarizeProfiles(files, served.get(id) ?? 0);
       }
     }
   }
@@ -335,7 +378,7 @@ async function runScenario(s: Scenario, opts: Options, root: string): Promise<Sc
     connections: s.connections,
     load: s.load,
     staticLoad: s.staticLoad,
-    app: path.relative(REPO_ROOT, APP_MODULES[s.app]),
+    app: path.relative(REPO_ROOT, appModule(s.app)),
     variants: specs,
     idleRss,
     runs,
@@ -359,7 +402,7 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const all = scenarios(opts.workers);
+  const all = scenarios(opts.workers).map((s) => withX(s, opts.x));
   if (opts.list) {
     for (const s of all) process.stdout.write(`${s.name.padEnd(12)} ${s.quick ? '[quick] ' : '        '}${s.title}; variants: ${s.variants.map((v) => v.id).join(', ')}\n`);
     process.stdout.write(`${'codec'.padEnd(12)} [quick] parser and reply-writer micro benchmarks\n`);
@@ -405,8 +448,9 @@ async function main(): Promise<number> {
   });
   const startedAt = new Date();
   process.stdout.write(`m2pool bench: ${chosen.map((s) => s.name).join(', ')}${runCodec ? `${chosen.length > 0 ? ', ' : ''}codec` : ''}; ${opts.rounds} round(s) × ${opts.durationS} s; ${machine.nproc} CPUs (${machine.cpuModel}), node ${machine.node}, ${machine.mongrel2}, ${wrk}; temp ${root}\n`);
-  if (opts.profile) notes.push('PROFILED RUN (node --cpu-prof in every Node process): timings are not representative.');
+  if (opts.profile) notes.push('PROFILED RUN (V8 CPU profiler in every Node process): timings are not representative.');
   if (opts.poolArgs.length > 0) notes.push(`m2pool started with extra flags: ${opts.poolArgs.join(' ')}`);
+  if (opts.x !== undefined) notes.push(`m2pool-x = m2pool${opts.x.root === undefined ? '' : ` from ${opts.x.root}`}${opts.x.args.length > 0 ? ` with ${opts.x.args.join(' ')}` : ''}`);
 
   let codec: CodecResult[] = [];
   if (runCodec) {
@@ -447,11 +491,13 @@ async function main(): Promise<number> {
         firstWarmupS: opts.firstWarmupS,
         workers: opts.workers,
         threads: opts.threads,
+        quietWaitS: opts.quietWaitS,
         quick: opts.quick,
         only: opts.only,
         variants: opts.variants,
         profile: opts.profile,
         poolArgs: opts.poolArgs,
+        x: opts.x ?? null,
         staticHost: STATIC_HOST,
       },
       notes,

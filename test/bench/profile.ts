@@ -1,5 +1,5 @@
 /**
- * Reads `.cpuprofile` files written by `node --cpu-prof` and sums self time per function and per area
+ * Reads `.cpuprofile` files (V8's format, as `node --cpu-prof` writes them) and sums self time per function and per area
  * (m2pool folder, zeromq.js, pino, node internals, GC, …), so a run can say where a worker's CPU went.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -25,11 +25,15 @@ interface CpuProfile {
 /** Self time of the profiled processes, summed. */
 export interface ProfileSummary {
   readonly profiles: number;
+  /** Requests the profiled processes served (warm-ups included), to express self time per request. */
+  readonly requests: number;
   readonly sampledMs: number;
   /** Sampled time that was not `(idle)`. */
   readonly busyMs: number;
-  readonly top: ReadonlyArray<{ readonly fn: string; readonly where: string; readonly selfMs: number; readonly pct: number }>;
-  readonly byArea: ReadonlyArray<{ readonly area: string; readonly selfMs: number; readonly pct: number }>;
+  /** Busy time per request, µs. */
+  readonly busyUsPerRequest: number;
+  readonly top: ReadonlyArray<{ readonly fn: string; readonly where: string; readonly selfMs: number; readonly pct: number; readonly usPerRequest: number }>;
+  readonly byArea: ReadonlyArray<{ readonly area: string; readonly selfMs: number; readonly pct: number; readonly usPerRequest: number }>;
 }
 
 /** The area a function belongs to. */
@@ -59,7 +63,7 @@ function where(frame: CallFrame): string {
 }
 
 /** Sum the self time of every profile in `files`. */
-export function summarizeProfiles(files: readonly string[]): ProfileSummary {
+export function summarizeProfiles(files: readonly string[], requests: number): ProfileSummary {
   const byFn = new Map<string, { fn: string; where: string; selfUs: number }>();
   const byArea = new Map<string, number>();
   let sampledUs = 0;
@@ -89,16 +93,22 @@ export function summarizeProfiles(files: readonly string[]): ProfileSummary {
   }
   const busyUs = sampledUs - idleUs;
   const pct = (us: number): number => (busyUs > 0 ? (100 * us) / busyUs : 0);
+  const perReq = (us: number): number => (requests > 0 ? us / requests : Number.NaN);
   return {
     profiles: files.length,
+    requests,
     sampledMs: sampledUs / 1000,
     busyMs: busyUs / 1000,
-    top: [...byFn.values()].sort((a, b) => b.selfUs - a.selfUs).slice(0, 40).map((e) => ({ fn: e.fn, where: e.where, selfMs: e.selfUs / 1000, pct: pct(e.selfUs) })),
-    byArea: [...byArea.entries()].sort((a, b) => b[1] - a[1]).map(([area, us]) => ({ area, selfMs: us / 1000, pct: pct(us) })),
+    busyUsPerRequest: perReq(busyUs),
+    top: [...byFn.values()]
+      .sort((a, b) => b.selfUs - a.selfUs)
+      .slice(0, 40)
+      .map((e) => ({ fn: e.fn, where: e.where, selfMs: e.selfUs / 1000, pct: pct(e.selfUs), usPerRequest: perReq(e.selfUs) })),
+    byArea: [...byArea.entries()].sort((a, b) => b[1] - a[1]).map(([area, us]) => ({ area, selfMs: us / 1000, pct: pct(us), usPerRequest: perReq(us) })),
   };
 }
 
-/** `.cpuprofile` files in `dir` written by one of `pids` (node names them CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile). */
+/** `.cpuprofile` files in `dir` written by one of `pids` (named `CPU.<pid>.cpuprofile` by cpu-profile-preload.ts). */
 export function profilesOf(dir: string, pids: readonly number[]): string[] {
   let names: string[];
   try {
@@ -106,5 +116,5 @@ export function profilesOf(dir: string, pids: readonly number[]): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => n.endsWith('.cpuprofile') && pids.includes(Number(n.split('.')[3]))).map((n) => path.join(dir, n));
+  return names.filter((n) => n.endsWith('.cpuprofile') && pids.includes(Number(/(\d+)\.cpuprofile$/.exec(n)?.[1]))).map((n) => path.join(dir, n));
 }

@@ -158,6 +158,8 @@ const PAIRS: ReadonlyArray<[string, string, string]> = [
   ['m2pool', 'static', 'a/c (m2pool / static)'],
   ['m2pool', 'node-http', 'a/d (m2pool / node:http)'],
   ['floor', 'static', 'b/c (floor / static)'],
+  ['m2pool-x', 'm2pool', 'x/a (m2pool-x / m2pool)'],
+  ['m2pool-x', 'floor', 'x/b (m2pool-x / floor)'],
 ];
 
 /** Ratios between the variants of one scenario (by variant id). */
@@ -249,14 +251,14 @@ export function markdown(report: BenchReport): string {
   }
   const profiled = report.scenarios.filter((s) => s.profiles !== undefined);
   if (profiled.length > 0) {
-    lines.push('## CPU profiles (node --cpu-prof, self time, worker processes)', '');
+    lines.push('## CPU profiles (V8 sampling profiler, self time, worker processes)', '');
     for (const s of profiled) {
       for (const [variant, p] of Object.entries(s.profiles ?? {})) {
-        lines.push(`### ${s.name} / ${variant} (${p.profiles} profiles, ${(p.sampledMs / 1000).toFixed(1)} s sampled, ${(p.busyMs / 1000).toFixed(1)} s not idle)`, '');
-        lines.push('| self % of busy | self ms | function | where |', '|--:|--:|---|---|');
-        for (const t of p.top.slice(0, 25)) lines.push(`| ${t.pct.toFixed(1)} | ${t.selfMs.toFixed(0)} | ${t.fn} | ${t.where} |`);
-        lines.push('', '| self % of busy | area |', '|--:|---|');
-        for (const a of p.byArea) lines.push(`| ${a.pct.toFixed(1)} | ${a.area} |`);
+        lines.push(`### ${s.name} / ${variant}: ${p.profiles} worker profiles, ${(p.busyMs / 1000).toFixed(1)} s busy of ${(p.sampledMs / 1000).toFixed(1)} s sampled, ${p.requests} requests → ${p.busyUsPerRequest.toFixed(1)} µs busy main-thread time per request`, '');
+        lines.push('| self % of busy | self µs / req | function | where |', '|--:|--:|---|---|');
+        for (const t of p.top.slice(0, 25)) lines.push(`| ${t.pct.toFixed(1)} | ${t.usPerRequest.toFixed(2)} | ${t.fn} | ${t.where} |`);
+        lines.push('', '| self % of busy | self µs / req | area |', '|--:|--:|---|');
+        for (const a of p.byArea.filter((x) => x.pct >= 0.5)) lines.push(`| ${a.pct.toFixed(1)} | ${a.usPerRequest.toFixed(2)} | ${a.area} |`);
         lines.push('');
       }
     }

@@ -17,11 +17,11 @@ export type VariantKind = 'm2pool' | 'floor' | 'static' | 'node-http';
 /** Which app the handler variants serve. */
 export type AppName = 'hello' | 'bench';
 
-/** Module paths of the apps (what `--app` gets). */
-export const APP_MODULES: Readonly<Record<AppName, string>> = {
-  hello: HELLO_APP,
-  bench: path.join(REPO_ROOT, 'dist/test/bench/bench-app.js'),
-};
+/** Module paths of the apps (what `--app` gets), in this checkout or in another one (`root`). */
+export function appModule(app: AppName, root: string = REPO_ROOT): string {
+  if (app === 'hello') return root === REPO_ROOT ? HELLO_APP : path.join(root, 'examples/hello');
+  return path.join(root, 'dist/test/bench/bench-app.js');
+}
 
 const FLOOR_JS = path.join(REPO_ROOT, 'dist/test/bench/floor-handler.js');
 const HTTP_SERVER_JS = path.join(REPO_ROOT, 'dist/test/bench/http-server.js');
@@ -35,6 +35,10 @@ export interface VariantSpec {
   readonly workers: number;
   /** m2pool only: `--metrics on|off`. */
   readonly metrics?: boolean;
+  /** m2pool only: another built checkout of m2pool to run (its dist/src/cli/main.js and its apps), for before/after. */
+  readonly root?: string;
+  /** m2pool only: extra `m2pool start` flags of this variant. */
+  readonly args?: readonly string[];
 }
 
 /** A process whose CPU and memory are measured. */
@@ -65,13 +69,16 @@ export interface VariantContext {
   readonly app: AppName;
   /** Extra `m2pool start` flags (experiments, e.g. `--receive-hwm 100`). */
   readonly poolArgs: readonly string[];
-  /** When set, every Node process of a variant runs with `--cpu-prof` writing into `<profileDir>/<variant id>`. */
+  /** When set, every Node process of a variant runs the V8 CPU profiler (cpu-profile-preload.ts) writing into `<profileDir>/<variant id>`. */
   readonly profileDir: string | undefined;
 }
 
-/** NODE_OPTIONS for a profiled variant (inherited by forked workers and cluster workers). */
+const PROFILE_PRELOAD = path.join(REPO_ROOT, 'dist/test/bench/cpu-profile-preload.js');
+
+/** Environment of a profiled variant: the preload is inherited by forked and cluster workers through NODE_OPTIONS. */
 function profileEnv(spec: VariantSpec, ctx: VariantContext): NodeJS.ProcessEnv {
-  return ctx.profileDir === undefined ? {} : { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(ctx.profileDir, spec.id)}` };
+  if (ctx.profileDir === undefined) return {};
+  return { NODE_OPTIONS: `--require ${PROFILE_PRELOAD}`, M2POOL_BENCH_PROFILE_DIR: path.join(ctx.profileDir, spec.id) };
 }
 
 /** Host name of a variant in the scenario's Mongrel2 config. */
@@ -93,9 +100,10 @@ interface PoolView {
 async function startM2pool(spec: VariantSpec, ctx: VariantContext): Promise<RunningVariant> {
   const h = ctx.mongrel2.handler(hostOf(spec));
   const adminPort = await freePort();
+  const root = spec.root ?? REPO_ROOT;
   const args = [
-    CLI, 'start',
-    '--app', APP_MODULES[ctx.app],
+    spec.root === undefined ? CLI : path.join(root, 'dist/src/cli/main.js'), 'start',
+    '--app', appModule(ctx.app, root),
     '--workers', String(spec.workers),
     '--send-spec', h.sendSpec,
     '--recv-spec', h.recvSpec,
@@ -105,6 +113,7 @@ async function startM2pool(spec: VariantSpec, ctx: VariantContext): Promise<Runn
     // The one-line-per-request log is off (debug < info): the floor logs nothing either.
     '--request-log-level', 'debug',
     ...ctx.poolArgs,
+    ...(spec.args ?? []),
   ];
   const proc = spawnGroup(`m2pool ${spec.id}`, process.execPath, args, { cwd: REPO_ROOT, env: profileEnv(spec, ctx), logFile: path.join(ctx.dir, `${spec.id}.log`) });
   const admin = `http://127.0.0.1:${adminPort}`;
@@ -189,7 +198,7 @@ function startStatic(spec: VariantSpec, ctx: VariantContext): RunningVariant {
 
 async function startNodeHttp(spec: VariantSpec, ctx: VariantContext): Promise<RunningVariant> {
   const port = await freePort();
-  const proc = spawnGroup(`node-http ${spec.id}`, process.execPath, [HTTP_SERVER_JS, APP_MODULES[ctx.app], String(port), String(spec.workers)], {
+  const proc = spawnGroup(`node-http ${spec.id}`, process.execPath, [HTTP_SERVER_JS, appModule(ctx.app), String(port), String(spec.workers)], {
     cwd: REPO_ROOT,
     env: profileEnv(spec, ctx),
     logFile: path.join(ctx.dir, `${spec.id}.log`),

@@ -294,7 +294,7 @@ test('a scrape answers while a worker is blocked in a CPU-bound handler', { time
   t.after(() => m2.stop());
   // Heartbeats every 100 ms make the blocked worker visible quickly; the heartbeat timeout stays far away.
   const { adminPort } = await startPool(t, m2, BLOCKING_APP, ['--heartbeat-interval-ms', '100', '--heartbeat-timeout-ms', '60000']);
-  const blockMs = 8_000;
+  const blockMs = 5_000;
   let blockAnswered = false;
   const block = rawRequest(m2.port, { path: `/block?ms=${blockMs}` }, { timeoutMs: blockMs + 10_000 }).finally(() => {
     blockAnswered = true;
@@ -310,7 +310,7 @@ test('a scrape answers while a worker is blocked in a CPU-bound handler', { time
   assert.ok(answeredBeforeBlockEnded, 'five scrapes completed while the blocking request was still outstanding');
   for (const s of scrapes) assert.equal(s.status, 200);
   const age = samples(scrapes.at(-1)?.text ?? '').get(`m2pool_worker_heartbeat_age_seconds{slot="${blocked.slot}"}`);
-  assert.ok(age !== undefined && age > 0.5, `the scrape shows slot ${blocked.slot} silent (${String(age)} s): ${scrapes.at(-1)?.text.split('\n').filter((l) => l.includes('heartbeat') || l.includes('m2pool_workers')).join('\n')} ${JSON.stringify(blocked)}`);
+  assert.ok(age !== undefined && age > 0.5, `the scrape shows slot ${blocked.slot} silent (${String(age)} s)`);
   const res = await block;
   assert.equal(res.status, 200);
   assert.match(res.body.toString(), new RegExp(`^blocked ${blockMs} ms`));

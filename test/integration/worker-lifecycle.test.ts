@@ -44,7 +44,8 @@ test('two workers share one Mongrel2 and both serve', { timeout: 30_000 }, async
   );
   assert.deepEqual(bodies, Array.from({ length: n }, (_, i) => `/echo/${i}`));
   const served = () => [requestLogs(a.logs).length, requestLogs(b.logs).length];
-  await a.waitForLog(() => served().reduce((x, y) => x + y) === n);
+  // Request lines are written after the reply is sent: wait until both workers' logs account for all of them.
+  await waitFor(() => served().reduce((x, y) => x + y) === n, { what: `${n} request log lines` });
   const [byA, byB] = served();
   assert.ok((byA ?? 0) > 0 && (byB ?? 0) > 0, `both workers serve (a=${byA}, b=${byB})`);
 });
@@ -149,7 +150,7 @@ test('boot failures exit with distinct codes and clear messages', { timeout: 30_
   t.after(() => rm(dir, { recursive: true, force: true }));
   const endpoints = ['--send-spec', `ipc://${dir}/none-req`, '--recv-spec', `ipc://${dir}/none-rep`];
 
-  const noMongrel2 = spawnNode([CLI, 'worker', '--app', HELLO_APP, ...endpoints, '--boot-timeout', '300']);
+  const noMongrel2 = spawnNode([CLI, 'worker', '--app', HELLO_APP, ...endpoints, '--boot-timeout-ms', '300']);
   t.after(() => noMongrel2.stop());
   assert.deepEqual(await noMongrel2.exited, [3, null]);
   assert.ok(noMongrel2.logs.some((l) => l['code'] === 'M2P_ERR_WORKER_BOOT'));
