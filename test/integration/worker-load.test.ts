@@ -14,9 +14,11 @@ const DURATION_MS = 6_000;
 test(`${CONNECTIONS} keep-alive connections for ${DURATION_MS / 1000} s each get exactly their own responses`, { timeout: 60_000 }, async (t) => {
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
+  const workers = [];
   for (let i = 0; i < 2; i += 1) {
     const worker = await startWorker(HELLO_APP, m2.workerArgs(), ['--request-log-level', 'debug']);
     t.after(() => worker.stop());
+    workers.push(worker);
   }
 
   const deadline = Date.now() + DURATION_MS;
@@ -48,5 +50,23 @@ test(`${CONNECTIONS} keep-alive connections for ${DURATION_MS / 1000} s each get
   );
   assert.deepEqual(mismatches, []);
   assert.ok(counts.every((n) => n > 0), 'every connection completed requests');
-  t.diagnostic(`${counts.reduce((a, b) => a + b)} requests on ${CONNECTIONS} connections in ${DURATION_MS} ms`);
+  const total = counts.reduce((a, b) => a + b);
+  t.diagnostic(`${total} requests on ${CONNECTIONS} connections in ${DURATION_MS} ms`);
+
+  // Every request read ended in exactly one outcome (architecture.md invariant 1), and none was read twice
+  // or missed: the workers' own accounting at exit adds up to what the clients sent.
+  const stats = await Promise.all(
+    workers.map(async (w) => {
+      await w.stop();
+      const exit = await w.waitForLog((l) => l['msg'] === 'worker.exit');
+      return exit['stats'] as Record<string, number>;
+    }),
+  );
+  for (const s of stats) {
+    const ended = ['response', 'error', 'timeout', 'aborted', 'closed'].reduce((sum, k) => sum + (s[k] ?? 0), 0);
+    assert.equal(s['inFlight'], 0);
+    assert.equal(ended, s['received']);
+  }
+  assert.equal(stats.reduce((sum, s) => sum + (s['received'] ?? 0), 0), total);
+  assert.equal(stats.reduce((sum, s) => sum + (s['response'] ?? 0), 0), total);
 });
