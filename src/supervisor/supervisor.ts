@@ -44,25 +44,18 @@ export type { ReloadResult, ScaleResult, ScaleTarget } from './scale-request';
 
 const STOPPING = { ok: false, status: 409, error: 'the pool is stopping' } as const;
 
-/** Outcome of {@link Supervisor.setLogLevel}; `status` is the HTTP status the admin API answers with. */
+/**
+ * Outcome of {@link Supervisor.setLogLevel}: `slot` null = pool-wide; `workers` = live workers affected (told now,
+ * or as soon as they are ready if still booting); `status` is the HTTP status the admin API answers with.
+ */
 export type LogLevelResult =
-  | {
-      readonly ok: true;
-      readonly level: LogLevel;
-      /** The slot the level was set for; null = the supervisor and every worker. */
-      readonly slot: number | null;
-      readonly previous: LogLevel;
-      /** Live workers affected: told now, or (still booting) as soon as they are ready. */
-      readonly workers: number;
-    }
+  | { readonly ok: true; readonly level: LogLevel; readonly slot: number | null; readonly previous: LogLevel; readonly workers: number }
   | { readonly ok: false; readonly status: 400; readonly error: string };
 
-/** The log levels in force (`GET /log-level`). */
+/** The log levels in force (`GET /log-level`): the supervisor's, the workers' (also later ones), per-slot overrides. */
 export interface LogLevels {
   readonly supervisor: string;
-  /** Level of every worker without a slot override, including workers spawned later. */
   readonly workers: LogLevel;
-  /** Per-slot overrides, by slot number. */
   readonly slots: Readonly<Record<string, LogLevel>>;
 }
 
@@ -247,10 +240,11 @@ export class Supervisor implements IntentSink {
       return { ok: false, status: 400, error: `no slot ${String(slot)} in the pool (slots: ${have.length > 0 ? have.join(', ') : 'none'})` };
     }
     const previous = this.#levelFor(slot);
-    const fields = { event: 'pool.log-level', level: found, previous, slot: slot ?? null, source };
-    // Log the change at whichever of the two levels lets an info line through.
-    const loggedBefore = this.#log.isLevelEnabled('info');
-    if (loggedBefore) this.#log.info(fields, 'pool.log-level');
+    const affected = [...this.#state.workers].filter((w) => w.live && (slot === undefined || w.slot === slot));
+    const line = { event: 'pool.log-level', level: found, previous, slot: slot ?? null, workers: affected.length, source };
+    // Logged at whichever of the two levels lets an info line through.
+    const logBefore = this.#log.isLevelEnabled('info');
+    if (logBefore) this.#log.info(line, 'pool.log-level');
     if (slot === undefined) {
       this.#workerLevel = found;
       this.#slotLevels.clear();
@@ -258,14 +252,9 @@ export class Supervisor implements IntentSink {
     } else {
       this.#slotLevels.set(slot, found);
     }
-    let workers = 0;
-    for (const w of this.#state.workers) {
-      if (!w.live || (slot !== undefined && w.slot !== slot)) continue;
-      workers += 1;
-      this.#tellLevel(w, true);
-    }
-    if (!loggedBefore) this.#log.info({ ...fields, workers }, 'pool.log-level');
-    return { ok: true, level: found, slot: slot ?? null, previous, workers };
+    for (const w of affected) this.#tellLevel(w, true);
+    if (!logBefore) this.#log.info(line, 'pool.log-level');
+    return { ok: true, level: found, slot: slot ?? null, previous, workers: affected.length };
   }
 
   /** The log levels in force. */

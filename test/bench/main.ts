@@ -16,9 +16,10 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../helpers/processes';
 import { runCodecBench, type CodecResult } from './codec';
+import { runPipelineBench, type PipelineResult } from './pipeline';
 import { startBenchMongrel2, STATIC_HOST, type BenchMongrel2 } from './mongrel2-bench';
 import { installCleanup, stopAll } from './procs';
-import { cpuSeconds, machineBusySeconds, rssBytes } from './procstat';
+import { cpuSeconds, machineBusySeconds, machineCpu, rssBytes } from './procstat';
 import { profilesOf, summarizeProfiles, type ProfileSummary } from './profile';
 import { markdown, ratios, summarize, targets, type BenchReport, type MachineInfo, type RunRecord, type ScenarioResult } from './report';
 import { appModule, hostOf, startVariant, type AppName, type RunningVariant, type VariantKind, type VariantSpec } from './variants';
@@ -277,7 +278,7 @@ async function waitForQuiet(maxMs: number): Promise<number> {
 
 function fmtRun(r: RunRecord): string {
   const w = r.wrk;
-  return `${w.rps.toFixed(0).padStart(7)} req/s  p50 ${(w.latencyUs.p50 / 1000).toFixed(2).padStart(6)} ms  p99 ${(w.latencyUs.p99 / 1000).toFixed(2).padStart(7)} ms  errors ${w.errors.total}  CPU ${r.cpuMsPer1k.toFixed(1)} ms/1k req  (other load ${r.otherCpuS.toFixed(1)} CPU s)`;
+  return `${w.rps.toFixed(0).padStart(7)} req/s  p50 ${(w.latencyUs.p50 / 1000).toFixed(2).padStart(6)} ms  p99 ${(w.latencyUs.p99 / 1000).toFixed(2).padStart(7)} ms  errors ${w.errors.total}  CPU ${r.cpuMsPer1k.toFixed(1)} ms/1k req  (softirq ${r.softirqS.toFixed(1)} s, other load ${r.otherCpuS.toFixed(1)} s)`;
 }
 
 function loadFor(s: Scenario, v: RunningVariant): Load {
@@ -288,7 +289,7 @@ function loadFor(s: Scenario, v: RunningVariant): Load {
 async function measure(s: Scenario, v: RunningVariant, opts: Options, workDir: string, round: number): Promise<RunRecord> {
   const members = v.members();
   const before = members.map((m) => cpuSeconds(m.pid));
-  const busy0 = machineBusySeconds();
+  const machine0 = machineCpu();
   const self0 = process.cpuUsage();
   const wrk = await runWrk({
     baseUrl: v.baseUrl,
@@ -302,7 +303,9 @@ async function measure(s: Scenario, v: RunningVariant, opts: Options, workDir: s
     tag: `${v.spec.id}-r${round}`,
   });
   const after = members.map((m) => cpuSeconds(m.pid));
-  const busy = machineBusySeconds() - busy0;
+  const machine1 = machineCpu();
+  const busy = machine1.busy - machine0.busy;
+  const softirqS = machine1.softirq - machine0.softirq;
   const selfUs = process.cpuUsage(self0);
   const cpuS: Record<string, number> & { total: number } = { total: 0 };
   members.forEach((m, i) => {
@@ -324,7 +327,8 @@ async function measure(s: Scenario, v: RunningVariant, opts: Options, workDir: s
     cpuS,
     cpuMsPer1k: wrk.requests > 0 ? (cpuS.total * 1000 * 1000) / wrk.requests : Number.NaN,
     rss,
-    otherCpuS: Math.max(0, busy - cpuS.total - wrk.wrkCpuS - (selfUs.user + selfUs.system) / 1e6),
+    softirqS,
+    otherCpuS: Math.max(0, busy - softirqS - cpuS.total - wrk.wrkCpuS - (selfUs.user + selfUs.system) / 1e6),
   };
 }
 
@@ -405,7 +409,7 @@ async function main(): Promise<number> {
   const all = scenarios(opts.workers).map((s) => withX(s, opts.x));
   if (opts.list) {
     for (const s of all) process.stdout.write(`${s.name.padEnd(12)} ${s.quick ? '[quick] ' : '        '}${s.title}; variants: ${s.variants.map((v) => v.id).join(', ')}\n`);
-    process.stdout.write(`${'codec'.padEnd(12)} [quick] parser and reply-writer micro benchmarks\n`);
+    process.stdout.write(`${'codec'.padEnd(12)} [quick] parser and reply-writer micro benchmarks, and the worker pipeline without ZeroMQ\n`);
     return 0;
   }
   const wrk = wrkVersion();
@@ -436,6 +440,7 @@ async function main(): Promise<number> {
     'Request log off in m2pool workers (--request-log-level debug with --log-level info); Mongrel2 access log off (disable.access_logging) for every variant.',
     'CPU ms / 1k req = CPU time (utime+stime from /proc/<pid>/stat) of every process of the variant during the measured window (Mongrel2 + supervisor + workers for a; Mongrel2 + handlers for b; Mongrel2 for c; cluster primary + workers for d) per 1000 requests. wrk runs on the same CPUs (1 thread by default).',
     'RSS = VmRSS from /proc/<pid>/status: idle right after start (before any load), loaded right after a measured run (largest worker; medians over rounds).',
+    'softirq = machine-wide softirq CPU seconds in the window (loopback TCP processing for wrk and the server; charged to no process, so not in CPU / 1k req). other load = busy CPU seconds of the machine in the window that were neither the variant, wrk, this bench, nor softirq: other jobs on the machine (and the idle variants).',
     'errors = wrk socket errors (connect/read/write) + HTTP status ≥ 400 + timeouts (5 s), summed over all rounds.',
   ];
   if (Number.isFinite(ulimit) && ulimit < maxConnections * 2 + 256) {
@@ -453,10 +458,14 @@ async function main(): Promise<number> {
   if (opts.x !== undefined) notes.push(`m2pool-x = m2pool${opts.x.root === undefined ? '' : ` from ${opts.x.root}`}${opts.x.args.length > 0 ? ` with ${opts.x.args.join(' ')}` : ''}`);
 
   let codec: CodecResult[] = [];
+  let pipeline: PipelineResult[] = [];
   if (runCodec) {
     process.stdout.write('codec micro benchmarks...\n');
-    codec = runCodecBench(opts.quick ? 200 : 1_000, opts.quick ? 1 : 3);
+    codec = runCodecBench(opts.quick ? 200 : 500, opts.quick ? 1 : 3);
     for (const c of codec) process.stdout.write(`  ${c.name.padEnd(62)} ${Math.round(c.opsPerSec).toLocaleString('en-US').padStart(12)} ops/s ${Math.round(c.nsPerOp).toString().padStart(7)} ns/op\n`);
+    process.stdout.write('worker pipeline without ZeroMQ...\n');
+    pipeline = await runPipelineBench(opts.quick ? 20_000 : 50_000, opts.quick ? 1 : 3);
+    for (const p of pipeline) process.stdout.write(`  ${p.name.padEnd(62)} ${Math.round(p.requestsPerSec).toLocaleString('en-US').padStart(12)} req/s ${p.usPerRequest.toFixed(2).padStart(7)} µs/req\n`);
   }
   const results: BenchReport['scenarios'][number][] = [];
   for (const s of chosen) {
@@ -503,6 +512,7 @@ async function main(): Promise<number> {
       notes,
     },
     codec,
+    pipeline,
     scenarios: results,
     targets: targets(results),
   };

@@ -53,12 +53,20 @@ export function rssBytes(pid: number): number {
   }
 }
 
-/** Machine-wide busy CPU seconds (all cores, everything but idle and iowait) from /proc/stat. */
-export function machineBusySeconds(): number {
+/**
+ * Machine-wide CPU seconds so far (all cores) from /proc/stat: `busy` = everything but idle and iowait;
+ * `softirq` = the part spent in softirq (loopback TCP processing, charged to no process).
+ */
+export function machineCpu(): { readonly busy: number; readonly softirq: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
   const v = line.trim().split(/\s+/).slice(1).map(Number);
   const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-  return (total - (v[3] ?? 0) - (v[4] ?? 0)) / clkTck();
+  return { busy: (total - (v[3] ?? 0) - (v[4] ?? 0)) / clkTck(), softirq: (v[6] ?? 0) / clkTck() };
+}
+
+/** Machine-wide busy CPU seconds (see {@link machineCpu}). */
+export function machineBusySeconds(): number {
+  return machineCpu().busy;
 }
 
 /** Sum of {@link cpuSeconds} over `pids`. */

@@ -2,6 +2,7 @@
  * Results of a benchmark run: the raw records, medians per variant, ratios, targets, and the markdown report.
  */
 import type { CodecResult } from './codec';
+import type { PipelineResult } from './pipeline';
 import type { ProfileSummary } from './profile';
 import type { VariantKind, VariantSpec } from './variants';
 import type { Load, WrkResult } from './wrk';
@@ -30,7 +31,9 @@ export interface RunRecord {
   readonly cpuMsPer1k: number;
   /** VmRSS after the run, bytes, by role (workers: one entry each). */
   readonly rss: { readonly worker: readonly number[]; readonly supervisor?: number; readonly primary?: number; readonly mongrel2?: number };
-  /** Machine-wide busy CPU seconds in the window that were neither the variant, wrk nor the bench itself. */
+  /** Machine-wide softirq CPU seconds in the window (loopback networking, charged to no process). */
+  readonly softirqS: number;
+  /** Machine-wide busy CPU seconds in the window that were neither the variant, wrk, the bench itself nor softirq. */
   readonly otherCpuS: number;
 }
 
@@ -102,6 +105,7 @@ export interface BenchReport {
     readonly notes: readonly string[];
   };
   readonly codec: readonly CodecResult[];
+  readonly pipeline: readonly PipelineResult[];
   readonly scenarios: ReadonlyArray<ScenarioResult & { readonly summary: readonly VariantSummary[]; readonly ratios: readonly Ratio[] }>;
   readonly targets: readonly Target[];
 }
@@ -247,6 +251,11 @@ export function markdown(report: BenchReport): string {
   if (report.codec.length > 0) {
     lines.push('## Codec micro benchmarks (one process, no I/O)', '', '| case | bytes | ops/s | ns/op |', '|---|--:|--:|--:|');
     for (const c of report.codec) lines.push(`| ${c.name} | ${c.bytes} | ${Math.round(c.opsPerSec).toLocaleString('en-US')} | ${Math.round(c.nsPerOp)} |`);
+    lines.push('');
+  }
+  if (report.pipeline.length > 0) {
+    lines.push('## Worker pipeline without ZeroMQ (one process, fake link)', '', '| case | requests/s | µs / request |', '|---|--:|--:|');
+    for (const p of report.pipeline) lines.push(`| ${p.name} | ${Math.round(p.requestsPerSec).toLocaleString('en-US')} | ${p.usPerRequest.toFixed(2)} |`);
     lines.push('');
   }
   const profiled = report.scenarios.filter((s) => s.profiles !== undefined);
