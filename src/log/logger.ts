@@ -15,6 +15,8 @@ export interface LoggerOptions {
   readonly bindings?: Record<string, unknown>;
   /** Where lines go. @default stdout (asynchronous, flushed at exit) */
   readonly destination?: DestinationStream;
+  /** Rename fields of logged objects, e.g. `{ pid: 'workerPid' }` so a line never holds two `pid` keys. */
+  readonly renameFields?: Readonly<Record<string, string>>;
 }
 
 /** Is `x` a pino level name (or 'silent')? */
@@ -25,11 +27,24 @@ export function isLogLevel(x: unknown): x is Level | 'silent' {
 /** Build a logger. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const destination = options.destination ?? pino.destination({ dest: 1, sync: false });
+  const renames = Object.entries(options.renameFields ?? {});
   return pino(
     {
       level: options.level ?? 'info',
       base: { pid: process.pid, ...options.bindings },
       timestamp: pino.stdTimeFunctions.isoTime,
+      ...(renames.length === 0
+        ? {}
+        : {
+            formatters: {
+              log(object: Record<string, unknown>): Record<string, unknown> {
+                if (!renames.some(([from]) => from in object)) return object;
+                const out: Record<string, unknown> = {};
+                for (const [key, value] of Object.entries(object)) out[options.renameFields?.[key] ?? key] = value;
+                return out;
+              },
+            },
+          }),
     },
     destination,
   );

@@ -246,7 +246,7 @@ test('metrics end to end: exact request accounting through a SIGKILL, and every 
     while (sampling) seen.push(await requestsOnMetrics(adminPort));
   })();
   process.kill(victimPid, 'SIGKILL');
-  await proc.waitForLog((l) => l['event'] === 'worker.exit' && l['pid'] === victimPid, 10_000);
+  await proc.waitForLog((l) => l['event'] === 'worker.exit' && l['workerPid'] === victimPid, 10_000);
   const after = await waitFor(async () => {
     const p = await getJson<PoolDoc>(adminPort, '/pool');
     return p.ready === 2 && p.workers.every((w) => w.pid !== victimPid) ? p : undefined;
@@ -255,7 +255,7 @@ test('metrics end to end: exact request accounting through a SIGKILL, and every 
   await sampler;
   assert.ok(seen.length > 0);
   assert.deepEqual([...new Set(seen)], [N / 2], 'the pool total stays exactly at what was reported before the kill');
-  const exit = proc.logs.find((l) => l['event'] === 'worker.exit' && l['pid'] === victimPid);
+  const exit = proc.logs.find((l) => l['event'] === 'worker.exit' && l['workerPid'] === victimPid);
   assert.deepEqual([exit?.['signal'], exit?.['expected']], ['SIGKILL', false]);
   assert.ok(after.workers.some((w) => w.slot === victim.slot && w.pid !== victimPid), 'same slot, new process');
 

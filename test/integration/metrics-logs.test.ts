@@ -78,22 +78,22 @@ test('pool logs: tagged JSON lines, documented lifecycle events, and a runtime l
 
   // 1. Worker lines are tagged with the slot, pid and generation the supervisor spawned them with.
   const spawns = proc.logs.filter((l) => l['event'] === 'worker.spawn');
-  const pidsLater = (): number[] => proc.logs.flatMap((l) => (l['event'] === 'worker.spawn' ? [l['pid'] as number] : []));
+  const pidsLater = (): number[] => proc.logs.flatMap((l) => (l['event'] === 'worker.spawn' ? [l['workerPid'] as number] : []));
   assert.equal(spawns.length, 2);
-  const pids = spawns.map((s) => s['pid'] as number);
+  const pids = spawns.map((s) => s['workerPid'] as number);
   await untilEachLogs(pids, 'hello', isRequest('hello'));
   for (const s of spawns) {
-    const own = fromWorker(s['pid'] as number);
-    assert.ok(own.some((l) => l['event'] === 'worker.ready'), `worker ${String(s['pid'])} logs its own worker.ready`);
+    const own = fromWorker(s['workerPid'] as number);
+    assert.ok(own.some((l) => l['event'] === 'worker.ready'), `worker ${String(s['workerPid'])} logs its own worker.ready`);
     for (const l of own) assert.deepEqual([l['slot'], l['generation']], [s['slot'], s['generation']], JSON.stringify(l));
   }
   for (const l of proc.logs) {
     assert.ok(!('raw' in l), `a line on stdout that is not JSON: ${String(l['raw'])}`);
     assert.equal(typeof l['pid'], 'number', JSON.stringify(l));
     if (l['role'] === 'supervisor') {
-      // NOTE: supervisor lines about a worker repeat `pid` with the worker's pid (a second `pid` key after the
-      // logger's base `pid`; JSON.parse keeps the last). Lines about the pool itself carry the supervisor's.
-      assert.ok(l['pid'] === proc.pid || (Number.isInteger(l['slot']) && pids.concat(pidsLater()).includes(l['pid'] as number)), JSON.stringify(l));
+      // Every supervisor line carries the supervisor's pid; lines about a worker name it `workerPid`.
+      assert.equal(l['pid'], proc.pid, JSON.stringify(l));
+      if ('workerPid' in l) assert.ok(pids.concat(pidsLater()).includes(l['workerPid'] as number), JSON.stringify(l));
     } else {
       assert.equal(l['role'], 'worker', JSON.stringify(l));
       assert.ok(Number.isInteger(l['slot']) && Number.isInteger(l['generation']), JSON.stringify(l));
@@ -152,7 +152,7 @@ test('pool logs: tagged JSON lines, documented lifecycle events, and a runtime l
   }
   const victim = gen1.workers[0]?.pid ?? -1;
   process.kill(victim, 'SIGKILL');
-  const killed = await proc.waitForLog((l) => l['event'] === 'worker.exit' && l['pid'] === victim, 10_000);
+  const killed = await proc.waitForLog((l) => l['event'] === 'worker.exit' && l['workerPid'] === victim, 10_000);
   assert.deepEqual([killed['role'], killed['signal'], killed['expected'], killed['level']], ['supervisor', 'SIGKILL', false, 50]);
   await waitPool((p) => p.ready === 3 && p.workers.every((w) => w.pid !== victim), 'the killed worker replaced');
   assert.deepEqual(await proc.stop(), [0, null]);

@@ -15,7 +15,7 @@ test('kill -9 of a worker: it is replaced in the same slot and the restart is co
   assert.equal(replacement.restarts, 1);
   assert.equal(after.workers.find((w) => w.slot !== victim.slot)?.restarts, 0);
   const exit = h.sink.events('worker.exit')[0];
-  assert.deepEqual([exit?.['pid'], exit?.['signal'], exit?.['reason'], exit?.['expected']], [victim.pid, 'SIGKILL', 'signal', false]);
+  assert.deepEqual([exit?.['workerPid'], exit?.['signal'], exit?.['reason'], exit?.['expected']], [victim.pid, 'SIGKILL', 'signal', false]);
   assert.match(String(exit?.['hint']), /out of memory\?/);
 });
 
@@ -26,7 +26,7 @@ test('a blocked event loop is detected by the heartbeat timeout, SIGKILLed and r
   process.kill(stuck, 'SIGUSR2'); // the fake worker spins forever
   await h.waitForPool((p) => p.ready === 1 && p.workers[0]?.pid !== stuck, 'a replacement for the stuck worker');
   const kill = h.sink.events('worker.kill')[0];
-  assert.deepEqual([kill?.['pid'], kill?.['reason'], kill?.['signal']], [stuck, 'heartbeat-timeout', 'SIGKILL']);
+  assert.deepEqual([kill?.['workerPid'], kill?.['reason'], kill?.['signal']], [stuck, 'heartbeat-timeout', 'SIGKILL']);
   assert.ok(Number(kill?.['silentForMs']) >= 500);
   assert.match(String(kill?.['why']), /event loop is blocked/);
   await waitFor(() => !isAlive(stuck), { timeoutMs: 2_000, what: 'the stuck worker to be gone' });
@@ -61,7 +61,7 @@ test('a worker that ignores shutdown is SIGKILLed at its drain deadline, not bef
   await waitFor(() => h.sink.events('worker.exit').length === 1, { timeoutMs: 8_000, what: 'the stubborn worker to be reaped' });
   const elapsed = Date.now() - started;
   const kill = h.sink.events('worker.kill')[0];
-  assert.deepEqual([kill?.['reason'], kill?.['pid']], ['drain-timeout', before.workers[1]?.pid]);
+  assert.deepEqual([kill?.['reason'], kill?.['workerPid']], ['drain-timeout', before.workers[1]?.pid]);
   assert.ok(elapsed >= 300, `killed after ${elapsed} ms, before the 300 ms drain budget`);
   const exit = h.sink.events('worker.exit')[0];
   assert.deepEqual([exit?.['reason'], exit?.['expected']], ['drain-timeout', true]);

@@ -24,7 +24,7 @@ test('scale 2 → 4 → 1 over the admin API: surplus workers are told to shut d
   const drained = four.workers.slice(1).map((w) => w.pid);
   await waitFor(() => h.sink.events('worker.exit').length === 3, { timeoutMs: 5_000, what: '3 worker.exit events' });
   const exits = h.sink.events('worker.exit');
-  assert.deepEqual(exits.map((e) => e['pid']).sort(), [...drained].sort());
+  assert.deepEqual(exits.map((e) => e['workerPid']).sort(), [...drained].sort());
   for (const e of exits) assert.deepEqual([e['reason'], e['expected'], e['code'], e['signal']], ['scale-down', true, 0, null]);
   const events = await h.workerEvents();
   for (const pid of drained) {
@@ -61,7 +61,7 @@ test('rolling reload replaces every worker without the ready count ever dropping
   assert.ok(after.workers.every((w) => !oldPids.includes(w.pid)));
   // Each old worker was drained only after its replacement in the same slot was ready.
   for (const w of before.workers) {
-    const drainAt = h.sink.lines.findIndex((l) => l.event === 'worker.drain' && l['pid'] === w.pid);
+    const drainAt = h.sink.lines.findIndex((l) => l.event === 'worker.drain' && l['workerPid'] === w.pid);
     const readyAt = h.sink.lines.findIndex((l) => l.event === 'worker.ready' && l['slot'] === w.slot && l['generation'] === 1);
     assert.ok(readyAt >= 0 && drainAt > readyAt, `slot ${w.slot}: drain at line ${drainAt}, replacement ready at ${readyAt}`);
   }
@@ -72,9 +72,9 @@ test('workers are recycled after maxRequests, replacement first', T, async (t) =
   const h = await startPool(t, { workers: 1, maxRequests: 10, maxRequestsJitter: 0 }, { FAKE_WORKER_HANDLED_PER_BEAT: '5' });
   const first = await h.waitForPool((p) => p.ready === 1, '1 ready worker');
   await h.waitForPool((p) => p.workers.some((w) => w.state === 'ready' && w.pid !== first.workers[0]?.pid), 'a replacement worker');
-  const drain = h.sink.events('worker.drain', (l) => l['pid'] === first.workers[0]?.pid)[0];
+  const drain = h.sink.events('worker.drain', (l) => l['workerPid'] === first.workers[0]?.pid)[0];
   assert.equal(drain?.['reason'], 'recycle-requests');
   const iDrain = h.sink.lines.indexOf(drain!);
-  const iReady = h.sink.lines.findIndex((l) => l.event === 'worker.ready' && l['pid'] !== first.workers[0]?.pid);
+  const iReady = h.sink.lines.findIndex((l) => l.event === 'worker.ready' && l['workerPid'] !== first.workers[0]?.pid);
   assert.ok(iReady >= 0 && iReady < iDrain, 'the old worker drained before its replacement was ready');
 });

@@ -34,7 +34,7 @@ async function startSupervisor(t: TestContext, flags: string[], workers: number,
   const dir = await mkdtemp(path.join(tmpdir(), 'm2pool-proc-'));
   const eventFile = path.join(dir, 'workers.jsonl');
   const proc = spawnNode([START_MAIN, ...BASE_FLAGS, '--workers', String(workers), ...flags], { env: { FAKE_WORKER_LOG: eventFile, ...env } });
-  const workerPids = (): number[] => [...new Set(proc.logs.filter((l) => l['event'] === 'worker.spawn').map((l) => Number(l['pid'])))];
+  const workerPids = (): number[] => [...new Set(proc.logs.filter((l) => l['event'] === 'worker.spawn').map((l) => Number(l['workerPid'])))];
   t.after(async () => {
     await proc.stop(2_000);
     for (const pid of workerPids()) {
