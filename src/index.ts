@@ -4,21 +4,40 @@
  */
 
 /** The application framework (Brubeck-style handlers, routes, deadlines, validation, in-process testing). */
-export { App, Context, Handler, OrderedRouter, UNMATCHED_ROUTE, validate, validateOrThrow } from './app';
+export { App, Context, Handler, OrderedRouter, SocketContext, UNMATCHED_ROUTE, validate, validateOrThrow, WebSocketContext } from './app';
 export type {
   AppOptions,
   DispatchResult,
+  FrameEvent,
+  FrameOutcome,
+  FrameResult,
   HandlerFn,
   MethodMap,
   Params,
   RouteOptions,
   RoutePattern,
   RouteTarget,
+  SocketEvent,
+  SocketHandler,
+  SocketResult,
+  SocketRouteOptions,
   StandardSchema,
+  TestFrame,
+  TestFrames,
+  TestHandshake,
   TestRequestInit,
   TestResponse,
+  TestWebSocketInit,
+  TestWebSocketMessage,
   ValidationIssue,
+  WebSocketCloseInfo,
+  WebSocketEventOptions,
+  WebSocketHandler,
+  WebSocketMessage,
+  WebSocketRouteOptions,
 } from './app';
+/** WebSocket close codes and opcodes, for `ctx.close(code)` and tests. */
+export { WS_CLOSE, WS_OPCODE } from './protocol/websocket';
 /** The HTTP model. */
 export { HttpError, isHttpError, Request, Response } from './http';
 export type { CookieOptions, ReplySink, ResponseStream } from './http';

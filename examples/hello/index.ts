@@ -8,6 +8,8 @@
  *   GET  /slow?ms=N        answers after N ms (validated query; the route's deadline is 2 s)
  *   GET  /fail             throws: 500, stack logged, never shown
  *   POST /greet            validated JSON body {"name": "...", "excited"?: true}
+ *   WS   /ws/echo          WebSocket: every text or binary message comes back as it was sent
+ *                          (a cross-origin upgrade is refused with 403)
  *
  * Run it: npx m2pool worker --app ./examples/hello --send-spec <endpoint> --recv-spec <endpoint>
  * Outside this repository, import from 'm2pool' instead of '../../src'.
@@ -61,4 +63,20 @@ app.get('/fail', () => {
 
 app.post('/greet', (ctx) => ({ greeting: `Hello, ${ctx.body.name}${ctx.body.excited === true ? '!' : '.'}` }), {
   body: z.object({ name: z.string().min(1).max(100), excited: z.boolean().optional() }),
+});
+
+/** Browsers send Origin with an upgrade: refusing other sites' pages stops cross-site WebSocket hijacking. */
+function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined) return true; // not a browser
+  try {
+    return new URL(origin).host === host;
+  } catch {
+    return false;
+  }
+}
+
+// Stateless: any worker may get any frame of a connection; the framework answers ping and close itself.
+app.websocket('/ws/echo', {
+  open: (ctx) => sameOrigin(ctx.req.header('origin'), ctx.req.header('host')), // false → 403, connection closed
+  message: (_ctx, msg) => msg.text ?? msg.data, // text back as TEXT, bytes back as BINARY
 });

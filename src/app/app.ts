@@ -11,7 +11,13 @@ import { dispatch, type DispatchConfig, type DispatchOptions, type DispatchResul
 import { methodInvokers, type HandlerFn, type RouteTarget } from './handler';
 import { checkTimeout, createRouteEntry, type RouteEntry, type RouteOptions } from './route-entry';
 import { OrderedRouter, type RoutePattern, type Router } from './router';
+import { SocketRoutes, type SocketEvent, type SocketHandler, type SocketResult, type SocketRouteOptions } from './socket';
 import { testRequest, type TestRequestInit, type TestResponse } from './testing';
+import { createWebSocketRoute, type WebSocketHandler, type WebSocketRoute, type WebSocketRouteOptions } from './websocket';
+import { dispatchFrame, type FrameEvent, type FrameResult } from './websocket-frame';
+import { dispatchHandshake } from './websocket-handshake';
+import { WEBSOCKET_METHOD, type WebSocketConfig, type WebSocketEventOptions } from './websocket-session';
+import { testFrame, testHandshake, type TestFrames, type TestHandshake, type TestWebSocketInit, type TestWebSocketMessage } from './websocket-testing';
 
 /** Options of {@link App}. */
 export interface AppOptions {
@@ -40,6 +46,8 @@ export class App {
   readonly logger: Logger;
   #config: DispatchConfig;
   readonly #labels = new Set<string>();
+  readonly #websockets = new OrderedRouter<WebSocketRoute>();
+  readonly #sockets = new SocketRoutes();
 
   constructor(options: AppOptions = {}) {
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -131,6 +139,66 @@ export class App {
    */
   request(input: string, init: TestRequestInit = {}): Promise<TestResponse> {
     return testRequest((msg, sink, options) => this.dispatch(msg, sink, options), input, init);
+  }
+
+  /**
+   * Register a WebSocket route. It shares the pattern syntax (and labels) of HTTP routes but not their table, so
+   * `/chat` can serve a GET page and a WebSocket. Every event runs statelessly: any worker may receive any frame
+   * of a connection (see `WebSocketHandler`). Throws `ConfigError` for a bad pattern, handler or option.
+   * @example app.websocket('/ws/echo', { message: (ctx, msg) => msg.text ?? msg.data });
+   */
+  websocket(pattern: RoutePattern, handler: WebSocketHandler, options: WebSocketRouteOptions = {}): this {
+    const label = options.name ?? (typeof pattern === 'string' ? pattern : pattern.source);
+    this.#websockets.add(WEBSOCKET_METHOD, pattern, createWebSocketRoute(label, handler, options));
+    this.#labels.add(label);
+    return this;
+  }
+
+  /**
+   * Register a handler for Mongrel2 JSON (`@name`) or XML (`<name`) socket messages, by exact path. Throws
+   * `ConfigError` for a bad path, a duplicate or a bad timeout.
+   * @example app.socket('@chat', (ctx, data) => ({ type: 'ack', got: JSON.parse(data) }));
+   */
+  socket(path: string, handler: SocketHandler, options: SocketRouteOptions = {}): this {
+    this.#sockets.add(path, handler, options);
+    this.#labels.add(path);
+    return this;
+  }
+
+  /** Answer a `WEBSOCKET_HANDSHAKE` message (`accept`: the value Mongrel2 computed). Never rejects. */
+  dispatchHandshake(msg: RawMessage, accept: string, sink: ReplySink, options: WebSocketEventOptions = {}): Promise<DispatchResult> {
+    return dispatchHandshake(this.#websocketConfig(), msg, accept, sink, options);
+  }
+
+  /** Handle one inbound WebSocket frame (`WEBSOCKET` message). Never rejects. */
+  dispatchFrame(frame: FrameEvent, sink: ReplySink, options: WebSocketEventOptions = {}): Promise<FrameResult> {
+    return dispatchFrame(this.#websocketConfig(), frame, sink, options);
+  }
+
+  /** Handle one JSON/XML socket message. Never rejects. */
+  dispatchSocketMessage(event: SocketEvent, sink: ReplySink, options: WebSocketEventOptions = {}): Promise<SocketResult> {
+    return this.#sockets.dispatch(this.#config, event, sink, options);
+  }
+
+  /**
+   * Send a WebSocket handshake in process and read the reply (status, headers, frames `open` sent).
+   * @example const hs = await app.websocketHandshake('/ws/echo'); // hs.status === 101
+   */
+  websocketHandshake(path: string, init: TestWebSocketInit = {}): Promise<TestHandshake> {
+    return testHandshake((msg, accept, sink, options) => this.dispatchHandshake(msg, accept, sink, options), path, init);
+  }
+
+  /**
+   * Deliver one WebSocket message in process and decode the frames written back.
+   * @example const { frames } = await app.websocketMessage('/ws/echo', 'hi'); // frames[0].text() === 'hi'
+   */
+  websocketMessage(path: string, message: TestWebSocketMessage, init: TestWebSocketInit = {}): Promise<TestFrames> {
+    return testFrame((frame, sink, options) => this.dispatchFrame(frame, sink, options), path, message, init);
+  }
+
+  #websocketConfig(): WebSocketConfig {
+    const { router, logger, requestTimeoutMs, exposeErrors } = this.#config;
+    return { routes: this.#websockets, httpRouter: router, logger, requestTimeoutMs, exposeErrors };
   }
 
   #verb<B, Q>(verb: 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head' | 'options', pattern: RoutePattern, fn: HandlerFn<B, Q>, options: RouteOptions<B, Q> | undefined): this {

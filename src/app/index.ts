@@ -19,3 +19,14 @@ export { buildRawMessage, CollectingSink, decodeChunked, parseHttpResponse } fro
 export type { ParsedResponse, TestRequestInit, TestResponse } from './testing';
 export { validate, validateOrThrow } from './validate';
 export type { StandardIssue, StandardResult, StandardSchema, ValidationIssue } from './validate';
+export { SocketContext, SocketRoutes } from './socket';
+export type { SocketConfig, SocketEvent, SocketHandler, SocketResult, SocketRouteOptions } from './socket';
+export { createWebSocketRoute, DEFAULT_MAX_MESSAGE_BYTES, WebSocketContext } from './websocket';
+export type { WebSocketCloseInfo, WebSocketContextInit, WebSocketHandler, WebSocketMessage, WebSocketOutbox, WebSocketRoute, WebSocketRouteOptions } from './websocket';
+export { dispatchFrame } from './websocket-frame';
+export type { FrameEvent, FrameOutcome, FrameResult } from './websocket-frame';
+export { dispatchHandshake } from './websocket-handshake';
+export { WEBSOCKET_METHOD } from './websocket-session';
+export type { WebSocketConfig, WebSocketEventOptions } from './websocket-session';
+export { buildWebSocketMessage, parseFrames } from './websocket-testing';
+export type { TestFrame, TestFrames, TestHandshake, TestWebSocketInit, TestWebSocketMessage } from './websocket-testing';

@@ -36,5 +36,5 @@ export type { ResponseHead, HeaderPair, SerializeOptions } from './http-response
 export { STATUS_TEXT, statusText } from './status-text';
 
 /** WebSocket bytes. */
-export { encodeFrame, encodeCloseFrame, websocketAccept, handshakeResponse, WS_OPCODE, WS_GUID } from './websocket';
-export type { WsOpcode, FrameOptions } from './websocket';
+export { encodeFrame, encodeCloseFrame, websocketAccept, handshakeResponse, WS_OPCODE, WS_GUID, WS_CLOSE, parseClosePayload, decodeFrame, isToken } from './websocket';
+export type { WsOpcode, FrameOptions, CloseFrameInfo, DecodedFrame } from './websocket';

@@ -1,8 +1,10 @@
 /**
- * Outbound WebSocket (RFC 6455) bytes: Mongrel2 neither frames outgoing data nor sends the 101 itself (§3.3),
- * so handlers send raw, unmasked server frames and the full handshake response.
+ * WebSocket (RFC 6455) bytes: Mongrel2 neither frames outgoing data nor sends the 101 itself (§3.3),
+ * so handlers send raw, unmasked server frames and the full handshake response. Also the inbound pieces
+ * Mongrel2 leaves to handlers: close-payload validation, and a frame decoder for tools and tests.
  * @module
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { ErrorCode, M2PoolError } from '../errors';
 import { serializeResponseHead } from './http-response';
@@ -117,6 +119,89 @@ export function handshakeResponse(accept: string, protocol?: string): Buffer {
   return serializeResponseHead({ version: 'HTTP/1.1', status: 101, headers });
 }
 
+/** True for an RFC 9110 token, the syntax of a WebSocket subprotocol name. */
+export function isToken(value: string): boolean {
+  return TOKEN_RE.test(value);
+}
+
 function invalid(message: string): M2PoolError {
   return new M2PoolError(ErrorCode.RESPONSE_INVALID, message);
+}
+
+/** RFC 6455 §7.4.1 close status codes used by m2pool. 1005 and 1006 are never sent on the wire. */
+export const WS_CLOSE = {
+  NORMAL: 1000,
+  GOING_AWAY: 1001,
+  PROTOCOL_ERROR: 1002,
+  UNSUPPORTED_DATA: 1003,
+  NO_STATUS: 1005,
+  ABNORMAL: 1006,
+  INVALID_PAYLOAD: 1007,
+  POLICY_VIOLATION: 1008,
+  MESSAGE_TOO_BIG: 1009,
+  INTERNAL_ERROR: 1011,
+} as const;
+
+/** The payload of a received close frame, or why it violates RFC 6455 §5.5.1 / §7.4. */
+export type CloseFrameInfo =
+  | { readonly ok: true; /** Absent for an empty payload (reported as 1005). */ readonly code: number | undefined; readonly reason: string }
+  | { readonly ok: false; /** 1002 (bad length or code) or 1007 (reason not UTF-8): what to fail the connection with. */ readonly failWith: 1002 | 1007; readonly why: string };
+
+/**
+ * Parses a received close frame payload: empty, or a 2-byte code (1000–1003, 1007–1014, 3000–4999) plus a UTF-8 reason.
+ * @example parseClosePayload(Buffer.from([0x03, 0xe8])) // { ok: true, code: 1000, reason: '' }
+ */
+export function parseClosePayload(payload: Buffer): CloseFrameInfo {
+  if (payload.length === 0) return { ok: true, code: undefined, reason: '' };
+  if (payload.length === 1) return { ok: false, failWith: WS_CLOSE.PROTOCOL_ERROR, why: 'close payload of 1 byte' };
+  if (payload.length > 125) return { ok: false, failWith: WS_CLOSE.PROTOCOL_ERROR, why: 'close payload over 125 bytes' };
+  const code = payload.readUInt16BE(0);
+  if (!isSendableCloseCode(code)) return { ok: false, failWith: WS_CLOSE.PROTOCOL_ERROR, why: `close code ${code} is not allowed on the wire` };
+  const reason = payload.subarray(2);
+  if (!isUtf8(reason)) return { ok: false, failWith: WS_CLOSE.INVALID_PAYLOAD, why: 'close reason is not valid UTF-8' };
+  return { ok: true, code, reason: reason.toString('utf8') };
+}
+
+/** One frame read by {@link decodeFrame}. */
+export interface DecodedFrame {
+  readonly fin: boolean;
+  /** RSV1–3 as the bits 0x70 of the first byte. */
+  readonly rsv: number;
+  readonly opcode: number;
+  readonly masked: boolean;
+  /** Unmasked payload. */
+  readonly payload: Buffer;
+  /** Bytes the frame took in the input (header + payload). */
+  readonly size: number;
+}
+
+/**
+ * Reads one frame (masked or not) at `offset`; `undefined` when `data` does not hold all of it yet.
+ * For tools and tests: Mongrel2 unmasks inbound frames itself (§3.3).
+ * @throws M2PoolError PROTOCOL for a 64-bit length with the high bit set or beyond Number.MAX_SAFE_INTEGER.
+ */
+export function decodeFrame(data: Buffer, offset = 0): DecodedFrame | undefined {
+  if (data.length - offset < 2) return undefined;
+  const b0 = data[offset] ?? 0;
+  const b1 = data[offset + 1] ?? 0;
+  let length = b1 & 0x7f;
+  let pos = offset + 2;
+  if (length === 126) {
+    if (data.length < pos + 2) return undefined;
+    length = data.readUInt16BE(pos);
+    pos += 2;
+  } else if (length === 127) {
+    if (data.length < pos + 8) return undefined;
+    const big = data.readBigUInt64BE(pos);
+    if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new M2PoolError(ErrorCode.PROTOCOL, `frame length ${big} is too large`);
+    length = Number(big);
+    pos += 8;
+  }
+  const masked = (b1 & 0x80) !== 0;
+  const keyAt = pos;
+  if (masked) pos += 4;
+  if (data.length < pos + length) return undefined;
+  const payload = Buffer.from(data.subarray(pos, pos + length));
+  if (masked) for (let i = 0; i < payload.length; i++) payload[i] = (payload[i] ?? 0) ^ (data[keyAt + (i % 4)] ?? 0);
+  return { fin: (b0 & 0x80) !== 0, rsv: b0 & 0x70, opcode: b0 & 0x0f, masked, payload, size: pos + length - offset };
 }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Logger } from 'pino';
+import type { App } from '../app/app';
 import type { DispatchResult } from '../app/dispatch';
 import type { ReplySink } from '../http/sink';
 import type { RawMessage } from '../protocol/types';
@@ -14,6 +15,18 @@ export type DispatchSummary = DispatchResult;
 /** Anything that turns a request into bytes on a sink and never rejects. */
 export interface RequestDispatcher {
   dispatch(msg: RawMessage, sink: ReplySink, options: { signal: AbortSignal; logger: Logger }): Promise<DispatchSummary>;
+}
+
+/** Options the runtime passes with every message it hands to the app. */
+export type MessageOptions = { signal: AbortSignal; logger: Logger };
+
+/** The entry points an `App` has besides `dispatch`: WebSocket handshakes and frames, socket messages. */
+export type MessageDispatcher = Pick<App, 'dispatchHandshake' | 'dispatchFrame' | 'dispatchSocketMessage'>;
+
+/** Duck-typed, so a plain `RequestDispatcher` keeps the old behaviour: handshakes 404, frames ignored. */
+export function handlesMessages(app: RequestDispatcher): app is RequestDispatcher & MessageDispatcher {
+  const a = app as Partial<MessageDispatcher>;
+  return typeof a.dispatchHandshake === 'function' && typeof a.dispatchFrame === 'function' && typeof a.dispatchSocketMessage === 'function';
 }
 
 /** Duck-type check used when loading a user's app module. */

@@ -14,10 +14,12 @@ import { serializeResponse } from '../protocol/http-response';
 import { encodeClose, encodeReply } from '../protocol/reply-writer';
 import { parseMessage } from '../protocol/request-parser';
 import type { RawMessage } from '../protocol/types';
+import { encodeCloseFrame, WS_CLOSE } from '../protocol/websocket';
 import type { Link, Transport } from '../transport/transport';
-import type { RequestDispatcher } from './dispatcher';
+import { handlesMessages, type DispatchSummary, type MessageOptions, type RequestDispatcher } from './dispatcher';
 import { InFlightLimiter } from './in-flight-limiter';
 import { OrderedReplies, type ConnectionWriter } from './ordered-replies';
+import { ReplyCoalescer } from './reply-coalescer';
 import { WorkerStats, type Outcome } from './stats';
 
 /** Settings of a {@link WorkerRuntime}. */
@@ -48,15 +50,22 @@ class WorkerStopping extends Error {
 
 const EXCERPT_BYTES = 48;
 
+/** What the runtime closes an in-flight WebSocket event with when the worker stops under it (1001 Going Away). */
+const GOING_AWAY = encodeCloseFrame(WS_CLOSE.GOING_AWAY, 'worker stopping');
+
 /** One worker process's request engine. */
 export class WorkerRuntime {
   readonly stats = new WorkerStats();
   readonly #opts: RuntimeOptions;
   readonly #limiter: InFlightLimiter;
   readonly #order = new OrderedReplies();
+  /** Batches WebSocket replies per connection (Mongrel2's 16-message delivery queue, §4.4). */
+  readonly #coalescer = new ReplyCoalescer();
   /** In-flight aborters per connection key, so a disconnect notice can cancel that connection's work. */
   readonly #aborters = new Map<string, Set<AbortController>>();
   readonly #idleWaiters = new Set<() => void>();
+  /** WebSocket frames and socket messages being handled: not HTTP requests, but drain waits for them too. */
+  #messagesInFlight = 0;
   #loops: Promise<void>[] = [];
   #stopping: Promise<void> | undefined;
 
@@ -97,8 +106,12 @@ export class WorkerRuntime {
     await transport.close(this.#opts.lingerMs);
   }
 
+  get #idle(): boolean {
+    return this.stats.inFlight === 0 && this.#messagesInFlight === 0;
+  }
+
   #whenIdle(timeoutMs: number): Promise<boolean> {
-    if (this.stats.inFlight === 0) return Promise.resolve(true);
+    if (this.#idle) return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (idle: boolean): void => {
         clearTimeout(timer);
@@ -162,20 +175,38 @@ export class WorkerRuntime {
         if (msg.headers['METHOD'] !== undefined) return this.#reject(link, linkIndex, msg, 501, 'upload.stream is not supported; use async uploads');
         this.stats.otherNotices += 1;
         return;
-      case 'websocket-handshake':
-      case 'websocket-frame':
-        // TODO(#2): websocket routes in the app; until then an upgrade is refused cleanly.
-        if (message.kind === 'websocket-handshake') return this.#reject(link, linkIndex, msg, 404, 'no websocket route');
-        this.stats.otherNotices += 1;
-        return;
+      case 'websocket-handshake': {
+        // A handshake is an HTTP request (answered 101 or refused): it is counted like one.
+        const app = this.#opts.app;
+        if (!handlesMessages(app)) return this.#reject(link, linkIndex, msg, 404, 'no websocket route');
+        return this.#serve(link, linkIndex, msg, undefined, (m, sink, options) => app.dispatchHandshake(m, message.accept, sink, options));
+      }
+      case 'websocket-frame': {
+        // Frames are messages on an upgraded connection, not requests: counted apart from the outcomes.
+        this.stats.websocketFrames += 1;
+        const app = this.#opts.app;
+        if (!handlesMessages(app)) return;
+        return this.#serveMessage(link, linkIndex, msg, 'websocket.frame', GOING_AWAY, (sink, options) => app.dispatchFrame(message, sink, options));
+      }
+      case 'socket-message': {
+        this.stats.socketMessages += 1;
+        const app = this.#opts.app;
+        if (!handlesMessages(app)) return;
+        return this.#serveMessage(link, linkIndex, msg, 'socket.message', undefined, (sink, options) => app.dispatchSocketMessage(message, sink, options));
+      }
       case 'upload-start':
-      case 'socket-message':
         this.stats.otherNotices += 1;
         return;
     }
   }
 
-  async #serve(link: Link, linkIndex: number, raw: RawMessage, uploadFile: string | undefined): Promise<void> {
+  async #serve(
+    link: Link,
+    linkIndex: number,
+    raw: RawMessage,
+    uploadFile: string | undefined,
+    run: (msg: RawMessage, sink: ReplySink, options: MessageOptions) => Promise<DispatchSummary> = (msg, sink, options) => this.#opts.app.dispatch(msg, sink, options),
+  ): Promise<void> {
     const key = connectionKey(linkIndex, raw);
     this.#opts.logger.debug({ event: 'request.start', connId: raw.connId, path: raw.path }, 'request.start');
     const sink = this.#order.open(key, this.#writer(link, raw));
@@ -191,7 +222,7 @@ export class WorkerRuntime {
         observation = { ...observation, status: 413, bytesSent: await this.#simpleReply(sink, 413, 'upload too large') };
         return;
       }
-      const result = await this.#opts.app.dispatch(msg, sink, { signal: aborter.signal, logger: this.#opts.logger });
+      const result = await run(msg, sink, { signal: aborter.signal, logger: this.#opts.logger });
       outcome = result.outcome;
       observation = { route: result.route, method: result.method, status: result.status, bytesSent: result.bytesSent };
       if (result.outcome === 'aborted' && aborter.signal.reason instanceof WorkerStopping && result.bytesSent === 0) {
@@ -211,8 +242,46 @@ export class WorkerRuntime {
       this.#untrack(key, aborter);
       this.#end(outcome, { ...observation, durationMs: performance.now() - started });
       if (uploadFile !== undefined) await unlink(uploadFile).catch(() => undefined);
-      if (this.stats.inFlight === 0) for (const wake of [...this.#idleWaiters]) wake();
+      this.#wakeIfIdle();
     }
+  }
+
+  /**
+   * Handle a WebSocket frame or a socket message: replies ordered per connection like HTTP responses, cancelled
+   * by a disconnect notice, awaited by drain. `onWorkerStop`: what to send when the drain deadline aborts it.
+   */
+  async #serveMessage(
+    link: Link,
+    linkIndex: number,
+    raw: RawMessage,
+    event: string,
+    onWorkerStop: Buffer | undefined,
+    run: (sink: ReplySink, options: MessageOptions) => Promise<{ outcome: string; route: string; durationMs: number }>,
+  ): Promise<void> {
+    const key = connectionKey(linkIndex, raw);
+    const sink = this.#order.open(key, this.#writer(link, raw));
+    const aborter = new AbortController();
+    this.#track(key, aborter);
+    this.#messagesInFlight += 1;
+    try {
+      const { durationMs, ...result } = await run(sink, { signal: aborter.signal, logger: this.#opts.logger });
+      if (result.outcome === 'aborted' && aborter.signal.reason instanceof WorkerStopping && onWorkerStop !== undefined) {
+        await sink.write(onWorkerStop).catch(() => undefined);
+        await sink.close().catch(() => undefined);
+      }
+      this.#opts.logger.debug({ event, connId: raw.connId, ...result, durationMs: Math.round(durationMs * 100) / 100 }, event);
+    } catch (err) {
+      this.#opts.logger.error({ err, connId: raw.connId, path: raw.path }, `${event} failed outside the app`);
+    } finally {
+      sink.finish();
+      this.#untrack(key, aborter);
+      this.#messagesInFlight -= 1;
+      this.#wakeIfIdle();
+    }
+  }
+
+  #wakeIfIdle(): void {
+    if (this.#idle) for (const wake of [...this.#idleWaiters]) wake();
   }
 
   /** Replace the (empty) body of a completed async upload with the file's bytes; undefined = too large. */
@@ -271,14 +340,18 @@ export class WorkerRuntime {
         throw err;
       }
     };
+    const deliver = (data: Buffer): Promise<void> => send(encodeReply(raw.sender, [raw.connId], data));
+    const close = (): Promise<void> => send(encodeClose(raw.sender, [raw.connId]));
+    // Only WebSocket connections are batched: HTTP replies are single messages, socket messages must stay apart.
+    const key = isWebSocket(raw) ? `${link.name}\u0000${raw.sender}\u0000${raw.connId}` : undefined;
     return {
       write: async (data) => {
         // An empty body would be Mongrel2's close message: never send one by accident.
         if (data.length === 0) return;
         this.stats.bytesSent += data.length;
-        await send(encodeReply(raw.sender, [raw.connId], data));
+        await (key === undefined ? deliver(data) : this.#coalescer.write(key, data, deliver));
       },
-      close: () => send(encodeClose(raw.sender, [raw.connId])),
+      close: () => (key === undefined ? close() : this.#coalescer.close(key, close)),
     };
   }
 
@@ -293,6 +366,12 @@ export class WorkerRuntime {
     set?.delete(aborter);
     if (set?.size === 0) this.#aborters.delete(key);
   }
+}
+
+/** A handshake or frame: its replies go to an upgraded connection. */
+function isWebSocket(raw: RawMessage): boolean {
+  const method = methodOf(raw);
+  return method === 'WEBSOCKET' || method === 'WEBSOCKET_HANDSHAKE';
 }
 
 /** The request method as Mongrel2 sent it ('' for messages without one). */

@@ -1,6 +1,8 @@
 /**
  * Outcome accounting for one worker. Invariant (architecture.md #1): every request read ends in exactly one
- * outcome, so `received === inFlight + sum(outcomes)` at all times.
+ * outcome, so `received === inFlight + sum(outcomes)` at all times. A WebSocket handshake is a request (status 101
+ * or the refusal's); the frames that follow, and JSON/XML socket messages, are messages on an open connection:
+ * counted in `websocketFrames` / `socketMessages`, never in `received` or the outcomes.
  * @module
  */
 
@@ -18,8 +20,12 @@ export class WorkerStats {
   malformed = 0;
   disconnectNotices = 0;
   creditNotices = 0;
-  /** Notices and messages that need no reply (upload start, socket messages, stream continuations). */
+  /** Notices and messages that need no reply (upload start, stream continuations). */
   otherNotices = 0;
+  /** Inbound WebSocket frames (messages and control frames), whatever their handling. */
+  websocketFrames = 0;
+  /** JSON/XML socket messages (`@name` / `<name` routes). */
+  socketMessages = 0;
   /** Replies the transport could not hand over within the send timeout. */
   sendFailures = 0;
   bytesSent = 0;
@@ -51,6 +57,8 @@ export class WorkerStats {
       disconnectNotices: this.disconnectNotices,
       creditNotices: this.creditNotices,
       otherNotices: this.otherNotices,
+      websocketFrames: this.websocketFrames,
+      socketMessages: this.socketMessages,
       sendFailures: this.sendFailures,
       bytesSent: this.bytesSent,
     };

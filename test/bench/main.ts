@@ -465,7 +465,7 @@ async function main(): Promise<number> {
     for (const c of codec) process.stdout.write(`  ${c.name.padEnd(62)} ${Math.round(c.opsPerSec).toLocaleString('en-US').padStart(12)} ops/s ${Math.round(c.nsPerOp).toString().padStart(7)} ns/op\n`);
     process.stdout.write('worker pipeline without ZeroMQ...\n');
     pipeline = await runPipelineBench(opts.quick ? 20_000 : 50_000, opts.quick ? 1 : 3);
-    for (const p of pipeline) process.stdout.write(`  ${p.name.padEnd(62)} ${Math.round(p.requestsPerSec).toLocaleString('en-US').padStart(12)} req/s ${p.usPerRequest.toFixed(2).padStart(7)} µs/req\n`);
+    for (const p of pipeline) process.stdout.write(`  ${p.name.padEnd(62)} ${Math.round(p.requestsPerSec).toLocaleString('en-US').padStart(12)} req/CPU-s ${p.usPerRequest.toFixed(2).padStart(7)} CPU µs/req\n`);
   }
   const results: BenchReport['scenarios'][number][] = [];
   for (const s of chosen) {

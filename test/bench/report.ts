@@ -254,7 +254,7 @@ export function markdown(report: BenchReport): string {
     lines.push('');
   }
   if (report.pipeline.length > 0) {
-    lines.push('## Worker pipeline without ZeroMQ (one process, fake link)', '', '| case | requests/s | µs / request |', '|---|--:|--:|');
+    lines.push('## Worker pipeline without ZeroMQ (one process, fake link; CPU time)', '', '| case | requests per CPU second | CPU µs / request |', '|---|--:|--:|');
     for (const p of report.pipeline) lines.push(`| ${p.name} | ${Math.round(p.requestsPerSec).toLocaleString('en-US')} | ${p.usPerRequest.toFixed(2)} |`);
     lines.push('');
   }
