@@ -194,9 +194,16 @@ export class WorkerRuntime {
         if (!handlesMessages(app)) return;
         return this.#serveMessage(link, linkIndex, msg, 'socket.message', undefined, (sink, options) => app.dispatchSocketMessage(message, sink, options));
       }
-      case 'upload-start':
+      case 'upload-start': {
+        // Mongrel2 is streaming the body to disk; an empty reply now is its "kill" message (§3.4), so an upload
+        // we would refuse anyway is stopped here instead of after the whole body arrived.
+        const declared = Number(msg.headers['content-length']);
+        if (Number.isFinite(declared) && declared > this.#opts.maxUploadBytes) {
+          return this.#reject(link, linkIndex, msg, 413, `upload of ${declared} bytes is over the limit of ${this.#opts.maxUploadBytes}`);
+        }
         this.stats.otherNotices += 1;
         return;
+      }
     }
   }
 

@@ -19,6 +19,8 @@ interface Inspected {
   version: string;
 }
 
+const MAX_UPLOAD = 100_000;
+
 for (const protocol of ['tnetstring', 'json'] as const) {
   describe(`worker over Mongrel2 (${protocol} headers)`, { timeout: 60_000 }, () => {
     let m2: TestMongrel2;
@@ -28,7 +30,7 @@ for (const protocol of ['tnetstring', 'json'] as const) {
     before(async () => {
       m2 = await startTestMongrel2({ handlers: [{ route: '/', protocol }] });
       port = m2.port;
-      worker = await startWorker(HELLO_APP, m2.workerArgs(), ['--upload-dir', m2.uploadDir]);
+      worker = await startWorker(HELLO_APP, m2.workerArgs(), ['--upload-dir', m2.uploadDir, '--max-upload-bytes', String(MAX_UPLOAD)]);
     });
     after(async () => {
       await worker?.stop();
@@ -157,6 +159,20 @@ for (const protocol of ['tnetstring', 'json'] as const) {
       const seen = JSON.parse(res.body.toString()) as Inspected;
       assert.deepEqual(Buffer.from(seen.body, 'base64'), body);
       assert.equal(seen.headers['content-length'], String(body.length));
+    });
+
+    test('an upload over --max-upload-bytes is refused with 413 as soon as it starts', async () => {
+      const conn = await HttpConnection.open(port);
+      try {
+        conn.send(buildRequest({ method: 'POST', path: '/inspect/too-big', body: randomBytes(MAX_UPLOAD * 3) }));
+        const line = await worker.waitForLog((l) => l['event'] === 'request.rejected' && l['path'] === '/inspect/too-big');
+        assert.equal(line['status'], 413);
+        // Mongrel2 may reset the connection while the client is still sending; either way it never gets a 200.
+        const res = await conn.read().catch(() => undefined);
+        assert.notEqual(res?.status, 200);
+      } finally {
+        conn.close();
+      }
     });
 
     test('forged upload headers on a small request are rejected with 400', async () => {
