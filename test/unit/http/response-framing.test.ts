@@ -1,31 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ErrorCode, M2PoolError } from '../../../src/errors';
-import type { HttpVersion } from '../../../src/http/request';
 import { Response } from '../../../src/http/response';
 import type { ReplySink } from '../../../src/http/sink';
-
-type Event = { type: 'write'; data: string } | { type: 'close' };
-
-class RecordingSink implements ReplySink {
-  readonly events: Event[] = [];
-  async write(data: Buffer): Promise<void> {
-    this.events.push({ type: 'write', data: data.toString('latin1') });
-  }
-  async close(): Promise<void> {
-    this.events.push({ type: 'close' });
-  }
-}
-
-function setup(target: { method?: string; version?: HttpVersion; wantsClose?: boolean } = {}): { res: Response; sink: RecordingSink } {
-  const sink = new RecordingSink();
-  const res = new Response(sink, { method: target.method ?? 'GET', version: target.version ?? 'HTTP/1.1', wantsClose: target.wantsClose ?? false });
-  return { res, sink };
-}
-
-function isInvalid(err: unknown): boolean {
-  return err instanceof M2PoolError && err.code === ErrorCode.RESPONSE_INVALID;
-}
+import { isInvalid, setup } from './response-setup';
 
 describe('Response HEAD', () => {
   it('sends the GET headers including Content-Length but no body bytes', async () => {
