@@ -1,7 +1,9 @@
 /**
  * Variant (d) of the benchmark: the same app answered by plain `node:http`, no Mongrel2 and no ZeroMQ — for
- * readers who wonder what Mongrel2 costs. A node:cluster primary forks N workers sharing one listening socket
- * (round-robin accept in the primary, Node's default on Linux). Each worker loads the app module exactly as
+ * readers who wonder what Mongrel2 costs. A node:cluster primary forks N workers sharing one listening socket;
+ * the workers accept directly (`SCHED_NONE`): with Node's default round-robin the primary accepts every
+ * connection and hands it to a worker over IPC, and a burst of 1000 connects then takes over a second
+ * (p99 above 2 s, timeouts). Each worker loads the app module exactly as
  * `m2pool worker --app` does and calls `app.dispatch(msg, sink, …)` for every request: the adapter builds the
  * RawMessage Mongrel2 would have sent (tnetstring-style headers: METHOD, VERSION, URI, PATH, QUERY, …) and the
  * sink turns the framework's serialised HTTP response back into `writeHead` + `write` on the ServerResponse,
@@ -119,7 +121,9 @@ function serve(appModule: string, port: number): void {
         .then(() => sink.finish(), () => sink.finish());
     });
   });
-  server.listen(port, '127.0.0.1');
+  // Node's default backlog (511) overflows when wrk opens 1000 connections at once: SYN retries then add
+  // seconds to the first requests. Mongrel2 listens with a larger one; the kernel caps it at somaxconn.
+  server.listen({ port, host: '127.0.0.1', backlog: 4096 });
 }
 
 function main(): void {
@@ -131,6 +135,7 @@ function main(): void {
     process.exit(2);
   }
   if (cluster.isPrimary) {
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
     const pids: number[] = [];
     let stopping = false;
     for (let i = 0; i < workers; i++) {

@@ -6,7 +6,8 @@
  *   (b) floor — N processes of the thinnest correct zeromq.js handler (floor-handler.ts)
  *   (c) static — Mongrel2 serving a file of the same size by itself (Dir route): the ceiling
  *   (d) node-http — the same app on plain node:http (node:cluster, N workers): what Mongrel2 costs
- * plus codec micro benchmarks. Writes raw results as JSON and a markdown report.
+ * plus micro benchmarks of the codec and of the worker pipeline without ZeroMQ. Writes raw results as JSON and a
+ * markdown report.
  * Never part of `npm test`. Run `npm run bench -- --help` for the options.
  */
 import { spawnSync } from 'node:child_process';
@@ -19,7 +20,7 @@ import { runCodecBench, type CodecResult } from './codec';
 import { runPipelineBench, type PipelineResult } from './pipeline';
 import { startBenchMongrel2, STATIC_HOST, type BenchMongrel2 } from './mongrel2-bench';
 import { installCleanup, stopAll } from './procs';
-import { cpuSeconds, machineBusySeconds, machineCpu, rssBytes } from './procstat';
+import { cpuSeconds, machineBusySeconds, machineCpu, rssAnonBytes, rssBytes } from './procstat';
 import { profilesOf, summarizeProfiles, type ProfileSummary } from './profile';
 import { markdown, ratios, summarize, targets, type BenchReport, type MachineInfo, type RunRecord, type ScenarioResult } from './report';
 import { appModule, hostOf, startVariant, type AppName, type RunningVariant, type VariantKind, type VariantSpec } from './variants';
@@ -32,17 +33,17 @@ test/bench/results/<date>-<machine>.{json,md}. Partial runs (--quick, --only, --
 --pool-arg, or changed durations) write to ${path.join(os.tmpdir(), 'm2pool-bench')} unless --out is given.
 
 options:
-  --quick              short smoke run: 1 round, 1 s warm-up, 3 s per variant, scenarios ${'echo-c50, bytes-64k, slow-mix'}
+  --quick              short smoke run: 1 round, 1 s warm-up, 3 s per variant, scenarios echo-c50, bytes-64k, slow-mix and codec
   --only NAME          run only these scenarios (repeatable or comma-separated; 'codec' = the micro benchmarks);
                        a name matches exactly or as a prefix, e.g. --only echo,workers
   --variants IDS       only these variants (m2pool, m2pool-nometrics, floor, static, node-http)
   --rounds N           interleaved rounds per scenario (default 3; --quick 1)
-  --duration S         measured seconds per variant per round (default 7; --quick 3)
+  --duration S         measured seconds per variant per round (default 6; --quick 3)
   --warmup S           warm-up seconds before each measurement (default 1)
   --first-warmup S     warm-up before a variant's first measurement (default 3; --quick 1)
   --workers N          handler processes for a, b and d outside the workers-* scenarios (default 2)
   --threads N          wrk threads (default 1: the machine's other core serves)
-  --quiet-wait S       before each run, wait up to S seconds for other load on the machine to stop (default 2; --quick 0)
+  --quiet-wait S       before each run, wait up to S seconds for other load on the machine to stop (default 1.5; --quick 0)
   --profile            run the V8 CPU profiler in every Node process and summarise worker self time per function
   --pool-arg ARG       extra flag for every \`m2pool start\` (repeatable), e.g. --pool-arg=--receive-hwm --pool-arg=100
   --x-arg ARG          add variant m2pool-x next to every m2pool: the same pool plus this flag (repeatable)
@@ -206,12 +207,12 @@ function readOptions(argv: string[]): Options {
     only,
     variants,
     rounds: num('rounds', values.rounds, quick ? 1 : 3, 1),
-    durationS: num('duration', values.duration, quick ? 3 : 7, 1),
+    durationS: num('duration', values.duration, quick ? 3 : 6, 1),
     warmupS: num('warmup', values.warmup, 1, 0),
     firstWarmupS: num('first-warmup', values['first-warmup'], quick ? 1 : 3, 0),
     workers: num('workers', values.workers, 2, 1),
     threads: num('threads', values.threads, 1, 1),
-    quietWaitS: num('quiet-wait', values['quiet-wait'], quick ? 0 : 2, 0),
+    quietWaitS: num('quiet-wait', values['quiet-wait'], quick ? 0 : 1.5, 0),
     profile: values.profile === true,
     poolArgs,
     x,
@@ -341,6 +342,7 @@ async function runScenario(s: Scenario, opts: Options, root: string): Promise<Sc
   const running: RunningVariant[] = [];
   const runs: RunRecord[] = [];
   const idleRss: Record<string, number[]> = {};
+  const idleRssAnon: Record<string, number[]> = {};
   const profiles: Record<string, ProfileSummary> = {};
   const served = new Map<string, number>();
   try {
@@ -349,7 +351,11 @@ async function runScenario(s: Scenario, opts: Options, root: string): Promise<Sc
       running.push(await startVariant(spec, { dir, mongrel2, app: s.app, poolArgs: opts.poolArgs, profileDir }));
     }
     await sleep(opts.quick ? 1_000 : 2_000);
-    for (const v of running) idleRss[v.spec.id] = v.members().filter((m) => m.role === 'worker').map((m) => rssBytes(m.pid));
+    for (const v of running) {
+      const workers = v.members().filter((m) => m.role === 'worker');
+      idleRss[v.spec.id] = workers.map((m) => rssBytes(m.pid));
+      idleRssAnon[v.spec.id] = workers.map((m) => rssAnonBytes(m.pid));
+    }
     for (let round = 0; round < opts.rounds; round++) {
       const order = running.map((_, i) => running[(i + round) % running.length]!);
       for (const v of order) {
@@ -385,6 +391,7 @@ async function runScenario(s: Scenario, opts: Options, root: string): Promise<Sc
     app: path.relative(REPO_ROOT, appModule(s.app)),
     variants: specs,
     idleRss,
+    idleRssAnon,
     runs,
     profiles: opts.profile ? profiles : undefined,
   };

@@ -53,6 +53,16 @@ export function rssBytes(pid: number): number {
   }
 }
 
+/** Anonymous resident memory in bytes (RssAnon: the process's own heap and stacks, shared code excluded), or 0. */
+export function rssAnonBytes(pid: number): number {
+  try {
+    const m = /^RssAnon:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? 0 : Number(m[1]) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * Machine-wide CPU seconds so far (all cores) from /proc/stat: `busy` = everything but idle and iowait;
  * `softirq` = the part spent in softirq (loopback TCP processing, charged to no process).
@@ -67,9 +77,4 @@ export function machineCpu(): { readonly busy: number; readonly softirq: number 
 /** Machine-wide busy CPU seconds (see {@link machineCpu}). */
 export function machineBusySeconds(): number {
   return machineCpu().busy;
-}
-
-/** Sum of {@link cpuSeconds} over `pids`. */
-export function cpuOf(pids: readonly number[]): number {
-  return pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
 }

@@ -48,6 +48,8 @@ export interface ScenarioResult {
   readonly variants: readonly VariantSpec[];
   /** Worker VmRSS right after start, before any load (bytes), per variant. */
   readonly idleRss: Readonly<Record<string, readonly number[]>>;
+  /** The same workers' RssAnon (private memory: the node binary's pages, shared by all workers, excluded). */
+  readonly idleRssAnon: Readonly<Record<string, readonly number[]>>;
   readonly runs: readonly RunRecord[];
   readonly profiles?: Readonly<Record<string, ProfileSummary>> | undefined;
 }
@@ -68,8 +70,11 @@ export interface VariantSummary {
   readonly errors: number;
   readonly timeouts: number;
   readonly cpuMsPer1k: number;
+  /** The Mongrel2 part of `cpuMsPer1k` (0 for node-http). */
+  readonly mongrel2CpuMsPer1k: number;
   readonly workerRssMiB: number | undefined;
   readonly idleWorkerRssMiB: number | undefined;
+  readonly idleWorkerRssAnonMiB: number | undefined;
   readonly supervisorRssMiB: number | undefined;
   readonly mongrel2RssMiB: number | undefined;
   readonly otherCpuS: number;
@@ -131,6 +136,7 @@ export function summarize(s: ScenarioResult): VariantSummary[] {
     const rps = runs.map((r) => r.wrk.rps);
     const m = median(rps);
     const idle = s.idleRss[spec.id] ?? [];
+    const idleAnon = s.idleRssAnon[spec.id] ?? [];
     return {
       variant: spec.id,
       kind: spec.kind,
@@ -144,8 +150,10 @@ export function summarize(s: ScenarioResult): VariantSummary[] {
       errors: runs.reduce((a, r) => a + r.wrk.errors.total, 0),
       timeouts: runs.reduce((a, r) => a + r.wrk.errors.timeout, 0),
       cpuMsPer1k: median(runs.map((r) => r.cpuMsPer1k)),
+      mongrel2CpuMsPer1k: median(runs.map((r) => (r.wrk.requests > 0 ? ((r.cpuS['mongrel2'] ?? 0) * 1e6) / r.wrk.requests : Number.NaN))),
       workerRssMiB: mib(medianOrUndefined(runs.map((r) => (r.rss.worker.length === 0 ? undefined : Math.max(...r.rss.worker))))),
       idleWorkerRssMiB: idle.length === 0 ? undefined : Math.max(...idle) / MiB,
+      idleWorkerRssAnonMiB: idleAnon.length === 0 ? undefined : Math.max(...idleAnon) / MiB,
       supervisorRssMiB: mib(medianOrUndefined(runs.map((r) => r.rss.supervisor ?? r.rss.primary))),
       mongrel2RssMiB: mib(medianOrUndefined(runs.map((r) => r.rss.mongrel2))),
       otherCpuS: median(runs.map((r) => r.otherCpuS)),
@@ -234,12 +242,13 @@ export function markdown(report: BenchReport): string {
   }
   if (report.scenarios.length > 0) {
     lines.push('## Results', '');
-    lines.push('| scenario | variant | workers | req/s | spread | p50 ms | p99 ms | p99.9 ms | errors | CPU ms / 1k req | worker RSS MiB idle → loaded | supervisor / primary RSS MiB | Mongrel2 RSS MiB |');
-    lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
+    lines.push('| scenario | variant | workers | req/s | spread | p50 ms | p99 ms | p99.9 ms | errors | CPU ms / 1k req (Mongrel2 part) | worker RSS MiB: idle (anon) → loaded | supervisor / primary RSS MiB | Mongrel2 RSS MiB | other load CPU s |');
+    lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
     for (const s of report.scenarios) {
       for (const v of s.summary) {
-        const rss = v.workerRssMiB === undefined ? '–' : `${f(v.idleWorkerRssMiB)} → ${f(v.workerRssMiB)}`;
-        lines.push(`| ${s.name} | ${v.variant} | ${v.workers || '–'} | ${f(v.rps, 0)} | ${f(v.rpsSpread * 100, 0)}% | ${f(v.p50Ms, 2)} | ${f(v.p99Ms, 2)} | ${f(v.p999Ms, 2)} | ${v.errors}${v.timeouts > 0 ? ` (${v.timeouts} timeouts)` : ''} | ${f(v.cpuMsPer1k, 1)} | ${rss} | ${f(v.supervisorRssMiB)} | ${f(v.mongrel2RssMiB)} |`);
+        const rss = v.workerRssMiB === undefined ? '–' : `${f(v.idleWorkerRssMiB)} (${f(v.idleWorkerRssAnonMiB)}) → ${f(v.workerRssMiB)}`;
+        const cpu = v.kind === 'node-http' ? f(v.cpuMsPer1k, 1) : `${f(v.cpuMsPer1k, 1)} (${f(v.mongrel2CpuMsPer1k, 1)})`;
+        lines.push(`| ${s.name} | ${v.variant} | ${v.workers || '–'} | ${f(v.rps, 0)} | ${f(v.rpsSpread * 100, 0)}% | ${f(v.p50Ms, 2)} | ${f(v.p99Ms, 2)} | ${f(v.p999Ms, 2)} | ${v.errors}${v.timeouts > 0 ? ` (${v.timeouts} timeouts)` : ''} | ${cpu} | ${rss} | ${f(v.supervisorRssMiB)} | ${f(v.mongrel2RssMiB)} | ${f(v.otherCpuS, 1)} |`);
       }
     }
     lines.push('', 'Scenarios:', '');
