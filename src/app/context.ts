@@ -12,7 +12,10 @@ import type { Params } from './router';
 /** The default type of `ctx.query` when the route has no query schema. */
 export type QueryObject = MultiValueRecord;
 
-/** The per-request parts the framework builds before validation. */
+/**
+ * The per-request parts the framework builds before validation. `signal` and `log` may be getters: the
+ * framework creates them only when a handler reads them.
+ */
 export interface ContextInit {
   readonly req: Request;
   readonly res: Response;
@@ -35,9 +38,7 @@ export class Context<B = unknown, Q = QueryObject> {
   readonly req: Request;
   readonly res: Response;
   readonly params: Params;
-  readonly signal: AbortSignal;
-  /** Child logger bound to this request (`route`, `method`, `connId`). */
-  readonly log: Logger;
+  readonly #init: ContextInit;
   /** Epoch milliseconds after which the request times out. */
   readonly deadline: number;
   /** The route label (pattern as registered, or its `name`). */
@@ -51,12 +52,21 @@ export class Context<B = unknown, Q = QueryObject> {
     this.req = init.req;
     this.res = init.res;
     this.params = init.params;
-    this.signal = init.signal;
-    this.log = init.log;
+    this.#init = init;
     this.deadline = init.deadline;
     this.route = init.route;
     this.body = body;
     this.query = query;
+  }
+
+  /** Aborts at the deadline, on client disconnect, or when the worker stops (see the class comment). */
+  get signal(): AbortSignal {
+    return this.#init.signal;
+  }
+
+  /** Child logger bound to this request (`route`, `method`, `connId`). */
+  get log(): Logger {
+    return this.#init.log;
   }
 
   /** Milliseconds left before the deadline (0 when passed): use it as the timeout of a nested call. */

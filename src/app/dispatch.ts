@@ -12,6 +12,7 @@ import { Response } from '../http/response';
 import type { ReplySink } from '../http/sink';
 import { statusText } from '../protocol/status-text';
 import type { RawMessage, UploadInfo } from '../protocol/types';
+import { Cancellation, onAbort, type AbortSource } from './cancellation';
 import type { ContextInit } from './context';
 import type { RouteEntry } from './route-entry';
 import { errorReply, sendErrorReply, sendReturnValue, type ErrorReply } from './respond';
@@ -25,6 +26,8 @@ export type DispatchOutcome = 'response' | 'error' | 'timeout' | 'aborted';
 export interface DispatchOptions {
   /** Aborts the request: client disconnected or worker stopping. Nothing more is sent once it fires. */
   readonly signal?: AbortSignal;
+  /** The same as `signal`, without building an `AbortSignal` per request (the worker's hot path); wins over `signal`. */
+  readonly cancellation?: Cancellation;
   /** Logger for this request. @default the app's logger */
   readonly logger?: Logger;
   /** A completed async upload, passed through as `req.upload`. */
@@ -94,14 +97,16 @@ class Exchange {
   readonly #req: Request;
   readonly #counting: CountingSink;
   readonly #gate: GatedSink;
-  readonly #signal: AbortSignal | undefined;
+  readonly #external: AbortSource | undefined;
   readonly #started: number;
   readonly #match: RouteMatch<RouteEntry>;
   readonly #route: string;
   readonly #timeoutMs: number;
   readonly #deadline: number;
-  readonly #log: Logger;
-  readonly #controller = new AbortController();
+  readonly #baseLog: Logger;
+  #childLog: Logger | undefined;
+  /** The handler's signal; its AbortSignal is only built if the handler reads `ctx.signal`. */
+  readonly #cancellation = new Cancellation();
   readonly #handlerRes: Response;
   /** The response being produced: the handler's, or the one the framework replaced it with. */
   #current: Response;
@@ -113,23 +118,28 @@ class Exchange {
     this.#req = req;
     this.#counting = counting;
     this.#gate = new GatedSink(counting);
-    this.#signal = options.signal;
+    this.#external = options.cancellation ?? options.signal;
     this.#started = started;
     this.#match = config.router.match(req.method, req.path);
     const entry = this.#match.kind === 'found' ? this.#match.handler : this.#match.kind === 'method-not-allowed' ? this.#match.handlers[0] : undefined;
     this.#route = entry?.label ?? UNMATCHED_ROUTE;
     this.#timeoutMs = (this.#match.kind === 'found' ? this.#match.handler.timeoutMs : undefined) ?? config.requestTimeoutMs;
     this.#deadline = Date.now() + this.#timeoutMs;
-    this.#log = (options.logger ?? config.logger).child({ route: this.#route, method: req.method, connId: req.connId });
+    this.#baseLog = options.logger ?? config.logger;
     this.#handlerRes = new Response(this.#gate, req);
     this.#current = this.#handlerRes;
     this.#responses.push(this.#handlerRes);
   }
 
+  /** The request's child logger (`route`, `method`, `connId`), made on first use: most requests never log. */
+  get #log(): Logger {
+    return (this.#childLog ??= this.#baseLog.child({ route: this.#route, method: this.#req.method, connId: this.#req.connId }));
+  }
+
   async run(): Promise<DispatchResult> {
-    const external = this.#signal;
+    const external = this.#external;
     if (external?.aborted) {
-      this.#controller.abort(external.reason);
+      this.#cancellation.abort(external.reason);
       return this.#result('aborted', 0);
     }
     let settle: (outcome: DispatchOutcome) => void = () => undefined;
@@ -137,8 +147,8 @@ class Exchange {
       settle = resolve;
     });
     // A signal that fires once the response is complete changes nothing but the handler's own signal.
-    const onAbort = (): void => {
-      this.#controller.abort(external?.reason);
+    const abortedFromOutside = (reason: unknown): void => {
+      this.#cancellation.abort(reason);
       if (this.#current.sent) return;
       this.#gate.shut();
       settle('aborted');
@@ -146,10 +156,10 @@ class Exchange {
     const onDeadline = (): void => {
       if (this.#current.sent) return;
       this.#gate.shut();
-      this.#controller.abort(new DOMException('request deadline exceeded', 'TimeoutError'));
+      this.#cancellation.abort(new DOMException('request deadline exceeded', 'TimeoutError'));
       settle('timeout');
     };
-    external?.addEventListener('abort', onAbort, { once: true });
+    const unsubscribe = external === undefined ? undefined : onAbort(external, abortedFromOutside);
     const timer = setTimeout(onDeadline, this.#timeoutMs);
     this.#work().then(settle, (err: unknown) => {
       // #work catches everything it can; this is the last guard so dispatch cannot hang.
@@ -158,7 +168,7 @@ class Exchange {
     });
     const outcome = await settled;
     clearTimeout(timer);
-    external?.removeEventListener('abort', onAbort);
+    unsubscribe?.();
     if (outcome === 'timeout') return this.#answerTimeout();
     return this.#result(outcome, this.#wireStatus());
   }
@@ -176,12 +186,18 @@ class Exchange {
   }
 
   #context(params: Params): ContextInit {
+    const exchange = this; // the getters below build the signal and the child logger on first use
+
     return {
       req: this.#req,
       res: this.#handlerRes,
       params,
-      signal: this.#controller.signal,
-      log: this.#log,
+      get signal() {
+        return exchange.#cancellation.signal;
+      },
+      get log() {
+        return exchange.#log;
+      },
       deadline: this.#deadline,
       route: this.#route,
     };

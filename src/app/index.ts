@@ -5,6 +5,8 @@
 
 export { App, DEFAULT_REQUEST_TIMEOUT_MS } from './app';
 export type { AppOptions } from './app';
+export { Cancellation } from './cancellation';
+export type { AbortSource } from './cancellation';
 export { Context } from './context';
 export type { ContextInit, QueryObject } from './context';
 export { UNMATCHED_ROUTE } from './dispatch';

@@ -25,6 +25,8 @@ export interface Mongrel2LinkOptions {
   readonly receiveHighWaterMark: number;
   /** How long one reply may wait for the socket before it is reported as failed. */
   readonly sendTimeoutMs: number;
+  /** Called when `ready` changes (Mongrel2 went away or came back); for logs and metrics. */
+  readonly onReadyChange?: (ready: boolean) => void;
 }
 
 /** One Mongrel2 server's request and reply sockets. */
@@ -37,10 +39,17 @@ export class Mongrel2Link implements Link {
   #subscribed = false;
   #receiving = true;
   #closed = false;
+  /** A receive on the XPUB is pending (see `#watchSubscriptions`). */
+  #watching = false;
+  /** The reply socket disconnected: keep reading subscriptions until XPUB reported something. */
+  #expectSubscriptionChange = false;
   readonly #waiters = new Set<() => void>();
+  readonly #onReadyChange: ((ready: boolean) => void) | undefined;
+  #wasReady = false;
 
   constructor(options: Mongrel2LinkOptions) {
     this.name = `${options.sendSpec} -> ${options.recvSpec}`;
+    this.#onReadyChange = options.onReadyChange;
     this.#pull = new Pull({ receiveHighWaterMark: options.receiveHighWaterMark, linger: 0, reconnectInterval: 100 });
     this.#pub = new XPublisher({ noDrop: true, immediate: true, reconnectInterval: 100 });
     this.#replies = new ReplyQueue(
@@ -50,9 +59,10 @@ export class Mongrel2Link implements Link {
     );
     this.#pull.events.on('handshake', () => this.#setPullReady(true));
     this.#pull.events.on('disconnect', () => this.#setPullReady(false));
+    this.#pub.events.on('disconnect', () => this.#onReplySocketDisconnect());
     this.#pull.connect(options.sendSpec);
     this.#pub.connect(options.recvSpec);
-    void this.#watchSubscriptions();
+    this.#watchSubscriptions();
   }
 
   /** Both sockets are connected and Mongrel2 subscribed to our replies. */
@@ -120,21 +130,44 @@ export class Mongrel2Link implements Link {
     this.#notify();
   }
 
-  async #watchSubscriptions(): Promise<void> {
-    // XPUB surfaces Mongrel2's SUBSCRIBE (0x01 + prefix) and, with `immediate`, UNSUBSCRIBE (0x00) when it goes.
-    while (!this.#pub.closed) {
-      let frames: Buffer[];
-      try {
-        frames = await this.#pub.receive();
-      } catch {
-        return; // closed
+  /**
+   * Read Mongrel2's SUBSCRIBE (0x01 + prefix) and UNSUBSCRIBE (0x00: XPUB reports it when the subscriber's pipe
+   * goes, which `immediate` makes happen at disconnect) until it is subscribed and nothing more is queued, then
+   * stop: zeromq.js checks a socket with a pending receive for readability after every send, which would cost
+   * every reply a second ZMQ_EVENTS call (a poll(2) each; about half of a worker's send time in
+   * `npm run bench -- --profile`). What XPUB reports while nobody reads stays queued in it, in order.
+   */
+  #watchSubscriptions(): void {
+    if (this.#watching || this.#pub.closed) return;
+    this.#watching = true;
+    void this.#readSubscriptions();
+  }
+
+  async #readSubscriptions(): Promise<void> {
+    try {
+      while (!this.#pub.closed) {
+        const [first] = await this.#pub.receive();
+        if (first !== undefined && first.length > 0) {
+          this.#expectSubscriptionChange = false;
+          this.#subscribed = first[0] === 1;
+          this.#notify();
+        }
+        if (this.#subscribed && !this.#expectSubscriptionChange && !this.#pub.readable) return;
       }
-      const first = frames[0];
-      if (first !== undefined && first.length > 0) {
-        this.#subscribed = first[0] === 1;
-        this.#notify();
-      }
+    } catch {
+      // closed
+    } finally {
+      this.#watching = false;
     }
+  }
+
+  /**
+   * The reply socket lost Mongrel2: its UNSUBSCRIBE is on the way (or queued), then a SUBSCRIBE when it is back.
+   * Only what XPUB reports changes `#subscribed`; the monitor event just makes sure somebody reads it.
+   */
+  #onReplySocketDisconnect(): void {
+    this.#expectSubscriptionChange = true;
+    this.#watchSubscriptions();
   }
 
   #awaitSubscribed(timeoutMs: number): Promise<void> {
@@ -142,6 +175,11 @@ export class Mongrel2Link implements Link {
   }
 
   #notify(): void {
+    const ready = this.ready && !this.#closed;
+    if (ready !== this.#wasReady) {
+      this.#wasReady = ready;
+      this.#onReadyChange?.(ready);
+    }
     for (const wake of [...this.#waiters]) wake();
   }
 

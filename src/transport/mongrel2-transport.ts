@@ -16,6 +16,8 @@ export interface Mongrel2TransportOptions {
   readonly receiveHighWaterMark: number;
   /** @default 5000 */
   readonly sendTimeoutMs: number;
+  /** Called when a link loses Mongrel2 or gets it back. */
+  readonly onLinkReadyChange?: (link: Mongrel2Link, ready: boolean) => void;
 }
 
 /** Every link to every configured Mongrel2 server. */
@@ -28,15 +30,17 @@ export class Mongrel2Transport implements Transport {
         `need one --recv-spec per --send-spec (got ${options.sendSpecs.length} send, ${options.recvSpecs.length} recv)`,
       ]);
     }
-    this.links = options.sendSpecs.map(
-      (sendSpec, i) =>
-        new Mongrel2Link({
-          sendSpec,
-          recvSpec: options.recvSpecs[i] ?? '',
-          receiveHighWaterMark: options.receiveHighWaterMark,
-          sendTimeoutMs: options.sendTimeoutMs,
-        }),
-    );
+    const onChange = options.onLinkReadyChange;
+    this.links = options.sendSpecs.map((sendSpec, i) => {
+      const link: Mongrel2Link = new Mongrel2Link({
+        sendSpec,
+        recvSpec: options.recvSpecs[i] ?? '',
+        receiveHighWaterMark: options.receiveHighWaterMark,
+        sendTimeoutMs: options.sendTimeoutMs,
+        ...(onChange === undefined ? {} : { onReadyChange: (ready: boolean) => onChange(link, ready) }),
+      });
+      return link;
+    });
   }
 
   async start(timeoutMs: number): Promise<void> {

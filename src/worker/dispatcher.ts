@@ -5,6 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { App } from '../app/app';
+import { Cancellation } from '../app/cancellation';
 import type { DispatchResult } from '../app/dispatch';
 import type { ReplySink } from '../http/sink';
 import type { RawMessage } from '../protocol/types';
@@ -14,11 +15,29 @@ export type DispatchSummary = DispatchResult;
 
 /** Anything that turns a request into bytes on a sink and never rejects. */
 export interface RequestDispatcher {
-  dispatch(msg: RawMessage, sink: ReplySink, options: { signal: AbortSignal; logger: Logger }): Promise<DispatchSummary>;
+  dispatch(msg: RawMessage, sink: ReplySink, options: MessageOptions): Promise<DispatchSummary>;
 }
 
-/** Options the runtime passes with every message it hands to the app. */
-export type MessageOptions = { signal: AbortSignal; logger: Logger };
+/**
+ * Options the runtime passes with every message it hands to the app. `signal` is a getter over `cancellation`:
+ * an `App` listens to the cancellation, so no AbortSignal is built unless somebody reads `signal`.
+ */
+export interface MessageOptions {
+  readonly signal: AbortSignal;
+  readonly cancellation: Cancellation;
+  readonly logger: Logger;
+}
+
+/** The options for one message: `signal` is only built if somebody reads it. */
+export function messageOptions(cancellation: Cancellation, logger: Logger): MessageOptions {
+  return {
+    cancellation,
+    get signal() {
+      return cancellation.signal;
+    },
+    logger,
+  };
+}
 
 /** The entry points an `App` has besides `dispatch`: WebSocket handshakes and frames, socket messages. */
 export type MessageDispatcher = Pick<App, 'dispatchHandshake' | 'dispatchFrame' | 'dispatchSocketMessage'>;

@@ -77,7 +77,14 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     recvSpecs: options.recvSpecs,
     receiveHighWaterMark: options.receiveHwm,
     sendTimeoutMs: options.sendTimeoutMs,
+    onLinkReadyChange: (link, ready) => {
+      if (!booted) return;
+      if (ready) logger.info({ event: 'link.ready', link: link.name }, 'link.ready');
+      else logger.warn({ event: 'link.lost', link: link.name }, 'link.lost: Mongrel2 went away; waiting for it to come back');
+      metrics?.endpointsConnected(transport.connectedCount());
+    },
   });
+  let booted = false;
   try {
     await transport.start(options.bootTimeoutMs);
   } catch (err) {
@@ -99,6 +106,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     lingerMs: LINGER_MS,
   });
   runtime.start();
+  booted = true;
   logger.info({ event: 'worker.ready', endpoints: transport.links.map((l) => l.name) }, 'worker.ready');
   sendToSupervisor({ type: 'm2pool:ready', pid: process.pid, endpoints: transport.links.length });
 

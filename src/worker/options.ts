@@ -29,7 +29,7 @@ export interface WorkerOptions {
 /** Defaults, in one place. */
 export const WORKER_DEFAULTS = {
   maxInFlight: 64,
-  receiveHwm: 1,
+  receiveHwm: 16,
   drainTimeoutMs: 30_000,
   bootTimeoutMs: 10_000,
   heartbeatIntervalMs: 1_000,

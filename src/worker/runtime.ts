@@ -5,6 +5,7 @@
  */
 import { readFile, stat, unlink } from 'node:fs/promises';
 import type { LevelWithSilent, Logger } from 'pino';
+import { Cancellation } from '../app/cancellation';
 import { errorMessage } from '../errors';
 import { UNMATCHED_ROUTE } from '../metrics/definitions';
 import type { WorkerMetrics } from '../metrics/worker-metrics';
@@ -16,7 +17,7 @@ import { parseMessage } from '../protocol/request-parser';
 import type { RawMessage } from '../protocol/types';
 import { encodeCloseFrame, WS_CLOSE } from '../protocol/websocket';
 import type { Link, Transport } from '../transport/transport';
-import { handlesMessages, type DispatchSummary, type MessageOptions, type RequestDispatcher } from './dispatcher';
+import { handlesMessages, messageOptions, type DispatchSummary, type MessageOptions, type RequestDispatcher } from './dispatcher';
 import { InFlightLimiter } from './in-flight-limiter';
 import { OrderedReplies, type ConnectionWriter } from './ordered-replies';
 import { ReplyCoalescer } from './reply-coalescer';
@@ -62,7 +63,7 @@ export class WorkerRuntime {
   /** Batches WebSocket replies per connection (Mongrel2's 16-message delivery queue, §4.4). */
   readonly #coalescer = new ReplyCoalescer();
   /** In-flight aborters per connection key, so a disconnect notice can cancel that connection's work. */
-  readonly #aborters = new Map<string, Set<AbortController>>();
+  readonly #aborters = new Map<string, Set<Cancellation>>();
   readonly #idleWaiters = new Set<() => void>();
   /** WebSocket frames and socket messages being handled: not HTTP requests, but drain waits for them too. */
   #messagesInFlight = 0;
@@ -217,7 +218,7 @@ export class WorkerRuntime {
     const key = connectionKey(linkIndex, raw);
     this.#opts.logger.debug({ event: 'request.start', connId: raw.connId, path: raw.path }, 'request.start');
     const sink = this.#order.open(key, this.#writer(link, raw));
-    const aborter = new AbortController();
+    const aborter = new Cancellation();
     this.#track(key, aborter);
     this.#begin();
     const started = performance.now();
@@ -229,10 +230,10 @@ export class WorkerRuntime {
         observation = { ...observation, status: 413, bytesSent: await this.#simpleReply(sink, 413, 'upload too large') };
         return;
       }
-      const result = await run(msg, sink, { signal: aborter.signal, logger: this.#opts.logger });
+      const result = await run(msg, sink, messageOptions(aborter, this.#opts.logger));
       outcome = result.outcome;
       observation = { route: result.route, method: result.method, status: result.status, bytesSent: result.bytesSent };
-      if (result.outcome === 'aborted' && aborter.signal.reason instanceof WorkerStopping && result.bytesSent === 0) {
+      if (result.outcome === 'aborted' && aborter.reason instanceof WorkerStopping && result.bytesSent === 0) {
         observation = { ...observation, status: 503, bytesSent: await this.#simpleReply(sink, 503, 'worker stopping') };
         outcome = 'error';
       }
@@ -267,12 +268,12 @@ export class WorkerRuntime {
   ): Promise<void> {
     const key = connectionKey(linkIndex, raw);
     const sink = this.#order.open(key, this.#writer(link, raw));
-    const aborter = new AbortController();
+    const aborter = new Cancellation();
     this.#track(key, aborter);
     this.#messagesInFlight += 1;
     try {
-      const { durationMs, ...result } = await run(sink, { signal: aborter.signal, logger: this.#opts.logger });
-      if (result.outcome === 'aborted' && aborter.signal.reason instanceof WorkerStopping && onWorkerStop !== undefined) {
+      const { durationMs, ...result } = await run(sink, messageOptions(aborter, this.#opts.logger));
+      if (result.outcome === 'aborted' && aborter.reason instanceof WorkerStopping && onWorkerStop !== undefined) {
         await sink.write(onWorkerStop).catch(() => undefined);
         await sink.close().catch(() => undefined);
       }
@@ -362,13 +363,13 @@ export class WorkerRuntime {
     };
   }
 
-  #track(key: string, aborter: AbortController): void {
+  #track(key: string, aborter: Cancellation): void {
     let set = this.#aborters.get(key);
     if (set === undefined) this.#aborters.set(key, (set = new Set()));
     set.add(aborter);
   }
 
-  #untrack(key: string, aborter: AbortController): void {
+  #untrack(key: string, aborter: Cancellation): void {
     const set = this.#aborters.get(key);
     set?.delete(aborter);
     if (set?.size === 0) this.#aborters.delete(key);

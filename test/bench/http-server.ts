@@ -14,9 +14,11 @@ import cluster from 'node:cluster';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { pino } from 'pino';
+import { Cancellation } from '../../src/app/cancellation';
 import type { ReplySink } from '../../src/http/sink';
 import type { HeaderValue, RawMessage } from '../../src/protocol/types';
 import { loadApp } from '../../src/worker/app-loader';
+import { messageOptions } from '../../src/worker/dispatcher';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 /** The worker runs with --log-level info and the request log off; nothing is logged per request here either. */
@@ -111,13 +113,13 @@ function serve(appModule: string, port: number): void {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const sink = new ServerResponseSink(res);
-      const aborter = new AbortController();
+      const cancellation = new Cancellation();
       res.once('close', () => {
-        if (!res.writableFinished) aborter.abort(new Error('client disconnected'));
+        if (!res.writableFinished) cancellation.abort(new Error('client disconnected'));
       });
       const body = chunks.length === 0 ? Buffer.alloc(0) : chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       void app
-        .dispatch(toRawMessage(req, body), sink, { signal: aborter.signal, logger: silentLogger })
+        .dispatch(toRawMessage(req, body), sink, messageOptions(cancellation, silentLogger))
         .then(() => sink.finish(), () => sink.finish());
     });
   });

@@ -8,12 +8,13 @@
  * share the machine.
  */
 import { pino } from 'pino';
+import { Cancellation } from '../../src/app/cancellation';
 import type { ReplySink } from '../../src/http/sink';
 import { WorkerMetrics } from '../../src/metrics/worker-metrics';
 import { parseMessage } from '../../src/protocol/request-parser';
 import { encode } from '../../src/protocol/tnetstring';
 import type { Link, Transport } from '../../src/transport/transport';
-import type { RequestDispatcher } from '../../src/worker/dispatcher';
+import { messageOptions, type RequestDispatcher } from '../../src/worker/dispatcher';
 import { WorkerRuntime } from '../../src/worker/runtime';
 import { loadApp } from '../../src/worker/app-loader';
 import { HELLO_APP } from '../helpers/processes';
@@ -107,10 +108,9 @@ async function dispatchOnce(app: RequestDispatcher, frames: readonly Buffer[], n
   const t0 = process.cpuUsage();
   let next = 0;
   const lane = async (): Promise<void> => {
-    const signal = new AbortController().signal;
     while (next < n) {
       const i = next++;
-      await app.dispatch(msgs[i % msgs.length]!, sink, { signal, logger });
+      await app.dispatch(msgs[i % msgs.length]!, sink, messageOptions(new Cancellation(), logger));
     }
   };
   await Promise.all(Array.from({ length: 64 }, lane));

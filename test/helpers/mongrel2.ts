@@ -44,7 +44,10 @@ export interface TestMongrel2 {
   readonly dir: string;
   readonly uploadDir: string;
   readonly handlers: readonly TestHandlerEndpoints[];
+  /** The current Mongrel2 process (a new one after `restart`). */
   readonly process: Mongrel2Process;
+  /** Stop Mongrel2 and start it again with the same config, port and sockets; resolves once it listens. */
+  restart(): Promise<void>;
   /** Worker flags for handler `i`: --send-spec/--recv-spec. */
   workerArgs(i?: number): string[];
   /** Stop Mongrel2 (SIGINT, then SIGKILL after a deadline) and remove the temp dir. Idempotent. */
@@ -89,22 +92,27 @@ servers = [main]
 `;
   const configPath = path.join(dir, 'test.conf');
   await writeFile(configPath, config);
-  const proc = await startMongrel2({ configPath, runDir: dir, stdio: 'ignore' });
+  let proc = await startMongrel2({ configPath, runDir: dir, stdio: 'ignore' });
+  const stopProcess = async (): Promise<void> => {
+    const child = proc.child;
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const whenListening = async (): Promise<void> => {
+    await waitFor(() => proc.child.exitCode === null && canConnect(port), { timeoutMs: 15_000, what: `mongrel2 listening on ${port}` });
+  };
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
-      const pid = proc.child.pid;
-      if (pid !== undefined && proc.child.exitCode === null && proc.child.signalCode === null) {
-        const exited = new Promise((resolve) => proc.child.once('exit', resolve));
-        proc.child.kill('SIGINT');
-        const timer = setTimeout(() => proc.child.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
+      await stopProcess();
       await rm(dir, { recursive: true, force: true });
     })());
   try {
-    await waitFor(() => proc.child.exitCode === null && canConnect(port), { timeoutMs: 15_000, what: `mongrel2 listening on ${port}` });
+    await whenListening();
   } catch (err) {
     await stop();
     throw err;
@@ -115,7 +123,14 @@ servers = [main]
     dir,
     uploadDir: path.join(dir, 'tmp'),
     handlers,
-    process: proc,
+    get process() {
+      return proc;
+    },
+    restart: async () => {
+      await stopProcess();
+      proc = await startMongrel2({ configPath, runDir: dir, stdio: 'ignore' });
+      await whenListening();
+    },
     workerArgs: (i = 0) => {
       const h = handlers[i];
       if (h === undefined) throw new Error(`no handler ${i}`);

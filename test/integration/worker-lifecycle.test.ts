@@ -50,6 +50,24 @@ test('two workers share one Mongrel2 and both serve', { timeout: 30_000 }, async
   assert.ok((byA ?? 0) > 0 && (byB ?? 0) > 0, `both workers serve (a=${byA}, b=${byB})`);
 });
 
+test('a worker rides out a Mongrel2 restart: it logs the lost link, reconnects and serves again', { timeout: 30_000 }, async (t) => {
+  const m2 = await startTestMongrel2();
+  t.after(() => m2.stop());
+  const worker = await startWorker(HELLO_APP, m2.workerArgs());
+  t.after(() => worker.stop());
+  assert.equal((await rawRequest(m2.port, { path: '/echo/before' })).body.toString(), '/echo/before');
+
+  await m2.restart();
+  await worker.waitForLog((l) => l['event'] === 'link.lost');
+  await worker.waitForLog((l) => l['event'] === 'link.ready');
+  // Ready means Mongrel2 subscribed again: no reply to the new server may vanish (each request has 5 s).
+  const bodies = await Promise.all(
+    Array.from({ length: 20 }, async (_, i) => (await rawRequest(m2.port, { path: `/echo/after-${i}` }, { timeoutMs: 5_000 })).body.toString()),
+  );
+  assert.deepEqual(bodies, Array.from({ length: 20 }, (_, i) => `/echo/after-${i}`));
+  assert.equal(worker.child.exitCode, null, 'the worker was not restarted');
+});
+
 test('one worker serves two Mongrel2 servers, replying to each through its own socket', { timeout: 30_000 }, async (t) => {
   const first = await startTestMongrel2();
   t.after(() => first.stop());
