@@ -54,7 +54,7 @@ export class Mongrel2Link implements Link {
     this.#pub = new XPublisher({ noDrop: true, immediate: true, reconnectInterval: 100 });
     this.#replies = new ReplyQueue(
       (frame) => this.#pub.send(frame),
-      (timeoutMs) => this.#awaitSubscribed(timeoutMs),
+      { now: () => this.#subscribed, wait: (timeoutMs) => this.#awaitSubscribed(timeoutMs) },
       options.sendTimeoutMs,
     );
     this.#pull.events.on('handshake', () => this.#setPullReady(true));
@@ -176,7 +176,8 @@ export class Mongrel2Link implements Link {
 
   #notify(): void {
     const ready = this.ready && !this.#closed;
-    if (ready !== this.#wasReady) {
+    // Once we stop receiving, losing readiness is our own doing, not news for the caller.
+    if (ready !== this.#wasReady && this.#receiving) {
       this.#wasReady = ready;
       this.#onReadyChange?.(ready);
     }

@@ -216,7 +216,8 @@ export class WorkerRuntime {
     run: (msg: RawMessage, sink: ReplySink, options: MessageOptions) => Promise<DispatchSummary> = (msg, sink, options) => this.#opts.app.dispatch(msg, sink, options),
   ): Promise<void> {
     const key = connectionKey(linkIndex, raw);
-    this.#opts.logger.debug({ event: 'request.start', connId: raw.connId, path: raw.path }, 'request.start');
+    const { logger, requestLogLevel } = this.#opts;
+    if (logger.isLevelEnabled('debug')) logger.debug({ event: 'request.start', connId: raw.connId, path: raw.path }, 'request.start');
     const sink = this.#order.open(key, this.#writer(link, raw));
     const aborter = new Cancellation();
     this.#track(key, aborter);
@@ -237,10 +238,12 @@ export class WorkerRuntime {
         observation = { ...observation, status: 503, bytesSent: await this.#simpleReply(sink, 503, 'worker stopping') };
         outcome = 'error';
       }
-      this.#opts.logger[this.#opts.requestLogLevel](
-        { connId: raw.connId, method: result.method, path: raw.path, route: result.route, status: observation.status, outcome, durationMs: Math.round(result.durationMs * 100) / 100 },
-        'request',
-      );
+      if (logger.isLevelEnabled(requestLogLevel)) {
+        logger[requestLogLevel](
+          { connId: raw.connId, method: result.method, path: raw.path, route: result.route, status: observation.status, outcome, durationMs: Math.round(result.durationMs * 100) / 100 },
+          'request',
+        );
+      }
     } catch (err) {
       this.#opts.logger.error({ err, connId: raw.connId, path: raw.path }, 'request failed outside the app');
       outcome = 'closed';
@@ -338,16 +341,15 @@ export class WorkerRuntime {
   }
 
   #writer(link: Link, raw: RawMessage): ConnectionWriter {
-    const send = async (frames: Buffer[]): Promise<void> => {
-      try {
-        for (const frame of frames) await link.send(frame);
-      } catch (err) {
-        this.stats.sendFailures += 1;
-        this.#opts.metrics?.sendFailure();
-        this.#opts.logger.error({ err, connId: raw.connId, link: link.name }, 'reply not delivered');
-        throw err;
-      }
+    const failed = (err: unknown): never => {
+      this.stats.sendFailures += 1;
+      this.#opts.metrics?.sendFailure();
+      this.#opts.logger.error({ err, connId: raw.connId, link: link.name }, 'reply not delivered');
+      throw err;
     };
+    // One frame per reply unless it goes to more than 128 connections (then the frames go out one by one).
+    const send = (frames: Buffer[]): Promise<void> =>
+      (frames.length === 1 ? link.send(frames[0] as Buffer) : sendEach(link, frames)).catch(failed);
     const deliver = (data: Buffer): Promise<void> => send(encodeReply(raw.sender, [raw.connId], data));
     const close = (): Promise<void> => send(encodeClose(raw.sender, [raw.connId]));
     // Only WebSocket connections are batched: HTTP replies are single messages, socket messages must stay apart.
@@ -374,6 +376,10 @@ export class WorkerRuntime {
     set?.delete(aborter);
     if (set?.size === 0) this.#aborters.delete(key);
   }
+}
+
+async function sendEach(link: Link, frames: readonly Buffer[]): Promise<void> {
+  for (const frame of frames) await link.send(frame);
 }
 
 /** A handshake or frame: its replies go to an upgraded connection. */
