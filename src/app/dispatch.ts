@@ -186,21 +186,33 @@ class Exchange {
   }
 
   #context(params: Params): ContextInit {
-    const exchange = this; // the getters below build the signal and the child logger on first use
+    return new ExchangeScope(this, params);
+  }
 
-    return {
-      req: this.#req,
-      res: this.#handlerRes,
-      params,
-      get signal() {
-        return exchange.#cancellation.signal;
-      },
-      get log() {
-        return exchange.#log;
-      },
-      deadline: this.#deadline,
-      route: this.#route,
-    };
+  /** The handler's signal (built on first read). */
+  get handlerSignal(): AbortSignal {
+    return this.#cancellation.signal;
+  }
+
+  /** The request's child logger (built on first read). */
+  get handlerLog(): Logger {
+    return this.#log;
+  }
+
+  get request(): Request {
+    return this.#req;
+  }
+
+  get handlerResponse(): Response {
+    return this.#handlerRes;
+  }
+
+  get deadline(): number {
+    return this.#deadline;
+  }
+
+  get route(): string {
+    return this.#route;
   }
 
   /** Route, validate, run the handler, send its answer. Never rejects. */
@@ -310,5 +322,36 @@ class Exchange {
       closed: this.#counting.closed,
       durationMs: performance.now() - this.#started,
     };
+  }
+}
+
+/**
+ * What a handler's `Context` is built from. A class, not an object literal with getters: a literal's accessors
+ * are new closures each time, so V8 gives every request's object its own hidden class, and those maps (old
+ * space) kept each request's objects alive through young-generation GCs until a full one.
+ */
+class ExchangeScope implements ContextInit {
+  readonly req: Request;
+  readonly res: Response;
+  readonly params: Params;
+  readonly deadline: number;
+  readonly route: string;
+  readonly #exchange: Exchange;
+
+  constructor(exchange: Exchange, params: Params) {
+    this.#exchange = exchange;
+    this.req = exchange.request;
+    this.res = exchange.handlerResponse;
+    this.params = params;
+    this.deadline = exchange.deadline;
+    this.route = exchange.route;
+  }
+
+  get signal(): AbortSignal {
+    return this.#exchange.handlerSignal;
+  }
+
+  get log(): Logger {
+    return this.#exchange.handlerLog;
   }
 }

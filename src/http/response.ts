@@ -245,29 +245,67 @@ export class Response {
   }
 
   #openStream(chunked: boolean, writesBody: boolean, closeAfter: boolean): ResponseStream {
-    let ended = false;
-    const frame = (data: Buffer): Buffer => (chunked ? encodeChunk(data) : data);
-    return {
-      get ended() {
-        return ended;
-      },
-      write: async (chunk) => {
-        if (ended) throw new M2PoolError(ErrorCode.RESPONSE_INVALID, 'response stream already ended');
-        const data = toBuffer(chunk);
-        if (writesBody && data.length > 0) await this.#write(frame(data));
-      },
-      end: async (chunk) => {
-        if (ended) return;
-        ended = true;
+    return new BodyStream(chunked, writesBody, {
+      write: (data) => this.#write(data),
+      ending: () => {
         this.#sent = true;
-        const data = chunk === undefined || !writesBody ? EMPTY : toBuffer(chunk);
-        const parts = data.length > 0 ? [frame(data)] : [];
-        if (chunked) parts.push(LAST_CHUNK);
-        if (parts.length > 0) await this.#write(Buffer.concat(parts));
+      },
+      ended: async () => {
         this.#finished = true;
         if (closeAfter) await this.#sink.close();
       },
-    };
+    });
+  }
+}
+
+/** What a {@link BodyStream} needs from its response. */
+interface StreamOutlet {
+  write(data: Buffer): Promise<void>;
+  /** `end()` was called: the response counts as sent. */
+  ending(): void;
+  /** The last bytes are with the sink. */
+  ended(): Promise<void>;
+}
+
+/**
+ * The body of a streamed response. A class, not an object literal with a getter: a literal's accessor is a
+ * new closure each time, which gives every object its own hidden class (see `ExchangeScope` in app/dispatch.ts).
+ */
+class BodyStream implements ResponseStream {
+  readonly #chunked: boolean;
+  readonly #writesBody: boolean;
+  readonly #outlet: StreamOutlet;
+  #ended = false;
+
+  constructor(chunked: boolean, writesBody: boolean, outlet: StreamOutlet) {
+    this.#chunked = chunked;
+    this.#writesBody = writesBody;
+    this.#outlet = outlet;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  async write(chunk: BodyInput): Promise<void> {
+    if (this.#ended) throw new M2PoolError(ErrorCode.RESPONSE_INVALID, 'response stream already ended');
+    const data = toBuffer(chunk);
+    if (this.#writesBody && data.length > 0) await this.#outlet.write(this.#frame(data));
+  }
+
+  async end(chunk?: BodyInput): Promise<void> {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#outlet.ending();
+    const data = chunk === undefined || !this.#writesBody ? EMPTY : toBuffer(chunk);
+    const parts = data.length > 0 ? [this.#frame(data)] : [];
+    if (this.#chunked) parts.push(LAST_CHUNK);
+    if (parts.length > 0) await this.#outlet.write(Buffer.concat(parts));
+    await this.#outlet.ended();
+  }
+
+  #frame(data: Buffer): Buffer {
+    return this.#chunked ? encodeChunk(data) : data;
   }
 }
 

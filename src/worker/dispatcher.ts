@@ -30,13 +30,25 @@ export interface MessageOptions {
 
 /** The options for one message: `signal` is only built if somebody reads it. */
 export function messageOptions(cancellation: Cancellation, logger: Logger): MessageOptions {
-  return {
-    cancellation,
-    get signal() {
-      return cancellation.signal;
-    },
-    logger,
-  };
+  return new LazySignalOptions(cancellation, logger);
+}
+
+/**
+ * A class rather than an object literal with a getter: a literal's accessor is a new closure each time, which
+ * gives every message's options object its own hidden class (see `ExchangeScope` in app/dispatch.ts).
+ */
+class LazySignalOptions implements MessageOptions {
+  readonly cancellation: Cancellation;
+  readonly logger: Logger;
+
+  constructor(cancellation: Cancellation, logger: Logger) {
+    this.cancellation = cancellation;
+    this.logger = logger;
+  }
+
+  get signal(): AbortSignal {
+    return this.cancellation.signal;
+  }
 }
 
 /** The entry points an `App` has besides `dispatch`: WebSocket handshakes and frames, socket messages. */
