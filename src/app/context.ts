@@ -45,10 +45,12 @@ export class Context<B = unknown, Q = QueryObject> {
   readonly route: string;
   /** The validated body (the body schema's output). */
   readonly body: B;
-  /** The validated query (the query schema's output), or `req.query`. */
-  readonly query: Q;
+  /** The query schema's output; unset without a schema (then `query` is `req.query`, parsed on first read). */
+  readonly #query: Q | undefined;
+  readonly #hasQuery: boolean;
 
-  constructor(init: ContextInit, body: B, query: Q) {
+  /** `query`: the query schema's output; omit it when the route has no query schema. */
+  constructor(init: ContextInit, body: B, ...query: [] | [Q]) {
     this.req = init.req;
     this.res = init.res;
     this.params = init.params;
@@ -56,7 +58,14 @@ export class Context<B = unknown, Q = QueryObject> {
     this.deadline = init.deadline;
     this.route = init.route;
     this.body = body;
-    this.query = query;
+    this.#hasQuery = query.length === 1;
+    this.#query = query[0];
+  }
+
+  /** The validated query (the query schema's output), or `req.query`. */
+  get query(): Q {
+    // NOTE: without a schema Q is QueryObject (see createRouteEntry), which `req.query` is.
+    return this.#hasQuery ? (this.#query as Q) : (this.req.query as Q);
   }
 
   /** Aborts at the deadline, on client disconnect, or when the worker stops (see the class comment). */

@@ -49,14 +49,14 @@ export function createRouteEntry<B, Q>(
     label,
     timeoutMs: options.timeoutMs,
     async run(init: ContextInit): Promise<unknown> {
-      const query = querySchema === undefined ? init.req.query : await validateOrThrow(querySchema, init.req.query);
+      const query = querySchema === undefined ? undefined : await validateOrThrow(querySchema, init.req.query);
       const body =
         bodySchema === undefined || NO_BODY.has(init.req.method)
           ? undefined
           : await validateOrThrow(bodySchema, bodyForValidation(init.req));
       // NOTE: without a schema, B and Q keep their defaults (unknown / QueryObject), which `undefined` and
-      // `req.query` satisfy; TypeScript cannot see that link between the option and the type parameter.
-      const ctx = new Context<B, Q>(init, body as B, query as Q);
+      // `req.query` (what Context falls back to, parsed only if read) satisfy; TypeScript cannot see that link.
+      const ctx = querySchema === undefined ? new Context<B, Q>(init, body as B) : new Context<B, Q>(init, body as B, query as Q);
       return await invoker.invoke(ctx);
     },
   };

@@ -7,8 +7,11 @@
 /** Parsed `a=1&a=2&b=3`: a repeated key becomes an array in arrival order. */
 export type MultiValueRecord = Readonly<Record<string, string | string[]>>;
 
+const EMPTY_RECORD: MultiValueRecord = Object.freeze(Object.create(null) as Record<string, string>);
+
 /** Parse an `application/x-www-form-urlencoded` string (a query string or a form body). */
 export function parseUrlEncoded(text: string): MultiValueRecord {
+  if (text === '') return EMPTY_RECORD;
   const out: Record<string, string | string[]> = Object.create(null);
   for (const [key, value] of new URLSearchParams(text)) {
     const prev = out[key];

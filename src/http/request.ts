@@ -49,13 +49,18 @@ export class Request {
     if (options.upload !== undefined) this.upload = options.upload;
     const headers: Record<string, string | string[]> = Object.create(null);
     const meta: Record<string, string> = Object.create(null);
-    for (const [key, value] of Object.entries(raw.headers)) {
-      const values: string[] = typeof value === 'string' ? [value] : [...value];
+    for (const key in raw.headers) {
+      const value = raw.headers[key];
+      if (value === undefined) continue;
       if (key !== key.toLowerCase()) {
-        if (values[0] !== undefined) meta[key] = values[0];
-      } else if (values.length === 1 && values[0] !== undefined) {
-        headers[key] = values[0];
-      } else if (values.length > 1) {
+        const first = typeof value === 'string' ? value : value[0];
+        if (first !== undefined) meta[key] = first;
+      } else if (typeof value === 'string') {
+        headers[key] = value;
+      } else if (value.length === 1) {
+        headers[key] = value[0] as string;
+      } else if (value.length > 1) {
+        const values = [...value];
         Object.freeze(values);
         headers[key] = values;
       }
