@@ -35,10 +35,8 @@ export class Request {
   /** The message exactly as received. */
   readonly raw: RawMessage;
   readonly upload?: UploadInfo;
-  /** Client headers, lowercase keys; a repeated header is an array in arrival order. */
-  readonly headers: MultiValueRecord;
-  /** Mongrel2's UPPERCASE keys (trusted: a client cannot send them, §2.3). */
-  readonly meta: Readonly<Record<string, string>>;
+  #headers?: MultiValueRecord;
+  #meta?: Readonly<Record<string, string>>;
   #query?: MultiValueRecord;
   #cookies?: Readonly<Record<string, string>>;
   #json?: { readonly value: unknown };
@@ -47,10 +45,27 @@ export class Request {
   constructor(raw: RawMessage, options: RequestOptions = {}) {
     this.raw = raw;
     if (options.upload !== undefined) this.upload = options.upload;
+  }
+
+  /** Client headers, lowercase keys; a repeated header is an array in arrival order. Built on first use. */
+  get headers(): MultiValueRecord {
+    if (this.#headers === undefined) this.#split();
+    return this.#headers as MultiValueRecord;
+  }
+
+  /** Mongrel2's UPPERCASE keys (trusted: a client cannot send them, §2.3). Built on first use. */
+  get meta(): Readonly<Record<string, string>> {
+    if (this.#meta === undefined) this.#split();
+    return this.#meta as Readonly<Record<string, string>>;
+  }
+
+  /** Sort the message's headers into client headers and Mongrel2's keys (frozen, null-prototype records). */
+  #split(): void {
     const headers: Record<string, string | string[]> = Object.create(null);
     const meta: Record<string, string> = Object.create(null);
-    for (const key in raw.headers) {
-      const value = raw.headers[key];
+    const raw = this.raw.headers;
+    for (const key in raw) {
+      const value = raw[key];
       if (value === undefined) continue;
       if (key !== key.toLowerCase()) {
         const first = typeof value === 'string' ? value : value[0];
@@ -65,13 +80,19 @@ export class Request {
         headers[key] = values;
       }
     }
-    this.headers = Object.freeze(headers);
-    this.meta = Object.freeze(meta);
+    this.#headers = Object.freeze(headers);
+    this.#meta = Object.freeze(meta);
+  }
+
+  /** One of Mongrel2's UPPERCASE keys, read straight from the message (the hot path needs no `meta` record). */
+  #metaValue(key: string): string | undefined {
+    const value = this.raw.headers[key];
+    return typeof value === 'string' ? value : value?.[0];
   }
 
   /** The method token (`GET`, `PATCH`, …), from METHOD; empty if Mongrel2 sent none. */
   get method(): string {
-    return this.meta['METHOD'] ?? '';
+    return this.#metaValue('METHOD') ?? '';
   }
 
   /** The raw request path (the message's PATH field): no query, not percent-decoded. */
@@ -86,17 +107,17 @@ export class Request {
 
   /** `HTTP/1.0` or `HTTP/1.1` (anything else counts as 1.1). */
   get version(): HttpVersion {
-    return this.meta['VERSION'] === 'HTTP/1.0' ? 'HTTP/1.0' : 'HTTP/1.1';
+    return this.#metaValue('VERSION') === 'HTTP/1.0' ? 'HTTP/1.0' : 'HTTP/1.1';
   }
 
   /** The raw request-target without the fragment, e.g. `/a?b=c`. */
   get uri(): string {
-    return this.meta['URI'] ?? this.raw.path;
+    return this.#metaValue('URI') ?? this.raw.path;
   }
 
   /** The raw query string without `?` (empty when there is none). */
   get queryString(): string {
-    return this.meta['QUERY'] ?? '';
+    return this.#metaValue('QUERY') ?? '';
   }
 
   /** Query parameters; a repeated key is an array. */
@@ -112,17 +133,17 @@ export class Request {
 
   /** `http` or `https` (URL_SCHEME). */
   get scheme(): string {
-    return this.meta['URL_SCHEME'] ?? 'http';
+    return this.#metaValue('URL_SCHEME') ?? 'http';
   }
 
   /** The Mongrel2 route pattern that matched (PATTERN), e.g. `/` or `/api`. */
   get pattern(): string {
-    return this.meta['PATTERN'] ?? '';
+    return this.#metaValue('PATTERN') ?? '';
   }
 
   /** The peer IP address Mongrel2 saw (REMOTE_ADDR). */
   get remoteAddress(): string {
-    return this.meta['REMOTE_ADDR'] ?? '';
+    return this.#metaValue('REMOTE_ADDR') ?? '';
   }
 
   /** Connection id; unique only together with `sender`. */
@@ -142,15 +163,22 @@ export class Request {
 
   /** First value of a client header, case-insensitive. */
   header(name: string): string | undefined {
-    const value = this.headers[name.toLowerCase()];
+    const value = this.#clientHeader(name);
     return typeof value === 'string' ? value : value?.[0];
   }
 
   /** Every value of a client header, case-insensitive, in arrival order. */
   headerAll(name: string): string[] {
-    const value = this.headers[name.toLowerCase()];
+    const value = this.#clientHeader(name);
     if (value === undefined) return [];
     return typeof value === 'string' ? [value] : [...value];
+  }
+
+  /** A client header straight from the message (lowercase keys are the client's, §2.3): no `headers` record needed. */
+  #clientHeader(name: string): string | readonly string[] | undefined {
+    const key = name.toLowerCase();
+    const raw = this.raw.headers;
+    return Object.hasOwn(raw, key) ? raw[key] : undefined;
   }
 
   /** The media type of Content-Type, lowercased, without parameters. */

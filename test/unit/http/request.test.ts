@@ -42,6 +42,15 @@ describe('Request metadata', () => {
     assert.equal(req.header('METHOD'), undefined);
   });
 
+  it('finds no header in inherited names (header() reads the message itself)', () => {
+    const req = new Request(raw({ 'x-a': 'b' }));
+    for (const name of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      assert.equal(req.header(name), undefined, name);
+      assert.deepEqual(req.headerAll(name), [], name);
+    }
+    assert.equal(req.header('X-A'), 'b');
+  });
+
   it('keeps the path raw and decodes pathname with decodeURI', () => {
     const req = new Request(raw({}, '', '/caf%C3%A9/a%2Fb'));
     assert.equal(req.path, '/caf%C3%A9/a%2Fb');
