@@ -1,6 +1,6 @@
 /**
  * One writer per socket (zeromq.js allows a single pending send): replies are queued and handed to the socket
- * in order. A send that the socket refuses (XPUB with noDrop at its high-water mark answers EAGAIN) is retried
+ * in order, in batches. A send that the socket refuses (XPUB with noDrop at its high-water mark answers EAGAIN) is retried
  * with a short back-off until the send timeout, then rejected — never dropped silently
  * (zeromq-semantics.md §3.3).
  * @module
@@ -27,26 +27,33 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => (ms === 0 ? setImmediate(resolve) : setTimeout(resolve, ms)));
 }
 
-const NOOP = (): void => undefined;
+/** A frame waiting for the socket, and the promise its sender holds. */
+interface Queued {
+  readonly frame: Buffer;
+  /** Epoch ms after which the frame fails (enqueue time + send timeout). */
+  readonly deadline: number;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
 
 /**
- * Serialises sends on one socket. The common case, nothing queued and the peer writable, hands the frame to
- * the socket at once: zeromq.js completes such a send synchronously, so a reply costs one promise, not a chain
- * (the chain showed up as a measurable share of a worker's CPU in `npm run bench -- --profile`).
+ * Serialises sends on one socket, in batches: the first frame queued schedules a flush for when the current
+ * work (this tick's callbacks and promise jobs) is done, and the flush hands over every frame queued by then,
+ * back to back. Replies sent back to back cost ZeroMQ one wake-up of its I/O thread, and Mongrel2 one read,
+ * instead of one each: `npm run bench -- --only workers-1` measured 27.5k → 30.6k req/s and 20% less CPU per
+ * request (Mongrel2's included) against sending each reply the moment it was ready.
  */
 export class ReplyQueue {
   readonly #send: SendFrame;
   readonly #writable: Writability;
   readonly #timeoutMs: number;
-  /** The promise of the newest frame; settles after every earlier one. */
-  #last: Promise<void> = Promise.resolve();
+  #queue: Queued[] = [];
+  /** Frames queued and not yet settled (the one being sent included). */
   #pending = 0;
-  readonly #settled = (): void => {
-    this.#pending -= 1;
-  };
-  readonly #failed = (err: unknown): never => {
-    this.#pending -= 1;
-    throw err;
+  #flushing = false;
+  #drainWaiters: Array<() => void> = [];
+  readonly #startFlush = (): void => {
+    void this.#flush();
   };
 
   constructor(send: SendFrame, writable: Writability, timeoutMs: number) {
@@ -62,25 +69,49 @@ export class ReplyQueue {
 
   /** Queue a frame; the promise settles when this frame was handed over (or failed). */
   enqueue(frame: Buffer): Promise<void> {
-    const idle = this.#pending === 0;
-    this.#pending += 1;
-    let handedOver: Promise<void>;
-    if (idle && this.#writable.now()) {
-      const deadline = Date.now() + this.#timeoutMs;
-      handedOver = this.#sendNow(frame).catch((err: unknown) => this.#retry(frame, err, 1, deadline));
-    } else {
-      // After the previous frame, whatever became of it: a failed send must not stop the next one.
-      const deliver = (): Promise<void> => this.#deliver(frame);
-      handedOver = this.#last.then(deliver, deliver);
-    }
-    const result = handedOver.then(this.#settled, this.#failed);
-    this.#last = result;
-    return result;
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ frame, deadline: Date.now() + this.#timeoutMs, resolve, reject });
+      this.#pending += 1;
+      if (!this.#flushing) {
+        this.#flushing = true;
+        process.nextTick(this.#startFlush);
+      }
+    });
   }
 
-  /** Resolves when everything queued so far has been handed over or failed. */
+  /** Resolves when every frame queued has been handed over or failed. */
   drained(): Promise<void> {
-    return this.#pending === 0 ? Promise.resolve() : this.#last.then(NOOP, NOOP);
+    if (this.#pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drainWaiters.push(resolve));
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      // Frames queued while this runs join the same batch.
+      for (let item = this.#queue.shift(); item !== undefined; item = this.#queue.shift()) {
+        try {
+          await this.#handOver(item);
+          item.resolve();
+        } catch (err) {
+          // A failed frame must not stop the next one.
+          item.reject(err);
+        } finally {
+          this.#pending -= 1;
+        }
+      }
+    } finally {
+      this.#flushing = false;
+      for (const wake of this.#drainWaiters.splice(0)) wake();
+    }
+  }
+
+  async #handOver(item: Queued): Promise<void> {
+    if (!this.#writable.now()) await this.#writable.wait(Math.max(0, item.deadline - Date.now()));
+    try {
+      await this.#sendNow(item.frame);
+    } catch (err) {
+      await this.#retry(item.frame, err, 1, item.deadline);
+    }
   }
 
   /** `send`, with a synchronous throw (e.g. a closed socket) turned into a rejection. */
@@ -89,16 +120,6 @@ export class ReplyQueue {
       return this.#send(frame);
     } catch (err) {
       return Promise.reject(err);
-    }
-  }
-
-  async #deliver(frame: Buffer): Promise<void> {
-    const deadline = Date.now() + this.#timeoutMs;
-    if (!this.#writable.now()) await this.#writable.wait(this.#timeoutMs);
-    try {
-      await this.#send(frame);
-    } catch (err) {
-      await this.#retry(frame, err, 1, deadline);
     }
   }
 
