@@ -20,6 +20,13 @@ export class InFlightLimiter {
     return this.#used;
   }
 
+  /** Takes a slot if one is free (no promise: the read loop's common case). */
+  tryAcquire(): boolean {
+    if (this.#used >= this.#capacity) return false;
+    this.#used += 1;
+    return true;
+  }
+
   /** Resolves when a slot is free, and takes it. */
   acquire(): Promise<void> {
     if (this.#used < this.#capacity) {

@@ -127,7 +127,7 @@ export class WorkerRuntime {
 
   async #readLoop(link: Link, linkIndex: number): Promise<void> {
     for (;;) {
-      await this.#limiter.acquire();
+      if (!this.#limiter.tryAcquire()) await this.#limiter.acquire();
       let frame: Buffer | null;
       try {
         frame = await link.receive();
