@@ -4,11 +4,9 @@
  * taken. Measured on Node 20.20 (4 routes, 3M calls after warm-up): prom-client Counter + Histogram, with
  * cached `labels()` children or not, cost ~750-850 ns per request (they build a label-hash string and validate
  * labels on every call); this path costs ~45 ns, with no allocation per request.
- * The two families are registered in the worker's prom-client registry like prom-client's own aggregated
- * metrics (`AggregatorRegistry.aggregate` registers `{ ...metric, get }` objects the same way).
+ * `WorkerMetrics` puts the two families into its snapshots.
  * @module
  */
-import type { Registry } from 'prom-client';
 import { MAX_LABEL_VALUE_LENGTH, OVERFLOW_ROUTE, STATUS_CLASSES, WORKER_METRICS, type StatusClass } from './definitions';
 
 const REQUESTS = WORKER_METRICS.requests;
@@ -59,18 +57,12 @@ export class RequestStats {
     cell.count += 1;
   }
 
-  /** Register both families in `registry` (as duck-typed metrics: see the module note). */
-  registerIn(registry: Registry): void {
-    const reg = (metric: { name: string; help: string; type: string; get(): Promise<unknown> }): void => {
-      // NOTE: prom-client types registerMetric() for its own classes only; at runtime the registry stores any
-      // object with `name` and `get()`, which is how prom-client's AggregatorRegistry registers merged metrics.
-      registry.registerMetric({ ...metric, aggregator: 'sum', reset: (): void => this.reset() } as unknown as Parameters<Registry['registerMetric']>[0]);
-    };
-    reg({ name: REQUESTS.name, help: REQUESTS.help, type: 'counter', get: async () => this.#family(REQUESTS, this.#requestValues()) });
-    reg({ name: DURATION.name, help: DURATION.help, type: 'histogram', get: async () => this.#family(DURATION, this.#durationValues()) });
+  /** `m2pool_requests_total` and `m2pool_request_duration_seconds` as prom-client JSON. */
+  families(): [object, object] {
+    return [this.#family(REQUESTS, this.#requestValues()), this.#family(DURATION, this.#durationValues())];
   }
 
-  /** Forget every count (prom-client `registry.resetMetrics()`). */
+  /** Forget every count. */
   reset(): void {
     this.#cells.clear();
     this.#cellCount = 0;

@@ -1,12 +1,13 @@
 /**
- * The worker side of pool metrics: a private prom-client registry with the worker metrics, cheap recording
- * methods for the runtime's hot path, and a push loop that sends `m2pool:metrics` snapshots to the supervisor
- * (which merges them and answers scrapes; workers never serve `/metrics` themselves).
+ * The worker side of pool metrics: plain numbers recorded on the runtime's hot path, and a push loop that sends
+ * `m2pool:metrics` snapshots to the supervisor (which merges them and answers scrapes with prom-client; workers
+ * never serve `/metrics` themselves). Snapshots are prom-client's `getMetricsAsJSON()` format, written here:
+ * a worker only counts a handful of numbers, and prom-client with the OpenTelemetry API it loads cost every
+ * worker about 8 MiB of RSS (83 modules) for that.
  * @module
  */
-import { Counter, Gauge, Registry } from 'prom-client';
 import type { WorkerMessage } from '../ipc/messages';
-import { WORKER_METRICS, promClientConfig as spec } from './definitions';
+import { WORKER_METRICS, type MetricSpec } from './definitions';
 import { methodLabel, statusClassOf, type RequestOutcome } from './labels';
 import { RequestStats } from './request-stats';
 
@@ -45,81 +46,76 @@ export interface WorkerMetricsOptions {
 
 const W = WORKER_METRICS;
 
+/** The unlabelled worker metrics, in snapshot order. */
+const SCALARS = [W.requestsInFlight, W.deadlineExpired, W.disconnectNotices, W.malformedMessages, W.responseBytes, W.replySendFailures, W.mongrel2EndpointsConnected] as const;
+
 /** Worker-side metrics of one worker process. */
 export class WorkerMetrics {
-  readonly #registry = new Registry();
   readonly #requests: RequestStats;
-  readonly #inFlight: Gauge<string>;
-  readonly #deadline: Counter<string>;
-  readonly #disconnects: Counter<string>;
-  readonly #malformed: Counter<string>;
-  readonly #bytes: Counter<string>;
-  readonly #sendFailures: Counter<string>;
-  readonly #endpoints: Gauge<string>;
+  /** Values of {@link SCALARS}, by metric name. */
+  readonly #scalars = new Map<string, number>(SCALARS.map((spec) => [spec.name, 0]));
   readonly #onPushError: (err: unknown) => void;
   #send: MetricsSend | undefined;
   #timer: NodeJS.Timeout | undefined;
   #pushing = false;
 
   constructor(options: WorkerMetricsOptions = {}) {
-    const registers = [this.#registry];
     this.#onPushError = options.onPushError ?? ((): void => undefined);
     this.#requests = new RequestStats(options.maxRouteSeries ?? 1000);
-    this.#requests.registerIn(this.#registry);
-    this.#inFlight = new Gauge({ ...spec(W.requestsInFlight), registers });
-    this.#deadline = new Counter({ ...spec(W.deadlineExpired), registers });
-    this.#disconnects = new Counter({ ...spec(W.disconnectNotices), registers });
-    this.#malformed = new Counter({ ...spec(W.malformedMessages), registers });
-    this.#bytes = new Counter({ ...spec(W.responseBytes), registers });
-    this.#sendFailures = new Counter({ ...spec(W.replySendFailures), registers });
-    this.#endpoints = new Gauge({ ...spec(W.mongrel2EndpointsConnected), registers });
-  }
-
-  /** The private registry (read-only use: tests, debugging). */
-  get registry(): Registry {
-    return this.#registry;
   }
 
   /** Count one finished request: `m2pool_requests_total`, the duration histogram and response bytes. */
   observeRequest(o: RequestObservation): void {
     const seconds = o.durationMs > 0 && Number.isFinite(o.durationMs) ? o.durationMs / 1000 : 0;
     this.#requests.observe(o.route, methodLabel(o.method), statusClassOf(o.status, o.outcome), seconds);
-    if (o.bytesSent > 0 && Number.isFinite(o.bytesSent)) this.#bytes.inc(o.bytesSent);
+    if (o.bytesSent > 0 && Number.isFinite(o.bytesSent)) this.#add(W.responseBytes, o.bytesSent);
   }
 
   /** Requests currently in flight in this worker. */
   inFlight(n: number): void {
-    if (Number.isFinite(n)) this.#inFlight.set(n);
+    if (Number.isFinite(n)) this.#scalars.set(W.requestsInFlight.name, n);
   }
 
   /** A request deadline expired (the worker answered 504). */
   deadlineExpired(): void {
-    this.#deadline.inc();
+    this.#add(W.deadlineExpired, 1);
   }
 
   /** Mongrel2 sent a disconnect notice. */
   disconnectNotice(): void {
-    this.#disconnects.inc();
+    this.#add(W.disconnectNotices, 1);
   }
 
   /** A message from Mongrel2 did not parse. */
   malformed(): void {
-    this.#malformed.inc();
+    this.#add(W.malformedMessages, 1);
   }
 
   /** A reply could not be handed to Mongrel2 within the send timeout. */
   sendFailure(): void {
-    this.#sendFailures.inc();
+    this.#add(W.replySendFailures, 1);
   }
 
   /** Mongrel2 servers this worker is connected to now (update on connect/disconnect socket events). */
   endpointsConnected(n: number): void {
-    if (Number.isFinite(n)) this.#endpoints.set(n);
+    if (Number.isFinite(n)) this.#scalars.set(W.mongrel2EndpointsConnected.name, n);
   }
 
-  /** The registry as prom-client JSON (`getMetricsAsJSON()`), deep-copied so later updates do not alter it. */
+  /** Every metric as prom-client JSON (`getMetricsAsJSON()`): fresh objects, so later updates do not alter it. */
   async snapshot(): Promise<unknown[]> {
-    return structuredClone(await this.#registry.getMetricsAsJSON());
+    const scalars = SCALARS.map((spec) => ({
+      name: spec.name,
+      help: spec.help,
+      type: spec.kind,
+      values: [{ value: this.#scalars.get(spec.name) ?? 0, labels: {} }],
+      aggregator: 'sum',
+    }));
+    const [requests, durations] = this.#requests.families();
+    return [requests, durations, ...scalars];
+  }
+
+  #add(spec: MetricSpec, n: number): void {
+    this.#scalars.set(spec.name, (this.#scalars.get(spec.name) ?? 0) + n);
   }
 
   /**
