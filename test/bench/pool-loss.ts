@@ -2,7 +2,9 @@
  * Measures what the direct topology loses when workers leave under load (issue #3, item 10): requests that get
  * no answer within 2 s per graceful scale-down, and per `kill -9` of a worker.
  *
- *   npm run build && node dist/test/bench/pool-loss.js [--rounds 5] [--clients 32] [--transport ipc|tcp]
+ *   npm run build && node dist/test/bench/pool-loss.js [--rounds 5] [--clients 32] [--transport ipc|tcp] [--receive-hwm N]
+ *
+ * `--receive-hwm` is passed to the pool (default: the worker's, 16); 1 is the §6.1 mitigation.
  *
  * Setup: a real Mongrel2, a real supervisor with 4 workers of the example app, `clients` keep-alive
  * connections each sending one request at a time. A request unanswered after 2 s is counted as lost and its
@@ -34,13 +36,14 @@ interface Window {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, clients: { type: 'string', default: '32' }, transport: { type: 'string', default: 'ipc' } } });
+  const { values } = parseArgs({ options: { rounds: { type: 'string', default: '5' }, clients: { type: 'string', default: '32' }, transport: { type: 'string', default: 'ipc' }, 'receive-hwm': { type: 'string' } } });
   const rounds = Number(values.rounds);
   const clients = Number(values.clients);
   const transport = values.transport === 'tcp' ? 'tcp' : 'ipc';
+  const hwm = values['receive-hwm'] === undefined ? [] : ['--receive-hwm', values['receive-hwm']];
   const m2 = await startTestMongrel2({ transport });
   const adminPort = await freePort();
-  const pool = spawnNode([CLI, 'start', '--app', HELLO_APP, '--workers', '4', ...m2.workerArgs(), '--admin', `127.0.0.1:${adminPort}`, '--request-log-level', 'debug', '--log-level', 'warn']);
+  const pool = spawnNode([CLI, 'start', '--app', HELLO_APP, '--workers', '4', ...m2.workerArgs(), '--admin', `127.0.0.1:${adminPort}`, '--request-log-level', 'debug', '--log-level', 'warn', ...hwm]);
   const admin = async (method: string, path: string, body?: string) => rawRequest(adminPort, { method, path, ...(body === undefined ? {} : { headers: [['Content-Type', 'application/json']], body }) });
   const poolDoc = async (): Promise<PoolDoc> => JSON.parse((await admin('GET', '/pool')).body.toString()) as PoolDoc;
   const settled = (n: number) => waitFor(async () => { const d = await poolDoc(); return d.ready === n && d.draining === 0 && d.booting === 0; }, { timeoutMs: 60_000, what: `${n} ready workers` });
@@ -113,6 +116,7 @@ async function main(): Promise<void> {
       transport,
       clients,
       rounds,
+      receiveHwm: values['receive-hwm'] ?? 'default',
       sent,
       answered,
       lost: lostAt.length,
@@ -123,7 +127,7 @@ async function main(): Promise<void> {
     const mean = (xs: number[]) => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
     process.stdout.write(`${JSON.stringify(summary)}\n`);
     process.stdout.write(
-      `transport=${transport} clients=${clients}: ${answered}/${sent} answered; unanswered within 2 s per graceful scale-down: ` +
+      `transport=${transport} clients=${clients} receive-hwm=${summary.receiveHwm}: ${answered}/${sent} answered; unanswered within 2 s per graceful scale-down: ` +
         `${summary.scaleDownLost.join(', ')} (mean ${mean(summary.scaleDownLost).toFixed(1)}); per kill -9: ${summary.kill9Lost.join(', ')} ` +
         `(mean ${mean(summary.kill9Lost).toFixed(1)}); outside any event window: ${unattributed}\n`,
     );
