@@ -13,7 +13,7 @@ export type ConfigKey =
   | 'app' | 'workers' | 'minWorkers' | 'maxWorkers' | 'minReady' | 'sendSpecs' | 'recvSpecs' | 'admin'
   | 'adminToken' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'drainTimeoutMs'
   | 'shutdownTimeoutMs' | 'restartBackoff.initialMs' | 'restartBackoff.maxMs' | 'restartBackoff.resetAfterMs'
-  | 'crashLoop.maxFailures' | 'crashLoop.windowMs' | 'maxRequests' | 'maxRequestsJitter' | 'maxRssBytes'
+  | 'crashLoop.maxFailures' | 'crashLoop.windowMs' | 'crashLoop.probeAfterMs' | 'maxRequests' | 'maxRequestsJitter' | 'maxRssBytes'
   | 'maxSurge' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'logLevel' | 'requestLogLevel'
   | 'metrics'
   | 'workerModule' | 'workerArgs';
@@ -64,6 +64,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('restartBackoff.resetAfterMs', 'int', 'MS', 'uptime that resets a slot\'s backoff (default 60000)'),
   field('crashLoop.maxFailures', 'int', 'K', 'failures in the window that stop a slot respawning (default 5)'),
   field('crashLoop.windowMs', 'int', 'MS', 'crash-loop window (default 60000)'),
+  field('crashLoop.probeAfterMs', 'int', 'MS', 'an open breaker lets one worker try again after this long; 0 = only a reload closes it (default 300000)'),
   field('maxRequests', 'int', 'N', 'recycle a worker after N requests, 0 = off (default 0)'),
   field('maxRequestsJitter', 'int', 'N', 'random 0..N added to max-requests per worker (default 0)'),
   field('maxRssBytes', 'int', 'BYTES', 'recycle a worker above this RSS, 0 = off (default 0)'),

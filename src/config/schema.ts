@@ -27,6 +27,11 @@ export interface CrashLoopConfig {
   readonly maxFailures: number;
   /** Sliding window the failures are counted in. @default 60000 */
   readonly windowMs: number;
+  /**
+   * An open breaker lets one worker try again after this long (half-open): ready closes the breaker, a failure
+   * keeps it open for another period. 0 = only a reload closes it. @default 300000
+   */
+  readonly probeAfterMs: number;
 }
 
 /** The whole, validated, deep-frozen pool configuration. */
@@ -113,7 +118,7 @@ export const DEFAULTS: PoolDefaults = Object.freeze({
   drainTimeoutMs: 30_000,
   shutdownTimeoutMs: 35_000,
   restartBackoff: Object.freeze({ initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 }),
-  crashLoop: Object.freeze({ maxFailures: 5, windowMs: 60_000 }),
+  crashLoop: Object.freeze({ maxFailures: 5, windowMs: 60_000, probeAfterMs: 300_000 }),
   maxRequests: 0,
   maxRequestsJitter: 0,
   maxRssBytes: 0,

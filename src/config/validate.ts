@@ -78,7 +78,7 @@ const TOP_KEYS: ReadonlySet<string> = new Set([
 ]);
 const NESTED_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   restartBackoff: new Set(['initialMs', 'maxMs', 'resetAfterMs']),
-  crashLoop: new Set(['maxFailures', 'windowMs']),
+  crashLoop: new Set(['maxFailures', 'windowMs', 'probeAfterMs']),
 };
 
 function isRecord(x: unknown): x is Record<string, unknown> {
@@ -210,6 +210,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
     crashLoop: {
       maxFailures: r.read('crashLoop.maxFailures', int(1, 1_000), d.crashLoop.maxFailures),
       windowMs: r.read('crashLoop.windowMs', ms(1), d.crashLoop.windowMs),
+      probeAfterMs: r.read('crashLoop.probeAfterMs', ms(0), d.crashLoop.probeAfterMs),
     },
     maxRequests: r.read('maxRequests', int(0), d.maxRequests),
     maxRequestsJitter: r.read('maxRequestsJitter', int(0), d.maxRequestsJitter),

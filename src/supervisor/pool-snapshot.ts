@@ -11,12 +11,12 @@ export type PoolPhase = 'idle' | 'running' | 'stopping' | 'stopped';
 /** A slot with failure history: its breaker state and when it may respawn. */
 export interface BreakerView {
   readonly slot: number;
-  /** True when the crash-loop breaker stopped this slot respawning (reset by a reload). */
+  /** True when the crash-loop breaker stopped this slot respawning (closed by a successful probe or a reload). */
   readonly open: boolean;
   /** Failures inside the crash-loop window. */
   readonly failures: number;
   readonly restarts: number;
-  /** Milliseconds until the next spawn attempt; null when the slot has a worker or its breaker is open. */
+  /** Milliseconds until the next spawn attempt (an open breaker's probe); null when the slot has a worker, or its breaker is open and probing is off. */
   readonly nextSpawnInMs: number | null;
   readonly lastExit: { readonly reason: string; readonly code: number | null; readonly signal: string | null; readonly agoMs: number } | null;
 }
@@ -56,6 +56,8 @@ export interface SnapshotInput {
   readonly rollout: { readonly generation: number; readonly startedAt: number; readonly failed: boolean } | null;
   /** Crash-loop window: older failures no longer count. */
   readonly crashWindowMs: number;
+  /** When a worker may next be spawned into an empty slot (backoff, or an open breaker's probe); null = never. */
+  readonly spawnDueAt: (s: SlotState) => number | null;
   readonly workers: Iterable<WorkerHandle>;
   readonly slots: Iterable<SlotState>;
 }
@@ -69,6 +71,10 @@ export function buildSnapshot(input: SnapshotInput): PoolSnapshot {
     .filter((w) => w.live)
     .sort((a, b) => a.slot - b.slot || a.spawnedAt - b.spawnedAt);
   const count = (state: string): number => live.filter((w) => w.state === state).length;
+  const nextSpawnIn = (s: SlotState): number | null => {
+    const due = s.current === undefined ? input.spawnDueAt(s) : null;
+    return due === null ? null : Math.max(0, due - now);
+  };
   const recent = (s: SlotState): number => s.history.failures.filter((t) => now - t < input.crashWindowMs).length;
   return {
     phase: input.phase,
@@ -91,7 +97,7 @@ export function buildSnapshot(input: SnapshotInput): PoolSnapshot {
         open: breakerOpen(s),
         failures: recent(s),
         restarts: s.restarts,
-        nextSpawnInMs: s.current !== undefined || breakerOpen(s) ? null : Math.max(0, s.nextSpawnAt - now),
+        nextSpawnInMs: nextSpawnIn(s),
         lastExit:
           s.lastExit === undefined
             ? null

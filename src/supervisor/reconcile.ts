@@ -70,7 +70,9 @@ export function stepRun(ctx: StepContext, now: number): void {
   scaleUp(ctx, now);
   replaceOutdated(ctx, now);
   for (const s of state.sortedSlots()) {
-    if (s.current === undefined && !breakerOpen(s) && now >= s.nextSpawnAt) s.current = life.spawnInto(s, now);
+    if (s.current !== undefined) continue;
+    const due = life.spawnDueAt(s);
+    if (due !== null && now >= due) s.current = life.spawnInto(s, now);
   }
   checkRollout(ctx, now);
 }
@@ -159,10 +161,13 @@ export function stepStop(ctx: StepContext, now: number): boolean {
 }
 
 /** Earliest moment the loop has something to do, capped at {@link MAX_TICK_MS} from now. */
-export function nextDeadline({ state, config: c }: StepContext, now: number): number {
+export function nextDeadline({ state, life, config: c }: StepContext, now: number): number {
   let at = now + MAX_TICK_MS;
   if (state.stop === null) {
-    for (const s of state.slots.values()) if (s.current === undefined && !breakerOpen(s)) at = Math.min(at, s.nextSpawnAt);
+    for (const s of state.slots.values()) {
+      const due = s.current === undefined ? life.spawnDueAt(s) : null;
+      if (due !== null) at = Math.min(at, due);
+    }
   }
   for (const w of state.workers) {
     if (!w.live || w.killReason !== undefined) continue;

@@ -1,6 +1,7 @@
 /**
  * Pure restart rules: per-slot exponential backoff with full jitter, reset after a stable uptime, and a crash-loop
- * circuit breaker (K failures within T stop the slot respawning while the rest of the pool keeps serving).
+ * circuit breaker (K failures within T stop the slot respawning while the rest of the pool keeps serving; after
+ * `probeAfterMs` one worker may try again, and its ready closes the breaker).
  * Nothing here reads a clock or spawns anything: callers pass `now`, and `random` is injectable.
  * @module
  */
@@ -13,6 +14,8 @@ export interface RestartPolicyOptions {
   readonly resetAfterMs: number;
   readonly maxFailures: number;
   readonly windowMs: number;
+  /** An open breaker lets one worker try again after this long; 0 = never (only a reload closes it). */
+  readonly probeAfterMs: number;
 }
 
 /** What one slot remembers between failures. Immutable: every update returns a new value. */
@@ -21,7 +24,7 @@ export interface SlotHistory {
   readonly attempts: number;
   /** Times of failures still inside the breaker window, oldest first. */
   readonly failures: readonly number[];
-  /** When the breaker opened, or null while it is closed. */
+  /** When the breaker opened (or its last probe failed), or null while it is closed. */
   readonly breakerOpenedAt: number | null;
 }
 
@@ -73,11 +76,18 @@ export class RestartPolicy {
       history: Object.freeze({
         attempts,
         failures: Object.freeze(failures),
-        breakerOpenedAt: history.breakerOpenedAt ?? (open ? now : null),
+        // A failure while open is the probe's: the next probe waits a full period again.
+        breakerOpenedAt: open ? now : null,
       }),
       delayMs: this.delayFor(attempts),
       breakerOpened,
     };
+  }
+
+  /** When the open breaker of `history` lets one worker try again; null while closed or when probing is off. */
+  probeAt(history: SlotHistory): number | null {
+    if (history.breakerOpenedAt === null || this.#o.probeAfterMs === 0) return null;
+    return history.breakerOpenedAt + this.#o.probeAfterMs;
   }
 
   /** A worker of the slot stopped without failing (drained, scaled away): a stable run resets the backoff. */

@@ -75,7 +75,9 @@ export function formatStatus(p: PoolSnapshot): string {
         ]),
       ),
     );
-    if (p.breaker.some((b) => b.open)) out.push("an OPEN breaker stops that slot respawning; fix the cause, then 'm2pool reload'");
+    if (p.breaker.some((b) => b.open)) {
+      out.push("an OPEN breaker stops that slot respawning except for one probe at NEXT-SPAWN; after fixing the cause, 'm2pool reload' retries at once");
+    }
   }
   return `${out.join('\n')}\n`;
 }

@@ -113,7 +113,7 @@ export class Supervisor implements IntentSink {
     };
     const spawn = options.spawn ?? forkWorker;
     this.#state = new PoolState(c.workers);
-    const policy = new RestartPolicy({ ...c.restartBackoff, maxFailures: c.crashLoop.maxFailures, windowMs: c.crashLoop.windowMs }, random);
+    const policy = new RestartPolicy({ ...c.restartBackoff, ...c.crashLoop }, random);
     const life = new WorkerLifecycle(this.#state, {
       config: c,
       log: this.#log,
@@ -305,6 +305,7 @@ export class Supervisor implements IntentSink {
       limits: { minReady: c.minReady, minWorkers: c.minWorkers, maxWorkers: c.maxWorkers },
       rollout: st.rollout,
       crashWindowMs: c.crashLoop.windowMs,
+      spawnDueAt: (s) => this.#ctx.life.spawnDueAt(s),
       workers: st.workers,
       slots: st.slots.values(),
     });

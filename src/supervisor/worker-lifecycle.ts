@@ -11,7 +11,7 @@ import type { Clock } from './clock';
 import type { Logger } from './logger';
 import type { Notify } from './observer';
 import type { PoolState } from './pool-state';
-import { classifyExit, type DrainReason, type KillReason, type RestartPolicy } from './restart-policy';
+import { EMPTY_HISTORY, classifyExit, type DrainReason, type KillReason, type RestartPolicy } from './restart-policy';
 import { breakerOpen, recycleThreshold, type SlotState } from './slot';
 import { spawnRequest, type SpawnWorker, type WorkerProcess } from './spawn';
 import { logExit, logKill } from './supervisor-log';
@@ -44,9 +44,21 @@ export class WorkerLifecycle {
     this.#d = deps;
   }
 
+  /**
+   * When a worker may next be spawned into the empty slot `s`: its backoff deadline, or, while its breaker is open,
+   * the breaker's probe (null: probing is off, only a reload closes the breaker).
+   */
+  spawnDueAt(s: SlotState): number | null {
+    return breakerOpen(s) ? this.#d.policy.probeAt(s.history) : s.nextSpawnAt;
+  }
+
   /** Fork a worker for `s` in the current generation. A fork that throws becomes an already-exited handle. */
   spawnInto(s: SlotState, now: number): WorkerHandle {
     const { config: c, log } = this.#d;
+    if (breakerOpen(s)) {
+      const { probeAfterMs } = c.crashLoop;
+      log.warn({ event: 'slot.probe', slot: s.slot, openForMs: now - (s.history.breakerOpenedAt ?? now), probeAfterMs, lastReason: s.lastExit?.reason }, 'slot.probe');
+    }
     const gen = this.#state.generation;
     const onState = (h: WorkerHandle, state: WorkerHandle['state']): void => this.#d.notify('workerState', h, state);
     const limits = {
@@ -141,6 +153,7 @@ export class WorkerLifecycle {
     const id = { slot: w.slot, pid: w.pid, generation: w.generation };
     if (m.type === 'm2pool:ready' && act) {
       log.info({ event: 'worker.ready', ...id, bootMs: now - w.spawnedAt, endpoints: m.endpoints }, 'worker.ready');
+      this.#closeBreakerOf(w, now);
     } else if (m.type === 'm2pool:draining' && act) {
       log.warn({ event: 'worker.drain', ...id, reason: 'external', inFlight: m.inFlight }, 'worker.drain');
     } else if (m.type === 'm2pool:fatal') {
@@ -151,6 +164,16 @@ export class WorkerLifecycle {
       this.#d.notify('metrics', w, m.metrics);
     }
     if (act) this.#d.wake();
+  }
+
+  /** A probe worker of an open-breaker slot came up: the slot is healthy again. */
+  #closeBreakerOf(w: WorkerHandle, now: number): void {
+    const s = [...this.#state.slots.values()].find((x) => x.current === w);
+    if (s === undefined || !breakerOpen(s)) return;
+    this.#d.log.info({ event: 'slot.recovered', slot: s.slot, pid: w.pid, generation: w.generation, openForMs: now - (s.history.breakerOpenedAt ?? now) }, 'slot.recovered');
+    s.history = EMPTY_HISTORY;
+    s.nextSpawnAt = now;
+    this.#d.notify('crashloop', s.slot, false);
   }
 
   #onBreakerOpen(s: SlotState, w: WorkerHandle, reason: string): void {

@@ -52,7 +52,7 @@ test('every problem is reported at once', () => {
 
 test('unknown keys are rejected, nested ones included', () => {
   const issues = issuesOf({ app: 'a', wrokers: 2, restartBackoff: { initialMs: 1, factor: 2 }, crashLoop: 5 });
-  assert.deepEqual(issues, ['wrokers: unknown key', 'restartBackoff.factor: unknown key', 'crashLoop: must be an object with maxFailures, windowMs']);
+  assert.deepEqual(issues, ['wrokers: unknown key', 'restartBackoff.factor: unknown key', 'crashLoop: must be an object with maxFailures, windowMs, probeAfterMs']);
 });
 
 test('cross-field rules: scale range, specs count, heartbeat, shutdown vs drain, backoff order', () => {

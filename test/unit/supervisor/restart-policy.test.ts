@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EMPTY_HISTORY, RestartPolicy, classifyExit, type SlotHistory } from '../../../src/supervisor/restart-policy';
 
-const OPTS = { initialMs: 100, maxMs: 1_000, resetAfterMs: 5_000, maxFailures: 3, windowMs: 10_000 };
+const OPTS = { initialMs: 100, maxMs: 1_000, resetAfterMs: 5_000, maxFailures: 3, windowMs: 10_000, probeAfterMs: 60_000 };
 const almostOne = 1 - Number.EPSILON;
 
 test('backoff cap doubles per consecutive failure and stops at maxMs', () => {
@@ -67,7 +67,18 @@ test('the breaker opens on the K-th failure inside the window, and only once', (
     opened.push(v.breakerOpened);
   }
   assert.deepEqual(opened, [false, false, true, false]);
-  assert.equal(h.breakerOpenedAt, 2_000);
+  // The failure at 3 000 came while open (a probe's): the next probe waits a full period from then.
+  assert.equal(h.breakerOpenedAt, 3_000);
+});
+
+test('an open breaker probes after probeAfterMs; 0 turns probing off; a closed one has no probe', () => {
+  const p = new RestartPolicy(OPTS, () => 0);
+  let h: SlotHistory = EMPTY_HISTORY;
+  for (const t of [0, 1_000, 2_000]) h = p.onFailure(h, t, 0).history;
+  assert.equal(p.probeAt(h), 2_000 + OPTS.probeAfterMs);
+  assert.equal(p.probeAt(p.onFailure(h, 70_000, 500).history), 70_000 + OPTS.probeAfterMs, 'a failed probe re-arms');
+  assert.equal(new RestartPolicy({ ...OPTS, probeAfterMs: 0 }, () => 0).probeAt(h), null);
+  assert.equal(p.probeAt(EMPTY_HISTORY), null);
 });
 
 test('failures older than the window do not count toward the breaker', () => {

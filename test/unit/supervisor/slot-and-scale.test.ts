@@ -70,14 +70,16 @@ test('status text lists workers and open breakers', () => {
     limits: { minReady: 1, minWorkers: 1, maxWorkers: 4 },
     rollout: null,
     crashWindowMs: 10_000,
+    spawnDueAt: (s) => (s === broken ? 990 + 60_000 : s.nextSpawnAt),
     workers: [ready.current!],
     slots: [ready, broken],
   });
-  assert.deepEqual(snap.breaker.map((b) => [b.slot, b.open, b.failures, b.restarts]), [[1, true, 3, 3]]);
+  assert.deepEqual(snap.breaker.map((b) => [b.slot, b.open, b.failures, b.restarts, b.nextSpawnInMs]), [[1, true, 3, 3, 59_990]]);
   const text = formatStatus(snap);
   assert.match(text, /desired 2, ready 1/);
   assert.match(text, /^0 +\d+ +ready +0 +0 +2 /m);
-  assert.match(text, /^1 +OPEN +3 +3 +- +app-load-error \(code 4\) 0s ago$/m);
+  assert.match(text, /^1 +OPEN +3 +3 +in 59990 ms +app-load-error \(code 4\) 0s ago$/m);
+  assert.match(text, /one probe at NEXT-SPAWN/);
   assert.equal(formatDuration(65_000), '1m05s');
   assert.equal(formatDuration(3 * 3600_000 + 60_000), '3h01m');
 });

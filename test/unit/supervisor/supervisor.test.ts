@@ -152,6 +152,68 @@ test('a crash-looping slot opens its breaker and stops respawning while other sl
   assert.equal(sink.events('worker.exit')[0]?.['hint'], 'the app module failed to load');
 });
 
+test('an open breaker lets one probe worker try after probeAfterMs: a failed probe waits again, a ready one closes it', (t) => {
+  const probeAfterMs = 20_000;
+  const { spawner, clock, sink, sup } = setup(t, { workers: 2, crashLoop: { maxFailures: 3, windowMs: 10_000, probeAfterMs } });
+  spawner.children[0]!.ready();
+  clock.advance(0);
+  const slot1 = (): FakeChild[] => spawner.children.filter((c) => slotOf(c) === 1);
+  const crashLive = (): void => {
+    const c = spawner.live().find((x) => slotOf(x) === 1);
+    assert.ok(c !== undefined, 'a slot-1 worker is running');
+    c.exit(1);
+    clock.advance(0);
+  };
+  for (let i = 0; i < 3; i++) {
+    if (i > 0) pumpHeartbeats(clock, spawner.children, 300); // past the backoff: the slot respawned
+    crashLive();
+  }
+  assert.equal(sink.events('slot.crashloop').length, 1);
+  assert.equal(slot1().length, 3);
+  const openedAt = clock.now();
+  const snap = sup.snapshot().breaker.find((b) => b.slot === 1);
+  assert.deepEqual([snap?.open, snap?.nextSpawnInMs], [true, probeAfterMs]);
+
+  pumpHeartbeats(clock, spawner.children, probeAfterMs - 100);
+  assert.equal(slot1().length, 3, 'no spawn before the probe is due');
+  pumpHeartbeats(clock, spawner.children, 200);
+  assert.equal(slot1().length, 4, 'one probe worker');
+  assert.equal(sink.events('slot.probe').length, 1);
+  assert.ok(Number(sink.events('slot.probe')[0]?.['openForMs']) >= probeAfterMs);
+
+  crashLive(); // the probe fails: the breaker stays open for another full period
+  assert.equal(sup.snapshot().breaker.find((b) => b.slot === 1)?.open, true);
+  pumpHeartbeats(clock, spawner.children, probeAfterMs - 100);
+  assert.equal(slot1().length, 4, 'a failed probe re-arms the wait');
+  pumpHeartbeats(clock, spawner.children, 200);
+  assert.equal(slot1().length, 5, 'the second probe');
+
+  spawner.live().find((x) => slotOf(x) === 1)!.ready();
+  clock.advance(0);
+  assert.equal(sink.events('slot.recovered').length, 1);
+  assert.ok(clock.now() - openedAt >= 2 * probeAfterMs);
+  const after = sup.snapshot();
+  assert.equal(after.ready, 2);
+  assert.equal(after.breaker.find((b) => b.slot === 1)?.open ?? false, false);
+  // Closed means closed: a later crash restarts with backoff, it does not wait for a probe.
+  crashLive();
+  pumpHeartbeats(clock, spawner.children, 300);
+  assert.equal(slot1().length, 6);
+});
+
+test('with probeAfterMs 0 an open breaker stays open until a reload', (t) => {
+  const { spawner, clock, sink } = setup(t, { workers: 2, crashLoop: { maxFailures: 3, windowMs: 10_000, probeAfterMs: 0 } });
+  spawner.children[0]!.ready();
+  clock.advance(0);
+  for (let i = 0; i < 3; i++) {
+    spawner.live().find((x) => slotOf(x) === 1)?.exit(1);
+    pumpHeartbeats(clock, spawner.children, 300);
+  }
+  pumpHeartbeats(clock, spawner.children, 60_000, 1_000);
+  assert.equal(spawner.children.filter((c) => slotOf(c) === 1).length, 3);
+  assert.deepEqual(sink.events('slot.probe'), []);
+});
+
 test('rolling reload starts replacements first and never lets ready drop below desired', (t) => {
   const { spawner, clock, sink, sup } = setup(t, { workers: 3, maxSurge: 1 });
   readyAll(spawner.children, clock);
