@@ -101,6 +101,8 @@ export class PoolMetrics {
   readonly #desired: Gauge<string>;
   readonly #minReady: Gauge<string>;
   readonly #restarts: Counter<string>;
+  /** Slots whose restart series exist (at 0 until the first restart, so `increase()` sees that one too). */
+  readonly #restartSlots = new Set<number>();
   readonly #scale: Counter<string>;
   readonly #crashloop: Gauge<string>;
   /** Slots with a `m2pool_slot_crashloop` series. */
@@ -156,6 +158,7 @@ export class PoolMetrics {
   setWorkerState(ref: WorkerRef, state: WorkerStateLabel | null): void {
     const rec = this.#record(ref);
     if (rec === undefined) return;
+    this.#initRestarts(ref.slot);
     rec.state = state ?? undefined;
     if (state === 'ready') rec.readyAt ??= this.#now();
   }
@@ -176,7 +179,18 @@ export class PoolMetrics {
       this.#logger?.warn({ event: 'metrics.bad-restart', slot, reason }, 'restart not counted: slot or reason outside the closed set');
       return;
     }
+    this.#initRestarts(slot);
     this.#restarts.inc({ slot: String(slot), reason });
+  }
+
+  /**
+   * Create every `reason` series of a slot at 0 when the slot is first seen: a counter series that appears at 1
+   * is invisible to `increase()`/`rate()`, so the alert on restarts would miss a slot's first one.
+   */
+  #initRestarts(slot: number): void {
+    if (this.#restartSlots.has(slot)) return;
+    this.#restartSlots.add(slot);
+    for (const reason of RESTART_REASONS) this.#restarts.inc({ slot: String(slot), reason }, 0);
   }
 
   /** One heartbeat of a worker process. */
