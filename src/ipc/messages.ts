@@ -20,6 +20,11 @@ export type WorkerMessage =
         /** Event-loop lag measured since the previous heartbeat, in milliseconds. */
         readonly loopLagMs: number;
         readonly rssBytes: number;
+        /**
+         * Connections (opaque keys) with a request in flight for at least a heartbeat interval: a disconnect notice
+         * for them may reach another worker (Mongrel2 round-robins notices), which then relays it. Absent when none.
+         */
+        readonly waiting?: readonly string[];
       }
     >
   /** The worker stopped reading and is finishing in-flight work. */
@@ -27,14 +32,20 @@ export type WorkerMessage =
   /** The worker's serialised metric state (prom-client `getMetricsAsJSON()`), sent periodically and at exit. */
   | Msg<'m2pool:metrics', { readonly metrics: unknown[] }>
   /** A fatal error before or during serving; the worker exits right after with an ExitCode. */
-  | Msg<'m2pool:fatal', { readonly code: string; readonly message: string }>;
+  | Msg<'m2pool:fatal', { readonly code: string; readonly message: string }>
+  /** A disconnect notice for a connection this worker has no request of (sent only while relaying is on). */
+  | Msg<'m2pool:disconnect', { readonly key: string }>;
 
 /** Supervisor → worker. */
 export type SupervisorMessage =
   /** Stop reading, finish in-flight work within `drainTimeoutMs`, flush replies, exit 0. */
   | Msg<'m2pool:shutdown', { readonly drainTimeoutMs: number }>
   /** Change the worker's log level at runtime. */
-  | Msg<'m2pool:log-level', { readonly level: string }>;
+  | Msg<'m2pool:log-level', { readonly level: string }>
+  /** Relay disconnect notices for unknown connections (on while some worker reports `waiting` connections). */
+  | Msg<'m2pool:relay-disconnects', { readonly on: boolean }>
+  /** Another worker got the disconnect notice of a connection this one reported `waiting`: abort its requests. */
+  | Msg<'m2pool:disconnect', { readonly key: string }>;
 
 const WORKER_TYPES: ReadonlySet<string> = new Set<WorkerMessage['type']>([
   'm2pool:ready',
@@ -42,11 +53,14 @@ const WORKER_TYPES: ReadonlySet<string> = new Set<WorkerMessage['type']>([
   'm2pool:draining',
   'm2pool:metrics',
   'm2pool:fatal',
+  'm2pool:disconnect',
 ]);
 
 const SUPERVISOR_TYPES: ReadonlySet<string> = new Set<SupervisorMessage['type']>([
   'm2pool:shutdown',
   'm2pool:log-level',
+  'm2pool:relay-disconnects',
+  'm2pool:disconnect',
 ]);
 
 function hasType(x: unknown, types: ReadonlySet<string>): boolean {

@@ -8,6 +8,8 @@ import { assertNever, type WorkerMessage } from '../ipc/messages';
 import type { DrainReason, ExitReason, KillReason } from './restart-policy';
 import type { WorkerProcess } from './spawn';
 
+const NO_CONNECTIONS: ReadonlySet<string> = new Set();
+
 /** Lifecycle state of a worker. */
 export type WorkerState = 'booting' | 'ready' | 'draining' | 'exited';
 
@@ -59,6 +61,8 @@ export class WorkerHandle {
   handled = 0;
   loopLagMs = 0;
   rssBytes = 0;
+  /** Connections it has long-running requests of (last heartbeat's `waiting`): relayed disconnect notices go here. */
+  waiting: ReadonlySet<string> = NO_CONNECTIONS;
   /** Drain bookkeeping: set once, never cleared. */
   drainReason: DrainReason | undefined;
   drainStartedAt: number | null = null;
@@ -132,6 +136,7 @@ export class WorkerHandle {
         this.handled = msg.handled;
         this.loopLagMs = msg.loopLagMs;
         this.rssBytes = msg.rssBytes;
+        this.waiting = msg.waiting === undefined || msg.waiting.length === 0 ? NO_CONNECTIONS : new Set(msg.waiting);
         if (this.recycleReason !== undefined || this.state !== 'ready') return false;
         if (this.handled >= this.limits.maxHandled) this.recycleReason = 'recycle-requests';
         else if (this.rssBytes > this.limits.maxRssBytes) this.recycleReason = 'recycle-rss';
@@ -148,7 +153,8 @@ export class WorkerHandle {
         this.fatal = { code: msg.code, message: msg.message };
         return false;
       case 'm2pool:metrics':
-        return false; // the lifecycle forwards the payload to the observer (metrics)
+      case 'm2pool:disconnect':
+        return false; // the lifecycle forwards these (metrics to the observer, notices to other workers)
       default:
         return assertNever(msg);
     }

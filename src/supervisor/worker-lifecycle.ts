@@ -6,7 +6,7 @@
  */
 import type { PoolConfig } from '../config/schema';
 import { errorMessage } from '../errors';
-import { isWorkerMessage } from '../ipc/messages';
+import { type SupervisorMessage, isWorkerMessage } from '../ipc/messages';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
 import type { Notify } from './observer';
@@ -16,6 +16,7 @@ import { breakerOpen, recycleThreshold, type SlotState } from './slot';
 import { spawnRequest, type SpawnWorker, type WorkerProcess } from './spawn';
 import { logExit, logKill } from './supervisor-log';
 import { WorkerHandle } from './worker-handle';
+import { DisconnectRelay } from './disconnect-relay';
 
 /** Slack after `drainTimeoutMs` for a drained worker to flush replies and exit. */
 export const DRAIN_KILL_GRACE_MS = 1_000;
@@ -38,10 +39,25 @@ export interface LifecycleDeps {
 export class WorkerLifecycle {
   readonly #state: PoolState;
   readonly #d: LifecycleDeps;
+  readonly #relay: DisconnectRelay;
 
   constructor(state: PoolState, deps: LifecycleDeps) {
     this.#state = state;
     this.#d = deps;
+    // A request shows up in a heartbeat within two intervals of starting; a held notice waits a little longer.
+    this.#relay = new DisconnectRelay((w, msg) => this.#sendTo(w, msg), 3 * deps.config.heartbeatIntervalMs);
+  }
+
+  /** Whether workers currently relay disconnect notices they cannot place (see {@link DisconnectRelay}). */
+  get relayingDisconnects(): boolean {
+    return this.#relay.on;
+  }
+
+  #sendTo(w: WorkerHandle, msg: SupervisorMessage): void {
+    if (!w.child.connected) return;
+    w.child.send(msg, (err) => {
+      if (err !== null) this.#d.log.debug({ event: 'worker.ipc-error', slot: w.slot, pid: w.pid, err: err.message }, 'worker.ipc-error');
+    });
   }
 
   /**
@@ -143,6 +159,13 @@ export class WorkerLifecycle {
       logExit(this.#d.log, w, verdict, now, { restarts: s?.restarts ?? 0, ...extra });
       this.#d.notify('workerExit', w, verdict);
     }
+    this.#updateRelay(now);
+  }
+
+  #updateRelay(now: number, from?: WorkerHandle): void {
+    if (this.#relay.update(this.#state.workers, now, from)) {
+      this.#d.log.debug({ event: 'pool.relay-disconnects', on: this.#relay.on }, 'pool.relay-disconnects');
+    }
   }
 
   #onMessage(w: WorkerHandle, m: unknown): void {
@@ -154,14 +177,19 @@ export class WorkerLifecycle {
     if (m.type === 'm2pool:ready' && act) {
       log.info({ event: 'worker.ready', ...id, bootMs: now - w.spawnedAt, endpoints: m.endpoints }, 'worker.ready');
       this.#closeBreakerOf(w, now);
+      this.#relay.ready(w);
     } else if (m.type === 'm2pool:draining' && act) {
       log.warn({ event: 'worker.drain', ...id, reason: 'external', inFlight: m.inFlight }, 'worker.drain');
     } else if (m.type === 'm2pool:fatal') {
       log.error({ event: 'worker.fatal', ...id, code: m.code, error: m.message }, 'worker.fatal');
     } else if (m.type === 'm2pool:heartbeat') {
       this.#d.notify('heartbeat', w, { inFlight: m.inFlight, handled: m.handled, loopLagMs: m.loopLagMs, rssBytes: m.rssBytes });
+      this.#updateRelay(now, w);
     } else if (m.type === 'm2pool:metrics') {
       this.#d.notify('metrics', w, m.metrics);
+    } else if (m.type === 'm2pool:disconnect') {
+      const to = this.#relay.forward(w, m.key, this.#state.workers, now);
+      log.debug({ event: 'request.disconnect-relay', ...id, workers: to, held: to === 0 }, 'request.disconnect-relay');
     }
     if (act) this.#d.wake();
   }

@@ -9,6 +9,8 @@ import type { WorkerMessage } from '../ipc/messages';
 export interface HeartbeatSource {
   readonly inFlight: number;
   readonly handled: number;
+  /** Connections with a request in flight for at least `minAgeMs` (see `m2pool:heartbeat`'s `waiting`). */
+  waiting?(minAgeMs: number): readonly string[];
 }
 
 /** Send `m2pool:heartbeat` every `intervalMs` through `send`. Returns a stop function. */
@@ -18,12 +20,14 @@ export function startHeartbeat(intervalMs: number, source: HeartbeatSource, send
     const now = performance.now();
     const loopLagMs = Math.max(0, now - last - intervalMs);
     last = now;
+    const waiting = source.waiting?.(intervalMs) ?? [];
     send({
       type: 'm2pool:heartbeat',
       inFlight: source.inFlight,
       handled: source.handled,
       loopLagMs: Math.round(loopLagMs * 10) / 10,
       rssBytes: process.memoryUsage.rss(),
+      ...(waiting.length > 0 ? { waiting } : {}),
     });
   };
   const timer = setInterval(beat, intervalMs);

@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { ExitCode, errorMessage, isErrnoException } from '../errors';
-import { isSupervisorMessage, type WorkerMessage } from '../ipc/messages';
+import { assertNever, isSupervisorMessage, type WorkerMessage } from '../ipc/messages';
 import { createLogger, isLogLevel } from '../log/logger';
 import { DEFAULT_PUSH_INTERVAL_MS } from '../metrics/definitions';
 import { WorkerMetrics, type MetricsSend } from '../metrics/worker-metrics';
@@ -104,6 +104,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     maxUploadBytes: options.maxUploadBytes,
     requestLogLevel: options.requestLogLevel,
     lingerMs: LINGER_MS,
+    onUnclaimedDisconnect: (key) => sendToSupervisor({ type: 'm2pool:disconnect', key }),
   });
   runtime.start();
   booted = true;
@@ -117,7 +118,11 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
       ? () => undefined
       : startHeartbeat(
           options.heartbeatIntervalMs,
-          { get inFlight() { return runtime.stats.inFlight; }, get handled() { return runtime.stats.handled; } },
+          {
+            get inFlight() { return runtime.stats.inFlight; },
+            get handled() { return runtime.stats.handled; },
+            waiting: (minAgeMs) => runtime.waitingConnections(minAgeMs),
+          },
           (msg) => {
             metrics?.endpointsConnected(transport.connectedCount());
             sendToSupervisor(msg);
@@ -144,8 +149,23 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     process.on('SIGINT', onSignal);
     process.on('message', (msg: unknown) => {
       if (!isSupervisorMessage(msg)) return;
-      if (msg.type === 'm2pool:shutdown') stop('supervisor', msg.drainTimeoutMs);
-      else if (isLogLevel(msg.level)) logger.level = msg.level;
+      switch (msg.type) {
+        case 'm2pool:shutdown':
+          return stop('supervisor', msg.drainTimeoutMs);
+        case 'm2pool:log-level':
+          if (isLogLevel(msg.level)) logger.level = msg.level;
+          return;
+        case 'm2pool:relay-disconnects':
+          runtime.relayDisconnects = msg.on;
+          return;
+        case 'm2pool:disconnect': {
+          const aborted = runtime.abortConnection(msg.key);
+          if (aborted > 0) logger.debug({ event: 'request.disconnect-relayed', aborted }, 'request.disconnect-relayed');
+          return;
+        }
+        default:
+          return assertNever(msg);
+      }
     });
     process.on('disconnect', () => stop('supervisor-gone', Math.min(ORPHAN_DRAIN_MS, options.drainTimeoutMs)));
     // The parent may have died before we even listened for 'disconnect'.

@@ -40,6 +40,11 @@ export interface RuntimeOptions {
   readonly lingerMs: number;
   /** Prometheus metrics of this worker (pushed to the supervisor by the caller). */
   readonly metrics?: WorkerMetrics | undefined;
+  /**
+   * A disconnect notice came for a connection with no request here, while relaying is on: the pool hands it to
+   * the worker that has one (Mongrel2 round-robins notices between workers, mongrel2-protocol.md §3.1).
+   */
+  readonly onUnclaimedDisconnect?: ((key: string) => void) | undefined;
 }
 
 /** Why an in-flight request was aborted by the worker itself. */
@@ -62,8 +67,10 @@ export class WorkerRuntime {
   readonly #order = new OrderedReplies();
   /** Batches WebSocket replies per connection (Mongrel2's 16-message delivery queue, §4.4). */
   readonly #coalescer = new ReplyCoalescer();
-  /** In-flight aborters per connection key, so a disconnect notice can cancel that connection's work. */
-  readonly #aborters = new Map<string, Set<Cancellation>>();
+  /** In-flight aborters per connection key (with their start time), so a disconnect notice can cancel that connection's work. */
+  readonly #aborters = new Map<string, Map<Cancellation, number>>();
+  /** Pass notices for unknown connections to `onUnclaimedDisconnect` (the supervisor turns it on when useful). */
+  relayDisconnects = false;
   readonly #idleWaiters = new Set<() => void>();
   /** WebSocket frames and socket messages being handled: not HTTP requests, but drain waits for them too. */
   #messagesInFlight = 0;
@@ -101,7 +108,7 @@ export class WorkerRuntime {
     logger.info({ event: 'worker.drain', inFlight: this.stats.inFlight, drainTimeoutMs }, 'worker.drain');
     if (!(await this.#whenIdle(drainTimeoutMs))) {
       logger.warn({ event: 'worker.drain.timeout', inFlight: this.stats.inFlight }, 'drain timeout: aborting in-flight requests');
-      for (const set of this.#aborters.values()) for (const c of set) c.abort(new WorkerStopping());
+      for (const set of this.#aborters.values()) for (const c of set.keys()) c.abort(new WorkerStopping());
       await this.#whenIdle(this.#opts.lingerMs);
     }
     await transport.close(this.#opts.lingerMs);
@@ -161,11 +168,13 @@ export class WorkerRuntime {
     switch (message.kind) {
       case 'request':
         return this.#serve(link, linkIndex, message.msg, message.upload?.file);
-      case 'disconnect':
+      case 'disconnect': {
         this.stats.disconnectNotices += 1;
         this.#opts.metrics?.disconnectNotice();
-        for (const c of this.#aborters.get(connectionKey(linkIndex, msg)) ?? []) c.abort(new Error('client disconnected'));
+        const key = connectionKey(linkIndex, msg);
+        if (this.abortConnection(key) === 0 && this.relayDisconnects) this.#opts.onUnclaimedDisconnect?.(key);
         return;
+      }
       case 'credits':
         this.stats.creditNotices += 1;
         return;
@@ -291,6 +300,29 @@ export class WorkerRuntime {
     }
   }
 
+  /** Abort every in-flight request and message of connection `key` (its client went away). Returns how many. */
+  abortConnection(key: string): number {
+    const set = this.#aborters.get(key);
+    if (set === undefined) return 0;
+    for (const c of set.keys()) c.abort(new Error('client disconnected'));
+    return set.size;
+  }
+
+  /** Keys of connections with work in flight for at least `minAgeMs` (reported so another worker can relay their notices). */
+  waitingConnections(minAgeMs: number): string[] {
+    const before = performance.now() - minAgeMs;
+    const keys: string[] = [];
+    for (const [key, set] of this.#aborters) {
+      for (const started of set.values()) {
+        if (started <= before) {
+          keys.push(key);
+          break;
+        }
+      }
+    }
+    return keys;
+  }
+
   #wakeIfIdle(): void {
     if (this.#idle) for (const wake of [...this.#idleWaiters]) wake();
   }
@@ -367,8 +399,8 @@ export class WorkerRuntime {
 
   #track(key: string, aborter: Cancellation): void {
     let set = this.#aborters.get(key);
-    if (set === undefined) this.#aborters.set(key, (set = new Set()));
-    set.add(aborter);
+    if (set === undefined) this.#aborters.set(key, (set = new Map()));
+    set.set(aborter, performance.now());
   }
 
   #untrack(key: string, aborter: Cancellation): void {

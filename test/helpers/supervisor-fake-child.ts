@@ -45,8 +45,15 @@ export class FakeChild extends EventEmitter implements WorkerProcess {
     this.emit('message', { type: 'm2pool:ready', pid: this.pid, endpoints: 2 });
   }
 
-  heartbeat(fields: { inFlight?: number; handled?: number; rssBytes?: number } = {}): void {
-    this.emit('message', { type: 'm2pool:heartbeat', inFlight: fields.inFlight ?? 0, handled: fields.handled ?? 0, loopLagMs: 1, rssBytes: fields.rssBytes ?? 1_000_000 });
+  heartbeat(fields: { inFlight?: number; handled?: number; rssBytes?: number; waiting?: string[] } = {}): void {
+    this.emit('message', {
+      type: 'm2pool:heartbeat',
+      inFlight: fields.inFlight ?? 0,
+      handled: fields.handled ?? 0,
+      loopLagMs: 1,
+      rssBytes: fields.rssBytes ?? 1_000_000,
+      ...(fields.waiting === undefined ? {} : { waiting: fields.waiting }),
+    });
   }
 
   exit(code: number | null, signal: NodeJS.Signals | null = null): void {

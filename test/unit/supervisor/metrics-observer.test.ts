@@ -51,7 +51,7 @@ test('a supervisor wired to PoolMetrics exposes workers, restarts, scale events 
   assert.equal(value('m2pool_workers_desired'), 3);
   assert.equal(value('m2pool_workers_min_ready'), 1);
   assert.equal(value('m2pool_worker_restarts_total{slot="1",reason="crash"}'), 1);
-  assert.equal(value('m2pool_worker_restarts_total{slot="1",reason="boot-failure"}'), undefined);
+  assert.equal(value('m2pool_worker_restarts_total{slot="1",reason="boot-failure"}'), 0, 'the failure that opened the breaker restarted nothing');
   assert.equal(value('m2pool_slot_crashloop{slot="1"}'), 1);
   assert.equal(value('m2pool_pool_scale_events_total{direction="up"}'), 1);
   assert.equal(value('m2pool_worker_rss_bytes{slot="0"}'), 5_000_000);

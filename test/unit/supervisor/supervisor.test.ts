@@ -214,6 +214,47 @@ test('with probeAfterMs 0 an open breaker stays open until a reload', (t) => {
   assert.deepEqual(sink.events('slot.probe'), []);
 });
 
+test('disconnect notices: relaying is on only while a worker waits on a connection, and a relayed notice reaches that worker only', (t) => {
+  const { spawner, clock, sup, config } = setup(t, { workers: 3 });
+  readyAll(spawner.children, clock);
+  const [a, b, c] = spawner.children as [FakeChild, FakeChild, FakeChild];
+  const relayFlags = (x: FakeChild): boolean[] => x.sent.flatMap((m) => (m.type === 'm2pool:relay-disconnects' ? [m.on] : []));
+  const relayed = (x: FakeChild): string[] => x.sent.flatMap((m) => (m.type === 'm2pool:disconnect' ? [m.key] : []));
+  a.heartbeat();
+  b.heartbeat();
+  assert.deepEqual([relayFlags(a), relayFlags(b), relayFlags(c)], [[], [], []], 'nothing slow: no relaying, no IPC');
+
+  b.heartbeat({ inFlight: 1, waiting: ['0\u0000srv\u00007'] });
+  assert.deepEqual([relayFlags(a), relayFlags(b), relayFlags(c)], [[true], [true], [true]]);
+  a.emit('message', { type: 'm2pool:disconnect', key: '0\u0000srv\u00007' });
+  a.emit('message', { type: 'm2pool:disconnect', key: '0\u0000srv\u00008' }); // nobody waits on 8
+  assert.deepEqual([relayed(a), relayed(b), relayed(c)], [[], ['0\u0000srv\u00007'], []]);
+
+  // A worker ready later learns that relaying is on.
+  assert.equal(sup.scale(4).ok, true);
+  clock.advance(0);
+  const d = spawner.children[3]!;
+  d.ready();
+  clock.advance(0);
+  assert.deepEqual(relayFlags(d), [true]);
+
+  // A notice for a connection nobody reports yet (its request is younger than a heartbeat interval) is held…
+  a.emit('message', { type: 'm2pool:disconnect', key: '0\u0000srv\u00009' });
+  assert.deepEqual(relayed(c), []);
+  clock.advance(config.heartbeatIntervalMs);
+  c.heartbeat({ inFlight: 1, waiting: ['0\u0000srv\u00009'] }); // …and handed over once a heartbeat reports it
+  assert.deepEqual(relayed(c), ['0\u0000srv\u00009']);
+  // One nobody ever reports is dropped after three intervals.
+  a.emit('message', { type: 'm2pool:disconnect', key: '0\u0000srv\u000010' });
+  clock.advance(3 * config.heartbeatIntervalMs);
+  c.heartbeat({ inFlight: 1, waiting: ['0\u0000srv\u000010'] });
+  assert.deepEqual(relayed(c), ['0\u0000srv\u00009']);
+
+  b.heartbeat({ inFlight: 0 }); // the slow requests ended
+  c.heartbeat({ inFlight: 0 });
+  assert.deepEqual([relayFlags(a), relayFlags(b), relayFlags(c), relayFlags(d)], [[true, false], [true, false], [true, false], [true, false]]);
+});
+
 test('rolling reload starts replacements first and never lets ready drop below desired', (t) => {
   const { spawner, clock, sink, sup } = setup(t, { workers: 3, maxSurge: 1 });
   readyAll(spawner.children, clock);
