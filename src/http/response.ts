@@ -11,6 +11,7 @@ import { HeaderMap, type HeaderInput } from './header-map';
 import { headerTokens } from './parse';
 import type { HttpVersion } from './request';
 import { encodeChunk, LAST_CHUNK, serializeResponseHead } from '../protocol/http-response';
+import { allocWithHeadroom, HEADROOM_MIN_BYTES } from '../protocol/reply-writer';
 import type { ReplySink } from './sink';
 
 /** What the response needs to know about its request. `Request` satisfies it. */
@@ -216,7 +217,7 @@ export class Response {
     const head = this.#renderHead(bodyAllowed ? 'length' : 'none', body.length, closeAfter);
     this.#headersSent = true;
     this.#sent = true;
-    await this.#write(bodyAllowed && !this.#isHead && body.length > 0 ? Buffer.concat([head, body]) : head);
+    await this.#write(bodyAllowed && !this.#isHead && body.length > 0 ? headAndBody(head, body) : head);
     this.#finished = true;
     if (closeAfter) await this.#sink.close();
   }
@@ -307,6 +308,16 @@ class BodyStream implements ResponseStream {
   #frame(data: Buffer): Buffer {
     return this.#chunked ? encodeChunk(data) : data;
   }
+}
+
+/** Head and body in one buffer; a large one leaves room for the reply prefix in front (no second copy). */
+function headAndBody(head: Buffer, body: Buffer): Buffer {
+  const size = head.length + body.length;
+  if (size < HEADROOM_MIN_BYTES) return Buffer.concat([head, body], size);
+  const out = allocWithHeadroom(size);
+  head.copy(out, 0);
+  body.copy(out, head.length);
+  return out;
 }
 
 /** 1xx, 204 and 304 responses never have a body (RFC 9112 §6.3). */

@@ -13,6 +13,24 @@ export const SENDER_RE = /^[A-Za-z0-9-]+$/;
 const MAX_CONN_ID = 0xffffffff;
 const EMPTY = Buffer.alloc(0);
 
+/** Free bytes kept in front of a {@link allocWithHeadroom} buffer: room for `UUID SP LEN ":" ID "," SP`. */
+export const REPLY_HEADROOM = 128;
+/** Buffers below this size are cheaper to copy than to track (see {@link allocWithHeadroom}). */
+export const HEADROOM_MIN_BYTES = 16 * 1024;
+/** Backing stores made by {@link allocWithHeadroom} whose headroom is still unused. */
+const withFreeHeadroom = new WeakSet<ArrayBuffer>();
+
+/**
+ * A `size`-byte buffer with {@link REPLY_HEADROOM} unused bytes in front of it, which {@link encodeReply} fills with
+ * the reply prefix instead of copying the whole body into a new message (a 64 KiB response was copied twice:
+ * head + body, then prefix + that). The headroom is used once; anything else (a slice, a second reply) is copied.
+ */
+export function allocWithHeadroom(size: number): Buffer {
+  const store = new ArrayBuffer(REPLY_HEADROOM + size);
+  withFreeHeadroom.add(store);
+  return Buffer.from(store, REPLY_HEADROOM, size);
+}
+
 /** A reply decoded by {@link parseReply}. */
 export interface ParsedReply {
   readonly sender: string;
@@ -92,6 +110,11 @@ function build(sender: string, connIds: readonly number[], prefix: string, body:
   for (const id of connIds) {
     if (!Number.isInteger(id) || id < 0 || id > MAX_CONN_ID) throw invalid(`bad connection id ${String(id)}`);
   }
+  if (connIds.length <= MAX_REPLY_TARGETS && body.length >= HEADROOM_MIN_BYTES) {
+    const head = `${sender} ${(prefix + connIds.join(' ')).length}:${prefix}${connIds.join(' ')}, `;
+    const inPlace = prependInPlace(head, body);
+    if (inPlace !== undefined) return [inPlace];
+  }
   const out: Buffer[] = [];
   for (let i = 0; i < connIds.length; i += MAX_REPLY_TARGETS) {
     const targets = prefix + connIds.slice(i, i + MAX_REPLY_TARGETS).join(' ');
@@ -102,6 +125,17 @@ function build(sender: string, connIds: readonly number[], prefix: string, body:
     out.push(msg);
   }
   return out;
+}
+
+/** `head` written into the headroom right before `body` (see {@link allocWithHeadroom}); undefined when there is none. */
+function prependInPlace(head: string, body: Buffer): Buffer | undefined {
+  const store = body.buffer;
+  if (!(store instanceof ArrayBuffer) || body.byteOffset !== REPLY_HEADROOM || head.length > REPLY_HEADROOM || !withFreeHeadroom.has(store)) return undefined;
+  withFreeHeadroom.delete(store);
+  const start = REPLY_HEADROOM - head.length;
+  const msg = Buffer.from(store, start, head.length + body.length);
+  msg.write(head, 0, 'latin1');
+  return msg;
 }
 
 function invalid(message: string): M2PoolError {

@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ErrorCode, M2PoolError, ProtocolError } from '../../../src/errors';
 import {
+  allocWithHeadroom,
+  HEADROOM_MIN_BYTES,
+  REPLY_HEADROOM,
   cancelMessage,
   creditsMessage,
   encodeClose,
@@ -164,5 +167,53 @@ describe('parseReply (Mongrel2 handler_parser grammar, §4.1 / §8.2)', () => {
 
   test('rejects ids above uint32', () => {
     assert.throws(() => parseReply(Buffer.from('a 10:4294967296, x')), /exceeds uint32/);
+  });
+});
+
+describe('large bodies with headroom', () => {
+  const SENDER = '34f9ceee-cd52-4b7f-b197-88bf2f0ec378';
+  const bigBody = (n: number): Buffer => {
+    const b = allocWithHeadroom(n);
+    for (let i = 0; i < n; i++) b[i] = i % 251;
+    return b;
+  };
+
+  test('the prefix goes into the headroom: same bytes as a copy, no new backing store', () => {
+    const body = bigBody(HEADROOM_MIN_BYTES + 10);
+    const copy = Buffer.from(body); // a plain buffer: the copying path
+    const [inPlace] = encodeReply(SENDER, [36], body);
+    const [copied] = encodeReply(SENDER, [36], copy);
+    assert.ok(inPlace !== undefined && copied !== undefined);
+    assert.ok(inPlace.equals(copied));
+    assert.equal(inPlace.buffer, body.buffer, 'written in place');
+    assert.notEqual(copied.buffer, copy.buffer);
+    assert.deepEqual(parseReply(inPlace).connIds, [36]);
+  });
+
+  test('headroom is used once: a second reply of the same body is a copy and leaves the first intact', () => {
+    const body = bigBody(HEADROOM_MIN_BYTES);
+    const [first] = encodeReply(SENDER, [1], body);
+    const snapshot = Buffer.from(first!);
+    const [second] = encodeReply(SENDER, [2000000], body);
+    assert.notEqual(second!.buffer, body.buffer);
+    assert.ok(first!.equals(snapshot));
+    assert.deepEqual(parseReply(second!).connIds, [2000000]);
+  });
+
+  test('small bodies, slices, several messages and an oversized prefix take the copying path', () => {
+    const small = allocWithHeadroom(100).fill(1);
+    assert.notEqual(encodeReply(SENDER, [1], small)[0]!.buffer, small.buffer);
+    const slice = bigBody(HEADROOM_MIN_BYTES * 2).subarray(1);
+    assert.notEqual(encodeReply(SENDER, [1], slice)[0]!.buffer, slice.buffer);
+    const many = bigBody(HEADROOM_MIN_BYTES);
+    const ids = Array.from({ length: MAX_REPLY_TARGETS + 1 }, (_, i) => i);
+    const split = encodeReply(SENDER, ids, many);
+    assert.equal(split.length, 2);
+    for (const m of split) assert.notEqual(m.buffer, many.buffer);
+    const longSender = 'a'.repeat(REPLY_HEADROOM);
+    const body = bigBody(HEADROOM_MIN_BYTES);
+    const [msg] = encodeReply(longSender, [1], body);
+    assert.notEqual(msg!.buffer, body.buffer);
+    assert.equal(parseReply(msg!).sender, longSender);
   });
 });
