@@ -184,7 +184,9 @@ export function reloadCommand(argv: string[], deps: AdminCommandDeps = {}): Prom
     }
     const r = await call(target(values, deps.env), 'POST', '/pool/reload');
     if (r.status !== 202) throw new CliFailure(ExitCode.CRASH, errorOf(r.body, r.status));
-    out.write(`rolling reload to generation ${String((r.body as { generation?: unknown }).generation)} started; follow it with 'm2pool status'\n`);
+    const body = r.body as { generation?: unknown; changed?: unknown };
+    const changed = Array.isArray(body.changed) && body.changed.length > 0 ? ` with new settings: ${body.changed.join(', ')}` : '';
+    out.write(`rolling reload to generation ${String(body.generation)} started${changed}; follow it with 'm2pool status'\n`);
     return ExitCode.OK;
   });
 }

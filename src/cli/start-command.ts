@@ -6,7 +6,8 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { DestinationStream } from 'pino';
 import { CONFIG_FIELDS, type ConfigKey } from '../config/fields';
-import { loadConfig } from '../config/load';
+import { loadConfig, loadConfigSync } from '../config/load';
+import type { PoolConfig } from '../config/schema';
 import { ConfigError, ExitCode, errorMessage } from '../errors';
 import { PoolMetrics } from '../metrics';
 import { startAdminServer, type MetricsHandler } from '../supervisor/admin-server';
@@ -60,7 +61,7 @@ export function startHelp(): string {
     'Usage: m2pool start --app MODULE [options]',
     '',
     'Run a supervised pool of Mongrel2 handler workers in the foreground.',
-    'Signals: TERM/INT graceful stop (twice: fast), QUIT fast stop, HUP rolling reload, TTIN/TTOU one worker more/less.',
+    'Signals: TERM/INT graceful stop (twice: fast), QUIT fast stop, HUP rolling reload (re-reads the config), TTIN/TTOU one worker more/less.',
     '',
     'Options:',
     ...rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`),
@@ -90,13 +91,10 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
   for (const f of CONFIG_FIELDS) if (values[f.flag] !== undefined) flags[f.key] = values[f.flag];
   const configFile = values['config'];
 
+  const sources = { env: deps.env ?? process.env, flags, ...(typeof configFile === 'string' ? { configFile } : {}) };
   let config;
   try {
-    config = await loadConfig({
-      env: deps.env ?? process.env,
-      flags,
-      ...(typeof configFile === 'string' ? { configFile } : {}),
-    });
+    config = await loadConfig(sources);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     stderr.write(`m2pool start: ${err.issues.length} configuration problem${err.issues.length > 1 ? 's' : ''}:\n${err.issues.map((i) => `  - ${i}\n`).join('')}`);
@@ -111,7 +109,9 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
     observer = metricsObserver(metrics, config.minReady);
     metricsHandler = metrics.handleMetricsRequest;
   }
-  const supervisor = new Supervisor({ config, logger, ...(observer !== undefined ? { observer } : {}) });
+  // A reload (HUP, admin, CLI, pm2) re-reads the same sources: an edited config file takes effect.
+  const reloadConfig = (): PoolConfig => loadConfigSync(sources);
+  const supervisor = new Supervisor({ config, logger, reloadConfig, ...(observer !== undefined ? { observer } : {}) });
   let admin;
   try {
     admin = await startAdminServer({

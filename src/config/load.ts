@@ -4,7 +4,7 @@
  * the key's kind (`fields.ts`) and anything that does not coerce is left for the validator to report.
  * @module
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage, isErrnoException } from '../errors';
 import { CONFIG_FIELDS, type ConfigField, type ConfigKey } from './fields';
 import type { PoolConfig } from './schema';
@@ -113,21 +113,42 @@ export function resolveConfig(sources: RawSources): PoolConfig {
  * @throws ConfigError listing every problem found, the file's own problems included.
  */
 export async function loadConfig(sources: ConfigSources): Promise<PoolConfig> {
-  const rest = { ...(sources.env ? { env: sources.env } : {}), ...(sources.flags ? { flags: sources.flags } : {}) };
-  if (sources.configFile === undefined) return resolveConfig(rest);
+  // NOTE: one small file, read before anything starts: the synchronous read is the simpler one, and reload uses it too.
+  return loadConfigSync(sources);
+}
+
+/**
+ * {@link loadConfig}, synchronously: a reload re-reads the sources from inside the supervisor's loop (a small
+ * file, once per operator action).
+ * @throws ConfigError listing every problem.
+ */
+export function loadConfigSync(sources: ConfigSources): PoolConfig {
+  if (sources.configFile === undefined) return resolveConfig(restOf(sources));
   const name = sources.configFile;
   let text: string;
   try {
-    text = await readFile(name, 'utf8');
+    text = readFileSync(name, 'utf8');
   } catch (err) {
-    const why = isErrnoException(err) && err.code === 'ENOENT' ? 'no such file' : errorMessage(err);
-    throw new ConfigError([`${name}: cannot read the config file: ${why}`]);
+    throw unreadable(name, err);
   }
+  return resolveWithFile(sources, name, text);
+}
+
+function restOf(sources: ConfigSources): RawSources {
+  return { ...(sources.env ? { env: sources.env } : {}), ...(sources.flags ? { flags: sources.flags } : {}) };
+}
+
+function unreadable(name: string, err: unknown): ConfigError {
+  const why = isErrnoException(err) && err.code === 'ENOENT' ? 'no such file' : errorMessage(err);
+  return new ConfigError([`${name}: cannot read the config file: ${why}`]);
+}
+
+function resolveWithFile(sources: ConfigSources, name: string, text: string): PoolConfig {
   let data: unknown;
   try {
     data = JSON.parse(text) as unknown;
   } catch (err) {
     throw new ConfigError([`${name}: not valid JSON: ${errorMessage(err)}`]);
   }
-  return resolveConfig({ ...rest, file: { name, data } });
+  return resolveConfig({ ...restOf(sources), file: { name, data } });
 }

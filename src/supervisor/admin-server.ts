@@ -2,7 +2,7 @@
  * Admin HTTP API of the supervisor (node:http, JSON in and out):
  *   GET  /pool          → {@link PoolSnapshot}
  *   POST /pool/scale    ← {"workers": N} | {"delta": ±N}   → 200 {"previous", "desired"}
- *   POST /pool/reload   → 202 {"generation"}
+ *   POST /pool/reload   → 202 {"generation", "changed"} (config keys the re-read config changed) | 400 invalid config
  *   GET  /log-level     → {@link LogLevels}
  *   PUT  /log-level     ← {"level": "debug"} (supervisor and every worker) | {"level": "debug", "slot": N}
  *                       → 200 {"level", "previous", "slot", "workers"}
@@ -175,7 +175,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerO
       authorize(req, o.token);
       await readBody(req);
       const r = t.reload('admin');
-      return r.ok ? send(res, 202, { generation: r.generation }) : send(res, r.status, { error: r.error });
+      return r.ok ? send(res, 202, { generation: r.generation, changed: r.changed ?? [] }) : send(res, r.status, { error: r.error });
     }
     default: {
       authorize(req, o.token);

@@ -17,7 +17,7 @@ export type SendToWorker = (w: WorkerHandle, msg: SupervisorMessage) => void;
 /** Decides when workers relay disconnect notices, and where a relayed notice goes. */
 export class DisconnectRelay {
   readonly #send: SendToWorker;
-  readonly #holdMs: number;
+  #holdMs: number;
   #on = false;
   /** Relayed notices nobody claimed yet: connection key → when to give up on it. */
   readonly #held = new Map<string, number>();
@@ -26,6 +26,11 @@ export class DisconnectRelay {
   constructor(send: SendToWorker, holdMs: number) {
     this.#send = send;
     this.#holdMs = holdMs;
+  }
+
+  /** How long an unclaimed notice waits (a reload may change the heartbeat interval). */
+  set holdMs(ms: number) {
+    this.#holdMs = ms;
   }
 
   /** Whether workers are told to relay notices for connections they do not know. */

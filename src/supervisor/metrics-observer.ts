@@ -51,6 +51,9 @@ export function metricsObserver(metrics: PoolMetrics, minReady: number): Supervi
     metrics(w, payload) {
       metrics.ingest(w, payload);
     },
+    minReady(n) {
+      metrics.setMinReady(n);
+    },
     desired(previous, desired) {
       metrics.setDesired(desired);
       if (desired > previous) metrics.recordScale('up');

@@ -73,7 +73,7 @@ function run(target: Pm2Target, name: ActionName, param: unknown): Record<string
       return { success: true, ...target.snapshot() };
     case 'reload': {
       const r = target.reload('pm2');
-      return r.ok ? { success: true, generation: r.generation } : { success: false, error: r.error };
+      return r.ok ? { success: true, generation: r.generation, changed: r.changed ?? [] } : { success: false, error: r.error };
     }
     case 'loglevel':
       return logLevelAction(target, param);

@@ -15,8 +15,10 @@ export type ScaleResult =
 
 /** Outcome of `Supervisor.reload`. */
 export type ReloadResult =
-  | { readonly ok: true; readonly generation: number }
-  | { readonly ok: false; readonly status: 409; readonly error: string };
+  /** `changed`: top-level config keys the re-read configuration changed (empty without a config source). */
+  | { readonly ok: true; readonly generation: number; readonly changed?: readonly string[] }
+  /** 409: the pool is stopping; 400: the re-read configuration is invalid (nothing changed). */
+  | { readonly ok: false; readonly status: 400 | 409; readonly error: string };
 
 /** A parsed request, or the problem with it. */
 export type ParsedScale = { readonly ok: true; readonly target: ScaleTarget } | { readonly ok: false; readonly error: string };

@@ -6,12 +6,14 @@
  * @module
  */
 import { LOG_LEVELS, type LogLevel, type PoolConfig } from '../config/schema';
+import { ConfigError, errorMessage } from '../errors';
 import { systemClock, type CancelTimer, type Clock } from './clock';
 import { createSupervisorLogger, type Logger } from './logger';
 import { notifier, type Notify, type SupervisorObserver } from './observer';
 import { buildSnapshot, type PoolPhase, type PoolSnapshot } from './pool-snapshot';
 import { PoolState } from './pool-state';
 import { MAX_TICK_MS, nextDeadline, stepRun, stepStop, type StepContext } from './reconcile';
+import { changedKeys, keepFixed } from './config-reload';
 import { EMPTY_HISTORY, RestartPolicy } from './restart-policy';
 import { breakerOpen } from './slot';
 import type { IntentSink, PoolIntent } from './signals';
@@ -37,6 +39,11 @@ export interface SupervisorOptions {
   readonly random?: () => number;
   /** Receives lifecycle facts (metrics plug in here). */
   readonly observer?: SupervisorObserver;
+  /**
+   * Re-reads the configuration for a reload (the sources it started from: an edited config file takes effect).
+   * Throws `ConfigError`. Without it a reload keeps the configuration and only rolls the code.
+   */
+  readonly reloadConfig?: () => PoolConfig;
 }
 
 /** Request and result types of `scale()` / `reload()`, defined next to their parsers. */
@@ -59,6 +66,10 @@ export interface LogLevels {
   readonly slots: Readonly<Record<string, LogLevel>>;
 }
 
+function restartPolicyOf(c: PoolConfig, random: () => number): RestartPolicy {
+  return new RestartPolicy({ ...c.restartBackoff, ...c.crashLoop }, random);
+}
+
 /** `req` with its `--log-level` argument set to `level` (the last one counts, so replace it in place). */
 function withLogLevel(req: SpawnRequest, level: LogLevel): SpawnRequest {
   const args = [...req.args];
@@ -76,11 +87,13 @@ function withLogLevel(req: SpawnRequest, level: LogLevel): SpawnRequest {
  * await sup.stopped; // after stop(), a signal or a pm2 'shutdown'
  */
 export class Supervisor implements IntentSink {
-  readonly #cfg: PoolConfig;
+  #cfg: PoolConfig;
   readonly #log: Logger;
   readonly #clock: Clock;
+  readonly #random: () => number;
+  readonly #reloadConfig: (() => PoolConfig) | undefined;
   readonly #state: PoolState;
-  readonly #ctx: StepContext;
+  #ctx: StepContext;
   readonly #notify: Notify;
   readonly #intents: Array<{ readonly intent: PoolIntent; readonly source: string }> = [];
   #timer: { readonly at: number; readonly cancel: CancelTimer } | null = null;
@@ -105,6 +118,8 @@ export class Supervisor implements IntentSink {
     this.#log = options.logger ?? createSupervisorLogger(c.logLevel);
     this.#clock = options.clock ?? systemClock;
     const random = options.random ?? Math.random;
+    this.#random = random;
+    this.#reloadConfig = options.reloadConfig;
     this.#workerLevel = c.logLevel;
     const notify = notifier(options.observer, this.#log);
     this.#notify = (event, ...args) => {
@@ -113,7 +128,7 @@ export class Supervisor implements IntentSink {
     };
     const spawn = options.spawn ?? forkWorker;
     this.#state = new PoolState(c.workers);
-    const policy = new RestartPolicy({ ...c.restartBackoff, ...c.crashLoop }, random);
+    const policy = restartPolicyOf(c, random);
     const life = new WorkerLifecycle(this.#state, {
       config: c,
       log: this.#log,
@@ -192,6 +207,8 @@ export class Supervisor implements IntentSink {
   reload(source = 'api'): ReloadResult {
     const st = this.#state;
     if (st.phase === 'stopping' || st.phase === 'stopped') return STOPPING;
+    const reread = this.#rereadConfig(source);
+    if (!reread.ok) return reread;
     const now = this.#clock.now();
     st.generation += 1;
     st.rollout = { generation: st.generation, startedAt: now, failed: false };
@@ -200,9 +217,44 @@ export class Supervisor implements IntentSink {
       s.history = EMPTY_HISTORY;
       s.nextSpawnAt = Math.min(s.nextSpawnAt, now);
     }
-    this.#log.info({ event: 'pool.reload', outcome: 'started', generation: st.generation, source }, 'pool.reload');
+    this.#log.info({ event: 'pool.reload', outcome: 'started', generation: st.generation, source, changed: reread.changed }, 'pool.reload');
     this.#wake();
-    return { ok: true, generation: st.generation };
+    return { ok: true, generation: st.generation, changed: reread.changed };
+  }
+
+  /**
+   * Re-read the configuration and make it the one new workers and the loop use. A desired count follows the
+   * config only when its `workers` changed (a count set by scaling survives a plain reload); admin settings stay.
+   */
+  #rereadConfig(source: string): { readonly ok: true; readonly changed: string[] } | { readonly ok: false; readonly status: 400; readonly error: string } {
+    if (this.#reloadConfig === undefined) return { ok: true, changed: [] };
+    let read: PoolConfig;
+    try {
+      read = this.#reloadConfig();
+    } catch (err) {
+      const issues = err instanceof ConfigError ? [...err.issues] : [errorMessage(err)];
+      this.#log.error({ event: 'pool.reload', outcome: 'rejected', source, issues }, 'pool.reload');
+      return { ok: false, status: 400, error: `configuration not reloaded, nothing changed: ${issues.join('; ')}` };
+    }
+    const previous = this.#cfg;
+    const { config: next, ignored } = keepFixed(previous, read);
+    if (ignored.length > 0) this.#log.warn({ event: 'pool.reload', outcome: 'config-kept', keys: ignored, source }, 'pool.reload: these settings need a restart; running values kept');
+    const changed = changedKeys(previous, next);
+    if (changed.length === 0) return { ok: true, changed };
+    this.#cfg = next;
+    this.#ctx = { ...this.#ctx, config: next };
+    this.#ctx.life.reconfigure(next, restartPolicyOf(next, this.#random));
+    const st = this.#state;
+    const desired = next.workers !== previous.workers ? next.workers : Math.min(Math.max(st.desired, next.minWorkers), next.maxWorkers);
+    if (desired !== st.desired) {
+      const from = st.desired;
+      st.desired = desired;
+      this.#log.info({ event: 'pool.scale', from, to: desired, source: 'config' }, 'pool.scale');
+      this.#notify('desired', from, desired);
+    }
+    if (next.minReady !== previous.minReady) this.#notify('minReady', next.minReady);
+    if (next.logLevel !== previous.logLevel) this.setLogLevel(next.logLevel, undefined, 'config');
+    return { ok: true, changed };
   }
 
   /**

@@ -38,7 +38,7 @@ export interface LifecycleDeps {
 /** Process-level operations on the workers of one {@link PoolState}. */
 export class WorkerLifecycle {
   readonly #state: PoolState;
-  readonly #d: LifecycleDeps;
+  #d: LifecycleDeps;
   readonly #relay: DisconnectRelay;
 
   constructor(state: PoolState, deps: LifecycleDeps) {
@@ -46,6 +46,12 @@ export class WorkerLifecycle {
     this.#d = deps;
     // A request shows up in a heartbeat within two intervals of starting; a held notice waits a little longer.
     this.#relay = new DisconnectRelay((w, msg) => this.#sendTo(w, msg), 3 * deps.config.heartbeatIntervalMs);
+  }
+
+  /** A reload brought a new configuration: new workers and restart decisions use it from now on. */
+  reconfigure(config: PoolConfig, policy: RestartPolicy): void {
+    this.#d = { ...this.#d, config, policy };
+    this.#relay.holdMs = 3 * config.heartbeatIntervalMs;
   }
 
   /** Whether workers currently relay disconnect notices they cannot place (see {@link DisconnectRelay}). */

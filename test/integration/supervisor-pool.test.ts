@@ -53,7 +53,7 @@ test('rolling reload replaces every worker without the ready count ever dropping
   h.sink.onLine = () => {
     minReady = Math.min(minReady, h.sup.readyCount());
   };
-  assert.deepEqual(await h.call('POST', '/pool/reload'), { status: 202, body: { generation: 1 } });
+  assert.deepEqual(await h.call('POST', '/pool/reload'), { status: 202, body: { generation: 1, changed: [] } });
   const after = await h.waitForPool((p) => p.rollout === null && p.ready === 3 && p.workers.length === 3 && p.workers.every((w) => w.generation === 1), 'generation 1 everywhere');
   await waitFor(() => h.sink.events('worker.exit').length === 3, { timeoutMs: 5_000, what: 'the 3 old workers to be reaped' });
   assert.ok(minReady >= 3, `ready dropped to ${minReady} during the reload`);

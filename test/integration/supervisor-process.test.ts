@@ -1,6 +1,7 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -128,4 +129,37 @@ test('TTIN adds a worker, TTOU removes one, HUP rolls the pool to a new generati
   const sources = byEvent(s.proc.logs, 'pool.scale').map((l) => l['source']);
   assert.deepEqual(sources, ['SIGTTIN', 'SIGTTOU']);
   assert.equal(byEvent(s.proc.logs, 'pool.reload')[0]?.['source'], 'SIGHUP');
+});
+
+test('HUP re-reads the config file: the new generation runs with the edited settings; a broken file changes nothing', T, async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'm2pool-conf-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'pool.json');
+  await writeFile(file, JSON.stringify({ requestTimeoutMs: 5000 }));
+  const s = await startSupervisor(t, ['--config', file], 2);
+  const argOf = (pid: number, flag: string): string | undefined => {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return argv[argv.lastIndexOf(flag) + 1];
+  };
+  const pool = async () => (await adminCall(s.port, 'GET', '/pool')).body as { desired: number; workers: Array<{ pid: number; state: string; generation: number }> };
+  const generation = async (gen: number, n: number) =>
+    waitFor(async () => {
+      const p = await pool();
+      return p.workers.length === n && p.workers.every((w) => w.state === 'ready' && w.generation === gen) ? p : undefined;
+    }, { timeoutMs: 8_000, what: `${n} ready workers of generation ${gen}` });
+  for (const w of (await generation(0, 2)).workers) assert.equal(argOf(w.pid, '--request-timeout-ms'), '5000');
+
+  // `workers` in the file would lose to the --workers flag (flags > env > file): edit what the flags leave to the file.
+  await writeFile(file, JSON.stringify({ requestTimeoutMs: 7000, maxInFlight: 32 }));
+  s.proc.signal('SIGHUP');
+  const gen1 = await generation(1, 2);
+  for (const w of gen1.workers) assert.deepEqual([argOf(w.pid, '--request-timeout-ms'), argOf(w.pid, '--max-in-flight')], ['7000', '32']);
+  const started = byEvent(s.proc.logs, 'pool.reload').find((l) => l['outcome'] === 'started' && l['generation'] === 1);
+  assert.deepEqual(started?.['changed'], ['maxInFlight', 'requestTimeoutMs']);
+
+  await writeFile(file, '{"requestTimeoutMs": ');
+  const r = await adminCall(s.port, 'POST', '/pool/reload');
+  assert.equal(r.status, 400);
+  assert.match(String(r.body['error']), /configuration not reloaded, nothing changed: .*not valid JSON/);
+  assert.deepEqual((await pool()).workers.map((w) => w.generation), [1, 1]);
 });

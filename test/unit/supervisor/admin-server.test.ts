@@ -131,7 +131,7 @@ test('wrong method is 405 with Allow; unknown path is 404; /metrics is 404 witho
 test('POST /pool/reload answers 202 with the new generation', async (t) => {
   const { port, calls } = await serve(t);
   const r = await call(port, 'POST', '/pool/reload');
-  assert.deepEqual([r.status, r.body], [202, { generation: 1 }]);
+  assert.deepEqual([r.status, r.body], [202, { generation: 1, changed: [] }]);
   assert.deepEqual(calls, [['reload', null]]);
 });
 

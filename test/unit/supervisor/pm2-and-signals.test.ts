@@ -73,7 +73,7 @@ test('registers scale, reload and status as axm actions and answers triggers wit
   assert.deepEqual(proc.sent, [
     { type: 'axm:reply', data: { return: { success: true, previous: 2, desired: 4 }, action_name: 'scale' } },
     { type: 'axm:reply', data: { return: { success: true, previous: 2, desired: 1 }, action_name: 'scale' } },
-    { type: 'axm:reply', data: { return: { success: true, generation: 7 }, action_name: 'reload' } },
+    { type: 'axm:reply', data: { return: { success: true, generation: 7, changed: [] }, action_name: 'reload' } },
     { type: 'axm:reply', data: { return: { success: true, desired: 2, ready: 2 }, action_name: 'status' } },
     { type: 'axm:reply', data: { return: { success: false, error: 'usage: pm2 trigger <app> scale N|+N|-N' }, action_name: 'scale' } },
     { type: 'axm:reply', data: { return: { success: false, error: 'expected N, +N or -N (e.g. 4, +1, -2), got "lots"' }, action_name: 'scale' } },

@@ -255,6 +255,54 @@ test('disconnect notices: relaying is on only while a worker waits on a connecti
   assert.deepEqual([relayFlags(a), relayFlags(b), relayFlags(c), relayFlags(d)], [[true, false], [true, false], [true, false], [true, false]]);
 });
 
+test('a reload re-reads the configuration: new workers get it, desired follows an edited workers count only, admin stays', (t) => {
+  const base = { workers: 2, requestTimeoutMs: 5_000 };
+  let next: Record<string, unknown> = base;
+  const config = testConfig(base);
+  const clock = new FakeClock();
+  const spawner = fakeSpawner();
+  const sink = new LogSink();
+  const sup = new Supervisor({ config, logger: sink.logger(), spawn: spawner.spawn, clock, random: () => 0.5, reloadConfig: () => testConfig(next) });
+  t.after(() => {
+    void sup.destroy();
+    clock.advance(60_000);
+  });
+  sup.start();
+  clock.advance(0);
+  readyAll(spawner.children, clock);
+  const argOf = (c: FakeChild, flag: string): string | undefined => c.request.args[c.request.args.lastIndexOf(flag) + 1];
+
+  // Unchanged sources: a plain code reload.
+  assert.deepEqual(sup.reload(), { ok: true, generation: 1, changed: [] });
+  // A scaled pool keeps its count through a reload whose config did not change `workers`.
+  assert.equal(sup.scale(3).ok, true);
+  next = { ...base, requestTimeoutMs: 9_000, admin: '127.0.0.1:1' };
+  const r = sup.reload();
+  assert.deepEqual(r, { ok: true, generation: 2, changed: ['requestTimeoutMs'] });
+  assert.equal(sup.snapshot().desired, 3);
+  clock.advance(0);
+  const gen2 = spawner.children.filter((c) => genOf(c) === 2);
+  assert.ok(gen2.length > 0);
+  for (const c of gen2) assert.equal(argOf(c, '--request-timeout-ms'), '9000');
+  const kept = sink.events('pool.reload').find((l) => l['outcome'] === 'config-kept');
+  assert.deepEqual(kept?.['keys'], ['admin']);
+
+  // An edited `workers` count is applied.
+  next = { ...base, requestTimeoutMs: 9_000, workers: 4 };
+  assert.deepEqual(sup.reload(), { ok: true, generation: 3, changed: ['workers'] });
+  assert.equal(sup.snapshot().desired, 4);
+  assert.equal(sink.events('pool.scale').at(-1)?.['source'], 'config');
+
+  // An invalid file changes nothing: no new generation, an error that says why.
+  next = { ...base, workers: 'many' };
+  const bad = sup.reload();
+  assert.equal(bad.ok, false);
+  assert.equal(!bad.ok && bad.status, 400);
+  assert.match(!bad.ok ? bad.error : '', /configuration not reloaded, nothing changed: .*workers/);
+  assert.equal(sup.snapshot().generation, 3);
+  assert.equal(sink.events('pool.reload').at(-1)?.['outcome'], 'rejected');
+});
+
 test('rolling reload starts replacements first and never lets ready drop below desired', (t) => {
   const { spawner, clock, sink, sup } = setup(t, { workers: 3, maxSurge: 1 });
   readyAll(spawner.children, clock);
@@ -263,7 +311,7 @@ test('rolling reload starts replacements first and never lets ready drop below d
   sink.onLine = () => {
     minReady = Math.min(minReady, sup.snapshot().ready);
   };
-  assert.deepEqual(sup.reload(), { ok: true, generation: 1 });
+  assert.deepEqual(sup.reload(), { ok: true, generation: 1, changed: [] });
   for (let step = 0; step < 10 && sink.events('pool.reload', (l) => l['outcome'] === 'complete').length === 0; step++) {
     clock.advance(0);
     // Let loop passes run while the replacement boots: the old worker must keep serving meanwhile.
