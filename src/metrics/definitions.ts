@@ -240,7 +240,7 @@ export const SUPERVISOR_METRICS = Object.freeze({
   },
   slotCrashloop: {
     name: 'm2pool_slot_crashloop',
-    help: '1 while the crash-loop breaker of the slot is open (the slot no longer respawns), else 0.',
+    help: '1 while the crash-loop breaker of the slot is open (the slot respawns only a probe worker every crashLoop.probeAfterMs), else 0.',
     kind: 'gauge',
     labelNames: ['slot'],
   },
