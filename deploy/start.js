@@ -3,28 +3,13 @@
 // `npm start`: bring up Mongrel2 and the m2pool supervisor (with the example app) under pm2 on a fresh
 // machine. Installs what is missing first: node modules and the build, and Debian's mongrel2-core when run as
 // root (otherwise it prints the exact command). Then waits until the site answers and says where to look.
-const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
+const { MONGREL2, ensureDebianPackages, ensureNodeModules, root, run, step } = require('./prerequisites');
 
-const root = path.resolve(__dirname, '..');
 const SITE = 'http://127.0.0.1:6767/';
 const ADMIN = 'http://127.0.0.1:9890';
-
-function run(cmd, args, options = {}) {
-  const result = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...options });
-  if (result.error) throw result.error;
-  return result.status ?? 1;
-}
-
-function step(text) {
-  process.stdout.write(`\n> ${text}\n`);
-}
-
-function has(cmd) {
-  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
-}
 
 function get(url) {
   return new Promise((resolve) => {
@@ -47,24 +32,12 @@ async function waitFor(url, timeoutMs) {
 }
 
 async function main() {
-  if (!fs.existsSync(path.join(root, 'node_modules', 'zeromq'))) {
-    step('installing node modules (npm install)');
-    if (run('npm', ['install', '--no-audit', '--no-fund']) !== 0) return 1;
-  }
+  if (!ensureNodeModules()) return 1;
   if (!fs.existsSync(path.join(root, 'dist', 'src', 'cli', 'main.js'))) {
     step('building (npm run build)');
     if (run('npm', ['run', 'build']) !== 0) return 1;
   }
-  if (!has('mongrel2') || !has('m2sh')) {
-    const cmd = 'apt-get update && apt-get install -y mongrel2-core';
-    if (process.getuid && process.getuid() === 0) {
-      step(`installing Mongrel2 (${cmd})`);
-      if (run('sh', ['-c', cmd], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }) !== 0) return 1;
-    } else {
-      process.stderr.write(`\nMongrel2 is not installed. Install it, then run npm start again:\n\n  sudo ${cmd}\n\n`);
-      return 1;
-    }
-  }
+  if (!ensureDebianPackages(MONGREL2, 'npm start')) return 1;
   step('starting Mongrel2 and the pool under pm2 (pm2 start ecosystem.config.js)');
   const pm2 = path.join(root, 'node_modules', '.bin', 'pm2');
   if (run(pm2, ['start', 'ecosystem.config.js']) !== 0) return 1;

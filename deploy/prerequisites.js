@@ -1,0 +1,54 @@
+'use strict';
+// What a fresh machine lacks for `npm start` and `npm test`, installed on first use: the node modules (npm ci,
+// from the lock file) and Debian packages when run as root (otherwise the exact apt-get command is printed).
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+
+function run(cmd, args, options = {}) {
+  const result = spawnSync(cmd, args, { stdio: 'inherit', cwd: root, ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+function step(text) {
+  process.stdout.write(`\n> ${text}\n`);
+}
+
+function has(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Install the node modules from the lock file unless they are there. Returns false on failure. */
+function ensureNodeModules() {
+  const installed = ['typescript', 'zeromq', 'pm2'].every((m) => fs.existsSync(path.join(root, 'node_modules', m)));
+  if (installed) return true;
+  step('installing node modules (npm ci)');
+  return run('npm', ['ci', '--no-audit', '--no-fund']) === 0;
+}
+
+/**
+ * Make sure each `{ command, pkg }` has its command on PATH, installing the Debian packages of the missing ones
+ * when root. `who` names the caller in the message shown otherwise. Returns false when something is missing.
+ */
+function ensureDebianPackages(needs, who) {
+  const missing = [...new Set(needs.filter((n) => !has(n.command)).map((n) => n.pkg))];
+  if (missing.length === 0) return true;
+  const cmd = `apt-get update && apt-get install -y --no-install-recommends ${missing.join(' ')}`;
+  if (process.getuid && process.getuid() === 0) {
+    step(`installing ${missing.join(', ')} (${cmd})`);
+    return run('sh', ['-c', cmd], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }) === 0;
+  }
+  process.stderr.write(`\n${who} needs ${missing.join(', ')}. Install, then run it again:\n\n  sudo ${cmd}\n\n`);
+  return false;
+}
+
+/** Mongrel2 itself: what `npm start` and the integration tests run. */
+const MONGREL2 = [
+  { command: 'mongrel2', pkg: 'mongrel2-core' },
+  { command: 'm2sh', pkg: 'mongrel2-core' },
+];
+
+module.exports = { root, run, step, ensureNodeModules, ensureDebianPackages, MONGREL2 };
