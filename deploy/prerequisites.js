@@ -41,7 +41,7 @@ function ensureDebianPackages(needs, who) {
     step(`installing ${missing.join(', ')} (${cmd})`);
     return run('sh', ['-c', cmd], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } }) === 0;
   }
-  process.stderr.write(`\n${who} needs ${missing.join(', ')}. Install, then run it again:\n\n  sudo ${cmd}\n\n`);
+  process.stderr.write(`\n${who} needs ${missing.join(', ')}. Install, then run it again:\n\n  sudo sh -c '${cmd}'\n\n`);
   return false;
 }
 
