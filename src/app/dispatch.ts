@@ -186,7 +186,8 @@ class Exchange {
   }
 
   #context(params: Params): ContextInit {
-    return new ExchangeScope(this, params);
+    // Positional, not an options object: this runs once per request.
+    return new ExchangeScope(this, this.#req, this.#handlerRes, params, this.#deadline, this.#route);
   }
 
   /** The handler's signal (built on first read). */
@@ -197,22 +198,6 @@ class Exchange {
   /** The request's child logger (built on first read). */
   get handlerLog(): Logger {
     return this.#log;
-  }
-
-  get request(): Request {
-    return this.#req;
-  }
-
-  get handlerResponse(): Response {
-    return this.#handlerRes;
-  }
-
-  get deadline(): number {
-    return this.#deadline;
-  }
-
-  get route(): string {
-    return this.#route;
   }
 
   /** Route, validate, run the handler, send its answer. Never rejects. */
@@ -326,9 +311,9 @@ class Exchange {
 }
 
 /**
- * What a handler's `Context` is built from. A class, not an object literal with getters: a literal's accessors
- * are new closures each time, so V8 gives every request's object its own hidden class, and those maps (old
- * space) kept each request's objects alive through young-generation GCs until a full one.
+ * What a handler's `Context` is built from. A class, not an object literal with getters: V8 keeps such a
+ * literal in dictionary mode with accessor pairs that outlived young-generation GCs and kept every request's
+ * objects alive until a full GC (test/unit/app/hidden-class.test.ts).
  */
 class ExchangeScope implements ContextInit {
   readonly req: Request;
@@ -338,13 +323,13 @@ class ExchangeScope implements ContextInit {
   readonly route: string;
   readonly #exchange: Exchange;
 
-  constructor(exchange: Exchange, params: Params) {
+  constructor(exchange: Exchange, req: Request, res: Response, params: Params, deadline: number, route: string) {
     this.#exchange = exchange;
-    this.req = exchange.request;
-    this.res = exchange.handlerResponse;
+    this.req = req;
+    this.res = res;
     this.params = params;
-    this.deadline = exchange.deadline;
-    this.route = exchange.route;
+    this.deadline = deadline;
+    this.route = route;
   }
 
   get signal(): AbortSignal {

@@ -269,8 +269,8 @@ interface StreamOutlet {
 }
 
 /**
- * The body of a streamed response. A class, not an object literal with a getter: a literal's accessor is a
- * new closure each time, which gives every object its own hidden class (see `ExchangeScope` in app/dispatch.ts).
+ * The body of a streamed response. A class, not an object literal with a getter: V8 keeps such a literal in
+ * dictionary mode, which kept requests alive until a full GC (see `ExchangeScope` in app/dispatch.ts).
  */
 class BodyStream implements ResponseStream {
   readonly #chunked: boolean;

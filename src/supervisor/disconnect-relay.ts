@@ -38,11 +38,6 @@ export class DisconnectRelay {
     return this.#on;
   }
 
-  /** Notices held for a worker that has not reported their connection yet. */
-  get held(): number {
-    return this.#held.size;
-  }
-
   /**
    * After a heartbeat of `from` (or an exit, `from` undefined): hand over held notices it now waits on, drop
    * expired ones, and tell every worker when relaying flips. Returns whether it flipped.

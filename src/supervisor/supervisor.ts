@@ -387,9 +387,7 @@ export class Supervisor implements IntentSink {
     if (!w.live || w.state === 'booting' || !w.child.connected) return;
     if (!force && this.#levelOf.get(w.child) === level) return;
     this.#levelOf.set(w.child, level);
-    w.child.send({ type: 'm2pool:log-level', level }, (err) => {
-      if (err !== null) this.#log.debug({ event: 'worker.ipc-error', slot: w.slot, pid: w.pid, err: err.message }, 'worker.ipc-error');
-    });
+    this.#ctx.life.send(w, { type: 'm2pool:log-level', level });
   }
 
   #schedule(now: number, delay: number): void {

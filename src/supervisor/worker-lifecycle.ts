@@ -45,7 +45,7 @@ export class WorkerLifecycle {
     this.#state = state;
     this.#d = deps;
     // A request shows up in a heartbeat within two intervals of starting; a held notice waits a little longer.
-    this.#relay = new DisconnectRelay((w, msg) => this.#sendTo(w, msg), 3 * deps.config.heartbeatIntervalMs);
+    this.#relay = new DisconnectRelay((w, msg) => this.send(w, msg), 3 * deps.config.heartbeatIntervalMs);
   }
 
   /** A reload brought a new configuration: new workers and restart decisions use it from now on. */
@@ -54,12 +54,8 @@ export class WorkerLifecycle {
     this.#relay.holdMs = 3 * config.heartbeatIntervalMs;
   }
 
-  /** Whether workers currently relay disconnect notices they cannot place (see {@link DisconnectRelay}). */
-  get relayingDisconnects(): boolean {
-    return this.#relay.on;
-  }
-
-  #sendTo(w: WorkerHandle, msg: SupervisorMessage): void {
+  /** Send one IPC message to a worker; a closed channel is logged at debug, never thrown. */
+  send(w: WorkerHandle, msg: SupervisorMessage): void {
     if (!w.child.connected) return;
     w.child.send(msg, (err) => {
       if (err !== null) this.#d.log.debug({ event: 'worker.ipc-error', slot: w.slot, pid: w.pid, err: err.message }, 'worker.ipc-error');

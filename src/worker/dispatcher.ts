@@ -34,8 +34,8 @@ export function messageOptions(cancellation: Cancellation, logger: Logger): Mess
 }
 
 /**
- * A class rather than an object literal with a getter: a literal's accessor is a new closure each time, which
- * gives every message's options object its own hidden class (see `ExchangeScope` in app/dispatch.ts).
+ * A class rather than an object literal with a getter: V8 keeps such a literal in dictionary mode, which kept
+ * requests alive until a full GC (see `ExchangeScope` in app/dispatch.ts).
  */
 class LazySignalOptions implements MessageOptions {
   readonly cancellation: Cancellation;

@@ -72,6 +72,8 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     return fatal(ExitCode.APP_LOAD_ERROR, 'M2P_ERR_APP_LOAD', err);
   }
 
+  /** Link changes before boot are the boot's business (its timeout); after it they are news for the logs. */
+  let booted = false;
   const transport = new Mongrel2Transport({
     sendSpecs: options.sendSpecs,
     recvSpecs: options.recvSpecs,
@@ -84,7 +86,6 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
       metrics?.endpointsConnected(transport.connectedCount());
     },
   });
-  let booted = false;
   try {
     await transport.start(options.bootTimeoutMs);
   } catch (err) {

@@ -229,9 +229,9 @@ export class WorkerRuntime {
     if (logger.isLevelEnabled('debug')) logger.debug({ event: 'request.start', connId: raw.connId, path: raw.path }, 'request.start');
     const sink = this.#order.open(key, this.#writer(link, raw));
     const aborter = new Cancellation();
-    this.#track(key, aborter);
-    this.#begin();
     const started = performance.now();
+    this.#track(key, aborter, started);
+    this.#begin();
     let outcome: Outcome = 'error';
     let observation = { route: UNMATCHED_ROUTE, method: methodOf(raw), status: 0, bytesSent: 0 };
     try {
@@ -281,7 +281,7 @@ export class WorkerRuntime {
     const key = connectionKey(linkIndex, raw);
     const sink = this.#order.open(key, this.#writer(link, raw));
     const aborter = new Cancellation();
-    this.#track(key, aborter);
+    this.#track(key, aborter, performance.now());
     this.#messagesInFlight += 1;
     try {
       const { durationMs, ...result } = await run(sink, messageOptions(aborter, this.#opts.logger));
@@ -397,10 +397,10 @@ export class WorkerRuntime {
     };
   }
 
-  #track(key: string, aborter: Cancellation): void {
+  #track(key: string, aborter: Cancellation, started: number): void {
     let set = this.#aborters.get(key);
     if (set === undefined) this.#aborters.set(key, (set = new Map()));
-    set.set(aborter, performance.now());
+    set.set(aborter, started);
   }
 
   #untrack(key: string, aborter: Cancellation): void {
