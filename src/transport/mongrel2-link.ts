@@ -13,7 +13,7 @@
 import { Pull, XPublisher } from 'zeromq';
 import { ErrorCode, M2PoolError } from '../errors';
 import { ReplyQueue } from './reply-queue';
-import type { Link } from './transport';
+import type { Delivery, Link } from './transport';
 
 /** Socket settings of one link. */
 export interface Mongrel2LinkOptions {
@@ -25,13 +25,37 @@ export interface Mongrel2LinkOptions {
   readonly receiveHighWaterMark: number;
   /** How long one reply may wait for the socket before it is reported as failed. */
   readonly sendTimeoutMs: number;
+  /** Index of this server in the configured list (see {@link Delivery.server}). */
+  readonly server: number;
   /** Called when `ready` changes (Mongrel2 went away or came back); for logs and metrics. */
   readonly onReadyChange?: (ready: boolean) => void;
+}
+
+/**
+ * A message from Mongrel2 with its way back. The direct topology has nothing to do at `done()` (PUSH has no
+ * flow control to give back) and cannot re-dispatch, so both are no-ops; a class, not a literal with closures,
+ * keeps the per-request cost to one small object.
+ */
+class DirectDelivery implements Delivery {
+  constructor(
+    readonly frame: Buffer,
+    readonly server: number,
+    readonly link: Mongrel2Link,
+  ) {}
+
+  send(frame: Buffer): Promise<void> {
+    return this.link.send(frame);
+  }
+
+  retryable(): void {}
+
+  done(): void {}
 }
 
 /** One Mongrel2 server's request and reply sockets. */
 export class Mongrel2Link implements Link {
   readonly name: string;
+  readonly server: number;
   readonly #pull: Pull;
   readonly #pub: XPublisher;
   readonly #replies: ReplyQueue;
@@ -49,6 +73,7 @@ export class Mongrel2Link implements Link {
 
   constructor(options: Mongrel2LinkOptions) {
     this.name = `${options.sendSpec} -> ${options.recvSpec}`;
+    this.server = options.server;
     this.#onReadyChange = options.onReadyChange;
     this.#pull = new Pull({ receiveHighWaterMark: options.receiveHighWaterMark, linger: 0, reconnectInterval: 100 });
     this.#pub = new XPublisher({ noDrop: true, immediate: true, reconnectInterval: 100 });
@@ -82,12 +107,12 @@ export class Mongrel2Link implements Link {
       `reply socket ${this.#subscribed ? 'subscribed' : 'not subscribed'})`);
   }
 
-  async receive(): Promise<Buffer | null> {
+  async receive(): Promise<Delivery | null> {
     if (!this.#receiving) return null;
     try {
       const frames = await this.#pull.receive();
       // Mongrel2 sends single-frame messages; a stray multipart is judged by its first frame.
-      return frames[0] ?? Buffer.alloc(0);
+      return new DirectDelivery(frames[0] ?? Buffer.alloc(0), this.server, this);
     } catch (err) {
       if (!this.#receiving || this.#pull.closed) return null;
       throw err;

@@ -6,23 +6,25 @@
  */
 import { ConfigError } from '../errors';
 import { Mongrel2Link } from './mongrel2-link';
-import type { Transport } from './transport';
+import type { Link, ReadyChangeListener, Transport } from './transport';
 
 /** Settings for {@link Mongrel2Transport}. */
 export interface Mongrel2TransportOptions {
   readonly sendSpecs: readonly string[];
   readonly recvSpecs: readonly string[];
-  /** @default 1 */
+  /** PULL receive high-water mark (the worker's `receiveHwm` setting). */
   readonly receiveHighWaterMark: number;
-  /** @default 5000 */
+  /** How long one reply may wait for the socket (the worker's `sendTimeoutMs` setting). */
   readonly sendTimeoutMs: number;
-  /** Called when a link loses Mongrel2 or gets it back. */
-  readonly onLinkReadyChange?: (link: Mongrel2Link, ready: boolean) => void;
 }
 
 /** Every link to every configured Mongrel2 server. */
 export class Mongrel2Transport implements Transport {
+  readonly topology = 'direct';
+  /** Mongrel2 round-robins disconnect notices over the workers, whatever connection they are about. */
+  readonly misroutesNotices = true;
   readonly links: readonly Mongrel2Link[];
+  readonly #listeners: ReadyChangeListener[] = [];
 
   constructor(options: Mongrel2TransportOptions) {
     if (options.sendSpecs.length === 0 || options.sendSpecs.length !== options.recvSpecs.length) {
@@ -30,17 +32,25 @@ export class Mongrel2Transport implements Transport {
         `need one --recv-spec per --send-spec (got ${options.sendSpecs.length} send, ${options.recvSpecs.length} recv)`,
       ]);
     }
-    const onChange = options.onLinkReadyChange;
-    this.links = options.sendSpecs.map((sendSpec, i) => {
+    this.links = options.sendSpecs.map((sendSpec, server) => {
       const link: Mongrel2Link = new Mongrel2Link({
         sendSpec,
-        recvSpec: options.recvSpecs[i] ?? '',
+        recvSpec: options.recvSpecs[server] ?? '',
+        server,
         receiveHighWaterMark: options.receiveHighWaterMark,
         sendTimeoutMs: options.sendTimeoutMs,
-        ...(onChange === undefined ? {} : { onReadyChange: (ready: boolean) => onChange(link, ready) }),
+        onReadyChange: (ready: boolean) => this.#changed(link, ready),
       });
       return link;
     });
+  }
+
+  onReadyChange(listener: ReadyChangeListener): void {
+    this.#listeners.push(listener);
+  }
+
+  #changed(link: Link, ready: boolean): void {
+    for (const listener of this.#listeners) listener(link, ready);
   }
 
   async start(timeoutMs: number): Promise<void> {

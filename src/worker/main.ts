@@ -11,8 +11,9 @@ import { assertNever, isSupervisorMessage, type WorkerMessage } from '../ipc/mes
 import { createLogger, isLogLevel } from '../log/logger';
 import { DEFAULT_PUSH_INTERVAL_MS } from '../metrics/definitions';
 import { WorkerMetrics, type MetricsSend } from '../metrics/worker-metrics';
-import { Mongrel2Transport } from '../transport/mongrel2-transport';
+import { createTransport } from '../transport/create-transport';
 import { loadApp } from './app-loader';
+import { disconnectRelayPlug } from './disconnect-relay-plug';
 import type { RequestDispatcher } from './dispatcher';
 import { startHeartbeat } from './heartbeat';
 import type { WorkerOptions } from './options';
@@ -74,17 +75,18 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
 
   /** Link changes before boot are the boot's business (its timeout); after it they are news for the logs. */
   let booted = false;
-  const transport = new Mongrel2Transport({
+  const transport = createTransport({
+    topology: 'direct',
     sendSpecs: options.sendSpecs,
     recvSpecs: options.recvSpecs,
     receiveHighWaterMark: options.receiveHwm,
     sendTimeoutMs: options.sendTimeoutMs,
-    onLinkReadyChange: (link, ready) => {
-      if (!booted) return;
-      if (ready) logger.info({ event: 'link.ready', link: link.name }, 'link.ready');
-      else logger.warn({ event: 'link.lost', link: link.name }, 'link.lost: Mongrel2 went away; waiting for it to come back');
-      metrics?.endpointsConnected(transport.connectedCount());
-    },
+  });
+  transport.onReadyChange((link, ready) => {
+    if (!booted) return;
+    if (ready) logger.info({ event: 'link.ready', link: link.name }, 'link.ready');
+    else logger.warn({ event: 'link.lost', link: link.name }, 'link.lost: Mongrel2 went away; waiting for it to come back');
+    metrics?.endpointsConnected(transport.connectedCount());
   });
   try {
     await transport.start(options.bootTimeoutMs);
@@ -95,7 +97,8 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
 
   // Metrics only make sense with a supervisor to push them to.
   const metrics = process.send === undefined || !options.metrics ? undefined : new WorkerMetrics({ onPushError: (err) => logger.debug({ err }, 'metrics push failed') });
-  const runtime = new WorkerRuntime({
+  const relay = transport.misroutesNotices ? disconnectRelayPlug(() => runtime, sendToSupervisor, logger) : undefined;
+  const runtime: WorkerRuntime = new WorkerRuntime({
     metrics,
     transport,
     app,
@@ -105,7 +108,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     maxUploadBytes: options.maxUploadBytes,
     requestLogLevel: options.requestLogLevel,
     lingerMs: LINGER_MS,
-    onUnclaimedDisconnect: (key) => sendToSupervisor({ type: 'm2pool:disconnect', key }),
+    onUnclaimedDisconnect: relay?.unclaimed,
   });
   runtime.start();
   booted = true;
@@ -122,7 +125,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
           {
             get inFlight() { return runtime.stats.inFlight; },
             get handled() { return runtime.stats.handled; },
-            waiting: (minAgeMs) => runtime.waitingConnections(minAgeMs),
+            ...(relay === undefined ? {} : { waiting: relay.waiting }),
           },
           (msg) => {
             metrics?.endpointsConnected(transport.connectedCount());
@@ -149,7 +152,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
     process.on('message', (msg: unknown) => {
-      if (!isSupervisorMessage(msg)) return;
+      if (!isSupervisorMessage(msg) || relay?.handle(msg) === true) return;
       switch (msg.type) {
         case 'm2pool:shutdown':
           return stop('supervisor', msg.drainTimeoutMs);
@@ -157,13 +160,8 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
           if (isLogLevel(msg.level)) logger.level = msg.level;
           return;
         case 'm2pool:relay-disconnects':
-          runtime.relayDisconnects = msg.on;
-          return;
-        case 'm2pool:disconnect': {
-          const aborted = runtime.abortConnection(msg.key);
-          if (aborted > 0) logger.debug({ event: 'request.disconnect-relayed', aborted }, 'request.disconnect-relayed');
-          return;
-        }
+        case 'm2pool:disconnect':
+          return; // only the direct topology's relay plug takes these
         default:
           return assertNever(msg);
       }

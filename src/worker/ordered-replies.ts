@@ -14,6 +14,11 @@ export interface ConnectionWriter {
 
 type Pending = { readonly kind: 'write'; readonly data: Buffer } | { readonly kind: 'close' };
 
+/** Told once a request finished and every reply byte it wrote was handed to the writer (a transport `Delivery`). */
+export interface Settled {
+  done(): void;
+}
+
 /** A reply sink that knows when its request is finished. */
 export interface OrderedSink extends ReplySink {
   /** The request finished: flush whatever later requests on the same connection buffered. */
@@ -27,6 +32,7 @@ class Slot implements OrderedSink {
   constructor(
     private readonly writer: ConnectionWriter,
     private readonly onFinish: (slot: Slot) => void,
+    readonly settled: Settled | undefined,
   ) {}
 
   write(data: Buffer): Promise<void> {
@@ -60,14 +66,17 @@ class Slot implements OrderedSink {
 export class OrderedReplies {
   readonly #queues = new Map<string, Slot[]>();
 
-  /** Open the sink of a new request on connection `key`. */
-  open(key: string, writer: ConnectionWriter): OrderedSink {
+  /**
+   * Open the sink of a new request on connection `key`. `settled.done()` is called once the request finished and
+   * its replies left this queue: at `finish()` for the connection's head, later for a request that waited its turn.
+   */
+  open(key: string, writer: ConnectionWriter, settled?: Settled): OrderedSink {
     let queue = this.#queues.get(key);
     if (queue === undefined) {
       queue = [];
       this.#queues.set(key, queue);
     }
-    const slot = new Slot(writer, (s) => this.#finished(key, s));
+    const slot = new Slot(writer, (s) => this.#finished(key, s), settled);
     queue.push(slot);
     if (queue.length === 1) slot.promote();
     return slot;
@@ -82,11 +91,13 @@ export class OrderedReplies {
     const queue = this.#queues.get(key);
     if (queue === undefined || queue[0] !== slot) return; // a later slot finished early: it waits its turn
     queue.shift();
+    slot.settled?.done();
     while (queue.length > 0) {
       const next = queue[0] as Slot;
       next.promote();
       if (!next.done) return;
       queue.shift();
+      next.settled?.done();
     }
     this.#queues.delete(key);
   }

@@ -8,7 +8,7 @@ import type { LevelWithSilent, Logger } from 'pino';
 import { Cancellation } from '../app/cancellation';
 import { errorMessage } from '../errors';
 import { UNMATCHED_ROUTE } from '../metrics/definitions';
-import type { WorkerMetrics } from '../metrics/worker-metrics';
+import type { RequestObservation, WorkerMetrics } from '../metrics/worker-metrics';
 import type { ReplySink } from '../http/sink';
 import { classify } from '../protocol/classify';
 import { serializeResponse } from '../protocol/http-response';
@@ -16,7 +16,7 @@ import { encodeClose, encodeReply } from '../protocol/reply-writer';
 import { parseMessage } from '../protocol/request-parser';
 import type { RawMessage } from '../protocol/types';
 import { encodeCloseFrame, WS_CLOSE } from '../protocol/websocket';
-import type { Link, Transport } from '../transport/transport';
+import type { Delivery, Link, Transport } from '../transport/transport';
 import { handlesMessages, messageOptions, type DispatchSummary, type MessageOptions, type RequestDispatcher } from './dispatcher';
 import { InFlightLimiter } from './in-flight-limiter';
 import { OrderedReplies, type ConnectionWriter } from './ordered-replies';
@@ -41,10 +41,20 @@ export interface RuntimeOptions {
   /** Prometheus metrics of this worker (pushed to the supervisor by the caller). */
   readonly metrics?: WorkerMetrics | undefined;
   /**
-   * A disconnect notice came for a connection with no request here, while relaying is on: the pool hands it to
-   * the worker that has one (Mongrel2 round-robins notices between workers, mongrel2-protocol.md §3.1).
+   * A disconnect notice came for a connection with no request here, while relaying is on. Only transports that
+   * misroute notices (`Transport.misroutesNotices`, the direct topology) need it: see `disconnect-relay-plug.ts`.
    */
   readonly onUnclaimedDisconnect?: ((key: string) => void) | undefined;
+}
+
+/** What one finished request reports to the metrics; one mutable object per request, no spreads. */
+class Observation implements RequestObservation {
+  route = UNMATCHED_ROUTE;
+  status = 0;
+  bytesSent = 0;
+  durationMs = 0;
+  outcome: Outcome = 'error';
+  constructor(public method: string) {}
 }
 
 /** Why an in-flight request was aborted by the worker itself. */
@@ -84,7 +94,7 @@ export class WorkerRuntime {
 
   /** Start reading from every link. The transport must already be started. */
   start(): void {
-    this.#loops = this.#opts.transport.links.map((link, index) => this.#readLoop(link, index));
+    this.#loops = this.#opts.transport.links.map((link) => this.#readLoop(link));
   }
 
   /** True once `stop()` was called. */
@@ -132,30 +142,37 @@ export class WorkerRuntime {
     });
   }
 
-  async #readLoop(link: Link, linkIndex: number): Promise<void> {
+  async #readLoop(link: Link): Promise<void> {
     for (;;) {
       if (!this.#limiter.tryAcquire()) await this.#limiter.acquire();
-      let frame: Buffer | null;
+      let delivery: Delivery | null;
       try {
-        frame = await link.receive();
+        delivery = await link.receive();
       } catch (err) {
         this.#limiter.release();
         this.#opts.logger.error({ err, link: link.name }, 'receive failed; link stops reading');
         return;
       }
-      if (frame === null) {
+      if (delivery === null) {
         this.#limiter.release();
         return;
       }
-      void this.#handle(link, linkIndex, frame).finally(() => this.#limiter.release());
+      void this.#handle(link, delivery).finally(() => this.#limiter.release());
     }
   }
 
-  async #handle(link: Link, linkIndex: number, frame: Buffer): Promise<void> {
+  /**
+   * One delivery, to its one `done()`: paths that open a reply sink hand `done` to it (it fires once the
+   * request finished and its ordered replies were handed over, so a dispatcher sees the reply before the
+   * completion); every other path calls it here.
+   */
+  async #handle(link: Link, delivery: Delivery): Promise<void> {
+    const frame = delivery.frame;
     let msg: RawMessage;
     try {
       msg = parseMessage(frame);
     } catch (err) {
+      delivery.done();
       this.stats.malformed += 1;
       this.#opts.metrics?.malformed();
       this.#opts.logger.warn(
@@ -164,103 +181,114 @@ export class WorkerRuntime {
       );
       return;
     }
+    const work = this.#route(delivery, msg);
+    if (work === undefined) delivery.done();
+    else await work;
+  }
+
+  /** The work of a message that gets a reply sink (which calls `delivery.done()`), or undefined for one that gets none. */
+  #route(delivery: Delivery, msg: RawMessage): Promise<void> | undefined {
     const message = classify(msg, this.#opts.uploadDir === undefined ? {} : { uploadDir: this.#opts.uploadDir });
     switch (message.kind) {
       case 'request':
-        return this.#serve(link, linkIndex, message.msg, message.upload?.file);
+        return this.#serve(delivery, message.msg, message.upload?.file);
       case 'disconnect': {
         this.stats.disconnectNotices += 1;
         this.#opts.metrics?.disconnectNotice();
-        const key = connectionKey(linkIndex, msg);
+        const key = connectionKey(delivery.server, msg);
         if (this.abortConnection(key) === 0 && this.relayDisconnects) this.#opts.onUnclaimedDisconnect?.(key);
-        return;
+        return undefined;
       }
       case 'credits':
         this.stats.creditNotices += 1;
-        return;
+        return undefined;
       case 'invalid':
-        return this.#reject(link, linkIndex, msg, 400, message.reason);
+        return this.#reject(delivery, msg, 400, message.reason);
       case 'upload-stream':
         // NOTE: upload.stream=1 needs every chunk at one process; a pool cannot promise that (§3.5).
-        if (msg.headers['METHOD'] !== undefined) return this.#reject(link, linkIndex, msg, 501, 'upload.stream is not supported; use async uploads');
+        if (msg.headers['METHOD'] !== undefined) return this.#reject(delivery, msg, 501, 'upload.stream is not supported; use async uploads');
         this.stats.otherNotices += 1;
-        return;
+        return undefined;
       case 'websocket-handshake': {
         // A handshake is an HTTP request (answered 101 or refused): it is counted like one.
         const app = this.#opts.app;
-        if (!handlesMessages(app)) return this.#reject(link, linkIndex, msg, 404, 'no websocket route');
-        return this.#serve(link, linkIndex, msg, undefined, (m, sink, options) => app.dispatchHandshake(m, message.accept, sink, options));
+        if (!handlesMessages(app)) return this.#reject(delivery, msg, 404, 'no websocket route');
+        return this.#serve(delivery, msg, undefined, (m, sink, options) => app.dispatchHandshake(m, message.accept, sink, options));
       }
       case 'websocket-frame': {
         // Frames are messages on an upgraded connection, not requests: counted apart from the outcomes.
         this.stats.websocketFrames += 1;
         const app = this.#opts.app;
-        if (!handlesMessages(app)) return;
-        return this.#serveMessage(link, linkIndex, msg, 'websocket.frame', GOING_AWAY, (sink, options) => app.dispatchFrame(message, sink, options));
+        if (!handlesMessages(app)) return undefined;
+        return this.#serveMessage(delivery, msg, 'websocket.frame', GOING_AWAY, (sink, options) => app.dispatchFrame(message, sink, options));
       }
       case 'socket-message': {
         this.stats.socketMessages += 1;
         const app = this.#opts.app;
-        if (!handlesMessages(app)) return;
-        return this.#serveMessage(link, linkIndex, msg, 'socket.message', undefined, (sink, options) => app.dispatchSocketMessage(message, sink, options));
+        if (!handlesMessages(app)) return undefined;
+        return this.#serveMessage(delivery, msg, 'socket.message', undefined, (sink, options) => app.dispatchSocketMessage(message, sink, options));
       }
       case 'upload-start': {
         // Mongrel2 is streaming the body to disk; an empty reply now is its "kill" message (§3.4), so an upload
         // we would refuse anyway is stopped here instead of after the whole body arrived.
         const declared = Number(msg.headers['content-length']);
         if (Number.isFinite(declared) && declared > this.#opts.maxUploadBytes) {
-          return this.#reject(link, linkIndex, msg, 413, `upload of ${declared} bytes is over the limit of ${this.#opts.maxUploadBytes}`);
+          return this.#reject(delivery, msg, 413, `upload of ${declared} bytes is over the limit of ${this.#opts.maxUploadBytes}`);
         }
         this.stats.otherNotices += 1;
-        return;
+        return undefined;
       }
     }
   }
 
   async #serve(
-    link: Link,
-    linkIndex: number,
+    delivery: Delivery,
     raw: RawMessage,
     uploadFile: string | undefined,
     run: (msg: RawMessage, sink: ReplySink, options: MessageOptions) => Promise<DispatchSummary> = (msg, sink, options) => this.#opts.app.dispatch(msg, sink, options),
   ): Promise<void> {
-    const key = connectionKey(linkIndex, raw);
+    const key = connectionKey(delivery.server, raw);
     const { logger, requestLogLevel } = this.#opts;
     if (logger.isLevelEnabled('debug')) logger.debug({ event: 'request.start', connId: raw.connId, path: raw.path }, 'request.start');
-    const sink = this.#order.open(key, this.#writer(link, raw));
+    const sink = this.#order.open(key, this.#writer(delivery, raw), delivery);
     const aborter = new Cancellation();
     const started = performance.now();
     this.#track(key, aborter, started);
     this.#begin();
-    let outcome: Outcome = 'error';
-    let observation = { route: UNMATCHED_ROUTE, method: methodOf(raw), status: 0, bytesSent: 0 };
+    const observation = new Observation(methodOf(raw));
     try {
       const msg = uploadFile === undefined ? raw : await this.#withUploadBody(raw, uploadFile);
       if (msg === undefined) {
-        observation = { ...observation, status: 413, bytesSent: await this.#simpleReply(sink, 413, 'upload too large') };
+        observation.status = 413;
+        observation.bytesSent = await this.#simpleReply(sink, 413, 'upload too large');
         return;
       }
       const result = await run(msg, sink, messageOptions(aborter, this.#opts.logger));
-      outcome = result.outcome;
-      observation = { route: result.route, method: result.method, status: result.status, bytesSent: result.bytesSent };
+      observation.outcome = result.outcome;
+      observation.route = result.route;
+      observation.method = result.method;
+      observation.status = result.status;
+      observation.bytesSent = result.bytesSent;
       if (result.outcome === 'aborted' && aborter.reason instanceof WorkerStopping && result.bytesSent === 0) {
-        observation = { ...observation, status: 503, bytesSent: await this.#simpleReply(sink, 503, 'worker stopping') };
-        outcome = 'error';
+        observation.status = 503;
+        observation.bytesSent = await this.#simpleReply(sink, 503, 'worker stopping');
+        observation.outcome = 'error';
       }
       if (logger.isLevelEnabled(requestLogLevel)) {
         logger[requestLogLevel](
-          { connId: raw.connId, method: result.method, path: raw.path, route: result.route, status: observation.status, outcome, durationMs: Math.round(result.durationMs * 100) / 100 },
+          { connId: raw.connId, method: result.method, path: raw.path, route: result.route, status: observation.status, outcome: observation.outcome, durationMs: Math.round(result.durationMs * 100) / 100 },
           'request',
         );
       }
     } catch (err) {
       this.#opts.logger.error({ err, connId: raw.connId, path: raw.path }, 'request failed outside the app');
-      outcome = 'closed';
+      observation.outcome = 'closed';
       await sink.close().catch(() => undefined);
     } finally {
       sink.finish();
       this.#untrack(key, aborter);
-      this.#end(outcome, { ...observation, durationMs: performance.now() - started });
+      observation.durationMs = performance.now() - started;
+      this.#end(observation);
       if (uploadFile !== undefined) await unlink(uploadFile).catch(() => undefined);
       this.#wakeIfIdle();
     }
@@ -271,15 +299,14 @@ export class WorkerRuntime {
    * by a disconnect notice, awaited by drain. `onWorkerStop`: what to send when the drain deadline aborts it.
    */
   async #serveMessage(
-    link: Link,
-    linkIndex: number,
+    delivery: Delivery,
     raw: RawMessage,
     event: string,
     onWorkerStop: Buffer | undefined,
     run: (sink: ReplySink, options: MessageOptions) => Promise<{ outcome: string; route: string; durationMs: number }>,
   ): Promise<void> {
-    const key = connectionKey(linkIndex, raw);
-    const sink = this.#order.open(key, this.#writer(link, raw));
+    const key = connectionKey(delivery.server, raw);
+    const sink = this.#order.open(key, this.#writer(delivery, raw), delivery);
     const aborter = new Cancellation();
     this.#track(key, aborter, performance.now());
     this.#messagesInFlight += 1;
@@ -335,17 +362,19 @@ export class WorkerRuntime {
   }
 
   /** Answer a message the app never sees (bad or unsupported) with a small text response, then close. */
-  async #reject(link: Link, linkIndex: number, raw: RawMessage, status: number, reason: string): Promise<void> {
-    const sink = this.#order.open(connectionKey(linkIndex, raw), this.#writer(link, raw));
+  async #reject(delivery: Delivery, raw: RawMessage, status: number, reason: string): Promise<void> {
+    const sink = this.#order.open(connectionKey(delivery.server, raw), this.#writer(delivery, raw), delivery);
     this.#begin();
     const started = performance.now();
-    let bytesSent = 0;
+    const observation = new Observation(methodOf(raw));
+    observation.status = status;
     try {
-      bytesSent = await this.#simpleReply(sink, status, reason);
+      observation.bytesSent = await this.#simpleReply(sink, status, reason);
       this.#opts.logger.warn({ event: 'request.rejected', connId: raw.connId, path: raw.path, status, reason }, 'request rejected');
     } finally {
       sink.finish();
-      this.#end('error', { route: UNMATCHED_ROUTE, method: methodOf(raw), status, bytesSent, durationMs: performance.now() - started });
+      observation.durationMs = performance.now() - started;
+      this.#end(observation);
     }
   }
 
@@ -363,29 +392,29 @@ export class WorkerRuntime {
     this.#opts.metrics?.inFlight(this.stats.inFlight);
   }
 
-  #end(outcome: Outcome, observation: { route: string; method: string; status: number; bytesSent: number; durationMs: number }): void {
-    this.stats.end(outcome);
+  #end(observation: Observation): void {
+    this.stats.end(observation.outcome);
     const metrics = this.#opts.metrics;
     if (metrics === undefined) return;
-    metrics.observeRequest({ ...observation, outcome });
-    if (outcome === 'timeout') metrics.deadlineExpired();
+    metrics.observeRequest(observation);
+    if (observation.outcome === 'timeout') metrics.deadlineExpired();
     metrics.inFlight(this.stats.inFlight);
   }
 
-  #writer(link: Link, raw: RawMessage): ConnectionWriter {
+  #writer(delivery: Delivery, raw: RawMessage): ConnectionWriter {
     const failed = (err: unknown): never => {
       this.stats.sendFailures += 1;
       this.#opts.metrics?.sendFailure();
-      this.#opts.logger.error({ err, connId: raw.connId, link: link.name }, 'reply not delivered');
+      this.#opts.logger.error({ err, connId: raw.connId, server: delivery.server }, 'reply not delivered');
       throw err;
     };
     // One frame per reply unless it goes to more than 128 connections (then the frames go out one by one).
     const send = (frames: Buffer[]): Promise<void> =>
-      (frames.length === 1 ? link.send(frames[0] as Buffer) : sendEach(link, frames)).catch(failed);
+      (frames.length === 1 ? delivery.send(frames[0] as Buffer) : sendEach(delivery, frames)).catch(failed);
     const deliver = (data: Buffer): Promise<void> => send(encodeReply(raw.sender, [raw.connId], data));
     const close = (): Promise<void> => send(encodeClose(raw.sender, [raw.connId]));
     // Only WebSocket connections are batched: HTTP replies are single messages, socket messages must stay apart.
-    const key = isWebSocket(raw) ? `${link.name}\u0000${raw.sender}\u0000${raw.connId}` : undefined;
+    const key = isWebSocket(raw) ? connectionKey(delivery.server, raw) : undefined;
     return {
       write: async (data) => {
         // An empty body would be Mongrel2's close message: never send one by accident.
@@ -410,8 +439,8 @@ export class WorkerRuntime {
   }
 }
 
-async function sendEach(link: Link, frames: readonly Buffer[]): Promise<void> {
-  for (const frame of frames) await link.send(frame);
+async function sendEach(delivery: Delivery, frames: readonly Buffer[]): Promise<void> {
+  for (const frame of frames) await delivery.send(frame);
 }
 
 /** A handshake or frame: its replies go to an upgraded connection. */
@@ -426,7 +455,7 @@ function methodOf(raw: RawMessage): string {
   return typeof method === 'string' ? method : '';
 }
 
-/** State is keyed by (link, sender, connection id): ids restart per Mongrel2 process and collide across servers. */
-function connectionKey(linkIndex: number, msg: RawMessage): string {
-  return `${linkIndex}\u0000${msg.sender}\u0000${msg.connId}`;
+/** State is keyed by (server, sender, connection id): ids restart per Mongrel2 process and collide across servers. */
+function connectionKey(server: number, msg: RawMessage): string {
+  return `${server}\u0000${msg.sender}\u0000${msg.connId}`;
 }

@@ -13,10 +13,10 @@ import type { ReplySink } from '../../src/http/sink';
 import { WorkerMetrics } from '../../src/metrics/worker-metrics';
 import { parseMessage } from '../../src/protocol/request-parser';
 import { encode } from '../../src/protocol/tnetstring';
-import type { Link, Transport } from '../../src/transport/transport';
 import { messageOptions, type RequestDispatcher } from '../../src/worker/dispatcher';
 import { WorkerRuntime } from '../../src/worker/runtime';
 import { loadApp } from '../../src/worker/app-loader';
+import { FakeLink, FakeTransport } from '../helpers/fake-link';
 import { HELLO_APP } from '../helpers/processes';
 
 const SENDER = '53f9f1d1-1116-4751-b6ff-4fbe3e43d142';
@@ -38,38 +38,6 @@ export function echoRequest(id: number): Buffer {
   return Buffer.concat([Buffer.from(`${SENDER} ${id} /echo/hello `, 'latin1'), headers, Buffer.from('0:,', 'latin1')]);
 }
 
-class FakeLink implements Link {
-  readonly name = 'in-process';
-  readonly #frames: readonly Buffer[];
-  #left: number;
-  #sent = 0;
-  readonly #total: number;
-  readonly #done: () => void;
-
-  constructor(frames: readonly Buffer[], total: number, done: () => void) {
-    this.#frames = frames;
-    this.#left = total;
-    this.#total = total;
-    this.#done = done;
-  }
-
-  receive(): Promise<Buffer | null> {
-    if (this.#left === 0) return Promise.resolve(null);
-    this.#left -= 1;
-    return Promise.resolve(this.#frames[this.#left % this.#frames.length]!);
-  }
-
-  send(): Promise<void> {
-    this.#sent += 1;
-    if (this.#sent === this.#total) this.#done();
-    return Promise.resolve();
-  }
-
-  stopReceiving(): void {
-    this.#left = 0;
-  }
-}
-
 /** CPU milliseconds (user + system) this process used since `since`. */
 function cpuMsSince(since: NodeJS.CpuUsage): number {
   const d = process.cpuUsage(since);
@@ -80,8 +48,17 @@ function cpuMsSince(since: NodeJS.CpuUsage): number {
 async function runtimeOnce(app: RequestDispatcher, frames: readonly Buffer[], n: number, metrics: boolean): Promise<number> {
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (done = resolve));
-  const link = new FakeLink(frames, n, done);
-  const transport: Transport = { links: [link], start: async () => undefined, connectedCount: () => 1, close: async () => undefined };
+  let left = n;
+  let sent = 0;
+  const link = new FakeLink({
+    record: false,
+    source: () => (left === 0 ? null : frames[--left % frames.length]!),
+    onSend: () => {
+      if (++sent === n) done();
+      return Promise.resolve();
+    },
+  });
+  const transport = new FakeTransport([link]);
   const runtime = new WorkerRuntime({
     transport,
     app,
