@@ -43,8 +43,8 @@ export { HttpError, isHttpError, Request, Response } from './http';
 export type { CookieOptions, ReplySink, ResponseStream } from './http';
 /** Errors and exit codes. */
 export { ConfigError, ErrorCode, ExitCode, M2PoolError, ProtocolError } from './errors';
-/** The worker runtime, for embedding (the CLI's `m2pool worker` uses it). */
-export { runWorker } from './worker/main';
-export type { WorkerOptions } from './worker/options';
-/** The Mongrel2 wire protocol, for tools and tests. */
+/**
+ * Not here, so that an app and its tests load no native code: the worker runtime (`m2pool/worker`, which loads
+ * zeromq) and the transports. The wire codecs are pure: `m2pool/protocol`, or `protocol` below.
+ */
 export * as protocol from './protocol';

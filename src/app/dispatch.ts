@@ -18,6 +18,7 @@ import type { RouteEntry } from './route-entry';
 import { errorReply, sendErrorReply, sendReturnValue, type ErrorReply } from './respond';
 import type { Params, RouteMatch, Router } from './router';
 import { CountingSink, GatedSink } from './sinks';
+import { UNMATCHED_ROUTE } from '../metrics/labels';
 
 /** How a request ended. */
 export type DispatchOutcome = 'response' | 'error' | 'timeout' | 'aborted';
@@ -54,8 +55,8 @@ export interface DispatchResult {
   readonly durationMs: number;
 }
 
-/** Route label of requests that matched no route. */
-export const UNMATCHED_ROUTE = '(unmatched)';
+/** Route label of requests that matched no route (defined with the other metric labels, which sit below the app). */
+export { UNMATCHED_ROUTE };
 
 /** The app-wide settings dispatch needs. */
 export interface DispatchConfig {

@@ -5,7 +5,7 @@
  * @module
  */
 import { ExitCode, errorMessage, M2PoolError } from '../errors';
-import { UsageError } from './flags';
+import { UsageError } from '../config/flags';
 
 type Command = (argv: string[]) => Promise<number>;
 

@@ -5,7 +5,7 @@
  */
 import { ExitCode, errorMessage } from '../errors';
 import { startMongrel2 } from '../mongrel2/launcher';
-import { FlagReader, parseFlags, renderHelp, type FlagSpecs } from './flags';
+import { FlagReader, parseFlags, renderHelp, type FlagSpecs } from '../config/flags';
 
 const FLAGS: FlagSpecs = {
   config: { type: 'string', placeholder: 'file', description: 'mongrel2.conf to load (m2sh syntax); server.daemonize must be 0' },

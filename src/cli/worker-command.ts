@@ -6,7 +6,7 @@
 import { ExitCode } from '../errors';
 import { readWorkerOptions, WORKER_FLAGS } from '../worker/options';
 import { runWorker } from '../worker/main';
-import { parseFlags, renderHelp } from './flags';
+import { parseFlags, renderHelp } from '../config/flags';
 
 /** Help text of the command. */
 export const WORKER_HELP = renderHelp(

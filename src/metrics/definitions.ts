@@ -45,7 +45,7 @@ export interface WorkerMetricSpec extends MetricSpec {
 export const SLOT_LABEL = 'slot';
 
 /** `route` label value for requests no route matched (404/405 from the router): the app's own constant. */
-export { UNMATCHED_ROUTE } from '../app/dispatch';
+export { UNMATCHED_ROUTE } from './labels';
 
 /** `route` label value once a worker has seen more distinct routes than its cardinality cap. */
 export const OVERFLOW_ROUTE = '(overflow)';

@@ -4,6 +4,9 @@
  */
 import type { HttpMethodLabel, StatusClass } from './definitions';
 
+/** The `route` label of requests that matched no route (the raw path is never a label: unbounded cardinality). */
+export const UNMATCHED_ROUTE = '(unmatched)';
+
 /**
  * How a request ended, as the worker runtime reports it (the union of `worker/stats.ts` `Outcome` and
  * `worker/dispatcher.ts` `DispatchSummary['outcome']`, re-declared here so metrics/ imports nothing from worker/).

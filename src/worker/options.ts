@@ -3,7 +3,7 @@
  * @module
  */
 import type { LevelWithSilent } from 'pino';
-import { FlagReader, type FlagSpecs, type FlagValues } from '../cli/flags';
+import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
 import { LOG_LEVELS } from '../log/logger';
 
 /** Everything one worker process needs. */
