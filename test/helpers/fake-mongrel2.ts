@@ -20,8 +20,9 @@ export async function fakeMongrel2Peer(servers: number): Promise<LinkPeer> {
     const push = new Push({ linger: 0 });
     const sub = new XSubscriber({ linger: 0 });
     // NOTE: a zeromq.js 6 SUB bound before its peer connects does not replay its subscription to it (Mongrel2's
-    // does), so subscribe when the worker's XPUB connects.
-    sub.events.on('accept', () => void sub.send(Buffer.from([1])).catch(() => undefined));
+    // does), so subscribe once the worker's XPUB finished its handshake (at 'accept' the pipe is not attached yet and the
+    // subscription can vanish).
+    sub.events.on('handshake', () => void sub.send(Buffer.from([1])).catch(() => undefined));
     sendSpecs.push(`ipc://${dir}/requests-${i}`);
     recvSpecs.push(`ipc://${dir}/replies-${i}`);
     await push.bind(sendSpecs[i] as string);

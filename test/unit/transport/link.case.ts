@@ -47,7 +47,7 @@ class Deliveries {
 
 /** Run the shared link suite against one implementation. */
 export function linkSuite(name: string, makePeer: PeerFactory): void {
-  test(`${name}: a delivery carries the message byte for byte with its server, and the reply goes back there`, async (t) => {
+  test(`${name}: a delivery carries the message byte for byte with its server, and the reply goes back there`, { timeout: 15_000 }, async (t) => {
     const peer = await makePeer(2);
     t.after(() => peer.stop());
     const deliveries = new Deliveries(peer.transport);
@@ -64,14 +64,14 @@ export function linkSuite(name: string, makePeer: PeerFactory): void {
     }
   });
 
-  test(`${name}: started means every link is ready and counted`, async (t) => {
+  test(`${name}: started means every link is ready and counted`, { timeout: 15_000 }, async (t) => {
     const peer = await makePeer(1);
     t.after(() => peer.stop());
     assert.equal(peer.transport.connectedCount(), peer.transport.links.length);
     assert.ok(peer.transport.links.every((l) => l.ready));
   });
 
-  test(`${name}: after stopReceiving a receive ends with null`, async (t) => {
+  test(`${name}: after stopReceiving a receive ends with null`, { timeout: 15_000 }, async (t) => {
     const peer = await makePeer(1);
     t.after(() => peer.stop());
     for (const link of peer.transport.links) {
@@ -86,7 +86,7 @@ export function linkSuite(name: string, makePeer: PeerFactory): void {
     }
   });
 
-  test(`${name}: close is idempotent and a send after it rejects`, async (t) => {
+  test(`${name}: close is idempotent and a send after it rejects`, { timeout: 15_000 }, async (t) => {
     const peer = await makePeer(1);
     t.after(() => peer.stop());
     await peer.inject(mongrel2Frame({ connId: 1, path: '/x' }), 0);
