@@ -3,10 +3,9 @@
  * dispatch to the app, reply in per-connection order, count every outcome, and drain on stop.
  * @module
  */
-import { readFile, stat, unlink } from 'node:fs/promises';
 import type { LevelWithSilent, Logger } from 'pino';
 import { Cancellation } from '../app/cancellation';
-import { errorMessage } from '../errors';
+import { errorMessage, quote } from '../errors';
 import { UNMATCHED_ROUTE } from '../metrics/definitions';
 import type { WorkerMetrics } from '../metrics/worker-metrics';
 import type { ReplySink } from '../http/sink';
@@ -22,6 +21,7 @@ import { InFlightLimiter } from './in-flight-limiter';
 import { OrderedReplies, type ConnectionWriter } from './ordered-replies';
 import { ReplyCoalescer } from './reply-coalescer';
 import { WorkerStats, type Outcome } from './stats';
+import { checkUploadNotice, readUpload, removeUpload, type UploadRead, type UploadRefusal, type UploadStore } from './upload-store';
 
 /** Settings of a {@link WorkerRuntime}. */
 export interface RuntimeOptions {
@@ -30,8 +30,8 @@ export interface RuntimeOptions {
   readonly logger: Logger;
   /** Requests handled at once; at the cap the worker stops reading. */
   readonly maxInFlight: number;
-  /** Directory Mongrel2 writes async uploads to (`upload.temp_store`'s directory); unset = uploads rejected. */
-  readonly uploadDir?: string | undefined;
+  /** Mongrel2's `upload.temp_store` template and `limits.content_length`; unset = every upload refused. */
+  readonly uploadStore?: UploadStore | undefined;
   /** Largest async upload read into memory; larger ones get 413. */
   readonly maxUploadBytes: number;
   /** Level of the one-line-per-request log. */
@@ -164,10 +164,15 @@ export class WorkerRuntime {
       );
       return;
     }
-    const message = classify(msg, this.#opts.uploadDir === undefined ? {} : { uploadDir: this.#opts.uploadDir });
+    const store = this.#opts.uploadStore;
+    const message = classify(msg, store === undefined ? {} : { uploadDir: store.dir });
     switch (message.kind) {
-      case 'request':
-        return this.#serve(link, linkIndex, message.msg, message.upload?.file);
+      case 'request': {
+        const file = message.upload?.file;
+        const refusal = file === undefined || store === undefined ? undefined : checkUploadNotice(store, msg, file);
+        if (refusal !== undefined) return this.#refuseUpload(link, linkIndex, msg, refusal);
+        return this.#serve(link, linkIndex, message.msg, file);
+      }
       case 'disconnect': {
         this.stats.disconnectNotices += 1;
         this.#opts.metrics?.disconnectNotice();
@@ -179,6 +184,7 @@ export class WorkerRuntime {
         this.stats.creditNotices += 1;
         return;
       case 'invalid':
+        if (message.upload === true) return this.#refuseUpload(link, linkIndex, msg, store === undefined ? 'no-store' : 'headers');
         return this.#reject(link, linkIndex, msg, 400, message.reason);
       case 'upload-stream':
         // NOTE: upload.stream=1 needs every chunk at one process; a pool cannot promise that (§3.5).
@@ -206,7 +212,10 @@ export class WorkerRuntime {
       }
       case 'upload-start': {
         // Mongrel2 is streaming the body to disk; an empty reply now is its "kill" message (§3.4), so an upload
-        // we would refuse anyway is stopped here instead of after the whole body arrived.
+        // we would refuse anyway is stopped here instead of after the whole body arrived. A start that is not
+        // Mongrel2's (see upload-store.ts) is answered 400 at once, so a forged one never leaves its client waiting.
+        const refusal = store === undefined ? 'no-store' : checkUploadNotice(store, msg, message.file);
+        if (refusal !== undefined) return this.#refuseUpload(link, linkIndex, msg, refusal);
         const declared = Number(msg.headers['content-length']);
         if (Number.isFinite(declared) && declared > this.#opts.maxUploadBytes) {
           return this.#reject(link, linkIndex, msg, 413, `upload of ${declared} bytes is over the limit of ${this.#opts.maxUploadBytes}`);
@@ -234,12 +243,16 @@ export class WorkerRuntime {
     this.#begin();
     let outcome: Outcome = 'error';
     let observation = { route: UNMATCHED_ROUTE, method: methodOf(raw), status: 0, bytesSent: 0 };
+    let upload: UploadRead | undefined;
     try {
-      const msg = uploadFile === undefined ? raw : await this.#withUploadBody(raw, uploadFile);
-      if (msg === undefined) {
-        observation = { ...observation, status: 413, bytesSent: await this.#simpleReply(sink, 413, 'upload too large') };
+      upload = uploadFile === undefined ? undefined : await readUpload(uploadFile, this.#opts.maxUploadBytes);
+      if (upload !== undefined && upload.kind !== 'ok') {
+        const status = upload.kind === 'too-large' ? 413 : 400;
+        if (upload.kind === 'refused') this.#countRefusal(link, raw, upload.reason);
+        observation = { ...observation, status, bytesSent: await this.#simpleReply(sink, status, status === 413 ? 'upload too large' : 'upload refused') };
         return;
       }
+      const msg = upload === undefined ? raw : { ...raw, body: upload.body };
       const result = await run(msg, sink, messageOptions(aborter, this.#opts.logger));
       outcome = result.outcome;
       observation = { route: result.route, method: result.method, status: result.status, bytesSent: result.bytesSent };
@@ -261,7 +274,8 @@ export class WorkerRuntime {
       sink.finish();
       this.#untrack(key, aborter);
       this.#end(outcome, { ...observation, durationMs: performance.now() - started });
-      if (uploadFile !== undefined) await unlink(uploadFile).catch(() => undefined);
+      // Only a file readUpload accepted is Mongrel2's to clean up; a refused name is never touched.
+      if (uploadFile !== undefined && upload !== undefined && upload.kind !== 'refused') await removeUpload(uploadFile);
       this.#wakeIfIdle();
     }
   }
@@ -327,22 +341,33 @@ export class WorkerRuntime {
     if (this.#idle) for (const wake of [...this.#idleWaiters]) wake();
   }
 
-  /** Replace the (empty) body of a completed async upload with the file's bytes; undefined = too large. */
-  async #withUploadBody(raw: RawMessage, file: string): Promise<RawMessage | undefined> {
-    const { size } = await stat(file);
-    if (size > this.#opts.maxUploadBytes) return undefined;
-    return { ...raw, body: await readFile(file) };
+  /** Count and log an upload refused as not Mongrel2's own (the name is quoted, capped). */
+  #countRefusal(link: Link, raw: RawMessage, reason: UploadRefusal): void {
+    this.stats.uploadsRefused += 1;
+    this.#opts.metrics?.uploadRefused();
+    const h = raw.headers;
+    const file = h['x-mongrel2-upload-done'] ?? h['x-mongrel2-upload-start'];
+    this.#opts.logger.warn(
+      { event: 'upload.refused', link: link.name, connId: raw.connId, reason, file: typeof file === 'string' ? quote(file) : '(repeated or absent)' },
+      'upload.refused',
+    );
+  }
+
+  /** Refuse an upload notice with 400 before reading anything: counted, logged, the file left alone. */
+  #refuseUpload(link: Link, linkIndex: number, raw: RawMessage, reason: UploadRefusal): Promise<void> {
+    this.#countRefusal(link, raw, reason);
+    return this.#reject(link, linkIndex, raw, 400, 'upload refused', false);
   }
 
   /** Answer a message the app never sees (bad or unsupported) with a small text response, then close. */
-  async #reject(link: Link, linkIndex: number, raw: RawMessage, status: number, reason: string): Promise<void> {
+  async #reject(link: Link, linkIndex: number, raw: RawMessage, status: number, reason: string, log = true): Promise<void> {
     const sink = this.#order.open(connectionKey(linkIndex, raw), this.#writer(link, raw));
     this.#begin();
     const started = performance.now();
     let bytesSent = 0;
     try {
       bytesSent = await this.#simpleReply(sink, status, reason);
-      this.#opts.logger.warn({ event: 'request.rejected', connId: raw.connId, path: raw.path, status, reason }, 'request rejected');
+      if (log) this.#opts.logger.warn({ event: 'request.rejected', connId: raw.connId, path: raw.path, status, reason }, 'request rejected');
     } finally {
       sink.finish();
       this.#end('error', { route: UNMATCHED_ROUTE, method: methodOf(raw), status, bytesSent, durationMs: performance.now() - started });

@@ -105,7 +105,7 @@ test('every config field has a validator entry and a unique flag and env name', 
   const envs = new Set(CONFIG_FIELDS.map((f) => f.env));
   assert.equal(flags.size, CONFIG_FIELDS.length);
   assert.equal(envs.size, CONFIG_FIELDS.length);
-  const full = validateConfig({ app: 'a', maxInFlight: 1, receiveHwm: 1, requestTimeoutMs: 1, uploadDir: 'd', requestLogLevel: 'info', metrics: 'off' });
+  const full = validateConfig({ app: 'a', maxInFlight: 1, receiveHwm: 1, requestTimeoutMs: 1, uploadDir: 'd', uploadStore: '/t/upload.XXXXXX', uploadThreshold: 1, requestLogLevel: 'info', metrics: 'off' });
   for (const f of CONFIG_FIELDS) {
     const [head, tail] = f.key.split('.') as [string, string | undefined];
     const v = (full as unknown as Record<string, Record<string, unknown>>)[head];
