@@ -24,6 +24,7 @@ export function parseMessage(buf: Buffer): RawMessage {
   const sp1 = buf.indexOf(SPACE);
   if (sp1 < 0) throw new ProtocolError('missing space after sender', buf.length);
   if (sp1 === 0) throw new ProtocolError('empty sender', 0);
+  checkSender(buf, sp1);
   const sp2 = buf.indexOf(SPACE, sp1 + 1);
   if (sp2 < 0) throw new ProtocolError('missing space after connection id', buf.length);
   const connId = parseConnId(buf, sp1 + 1, sp2);
@@ -57,6 +58,18 @@ export function parseMessage(buf: Buffer): RawMessage {
     body: buf.subarray(b.start, b.end),
     protocol,
   };
+}
+
+/**
+ * A reply is addressed by the sender, and Mongrel2 parses it as `[A-Za-z0-9-]+` (§4.1): a message whose sender
+ * has any other byte could never be answered, so it is refused here, before any work is done for it.
+ */
+function checkSender(buf: Buffer, end: number): void {
+  for (let i = 0; i < end; i++) {
+    const c = buf[i]!;
+    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d;
+    if (!ok) throw new ProtocolError(`sender byte 0x${c.toString(16).padStart(2, '0')} is outside [A-Za-z0-9-]: no reply could be addressed`, i);
+  }
 }
 
 function parseConnId(buf: Buffer, start: number, end: number): number {

@@ -147,8 +147,20 @@ export class WorkerRuntime {
         this.#limiter.release();
         return;
       }
-      void this.#handle(link, linkIndex, frame).finally(() => this.#limiter.release());
+      // #handle ends every request in an outcome itself; this catch is the backstop that keeps anything it did
+      // not foresee from becoming an unhandled rejection (a process exit) and losing every other request.
+      void this.#handle(link, linkIndex, frame)
+        .catch((err: unknown) => this.#failedOutsideRequest(link, frame, err))
+        .finally(() => this.#limiter.release());
     }
+  }
+
+  #failedOutsideRequest(link: Link, frame: Buffer, err: unknown): void {
+    this.stats.internalErrors += 1;
+    this.#opts.logger.error(
+      { event: 'message.failed', link: link.name, bytes: frame.length, excerpt: frame.subarray(0, EXCERPT_BYTES).toString('hex'), error: quote(errorMessage(err), 200) },
+      'message.failed',
+    );
   }
 
   async #handle(link: Link, linkIndex: number, frame: Buffer): Promise<void> {
@@ -405,10 +417,18 @@ export class WorkerRuntime {
       throw err;
     };
     // One frame per reply unless it goes to more than 128 connections (then the frames go out one by one).
-    const send = (frames: Buffer[]): Promise<void> =>
-      (frames.length === 1 ? link.send(frames[0] as Buffer) : sendEach(link, frames)).catch(failed);
-    const deliver = (data: Buffer): Promise<void> => send(encodeReply(raw.sender, [raw.connId], data));
-    const close = (): Promise<void> => send(encodeClose(raw.sender, [raw.connId]));
+    // Async, so that an encoder or socket that throws synchronously still ends in this promise's rejection:
+    // callers chain on it (sink.close().catch(...)) and must never see a throw instead.
+    const send = async (encodeFrames: () => Buffer[]): Promise<void> => {
+      try {
+        const frames = encodeFrames();
+        await (frames.length === 1 ? link.send(frames[0] as Buffer) : sendEach(link, frames));
+      } catch (err) {
+        failed(err);
+      }
+    };
+    const deliver = (data: Buffer): Promise<void> => send(() => encodeReply(raw.sender, [raw.connId], data));
+    const close = (): Promise<void> => send(() => encodeClose(raw.sender, [raw.connId]));
     // Only WebSocket connections are batched: HTTP replies are single messages, socket messages must stay apart.
     const key = isWebSocket(raw) ? `${link.name}\u0000${raw.sender}\u0000${raw.connId}` : undefined;
     return {

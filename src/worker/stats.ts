@@ -30,6 +30,8 @@ export class WorkerStats {
   uploadsRefused = 0;
   /** Replies the transport could not hand over within the send timeout. */
   sendFailures = 0;
+  /** Messages whose handling threw outside any request's own error handling (logged as `message.failed`). */
+  internalErrors = 0;
   bytesSent = 0;
 
   /** A request was read. */
@@ -63,6 +65,7 @@ export class WorkerStats {
       socketMessages: this.socketMessages,
       uploadsRefused: this.uploadsRefused,
       sendFailures: this.sendFailures,
+      internalErrors: this.internalErrors,
       bytesSent: this.bytesSent,
     };
   }
