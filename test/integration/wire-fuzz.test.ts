@@ -89,8 +89,6 @@ test('wire fuzz: a worker survives thousands of hostile messages and answers eve
   const worker = spawnNode([CLI, 'worker', '--app', HELLO_APP, ...fake.workerArgs, '--upload-store', `${fake.dir}/upload.XXXXXX`, '--request-log-level', 'debug']);
   t.after(() => worker.stop());
   await fake.awaitReady(worker);
-  let exited = false;
-  void worker.exited.then(() => (exited = true));
 
   const hostile = hostileMessages();
   const validIds = new Set<number>();
@@ -114,22 +112,30 @@ test('wire fuzz: a worker survives thousands of hostile messages and answers eve
     }
   })().catch(() => undefined); // the socket closing at teardown ends the loop
   const logBytesBefore = worker.logs.reduce((n, l) => n + JSON.stringify(l).length, 0);
-  let connId = 1;
-  for (let i = 0; i < hostile.length; i++) {
-    await fake.push.send(hostile[i] as Buffer);
-    if (i % VALID_EVERY === 0) {
-      validIds.add(connId);
-      await fake.push.send(validRequest(connId++));
+  // A crashed worker answers nothing more (and a PUSH without a peer blocks): fail at once with its exit.
+  const crashed = worker.exited.then(([code, signal]) => {
+    throw new Error(`the worker exited (${code}, ${signal}) with ${answered.size} of ${validIds.size} valid requests answered: ${worker.stderr().slice(0, 300)}`);
+  });
+  crashed.catch(() => undefined); // it also rejects at the clean stop below, when nobody races it any more
+  const feed = (async (): Promise<void> => {
+    let connId = 1;
+    for (let i = 0; i < hostile.length; i++) {
+      await fake.push.send(hostile[i] as Buffer);
+      if (i % VALID_EVERY === 0) {
+        validIds.add(connId);
+        await fake.push.send(validRequest(connId++));
+      }
     }
-  }
-  sending = false;
-  // A last valid request: its answer wakes the receiver even if all the others were answered already.
-  validIds.add(connId);
-  await fake.push.send(validRequest(connId));
-  await done;
+    sending = false;
+    // A last valid request: its answer wakes the receiver even if all the others were answered already.
+    validIds.add(connId);
+    await fake.push.send(validRequest(connId));
+    await done;
+  })();
+  feed.catch(() => undefined); // after a crash, the pending send rejects when the socket closes at teardown
+  await Promise.race([feed, crashed]);
   await receiving;
 
-  assert.equal(exited, false, `the worker exited: ${worker.stderr().slice(0, 500)}`);
   assert.equal(answered.size, validIds.size, 'every valid request was answered 200');
   const rss = rssBytes(worker.pid);
   assert.ok(rss < MAX_RSS_BYTES, `worker RSS ${Math.round(rss / 2 ** 20)} MiB`);
