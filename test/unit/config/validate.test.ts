@@ -114,3 +114,11 @@ test('every config field has a validator entry and a unique flag and env name', 
   assert.equal(CONFIG_FIELDS.find((f) => f.key === 'restartBackoff.initialMs')?.env, 'M2POOL_RESTART_BACKOFF_INITIAL_MS');
   assert.equal(CONFIG_FIELDS.find((f) => f.key === 'sendSpecs')?.flag, 'send-spec');
 });
+
+test('uploadStore must be an absolute mkstemp template; uploadThreshold a non-negative integer', () => {
+  assert.deepEqual(validateConfig({ app: 'a', uploadStore: '/srv/tmp/upload.XXXXXX', uploadThreshold: 20480 }).uploadStore, '/srv/tmp/upload.XXXXXX');
+  const issues = issuesOf({ app: 'a', uploadStore: 'tmp/upload.XXXXXX' });
+  assert.ok(issues.some((i) => /uploadStore/.test(i) && /absolute/.test(i)), issues.join('\n'));
+  assert.ok(issuesOf({ app: 'a', uploadStore: '/tmp/upload.X' }).some((i) => /XXXXXX/.test(i)));
+  assert.ok(issuesOf({ app: 'a', uploadThreshold: -1 }).some((i) => /uploadThreshold/.test(i)));
+});
