@@ -41,7 +41,10 @@ module.exports = {
         '--workers', '2',
         '--send-spec', `ipc://${RUN_DIR}/run/requests`,
         '--recv-spec', `ipc://${RUN_DIR}/run/replies`,
-        '--upload-dir', path.join(RUN_DIR, 'tmp'),
+        // Must be deploy/mongrel2/mongrel2.conf's upload.temp_store and limits.content_length: only files that
+        // template can name, announced by messages of Mongrel2's shape, are read and unlinked.
+        '--upload-store', path.join(RUN_DIR, 'tmp', 'upload.XXXXXX'),
+        '--upload-threshold', '20480',
         '--admin', ADMIN,
       ],
       cwd: __dirname,

@@ -47,6 +47,17 @@ export class ProtocolError extends M2PoolError {
   }
 }
 
+/** Longest piece of untrusted input an error message or log line quotes. */
+export const MAX_QUOTE_CHARS = 64;
+
+/**
+ * At most `max` characters of untrusted `text`, JSON-quoted and marked `…` when cut: what error messages and log
+ * lines may repeat of a hostile input (a 1 MB header name must not become a 1 MB log line).
+ */
+export function quote(text: string, max: number = MAX_QUOTE_CHARS): string {
+  return JSON.stringify(text.length > max ? `${text.slice(0, max)}…` : text);
+}
+
 /** Exit codes are a protocol between worker and supervisor (gunicorn's WORKER_BOOT_ERROR / APP_LOAD_ERROR). */
 export const ExitCode = {
   OK: 0,

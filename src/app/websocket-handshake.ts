@@ -10,7 +10,7 @@ import { Response } from '../http/response';
 import type { ReplySink } from '../http/sink';
 import { statusText } from '../protocol/status-text';
 import type { RawMessage } from '../protocol/types';
-import { handshakeResponse } from '../protocol/websocket';
+import { handshakeResponse, isValidWebSocketKey } from '../protocol/websocket';
 import type { DispatchOutcome, DispatchResult } from './dispatch';
 import { invoke } from './invoke';
 import { errorReply, sendErrorReply, type ErrorReply } from './respond';
@@ -66,6 +66,10 @@ async function handshake(
     // RFC 6455 §4.4: answer with the versions we speak.
     const err = new HttpError(426, 'unsupported Sec-WebSocket-Version', { headers: { 'Sec-WebSocket-Version': '13' } });
     return result('error', await refuse(session, errorReply(err, config.exposeErrors)));
+  }
+  if (!isValidWebSocketKey(req.raw.headers['sec-websocket-key'])) {
+    // RFC 6455 §4.2.1: the key must be base64 of 16 bytes, or the server answers 400 and does not upgrade.
+    return result('error', await refuse(session, { status: 400, message: 'invalid Sec-WebSocket-Key' }));
   }
   const entry = match.handler;
   const timeoutMs = entry.timeoutMs ?? config.requestTimeoutMs;

@@ -14,7 +14,7 @@ export type ConfigKey =
   | 'adminToken' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'drainTimeoutMs'
   | 'shutdownTimeoutMs' | 'restartBackoff.initialMs' | 'restartBackoff.maxMs' | 'restartBackoff.resetAfterMs'
   | 'crashLoop.maxFailures' | 'crashLoop.windowMs' | 'crashLoop.probeAfterMs' | 'maxRequests' | 'maxRequestsJitter' | 'maxRssBytes'
-  | 'maxSurge' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'logLevel' | 'requestLogLevel'
+  | 'maxSurge' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'logLevel' | 'requestLogLevel'
   | 'metrics'
   | 'workerModule' | 'workerArgs';
 
@@ -72,7 +72,9 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('maxInFlight', 'int', 'N', 'worker: concurrent requests per worker'),
   field('receiveHwm', 'int', 'N', 'worker: ZeroMQ receive high-water mark'),
   field('requestTimeoutMs', 'int', 'MS', 'worker: per-request deadline'),
-  field('uploadDir', 'string', 'DIR', 'worker: directory for large request bodies'),
+  field('uploadStore', 'string', 'TEMPLATE', "worker: Mongrel2's upload.temp_store, e.g. /srv/run/tmp/upload.XXXXXX (uploads refused without it)"),
+  field('uploadDir', 'string', 'DIR', 'worker: shorthand for --upload-store DIR/upload.XXXXXX'),
+  field('uploadThreshold', 'int', 'BYTES', "worker: Mongrel2's limits.content_length (default 20480)"),
   field('logLevel', 'level', 'LEVEL', 'fatal|error|warn|info|debug|trace|silent (default info)'),
   field('requestLogLevel', 'level', 'LEVEL', 'worker: level of per-request log lines'),
   field('metrics', 'string', 'on|off', 'worker: record request metrics and push them to the supervisor (default on)'),

@@ -82,8 +82,12 @@ export interface PoolConfig {
   readonly receiveHwm?: number;
   /** Worker pass-through: per-request deadline. Default: the worker's own. */
   readonly requestTimeoutMs?: number;
-  /** Worker pass-through: directory for large upload bodies. Default: the worker's own. */
+  /** Worker pass-through: Mongrel2's `upload.temp_store` template (`…/upload.XXXXXX`). Unset: uploads refused. */
+  readonly uploadStore?: string;
+  /** Worker pass-through: shorthand for `uploadStore: DIR/upload.XXXXXX` (`uploadStore` wins when both are set). */
   readonly uploadDir?: string;
+  /** Worker pass-through: Mongrel2's `limits.content_length`. Default: the worker's own (20480). */
+  readonly uploadThreshold?: number;
   /** Log level of the supervisor, also passed to workers. @default 'info' */
   readonly logLevel: LogLevel;
   /** Worker pass-through: level of per-request log lines. Default: the worker's own. */
@@ -97,7 +101,7 @@ export interface PoolConfig {
 }
 
 /** Keys that have a default (every key except the required `app` and the optional pass-throughs). */
-type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'requestLogLevel' | 'metrics'>;
+type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'requestLogLevel' | 'metrics'>;
 
 /** Shape of {@link DEFAULTS}. */
 export type PoolDefaults = Pick<PoolConfig, DefaultedKeys>;

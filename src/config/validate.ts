@@ -7,6 +7,7 @@ import { ConfigError } from '../errors';
 import { DEFAULTS, LOG_LEVELS, type LogLevel, type PoolConfig } from './schema';
 import type { ConfigKey } from './fields';
 import { isLoopbackHost, parseHostPort } from './host-port';
+import { parseUploadStore } from '../worker/upload-store';
 
 /** Options of {@link validateConfig}. */
 export interface ValidateOptions {
@@ -16,7 +17,7 @@ export interface ValidateOptions {
   readonly unknownKeyOrigin?: string;
 }
 
-type PassKey = 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'requestLogLevel' | 'metrics';
+type PassKey = 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'requestLogLevel' | 'metrics';
 
 type Check<T> = (value: unknown) => { readonly value: T } | { readonly problem: string };
 
@@ -40,6 +41,16 @@ function str(nonEmpty: boolean): Check<string> {
       ? { value: v }
       : { problem: nonEmpty ? `must be a non-empty string, got ${show(v)}` : `must be a string, got ${show(v)}` };
 }
+
+const uploadTemplate: Check<string> = (v) => {
+  if (typeof v !== 'string') return { problem: `must be a string, got ${show(v)}` };
+  try {
+    parseUploadStore(v);
+    return { value: v };
+  } catch (err) {
+    return { problem: err instanceof Error ? err.message : String(err) };
+  }
+};
 
 const onOff: Check<'on' | 'off'> = (v) => (v === 'on' || v === 'off' ? { value: v } : { problem: `must be on or off, got ${show(v)}` });
 
@@ -74,7 +85,7 @@ const TOP_KEYS: ReadonlySet<string> = new Set([
   'app', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'admin', 'adminToken',
   'bootTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'drainTimeoutMs', 'shutdownTimeoutMs',
   'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
-  'receiveHwm', 'requestTimeoutMs', 'uploadDir', 'logLevel', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
+  'receiveHwm', 'requestTimeoutMs', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
 ]);
 const NESTED_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   restartBackoff: new Set(['initialMs', 'maxMs', 'resetAfterMs']),
@@ -183,6 +194,10 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   if (requestTimeoutMs !== undefined) pass.requestTimeoutMs = requestTimeoutMs;
   const uploadDir = r.optional('uploadDir', str(true));
   if (uploadDir !== undefined) pass.uploadDir = uploadDir;
+  const uploadStore = r.optional('uploadStore', uploadTemplate);
+  if (uploadStore !== undefined) pass.uploadStore = uploadStore;
+  const uploadThreshold = r.optional('uploadThreshold', int(0));
+  if (uploadThreshold !== undefined) pass.uploadThreshold = uploadThreshold;
   const requestLogLevel = r.optional('requestLogLevel', level);
   if (requestLogLevel !== undefined) pass.requestLogLevel = requestLogLevel;
   const metrics = r.optional('metrics', onOff);

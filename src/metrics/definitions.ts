@@ -161,6 +161,13 @@ export const WORKER_METRICS = Object.freeze({
     labelNames: [],
     merge: 'sum',
   },
+  uploadsRefused: {
+    name: 'm2pool_uploads_refused_total',
+    help: 'Async uploads refused (answered 400) because the message or file was not what Mongrel2 itself writes.',
+    kind: 'counter',
+    labelNames: [],
+    merge: 'sum',
+  },
   responseBytes: {
     name: 'm2pool_response_bytes_total',
     help: 'Response bytes handed to Mongrel2.',

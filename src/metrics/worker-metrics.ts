@@ -47,7 +47,7 @@ export interface WorkerMetricsOptions {
 const W = WORKER_METRICS;
 
 /** The unlabelled worker metrics, in snapshot order. */
-const SCALARS = [W.requestsInFlight, W.deadlineExpired, W.disconnectNotices, W.malformedMessages, W.responseBytes, W.replySendFailures, W.mongrel2EndpointsConnected] as const;
+const SCALARS = [W.requestsInFlight, W.deadlineExpired, W.disconnectNotices, W.malformedMessages, W.uploadsRefused, W.responseBytes, W.replySendFailures, W.mongrel2EndpointsConnected] as const;
 
 /** Worker-side metrics of one worker process. */
 export class WorkerMetrics {
@@ -89,6 +89,11 @@ export class WorkerMetrics {
   /** A message from Mongrel2 did not parse. */
   malformed(): void {
     this.#add(W.malformedMessages, 1);
+  }
+
+  /** An async upload was refused as forged or invalid. */
+  uploadRefused(): void {
+    this.#add(W.uploadsRefused, 1);
   }
 
   /** A reply could not be handed to Mongrel2 within the send timeout. */

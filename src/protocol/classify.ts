@@ -111,11 +111,12 @@ function classifyFrame(msg: RawMessage): Mongrel2Message {
 function classifyUpload(msg: RawMessage, uploadDir: string | undefined): Mongrel2Message {
   const start = single(msg.headers, HEADER.UPLOAD_START);
   const done = single(msg.headers, HEADER.UPLOAD_DONE);
-  if (uploadDir === undefined) return invalid(msg, 'upload headers present but no uploadDir is configured');
-  if (start === undefined) return invalid(msg, 'x-mongrel2-upload-done without x-mongrel2-upload-start');
-  if (start === null || done === null) return invalid(msg, 'repeated upload header (forged)');
-  if (done !== undefined && done !== start) return invalid(msg, 'x-mongrel2-upload-start and -done differ');
-  if (!isInside(start, uploadDir)) return invalid(msg, `upload file ${JSON.stringify(start)} is outside uploadDir`);
+  const refuse = (reason: string): Mongrel2Message => ({ kind: 'invalid', msg, reason, upload: true });
+  if (uploadDir === undefined) return refuse('upload headers present but no uploadDir is configured');
+  if (start === undefined) return refuse('x-mongrel2-upload-done without x-mongrel2-upload-start');
+  if (start === null || done === null) return refuse('repeated upload header (forged)');
+  if (done !== undefined && done !== start) return refuse('x-mongrel2-upload-start and -done differ');
+  if (!isInside(start, uploadDir)) return refuse(`upload file ${show(start)} is outside uploadDir`);
   return done === undefined ? { kind: 'upload-start', msg, file: start } : { kind: 'request', msg, upload: { file: start } };
 }
 

@@ -4,13 +4,30 @@
  * Spec: shared/docs/mongrel2-protocol.md §2.
  * @module
  */
-import { ProtocolError } from '../errors';
+import { ProtocolError, quote } from '../errors';
 import { TNET_TAG, decodeText, readFrame, setOwn } from './tnetstring';
 import type { TnetFrame } from './tnetstring';
 import type { HeaderValue, RawMessage } from './types';
 
 const SPACE = 0x20;
 const MAX_CONN_ID = 0xffffffff;
+
+/**
+ * Bounds on the header block, checked before any object is built. Mongrel2 itself refuses a request header
+ * block over `limits.buffer_size` (4 KiB by default; 8 KiB is the most anyone configures) and more than
+ * `limits.header_count` (1280) headers, and keeps at most 5 values of a repeated header (§2.4): a message beyond
+ * these did not come from Mongrel2, and parsing it would only cost CPU and memory.
+ */
+export const HEADER_LIMITS = Object.freeze({
+  /** Encoded size of the header block (JSON escaping and Mongrel2's own keys included). */
+  maxBytes: 64 * 1024,
+  /** Header values, counting each value of a repeated header. */
+  maxValues: 1400,
+  /** JSON nesting: the header object (1) holding arrays of repeated values (2). */
+  maxJsonDepth: 2,
+  /** The PATH field (Mongrel2's `limits.url_path` is 256): it is logged, so it is bounded too. */
+  maxPathBytes: 8 * 1024,
+});
 
 /**
  * Parses a Mongrel2 request message (§2.1). Headers may be JSON (a `,` netstring) or a tnetstring dict (`}`);
@@ -24,15 +41,20 @@ export function parseMessage(buf: Buffer): RawMessage {
   const sp1 = buf.indexOf(SPACE);
   if (sp1 < 0) throw new ProtocolError('missing space after sender', buf.length);
   if (sp1 === 0) throw new ProtocolError('empty sender', 0);
+  checkSender(buf, sp1);
   const sp2 = buf.indexOf(SPACE, sp1 + 1);
   if (sp2 < 0) throw new ProtocolError('missing space after connection id', buf.length);
   const connId = parseConnId(buf, sp1 + 1, sp2);
   const sp3 = buf.indexOf(SPACE, sp2 + 1);
   if (sp3 < 0) throw new ProtocolError('missing space after path', buf.length);
   if (sp3 === sp2 + 1) throw new ProtocolError('empty path', sp3);
+  if (sp3 - sp2 - 1 > HEADER_LIMITS.maxPathBytes) throw new ProtocolError(`path longer than ${HEADER_LIMITS.maxPathBytes} bytes`, sp2 + 1);
 
   const headersAt = sp3 + 1;
   const h = readFrame(buf, headersAt);
+  if (h.end - h.start > HEADER_LIMITS.maxBytes) {
+    throw new ProtocolError(`header block of ${h.end - h.start} bytes is over ${HEADER_LIMITS.maxBytes}`, h.start);
+  }
   let headers: Record<string, HeaderValue>;
   let protocol: RawMessage['protocol'];
   if (h.tag === TNET_TAG.STRING) {
@@ -57,6 +79,18 @@ export function parseMessage(buf: Buffer): RawMessage {
     body: buf.subarray(b.start, b.end),
     protocol,
   };
+}
+
+/**
+ * A reply is addressed by the sender, and Mongrel2 parses it as `[A-Za-z0-9-]+` (§4.1): a message whose sender
+ * has any other byte could never be answered, so it is refused here, before any work is done for it.
+ */
+function checkSender(buf: Buffer, end: number): void {
+  for (let i = 0; i < end; i++) {
+    const c = buf[i]!;
+    const ok = (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x2d;
+    if (!ok) throw new ProtocolError(`sender byte 0x${c.toString(16).padStart(2, '0')} is outside [A-Za-z0-9-]: no reply could be addressed`, i);
+  }
 }
 
 function parseConnId(buf: Buffer, start: number, end: number): number {
@@ -85,7 +119,12 @@ function parseTnetHeaders(buf: Buffer, start: number, end: number): Record<strin
     return text.slice(f.start - start, f.end - start);
   };
   const out: Record<string, HeaderValue> = {};
+  let values = 0;
+  const count = (at: number): void => {
+    if (++values > HEADER_LIMITS.maxValues) throw new ProtocolError(`more than ${HEADER_LIMITS.maxValues} header values`, at);
+  };
   for (let i = start; i < end; ) {
+    count(i);
     const k = readFrame(buf, i, end);
     if (k.tag !== TNET_TAG.STRING) throw new ProtocolError('header name must be a tnetstring string', i);
     if (k.next >= end) throw new ProtocolError('header has no value', k.next);
@@ -98,6 +137,7 @@ function parseTnetHeaders(buf: Buffer, start: number, end: number): Record<strin
       for (let j = v.start; j < v.end; ) {
         const item = readFrame(buf, j, v.end);
         if (item.tag !== TNET_TAG.STRING) throw new ProtocolError('repeated header value must be a string', j);
+        if (list.length > 0) count(j);
         list.push(str(item));
         j = item.next;
       }
@@ -125,12 +165,14 @@ function parseJsonHeaders(bytes: Buffer, offset: number): Record<string, HeaderV
     if (c < 0x20) hasControl = true;
     else if (c >= 0x80) hasHigh = true;
   }
+  checkJsonBounds(bytes, offset);
   if (hasControl) text = escapeControlsInStrings(text);
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ProtocolError(`invalid JSON headers (${err instanceof Error ? err.message : 'parse error'})`, offset);
+    // V8's message quotes a piece of the input: keep at most 64 characters of it.
+    throw new ProtocolError(`invalid JSON headers (${quote(err instanceof Error ? err.message : 'parse error')})`, offset);
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new ProtocolError('JSON headers must be an object', offset);
@@ -153,7 +195,33 @@ function jsonScalar(v: unknown, key: string, offset: number, fix: (s: string) =>
   if (typeof v === 'string') return fix(v);
   // NOTE: Mongrel2 sends strings only; a finite number is tolerated (stringified) rather than dropping the message.
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  throw new ProtocolError(`JSON header '${key}' must be a string or an array of strings`, offset);
+  throw new ProtocolError(`JSON header ${quote(key)} must be a string or an array of strings`, offset);
+}
+
+/**
+ * One pass over the raw JSON bytes, before JSON.parse builds anything: nesting deeper than
+ * {@link HEADER_LIMITS.maxJsonDepth} or more than {@link HEADER_LIMITS.maxValues} values is refused. Values are
+ * counted by the commas outside strings (an over-estimate by the number of keys, which is what the bound is for).
+ */
+function checkJsonBounds(bytes: Buffer, offset: number): void {
+  let depth = 0;
+  let commas = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i]!;
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > HEADER_LIMITS.maxJsonDepth) throw new ProtocolError(`JSON headers nested deeper than ${HEADER_LIMITS.maxJsonDepth}`, offset + i);
+    } else if (c === 0x7d || c === 0x5d) {
+      depth -= 1;
+    } else if (c === 0x2c && ++commas >= HEADER_LIMITS.maxValues) {
+      throw new ProtocolError(`more than ${HEADER_LIMITS.maxValues} JSON header values`, offset + i);
+    }
+  }
 }
 
 /** Re-decodes a latin1-decoded string as UTF-8 when its bytes are valid UTF-8. */

@@ -216,7 +216,7 @@ export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
 
 /**
  * Encodes a value as one tnetstring. Buffers/Uint8Arrays and JS strings (UTF-8) become `,`; integer numbers and
- * bigints become `#`; other numbers become `^` (NaN/±Infinity as `nan`/`inf`/`-inf`); booleans `!`; null `~`;
+ * bigints become `#` (numbers only within the safe-integer range); other numbers become `^` (NaN/±Infinity as `nan`/`inf`/`-inf`); booleans `!`; null `~`;
  * arrays `]`; plain objects `}` (keys UTF-8, `undefined` values rejected).
  * @param maxDepth Nesting limit; also stops cyclic structures.
  * @throws M2PoolError (code PROTOCOL) for values that have no tnetstring form or nest deeper than `maxDepth`.
@@ -245,7 +245,9 @@ function encodeValue(v: unknown, depth: number, maxDepth: number): Buffer {
     case 'bigint':
       return frame(Buffer.from(v.toString(), 'latin1'), '#');
     case 'number': {
-      if (Number.isInteger(v)) return frame(Buffer.from(BigInt(v).toString(), 'latin1'), '#');
+      // Beyond 2^53 an integer-valued double would be written as digits that decode to a bigint: a float keeps
+      // decode(encode(x)) === x (String(1e21) is '1e+21', which the `^` grammar reads back exactly).
+      if (Number.isSafeInteger(v)) return frame(Buffer.from(String(v), 'latin1'), '#');
       const text = Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : String(v);
       return frame(Buffer.from(text, 'latin1'), '^');
     }

@@ -57,7 +57,7 @@ export type Mongrel2Message =
   /** `@route` JSON (or `<route` XML) socket message; `data` is the body text. */
   | { readonly kind: 'socket-message'; readonly msg: RawMessage; readonly method: 'JSON' | 'XML'; readonly data: string }
   /** Well-framed but unacceptable (e.g. forged upload headers): answer 400, never trust it. */
-  | { readonly kind: 'invalid'; readonly msg: RawMessage; readonly reason: string };
+  | { readonly kind: 'invalid'; readonly msg: RawMessage; readonly reason: string; readonly upload?: true };
 
 /** A completed async upload (mongrel2-protocol.md §3.4): the body is in `file`, which the handler must unlink. */
 export interface UploadInfo {

@@ -22,6 +22,17 @@ export const WS_OPCODE = {
 /** A defined (non-reserved) opcode. */
 export type WsOpcode = (typeof WS_OPCODE)[keyof typeof WS_OPCODE];
 
+/** Base64 of exactly 16 bytes: 22 characters of the alphabet, the last one holding 2 bits, then `==`. */
+const WEBSOCKET_KEY_RE = /^[A-Za-z0-9+/]{21}[AQgw]==$/;
+
+/**
+ * True when `key` is a valid Sec-WebSocket-Key: "a randomly selected 16-byte value that has been base64-encoded"
+ * (RFC 6455 §4.1); a server must answer anything else with 400 (§4.2.1). Repeated or absent keys are invalid.
+ */
+export function isValidWebSocketKey(key: string | readonly string[] | undefined): boolean {
+  return typeof key === 'string' && WEBSOCKET_KEY_RE.test(key);
+}
+
 /** The GUID appended to Sec-WebSocket-Key (RFC 6455 §1.3). */
 export const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 

@@ -104,7 +104,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     app,
     logger,
     maxInFlight: options.maxInFlight,
-    uploadDir: options.uploadDir,
+    uploadStore: options.uploadStore,
     maxUploadBytes: options.maxUploadBytes,
     requestLogLevel: options.requestLogLevel,
     lingerMs: LINGER_MS,

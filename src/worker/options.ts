@@ -5,6 +5,7 @@
 import type { LevelWithSilent } from 'pino';
 import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
 import { LOG_LEVELS } from '../log/logger';
+import { DEFAULT_UPLOAD_THRESHOLD, parseUploadStore, uploadStoreOfDir, type UploadStore } from './upload-store';
 
 /** Everything one worker process needs. */
 export interface WorkerOptions {
@@ -18,7 +19,8 @@ export interface WorkerOptions {
   readonly bootTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
   readonly sendTimeoutMs: number;
-  readonly uploadDir: string | undefined;
+  /** Mongrel2's upload.temp_store (from --upload-store, or --upload-dir DIR as DIR/upload.XXXXXX); unset = uploads refused. */
+  readonly uploadStore: UploadStore | undefined;
   readonly maxUploadBytes: number;
   readonly logLevel: LevelWithSilent;
   readonly requestLogLevel: LevelWithSilent;
@@ -51,7 +53,9 @@ export const WORKER_FLAGS: FlagSpecs = {
   'boot-timeout-ms': { type: 'string', placeholder: 'ms', description: 'give up (exit 3) if Mongrel2 is not connected within this time', defaultText: String(WORKER_DEFAULTS.bootTimeoutMs) },
   'heartbeat-interval-ms': { type: 'string', placeholder: 'ms', description: 'heartbeat period towards the supervisor (only when forked by it)', defaultText: String(WORKER_DEFAULTS.heartbeatIntervalMs) },
   'send-timeout-ms': { type: 'string', placeholder: 'ms', description: 'how long a reply may wait for the socket before it is reported as failed', defaultText: String(WORKER_DEFAULTS.sendTimeoutMs) },
-  'upload-dir': { type: 'string', placeholder: 'dir', description: "directory of Mongrel2's upload.temp_store; async uploads elsewhere are rejected as forged", defaultText: 'uploads rejected' },
+  'upload-store': { type: 'string', placeholder: 'template', description: "Mongrel2's upload.temp_store, e.g. /srv/run/tmp/upload.XXXXXX; only files it can name are read and unlinked", defaultText: 'uploads refused' },
+  'upload-dir': { type: 'string', placeholder: 'dir', description: 'shorthand for --upload-store DIR/upload.XXXXXX (--upload-store wins when both are given)', defaultText: 'uploads refused' },
+  'upload-threshold': { type: 'string', placeholder: 'bytes', description: "Mongrel2's limits.content_length: an upload notice must declare more than this (or chunked)", defaultText: String(DEFAULT_UPLOAD_THRESHOLD) },
   'max-upload-bytes': { type: 'string', placeholder: 'n', description: 'largest async upload read into memory; larger ones get 413', defaultText: String(WORKER_DEFAULTS.maxUploadBytes) },
   'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}, silent`, defaultText: WORKER_DEFAULTS.logLevel },
   'request-log-level': { type: 'string', placeholder: 'level', description: 'level of the one-line-per-request log', defaultText: WORKER_DEFAULTS.requestLogLevel },
@@ -81,7 +85,7 @@ export function readWorkerOptions(values: FlagValues): WorkerOptions {
     bootTimeoutMs: r.int('boot-timeout-ms', WORKER_DEFAULTS.bootTimeoutMs, 1),
     heartbeatIntervalMs: r.int('heartbeat-interval-ms', WORKER_DEFAULTS.heartbeatIntervalMs, 10),
     sendTimeoutMs: r.int('send-timeout-ms', WORKER_DEFAULTS.sendTimeoutMs, 1),
-    uploadDir: r.string('upload-dir'),
+    uploadStore: readUploadStore(r),
     maxUploadBytes: r.int('max-upload-bytes', WORKER_DEFAULTS.maxUploadBytes, 0),
     logLevel: r.choice('log-level', LEVEL_CHOICES, WORKER_DEFAULTS.logLevel),
     requestLogLevel: r.choice('request-log-level', LEVEL_CHOICES, WORKER_DEFAULTS.requestLogLevel),
@@ -89,4 +93,18 @@ export function readWorkerOptions(values: FlagValues): WorkerOptions {
   };
   r.check();
   return options;
+}
+
+/** `--upload-store` (else `--upload-dir`) with `--upload-threshold`; a bad template is a usage problem. */
+function readUploadStore(r: FlagReader): UploadStore | undefined {
+  const template = r.string('upload-store');
+  const dir = r.string('upload-dir');
+  const threshold = r.int('upload-threshold', DEFAULT_UPLOAD_THRESHOLD, 0);
+  try {
+    if (template !== undefined) return parseUploadStore(template, threshold);
+    if (dir !== undefined) return uploadStoreOfDir(dir, threshold);
+  } catch (err) {
+    r.issues.push(err instanceof Error ? err.message : String(err));
+  }
+  return undefined;
 }

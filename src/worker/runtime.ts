@@ -3,10 +3,9 @@
  * dispatch to the app, reply in per-connection order, count every outcome, and drain on stop.
  * @module
  */
-import { readFile, stat, unlink } from 'node:fs/promises';
 import type { LevelWithSilent, Logger } from 'pino';
 import { Cancellation } from '../app/cancellation';
-import { ErrorCode, errorMessage } from '../errors';
+import { ErrorCode, errorMessage, quote } from '../errors';
 import { UNMATCHED_ROUTE } from '../metrics/definitions';
 import type { RequestObservation, WorkerMetrics } from '../metrics/worker-metrics';
 import type { ReplySink } from '../http/sink';
@@ -22,6 +21,7 @@ import { InFlightLimiter } from './in-flight-limiter';
 import { OrderedReplies, type ConnectionWriter } from './ordered-replies';
 import { ReplyCoalescer } from './reply-coalescer';
 import { WorkerStats, type Outcome } from './stats';
+import { checkUploadNotice, readUpload, removeUpload, type UploadRead, type UploadRefusal, type UploadStore } from './upload-store';
 
 /** Settings of a {@link WorkerRuntime}. */
 export interface RuntimeOptions {
@@ -30,8 +30,8 @@ export interface RuntimeOptions {
   readonly logger: Logger;
   /** Requests handled at once; at the cap the worker stops reading. */
   readonly maxInFlight: number;
-  /** Directory Mongrel2 writes async uploads to (`upload.temp_store`'s directory); unset = uploads rejected. */
-  readonly uploadDir?: string | undefined;
+  /** Mongrel2's `upload.temp_store` template and `limits.content_length`; unset = every upload refused. */
+  readonly uploadStore?: UploadStore | undefined;
   /** Largest async upload read into memory; larger ones get 413. */
   readonly maxUploadBytes: number;
   /** Level of the one-line-per-request log. */
@@ -157,8 +157,20 @@ export class WorkerRuntime {
         this.#limiter.release();
         return;
       }
-      void this.#handle(link, delivery).finally(() => this.#limiter.release());
+      // #handle ends every request in an outcome itself; this catch is the backstop that keeps anything it did
+      // not foresee from becoming an unhandled rejection (a process exit) and losing every other request.
+      void this.#handle(link, delivery)
+        .catch((err: unknown) => this.#failedOutsideRequest(link, delivery.frame, err))
+        .finally(() => this.#limiter.release());
     }
+  }
+
+  #failedOutsideRequest(link: Link, frame: Buffer, err: unknown): void {
+    this.stats.internalErrors += 1;
+    this.#opts.logger.error(
+      { event: 'message.failed', link: link.name, bytes: frame.length, excerpt: frame.subarray(0, EXCERPT_BYTES).toString('hex'), error: quote(errorMessage(err), 200) },
+      'message.failed',
+    );
   }
 
   /**
@@ -188,10 +200,15 @@ export class WorkerRuntime {
 
   /** The work of a message that gets a reply sink (which calls `delivery.done()`), or undefined for one that gets none. */
   #route(delivery: Delivery, msg: RawMessage): Promise<void> | undefined {
-    const message = classify(msg, this.#opts.uploadDir === undefined ? {} : { uploadDir: this.#opts.uploadDir });
+    const store = this.#opts.uploadStore;
+    const message = classify(msg, store === undefined ? {} : { uploadDir: store.dir });
     switch (message.kind) {
-      case 'request':
-        return this.#serve(delivery, message.msg, message.upload?.file);
+      case 'request': {
+        const file = message.upload?.file;
+        const refusal = file === undefined || store === undefined ? undefined : checkUploadNotice(store, msg, file);
+        if (refusal !== undefined) return this.#refuseUpload(delivery, msg, refusal);
+        return this.#serve(delivery, message.msg, file);
+      }
       case 'disconnect': {
         this.stats.disconnectNotices += 1;
         this.#opts.metrics?.disconnectNotice();
@@ -203,6 +220,7 @@ export class WorkerRuntime {
         this.stats.creditNotices += 1;
         return undefined;
       case 'invalid':
+        if (message.upload === true) return this.#refuseUpload(delivery, msg, store === undefined ? 'no-store' : 'headers');
         return this.#reject(delivery, msg, 400, message.reason);
       case 'upload-stream':
         // NOTE: upload.stream=1 needs every chunk at one process; a pool cannot promise that (§3.5).
@@ -230,7 +248,10 @@ export class WorkerRuntime {
       }
       case 'upload-start': {
         // Mongrel2 is streaming the body to disk; an empty reply now is its "kill" message (§3.4), so an upload
-        // we would refuse anyway is stopped here instead of after the whole body arrived.
+        // we would refuse anyway is stopped here instead of after the whole body arrived. A start that is not
+        // Mongrel2's (see upload-store.ts) is answered 400 at once, so a forged one never leaves its client waiting.
+        const refusal = store === undefined ? 'no-store' : checkUploadNotice(store, msg, message.file);
+        if (refusal !== undefined) return this.#refuseUpload(delivery, msg, refusal);
         const declared = Number(msg.headers['content-length']);
         if (Number.isFinite(declared) && declared > this.#opts.maxUploadBytes) {
           return this.#reject(delivery, msg, 413, `upload of ${declared} bytes is over the limit of ${this.#opts.maxUploadBytes}`);
@@ -256,13 +277,17 @@ export class WorkerRuntime {
     this.#track(key, aborter, started);
     this.#begin();
     const observation = new Observation(methodOf(raw));
+    let upload: UploadRead | undefined;
     try {
-      const msg = uploadFile === undefined ? raw : await this.#withUploadBody(raw, uploadFile);
-      if (msg === undefined) {
-        observation.status = 413;
-        observation.bytesSent = await this.#simpleReply(sink, 413, 'upload too large');
+      upload = uploadFile === undefined ? undefined : await readUpload(uploadFile, this.#opts.maxUploadBytes);
+      if (upload !== undefined && upload.kind !== 'ok') {
+        const status = upload.kind === 'too-large' ? 413 : 400;
+        if (upload.kind === 'refused') this.#countRefusal(delivery, raw, upload.reason);
+        observation.status = status;
+        observation.bytesSent = await this.#simpleReply(sink, status, status === 413 ? 'upload too large' : 'upload refused');
         return;
       }
+      const msg = upload === undefined ? raw : { ...raw, body: upload.body };
       const result = await run(msg, sink, messageOptions(aborter, this.#opts.logger));
       observation.outcome = result.outcome;
       observation.route = result.route;
@@ -289,7 +314,8 @@ export class WorkerRuntime {
       this.#untrack(key, aborter);
       observation.durationMs = performance.now() - started;
       this.#end(observation);
-      if (uploadFile !== undefined) await unlink(uploadFile).catch(() => undefined);
+      // Only a file readUpload accepted is Mongrel2's to clean up; a refused name is never touched.
+      if (uploadFile !== undefined && upload !== undefined && upload.kind !== 'refused') await removeUpload(uploadFile);
       this.#wakeIfIdle();
     }
   }
@@ -354,15 +380,26 @@ export class WorkerRuntime {
     if (this.#idle) for (const wake of [...this.#idleWaiters]) wake();
   }
 
-  /** Replace the (empty) body of a completed async upload with the file's bytes; undefined = too large. */
-  async #withUploadBody(raw: RawMessage, file: string): Promise<RawMessage | undefined> {
-    const { size } = await stat(file);
-    if (size > this.#opts.maxUploadBytes) return undefined;
-    return { ...raw, body: await readFile(file) };
+  /** Count and log an upload refused as not Mongrel2's own (the name is quoted, capped). */
+  #countRefusal(delivery: Delivery, raw: RawMessage, reason: UploadRefusal): void {
+    this.stats.uploadsRefused += 1;
+    this.#opts.metrics?.uploadRefused();
+    const h = raw.headers;
+    const file = h['x-mongrel2-upload-done'] ?? h['x-mongrel2-upload-start'];
+    this.#opts.logger.warn(
+      { event: 'upload.refused', server: delivery.server, connId: raw.connId, reason, file: typeof file === 'string' ? quote(file) : '(repeated or absent)' },
+      'upload.refused',
+    );
+  }
+
+  /** Refuse an upload notice with 400 before reading anything: counted, logged, the file left alone. */
+  #refuseUpload(delivery: Delivery, raw: RawMessage, reason: UploadRefusal): Promise<void> {
+    this.#countRefusal(delivery, raw, reason);
+    return this.#reject(delivery, raw, 400, 'upload refused', false);
   }
 
   /** Answer a message the app never sees (bad or unsupported) with a small text response, then close. */
-  async #reject(delivery: Delivery, raw: RawMessage, status: number, reason: string): Promise<void> {
+  async #reject(delivery: Delivery, raw: RawMessage, status: number, reason: string, log = true): Promise<void> {
     const sink = this.#order.open(connectionKey(delivery.server, raw), this.#writer(delivery, raw), delivery);
     this.#begin();
     const started = performance.now();
@@ -370,7 +407,7 @@ export class WorkerRuntime {
     observation.status = status;
     try {
       observation.bytesSent = await this.#simpleReply(sink, status, reason);
-      this.#opts.logger.warn({ event: 'request.rejected', connId: raw.connId, path: raw.path, status, reason }, 'request rejected');
+      if (log) this.#opts.logger.warn({ event: 'request.rejected', connId: raw.connId, path: raw.path, status, reason }, 'request rejected');
     } finally {
       sink.finish();
       observation.durationMs = performance.now() - started;
@@ -409,10 +446,18 @@ export class WorkerRuntime {
       throw err;
     };
     // One frame per reply unless it goes to more than 128 connections (then the frames go out one by one).
-    const send = (frames: Buffer[]): Promise<void> =>
-      (frames.length === 1 ? delivery.send(frames[0] as Buffer) : sendEach(delivery, frames)).catch(failed);
-    const deliver = (data: Buffer): Promise<void> => send(encodeReply(raw.sender, [raw.connId], data));
-    const close = (): Promise<void> => send(encodeClose(raw.sender, [raw.connId]));
+    // Async, so that an encoder or socket that throws synchronously still ends in this promise's rejection:
+    // callers chain on it (sink.close().catch(...)) and must never see a throw instead.
+    const send = async (encodeFrames: () => Buffer[]): Promise<void> => {
+      try {
+        const frames = encodeFrames();
+        await (frames.length === 1 ? delivery.send(frames[0] as Buffer) : sendEach(delivery, frames));
+      } catch (err) {
+        failed(err);
+      }
+    };
+    const deliver = (data: Buffer): Promise<void> => send(() => encodeReply(raw.sender, [raw.connId], data));
+    const close = (): Promise<void> => send(() => encodeClose(raw.sender, [raw.connId]));
     // Only WebSocket connections are batched: HTTP replies are single messages, socket messages must stay apart.
     const key = isWebSocket(raw) ? connectionKey(delivery.server, raw) : undefined;
     return {

@@ -26,8 +26,12 @@ export class WorkerStats {
   websocketFrames = 0;
   /** JSON/XML socket messages (`@name` / `<name` routes). */
   socketMessages = 0;
+  /** Async uploads refused as not Mongrel2's own (answered 400; the file is never read or unlinked). */
+  uploadsRefused = 0;
   /** Replies the transport could not hand over within the send timeout. */
   sendFailures = 0;
+  /** Messages whose handling threw outside any request's own error handling (logged as `message.failed`). */
+  internalErrors = 0;
   bytesSent = 0;
 
   /** A request was read. */
@@ -59,7 +63,9 @@ export class WorkerStats {
       otherNotices: this.otherNotices,
       websocketFrames: this.websocketFrames,
       socketMessages: this.socketMessages,
+      uploadsRefused: this.uploadsRefused,
       sendFailures: this.sendFailures,
+      internalErrors: this.internalErrors,
       bytesSent: this.bytesSent,
     };
   }

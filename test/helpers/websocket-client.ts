@@ -35,6 +35,8 @@ export interface ConnectOptions {
   readonly headers?: ReadonlyArray<readonly [string, string]>;
   /** @default 5000 */
   readonly timeoutMs?: number;
+  /** Sec-WebSocket-Key to send. @default 16 random bytes, base64 */
+  readonly key?: string;
 }
 
 /** Options of {@link WebSocketClient.send}. */
@@ -81,7 +83,7 @@ export class WebSocketClient {
       s.once('connect', () => resolve(s));
       s.once('error', reject);
     });
-    const client = new WebSocketClient(socket, randomBytes(16).toString('base64'));
+    const client = new WebSocketClient(socket, options.key ?? randomBytes(16).toString('base64'));
     const lines = [
       `GET ${path} HTTP/1.1`,
       `Host: 127.0.0.1:${port}`,

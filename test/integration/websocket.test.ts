@@ -40,6 +40,13 @@ describe('websocket over Mongrel2', { timeout: 60_000 }, () => {
     return client;
   }
 
+  test('a Sec-WebSocket-Key that is not base64 of 16 bytes is refused with 400 through Mongrel2, never 101', { timeout: 10_000 }, async (t) => {
+    for (const key of ['short', 'AAAAAAAAAAAAAAAAAAAAAAAA', `${randomKeyOf(17)}`]) {
+      const ws = await open(t, '/ws/echo', { key });
+      assert.equal(ws.response.status, 400, key);
+    }
+  });
+
   test('the handshake answers 101 with the accept value of the random key', { timeout: 10_000 }, async (t) => {
     const ws = await open(t);
     const accept = expectedAccept(ws.key);
@@ -166,3 +173,8 @@ describe('websocket over Mongrel2', { timeout: 60_000 }, () => {
     );
   });
 });
+
+/** Base64 of `n` random bytes (16 is the only valid Sec-WebSocket-Key length). */
+function randomKeyOf(n: number): string {
+  return randomBytes(n).toString('base64');
+}

@@ -7,9 +7,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { Push, XSubscriber } from 'zeromq';
 import { encode } from '../../src/protocol/tnetstring';
 import { HttpConnection, buildRequest, rawRequest } from '../helpers/http-client';
+import { startFakeMongrel2 } from '../helpers/fake-mongrel2';
 import { startTestMongrel2 } from '../helpers/mongrel2';
 import { CLI, HELLO_APP, spawnNode, startWorker } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
@@ -89,25 +89,12 @@ test('garbage on the request socket is logged, counted and skipped; the worker k
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
   // A second, fake "Mongrel2" we control: a PUSH for requests and a SUB for replies.
-  const dir = await mkdtemp(path.join(tmpdir(), 'm2p-garbage-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const push = new Push({ linger: 0 });
-  const sub = new XSubscriber({ linger: 0 });
-  t.after(() => {
-    push.close();
-    sub.close();
-  });
-  await push.bind(`ipc://${dir}/req`);
-  await sub.bind(`ipc://${dir}/rep`);
-  const worker = spawnNode([CLI, 'worker', '--app', HELLO_APP, ...m2.workerArgs(), '--send-spec', `ipc://${dir}/req`, '--recv-spec', `ipc://${dir}/rep`]);
+  const fake = await startFakeMongrel2();
+  t.after(() => fake.close());
+  const { push, sub } = fake;
+  const worker = spawnNode([CLI, 'worker', '--app', HELLO_APP, ...m2.workerArgs(), ...fake.workerArgs]);
   t.after(() => worker.stop());
-  // NOTE: a zeromq.js 6.8 (libzmq 4.3.5) SUB bound before the peer connects does not replay its subscription
-  // to it (Mongrel2's libzmq 4.3.4 SUB does), so this fake Mongrel2 subscribes explicitly until the worker
-  // sees it. Duplicate subscriptions are invisible to the worker's XPUB.
-  await waitFor(async () => {
-    await sub.send(Buffer.from([1]));
-    return worker.logs.some((l) => l['msg'] === 'worker.ready');
-  }, { what: 'worker ready on the fake Mongrel2' });
+  await fake.awaitReady(worker);
 
   const garbage = [
     Buffer.from('hey'),

@@ -23,6 +23,21 @@ describe('websocket handshake', () => {
     assert.equal(hs.result.bytesSent, hs.sink.bytes().length);
   });
 
+  it('refuses a Sec-WebSocket-Key that is not base64 of exactly 16 bytes with 400, never 101 (RFC 6455 §4.2.1)', async () => {
+    let opened = 0;
+    const app = new App().websocket('/ws', { open: () => void (opened += 1), message: () => undefined });
+    const bad = ['', 'short', 'dGhlIHNhbXBsZSBub25jZQ', 'dGhlIHNhbXBsZSBub25jZXg=', 'dGhlIHNhbXBsZSBub25jZR==', 'dGhlIHNhbXBsZSBub25j!Q==', `${'A'.repeat(22)}==x`];
+    for (const key of bad) {
+      const hs = await app.websocketHandshake('/ws', { key });
+      assert.equal(hs.status, 400, JSON.stringify(key));
+      assert.equal(hs.closed, true);
+    }
+    const repeated = await app.websocketHandshake('/ws', { headers: { 'sec-websocket-key': ['dGhlIHNhbXBsZSBub25jZQ==', 'dGhlIHNhbXBsZSBub25jZQ=='] } });
+    assert.equal(repeated.status, 400);
+    assert.equal(opened, 0, 'open never runs for a bad key');
+    assert.equal((await app.websocketHandshake('/ws', { key: 'AAAAAAAAAAAAAAAAAAAAAA==' })).status, 101);
+  });
+
   it('gives open the handshake request and params; frames open sends follow the 101', async () => {
     let seen: unknown;
     const app = new App().websocket('/rooms/:room', {

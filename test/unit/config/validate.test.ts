@@ -105,7 +105,7 @@ test('every config field has a validator entry and a unique flag and env name', 
   const envs = new Set(CONFIG_FIELDS.map((f) => f.env));
   assert.equal(flags.size, CONFIG_FIELDS.length);
   assert.equal(envs.size, CONFIG_FIELDS.length);
-  const full = validateConfig({ app: 'a', maxInFlight: 1, receiveHwm: 1, requestTimeoutMs: 1, uploadDir: 'd', requestLogLevel: 'info', metrics: 'off' });
+  const full = validateConfig({ app: 'a', maxInFlight: 1, receiveHwm: 1, requestTimeoutMs: 1, uploadDir: 'd', uploadStore: '/t/upload.XXXXXX', uploadThreshold: 1, requestLogLevel: 'info', metrics: 'off' });
   for (const f of CONFIG_FIELDS) {
     const [head, tail] = f.key.split('.') as [string, string | undefined];
     const v = (full as unknown as Record<string, Record<string, unknown>>)[head];
@@ -113,4 +113,12 @@ test('every config field has a validator entry and a unique flag and env name', 
   }
   assert.equal(CONFIG_FIELDS.find((f) => f.key === 'restartBackoff.initialMs')?.env, 'M2POOL_RESTART_BACKOFF_INITIAL_MS');
   assert.equal(CONFIG_FIELDS.find((f) => f.key === 'sendSpecs')?.flag, 'send-spec');
+});
+
+test('uploadStore must be an absolute mkstemp template; uploadThreshold a non-negative integer', () => {
+  assert.deepEqual(validateConfig({ app: 'a', uploadStore: '/srv/tmp/upload.XXXXXX', uploadThreshold: 20480 }).uploadStore, '/srv/tmp/upload.XXXXXX');
+  const issues = issuesOf({ app: 'a', uploadStore: 'tmp/upload.XXXXXX' });
+  assert.ok(issues.some((i) => /uploadStore/.test(i) && /absolute/.test(i)), issues.join('\n'));
+  assert.ok(issuesOf({ app: 'a', uploadStore: '/tmp/upload.X' }).some((i) => /XXXXXX/.test(i)));
+  assert.ok(issuesOf({ app: 'a', uploadThreshold: -1 }).some((i) => /uploadThreshold/.test(i)));
 });

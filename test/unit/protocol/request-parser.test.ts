@@ -184,3 +184,49 @@ describe('parseMessage: framing errors', () => {
     assert.equal(msg.body.length, 0);
   });
 });
+
+describe('parseMessage: bounds on hostile messages (issue 11 #3)', () => {
+  const rejects = (buf: Buffer, message: RegExp): ProtocolError => {
+    let caught: unknown;
+    assert.throws(() => parseMessage(buf), (err: unknown) => ((caught = err), err instanceof ProtocolError && message.test(err.message)));
+    return caught as ProtocolError;
+  };
+
+  test('a sender with a byte outside [A-Za-z0-9-] is refused at its offset (no reply could address it)', () => {
+    rejectsAt(tnetMessage('ab%cd', 1, '/', dictPayload([['METHOD', 'GET']]), b('')), 2, /sender byte 0x25/);
+    rejectsAt(tnetMessage('abc\u00ff', 1, '/', dictPayload([['METHOD', 'GET']]), b('')), 3, /outside/);
+  });
+
+  test('JSON nesting deeper than 2 is refused before JSON.parse, also a 10^6-deep one', () => {
+    rejects(jsonMessage(S, 1, '/', b('{"METHOD":"GET","a":[["x"]]}'), b('')), /nested deeper than 2/);
+    rejects(jsonMessage(S, 1, '/', b('{"a":[{"b":"c"}]}'), b('')), /nested deeper than 2/);
+    rejects(jsonMessage(S, 1, '/', b(`{"a":${'['.repeat(60_000)}`), b('')), /nested deeper than 2/);
+    rejects(jsonMessage(S, 1, '/', b(`{"a":${'['.repeat(1_000_000)}`), b('')), /header block of 1000005 bytes is over 65536/);
+    // Brackets inside strings are text, not nesting.
+    assert.equal(parseMessage(jsonMessage(S, 1, '/', b('{"METHOD":"GET","x":"[[{{\\"]]"}'), b(''))).headers['x'], '[[{{"]]');
+  });
+
+  test('a header block over 64 KiB and more than 1400 header values are refused, in both protocols', () => {
+    rejects(tnetMessage(S, 1, '/', dictPayload([['METHOD', 'GET'], ['x', 'v'.repeat(8 * 1024 * 1024)]]), b('')), /over 65536/);
+    const many = Array.from({ length: 1401 }, (_, i) => [`h${i}`, 'v'] as const);
+    rejects(tnetMessage(S, 1, '/', dictPayload(many), b('')), /more than 1400 header values/);
+    rejects(jsonMessage(S, 1, '/', b(JSON.stringify(Object.fromEntries(many))), b('')), /more than 1400 JSON header values/);
+    const repeated = Array.from({ length: 1401 }, () => 'v');
+    rejects(tnetMessage(S, 1, '/', dictPayload([['x', repeated]]), b('')), /more than 1400 header values/);
+    // At the bound, a message still parses.
+    const ok = Array.from({ length: 1400 }, (_, i) => [`h${i}`, 'v'] as const);
+    assert.equal(Object.keys(parseMessage(tnetMessage(S, 1, '/', dictPayload(ok), b(''))).headers).length, 1400);
+  });
+
+  test('a path over 8 KiB is refused', () => {
+    rejects(tnetMessage(S, 1, `/${'p'.repeat(8 * 1024)}`, dictPayload([['METHOD', 'GET']]), b('')), /path longer than 8192/);
+  });
+
+  test('error messages quote at most 64 characters of the input', () => {
+    const key = 'k'.repeat(50_000);
+    const err = rejects(jsonMessage(S, 1, '/', b(`{"${key}":true}`), b('')), /must be a string/);
+    assert.ok(err.message.length < 200, `message is ${err.message.length} chars`);
+    const bad = rejects(jsonMessage(S, 1, '/', b(`{"a":"b" ${'x'.repeat(50_000)}}`), b('')), /invalid JSON headers/);
+    assert.ok(bad.message.length < 200, `message is ${bad.message.length} chars`);
+  });
+});

@@ -200,8 +200,9 @@ describe('tnetstring encode', () => {
     assert.equal(enc(0), '1:0#');
     assert.equal(enc(-0), '1:0#');
     assert.equal(enc(-42), '3:-42#');
-    assert.equal(enc(2 ** 60), '19:1152921504606846976#');
-    assert.equal(enc(1e21), '22:1000000000000000000000#');
+    // Beyond the safe-integer range a number is a float (issue 11 #9: as '#' it decoded to a bigint).
+    assert.equal(enc(2 ** 60), '19:1152921504606847000^');
+    assert.equal(enc(1e21), '5:1e+21^');
     assert.equal(enc(12345678901234567890n), '20:12345678901234567890#');
     assert.equal(enc(1.5), '3:1.5^');
     assert.equal(enc(1e-7), '4:1e-7^');
@@ -218,6 +219,19 @@ describe('tnetstring encode', () => {
   test('encodes Mongrel2 ctl messages byte-exact (credits as a # integer)', () => {
     assert.equal(enc(['ctl', { credits: 2000 }]), '27:3:ctl,17:7:credits,4:2000#}]');
     assert.equal(enc(['ctl', { cancel: null }]), '22:3:ctl,12:6:cancel,0:~}]');
+  });
+
+  test('numbers beyond the safe-integer range are written as floats, so decode(encode(x)) === x', () => {
+    for (const x of [2 ** 53, -(2 ** 53), 2 ** 64, 1e21, -1e21, 1.5e300, Number.MAX_VALUE, 0.1, -2.5, 5e-324]) {
+      const bytes = encode(x);
+      assert.equal(String.fromCharCode(bytes[bytes.length - 1]!), '^', `${x} as ${bytes.toString('latin1')}`);
+      assert.equal(decodeAll(bytes), x);
+    }
+    for (const x of [0, 1, -1, Number.MAX_SAFE_INTEGER, Number.MIN_SAFE_INTEGER]) {
+      assert.equal(encode(x).toString('latin1'), `${String(x).length}:${x}#`);
+      assert.equal(decodeAll(encode(x)), x);
+    }
+    assert.equal(decodeAll(encode(2n ** 64n)), 2n ** 64n, 'a bigint stays an integer');
   });
 
   test('round-trips through decode (strings come back as Buffers)', () => {

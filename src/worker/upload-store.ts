@@ -1,0 +1,127 @@
+/**
+ * Which async-upload files a worker may read and unlink: only the ones Mongrel2 itself wrote (issue 11, finding 1).
+ *
+ * Mongrel2 creates the temp file with `mkstemp(upload.temp_store)` and names it in `x-mongrel2-upload-start` /
+ * `-done` headers, which any client can also send on an ordinary request (mongrel2-protocol.md §3.4). A name is
+ * accepted only if every check holds:
+ * - the message has Mongrel2's shape: an empty body and a `content-length` above `limits.content_length` (or a
+ *   chunked body), since only then does Mongrel2 take the upload path and overwrite the client's headers;
+ * - the name is the template's directory plus the template's basename with its `XXXXXX` replaced by mkstemp's six
+ *   `[A-Za-z0-9]` characters: no `..`, no `.` or `//` segment, no subdirectory;
+ * - the file opens with `O_NOFOLLOW` (a symlink is refused), is a regular file (fstat) with one link.
+ * A refused name is never read or unlinked.
+ * @module
+ */
+import { constants, type Stats } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
+import { posix } from 'node:path';
+import type { RawHeaders, RawMessage } from '../protocol/types';
+
+/** Mongrel2's `limits.content_length` default: bodies above it take the upload path (mongrel2-protocol.md §2.7). */
+export const DEFAULT_UPLOAD_THRESHOLD = 20_480;
+/** Basename pattern `--upload-dir DIR` stands for (the template Mongrel2's docs use: `/tmp/upload.XXXXXX`). */
+export const DEFAULT_UPLOAD_BASENAME = 'upload.XXXXXX';
+const MKSTEMP_SUFFIX = 'XXXXXX';
+const MKSTEMP_RUN = /^[A-Za-z0-9]{6}$/;
+
+/**
+ * Why an upload was refused: a bounded set, used as the `reason` of the `upload.refused` log line.
+ * `no-store`: no template configured; `headers`: missing, repeated or differing start/done headers;
+ * `shape`: body not empty, or size at or under the threshold without chunked encoding; `name`: not a name
+ * the template can produce; `not-regular`: a symlink, directory, socket, FIFO, device or hard-linked file;
+ * `unreadable`: it could not be opened (gone, permissions).
+ */
+export type UploadRefusal = 'no-store' | 'headers' | 'shape' | 'name' | 'not-regular' | 'unreadable';
+
+/** A parsed `upload.temp_store` template. */
+export interface UploadStore {
+  /** The template as configured, e.g. `/srv/run/tmp/upload.XXXXXX`. */
+  readonly template: string;
+  /** Normalised absolute directory, without a trailing slash (`/` for the root). */
+  readonly dir: string;
+  /** Basename text before the `XXXXXX` run, e.g. `upload.`. */
+  readonly prefix: string;
+  /** Mongrel2's `limits.content_length`. */
+  readonly threshold: number;
+}
+
+/**
+ * Parses Mongrel2's `upload.temp_store` template (absolute, basename ending in `XXXXXX`, as mkstemp requires).
+ * @throws Error with a message that says what is wrong.
+ * @example parseUploadStore('/run/tmp/upload.XXXXXX', 20480).prefix // 'upload.'
+ */
+export function parseUploadStore(template: string, threshold: number = DEFAULT_UPLOAD_THRESHOLD): UploadStore {
+  if (!posix.isAbsolute(template) || template.includes('\0')) throw new Error(`upload store ${JSON.stringify(template)} must be an absolute path`);
+  const normal = posix.normalize(template);
+  const base = posix.basename(normal);
+  if (!base.endsWith(MKSTEMP_SUFFIX) || normal.endsWith('/')) {
+    throw new Error(`upload store ${JSON.stringify(template)} must end in ${MKSTEMP_SUFFIX} (mkstemp's template)`);
+  }
+  if (!Number.isSafeInteger(threshold) || threshold < 0) throw new Error(`upload threshold must be a non-negative integer, got ${threshold}`);
+  return { template, dir: posix.dirname(normal), prefix: base.slice(0, -MKSTEMP_SUFFIX.length), threshold };
+}
+
+/** The store `--upload-dir DIR` stands for: `DIR/upload.XXXXXX`. */
+export function uploadStoreOfDir(dir: string, threshold: number = DEFAULT_UPLOAD_THRESHOLD): UploadStore {
+  return parseUploadStore(posix.join(dir, DEFAULT_UPLOAD_BASENAME), threshold);
+}
+
+/** True when `name` is exactly a file mkstemp can create from the store's template (pure string check). */
+export function isStoreName(store: UploadStore, name: string): boolean {
+  if (!posix.isAbsolute(name) || name.includes('\0') || posix.normalize(name) !== name) return false;
+  if (posix.dirname(name) !== store.dir) return false;
+  const base = posix.basename(name);
+  return base.length === store.prefix.length + MKSTEMP_SUFFIX.length && base.startsWith(store.prefix) && MKSTEMP_RUN.test(base.slice(store.prefix.length));
+}
+
+/**
+ * Checks the shape of a start or done notice: only Mongrel2's own upload messages have an empty body and a body
+ * too large to be sent inline (or chunked). Returns undefined when it fits, else the refusal.
+ */
+export function checkUploadNotice(store: UploadStore, msg: RawMessage, file: string): UploadRefusal | undefined {
+  if (msg.body.length !== 0 || !takesUploadPath(msg.headers, store.threshold)) return 'shape';
+  if (!isStoreName(store, file)) return 'name';
+  return undefined;
+}
+
+function takesUploadPath(h: RawHeaders, threshold: number): boolean {
+  const encoding = h['transfer-encoding'];
+  if (typeof encoding === 'string' && /\bchunked\b/i.test(encoding)) return true;
+  const length = h['content-length'];
+  if (typeof length !== 'string' || !/^\d{1,15}$/.test(length)) return false;
+  return Number(length) > threshold;
+}
+
+/** What {@link readUpload} found. */
+export type UploadRead =
+  | { readonly kind: 'ok'; readonly body: Buffer }
+  | { readonly kind: 'too-large'; readonly size: number }
+  | { readonly kind: 'refused'; readonly reason: UploadRefusal };
+
+/**
+ * Opens `file` without following symlinks (and without blocking on a FIFO), checks it is a regular file with one
+ * link, and reads it unless it is over `maxBytes`. Call only with a name {@link checkUploadNotice} accepted.
+ * Only an `ok` or `too-large` result is a file that may be unlinked.
+ */
+export async function readUpload(file: string, maxBytes: number): Promise<UploadRead> {
+  let handle;
+  try {
+    handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    // ELOOP: the name is a symlink (O_NOFOLLOW); anything else (ENOENT, EACCES, ENXIO for a socket) is unreadable.
+    return { kind: 'refused', reason: (err as NodeJS.ErrnoException).code === 'ELOOP' ? 'not-regular' : 'unreadable' };
+  }
+  try {
+    const st: Stats = await handle.stat();
+    if (!st.isFile() || st.nlink !== 1) return { kind: 'refused', reason: 'not-regular' };
+    if (st.size > maxBytes) return { kind: 'too-large', size: st.size };
+    return { kind: 'ok', body: await handle.readFile() };
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** Removes an upload file {@link readUpload} accepted; errors (already gone) are ignored. */
+export async function removeUpload(file: string): Promise<void> {
+  await unlink(file).catch(() => undefined);
+}
