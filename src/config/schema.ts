@@ -17,13 +17,19 @@ export interface RestartBackoffConfig {
   readonly initialMs: number;
   /** Largest cap the doubling may reach. @default 30000 */
   readonly maxMs: number;
-  /** A worker that stayed up this long resets its slot's backoff to `initialMs`. @default 60000 */
+  /**
+   * A worker that served this long resets its slot's backoff to `initialMs`. Short, so a worker killed now and
+   * then while serving (a crash, the OOM killer) always comes back within about a second. @default 10000
+   */
   readonly resetAfterMs: number;
 }
 
-/** Crash-loop circuit breaker: `maxFailures` failures of one slot within `windowMs` stop that slot respawning. */
+/** Crash-loop circuit breaker: `maxFailures` boot failures of one slot within `windowMs` stop that slot respawning. */
 export interface CrashLoopConfig {
-  /** Failures (crashes, boot errors, exit 3/4, boot/heartbeat timeouts) that open the breaker. @default 5 */
+  /**
+   * Boot failures (exit or signal before ready, exit codes 3/4, boot timeout, fork errors) that open the breaker.
+   * A worker that dies after ready (crash, outside kill, heartbeat timeout) only backs off. @default 5
+   */
   readonly maxFailures: number;
   /** Sliding window the failures are counted in. @default 60000 */
   readonly windowMs: number;
@@ -117,7 +123,7 @@ export const DEFAULTS: PoolDefaults = Object.freeze({
   heartbeatTimeoutMs: 30_000,
   drainTimeoutMs: 30_000,
   shutdownTimeoutMs: 35_000,
-  restartBackoff: Object.freeze({ initialMs: 500, maxMs: 30_000, resetAfterMs: 60_000 }),
+  restartBackoff: Object.freeze({ initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 }),
   crashLoop: Object.freeze({ maxFailures: 5, windowMs: 60_000, probeAfterMs: 300_000 }),
   maxRequests: 0,
   maxRequestsJitter: 0,

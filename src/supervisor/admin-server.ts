@@ -6,7 +6,7 @@
  *   GET  /log-level     → {@link LogLevels}
  *   PUT  /log-level     ← {"level": "debug"} (supervisor and every worker) | {"level": "debug", "slot": N}
  *                       → 200 {"level", "previous", "slot", "workers"}
- *   GET  /healthz       → 200 while the reconcile loop runs, else 503
+ *   GET  /healthz       → 200 while the reconcile loop runs and some slot can serve, else 503 with the reason
  *   GET  /readyz        → 200 with ≥ minReady ready workers, else 503
  *   GET  /metrics       → the optional `metricsHandler` (`m2pool start` mounts `PoolMetrics`), else 404
  * Errors are `{"error": "…"}` with a 4xx/5xx status. Mutating calls need `Authorization: Bearer <adminToken>`
@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import { formatHostPort, parseHostPort, type HostPort } from '../config/host-port';
 import { errorMessage } from '../errors';
+import type { HealthReport } from './health';
 import type { Logger } from './logger';
 import type { PoolSnapshot } from './pool-snapshot';
 import { parseScaleBody } from './scale-request';
@@ -29,6 +30,8 @@ export interface AdminTarget {
   scale(target: ScaleTarget, source: string): ScaleResult;
   reload(source: string): ReloadResult;
   isLive(): boolean;
+  /** The `/healthz` body with the reason it fails; without it `/healthz` answers from `isLive()` alone. */
+  health?(): HealthReport;
   isReady(): boolean;
   /** Runtime log level (`PUT /log-level`); without it the endpoint answers 501. */
   setLogLevel?(level: string, slot: number | undefined, source: string): LogLevelResult;
@@ -159,8 +162,11 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerO
   switch (path) {
     case '/pool':
       return send(res, 200, t.snapshot());
-    case '/healthz':
-      return t.isLive() ? send(res, 200, { status: 'ok' }) : send(res, 503, { status: 'unhealthy' });
+    case '/healthz': {
+      const h = t.health?.() ?? (t.isLive() ? { live: true, status: 'ok' } : { live: false, status: 'unhealthy' });
+      const { live, ...body } = h;
+      return send(res, live ? 200 : 503, body);
+    }
     case '/readyz': {
       const s = t.snapshot();
       const body = { ready: s.ready, minReady: s.minReady, phase: s.phase };

@@ -8,6 +8,7 @@
 import { LOG_LEVELS, type LogLevel, type PoolConfig } from '../config/schema';
 import { ConfigError, errorMessage } from '../errors';
 import { systemClock, type CancelTimer, type Clock } from './clock';
+import { assessHealth, type HealthReport } from './health';
 import { createSupervisorLogger, type Logger } from './logger';
 import { notifier, type Notify, type SupervisorObserver } from './observer';
 import { buildSnapshot, type PoolPhase, type PoolSnapshot } from './pool-snapshot';
@@ -333,11 +334,24 @@ export class Supervisor implements IntentSink {
     return this.#state.readyCount();
   }
 
-  /** `/healthz`: the loop completed a pass recently and is not failing. */
+  /** `/healthz`: the loop completed a pass recently, is not failing, and some slot can serve (see `health.ts`). */
   isLive(): boolean {
-    const phase = this.#state.phase;
-    if (phase !== 'running' && phase !== 'stopping') return false;
-    return this.#loopErrors < 3 && this.#clock.now() - this.#lastLoopAt < LIVENESS_WINDOW_MS;
+    return this.health().live;
+  }
+
+  /** The `/healthz` document: {@link isLive} with the reason when it is false. */
+  health(): HealthReport {
+    const st = this.#state;
+    return assessHealth({
+      now: this.#clock.now(),
+      phase: st.phase,
+      desired: st.desired,
+      lastLoopAt: this.#lastLoopAt,
+      loopErrors: this.#loopErrors,
+      livenessWindowMs: LIVENESS_WINDOW_MS,
+      slots: st.slots.values(),
+      spawnDueAt: (s) => this.#ctx.life.spawnDueAt(s),
+    });
   }
 
   /** `/readyz`: running with at least `minReady` ready workers. */

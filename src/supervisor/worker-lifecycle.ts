@@ -11,8 +11,8 @@ import type { Clock } from './clock';
 import type { Logger } from './logger';
 import type { Notify } from './observer';
 import type { PoolState } from './pool-state';
-import { EMPTY_HISTORY, classifyExit, type DrainReason, type KillReason, type RestartPolicy } from './restart-policy';
-import { breakerOpen, recycleThreshold, type SlotState } from './slot';
+import { classifyExit, failurePhase, type DrainReason, type KillReason, type RestartPolicy } from './restart-policy';
+import { breakerOpen, isLastSlot, recycleThreshold, type SlotState } from './slot';
 import { spawnRequest, type SpawnWorker, type WorkerProcess } from './spawn';
 import { logExit, logKill } from './supervisor-log';
 import { WorkerHandle } from './worker-handle';
@@ -64,10 +64,10 @@ export class WorkerLifecycle {
 
   /**
    * When a worker may next be spawned into the empty slot `s`: its backoff deadline, or, while its breaker is open,
-   * the breaker's probe (null: probing is off, only a reload closes the breaker).
+   * the breaker's probe (null: probing is off, only a reload closes the breaker) — sooner for the pool's last slot.
    */
   spawnDueAt(s: SlotState): number | null {
-    return breakerOpen(s) ? this.#d.policy.probeAt(s.history) : s.nextSpawnAt;
+    return breakerOpen(s) ? this.#d.policy.probeAt(s.history, isLastSlot(s, this.#state.slots.values())) : s.nextSpawnAt;
   }
 
   /** Fork a worker for `s` in the current generation. A fork that throws becomes an already-exited handle. */
@@ -148,10 +148,11 @@ export class WorkerLifecycle {
         const uptime = w.readyAt === null ? 0 : now - w.readyAt;
         if (verdict.failure) {
           s.restarts += 1;
-          const v = this.#d.policy.onFailure(s.history, now, uptime);
+          const phase = failurePhase(verdict, w.readyAt !== null);
+          const v = this.#d.policy.onFailure(s.history, now, uptime, phase);
           s.history = v.history;
           s.nextSpawnAt = now + v.delayMs;
-          extra = breakerOpen(s) ? { breaker: 'open' } : { respawnInMs: v.delayMs };
+          extra = breakerOpen(s) ? { failedWhile: phase, breaker: 'open' } : { failedWhile: phase, respawnInMs: v.delayMs };
           if (v.breakerOpened) this.#onBreakerOpen(s, w, verdict.reason);
           else this.#d.notify('restart', s.slot, verdict.reason);
         } else {
@@ -196,12 +197,14 @@ export class WorkerLifecycle {
     if (act) this.#d.wake();
   }
 
-  /** A probe worker of an open-breaker slot came up: the slot is healthy again. */
+  /** A worker of a slot came up: its boot failures no longer count; a probe worker closes an open breaker. */
   #closeBreakerOf(w: WorkerHandle, now: number): void {
     const s = [...this.#state.slots.values()].find((x) => x.current === w);
-    if (s === undefined || !breakerOpen(s)) return;
-    this.#d.log.info({ event: 'slot.recovered', slot: s.slot, pid: w.pid, generation: w.generation, openForMs: now - (s.history.breakerOpenedAt ?? now) }, 'slot.recovered');
-    s.history = EMPTY_HISTORY;
+    if (s === undefined) return;
+    const openedAt = s.history.breakerOpenedAt;
+    s.history = this.#d.policy.onReady(s.history);
+    if (openedAt === null) return;
+    this.#d.log.info({ event: 'slot.recovered', slot: s.slot, pid: w.pid, generation: w.generation, openForMs: now - openedAt }, 'slot.recovered');
     s.nextSpawnAt = now;
     this.#d.notify('crashloop', s.slot, false);
   }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../../../src/errors';
 import { loadConfig, resolveConfig } from '../../../src/config/load';
+import { DEFAULTS } from '../../../src/config/schema';
 
 async function rejection(p: Promise<unknown>): Promise<ConfigError> {
   try {
@@ -26,7 +27,7 @@ test('precedence: CLI flags > env > file > defaults, key by key', () => {
   assert.equal(c.workers, 5);
   assert.equal(c.maxWorkers, 12);
   assert.equal(c.drainTimeoutMs, 7000);
-  assert.deepEqual(c.restartBackoff, { initialMs: 10, maxMs: 900, resetAfterMs: 60_000 });
+  assert.deepEqual(c.restartBackoff, { initialMs: 10, maxMs: 900, resetAfterMs: DEFAULTS.restartBackoff.resetAfterMs });
   assert.equal(c.minWorkers, 1);
 });
 
