@@ -56,7 +56,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('adminToken', 'string', 'TOKEN', 'bearer token for mutating admin calls; required off loopback (prefer the env var)'),
   field('bootTimeoutMs', 'int', 'MS', 'a worker must be ready within this (default 30000)'),
   field('heartbeatIntervalMs', 'int', 'MS', 'worker heartbeat period (default 1000)'),
-  field('heartbeatTimeoutMs', 'int', 'MS', 'kill and replace a worker silent this long (default 30000)'),
+  field('heartbeatTimeoutMs', 'int', 'MS', 'kill and replace a worker silent this long (default 3000)'),
   field('drainTimeoutMs', 'int', 'MS', 'budget to finish in-flight requests when draining (default 30000)'),
   field('shutdownTimeoutMs', 'int', 'MS', 'budget for a graceful pool stop, >= drain timeout (default 35000)'),
   field('restartBackoff.initialMs', 'int', 'MS', 'first restart delay cap (default 500)'),

@@ -68,8 +68,7 @@ async function main(): Promise<void> {
       windows.push({ kind: 'scale-down', start, end: Date.now() + ANSWER_WITHIN_MS, lost: 0 });
       await waitFor(() => Date.now() > (windows.at(-1)?.end ?? 0), { intervalMs: 50, timeoutMs: 5_000 });
 
-      // Spread the kills over the slots: five kills of one slot within a minute would (rightly) open its
-      // crash-loop breaker.
+      // Spread the kills over the slots, so each kill meets a slot with a reset backoff.
       const victim = (await poolDoc()).workers.filter((w) => w.state === 'ready').sort((a, b) => a.restarts - b.restarts)[0];
       start = Date.now();
       if (victim !== undefined) process.kill(victim.pid, 'SIGKILL');
