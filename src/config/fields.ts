@@ -11,7 +11,7 @@ export type FieldKind = 'int' | 'string' | 'strings' | 'level';
 /** Dotted path of a config key: `workers`, `restartBackoff.initialMs`. */
 export type ConfigKey =
   | 'app' | 'workers' | 'minWorkers' | 'maxWorkers' | 'minReady' | 'sendSpecs' | 'recvSpecs' | 'admin'
-  | 'adminToken' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'drainTimeoutMs'
+  | 'adminToken' | 'adminTokenFile' | 'metricsToken' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'drainTimeoutMs'
   | 'shutdownTimeoutMs' | 'restartBackoff.initialMs' | 'restartBackoff.maxMs' | 'restartBackoff.resetAfterMs'
   | 'crashLoop.maxFailures' | 'crashLoop.windowMs' | 'crashLoop.probeAfterMs' | 'maxRequests' | 'maxRequestsJitter' | 'maxRssBytes'
   | 'maxSurge' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'logLevel' | 'requestLogLevel'
@@ -53,7 +53,9 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('sendSpecs', 'strings', 'EP', "Mongrel2 send_spec, repeatable; env: comma-separated (default tcp://127.0.0.1:9997)", 'send-spec'),
   field('recvSpecs', 'strings', 'EP', "Mongrel2 recv_spec, repeatable, same count as --send-spec (default tcp://127.0.0.1:9996)", 'recv-spec'),
   field('admin', 'string', 'HOST:PORT', 'admin HTTP address (default 127.0.0.1:9890; port 0 = any free port)'),
-  field('adminToken', 'string', 'TOKEN', 'bearer token for mutating admin calls; required off loopback (prefer the env var)'),
+  field('adminToken', 'string', 'TOKEN', 'admin API bearer token; required off loopback, >= 16 chars (prefer --admin-token-file)'),
+  field('adminTokenFile', 'string', 'FILE', 'file holding the admin token (kept out of ps and the environment)'),
+  field('metricsToken', 'string', 'TOKEN', 'bearer token for GET /metrics; unset = /metrics is open'),
   field('bootTimeoutMs', 'int', 'MS', 'a worker must be ready within this (default 30000)'),
   field('heartbeatIntervalMs', 'int', 'MS', 'worker heartbeat period (default 1000)'),
   field('heartbeatTimeoutMs', 'int', 'MS', 'kill and replace a worker silent this long (default 3000)'),

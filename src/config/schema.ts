@@ -58,8 +58,15 @@ export interface PoolConfig {
   readonly recvSpecs: readonly string[];
   /** Admin HTTP listen address `HOST:PORT` (`[v6]:PORT` for IPv6; port 0 = any free port). @default '127.0.0.1:9890' */
   readonly admin: string;
-  /** Bearer token for mutating admin endpoints; required when `admin` is not a loopback address. @default '' */
+  /**
+   * Bearer token of the admin API (every endpoint but `/healthz`, `/readyz` and `/metrics`); required, at least 16
+   * visible-ASCII characters, when `admin` is not a loopback address. Prefer `adminTokenFile`. @default ''
+   */
   readonly adminToken: string;
+  /** File holding `adminToken` (read at start and on reload; keeps the token out of `ps` and the environment). */
+  readonly adminTokenFile?: string;
+  /** Bearer token for `GET /metrics` (the admin token works too); '' = `/metrics` is open. @default '' */
+  readonly metricsToken: string;
   /** A worker must report ready within this time (the worker gets the same value). @default 30000 */
   readonly bootTimeoutMs: number;
   /** How often workers heartbeat over IPC. @default 1000 */
@@ -107,7 +114,7 @@ export interface PoolConfig {
 }
 
 /** Keys that have a default (every key except the required `app` and the optional pass-throughs). */
-type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'requestLogLevel' | 'metrics'>;
+type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'adminTokenFile' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadDir' | 'requestLogLevel' | 'metrics'>;
 
 /** Shape of {@link DEFAULTS}. */
 export type PoolDefaults = Pick<PoolConfig, DefaultedKeys>;
@@ -122,6 +129,7 @@ export const DEFAULTS: PoolDefaults = Object.freeze({
   recvSpecs: Object.freeze(['tcp://127.0.0.1:9996']),
   admin: '127.0.0.1:9890',
   adminToken: '',
+  metricsToken: '',
   bootTimeoutMs: 30_000,
   heartbeatIntervalMs: 1_000,
   heartbeatTimeoutMs: 3_000,

@@ -90,3 +90,22 @@ test('loadConfig reads the JSON file; a missing or malformed file is a clear Con
   const malformed = await rejection(loadConfig({ configFile: bad }));
   assert.match(malformed.issues[0] ?? '', /bad\.json: not valid JSON/);
 });
+
+test('adminTokenFile (--admin-token-file, M2POOL_ADMIN_TOKEN_FILE) supplies the token; with a token too, or unreadable, it is an error', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'm2p-token-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'admin.token');
+  await writeFile(file, 'a-token-of-24-characters\n');
+  const viaFlag = await loadConfig({ flags: { app: 'a', admin: '0.0.0.0:9890', adminTokenFile: file } });
+  assert.equal(viaFlag.adminToken, 'a-token-of-24-characters', 'the trailing newline is not part of the token');
+  const viaEnv = await loadConfig({ env: { M2POOL_APP: 'a', M2POOL_ADMIN_TOKEN_FILE: file } });
+  assert.equal(viaEnv.adminToken, 'a-token-of-24-characters');
+  const both = await rejection(loadConfig({ env: { M2POOL_APP: 'a', M2POOL_ADMIN_TOKEN: 'tok', M2POOL_ADMIN_TOKEN_FILE: file } }));
+  assert.match(both.issues.join('\n'), /adminTokenFile: give the admin token or a token file, not both/);
+  const missing = await rejection(loadConfig({ flags: { app: 'a', adminTokenFile: path.join(dir, 'nope') } }));
+  assert.match(missing.issues.join('\n'), /adminTokenFile: cannot read ".*nope": no such file \(from --admin-token-file\)/);
+  await writeFile(file, 'short\n');
+  const short = await rejection(loadConfig({ flags: { app: 'a', admin: '0.0.0.0:9890', adminTokenFile: file } }));
+  assert.match(short.issues.join('\n'), /adminToken: must be at least 16 characters .*\(from the file /);
+  assert.ok(!short.issues.join('\n').includes('short'), 'the token itself is never quoted');
+});
