@@ -10,6 +10,7 @@ import type { PoolConfig } from '../config/schema';
 import type { Logger } from './logger';
 import type { Notify } from './observer';
 import type { PoolState } from './pool-state';
+import type { ScaleResult } from './scale-request';
 import { breakerOpen, lowestFreeSlot, newSlot, pickScaleDownSlots } from './slot';
 import { DRAIN_KILL_GRACE_MS, type WorkerLifecycle } from './worker-lifecycle';
 
@@ -27,6 +28,23 @@ export interface StepContext {
   readonly config: PoolConfig;
   readonly log: Logger;
   readonly notify: Notify;
+}
+
+/**
+ * THE way to change the desired worker count (CLI, admin API, signals, pm2, a re-read config, an autoscaler):
+ * checks it against [minWorkers, maxWorkers], logs `pool.scale` with its `source` and tells the observer. The
+ * loop then moves the processes toward it; callers outside a loop pass wake it.
+ */
+export function setDesired({ state, config, log, notify }: StepContext, n: number, source: string): ScaleResult {
+  if (state.phase === 'stopping' || state.phase === 'stopped') return { ok: false, status: 409, error: 'the pool is stopping' };
+  if (!Number.isSafeInteger(n)) return { ok: false, status: 400, error: `workers must be an integer, got ${String(n)}` };
+  const { minWorkers: lo, maxWorkers: hi } = config;
+  if (n < lo || n > hi) return { ok: false, status: 400, error: `cannot scale to ${n} workers: allowed range is ${lo}..${hi} (minWorkers..maxWorkers)` };
+  const previous = state.desired;
+  state.desired = n;
+  log.info({ event: 'pool.scale', from: previous, to: n, source }, 'pool.scale');
+  notify('desired', previous, n);
+  return { ok: true, previous, desired: n };
 }
 
 /** Boot timeout before ready, heartbeat timeout after, kill deadline while draining: SIGKILL and say why. */
