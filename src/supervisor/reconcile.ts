@@ -50,13 +50,14 @@ export function setDesired({ state, config, log, notify }: StepContext, n: numbe
 /** Boot timeout before ready, heartbeat timeout after, kill deadline while draining: SIGKILL and say why. */
 export function enforceDeadlines({ state, life, config: c }: StepContext, now: number): void {
   for (const w of state.workers) {
-    if (!w.live || w.killReason !== undefined) continue;
-    if (w.state === 'booting' && now - w.spawnedAt >= c.bootTimeoutMs + BOOT_KILL_GRACE_MS) {
+    const p = w.phase;
+    if (w.killReason !== undefined) continue;
+    if (p.state === 'booting' && now - w.spawnedAt >= c.bootTimeoutMs + BOOT_KILL_GRACE_MS) {
       life.kill(w, 'boot-timeout', { bootMs: now - w.spawnedAt, bootTimeoutMs: c.bootTimeoutMs });
-    } else if (w.state === 'ready' && w.silentForMs(now) >= c.heartbeatTimeoutMs) {
+    } else if (p.state === 'ready' && w.silentForMs(now) >= c.heartbeatTimeoutMs) {
       life.kill(w, 'heartbeat-timeout', { silentForMs: w.silentForMs(now), heartbeatTimeoutMs: c.heartbeatTimeoutMs, inFlight: w.inFlight, loopLagMs: w.loopLagMs });
-    } else if (w.state === 'draining' && w.killAt !== null && now >= w.killAt) {
-      life.kill(w, w.killAtReason, { drainingForMs: now - (w.drainStartedAt ?? now), inFlight: w.inFlight });
+    } else if (p.state === 'draining' && p.killAt !== null && now >= p.killAt) {
+      life.kill(w, p.killReason, { drainingForMs: now - p.startedAt, inFlight: w.inFlight });
     }
   }
 }
@@ -188,10 +189,11 @@ export function nextDeadline({ state, life, config: c }: StepContext, now: numbe
     }
   }
   for (const w of state.workers) {
-    if (!w.live || w.killReason !== undefined) continue;
-    if (w.state === 'booting') at = Math.min(at, w.spawnedAt + c.bootTimeoutMs + BOOT_KILL_GRACE_MS);
-    if (w.state === 'ready') at = Math.min(at, now - w.silentForMs(now) + c.heartbeatTimeoutMs);
-    if (w.killAt !== null) at = Math.min(at, w.killAt);
+    const p = w.phase;
+    if (w.killReason !== undefined) continue;
+    if (p.state === 'booting') at = Math.min(at, w.spawnedAt + c.bootTimeoutMs + BOOT_KILL_GRACE_MS);
+    else if (p.state === 'ready') at = Math.min(at, now - w.silentForMs(now) + c.heartbeatTimeoutMs);
+    else if (p.state === 'draining' && p.killAt !== null) at = Math.min(at, p.killAt);
   }
   return at;
 }
