@@ -5,6 +5,7 @@
  */
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
+import { readTokenFile } from '../config/admin-token';
 import { dialHost, formatHostPort, parseHostPort, type HostPort } from '../config/host-port';
 import { DEFAULTS, LOG_LEVELS } from '../config/schema';
 import { ExitCode, errorMessage, isErrnoException } from '../errors';
@@ -24,16 +25,18 @@ const DEFAULT_TIMEOUT_MS = 5_000;
 const COMMON = {
   admin: { type: 'string' },
   token: { type: 'string' },
+  'token-file': { type: 'string' },
   timeout: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 /** Options that take a value: a number after them is their value, not the scale count. */
-const VALUE_FLAGS: ReadonlySet<string> = new Set(['--admin', '--token', '--timeout']);
+const VALUE_FLAGS: ReadonlySet<string> = new Set(['--admin', '--token', '--token-file', '--timeout']);
 
 const COMMON_HELP = [
   `  --admin HOST:PORT  supervisor admin address (default ${DEFAULTS.admin}) [M2POOL_ADMIN]`,
   '  --token TOKEN      admin bearer token [M2POOL_ADMIN_TOKEN]',
+  '  --token-file FILE  read the admin token from FILE, kept out of ps [M2POOL_ADMIN_TOKEN_FILE]',
   `  --timeout MS       give up after this long (default ${DEFAULT_TIMEOUT_MS})`,
   '  -h, --help         show this help',
 ];
@@ -50,14 +53,24 @@ interface Target {
   readonly timeoutMs: number;
 }
 
-function target(values: { admin?: string | undefined; token?: string | undefined; timeout?: string | undefined }, env: AdminCommandDeps['env']): Target {
+/** The admin token: --token, --token-file, M2POOL_ADMIN_TOKEN, M2POOL_ADMIN_TOKEN_FILE, in that order; '' = none. */
+function tokenOf(values: { token?: string | undefined; 'token-file'?: string | undefined }, env: AdminCommandDeps['env']): string {
+  if (values.token !== undefined) return values.token;
+  const file = values['token-file'] ?? (env?.['M2POOL_ADMIN_TOKEN'] === undefined ? env?.['M2POOL_ADMIN_TOKEN_FILE'] : undefined);
+  if (file === undefined || file === '') return env?.['M2POOL_ADMIN_TOKEN'] ?? '';
+  const r = readTokenFile(file);
+  if ('problem' in r) throw new CliFailure(ExitCode.USAGE, `--token-file: ${r.problem}`);
+  return r.token;
+}
+
+function target(values: { admin?: string | undefined; token?: string | undefined; 'token-file'?: string | undefined; timeout?: string | undefined }, env: AdminCommandDeps['env']): Target {
   const text = values.admin ?? env?.['M2POOL_ADMIN'] ?? DEFAULTS.admin;
   const hp = parseHostPort(text);
   if (typeof hp === 'string') throw new CliFailure(ExitCode.USAGE, `--admin: ${hp}`);
   const timeoutText = values.timeout ?? String(DEFAULT_TIMEOUT_MS);
   const timeoutMs = Number(timeoutText);
   if (!/^\d+$/.test(timeoutText) || timeoutMs < 1) throw new CliFailure(ExitCode.USAGE, `--timeout: expected milliseconds, got ${JSON.stringify(timeoutText)}`);
-  return { at: { host: dialHost(hp.host), port: hp.port }, token: values.token ?? env?.['M2POOL_ADMIN_TOKEN'] ?? '', timeoutMs };
+  return { at: { host: dialHost(hp.host), port: hp.port }, token: tokenOf(values, env), timeoutMs };
 }
 
 /** One admin API call. Resolves with the status and parsed JSON body; rejects with a {@link CliFailure}. */

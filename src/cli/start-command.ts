@@ -118,6 +118,7 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
       target: supervisor,
       listen: config.admin,
       token: config.adminToken,
+      metricsToken: config.metricsToken,
       logger,
       ...(metricsHandler !== undefined ? { metricsHandler } : {}),
     });

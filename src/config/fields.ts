@@ -11,7 +11,7 @@ export type FieldKind = 'int' | 'string' | 'strings' | 'level';
 /** Dotted path of a config key: `workers`, `restartBackoff.initialMs`. */
 export type ConfigKey =
   | 'app' | 'workers' | 'minWorkers' | 'maxWorkers' | 'minReady' | 'sendSpecs' | 'recvSpecs' | 'admin'
-  | 'adminToken' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'drainTimeoutMs'
+  | 'adminToken' | 'adminTokenFile' | 'metricsToken' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'drainTimeoutMs'
   | 'shutdownTimeoutMs' | 'restartBackoff.initialMs' | 'restartBackoff.maxMs' | 'restartBackoff.resetAfterMs'
   | 'crashLoop.maxFailures' | 'crashLoop.windowMs' | 'crashLoop.probeAfterMs' | 'maxRequests' | 'maxRequestsJitter' | 'maxRssBytes'
   | 'maxSurge' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'logLevel' | 'requestLogLevel'
@@ -53,16 +53,18 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('sendSpecs', 'strings', 'EP', "Mongrel2 send_spec, repeatable; env: comma-separated (default tcp://127.0.0.1:9997)", 'send-spec'),
   field('recvSpecs', 'strings', 'EP', "Mongrel2 recv_spec, repeatable, same count as --send-spec (default tcp://127.0.0.1:9996)", 'recv-spec'),
   field('admin', 'string', 'HOST:PORT', 'admin HTTP address (default 127.0.0.1:9890; port 0 = any free port)'),
-  field('adminToken', 'string', 'TOKEN', 'bearer token for mutating admin calls; required off loopback (prefer the env var)'),
+  field('adminToken', 'string', 'TOKEN', 'admin API bearer token; required off loopback, >= 16 chars (prefer --admin-token-file)'),
+  field('adminTokenFile', 'string', 'FILE', 'file holding the admin token (kept out of ps and the environment)'),
+  field('metricsToken', 'string', 'TOKEN', 'bearer token for GET /metrics; unset = /metrics is open'),
   field('bootTimeoutMs', 'int', 'MS', 'a worker must be ready within this (default 30000)'),
   field('heartbeatIntervalMs', 'int', 'MS', 'worker heartbeat period (default 1000)'),
-  field('heartbeatTimeoutMs', 'int', 'MS', 'kill and replace a worker silent this long (default 30000)'),
+  field('heartbeatTimeoutMs', 'int', 'MS', 'kill and replace a worker silent this long (default 3000)'),
   field('drainTimeoutMs', 'int', 'MS', 'budget to finish in-flight requests when draining (default 30000)'),
   field('shutdownTimeoutMs', 'int', 'MS', 'budget for a graceful pool stop, >= drain timeout (default 35000)'),
   field('restartBackoff.initialMs', 'int', 'MS', 'first restart delay cap (default 500)'),
   field('restartBackoff.maxMs', 'int', 'MS', 'largest restart delay cap (default 30000)'),
-  field('restartBackoff.resetAfterMs', 'int', 'MS', 'uptime that resets a slot\'s backoff (default 60000)'),
-  field('crashLoop.maxFailures', 'int', 'K', 'failures in the window that stop a slot respawning (default 5)'),
+  field('restartBackoff.resetAfterMs', 'int', 'MS', 'serving time that resets a slot\'s backoff (default 10000)'),
+  field('crashLoop.maxFailures', 'int', 'K', 'boot failures in the window that stop a slot respawning (default 5)'),
   field('crashLoop.windowMs', 'int', 'MS', 'crash-loop window (default 60000)'),
   field('crashLoop.probeAfterMs', 'int', 'MS', 'an open breaker lets one worker try again after this long; 0 = only a reload closes it (default 300000)'),
   field('maxRequests', 'int', 'N', 'recycle a worker after N requests, 0 = off (default 0)'),

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage, isErrnoException } from '../errors';
+import { readTokenFile } from './admin-token';
 import { CONFIG_FIELDS, type ConfigField, type ConfigKey } from './fields';
 import type { PoolConfig } from './schema';
 import { validateConfig } from './validate';
@@ -18,6 +19,8 @@ export interface RawSources {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** CLI values keyed by config key, as `node:util` parseArgs returns them (string or string[]). */
   readonly flags?: Readonly<Partial<Record<ConfigKey, unknown>>>;
+  /** Reads `adminTokenFile`; without it a token file is reported as unreadable (keeps this function pure). */
+  readonly readFile?: (file: string) => string;
 }
 
 /** The inputs of {@link loadConfig}: like {@link RawSources} but the file is a path still to read. */
@@ -96,6 +99,8 @@ export function resolveConfig(sources: RawSources): PoolConfig {
     origin.set(f.key, `--${f.flag}`);
   }
 
+  issues.push(...takeTokenFile(merged, origin, sources.readFile));
+
   const options = sources.file === undefined ? {} : { unknownKeyOrigin: sources.file.name };
   let config: PoolConfig;
   try {
@@ -135,7 +140,23 @@ export function loadConfigSync(sources: ConfigSources): PoolConfig {
 }
 
 function restOf(sources: ConfigSources): RawSources {
-  return { ...(sources.env ? { env: sources.env } : {}), ...(sources.flags ? { flags: sources.flags } : {}) };
+  return { ...(sources.env ? { env: sources.env } : {}), ...(sources.flags ? { flags: sources.flags } : {}), readFile: (f) => readFileSync(f, 'utf8') };
+}
+
+/** Put the content of `adminTokenFile` into `adminToken` (the validator then checks it like any token). */
+function takeTokenFile(merged: Record<string, unknown>, origin: Map<ConfigKey, string>, read: RawSources['readFile']): string[] {
+  const file = merged['adminTokenFile'];
+  if (typeof file !== 'string' || file.trim() === '') return []; // absent, or the validator reports the bad value
+  const from = origin.get('adminTokenFile') ?? 'config';
+  const token = merged['adminToken'];
+  if (token !== undefined && token !== '') {
+    return [`adminTokenFile: give the admin token or a token file, not both (adminToken from ${origin.get('adminToken') ?? 'config'}, adminTokenFile from ${from})`];
+  }
+  const r = read === undefined ? { problem: 'token files are read by loadConfig, not resolveConfig' } : readTokenFile(file, read);
+  if ('problem' in r) return [`adminTokenFile: ${r.problem} (from ${from})`];
+  merged['adminToken'] = r.token;
+  origin.set('adminToken', `the file ${file}`);
+  return [];
 }
 
 function unreadable(name: string, err: unknown): ConfigError {

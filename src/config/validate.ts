@@ -6,6 +6,7 @@
 import { ConfigError } from '../errors';
 import { DEFAULTS, LOG_LEVELS, type LogLevel, type PoolConfig } from './schema';
 import type { ConfigKey } from './fields';
+import { tokenProblem } from './admin-token';
 import { isLoopbackHost, parseHostPort } from './host-port';
 import { parseUploadStore } from '../worker/upload-store';
 
@@ -17,7 +18,7 @@ export interface ValidateOptions {
   readonly unknownKeyOrigin?: string;
 }
 
-type PassKey = 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'requestLogLevel' | 'metrics';
+type PassKey = 'adminTokenFile' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'requestLogLevel' | 'metrics';
 
 type Check<T> = (value: unknown) => { readonly value: T } | { readonly problem: string };
 
@@ -82,7 +83,7 @@ const hostPort: Check<string> = (v) => {
 };
 
 const TOP_KEYS: ReadonlySet<string> = new Set([
-  'app', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'admin', 'adminToken',
+  'app', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
   'bootTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'drainTimeoutMs', 'shutdownTimeoutMs',
   'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
   'receiveHwm', 'requestTimeoutMs', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
@@ -186,6 +187,8 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   if (raw['app'] === undefined) r.problem('app', 'is required (--app MODULE or M2POOL_APP)');
   // exactOptionalPropertyTypes: unset pass-throughs are left out rather than written as `undefined`.
   const pass: { -readonly [K in PassKey]?: PoolConfig[K] } = {};
+  const adminTokenFile = r.optional('adminTokenFile', str(true));
+  if (adminTokenFile !== undefined) pass.adminTokenFile = adminTokenFile;
   const maxInFlight = r.optional('maxInFlight', int(1, 1_000_000));
   if (maxInFlight !== undefined) pass.maxInFlight = maxInFlight;
   const receiveHwm = r.optional('receiveHwm', int(1, 1_000_000));
@@ -212,6 +215,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
     recvSpecs: r.read('recvSpecs', endpoints, d.recvSpecs),
     admin: r.read('admin', hostPort, d.admin),
     adminToken: r.read('adminToken', str(false), d.adminToken),
+    metricsToken: r.read('metricsToken', str(false), d.metricsToken),
     bootTimeoutMs: r.read('bootTimeoutMs', ms(1), d.bootTimeoutMs),
     heartbeatIntervalMs: r.read('heartbeatIntervalMs', ms(10), d.heartbeatIntervalMs),
     heartbeatTimeoutMs: r.read('heartbeatTimeoutMs', ms(20), d.heartbeatTimeoutMs),
@@ -264,10 +268,15 @@ function crossChecks(c: PoolConfig, r: Reader): void {
   if (r.ok('restartBackoff.initialMs', 'restartBackoff.maxMs') && c.restartBackoff.maxMs < c.restartBackoff.initialMs) {
     r.problem('restartBackoff.maxMs', `(${c.restartBackoff.maxMs}) is below restartBackoff.initialMs (${c.restartBackoff.initialMs})`);
   }
-  if (r.ok('admin', 'adminToken') && c.adminToken === '') {
+  if (r.ok('admin')) {
     const hp = parseHostPort(c.admin);
-    if (typeof hp !== 'string' && !isLoopbackHost(hp.host)) {
+    const offHost = typeof hp !== 'string' && !isLoopbackHost(hp.host);
+    if (r.ok('adminToken') && offHost && c.adminToken === '') {
       r.problem('adminToken', `is required when admin listens on a non-loopback address (${c.admin})`);
+    }
+    for (const key of ['adminToken', 'metricsToken'] as const) {
+      const problem = r.ok(key) ? tokenProblem(c[key], offHost) : undefined;
+      if (problem !== undefined) r.problem(key, problem);
     }
   }
 }

@@ -6,18 +6,24 @@
  *   GET  /log-level     → {@link LogLevels}
  *   PUT  /log-level     ← {"level": "debug"} (supervisor and every worker) | {"level": "debug", "slot": N}
  *                       → 200 {"level", "previous", "slot", "workers"}
- *   GET  /healthz       → 200 while the reconcile loop runs, else 503
+ *   GET  /healthz       → 200 while the reconcile loop runs and some slot can serve, else 503 with the reason
  *   GET  /readyz        → 200 with ≥ minReady ready workers, else 503
  *   GET  /metrics       → the optional `metricsHandler` (`m2pool start` mounts `PoolMetrics`), else 404
- * Errors are `{"error": "…"}` with a 4xx/5xx status. Mutating calls need `Authorization: Bearer <adminToken>`
- * whenever a token is configured (the config requires one off loopback).
+ * Errors are `{"error": "…"}` with a 4xx/5xx status. Access (README "Admin API access"):
+ *   - open: `/healthz`, `/readyz` (probes carry no credentials; they reveal only ready counts);
+ *   - `/metrics`: `Authorization: Bearer <metricsToken>` (or the admin token) when a metrics token is set, else open;
+ *   - everything else, reads included: `Bearer <adminToken>` whenever a token is configured. Off loopback a token
+ *     is mandatory (the config requires one of at least 16 characters; the server refuses to start without).
+ * The scheme name is case-insensitive (RFC 9110 §11.1); tokens are compared in constant time.
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
-import { formatHostPort, parseHostPort, type HostPort } from '../config/host-port';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { tokenProblem } from '../config/admin-token';
+import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../config/host-port';
 import { errorMessage } from '../errors';
+import type { HealthReport } from './health';
 import type { Logger } from './logger';
 import type { PoolSnapshot } from './pool-snapshot';
 import { parseScaleBody } from './scale-request';
@@ -29,6 +35,8 @@ export interface AdminTarget {
   scale(target: ScaleTarget, source: string): ScaleResult;
   reload(source: string): ReloadResult;
   isLive(): boolean;
+  /** The `/healthz` body with the reason it fails; without it `/healthz` answers from `isLive()` alone. */
+  health?(): HealthReport;
   isReady(): boolean;
   /** Runtime log level (`PUT /log-level`); without it the endpoint answers 501. */
   setLogLevel?(level: string, slot: number | undefined, source: string): LogLevelResult;
@@ -44,8 +52,10 @@ export interface AdminServerOptions {
   readonly target: AdminTarget;
   /** `HOST:PORT`; port 0 picks a free port (see {@link AdminServer.address}). */
   readonly listen: string;
-  /** Required bearer token for mutating calls; '' = none. */
+  /** Bearer token of every endpoint but the probes and `/metrics`; '' = none (loopback only). */
   readonly token: string;
+  /** Bearer token of `/metrics` (the admin token works too); '' or absent = `/metrics` is open. */
+  readonly metricsToken?: string;
   readonly logger?: Logger;
   readonly metricsHandler?: MetricsHandler;
 }
@@ -97,12 +107,28 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function authorize(req: IncomingMessage, token: string): void {
-  if (token === '') return;
-  const expected = Buffer.from(`Bearer ${token}`);
-  const given = Buffer.from(req.headers.authorization ?? '');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    throw new HttpProblem(401, 'this endpoint needs "Authorization: Bearer <adminToken>"', { 'www-authenticate': 'Bearer' });
+/** The credentials of an `Authorization: Bearer <token>` header (scheme in any case), or undefined. */
+export function bearerCredentials(header: string | undefined): string | undefined {
+  const m = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+) +([\x21-\x7e]+)\s*$/.exec(header ?? '');
+  return m !== null && m[1]?.toLowerCase() === 'bearer' ? m[2] : undefined;
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/** Constant-time match of `given` against any of `accepted` (hashing first makes the lengths equal). */
+function matchesAny(given: string, accepted: readonly string[]): boolean {
+  const g = digest(given);
+  let ok = false;
+  for (const a of accepted) ok = timingSafeEqual(g, digest(a)) || ok;
+  return ok;
+}
+
+/** Let the request through when it carries one of `accepted` (which holds no empty token); 401 otherwise. */
+function authorize(req: IncomingMessage, accepted: readonly string[], name = 'adminToken'): void {
+  if (accepted.length === 0) return;
+  const given = bearerCredentials(req.headers.authorization);
+  if (given === undefined || !matchesAny(given, accepted)) {
+    throw new HttpProblem(401, `this endpoint needs "Authorization: Bearer <${name}>"`, { 'www-authenticate': 'Bearer' });
   }
 }
 
@@ -133,13 +159,16 @@ export function parseLogLevelBody(body: unknown): ParsedLogLevel {
   return { ok: true, level, slot };
 }
 
+const adminTokens = (o: AdminServerOptions): string[] => (o.token === '' ? [] : [o.token]);
+const metricsTokens = (o: AdminServerOptions): string[] => (o.metricsToken === undefined || o.metricsToken === '' ? [] : [o.metricsToken, ...adminTokens(o)]);
+
 async function logLevel(req: IncomingMessage, res: ServerResponse, o: AdminServerOptions): Promise<void> {
   const t = o.target;
+  authorize(req, adminTokens(o));
   if (req.method !== 'PUT') {
     if (t.logLevels === undefined) throw new HttpProblem(501, 'log levels are not available from this target');
     return send(res, 200, t.logLevels());
   }
-  authorize(req, o.token);
   const parsed = parseLogLevelBody(await readJson(req, '{"level": "debug"}'));
   if (!parsed.ok) throw new HttpProblem(400, parsed.error);
   if (t.setLogLevel === undefined) throw new HttpProblem(501, 'log levels cannot be changed on this target');
@@ -158,27 +187,32 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerO
   const t = o.target;
   switch (path) {
     case '/pool':
+      authorize(req, adminTokens(o));
       return send(res, 200, t.snapshot());
-    case '/healthz':
-      return t.isLive() ? send(res, 200, { status: 'ok' }) : send(res, 503, { status: 'unhealthy' });
+    case '/healthz': {
+      const h = t.health?.() ?? (t.isLive() ? { live: true, status: 'ok' } : { live: false, status: 'unhealthy' });
+      const { live, ...body } = h;
+      return send(res, live ? 200 : 503, body);
+    }
     case '/readyz': {
       const s = t.snapshot();
       const body = { ready: s.ready, minReady: s.minReady, phase: s.phase };
       return t.isReady() ? send(res, 200, { status: 'ready', ...body }) : send(res, 503, { status: 'not-ready', ...body });
     }
     case '/metrics':
+      authorize(req, metricsTokens(o), 'metricsToken');
       if (o.metricsHandler === undefined) throw new HttpProblem(404, 'metrics are not enabled in this build');
       return o.metricsHandler(req, res);
     case '/log-level':
       return logLevel(req, res, o);
     case '/pool/reload': {
-      authorize(req, o.token);
+      authorize(req, adminTokens(o));
       await readBody(req);
       const r = t.reload('admin');
       return r.ok ? send(res, 202, { generation: r.generation, changed: r.changed ?? [] }) : send(res, r.status, { error: r.error });
     }
     default: {
-      authorize(req, o.token);
+      authorize(req, adminTokens(o));
       const parsed = parseScaleBody(await readJson(req, '{"workers": 4}'));
       if (!parsed.ok) throw new HttpProblem(400, parsed.error);
       const r = t.scale(parsed.target, 'admin');
@@ -191,6 +225,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerO
 export async function startAdminServer(o: AdminServerOptions): Promise<AdminServer> {
   const hp = parseHostPort(o.listen);
   if (typeof hp === 'string') throw new Error(`admin address: ${hp}`);
+  const offHost = !isLoopbackHost(hp.host);
+  if (offHost && o.token === '') throw new Error(`admin address ${o.listen} is not loopback: an admin token is required`);
+  for (const [name, token] of [['admin token', o.token], ['metrics token', o.metricsToken ?? '']] as const) {
+    const problem = tokenProblem(token, offHost);
+    if (problem !== undefined) throw new Error(`${name} ${problem}`);
+  }
   const server: Server = createServer((req, res) => {
     handle(req, res, o).catch((err: unknown) => {
       if (res.headersSent) {
@@ -213,7 +253,7 @@ export async function startAdminServer(o: AdminServerOptions): Promise<AdminServ
   });
   const bound = server.address() as AddressInfo; // listening on TCP, so an AddressInfo (never a pipe string)
   const address = { host: hp.host, port: bound.port };
-  o.logger?.info({ event: 'admin.listen', address: formatHostPort(address), port: bound.port, auth: o.token !== '' }, 'admin.listen');
+  o.logger?.info({ event: 'admin.listen', address: formatHostPort(address), port: bound.port, auth: o.token !== '', metricsAuth: metricsTokens(o).length > 0 }, 'admin.listen');
   return {
     address,
     close: () =>

@@ -39,17 +39,22 @@ export class DisconnectRelay {
   }
 
   /**
-   * After a heartbeat of `from` (or an exit, `from` undefined): hand over held notices it now waits on, drop
-   * expired ones, and tell every worker when relaying flips. Returns whether it flipped.
+   * After heartbeats or exits: hand held notices to the workers that now report their connection, drop expired
+   * ones, and tell every worker when relaying flips. Returns whether it flipped.
    */
-  update(workers: Iterable<WorkerHandle>, now: number, from?: WorkerHandle): boolean {
+  update(workers: Iterable<WorkerHandle>, now: number): boolean {
     for (const [key, expires] of this.#held) {
       if (now >= expires) {
         this.#held.delete(key);
-      } else if (from !== undefined && listening(from) && from.waiting.has(key)) {
-        this.#send(from, { type: 'm2pool:disconnect', key });
-        this.#held.delete(key);
+        continue;
       }
+      let handed = false;
+      for (const w of workers) {
+        if (!listening(w) || !w.waiting.has(key)) continue;
+        this.#send(w, { type: 'm2pool:disconnect', key });
+        handed = true;
+      }
+      if (handed) this.#held.delete(key);
     }
     let any = false;
     for (const w of workers) {

@@ -40,6 +40,10 @@ export class PoolState {
   readonly workers = new Set<WorkerHandle>();
   rollout: RolloutState | null = null;
   stop: StopState | null = null;
+  /** Facts child events recorded for the next loop pass: workers that reported ready, in order. */
+  readonly newlyReady: WorkerHandle[] = [];
+  /** Disconnect notices workers could not place, to relay (see `disconnect-relay.ts`). */
+  readonly notices: Array<{ readonly from: WorkerHandle; readonly key: string }> = [];
 
   constructor(desired: number) {
     this.desired = desired;

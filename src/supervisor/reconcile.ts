@@ -10,6 +10,7 @@ import type { PoolConfig } from '../config/schema';
 import type { Logger } from './logger';
 import type { Notify } from './observer';
 import type { PoolState } from './pool-state';
+import type { ScaleResult } from './scale-request';
 import { breakerOpen, lowestFreeSlot, newSlot, pickScaleDownSlots } from './slot';
 import { DRAIN_KILL_GRACE_MS, type WorkerLifecycle } from './worker-lifecycle';
 
@@ -29,16 +30,34 @@ export interface StepContext {
   readonly notify: Notify;
 }
 
+/**
+ * THE way to change the desired worker count (CLI, admin API, signals, pm2, a re-read config, an autoscaler):
+ * checks it against [minWorkers, maxWorkers], logs `pool.scale` with its `source` and tells the observer. The
+ * loop then moves the processes toward it; callers outside a loop pass wake it.
+ */
+export function setDesired({ state, config, log, notify }: StepContext, n: number, source: string): ScaleResult {
+  if (state.phase === 'stopping' || state.phase === 'stopped') return { ok: false, status: 409, error: 'the pool is stopping' };
+  if (!Number.isSafeInteger(n)) return { ok: false, status: 400, error: `workers must be an integer, got ${String(n)}` };
+  const { minWorkers: lo, maxWorkers: hi } = config;
+  if (n < lo || n > hi) return { ok: false, status: 400, error: `cannot scale to ${n} workers: allowed range is ${lo}..${hi} (minWorkers..maxWorkers)` };
+  const previous = state.desired;
+  state.desired = n;
+  log.info({ event: 'pool.scale', from: previous, to: n, source }, 'pool.scale');
+  notify('desired', previous, n);
+  return { ok: true, previous, desired: n };
+}
+
 /** Boot timeout before ready, heartbeat timeout after, kill deadline while draining: SIGKILL and say why. */
 export function enforceDeadlines({ state, life, config: c }: StepContext, now: number): void {
   for (const w of state.workers) {
-    if (!w.live || w.killReason !== undefined) continue;
-    if (w.state === 'booting' && now - w.spawnedAt >= c.bootTimeoutMs + BOOT_KILL_GRACE_MS) {
+    const p = w.phase;
+    if (w.killReason !== undefined) continue;
+    if (p.state === 'booting' && now - w.spawnedAt >= c.bootTimeoutMs + BOOT_KILL_GRACE_MS) {
       life.kill(w, 'boot-timeout', { bootMs: now - w.spawnedAt, bootTimeoutMs: c.bootTimeoutMs });
-    } else if (w.state === 'ready' && w.silentForMs(now) >= c.heartbeatTimeoutMs) {
+    } else if (p.state === 'ready' && w.silentForMs(now) >= c.heartbeatTimeoutMs) {
       life.kill(w, 'heartbeat-timeout', { silentForMs: w.silentForMs(now), heartbeatTimeoutMs: c.heartbeatTimeoutMs, inFlight: w.inFlight, loopLagMs: w.loopLagMs });
-    } else if (w.state === 'draining' && w.killAt !== null && now >= w.killAt) {
-      life.kill(w, w.killAtReason, { drainingForMs: now - (w.drainStartedAt ?? now), inFlight: w.inFlight });
+    } else if (p.state === 'draining' && p.killAt !== null && now >= p.killAt) {
+      life.kill(w, p.killReason, { drainingForMs: now - p.startedAt, inFlight: w.inFlight });
     }
   }
 }
@@ -170,10 +189,11 @@ export function nextDeadline({ state, life, config: c }: StepContext, now: numbe
     }
   }
   for (const w of state.workers) {
-    if (!w.live || w.killReason !== undefined) continue;
-    if (w.state === 'booting') at = Math.min(at, w.spawnedAt + c.bootTimeoutMs + BOOT_KILL_GRACE_MS);
-    if (w.state === 'ready') at = Math.min(at, now - w.silentForMs(now) + c.heartbeatTimeoutMs);
-    if (w.killAt !== null) at = Math.min(at, w.killAt);
+    const p = w.phase;
+    if (w.killReason !== undefined) continue;
+    if (p.state === 'booting') at = Math.min(at, w.spawnedAt + c.bootTimeoutMs + BOOT_KILL_GRACE_MS);
+    else if (p.state === 'ready') at = Math.min(at, now - w.silentForMs(now) + c.heartbeatTimeoutMs);
+    else if (p.state === 'draining' && p.killAt !== null) at = Math.min(at, p.killAt);
   }
   return at;
 }

@@ -1,7 +1,10 @@
 /**
  * Pure restart rules: per-slot exponential backoff with full jitter, reset after a stable uptime, and a crash-loop
- * circuit breaker (K failures within T stop the slot respawning while the rest of the pool keeps serving; after
- * `probeAfterMs` one worker may try again, and its ready closes the breaker).
+ * circuit breaker for slots that fail AT BOOT (K boot failures within T stop the slot respawning while the rest of
+ * the pool keeps serving; after `probeAfterMs` one worker may try again, and its ready closes the breaker).
+ * A worker that was serving and then died (a crash, an outside SIGKILL such as the OOM killer, a heartbeat kill)
+ * is not a broken slot: it only feeds the backoff, never the breaker, so a request that crashes workers costs
+ * restarts with backoff, never a breaker's long wait.
  * Nothing here reads a clock or spawns anything: callers pass `now`, and `random` is injectable.
  * @module
  */
@@ -30,6 +33,19 @@ export interface SlotHistory {
 
 /** The history of a slot that never failed. */
 export const EMPTY_HISTORY: SlotHistory = Object.freeze({ attempts: 0, failures: Object.freeze([]), breakerOpenedAt: null });
+
+/**
+ * When a failure happened: `boot` (before the worker reported ready, or an exit it reports as a boot problem:
+ * codes 3/4, the boot timeout, a fork that threw) or `serving` (after ready).
+ */
+export type FailurePhase = 'boot' | 'serving';
+
+/**
+ * An open breaker of the pool's last slot (every slot's breaker open, no worker left) probes after at most this
+ * long instead of `probeAfterMs`: the pool serves nothing meanwhile, and one process start per 10 s is cheap
+ * next to an outage that lasts until the cause (a database down at boot, a missing file) is gone.
+ */
+export const LAST_SLOT_PROBE_MS = 10_000;
 
 /** Outcome of {@link RestartPolicy.onFailure}. */
 export interface FailureVerdict {
@@ -64,13 +80,15 @@ export class RestartPolicy {
   }
 
   /**
-   * Record a failure of a worker that was up `uptimeMs`. A run of at least `resetAfterMs` first resets the backoff,
-   * so a worker that crashes once a day restarts quickly; failures inside `windowMs` still count for the breaker.
+   * Record a failure of a worker that was up (ready) for `uptimeMs`. A run of at least `resetAfterMs` first resets
+   * the backoff, so a worker that crashes once a day restarts quickly. Only `boot` failures count for the breaker
+   * (inside `windowMs`); a `serving` failure only grows the backoff.
    */
-  onFailure(history: SlotHistory, now: number, uptimeMs: number): FailureVerdict {
+  onFailure(history: SlotHistory, now: number, uptimeMs: number, phase: FailurePhase = 'boot'): FailureVerdict {
     const attempts = (uptimeMs >= this.#o.resetAfterMs ? 0 : history.attempts) + 1;
-    const failures = [...history.failures.filter((t) => now - t < this.#o.windowMs), now];
-    const open = history.breakerOpenedAt !== null || failures.length >= this.#o.maxFailures;
+    const recent = history.failures.filter((t) => now - t < this.#o.windowMs);
+    const failures = phase === 'boot' ? [...recent, now] : recent;
+    const open = history.breakerOpenedAt !== null || (phase === 'boot' && failures.length >= this.#o.maxFailures);
     const breakerOpened = open && history.breakerOpenedAt === null;
     return {
       history: Object.freeze({
@@ -84,10 +102,23 @@ export class RestartPolicy {
     };
   }
 
-  /** When the open breaker of `history` lets one worker try again; null while closed or when probing is off. */
-  probeAt(history: SlotHistory): number | null {
+  /**
+   * When the open breaker of `history` lets one worker try again; null while closed or when probing is off.
+   * `lastSlot`: this is the pool's last slot (see {@link LAST_SLOT_PROBE_MS}), which probes sooner.
+   */
+  probeAt(history: SlotHistory, lastSlot = false): number | null {
     if (history.breakerOpenedAt === null || this.#o.probeAfterMs === 0) return null;
-    return history.breakerOpenedAt + this.#o.probeAfterMs;
+    return history.breakerOpenedAt + (lastSlot ? Math.min(this.#o.probeAfterMs, LAST_SLOT_PROBE_MS) : this.#o.probeAfterMs);
+  }
+
+  /**
+   * A worker of the slot reported ready: the slot can boot, so earlier boot failures no longer count toward the
+   * breaker (it opens on boot failures without a successful boot between them). An open breaker closes, and its
+   * backoff starts over; a closed one keeps its backoff (a serving crash soon after still backs off).
+   */
+  onReady(history: SlotHistory): SlotHistory {
+    if (history.breakerOpenedAt !== null) return EMPTY_HISTORY;
+    return history.failures.length === 0 ? history : Object.freeze({ ...history, failures: Object.freeze([]) });
   }
 
   /** A worker of the slot stopped without failing (drained, scaled away): a stable run resets the backoff. */
@@ -124,6 +155,13 @@ export interface ExitVerdict {
 }
 
 const FAILURE_KILLS: ReadonlySet<KillReason> = new Set<KillReason>(['heartbeat-timeout', 'boot-timeout']);
+
+const BOOT_REASONS: ReadonlySet<ExitReason> = new Set<ExitReason>(['boot-error', 'app-load-error', 'boot-timeout', 'spawn-error']);
+
+/** Whether a failure counts as a boot failure (breaker) or a serving one (backoff only). */
+export function failurePhase(verdict: ExitVerdict, wasReady: boolean): FailurePhase {
+  return !wasReady || BOOT_REASONS.has(verdict.reason) ? 'boot' : 'serving';
+}
 
 /**
  * Classify an exit (Node cluster's `exitedAfterDisconnect` idea): only exits we did not ask for are failures —

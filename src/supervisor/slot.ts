@@ -33,6 +33,27 @@ export function breakerOpen(s: SlotState): boolean {
   return s.history.breakerOpenedAt !== null;
 }
 
+/** True when the slot has a worker that serves or is booting to serve. */
+export function slotHasWorker(s: SlotState): boolean {
+  return s.current !== undefined || s.successor !== undefined;
+}
+
+/**
+ * True when `s` is the pool's last slot: every slot's breaker is open, none has a worker, and `s` is the one whose
+ * breaker opened (or last probe failed) most recently (ties: the lowest number). Only it probes sooner, so an
+ * empty pool tries one worker at a time.
+ */
+export function isLastSlot(s: SlotState, slots: Iterable<SlotState>): boolean {
+  let last: SlotState | undefined;
+  for (const x of slots) {
+    if (!breakerOpen(x) || slotHasWorker(x)) return false;
+    const at = x.history.breakerOpenedAt ?? 0;
+    const best = last?.history.breakerOpenedAt ?? -Infinity;
+    if (last === undefined || at > best || (at === best && x.slot < last.slot)) last = x;
+  }
+  return last === s;
+}
+
 /**
  * Rank for scale-down, lower goes first: slots with no worker (backoff, open breaker), then booting workers
  * (not serving yet), then serving workers by in-flight count (idle first). Ties: highest slot number first, which

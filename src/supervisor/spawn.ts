@@ -34,6 +34,17 @@ export interface SpawnRequest {
 export type SpawnWorker = (request: SpawnRequest) => WorkerProcess;
 
 /**
+ * A worker's environment: the supervisor's, minus every `M2POOL_*` variable (the pool's own settings and secrets
+ * such as `M2POOL_ADMIN_TOKEN`: a worker gets its settings as flags, and user code must not read the admin
+ * token), plus `extra` (slot and generation). The app's own variables (`DATABASE_URL`, `NODE_ENV`, …) pass.
+ */
+export function workerEnvironment(parent: Readonly<Record<string, string | undefined>>, extra: Readonly<Record<string, string>>): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parent)) if (v !== undefined && !k.startsWith('M2POOL_')) env[k] = v;
+  return { ...env, ...extra };
+}
+
+/**
  * The real spawner: `fork` with an IPC channel, stdout/stderr passed through (workers log pino JSON to stdout).
  * The children stay in the supervisor's process group, so pm2's treekill and a terminal's Ctrl-C reach them too;
  * the worker contract makes that double signal harmless.
@@ -41,7 +52,7 @@ export type SpawnWorker = (request: SpawnRequest) => WorkerProcess;
 export const forkWorker: SpawnWorker = (request) =>
   fork(request.modulePath, [...request.args], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, ...request.env },
+    env: workerEnvironment(process.env, request.env),
     // NOTE: do not inherit the supervisor's execArgv: `--inspect` would clash on the port, and test runners'
     // flags (`--test`) would turn the worker into a test process.
     execArgv: [],

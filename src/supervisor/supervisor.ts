@@ -2,24 +2,25 @@
  * The arbiter. Its state is the desired worker count, the generation and the slots; ONE reconcile loop moves the
  * actual processes toward it (gunicorn's `run` → `murder_workers` → `manage_workers`, steps in `reconcile.ts`).
  * Signal handlers, the admin API, pm2 actions and child-process events only record facts or intents and wake
- * the loop. `scale()` and `reload()` are the one code path for every way of changing the pool.
+ * the loop. Every change of the desired count goes through `setDesired` (reconcile.ts), every reload through
+ * `reload()`. Runtime log levels live in `log-levels.ts`, config re-reading in `config-reread.ts`.
  * @module
  */
-import { LOG_LEVELS, type LogLevel, type PoolConfig } from '../config/schema';
-import { ConfigError, errorMessage } from '../errors';
+import type { PoolConfig } from '../config/schema';
 import { systemClock, type CancelTimer, type Clock } from './clock';
+import { assessHealth, type HealthReport } from './health';
 import { createSupervisorLogger, type Logger } from './logger';
 import { notifier, type Notify, type SupervisorObserver } from './observer';
 import { buildSnapshot, type PoolPhase, type PoolSnapshot } from './pool-snapshot';
 import { PoolState } from './pool-state';
-import { MAX_TICK_MS, nextDeadline, stepRun, stepStop, type StepContext } from './reconcile';
-import { changedKeys, keepFixed } from './config-reload';
+import { MAX_TICK_MS, nextDeadline, setDesired, stepRun, stepStop, type StepContext } from './reconcile';
+import { rereadConfig } from './config-reread';
+import { RuntimeLogLevels, type LogLevelResult, type LogLevels } from './log-levels';
 import { EMPTY_HISTORY, RestartPolicy } from './restart-policy';
 import { breakerOpen } from './slot';
 import type { IntentSink, PoolIntent } from './signals';
 import type { ReloadResult, ScaleResult, ScaleTarget } from './scale-request';
-import { forkWorker, type SpawnRequest, type SpawnWorker, type WorkerProcess } from './spawn';
-import type { WorkerHandle } from './worker-handle';
+import { forkWorker, type SpawnWorker } from './spawn';
 import { WorkerLifecycle } from './worker-lifecycle';
 
 /** Grace periods and the tick, re-exported for callers and tests that reason about kill times. */
@@ -51,32 +52,11 @@ export type { ReloadResult, ScaleResult, ScaleTarget } from './scale-request';
 
 const STOPPING = { ok: false, status: 409, error: 'the pool is stopping' } as const;
 
-/**
- * Outcome of {@link Supervisor.setLogLevel}: `slot` null = pool-wide; `workers` = live workers affected (told now,
- * or as soon as they are ready if still booting); `status` is the HTTP status the admin API answers with.
- */
-export type LogLevelResult =
-  | { readonly ok: true; readonly level: LogLevel; readonly slot: number | null; readonly previous: LogLevel; readonly workers: number }
-  | { readonly ok: false; readonly status: 400; readonly error: string };
-
-/** The log levels in force (`GET /log-level`): the supervisor's, the workers' (also later ones), per-slot overrides. */
-export interface LogLevels {
-  readonly supervisor: string;
-  readonly workers: LogLevel;
-  readonly slots: Readonly<Record<string, LogLevel>>;
-}
+/** Log-level result types, defined next to the runtime log levels. */
+export type { LogLevelResult, LogLevels } from './log-levels';
 
 function restartPolicyOf(c: PoolConfig, random: () => number): RestartPolicy {
   return new RestartPolicy({ ...c.restartBackoff, ...c.crashLoop }, random);
-}
-
-/** `req` with its `--log-level` argument set to `level` (the last one counts, so replace it in place). */
-function withLogLevel(req: SpawnRequest, level: LogLevel): SpawnRequest {
-  const args = [...req.args];
-  const at = args.lastIndexOf('--log-level');
-  if (at >= 0 && at + 1 < args.length) args[at + 1] = level;
-  else args.push('--log-level', level);
-  return { ...req, args };
 }
 
 /**
@@ -100,11 +80,7 @@ export class Supervisor implements IntentSink {
   #lastLoopAt = 0;
   #loopErrors = 0;
   #readyAnnounced = false;
-  /** Runtime log level of the workers (starts at config `logLevel`), and per-slot overrides. */
-  #workerLevel: LogLevel;
-  readonly #slotLevels = new Map<number, LogLevel>();
-  /** The level each worker process runs at as far as we told it (spawn argument or last message). */
-  readonly #levelOf = new WeakMap<WorkerProcess, LogLevel>();
+  readonly #levels: RuntimeLogLevels;
   #resolveReady: () => void = () => undefined;
   #resolveStopped: () => void = () => undefined;
   /** Resolves once `minReady` workers are ready for the first time (pm2 `wait_ready`). */
@@ -120,7 +96,6 @@ export class Supervisor implements IntentSink {
     const random = options.random ?? Math.random;
     this.#random = random;
     this.#reloadConfig = options.reloadConfig;
-    this.#workerLevel = c.logLevel;
     const notify = notifier(options.observer, this.#log);
     this.#notify = (event, ...args) => {
       notify(event, ...args);
@@ -129,16 +104,11 @@ export class Supervisor implements IntentSink {
     const spawn = options.spawn ?? forkWorker;
     this.#state = new PoolState(c.workers);
     const policy = restartPolicyOf(c, random);
+    this.#levels = new RuntimeLogLevels(c.logLevel, this.#log, this.#state, (w, msg) => this.#ctx.life.send(w, msg));
     const life = new WorkerLifecycle(this.#state, {
       config: c,
       log: this.#log,
-      spawn: (req) => {
-        // Workers spawned after a runtime log-level change start at the new level, not the configured one.
-        const level = this.#levelFor(req.slot);
-        const child = spawn(level === c.logLevel ? req : withLogLevel(req, level));
-        this.#levelOf.set(child, level);
-        return child;
-      },
+      spawn: this.#levels.spawner(spawn),
       clock: this.#clock,
       random,
       policy,
@@ -179,24 +149,14 @@ export class Supervisor implements IntentSink {
     this.#wake();
   }
 
-  /** Change the desired worker count, absolutely or relatively, within [minWorkers, maxWorkers]. */
+  /** Change the desired worker count, absolutely or relatively, within [minWorkers, maxWorkers] (via `setDesired`). */
   scale(target: ScaleTarget, source = 'api'): ScaleResult {
     const st = this.#state;
     if (st.phase === 'stopping' || st.phase === 'stopped') return STOPPING;
-    const relative = typeof target !== 'number';
-    const n = relative ? target.delta : target;
-    if (!Number.isSafeInteger(n)) return { ok: false, status: 400, error: `${relative ? 'delta' : 'workers'} must be an integer, got ${String(n)}` };
-    const desired = relative ? st.desired + n : n;
-    const { minWorkers: lo, maxWorkers: hi } = this.#cfg;
-    if (desired < lo || desired > hi) {
-      return { ok: false, status: 400, error: `cannot scale to ${desired} workers: allowed range is ${lo}..${hi} (minWorkers..maxWorkers)` };
-    }
-    const previous = st.desired;
-    st.desired = desired;
-    this.#log.info({ event: 'pool.scale', from: previous, to: desired, source }, 'pool.scale');
-    this.#notify('desired', previous, desired);
-    this.#wake();
-    return { ok: true, previous, desired };
+    if (typeof target !== 'number' && !Number.isSafeInteger(target.delta)) return { ok: false, status: 400, error: `delta must be an integer, got ${String(target.delta)}` };
+    const r = setDesired(this.#ctx, typeof target === 'number' ? target : st.desired + target.delta, source);
+    if (r.ok) this.#wake();
+    return r;
   }
 
   /**
@@ -226,35 +186,22 @@ export class Supervisor implements IntentSink {
    * Re-read the configuration and make it the one new workers and the loop use. A desired count follows the
    * config only when its `workers` changed (a count set by scaling survives a plain reload); admin settings stay.
    */
-  #rereadConfig(source: string): { readonly ok: true; readonly changed: string[] } | { readonly ok: false; readonly status: 400; readonly error: string } {
+  #rereadConfig(source: string): { readonly ok: true; readonly changed: readonly string[] } | { readonly ok: false; readonly status: 400; readonly error: string } {
     if (this.#reloadConfig === undefined) return { ok: true, changed: [] };
-    let read: PoolConfig;
-    try {
-      read = this.#reloadConfig();
-    } catch (err) {
-      const issues = err instanceof ConfigError ? [...err.issues] : [errorMessage(err)];
-      this.#log.error({ event: 'pool.reload', outcome: 'rejected', source, issues }, 'pool.reload');
-      return { ok: false, status: 400, error: `configuration not reloaded, nothing changed: ${issues.join('; ')}` };
-    }
     const previous = this.#cfg;
-    const { config: next, ignored } = keepFixed(previous, read);
-    if (ignored.length > 0) this.#log.warn({ event: 'pool.reload', outcome: 'config-kept', keys: ignored, source }, 'pool.reload: these settings need a restart; running values kept');
-    const changed = changedKeys(previous, next);
-    if (changed.length === 0) return { ok: true, changed };
+    const r = rereadConfig(previous, this.#reloadConfig, this.#log, source);
+    if (!r.ok || r.changed.length === 0) return r;
+    const next = r.config;
     this.#cfg = next;
     this.#ctx = { ...this.#ctx, config: next };
     this.#ctx.life.reconfigure(next, restartPolicyOf(next, this.#random));
+    this.#levels.reconfigure(next.logLevel);
     const st = this.#state;
     const desired = next.workers !== previous.workers ? next.workers : Math.min(Math.max(st.desired, next.minWorkers), next.maxWorkers);
-    if (desired !== st.desired) {
-      const from = st.desired;
-      st.desired = desired;
-      this.#log.info({ event: 'pool.scale', from, to: desired, source: 'config' }, 'pool.scale');
-      this.#notify('desired', from, desired);
-    }
+    if (desired !== st.desired) setDesired(this.#ctx, desired, 'config');
     if (next.minReady !== previous.minReady) this.#notify('minReady', next.minReady);
     if (next.logLevel !== previous.logLevel) this.setLogLevel(next.logLevel, undefined, 'config');
-    return { ok: true, changed };
+    return r;
   }
 
   /**
@@ -285,35 +232,12 @@ export class Supervisor implements IntentSink {
    * of the supervisor goes back to config `logLevel`.
    */
   setLogLevel(level: string, slot?: number, source = 'api'): LogLevelResult {
-    const found = LOG_LEVELS.find((l) => l === level);
-    if (found === undefined) return { ok: false, status: 400, error: `unknown log level ${JSON.stringify(level)}: use one of ${LOG_LEVELS.join('|')}` };
-    if (slot !== undefined && !this.#state.slots.has(slot)) {
-      const have = this.#state.sortedSlots().map((s) => s.slot);
-      return { ok: false, status: 400, error: `no slot ${String(slot)} in the pool (slots: ${have.length > 0 ? have.join(', ') : 'none'})` };
-    }
-    const previous = this.#levelFor(slot);
-    const affected = [...this.#state.workers].filter((w) => w.live && (slot === undefined || w.slot === slot));
-    const line = { event: 'pool.log-level', level: found, previous, slot: slot ?? null, workers: affected.length, source };
-    // Logged at whichever of the two levels lets an info line through.
-    const logBefore = this.#log.isLevelEnabled('info');
-    if (logBefore) this.#log.info(line, 'pool.log-level');
-    if (slot === undefined) {
-      this.#workerLevel = found;
-      this.#slotLevels.clear();
-      this.#log.level = found;
-    } else {
-      this.#slotLevels.set(slot, found);
-    }
-    for (const w of affected) this.#tellLevel(w, true);
-    if (!logBefore) this.#log.info(line, 'pool.log-level');
-    return { ok: true, level: found, slot: slot ?? null, previous, workers: affected.length };
+    return this.#levels.set(level, slot, source);
   }
 
   /** The log levels in force. */
   logLevels(): LogLevels {
-    const slots: Record<string, LogLevel> = {};
-    for (const [slot, level] of [...this.#slotLevels].sort((a, b) => a[0] - b[0])) slots[String(slot)] = level;
-    return { supervisor: this.#log.level, workers: this.#workerLevel, slots };
+    return this.#levels.levels();
   }
 
   /** Graceful stop (undici's `close()` naming). */
@@ -333,11 +257,24 @@ export class Supervisor implements IntentSink {
     return this.#state.readyCount();
   }
 
-  /** `/healthz`: the loop completed a pass recently and is not failing. */
+  /** `/healthz`: the loop completed a pass recently, is not failing, and some slot can serve (see `health.ts`). */
   isLive(): boolean {
-    const phase = this.#state.phase;
-    if (phase !== 'running' && phase !== 'stopping') return false;
-    return this.#loopErrors < 3 && this.#clock.now() - this.#lastLoopAt < LIVENESS_WINDOW_MS;
+    return this.health().live;
+  }
+
+  /** The `/healthz` document: {@link isLive} with the reason when it is false. */
+  health(): HealthReport {
+    const st = this.#state;
+    return assessHealth({
+      now: this.#clock.now(),
+      phase: st.phase,
+      desired: st.desired,
+      lastLoopAt: this.#lastLoopAt,
+      loopErrors: this.#loopErrors,
+      livenessWindowMs: LIVENESS_WINDOW_MS,
+      slots: st.slots.values(),
+      spawnDueAt: (s) => this.#ctx.life.spawnDueAt(s),
+    });
   }
 
   /** `/readyz`: running with at least `minReady` ready workers. */
@@ -367,27 +304,9 @@ export class Supervisor implements IntentSink {
     this.#schedule(this.#clock.now(), 0);
   }
 
-  #levelFor(slot: number | undefined): LogLevel {
-    return (slot === undefined ? undefined : this.#slotLevels.get(slot)) ?? this.#workerLevel;
-  }
-
   /** Supervisor-side reactions to facts also reported to the observer. */
   #afterFact(event: keyof SupervisorObserver, args: readonly unknown[]): void {
-    if (event === 'workerState' && args[1] === 'ready') {
-      // A worker that was booting during a level change (its message listener was not up yet) catches up now.
-      for (const w of this.#state.workers) if (w === args[0]) this.#tellLevel(w, false);
-    } else if (event === 'slotRemoved' && typeof args[0] === 'number') {
-      this.#slotLevels.delete(args[0]);
-    }
-  }
-
-  /** Send a serving worker its level (`force`: even if it should have it already). Booting ones wait for ready. */
-  #tellLevel(w: WorkerHandle, force: boolean): void {
-    const level = this.#levelFor(w.slot);
-    if (!w.live || w.state === 'booting' || !w.child.connected) return;
-    if (!force && this.#levelOf.get(w.child) === level) return;
-    this.#levelOf.set(w.child, level);
-    this.#ctx.life.send(w, { type: 'm2pool:log-level', level });
+    if (event === 'slotRemoved' && typeof args[0] === 'number') this.#levels.slotRemoved(args[0]);
   }
 
   #schedule(now: number, delay: number): void {
@@ -406,6 +325,7 @@ export class Supervisor implements IntentSink {
     try {
       this.#drainIntents();
       this.#ctx.life.reap(now);
+      for (const w of this.#ctx.life.acknowledge(now)) this.#levels.workerReady(w);
       if (st.stop !== null) {
         if (stepStop(this.#ctx, now)) this.#finish(now);
       } else {

@@ -1,17 +1,76 @@
 /**
- * The supervisor-side view of one worker process (puma's `WorkerHandle`): identity (slot, generation, pid),
- * lifecycle state booting → ready → draining → exited, timestamps, and the last heartbeat's numbers.
+ * The supervisor-side view of one worker process (puma's `WorkerHandle`): identity (slot, generation, pid), its
+ * lifecycle phase booting → ready → draining → exited as a discriminated union (each phase carries its own fields,
+ * and an exited or draining phase the one it left), and the last heartbeat's numbers.
  * It records facts and sends what it is told to; every decision is made by the supervisor's reconcile loop.
  * @module
  */
 import { assertNever, type WorkerMessage } from '../ipc/messages';
-import type { DrainReason, ExitReason, KillReason } from './restart-policy';
+import type { DrainReason, KillReason } from './restart-policy';
 import type { WorkerProcess } from './spawn';
 
 const NO_CONNECTIONS: ReadonlySet<string> = new Set();
 
 /** Lifecycle state of a worker. */
 export type WorkerState = 'booting' | 'ready' | 'draining' | 'exited';
+
+/** Booting: forked, not ready yet (its IPC listener may not be up). */
+export interface BootingPhase {
+  readonly state: 'booting';
+}
+
+/** Ready: serving. `recycleReason` is set once it is due for replacement by a fresh worker. */
+export interface ReadyPhase {
+  readonly state: 'ready';
+  readonly readyAt: number;
+  recycleReason: RecycleReason | undefined;
+}
+
+/** Draining: finishing in-flight work; SIGKILLed at `killAt` (null: no deadline yet) and then called `killReason`. */
+export interface DrainingPhase {
+  readonly state: 'draining';
+  readonly reason: DrainReason;
+  readonly startedAt: number;
+  killAt: number | null;
+  killReason: KillReason;
+  /** The phase it was drained from (booting or ready). */
+  readonly from: BootingPhase | ReadyPhase;
+}
+
+/** Exited: the exit was seen (or the fork failed); `from` is the phase it died in. */
+export interface ExitedPhase {
+  readonly state: 'exited';
+  readonly exit: WorkerExit;
+  readonly from: BootingPhase | ReadyPhase | DrainingPhase;
+}
+
+/** A worker's phase. */
+export type WorkerPhase = BootingPhase | ReadyPhase | DrainingPhase | ExitedPhase;
+
+/** When the worker reported ready, whatever phase it is in now; null if it never did. */
+export function readyAtOf(p: WorkerPhase): number | null {
+  switch (p.state) {
+    case 'booting':
+      return null;
+    case 'ready':
+      return p.readyAt;
+    case 'draining':
+    case 'exited':
+      return readyAtOf(p.from);
+  }
+}
+
+/** Why it was asked to drain (or announced draining), whatever phase it is in now. */
+export function drainReasonOf(p: WorkerPhase): DrainReason | undefined {
+  if (p.state === 'draining') return p.reason;
+  return p.state === 'exited' ? drainReasonOf(p.from) : undefined;
+}
+
+/** Why it was due for recycling, whatever phase it is in now. */
+function recycleReasonOf(p: WorkerPhase): RecycleReason | undefined {
+  if (p.state === 'ready') return p.recycleReason;
+  return p.state === 'booting' ? undefined : recycleReasonOf(p.from);
+}
 
 /** How and why a worker ended. */
 export interface WorkerExit {
@@ -53,9 +112,9 @@ export class WorkerHandle {
   readonly generation: number;
   readonly child: WorkerProcess;
   readonly spawnedAt: number;
-  #state: WorkerState = 'booting';
+  #phase: WorkerPhase = { state: 'booting' };
   readonly #onState: ((w: WorkerHandle, state: WorkerState) => void) | undefined;
-  readyAt: number | null = null;
+  /** Last heartbeat (or ready), null before: what `silentForMs` measures from. */
   lastHeartbeatAt: number | null = null;
   inFlight = 0;
   handled = 0;
@@ -63,26 +122,14 @@ export class WorkerHandle {
   rssBytes = 0;
   /** Connections it has long-running requests of (last heartbeat's `waiting`): relayed disconnect notices go here. */
   waiting: ReadonlySet<string> = NO_CONNECTIONS;
-  /** Drain bookkeeping: set once, never cleared. */
-  drainReason: DrainReason | undefined;
-  drainStartedAt: number | null = null;
-  /** When the supervisor SIGKILLs it if it has not exited, and what that kill will be called. */
-  killAt: number | null = null;
-  killAtReason: KillReason = 'drain-timeout';
-  /** Set once the supervisor sent SIGKILL. */
+  /** Set once the supervisor sent SIGKILL (any phase). */
   killReason: KillReason | undefined;
   /** Set when the process could not be started at all. */
   spawnError: string | undefined;
   /** Recycling thresholds: handled count (maxRequests + jitter) and RSS; Infinity when off. */
   readonly limits: RecycleLimits;
-  recycleReason: RecycleReason | undefined;
   /** The last `m2pool:fatal` it sent before dying. */
   fatal: { readonly code: string; readonly message: string } | undefined;
-  exit: WorkerExit | undefined;
-  /** Set by the supervisor once the exit has been accounted for. */
-  reaped = false;
-  /** Exit reason reported in logs, set when reaped. */
-  exitReason: ExitReason | undefined;
 
   /** @param onState called on every state change (observers, metrics). */
   constructor(
@@ -101,15 +148,20 @@ export class WorkerHandle {
     this.#onState = onState;
   }
 
-  /** Lifecycle state; changes only through the methods below. */
-  get state(): WorkerState {
-    return this.#state;
+  /** The lifecycle phase with its fields; changes only through the methods below. */
+  get phase(): Readonly<WorkerPhase> {
+    return this.#phase;
   }
 
-  #setState(state: WorkerState): void {
-    if (this.#state === state) return;
-    this.#state = state;
-    this.#onState?.(this, state);
+  /** The phase's name. */
+  get state(): WorkerState {
+    return this.#phase.state;
+  }
+
+  #enter(phase: WorkerPhase): void {
+    const changed = phase.state !== this.#phase.state;
+    this.#phase = phase;
+    if (changed) this.#onState?.(this, phase.state);
   }
 
   get pid(): number | null {
@@ -118,17 +170,37 @@ export class WorkerHandle {
 
   /** Alive as far as we know (no exit seen yet). */
   get live(): boolean {
-    return this.exit === undefined;
+    return this.#phase.state !== 'exited';
+  }
+
+  /** The exit, once seen. */
+  get exit(): WorkerExit | undefined {
+    return this.#phase.state === 'exited' ? this.#phase.exit : undefined;
+  }
+
+  /** When it reported ready (null: never). */
+  get readyAt(): number | null {
+    return readyAtOf(this.#phase);
+  }
+
+  /** Why it was asked to drain, if it was. */
+  get drainReason(): DrainReason | undefined {
+    return drainReasonOf(this.#phase);
+  }
+
+  /** Why it is due for recycling, if it is. */
+  get recycleReason(): RecycleReason | undefined {
+    return recycleReasonOf(this.#phase);
   }
 
   /** Update from one IPC message. Returns true when the message changed something the loop must act on. */
   onMessage(msg: WorkerMessage, now: number): boolean {
+    const p = this.#phase;
     switch (msg.type) {
       case 'm2pool:ready':
-        if (this.state !== 'booting') return false;
-        this.#setState('ready');
-        this.readyAt = now;
+        if (p.state !== 'booting') return false;
         this.lastHeartbeatAt = now;
+        this.#enter({ state: 'ready', readyAt: now, recycleReason: undefined });
         return true;
       case 'm2pool:heartbeat':
         this.lastHeartbeatAt = now;
@@ -137,17 +209,15 @@ export class WorkerHandle {
         this.loopLagMs = msg.loopLagMs;
         this.rssBytes = msg.rssBytes;
         this.waiting = msg.waiting === undefined || msg.waiting.length === 0 ? NO_CONNECTIONS : new Set(msg.waiting);
-        if (this.recycleReason !== undefined || this.state !== 'ready') return false;
-        if (this.handled >= this.limits.maxHandled) this.recycleReason = 'recycle-requests';
-        else if (this.rssBytes > this.limits.maxRssBytes) this.recycleReason = 'recycle-rss';
-        return this.recycleReason !== undefined;
+        if (p.state !== 'ready' || p.recycleReason !== undefined) return false;
+        if (this.handled >= this.limits.maxHandled) p.recycleReason = 'recycle-requests';
+        else if (this.rssBytes > this.limits.maxRssBytes) p.recycleReason = 'recycle-rss';
+        return p.recycleReason !== undefined;
       case 'm2pool:draining':
         this.inFlight = msg.inFlight;
-        if (this.state === 'draining' || this.state === 'exited') return false;
+        if (p.state !== 'booting' && p.state !== 'ready') return false;
         // Not asked by us: someone signalled the worker directly (an operator, pm2's treekill).
-        this.#setState('draining');
-        this.drainReason = 'external';
-        this.drainStartedAt = now;
+        this.#enter({ state: 'draining', reason: 'external', startedAt: now, killAt: null, killReason: 'drain-timeout', from: p });
         return true;
       case 'm2pool:fatal':
         this.fatal = { code: msg.code, message: msg.message };
@@ -166,15 +236,11 @@ export class WorkerHandle {
    * `killReason`.
    */
   beginDrain(reason: DrainReason, now: number, drainTimeoutMs: number, killAt: number, killReason: KillReason): void {
-    if (!this.live) return;
-    if (this.state !== 'draining') {
-      this.drainReason = reason;
-      this.drainStartedAt = now;
-    }
-    const booting = this.state === 'booting';
-    this.#setState('draining');
+    const p = this.#phase;
+    if (p.state === 'exited') return;
+    if (p.state !== 'draining') this.#enter({ state: 'draining', reason, startedAt: now, killAt: null, killReason, from: p });
     this.hurry(killAt, killReason);
-    if (booting || !this.child.connected) {
+    if (p.state === 'booting' || !this.child.connected) {
       this.signal('SIGTERM');
       return;
     }
@@ -184,11 +250,12 @@ export class WorkerHandle {
     });
   }
 
-  /** Pull the kill deadline forward (pool stop, fast stop), never back. */
+  /** Pull a draining worker's kill deadline forward (pool stop, fast stop), never back. */
   hurry(killAt: number, reason: KillReason): void {
-    if (this.killAt !== null && this.killAt <= killAt) return;
-    this.killAt = killAt;
-    this.killAtReason = reason;
+    const p = this.#phase;
+    if (p.state !== 'draining' || (p.killAt !== null && p.killAt <= killAt)) return;
+    p.killAt = killAt;
+    p.killReason = reason;
   }
 
   /** SIGKILL now, remembering why (the exit classification reads it). */
@@ -209,9 +276,9 @@ export class WorkerHandle {
 
   /** Record the exit (from the child's `exit` event, or a failed spawn). */
   markExited(code: number | null, signal: NodeJS.Signals | null, now: number): void {
-    if (this.exit !== undefined) return;
-    this.exit = { code, signal, at: now };
-    this.#setState('exited');
+    const p = this.#phase;
+    if (p.state === 'exited') return;
+    this.#enter({ state: 'exited', exit: { code, signal, at: now }, from: p });
   }
 
   /** Milliseconds since the worker last proved its event loop runs (heartbeat, or ready). */

@@ -1,7 +1,9 @@
 /**
  * Starting, draining, killing and reaping worker processes on behalf of the reconcile loop. Child-process events
- * (IPC messages, exit, error) only update the {@link WorkerHandle} and wake the loop; the loop then calls
- * {@link WorkerLifecycle.reap} to account for exits (slot freed, backoff and breaker fed, `worker.exit` logged).
+ * (IPC messages, exit, error) only record facts (on the {@link WorkerHandle}, or queued in {@link PoolState}:
+ * workers that reported ready, disconnect notices) and wake the loop; the loop then calls
+ * {@link WorkerLifecycle.reap} to account for exits (slot freed, backoff and breaker fed, `worker.exit` logged) and
+ * {@link WorkerLifecycle.acknowledge} to act on the queued facts (breakers, the disconnect relay).
  * @module
  */
 import type { PoolConfig } from '../config/schema';
@@ -11,8 +13,8 @@ import type { Clock } from './clock';
 import type { Logger } from './logger';
 import type { Notify } from './observer';
 import type { PoolState } from './pool-state';
-import { EMPTY_HISTORY, classifyExit, type DrainReason, type KillReason, type RestartPolicy } from './restart-policy';
-import { breakerOpen, recycleThreshold, type SlotState } from './slot';
+import { classifyExit, failurePhase, type DrainReason, type KillReason, type RestartPolicy } from './restart-policy';
+import { breakerOpen, isLastSlot, recycleThreshold, type SlotState } from './slot';
 import { spawnRequest, type SpawnWorker, type WorkerProcess } from './spawn';
 import { logExit, logKill } from './supervisor-log';
 import { WorkerHandle } from './worker-handle';
@@ -64,10 +66,10 @@ export class WorkerLifecycle {
 
   /**
    * When a worker may next be spawned into the empty slot `s`: its backoff deadline, or, while its breaker is open,
-   * the breaker's probe (null: probing is off, only a reload closes the breaker).
+   * the breaker's probe (null: probing is off, only a reload closes the breaker) — sooner for the pool's last slot.
    */
   spawnDueAt(s: SlotState): number | null {
-    return breakerOpen(s) ? this.#d.policy.probeAt(s.history) : s.nextSpawnAt;
+    return breakerOpen(s) ? this.#d.policy.probeAt(s.history, isLastSlot(s, this.#state.slots.values())) : s.nextSpawnAt;
   }
 
   /** Fork a worker for `s` in the current generation. A fork that throws becomes an already-exited handle. */
@@ -148,10 +150,11 @@ export class WorkerLifecycle {
         const uptime = w.readyAt === null ? 0 : now - w.readyAt;
         if (verdict.failure) {
           s.restarts += 1;
-          const v = this.#d.policy.onFailure(s.history, now, uptime);
+          const phase = failurePhase(verdict, w.readyAt !== null);
+          const v = this.#d.policy.onFailure(s.history, now, uptime, phase);
           s.history = v.history;
           s.nextSpawnAt = now + v.delayMs;
-          extra = breakerOpen(s) ? { breaker: 'open' } : { respawnInMs: v.delayMs };
+          extra = breakerOpen(s) ? { failedWhile: phase, breaker: 'open' } : { failedWhile: phase, respawnInMs: v.delayMs };
           if (v.breakerOpened) this.#onBreakerOpen(s, w, verdict.reason);
           else this.#d.notify('restart', s.slot, verdict.reason);
         } else {
@@ -161,47 +164,65 @@ export class WorkerLifecycle {
       logExit(this.#d.log, w, verdict, now, { restarts: s?.restarts ?? 0, ...extra });
       this.#d.notify('workerExit', w, verdict);
     }
-    this.#updateRelay(now);
   }
 
-  #updateRelay(now: number, from?: WorkerHandle): void {
-    if (this.#relay.update(this.#state.workers, now, from)) {
+  /**
+   * Loop step: act on what child events recorded since the last pass — a worker that reported ready clears its
+   * slot's boot failures (closing an open breaker) and learns whether relaying is on; queued disconnect notices
+   * go to the workers waiting on their connection; relaying follows the latest heartbeats and exits.
+   * @returns the workers that became ready, for the supervisor's own catch-up (log levels).
+   */
+  acknowledge(now: number): WorkerHandle[] {
+    const st = this.#state;
+    const ready = st.newlyReady.splice(0);
+    for (const w of ready) {
+      this.#closeBreakerOf(w, now);
+      if (w.live) this.#relay.ready(w);
+    }
+    for (const { from, key } of st.notices.splice(0)) {
+      const to = this.#relay.forward(from, key, st.workers, now);
+      this.#d.log.debug({ event: 'request.disconnect-relay', slot: from.slot, pid: from.pid, generation: from.generation, workers: to, held: to === 0 }, 'request.disconnect-relay');
+    }
+    if (this.#relay.update(st.workers, now)) {
       this.#d.log.debug({ event: 'pool.relay-disconnects', on: this.#relay.on }, 'pool.relay-disconnects');
     }
+    return ready;
   }
 
   #onMessage(w: WorkerHandle, m: unknown): void {
     if (!isWorkerMessage(m)) return; // stray messages (another library's IPC) are not ours
     const log = this.#d.log;
     const now = this.#d.clock.now();
-    const act = w.onMessage(m, now);
+    const hadWaiting = w.waiting.size > 0;
+    let act = w.onMessage(m, now);
     const id = { slot: w.slot, pid: w.pid, generation: w.generation };
     if (m.type === 'm2pool:ready' && act) {
       log.info({ event: 'worker.ready', ...id, bootMs: now - w.spawnedAt, endpoints: m.endpoints }, 'worker.ready');
-      this.#closeBreakerOf(w, now);
-      this.#relay.ready(w);
+      this.#state.newlyReady.push(w);
     } else if (m.type === 'm2pool:draining' && act) {
       log.warn({ event: 'worker.drain', ...id, reason: 'external', inFlight: m.inFlight }, 'worker.drain');
     } else if (m.type === 'm2pool:fatal') {
       log.error({ event: 'worker.fatal', ...id, code: m.code, error: m.message }, 'worker.fatal');
     } else if (m.type === 'm2pool:heartbeat') {
       this.#d.notify('heartbeat', w, { inFlight: m.inFlight, handled: m.handled, loopLagMs: m.loopLagMs, rssBytes: m.rssBytes });
-      this.#updateRelay(now, w);
+      act ||= hadWaiting || w.waiting.size > 0; // the relay follows what workers wait on
     } else if (m.type === 'm2pool:metrics') {
       this.#d.notify('metrics', w, m.metrics);
     } else if (m.type === 'm2pool:disconnect') {
-      const to = this.#relay.forward(w, m.key, this.#state.workers, now);
-      log.debug({ event: 'request.disconnect-relay', ...id, workers: to, held: to === 0 }, 'request.disconnect-relay');
+      this.#state.notices.push({ from: w, key: m.key });
+      act = true;
     }
     if (act) this.#d.wake();
   }
 
-  /** A probe worker of an open-breaker slot came up: the slot is healthy again. */
+  /** A worker of a slot came up: its boot failures no longer count; a probe worker closes an open breaker. */
   #closeBreakerOf(w: WorkerHandle, now: number): void {
     const s = [...this.#state.slots.values()].find((x) => x.current === w);
-    if (s === undefined || !breakerOpen(s)) return;
-    this.#d.log.info({ event: 'slot.recovered', slot: s.slot, pid: w.pid, generation: w.generation, openForMs: now - (s.history.breakerOpenedAt ?? now) }, 'slot.recovered');
-    s.history = EMPTY_HISTORY;
+    if (s === undefined) return;
+    const openedAt = s.history.breakerOpenedAt;
+    s.history = this.#d.policy.onReady(s.history);
+    if (openedAt === null) return;
+    this.#d.log.info({ event: 'slot.recovered', slot: s.slot, pid: w.pid, generation: w.generation, openForMs: now - openedAt }, 'slot.recovered');
     s.nextSpawnAt = now;
     this.#d.notify('crashloop', s.slot, false);
   }

@@ -13,7 +13,8 @@
  * whose window (event start → pool back to 4 ready + 2 s) it was sent in.
  */
 import { parseArgs } from 'node:util';
-import { HttpConnection, buildRequest, rawRequest } from '../helpers/http-client';
+import { rawRequest } from '../helpers/http-client';
+import { startClosedLoop, type ClosedLoop } from './closed-loop';
 import { startTestMongrel2 } from '../helpers/mongrel2';
 import { freePort } from '../helpers/ports';
 import { CLI, HELLO_APP, spawnNode } from '../helpers/processes';
@@ -48,31 +49,12 @@ async function main(): Promise<void> {
   const poolDoc = async (): Promise<PoolDoc> => JSON.parse((await admin('GET', '/pool')).body.toString()) as PoolDoc;
   const settled = (n: number) => waitFor(async () => { const d = await poolDoc(); return d.ready === n && d.draining === 0 && d.booting === 0; }, { timeoutMs: 60_000, what: `${n} ready workers` });
 
-  let stop = false;
-  let sent = 0;
-  let answered = 0;
-  const lostAt: number[] = [];
+  const clientsLoop = { current: undefined as ClosedLoop | undefined };
   try {
     await settled(4);
-    const loops = Array.from({ length: clients }, async (_, c): Promise<void> => {
-      let conn = await HttpConnection.open(m2.port);
-      for (let n = 0; !stop; n += 1) {
-        const t0 = Date.now();
-        sent += 1;
-        conn.send(buildRequest({ path: `/echo/c${c}-${n}` }));
-        try {
-          const res = await conn.read({ timeoutMs: ANSWER_WITHIN_MS });
-          if (res.status !== 200 || res.body.toString() !== `/echo/c${c}-${n}`) throw new Error(`wrong answer: ${res.status}`);
-          answered += 1;
-        } catch {
-          lostAt.push(t0);
-          conn.close();
-          if (stop) break;
-          conn = await HttpConnection.open(m2.port);
-        }
-      }
-      conn.close();
-    });
+    const loop = startClosedLoop(m2.port, clients, ANSWER_WITHIN_MS);
+    clientsLoop.current = loop;
+    const lostAt = loop.lostAt;
 
     const windows: Window[] = [];
     const warmup = Date.now() + 2_000;
@@ -86,8 +68,7 @@ async function main(): Promise<void> {
       windows.push({ kind: 'scale-down', start, end: Date.now() + ANSWER_WITHIN_MS, lost: 0 });
       await waitFor(() => Date.now() > (windows.at(-1)?.end ?? 0), { intervalMs: 50, timeoutMs: 5_000 });
 
-      // Spread the kills over the slots: five kills of one slot within a minute would (rightly) open its
-      // crash-loop breaker.
+      // Spread the kills over the slots, so each kill meets a slot with a reset backoff.
       const victim = (await poolDoc()).workers.filter((w) => w.state === 'ready').sort((a, b) => a.restarts - b.restarts)[0];
       start = Date.now();
       if (victim !== undefined) process.kill(victim.pid, 'SIGKILL');
@@ -95,8 +76,9 @@ async function main(): Promise<void> {
       windows.push({ kind: 'kill-9', start, end: Date.now() + ANSWER_WITHIN_MS, lost: 0 });
       await waitFor(() => Date.now() > (windows.at(-1)?.end ?? 0), { intervalMs: 50, timeoutMs: 5_000 });
     }
-    stop = true;
-    await Promise.all(loops);
+    await loop.stop();
+    const sent = loop.sent();
+    const answered = loop.answered();
     // A request is lost to the latest event that happened while it was outstanding (sent before the event,
     // within the answer time) or whose window it was sent in.
     const blame = (t: number): Window | undefined =>
@@ -135,7 +117,7 @@ async function main(): Promise<void> {
     process.stderr.write(`pool log tail: ${JSON.stringify(pool.logs.slice(-5))}\n${pool.stderr().slice(-2000)}\n`);
     throw err;
   } finally {
-    stop = true;
+    await clientsLoop.current?.stop();
     await pool.stop();
     await m2.stop();
   }

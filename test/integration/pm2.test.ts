@@ -4,52 +4,22 @@
  * daemon), and the ecosystem is moved to free ports and a temp run directory through its environment knobs.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { promisify } from 'node:util';
 import { rawRequest } from '../helpers/http-client';
-import { freePorts } from '../helpers/ports';
-import { REPO_ROOT, waitForExit } from '../helpers/processes';
+import { startEcosystem } from '../helpers/pm2';
+import { waitForExit } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
-const run = promisify(execFile);
-const PM2 = path.join(REPO_ROOT, 'node_modules', 'pm2', 'bin', 'pm2');
-
-interface PoolDoc {
-  pid: number;
-  desired: number;
-  ready: number;
-  workers: Array<{ pid: number; state: string }>;
-}
-
 test('pm2 start ecosystem.config.js serves the example app; pm2 trigger scales it; pm2 delete leaves nothing behind', { timeout: 120_000 }, async (t) => {
-  const home = await mkdtemp(path.join(tmpdir(), 'm2p-pm2-'));
-  const [httpPort, adminPort] = await freePorts(2);
-  const env = {
-    ...process.env,
-    PM2_HOME: path.join(home, 'pm2'),
-    M2POOL_RUN_DIR: path.join(home, 'run'),
-    M2POOL_HTTP_PORT: String(httpPort),
-    M2POOL_ADMIN: `127.0.0.1:${adminPort}`,
-  };
-  const pm2 = (...args: string[]) => run(process.execPath, [PM2, ...args], { cwd: REPO_ROOT, env, timeout: 60_000 });
-  t.after(async () => {
-    await pm2('kill').catch(() => undefined);
-    await rm(home, { recursive: true, force: true });
-  });
-
-  await pm2('start', 'ecosystem.config.js');
-  const pool = async (): Promise<PoolDoc> => {
-    const res = await rawRequest(adminPort ?? 0, { path: '/pool' });
-    return JSON.parse(res.body.toString()) as PoolDoc;
-  };
+  const eco = await startEcosystem();
+  t.after(() => eco.stop());
+  const { pm2, pool, httpPort, env } = eco;
   // wait_ready: pm2 start returned once the supervisor reported the minimum ready.
   assert.ok((await pool()).ready >= 1);
   const hello = await waitFor(async () => {
-    const res = await rawRequest(httpPort ?? 0, { path: '/echo/from-pm2' });
+    const res = await rawRequest(httpPort, { path: '/echo/from-pm2' });
     return res.status === 200 ? res : undefined;
   }, { what: 'the site through pm2' });
   assert.equal(hello.body.toString(), '/echo/from-pm2');

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { reloadCommand, scaleCommand, statusCommand } from '../../src/cli/admin-commands';
 import { startPool } from '../helpers/supervisor-harness';
 import { freePort } from '../helpers/ports';
@@ -81,7 +84,7 @@ test('unreachable supervisor, usage errors and timeouts give clear messages and 
   assert.match(slow.err(), /no answer from the supervisor at 127\.0\.0\.1:\d+ within 200 ms/);
 });
 
-test('the token comes from --token or M2POOL_ADMIN_TOKEN', T, async (t) => {
+test('the token comes from --token, --token-file, M2POOL_ADMIN_TOKEN or M2POOL_ADMIN_TOKEN_FILE', T, async (t) => {
   const target = {
     snapshot: () => {
       throw new Error('unused');
@@ -101,4 +104,15 @@ test('the token comes from --token or M2POOL_ADMIN_TOKEN', T, async (t) => {
   assert.equal(await reloadCommand([...admin, '--token', 'tok'], flag.deps), 0, flag.err());
   const env = capture();
   assert.equal(await scaleCommand(['2', ...admin], { ...env.deps, env: { M2POOL_ADMIN_TOKEN: 'tok' } }), 0, env.err());
+  const dir = await mkdtemp(path.join(tmpdir(), 'm2p-cli-token-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'token');
+  await writeFile(file, 'tok\n');
+  const fromFile = capture();
+  assert.equal(await reloadCommand([...admin, '--token-file', file], fromFile.deps), 0, fromFile.err());
+  const fromEnvFile = capture();
+  assert.equal(await reloadCommand(admin, { ...fromEnvFile.deps, env: { M2POOL_ADMIN_TOKEN_FILE: file } }), 0, fromEnvFile.err());
+  const missing = capture();
+  assert.equal(await reloadCommand([...admin, '--token-file', path.join(dir, 'nope')], missing.deps), 2);
+  assert.match(missing.err(), /--token-file: cannot read .*no such file/);
 });

@@ -78,3 +78,19 @@ test('workers are recycled after maxRequests, replacement first', T, async (t) =
   const iReady = h.sink.lines.findIndex((l) => l.event === 'worker.ready' && l['workerPid'] !== first.workers[0]?.pid);
   assert.ok(iReady >= 0 && iReady < iDrain, 'the old worker drained before its replacement was ready');
 });
+
+test('forked workers do not inherit the admin token or any other M2POOL_* variable of the supervisor', { timeout: 20_000 }, async (t) => {
+  const saved = { token: process.env['M2POOL_ADMIN_TOKEN'], metrics: process.env['M2POOL_METRICS_TOKEN'] };
+  process.env['M2POOL_ADMIN_TOKEN'] = 'a-token-of-24-characters';
+  process.env['M2POOL_METRICS_TOKEN'] = 'a-metrics-token-of-24-ch';
+  t.after(() => {
+    for (const [k, v] of [['M2POOL_ADMIN_TOKEN', saved.token], ['M2POOL_METRICS_TOKEN', saved.metrics]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+  const h = await startPool(t, { workers: 1 });
+  await h.waitForPool((p) => p.ready === 1, '1 ready worker');
+  const start = (await h.workerEvents()).find((e) => e.event === 'start');
+  assert.deepEqual(start?.['m2poolEnv'], ['M2POOL_WORKER_GENERATION', 'M2POOL_WORKER_SLOT']);
+});

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../../../src/errors';
 import { loadConfig, resolveConfig } from '../../../src/config/load';
+import { DEFAULTS } from '../../../src/config/schema';
 
 async function rejection(p: Promise<unknown>): Promise<ConfigError> {
   try {
@@ -26,7 +27,7 @@ test('precedence: CLI flags > env > file > defaults, key by key', () => {
   assert.equal(c.workers, 5);
   assert.equal(c.maxWorkers, 12);
   assert.equal(c.drainTimeoutMs, 7000);
-  assert.deepEqual(c.restartBackoff, { initialMs: 10, maxMs: 900, resetAfterMs: 60_000 });
+  assert.deepEqual(c.restartBackoff, { initialMs: 10, maxMs: 900, resetAfterMs: DEFAULTS.restartBackoff.resetAfterMs });
   assert.equal(c.minWorkers, 1);
 });
 
@@ -88,4 +89,23 @@ test('loadConfig reads the JSON file; a missing or malformed file is a clear Con
   await writeFile(bad, '{"app": ');
   const malformed = await rejection(loadConfig({ configFile: bad }));
   assert.match(malformed.issues[0] ?? '', /bad\.json: not valid JSON/);
+});
+
+test('adminTokenFile (--admin-token-file, M2POOL_ADMIN_TOKEN_FILE) supplies the token; with a token too, or unreadable, it is an error', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'm2p-token-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'admin.token');
+  await writeFile(file, 'a-token-of-24-characters\n');
+  const viaFlag = await loadConfig({ flags: { app: 'a', admin: '0.0.0.0:9890', adminTokenFile: file } });
+  assert.equal(viaFlag.adminToken, 'a-token-of-24-characters', 'the trailing newline is not part of the token');
+  const viaEnv = await loadConfig({ env: { M2POOL_APP: 'a', M2POOL_ADMIN_TOKEN_FILE: file } });
+  assert.equal(viaEnv.adminToken, 'a-token-of-24-characters');
+  const both = await rejection(loadConfig({ env: { M2POOL_APP: 'a', M2POOL_ADMIN_TOKEN: 'tok', M2POOL_ADMIN_TOKEN_FILE: file } }));
+  assert.match(both.issues.join('\n'), /adminTokenFile: give the admin token or a token file, not both/);
+  const missing = await rejection(loadConfig({ flags: { app: 'a', adminTokenFile: path.join(dir, 'nope') } }));
+  assert.match(missing.issues.join('\n'), /adminTokenFile: cannot read ".*nope": no such file \(from --admin-token-file\)/);
+  await writeFile(file, 'short\n');
+  const short = await rejection(loadConfig({ flags: { app: 'a', admin: '0.0.0.0:9890', adminTokenFile: file } }));
+  assert.match(short.issues.join('\n'), /adminToken: must be at least 16 characters .*\(from the file /);
+  assert.ok(!short.issues.join('\n').includes('short'), 'the token itself is never quoted');
 });

@@ -82,9 +82,22 @@ test('a cross-field rule is skipped when one of its keys is already invalid', ()
 
 test('a non-loopback admin address needs a token; loopback does not', () => {
   assert.deepEqual(issuesOf({ app: 'a', admin: '0.0.0.0:9890' }), ['adminToken: is required when admin listens on a non-loopback address (0.0.0.0:9890)']);
-  assert.equal(validateConfig({ app: 'a', admin: '0.0.0.0:9890', adminToken: 's3cret' }).adminToken, 's3cret');
+  const long = 'a-token-of-24-characters';
+  assert.equal(validateConfig({ app: 'a', admin: '0.0.0.0:9890', adminToken: long }).adminToken, long);
   assert.equal(validateConfig({ app: 'a', admin: '[::1]:9890' }).admin, '[::1]:9890');
   assert.equal(validateConfig({ app: 'a', admin: 'localhost:0' }).admin, 'localhost:0');
+});
+
+test('admin and metrics tokens: at least 16 visible-ASCII characters off loopback, no whitespace anywhere', () => {
+  assert.deepEqual(issuesOf({ app: 'a', admin: '0.0.0.0:9890', adminToken: 's3cret' }), [
+    'adminToken: must be at least 16 characters when admin listens on a non-loopback address (got 6); e.g. openssl rand -hex 24',
+  ]);
+  assert.match(issuesOf({ app: 'a', admin: '0.0.0.0:9890', adminToken: ' ' })[0] ?? '', /^adminToken: must be visible ASCII without spaces/);
+  assert.match(issuesOf({ app: 'a', admin: '0.0.0.0:9890', adminToken: ' '.repeat(20) })[0] ?? '', /^adminToken: must be visible ASCII/);
+  assert.match(issuesOf({ app: 'a', adminToken: 'two words' })[0] ?? '', /^adminToken: must be visible ASCII/, 'on loopback too');
+  assert.equal(validateConfig({ app: 'a', adminToken: 'x' }).adminToken, 'x', 'loopback: any length');
+  assert.match(issuesOf({ app: 'a', admin: '0.0.0.0:9890', adminToken: 'a-token-of-24-characters', metricsToken: 'short' })[0] ?? '', /^metricsToken: must be at least 16/);
+  assert.equal(validateConfig({ app: 'a' }).metricsToken, '');
 });
 
 test('duplicate endpoints and durations beyond the timer limit are rejected', () => {
@@ -105,7 +118,7 @@ test('every config field has a validator entry and a unique flag and env name', 
   const envs = new Set(CONFIG_FIELDS.map((f) => f.env));
   assert.equal(flags.size, CONFIG_FIELDS.length);
   assert.equal(envs.size, CONFIG_FIELDS.length);
-  const full = validateConfig({ app: 'a', maxInFlight: 1, receiveHwm: 1, requestTimeoutMs: 1, uploadDir: 'd', uploadStore: '/t/upload.XXXXXX', uploadThreshold: 1, requestLogLevel: 'info', metrics: 'off' });
+  const full = validateConfig({ app: 'a', adminTokenFile: 'f', maxInFlight: 1, receiveHwm: 1, requestTimeoutMs: 1, uploadDir: 'd', uploadStore: '/t/upload.XXXXXX', uploadThreshold: 1, requestLogLevel: 'info', metrics: 'off' });
   for (const f of CONFIG_FIELDS) {
     const [head, tail] = f.key.split('.') as [string, string | undefined];
     const v = (full as unknown as Record<string, Record<string, unknown>>)[head];

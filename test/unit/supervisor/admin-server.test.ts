@@ -135,9 +135,12 @@ test('POST /pool/reload answers 202 with the new generation', async (t) => {
   assert.deepEqual(calls, [['reload', null]]);
 });
 
-test('with a token, mutating calls need the bearer token; reads do not', async (t) => {
+test('with a token, mutating calls and GET /pool need the bearer token; the probes do not', async (t) => {
   const { port, calls } = await serve(t, 's3cret');
-  assert.equal((await call(port, 'GET', '/pool')).status, 200);
+  assert.equal((await call(port, 'GET', '/pool')).status, 401);
+  assert.equal((await call(port, 'GET', '/pool', { headers: { authorization: 'Bearer s3cret' } })).status, 200);
+  assert.equal((await call(port, 'GET', '/healthz')).status, 200);
+  assert.equal((await call(port, 'GET', '/readyz')).status, 200);
   const none = await call(port, 'POST', '/pool/reload');
   assert.deepEqual([none.status, none.headers['www-authenticate']], [401, 'Bearer']);
   const wrong = await call(port, 'POST', '/pool/scale', { body: '{"workers": 3}', headers: { ...JSON_HEADERS, authorization: 'Bearer nope' } });
@@ -173,4 +176,35 @@ test('the metricsHandler hook serves /metrics', async (t) => {
 test('binding a taken port rejects', async (t) => {
   const first = await serve(t);
   await assert.rejects(startAdminServer({ target: first.target, listen: `127.0.0.1:${first.port}`, token: '' }), /EADDRINUSE/);
+});
+
+test('the Bearer scheme is case-insensitive (RFC 9110); anything else is 401', async (t) => {
+  const { port } = await serve(t, 's3cret');
+  for (const auth of ['Bearer s3cret', 'bearer s3cret', 'BEARER  s3cret']) {
+    assert.equal((await call(port, 'GET', '/pool', { headers: { authorization: auth } })).status, 200, auth);
+  }
+  for (const auth of ['Basic s3cret', 'Bearer', 'Bearers3cret', 'Bearer s3cre', 'Bearer s3cret x']) {
+    assert.equal((await call(port, 'GET', '/pool', { headers: { authorization: auth } })).status, 401, auth);
+  }
+});
+
+test('/metrics is open without a metrics token; with one it needs that token or the admin token', async (t) => {
+  const handler = (_req: unknown, res: import('node:http').ServerResponse): void => void res.end('{"metrics":true}');
+  const open = await startAdminServer({ target: fakeTarget().target, listen: '127.0.0.1:0', token: 'admin-token', metricsHandler: handler });
+  t.after(() => open.close());
+  assert.equal((await call(open.address.port, 'GET', '/metrics')).status, 200);
+  const guarded = await startAdminServer({ target: fakeTarget().target, listen: '127.0.0.1:0', token: 'admin-token', metricsToken: 'scrape-token', metricsHandler: handler });
+  t.after(() => guarded.close());
+  const p = guarded.address.port;
+  const none = await call(p, 'GET', '/metrics');
+  assert.deepEqual([none.status, none.body['error']], [401, 'this endpoint needs "Authorization: Bearer <metricsToken>"']);
+  assert.equal((await call(p, 'GET', '/metrics', { headers: { authorization: 'Bearer scrape-token' } })).status, 200);
+  assert.equal((await call(p, 'GET', '/metrics', { headers: { authorization: 'Bearer admin-token' } })).status, 200);
+  assert.equal((await call(p, 'GET', '/pool', { headers: { authorization: 'Bearer scrape-token' } })).status, 401, 'the metrics token opens /metrics only');
+});
+
+test('off loopback the server refuses to start without a token or with a short one', async () => {
+  await assert.rejects(startAdminServer({ target: fakeTarget().target, listen: '0.0.0.0:0', token: '' }), /not loopback: an admin token is required/);
+  await assert.rejects(startAdminServer({ target: fakeTarget().target, listen: '0.0.0.0:0', token: 'short' }), /at least 16 characters/);
+  await assert.rejects(startAdminServer({ target: fakeTarget().target, listen: '0.0.0.0:0', token: 'a-token-of-24-characters', metricsToken: ' ' }), /metrics token must be visible ASCII/);
 });

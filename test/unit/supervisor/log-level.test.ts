@@ -160,7 +160,7 @@ async function withAdmin(t: TestContext, token: string) {
 
 const JSON_TYPE = { 'content-type': 'application/json' };
 
-test('PUT /log-level needs the admin token like every mutating call; GET /log-level does not', async (t) => {
+test('PUT and GET /log-level need the admin token when one is set', async (t) => {
   const { port, spawner } = await withAdmin(t, 's3cret');
   const anonymous = await call(port, 'PUT', '/log-level', '{"level":"debug"}', JSON_TYPE);
   assert.equal(anonymous.status, 401);
@@ -170,7 +170,8 @@ test('PUT /log-level needs the admin token like every mutating call; GET /log-le
   const ok = await call(port, 'PUT', '/log-level', '{"level":"debug"}', { ...JSON_TYPE, authorization: 'Bearer s3cret' });
   assert.deepEqual([ok.status, ok.body], [200, { level: 'debug', previous: 'info', slot: null, workers: 2 }]);
   assert.deepEqual(spawner.children.map(levelMessages), [['debug'], ['debug']]);
-  const levels = await call(port, 'GET', '/log-level');
+  assert.equal((await call(port, 'GET', '/log-level')).status, 401);
+  const levels = await call(port, 'GET', '/log-level', undefined, { authorization: 'Bearer s3cret' });
   assert.deepEqual([levels.status, levels.body], [200, { supervisor: 'debug', workers: 'debug', slots: {} }]);
 });
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EMPTY_HISTORY, RestartPolicy, classifyExit, type SlotHistory } from '../../../src/supervisor/restart-policy';
+import { EMPTY_HISTORY, LAST_SLOT_PROBE_MS, RestartPolicy, classifyExit, failurePhase, type SlotHistory } from '../../../src/supervisor/restart-policy';
 
 const OPTS = { initialMs: 100, maxMs: 1_000, resetAfterMs: 5_000, maxFailures: 3, windowMs: 10_000, probeAfterMs: 60_000 };
 const almostOne = 1 - Number.EPSILON;
@@ -111,4 +111,31 @@ test('classifyExit: only exits we did not ask for are failures, boot and app-loa
   assert.deepEqual(classifyExit({ code: null, signal: 'SIGKILL', killReason: 'heartbeat-timeout' }), { reason: 'heartbeat-timeout', expected: false, failure: true });
   assert.deepEqual(classifyExit({ code: null, signal: 'SIGKILL', killReason: 'drain-timeout', drainReason: 'stop' }), { reason: 'drain-timeout', expected: true, failure: false });
   assert.equal(classifyExit({ code: null, signal: null, spawnError: true }).reason, 'spawn-error');
+});
+
+test('serving failures only back off: they never count toward the breaker; a ready clears earlier boot failures', () => {
+  const p = new RestartPolicy(OPTS, () => almostOne);
+  let h: SlotHistory = EMPTY_HISTORY;
+  const delays: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const v = p.onFailure(h, i * 100, 50, 'serving');
+    assert.equal(v.breakerOpened, false);
+    h = v.history;
+    delays.push(v.delayMs);
+  }
+  assert.deepEqual([h.failures, h.breakerOpenedAt, delays.slice(0, 4)], [[], null, [99, 199, 399, 799]]);
+  let b: SlotHistory = EMPTY_HISTORY;
+  for (const t of [0, 1_000]) b = p.onFailure(b, t, 0, 'boot').history;
+  b = p.onReady(b);
+  assert.deepEqual([b.failures, b.attempts], [[], 2], 'the backoff survives a ready, the boot failures do not');
+  assert.equal(p.onFailure(b, 2_000, 0, 'boot').breakerOpened, false, 'two more boot failures are needed again');
+  assert.equal(p.probeAt(p.onFailure(p.onFailure(p.onFailure(EMPTY_HISTORY, 0, 0).history, 1, 0).history, 2, 0).history, true), 2 + LAST_SLOT_PROBE_MS);
+});
+
+test('failurePhase: before ready, or a boot-type exit, is a boot failure; after ready a serving one', () => {
+  const crash = classifyExit({ code: 1, signal: null });
+  assert.equal(failurePhase(crash, false), 'boot');
+  assert.equal(failurePhase(crash, true), 'serving');
+  assert.equal(failurePhase(classifyExit({ code: null, signal: 'SIGKILL', killReason: 'heartbeat-timeout' }), true), 'serving');
+  assert.equal(failurePhase(classifyExit({ code: 4, signal: null }), true), 'boot');
 });

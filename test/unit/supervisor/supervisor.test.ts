@@ -225,9 +225,11 @@ test('disconnect notices: relaying is on only while a worker waits on a connecti
   assert.deepEqual([relayFlags(a), relayFlags(b), relayFlags(c)], [[], [], []], 'nothing slow: no relaying, no IPC');
 
   b.heartbeat({ inFlight: 1, waiting: ['0\u0000srv\u00007'] });
+  clock.advance(0); // child events record facts; the loop pass acts on them
   assert.deepEqual([relayFlags(a), relayFlags(b), relayFlags(c)], [[true], [true], [true]]);
   a.emit('message', { type: 'm2pool:disconnect', key: '0\u0000srv\u00007' });
   a.emit('message', { type: 'm2pool:disconnect', key: '0\u0000srv\u00008' }); // nobody waits on 8
+  clock.advance(0);
   assert.deepEqual([relayed(a), relayed(b), relayed(c)], [[], ['0\u0000srv\u00007'], []]);
 
   // A worker ready later learns that relaying is on.
@@ -240,18 +242,22 @@ test('disconnect notices: relaying is on only while a worker waits on a connecti
 
   // A notice for a connection nobody reports yet (its request is younger than a heartbeat interval) is held…
   a.emit('message', { type: 'm2pool:disconnect', key: '0\u0000srv\u00009' });
+  clock.advance(0);
   assert.deepEqual(relayed(c), []);
   clock.advance(config.heartbeatIntervalMs);
   c.heartbeat({ inFlight: 1, waiting: ['0\u0000srv\u00009'] }); // …and handed over once a heartbeat reports it
+  clock.advance(0);
   assert.deepEqual(relayed(c), ['0\u0000srv\u00009']);
   // One nobody ever reports is dropped after three intervals.
   a.emit('message', { type: 'm2pool:disconnect', key: '0\u0000srv\u000010' });
   clock.advance(3 * config.heartbeatIntervalMs);
   c.heartbeat({ inFlight: 1, waiting: ['0\u0000srv\u000010'] });
+  clock.advance(0);
   assert.deepEqual(relayed(c), ['0\u0000srv\u00009']);
 
   b.heartbeat({ inFlight: 0 }); // the slow requests ended
   c.heartbeat({ inFlight: 0 });
+  clock.advance(0);
   assert.deepEqual([relayFlags(a), relayFlags(b), relayFlags(c), relayFlags(d)], [[true, false], [true, false], [true, false], [true, false]]);
 });
 
