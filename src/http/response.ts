@@ -141,40 +141,51 @@ export class Response {
     return this.cookie(name, '', { ...options, maxAge: 0, expires: new Date(0) });
   }
 
+  // The senders are not async functions: each returns the one promise of its sink write (a thrown error becomes
+  // a rejection, as before), so a response costs no wrapper promise per layer.
+
   /** Send `JSON.stringify(value)` as `application/json` (unless Content-Type was set). */
-  async json(value: unknown, status?: number): Promise<void> {
-    const text = JSON.stringify(value);
-    if (text === undefined) throw new TypeError('response value is not JSON-serialisable');
-    await this.#sendBody(status, Buffer.from(text, 'utf8'), 'application/json; charset=utf-8');
+  json(value: unknown, status?: number): Promise<void> {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (text === undefined) return Promise.reject(new TypeError('response value is not JSON-serialisable'));
+    return this.#sendBody(status, Buffer.from(text, 'utf8'), 'application/json; charset=utf-8');
   }
 
   /** Send `text/plain; charset=utf-8` (unless Content-Type was set). */
-  async text(body: string, status?: number): Promise<void> {
-    await this.#sendBody(status, Buffer.from(body, 'utf8'), TEXT);
+  text(body: string, status?: number): Promise<void> {
+    return this.#sendBody(status, Buffer.from(body, 'utf8'), TEXT);
   }
 
   /** Send `text/html; charset=utf-8` (unless Content-Type was set). */
-  async html(body: string, status?: number): Promise<void> {
-    await this.#sendBody(status, Buffer.from(body, 'utf8'), 'text/html; charset=utf-8');
+  html(body: string, status?: number): Promise<void> {
+    return this.#sendBody(status, Buffer.from(body, 'utf8'), 'text/html; charset=utf-8');
   }
 
   /** Send bytes (`application/octet-stream`) or a string (`text/plain`) unless Content-Type was set. */
-  async send(body: BodyInput, status?: number): Promise<void> {
-    const bytes = toBuffer(body);
-    await this.#sendBody(status, bytes, typeof body === 'string' ? TEXT : 'application/octet-stream');
+  send(body: BodyInput, status?: number): Promise<void> {
+    return this.#sendBody(status, toBuffer(body), typeof body === 'string' ? TEXT : 'application/octet-stream');
   }
 
   /** Redirect to `location` (already percent-encoded: non-latin1 chars are refused) with a 3xx status and an empty body. */
-  async redirect(location: string, status = 302): Promise<void> {
-    this.#assertHeadersOpen();
-    const code = checkStatus(status, 300, 399);
-    this.setHeader('Location', location);
-    await this.#sendBody(code, EMPTY, undefined);
+  redirect(location: string, status = 302): Promise<void> {
+    try {
+      this.#assertHeadersOpen();
+      const code = checkStatus(status, 300, 399);
+      this.setHeader('Location', location);
+      return this.#sendBody(code, EMPTY, undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Send no body (`Content-Length: 0`; no length at all for 204 and 304). */
-  async empty(status?: number): Promise<void> {
-    await this.#sendBody(status, EMPTY, undefined);
+  empty(status?: number): Promise<void> {
+    return this.#sendBody(status, EMPTY, undefined);
   }
 
   /** Finish whatever is in progress: end an open stream, or send an empty body now. No-op once sent. */
@@ -206,20 +217,31 @@ export class Response {
     return this.#target.method === 'HEAD';
   }
 
-  async #sendBody(status: number | undefined, body: Buffer, contentType: string | undefined): Promise<void> {
-    this.#assertHeadersOpen();
-    if (status !== undefined) this.status(status);
-    const bodyAllowed = allowsBody(this.#status);
-    if (bodyAllowed && contentType !== undefined && !this.#headers.has('content-type')) {
-      this.#headers.set('Content-Type', contentType);
+  /** Head and body in one sink write; then close if required. Never throws: an invalid response is a rejection. */
+  #sendBody(status: number | undefined, body: Buffer, contentType: string | undefined): Promise<void> {
+    let data: Buffer;
+    let closeAfter: boolean;
+    try {
+      this.#assertHeadersOpen();
+      if (status !== undefined) this.status(status);
+      const bodyAllowed = allowsBody(this.#status);
+      if (bodyAllowed && contentType !== undefined && !this.#headers.has('content-type')) {
+        this.#headers.set('Content-Type', contentType);
+      }
+      closeAfter = this.#mustClose();
+      const head = this.#renderHead(bodyAllowed ? 'length' : 'none', body.length, closeAfter);
+      data = bodyAllowed && !this.#isHead && body.length > 0 ? headAndBody(head, body) : head;
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const closeAfter = this.#mustClose();
-    const head = this.#renderHead(bodyAllowed ? 'length' : 'none', body.length, closeAfter);
     this.#headersSent = true;
     this.#sent = true;
-    await this.#write(bodyAllowed && !this.#isHead && body.length > 0 ? headAndBody(head, body) : head);
-    this.#finished = true;
-    if (closeAfter) await this.#sink.close();
+    return this.#sink.write(data).then(() => {
+      this.#bytes += data.length;
+      this.#finished = true;
+      if (closeAfter) return this.#sink.close();
+      return undefined;
+    });
   }
 
   #renderHead(framing: Framing, length: number, closeAfter: boolean): Buffer {
