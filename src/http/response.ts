@@ -10,8 +10,9 @@ import { serializeCookie, type CookieOptions } from './cookie';
 import { HeaderMap, type HeaderInput } from './header-map';
 import { headerTokens } from './parse';
 import type { HttpVersion } from './request';
-import { encodeChunk, LAST_CHUNK, serializeResponseHead } from '../protocol/http-response';
-import { allocWithHeadroom, HEADROOM_MIN_BYTES } from '../protocol/reply-writer';
+import { encodeChunk, LAST_CHUNK, statusLine } from '../protocol/http-response';
+import { allocWithHeadroom } from '../protocol/reply-writer';
+import { dateHeaderLine } from './date-header';
 import type { ReplySink } from './sink';
 
 /** What the response needs to know about its request. `Request` satisfies it. */
@@ -204,7 +205,7 @@ export class Response {
     const bodyAllowed = allowsBody(this.#status);
     const framing: Framing = !bodyAllowed ? 'none' : this.#target.version === 'HTTP/1.1' ? 'chunked' : 'close-delimited';
     const closeAfter = this.#mustClose() || (framing === 'close-delimited' && !this.#isHead);
-    const head = this.#renderHead(framing, 0, closeAfter);
+    const head = headAndBody(this.#renderHead(framing, 0, closeAfter), EMPTY);
     const writesBody = bodyAllowed && !this.#isHead;
     const stream = this.#openStream(framing === 'chunked' && writesBody, writesBody, closeAfter);
     this.#stream = stream;
@@ -230,7 +231,7 @@ export class Response {
       }
       closeAfter = this.#mustClose();
       const head = this.#renderHead(bodyAllowed ? 'length' : 'none', body.length, closeAfter);
-      data = bodyAllowed && !this.#isHead && body.length > 0 ? headAndBody(head, body) : head;
+      data = headAndBody(head, bodyAllowed && !this.#isHead ? body : EMPTY);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -244,18 +245,26 @@ export class Response {
     });
   }
 
-  #renderHead(framing: Framing, length: number, closeAfter: boolean): Buffer {
-    const lines = this.#headers.lines(FRAMING);
-    if (framing === 'length') lines.push(['Content-Length', String(length)]);
-    if (framing === 'chunked') lines.push(['Transfer-Encoding', 'chunked']);
-    if (closeAfter) lines.push(['Connection', 'close']);
-    else if (this.#target.version === 'HTTP/1.0') lines.push(['Connection', 'keep-alive']);
-    return serializeResponseHead({ version: 'HTTP/1.1', status: this.#status, headers: lines });
+  /**
+   * The head as latin1 text: the cached status line, the handler's headers (checked when set), `Date` unless the
+   * handler set one, then the framing headers, which are always computed here.
+   */
+  #renderHead(framing: Framing, length: number, closeAfter: boolean): string {
+    let text = statusLine(this.#status) + this.#headers.render(FRAMING);
+    if (!this.#headers.has('date')) text += dateHeaderLine();
+    if (framing === 'length') text += `Content-Length: ${length}\r\n`;
+    else if (framing === 'chunked') text += 'Transfer-Encoding: chunked\r\n';
+    if (closeAfter) text += 'Connection: close\r\n\r\n';
+    else if (this.#target.version === 'HTTP/1.0') text += 'Connection: keep-alive\r\n\r\n';
+    else text += '\r\n';
+    return text;
   }
 
   /** The request asked for close, or the handler set `Connection: close` itself. */
   #mustClose(): boolean {
-    return this.#target.wantsClose || headerTokens(this.#headers.get('connection') ?? []).includes('close');
+    if (this.#target.wantsClose) return true;
+    const connection = this.#headers.get('connection');
+    return connection !== undefined && headerTokens(connection).includes('close');
   }
 
   #assertHeadersOpen(): void {
@@ -332,13 +341,14 @@ class BodyStream implements ResponseStream {
   }
 }
 
-/** Head and body in one buffer; a large one leaves room for the reply prefix in front (no second copy). */
-function headAndBody(head: Buffer, body: Buffer): Buffer {
-  const size = head.length + body.length;
-  if (size < HEADROOM_MIN_BYTES) return Buffer.concat([head, body], size);
-  const out = allocWithHeadroom(size);
-  head.copy(out, 0);
-  body.copy(out, head.length);
+/**
+ * Head (latin1 text: one byte per char) and body in one buffer, with room for the Mongrel2 reply prefix in front,
+ * so the reply leaves as the one buffer it was built in (see `allocWithHeadroom`).
+ */
+function headAndBody(head: string, body: Buffer): Buffer {
+  const out = allocWithHeadroom(head.length + body.length);
+  out.write(head, 0, 'latin1');
+  if (body.length > 0) body.copy(out, head.length);
   return out;
 }
 
