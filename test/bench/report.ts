@@ -234,13 +234,20 @@ export function targets(scenarios: BenchReport['scenarios']): Target[] {
   for (const s of scenarios) {
     const r = s.ratios.find((x) => x.pair === 'metrics on / off');
     if (r === undefined) continue;
-    const cost = 1 - r.throughput;
-    out.push({ name: `${s.name}: metrics cost (1 − req/s on/off)`, goal: '≤ 3%', value: `${(cost * 100).toFixed(1)}% (CPU/1k req ${((r.cpuPer1k - 1) * 100).toFixed(1)}%)`, met: cost <= 0.03 });
+    const cost = r.workerCpu - 1;
+    out.push({ name: `${s.name}: metrics cost (worker CPU/req on/off − 1)`, goal: '≤ 3%', value: `${(cost * 100).toFixed(1)}% (req/s ${((1 - r.throughput) * 100).toFixed(1)}% lower)`, met: cost <= 0.03 });
+  }
+  for (const s of scenarios) {
+    const r = s.ratios.find((x) => x.pair.startsWith('a/a0'));
+    if (r === undefined) continue;
+    // a0 and a differ only in the request log (both have metrics on).
+    const cost = 1 / r.workerCpu - 1;
+    out.push({ name: `${s.name}: defaults' extra cost (worker CPU/req a0/a − 1; the request log)`, goal: '≤ 3%', value: `${(cost * 100).toFixed(1)}%`, met: cost <= 0.03 });
   }
   const idle = scenarios.flatMap((s) => s.summary.filter((v) => v.kind === 'm2pool' && v.idleWorkerRssMiB !== undefined).map((v) => v.idleWorkerRssMiB!));
   if (idle.length > 0) {
     const max = Math.max(...idle);
-    out.push({ name: 'idle m2pool worker RSS (largest seen)', goal: '≤ 60 MiB', value: `${max.toFixed(1)} MiB`, met: max <= 60 });
+    out.push({ name: 'idle m2pool worker RSS (largest seen)', goal: '≤ 50 MiB', value: `${max.toFixed(1)} MiB`, met: max <= 50 });
   }
   return out;
 }
