@@ -4,7 +4,7 @@
  */
 
 /** The application framework (Brubeck-style handlers, routes, deadlines, validation, in-process testing). */
-export { App, Cancellation, Context, Handler, OrderedRouter, SocketContext, UNMATCHED_ROUTE, validate, validateOrThrow, WebSocketContext } from './app';
+export { App, Cancellation, Context, Handler, OrderedRouter, SocketContext, UNMATCHED_ROUTE, lazySchema, validate, validateOrThrow, WebSocketContext } from './app';
 export type {
   AppOptions,
   DispatchResult,

@@ -15,8 +15,17 @@
  * Outside this repository, import from 'm2pool' instead of '../../src'.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
-import { App, Handler } from '../../src';
+import type * as Zod from 'zod';
+import { App, Handler, lazySchema } from '../../src';
+
+/**
+ * zod, loaded by the first request that is validated: a worker that never serves /slow or /greet does not pay
+ * its ~6 MiB (lazySchema builds each schema on first use).
+ */
+function zod(): typeof Zod.z {
+  // NOTE: require, not import: an import at the top would load zod at start, which is what this avoids.
+  return (require('zod') as typeof Zod).z;
+}
 
 /** Brubeck's handler: one class per resource, one method per HTTP verb. */
 class Greeting extends Handler {
@@ -54,7 +63,13 @@ app.get(
     await sleep(ctx.query.ms, undefined, { signal: ctx.signal });
     return `slept ${ctx.query.ms} ms\n`;
   },
-  { timeoutMs: 2_000, query: z.object({ ms: z.coerce.number().int().min(0).max(60_000).default(100) }) },
+  {
+    timeoutMs: 2_000,
+    query: lazySchema(() => {
+      const z = zod();
+      return z.object({ ms: z.coerce.number().int().min(0).max(60_000).default(100) });
+    }),
+  },
 );
 
 app.get('/fail', () => {
@@ -62,7 +77,10 @@ app.get('/fail', () => {
 });
 
 app.post('/greet', (ctx) => ({ greeting: `Hello, ${ctx.body.name}${ctx.body.excited === true ? '!' : '.'}` }), {
-  body: z.object({ name: z.string().min(1).max(100), excited: z.boolean().optional() }),
+  body: lazySchema(() => {
+    const z = zod();
+    return z.object({ name: z.string().min(1).max(100), excited: z.boolean().optional() });
+  }),
 });
 
 /** Browsers send Origin with an upgrade: refusing other sites' pages stops cross-site WebSocket hijacking. */

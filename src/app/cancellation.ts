@@ -27,6 +27,11 @@ export class Cancellation {
     return this.#reason;
   }
 
+  /** Whether anybody could notice an abort: the `signal` was built, or a listener is subscribed. */
+  get observed(): boolean {
+    return this.#controller !== undefined || (this.#listeners !== undefined && this.#listeners.length > 0);
+  }
+
   /** A standard `AbortSignal` mirroring this cancellation, created on first use. */
   get signal(): AbortSignal {
     if (this.#controller === undefined) {

@@ -14,6 +14,7 @@ import { statusText } from '../protocol/status-text';
 import type { RawMessage, UploadInfo } from '../protocol/types';
 import { Cancellation, onAbort, type AbortSource } from './cancellation';
 import type { ContextInit } from './context';
+import { isPromiseLike } from './handler';
 import type { RouteEntry } from './route-entry';
 import { errorReply, sendErrorReply, sendReturnValue, type ErrorReply } from './respond';
 import type { Params, RouteMatch, Router } from './router';
@@ -67,7 +68,7 @@ export interface DispatchConfig {
 }
 
 /** Handle one request message, writing the response to `sink`. See {@link DispatchResult}. */
-export async function dispatch(
+export function dispatch(
   config: DispatchConfig,
   msg: RawMessage,
   sink: ReplySink,
@@ -76,22 +77,33 @@ export async function dispatch(
   const started = performance.now();
   const counting = new CountingSink(sink);
   try {
-    const req = new Request(msg, options.upload === undefined ? {} : { upload: options.upload });
-    return await new Exchange(config, req, counting, options, started).run();
+    const req = new Request(msg, options.upload === undefined ? NO_REQUEST_OPTIONS : { upload: options.upload });
+    return new Exchange(config, req, counting, options, started).run();
   } catch (err) {
-    // Only a bug in the framework itself lands here; the request still gets an outcome.
-    (options.logger ?? config.logger).error({ err }, 'dispatch failed');
-    return {
-      outcome: 'error',
-      status: 0,
-      route: UNMATCHED_ROUTE,
-      method: '',
-      bytesSent: counting.bytes,
-      closed: counting.closed,
-      durationMs: performance.now() - started,
-    };
+    return Promise.resolve(frameworkFailure(config, options, counting, started, err));
   }
 }
+
+const NO_REQUEST_OPTIONS = {};
+
+/** Only a bug in the framework itself lands here; the request still gets an outcome. */
+function frameworkFailure(config: DispatchConfig, options: DispatchOptions, counting: CountingSink, started: number, err: unknown): DispatchResult {
+  (options.logger ?? config.logger).error({ err }, 'dispatch failed');
+  return {
+    outcome: 'error',
+    status: 0,
+    route: UNMATCHED_ROUTE,
+    method: '',
+    bytesSent: counting.bytes,
+    closed: counting.closed,
+    durationMs: performance.now() - started,
+  };
+}
+
+type WorkOutcome = 'response' | 'error';
+
+const RESPONSE: Promise<WorkOutcome> = Promise.resolve('response');
+const toResponse = (): WorkOutcome => 'response';
 
 class Exchange {
   readonly #config: DispatchConfig;
@@ -137,12 +149,34 @@ class Exchange {
     return (this.#childLog ??= this.#baseLog.child({ route: this.#route, method: this.#req.method, connId: this.#req.connId }));
   }
 
-  async run(): Promise<DispatchResult> {
+  /**
+   * Run the request. The handler is called synchronously; when it answered synchronously (returned a value or
+   * sent its response before returning) the response is already with the sink, so neither the deadline nor an
+   * abort from outside can change the outcome any more (both only act before the response is sent): no timer,
+   * no listener and no settle promise are made. Otherwise the deadline and the external signal race the work.
+   */
+  run(): Promise<DispatchResult> {
     const external = this.#external;
     if (external?.aborted) {
       this.#cancellation.abort(external.reason);
-      return this.#result('aborted', 0);
+      return Promise.resolve(this.#result('aborted', 0));
     }
+    const work = this.#work();
+    // A handler that read its signal (or subscribed to it) still sees an abort while its response is written.
+    if (this.#current.sent && !this.#cancellation.observed) {
+      return work.then(
+        (outcome) => this.#result(outcome, this.#wireStatus()),
+        (err: unknown) => {
+          this.#log.error({ err }, 'dispatch failed');
+          return this.#result('error', this.#wireStatus());
+        },
+      );
+    }
+    return this.#race(work, external);
+  }
+
+  /** The work against the deadline (counted from the start of dispatch) and the external signal. */
+  async #race(work: Promise<WorkOutcome>, external: AbortSource | undefined): Promise<DispatchResult> {
     let settle: (outcome: DispatchOutcome) => void = () => undefined;
     const settled = new Promise<DispatchOutcome>((resolve) => {
       settle = resolve;
@@ -161,8 +195,8 @@ class Exchange {
       settle('timeout');
     };
     const unsubscribe = external === undefined ? undefined : onAbort(external, abortedFromOutside);
-    const timer = setTimeout(onDeadline, this.#timeoutMs);
-    this.#work().then(settle, (err: unknown) => {
+    const timer = setTimeout(onDeadline, Math.max(0, this.#timeoutMs - (performance.now() - this.#started)));
+    work.then(settle, (err: unknown) => {
       // #work catches everything it can; this is the last guard so dispatch cannot hang.
       this.#log.error({ err }, 'dispatch failed');
       settle('error');
@@ -183,7 +217,8 @@ class Exchange {
 
   /** Status of the first response whose head reached the sink; 0 if none did. */
   #wireStatus(): number {
-    return this.#responses.find((r) => r.headersSent)?.statusCode ?? 0;
+    for (const r of this.#responses) if (r.headersSent) return r.statusCode;
+    return 0;
   }
 
   #context(params: Params): ContextInit {
@@ -201,43 +236,48 @@ class Exchange {
     return this.#log;
   }
 
-  /** Route, validate, run the handler, send its answer. Never rejects. */
-  async #work(): Promise<'response' | 'error'> {
+  /**
+   * Route, validate, run the handler, send its answer. Never rejects. Synchronous up to the first thing that
+   * really waits: a handler that returns a value has its response handed to the sink before this returns.
+   */
+  #work(): Promise<WorkOutcome> {
     try {
       const match = this.#match;
-      if (match.kind === 'not-found') return await this.#fail(new HttpError(404));
+      if (match.kind === 'not-found') return this.#fail(new HttpError(404));
       if (match.kind === 'method-not-allowed') {
         const allow = match.allow.join(', ');
-        if (this.#req.method !== 'OPTIONS') return await this.#fail(new HttpError(405, undefined, { headers: { Allow: allow } }));
-        await this.#handlerRes.header('Allow', allow).empty(204);
-        return 'response';
+        if (this.#req.method !== 'OPTIONS') return this.#fail(new HttpError(405, undefined, { headers: { Allow: allow } }));
+        return this.#handlerRes.header('Allow', allow).empty(204).then(toResponse, (err: unknown) => this.#fail(err));
       }
-      const value = await match.handler.run(this.#context(match.params));
-      return await this.#finish(value);
+      const value = match.handler.run(this.#context(match.params));
+      if (isPromiseLike(value)) return Promise.resolve(value).then((v) => this.#finish(v), (err: unknown) => this.#fail(err));
+      return this.#finish(value);
     } catch (err) {
       return this.#fail(err);
     }
   }
 
-  /** Turn the handler's return value into the response, unless it already answered. */
-  async #finish(value: unknown): Promise<'response' | 'error'> {
-    const res = this.#handlerRes;
-    if (this.#cutOff() || res.sent) return 'response';
-    if (res.headersSent) {
-      this.#log.warn('handler returned with its response stream open; ending it');
-      await res.end();
-      return 'response';
+  /** Turn the handler's return value into the response, unless it already answered. Never rejects. */
+  #finish(value: unknown): Promise<WorkOutcome> {
+    try {
+      const res = this.#handlerRes;
+      if (this.#cutOff() || res.sent) return RESPONSE;
+      if (res.headersSent) {
+        this.#log.warn('handler returned with its response stream open; ending it');
+        return res.end().then(toResponse, (err: unknown) => this.#fail(err));
+      }
+      if (value === undefined) {
+        this.#log.error('handler returned without sending a response');
+        return this.#sendError({ status: 500, message: statusText(500) });
+      }
+      return sendReturnValue(res, value).then(toResponse, (err: unknown) => this.#fail(err));
+    } catch (err) {
+      return this.#fail(err);
     }
-    if (value === undefined) {
-      this.#log.error('handler returned without sending a response');
-      return this.#sendError({ status: 500, message: statusText(500) });
-    }
-    await sendReturnValue(res, value);
-    return 'response';
   }
 
   /** Log `err` and answer it (see `errorReply`). */
-  async #fail(err: unknown): Promise<'response' | 'error'> {
+  async #fail(err: unknown): Promise<WorkOutcome> {
     if (this.#cutOff(err)) return 'error';
     if (this.#handlerRes.finished) {
       // The transport has the whole response; only the log can tell.

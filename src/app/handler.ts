@@ -114,12 +114,25 @@ function isHandlerClass<B, Q>(target: RouteTarget<B, Q>): target is HandlerClass
   return typeof target === 'function' && target.prototype instanceof Handler;
 }
 
-async function invokeClass<B, Q>(cls: HandlerClass<B, Q>, method: HandlerMethod, ctx: Context<B, Q>): Promise<unknown> {
+/**
+ * One request of a class handler: `prepare()`, then the verb method. Synchronous as long as they are (no promise
+ * for a class whose `prepare` and method return plain values); a promise once either returns one. May throw.
+ */
+function invokeClass<B, Q>(cls: HandlerClass<B, Q>, method: HandlerMethod, ctx: Context<B, Q>): unknown {
   const instance = new cls(ctx);
-  await instance.prepare();
+  const prepared = instance.prepare();
+  if (isPromiseLike(prepared)) return Promise.resolve(prepared).then(() => callVerb(cls, instance, method, ctx));
+  return callVerb(cls, instance, method, ctx);
+}
+
+function callVerb<B, Q>(cls: HandlerClass<B, Q>, instance: Handler<B, Q>, method: HandlerMethod, ctx: Context<B, Q>): unknown {
   const fn: unknown = Reflect.get(instance, method);
   // Checked at registration; re-checked because a prototype can change after that.
   if (typeof fn !== 'function') throw new TypeError(`${cls.name}.${method} is not a function`);
-  const result: unknown = await fn.call(instance, ctx);
-  return result;
+  return fn.call(instance, ctx);
+}
+
+/** A thenable: what `await` would wait for. */
+export function isPromiseLike(x: unknown): x is PromiseLike<unknown> {
+  return (typeof x === 'object' || typeof x === 'function') && x !== null && typeof (x as { then?: unknown }).then === 'function';
 }

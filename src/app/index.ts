@@ -19,7 +19,7 @@ export { allowList, compilePattern, METHOD_ALL, OrderedRouter } from './router';
 export type { Params, RouteMatch, RoutePattern, Router } from './router';
 export { buildRawMessage, CollectingSink, decodeChunked, parseHttpResponse } from './testing';
 export type { ParsedResponse, TestRequestInit, TestResponse } from './testing';
-export { validate, validateOrThrow } from './validate';
+export { lazySchema, validate, validateOrThrow } from './validate';
 export type { StandardIssue, StandardResult, StandardSchema, ValidationIssue } from './validate';
 export { SocketContext, SocketRoutes } from './socket';
 export type { SocketConfig, SocketEvent, SocketHandler, SocketResult, SocketRouteOptions } from './socket';

@@ -46,15 +46,12 @@ export async function sendErrorReply(res: Response, reply: ErrorReply): Promise<
  * Send what a handler returned on `res` (not yet started): a string → text/plain, bytes →
  * application/octet-stream, `res` itself → sent as built with an empty body, anything else → JSON.
  */
-export async function sendReturnValue(res: Response, value: unknown): Promise<void> {
+export function sendReturnValue(res: Response, value: unknown): Promise<void> {
+  // Not async: the sender's own promise is returned, no wrapper per request.
+  if (typeof value === 'string') return res.text(value);
   if (value instanceof Response) {
-    if (value !== res) throw new TypeError('handler returned a Response other than ctx.res');
-    await res.end();
-  } else if (typeof value === 'string') {
-    await res.text(value);
-  } else if (value instanceof Uint8Array) {
-    await res.send(value);
-  } else {
-    await res.json(value);
+    return value === res ? res.end() : Promise.reject(new TypeError('handler returned a Response other than ctx.res'));
   }
+  if (value instanceof Uint8Array) return res.send(value);
+  return res.json(value);
 }

@@ -27,8 +27,12 @@ export interface RouteEntry {
   readonly label: string;
   /** The route's own deadline, if it has one. */
   readonly timeoutMs: number | undefined;
-  /** Validate, build the context and call the handler; resolves to what the handler returned. */
-  run(init: ContextInit): Promise<unknown>;
+  /**
+   * Validate, build the context and call the handler: what the handler returned. A route without a schema calls
+   * the handler synchronously and returns its value as is (a promise only if the handler returned one), so a
+   * synchronous handler costs no promise; it may then also throw synchronously.
+   */
+  run(init: ContextInit): unknown;
 }
 
 /** setTimeout's maximum delay; longer values fire at once. */
@@ -45,6 +49,10 @@ export function createRouteEntry<B, Q>(
 ): RouteEntry {
   if (options.timeoutMs !== undefined) checkTimeout(`timeoutMs of route ${label}`, options.timeoutMs);
   const { body: bodySchema, query: querySchema } = options;
+  if (bodySchema === undefined && querySchema === undefined) {
+    // NOTE: without a schema B and Q keep their defaults (see below): `undefined` is the body.
+    return { label, timeoutMs: options.timeoutMs, run: (init: ContextInit): unknown => invoker.invoke(new Context<B, Q>(init, undefined as B)) };
+  }
   return {
     label,
     timeoutMs: options.timeoutMs,

@@ -89,19 +89,20 @@ export class OrderedRouter<T> implements Router<T> {
   }
 
   match(method: string, path: string): RouteMatch<T> {
-    const handlers: T[] = [];
-    const methods = new Set<string>();
+    // Made only when a path matches with another method: a hit on the first matching route allocates nothing.
+    let handlers: T[] | undefined;
+    let methods: Set<string> | undefined;
     let headFallback: RouteMatch<T> | undefined;
     for (const route of this.#routes) {
       const m = route.regexp.exec(path);
       if (m === null) continue;
       if (route.method === method || route.method === METHOD_ALL) return found(route, m);
       if (method === 'HEAD' && route.method === 'GET') headFallback ??= found(route, m);
-      handlers.push(route.handler);
-      methods.add(route.method);
+      (handlers ??= []).push(route.handler);
+      (methods ??= new Set()).add(route.method);
     }
     if (headFallback !== undefined) return headFallback;
-    if (handlers.length === 0) return { kind: 'not-found' };
+    if (handlers === undefined || methods === undefined) return { kind: 'not-found' };
     return { kind: 'method-not-allowed', allow: allowList(methods), handlers };
   }
 }
@@ -116,12 +117,18 @@ export function allowList(methods: Iterable<string>): string[] {
   return [...known, ...others];
 }
 
+const NO_PARAMS: Params = Object.freeze({});
+
 function found<T>(route: Route<T>, m: RegExpExecArray): RouteMatch<T> {
+  const groups = m.groups;
+  if (groups === undefined) return { kind: 'found', handler: route.handler, params: NO_PARAMS };
   // Keys come from the route definition, never from the client, so a plain object is safe.
   const params: Record<string, string> = {};
-  for (const [name, value] of Object.entries(m.groups ?? {})) {
+  for (const name in groups) {
+    const value = groups[name];
     if (value === undefined) continue;
-    params[name === WILDCARD_GROUP ? '*' : name] = tryDecodeURIComponent(value);
+    // Only a value with an escape needs decoding (the common case has none).
+    params[name === WILDCARD_GROUP ? '*' : name] = value.includes('%') ? tryDecodeURIComponent(value) : value;
   }
   return { kind: 'found', handler: route.handler, params: Object.freeze(params) };
 }

@@ -28,6 +28,34 @@ export interface StandardSchema<Output = unknown> {
   };
 }
 
+/**
+ * A schema built on first use: `build` runs when the first request is validated, not when the route is
+ * registered, so a validation library a worker may never need is not loaded at start (zod adds ~6 MiB to every
+ * idle worker). Load the library inside `build` (`require`), keeping only a type import at the top.
+ * @example app.get('/slow', handler, { query: lazySchema(() => require('zod').z.object({ ms: ... })) })
+ */
+export function lazySchema<Output>(build: () => StandardSchema<Output>): StandardSchema<Output> {
+  return new LazySchema(build);
+}
+
+/** A class with a prototype getter, not an object literal with one (see `ExchangeScope` in dispatch.ts). */
+class LazySchema<Output> implements StandardSchema<Output> {
+  #build: (() => StandardSchema<Output>) | undefined;
+  #schema: StandardSchema<Output> | undefined;
+
+  constructor(build: () => StandardSchema<Output>) {
+    this.#build = build;
+  }
+
+  get '~standard'(): StandardSchema<Output>['~standard'] {
+    if (this.#schema === undefined) {
+      this.#schema = (this.#build as () => StandardSchema<Output>)();
+      this.#build = undefined;
+    }
+    return this.#schema['~standard'];
+  }
+}
+
 /** An issue as the client sees it: `path` is dotted (`items.0.name`), empty for the root value. */
 export interface ValidationIssue {
   readonly path: string;

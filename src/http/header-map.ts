@@ -48,6 +48,19 @@ export class HeaderMap {
     this.#entries.delete(name.toLowerCase());
   }
 
+  /**
+   * The header lines as wire text, `Name: value\r\n` per value, skipping `omit` names. Names and values were
+   * checked when they were set, so nothing is validated again here.
+   */
+  render(omit: ReadonlySet<string>): string {
+    let text = '';
+    for (const [key, entry] of this.#entries) {
+      if (omit.has(key)) continue;
+      for (const value of entry.values) text += `${entry.name}: ${value}\r\n`;
+    }
+    return text;
+  }
+
   /** One `[name, value]` pair per value (repeated headers become separate lines), skipping `omit` names. */
   lines(omit: ReadonlySet<string>): Array<[string, string]> {
     const out: Array<[string, string]> = [];

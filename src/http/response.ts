@@ -10,8 +10,9 @@ import { serializeCookie, type CookieOptions } from './cookie';
 import { HeaderMap, type HeaderInput } from './header-map';
 import { headerTokens } from './parse';
 import type { HttpVersion } from './request';
-import { encodeChunk, LAST_CHUNK, serializeResponseHead } from '../protocol/http-response';
-import { allocWithHeadroom, HEADROOM_MIN_BYTES } from '../protocol/reply-writer';
+import { encodeChunk, LAST_CHUNK, statusLine } from '../protocol/http-response';
+import { allocWithHeadroom } from '../protocol/reply-writer';
+import { dateHeaderLine } from './date-header';
 import type { ReplySink } from './sink';
 
 /** What the response needs to know about its request. `Request` satisfies it. */
@@ -141,40 +142,51 @@ export class Response {
     return this.cookie(name, '', { ...options, maxAge: 0, expires: new Date(0) });
   }
 
+  // The senders are not async functions: each returns the one promise of its sink write (a thrown error becomes
+  // a rejection, as before), so a response costs no wrapper promise per layer.
+
   /** Send `JSON.stringify(value)` as `application/json` (unless Content-Type was set). */
-  async json(value: unknown, status?: number): Promise<void> {
-    const text = JSON.stringify(value);
-    if (text === undefined) throw new TypeError('response value is not JSON-serialisable');
-    await this.#sendBody(status, Buffer.from(text, 'utf8'), 'application/json; charset=utf-8');
+  json(value: unknown, status?: number): Promise<void> {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(value);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (text === undefined) return Promise.reject(new TypeError('response value is not JSON-serialisable'));
+    return this.#sendBody(status, Buffer.from(text, 'utf8'), 'application/json; charset=utf-8');
   }
 
   /** Send `text/plain; charset=utf-8` (unless Content-Type was set). */
-  async text(body: string, status?: number): Promise<void> {
-    await this.#sendBody(status, Buffer.from(body, 'utf8'), TEXT);
+  text(body: string, status?: number): Promise<void> {
+    return this.#sendBody(status, Buffer.from(body, 'utf8'), TEXT);
   }
 
   /** Send `text/html; charset=utf-8` (unless Content-Type was set). */
-  async html(body: string, status?: number): Promise<void> {
-    await this.#sendBody(status, Buffer.from(body, 'utf8'), 'text/html; charset=utf-8');
+  html(body: string, status?: number): Promise<void> {
+    return this.#sendBody(status, Buffer.from(body, 'utf8'), 'text/html; charset=utf-8');
   }
 
   /** Send bytes (`application/octet-stream`) or a string (`text/plain`) unless Content-Type was set. */
-  async send(body: BodyInput, status?: number): Promise<void> {
-    const bytes = toBuffer(body);
-    await this.#sendBody(status, bytes, typeof body === 'string' ? TEXT : 'application/octet-stream');
+  send(body: BodyInput, status?: number): Promise<void> {
+    return this.#sendBody(status, toBuffer(body), typeof body === 'string' ? TEXT : 'application/octet-stream');
   }
 
   /** Redirect to `location` (already percent-encoded: non-latin1 chars are refused) with a 3xx status and an empty body. */
-  async redirect(location: string, status = 302): Promise<void> {
-    this.#assertHeadersOpen();
-    const code = checkStatus(status, 300, 399);
-    this.setHeader('Location', location);
-    await this.#sendBody(code, EMPTY, undefined);
+  redirect(location: string, status = 302): Promise<void> {
+    try {
+      this.#assertHeadersOpen();
+      const code = checkStatus(status, 300, 399);
+      this.setHeader('Location', location);
+      return this.#sendBody(code, EMPTY, undefined);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Send no body (`Content-Length: 0`; no length at all for 204 and 304). */
-  async empty(status?: number): Promise<void> {
-    await this.#sendBody(status, EMPTY, undefined);
+  empty(status?: number): Promise<void> {
+    return this.#sendBody(status, EMPTY, undefined);
   }
 
   /** Finish whatever is in progress: end an open stream, or send an empty body now. No-op once sent. */
@@ -193,7 +205,7 @@ export class Response {
     const bodyAllowed = allowsBody(this.#status);
     const framing: Framing = !bodyAllowed ? 'none' : this.#target.version === 'HTTP/1.1' ? 'chunked' : 'close-delimited';
     const closeAfter = this.#mustClose() || (framing === 'close-delimited' && !this.#isHead);
-    const head = this.#renderHead(framing, 0, closeAfter);
+    const head = headAndBody(this.#renderHead(framing, 0, closeAfter), EMPTY);
     const writesBody = bodyAllowed && !this.#isHead;
     const stream = this.#openStream(framing === 'chunked' && writesBody, writesBody, closeAfter);
     this.#stream = stream;
@@ -206,34 +218,53 @@ export class Response {
     return this.#target.method === 'HEAD';
   }
 
-  async #sendBody(status: number | undefined, body: Buffer, contentType: string | undefined): Promise<void> {
-    this.#assertHeadersOpen();
-    if (status !== undefined) this.status(status);
-    const bodyAllowed = allowsBody(this.#status);
-    if (bodyAllowed && contentType !== undefined && !this.#headers.has('content-type')) {
-      this.#headers.set('Content-Type', contentType);
+  /** Head and body in one sink write; then close if required. Never throws: an invalid response is a rejection. */
+  #sendBody(status: number | undefined, body: Buffer, contentType: string | undefined): Promise<void> {
+    let data: Buffer;
+    let closeAfter: boolean;
+    try {
+      this.#assertHeadersOpen();
+      if (status !== undefined) this.status(status);
+      const bodyAllowed = allowsBody(this.#status);
+      if (bodyAllowed && contentType !== undefined && !this.#headers.has('content-type')) {
+        this.#headers.set('Content-Type', contentType);
+      }
+      closeAfter = this.#mustClose();
+      const head = this.#renderHead(bodyAllowed ? 'length' : 'none', body.length, closeAfter);
+      data = headAndBody(head, bodyAllowed && !this.#isHead ? body : EMPTY);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const closeAfter = this.#mustClose();
-    const head = this.#renderHead(bodyAllowed ? 'length' : 'none', body.length, closeAfter);
     this.#headersSent = true;
     this.#sent = true;
-    await this.#write(bodyAllowed && !this.#isHead && body.length > 0 ? headAndBody(head, body) : head);
-    this.#finished = true;
-    if (closeAfter) await this.#sink.close();
+    return this.#sink.write(data).then(() => {
+      this.#bytes += data.length;
+      this.#finished = true;
+      if (closeAfter) return this.#sink.close();
+      return undefined;
+    });
   }
 
-  #renderHead(framing: Framing, length: number, closeAfter: boolean): Buffer {
-    const lines = this.#headers.lines(FRAMING);
-    if (framing === 'length') lines.push(['Content-Length', String(length)]);
-    if (framing === 'chunked') lines.push(['Transfer-Encoding', 'chunked']);
-    if (closeAfter) lines.push(['Connection', 'close']);
-    else if (this.#target.version === 'HTTP/1.0') lines.push(['Connection', 'keep-alive']);
-    return serializeResponseHead({ version: 'HTTP/1.1', status: this.#status, headers: lines });
+  /**
+   * The head as latin1 text: the cached status line, the handler's headers (checked when set), `Date` unless the
+   * handler set one, then the framing headers, which are always computed here.
+   */
+  #renderHead(framing: Framing, length: number, closeAfter: boolean): string {
+    let text = statusLine(this.#status) + this.#headers.render(FRAMING);
+    if (!this.#headers.has('date')) text += dateHeaderLine();
+    if (framing === 'length') text += `Content-Length: ${length}\r\n`;
+    else if (framing === 'chunked') text += 'Transfer-Encoding: chunked\r\n';
+    if (closeAfter) text += 'Connection: close\r\n\r\n';
+    else if (this.#target.version === 'HTTP/1.0') text += 'Connection: keep-alive\r\n\r\n';
+    else text += '\r\n';
+    return text;
   }
 
   /** The request asked for close, or the handler set `Connection: close` itself. */
   #mustClose(): boolean {
-    return this.#target.wantsClose || headerTokens(this.#headers.get('connection') ?? []).includes('close');
+    if (this.#target.wantsClose) return true;
+    const connection = this.#headers.get('connection');
+    return connection !== undefined && headerTokens(connection).includes('close');
   }
 
   #assertHeadersOpen(): void {
@@ -310,13 +341,14 @@ class BodyStream implements ResponseStream {
   }
 }
 
-/** Head and body in one buffer; a large one leaves room for the reply prefix in front (no second copy). */
-function headAndBody(head: Buffer, body: Buffer): Buffer {
-  const size = head.length + body.length;
-  if (size < HEADROOM_MIN_BYTES) return Buffer.concat([head, body], size);
-  const out = allocWithHeadroom(size);
-  head.copy(out, 0);
-  body.copy(out, head.length);
+/**
+ * Head (latin1 text: one byte per char) and body in one buffer, with room for the Mongrel2 reply prefix in front,
+ * so the reply leaves as the one buffer it was built in (see `allocWithHeadroom`).
+ */
+function headAndBody(head: string, body: Buffer): Buffer {
+  const out = allocWithHeadroom(head.length + body.length);
+  out.write(head, 0, 'latin1');
+  if (body.length > 0) body.copy(out, head.length);
   return out;
 }
 

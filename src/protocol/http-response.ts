@@ -52,6 +52,23 @@ export function assertHeaderValue(name: string, value: string): void {
   if (!FIELD_VALUE_RE.test(value)) throw invalid(`header ${name} has a forbidden character (CR, LF, NUL, CTL or above U+00FF) in its value`);
 }
 
+const statusLines = new Map<number, string>();
+
+/**
+ * `HTTP/1.1 <status> <reason>\r\n` for a status of 100–999 (the reason from {@link statusText}), built once per
+ * status and cached.
+ * @throws M2PoolError RESPONSE_INVALID for a status outside 100–999.
+ */
+export function statusLine(status: number): string {
+  let line = statusLines.get(status);
+  if (line === undefined) {
+    if (!Number.isInteger(status) || status < 100 || status > 999) throw invalid(`bad status code ${String(status)}`);
+    line = `HTTP/1.1 ${status} ${statusText(status)}\r\n`;
+    statusLines.set(status, line);
+  }
+  return line;
+}
+
 /**
  * Serialises the status line and header block, ending with the empty line. Adds no header itself
  * (Content-Length / Transfer-Encoding are the caller's decision).

@@ -17,15 +17,27 @@ const EMPTY = Buffer.alloc(0);
 export const REPLY_HEADROOM = 128;
 /** Buffers below this size are cheaper to copy than to track (see {@link allocWithHeadroom}). */
 export const HEADROOM_MIN_BYTES = 16 * 1024;
-/** Backing stores made by {@link allocWithHeadroom} whose headroom is still unused. */
+/** Backing stores made by {@link allocWithHeadroom} (large buffers) whose headroom is still unused. */
 const withFreeHeadroom = new WeakSet<ArrayBuffer>();
+/**
+ * The last small buffer made by {@link allocWithHeadroom}, while its headroom is unused. Small buffers are slices
+ * of Node's shared pool, too many to track in a set; the one just built is the one a reply is normally made of
+ * (a response is encoded right after it is built), and any other is copied as before.
+ */
+let smallWithFreeHeadroom: Buffer | undefined;
 
 /**
  * A `size`-byte buffer with {@link REPLY_HEADROOM} unused bytes in front of it, which {@link encodeReply} fills with
- * the reply prefix instead of copying the whole body into a new message (a 64 KiB response was copied twice:
- * head + body, then prefix + that). The headroom is used once; anything else (a slice, a second reply) is copied.
+ * the reply prefix instead of copying the whole body into a new message (a response was copied twice: head +
+ * body, then prefix + that). The headroom is used once; anything else (a slice, a second reply, a small buffer
+ * that is not the latest one) is copied.
  */
 export function allocWithHeadroom(size: number): Buffer {
+  if (size < HEADROOM_MIN_BYTES) {
+    const out = Buffer.allocUnsafe(REPLY_HEADROOM + size).subarray(REPLY_HEADROOM);
+    smallWithFreeHeadroom = out;
+    return out;
+  }
   const store = new ArrayBuffer(REPLY_HEADROOM + size);
   withFreeHeadroom.add(store);
   return Buffer.from(store, REPLY_HEADROOM, size);
@@ -110,7 +122,7 @@ function build(sender: string, connIds: readonly number[], prefix: string, body:
   for (const id of connIds) {
     if (!Number.isInteger(id) || id < 0 || id > MAX_CONN_ID) throw invalid(`bad connection id ${String(id)}`);
   }
-  if (connIds.length <= MAX_REPLY_TARGETS && body.length >= HEADROOM_MIN_BYTES) {
+  if (connIds.length <= MAX_REPLY_TARGETS && (body === smallWithFreeHeadroom || body.length >= HEADROOM_MIN_BYTES)) {
     const head = `${sender} ${(prefix + connIds.join(' ')).length}:${prefix}${connIds.join(' ')}, `;
     const inPlace = prependInPlace(head, body);
     if (inPlace !== undefined) return [inPlace];
@@ -129,6 +141,14 @@ function build(sender: string, connIds: readonly number[], prefix: string, body:
 
 /** `head` written into the headroom right before `body` (see {@link allocWithHeadroom}); undefined when there is none. */
 function prependInPlace(head: string, body: Buffer): Buffer | undefined {
+  if (body === smallWithFreeHeadroom) {
+    smallWithFreeHeadroom = undefined;
+    if (head.length > REPLY_HEADROOM) return undefined;
+    // The REPLY_HEADROOM bytes before the body belong to the same allocation (allocWithHeadroom).
+    const msg = Buffer.from(body.buffer, body.byteOffset - head.length, head.length + body.length);
+    msg.write(head, 0, 'latin1');
+    return msg;
+  }
   const store = body.buffer;
   if (!(store instanceof ArrayBuffer) || body.byteOffset !== REPLY_HEADROOM || head.length > REPLY_HEADROOM || !withFreeHeadroom.has(store)) return undefined;
   withFreeHeadroom.delete(store);

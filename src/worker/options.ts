@@ -38,7 +38,7 @@ export const WORKER_DEFAULTS = {
   sendTimeoutMs: 5_000,
   maxUploadBytes: 64 * 1024 * 1024,
   logLevel: 'info',
-  requestLogLevel: 'info',
+  requestLogLevel: 'debug',
 } as const;
 
 /** Flags of `m2pool worker`. */

@@ -22,7 +22,7 @@ import { startBenchMongrel2, STATIC_HOST, type BenchMongrel2 } from './mongrel2-
 import { installCleanup, stopAll } from './procs';
 import { cpuSeconds, machineBusySeconds, machineCpu, rssAnonBytes, rssBytes } from './procstat';
 import { profilesOf, summarizeProfiles, type ProfileSummary } from './profile';
-import { markdown, ratios, summarize, targets, type BenchReport, type MachineInfo, type RunRecord, type ScenarioResult } from './report';
+import { cpuUsPerRequest, markdown, ratios, summarize, targets, type BenchReport, type MachineInfo, type RunRecord, type ScenarioResult } from './report';
 import { appModule, hostOf, startVariant, type AppName, type RunningVariant, type VariantKind, type VariantSpec } from './variants';
 import { runWrk, WRK_HINT, wrkVersion, type Load } from './wrk';
 
@@ -36,7 +36,8 @@ options:
   --quick              short smoke run: 1 round, 1 s warm-up, 3 s per variant, scenarios echo-c50, bytes-64k, slow-mix and codec
   --only NAME          run only these scenarios (repeatable or comma-separated; 'codec' = the micro benchmarks);
                        a name matches exactly or as a prefix, e.g. --only echo,workers
-  --variants IDS       only these variants (m2pool, m2pool-nometrics, floor, static, node-http)
+  --variants IDS       only these variants (m2pool-defaults, m2pool, m2pool-nometrics, floor, static, node-http);
+                       m2pool-defaults = \`m2pool start\` with nothing tuned (request log and metrics at their defaults)
   --rounds N           interleaved rounds per scenario (default 3; --quick 1)
   --duration S         measured seconds per variant per round (default 6; --quick 3)
   --warmup S           warm-up seconds before each measurement (default 1)
@@ -69,14 +70,26 @@ interface Scenario {
 
 const ECHO_PATH = '/echo/hello';
 
-function variant(kind: VariantKind, workers: number, extra: { id?: string; metrics?: boolean } = {}): VariantSpec {
-  return { id: extra.id ?? kind, kind, workers: kind === 'static' ? 0 : workers, ...(extra.metrics === undefined ? {} : { metrics: extra.metrics }) };
+function variant(kind: VariantKind, workers: number, extra: { id?: string; metrics?: boolean; defaults?: boolean } = {}): VariantSpec {
+  return {
+    id: extra.id ?? kind,
+    kind,
+    workers: kind === 'static' ? 0 : workers,
+    ...(extra.metrics === undefined ? {} : { metrics: extra.metrics }),
+    ...(extra.defaults === undefined ? {} : { defaults: extra.defaults }),
+  };
+}
+
+/** `m2pool start` exactly as a user runs it: request log and metrics at their defaults. */
+function defaultsVariant(workers: number): VariantSpec {
+  return variant('m2pool', workers, { id: 'm2pool-defaults', defaults: true });
 }
 
 function scenarios(n: number): Scenario[] {
   const echoFile = { 'echo.txt': Buffer.from(ECHO_PATH) }; // same bytes as the /echo/hello body
   const all4 = [variant('m2pool', n), variant('floor', n), variant('static', 0), variant('node-http', n)];
   const handlers = (w: number): VariantSpec[] => [variant('m2pool', w), variant('floor', w), variant('node-http', w)];
+  const withDefaults = (w: number): VariantSpec[] => [defaultsVariant(w), variant('m2pool', w), variant('floor', w), variant('node-http', w)];
   const sized = (name: string, bytes: number, quick: boolean): Scenario => ({
     name,
     title: `${bytes} B response bodies, ${n} workers`,
@@ -97,7 +110,7 @@ function scenarios(n: number): Scenario[] {
       load: { path: ECHO_PATH },
       staticLoad: { path: '/static/echo.txt' },
       staticFiles: echoFile,
-      variants: [variant('m2pool', n), variant('m2pool', n, { id: 'm2pool-nometrics', metrics: false }), variant('floor', n), variant('static', 0), variant('node-http', n)],
+      variants: [defaultsVariant(n), variant('m2pool', n), variant('m2pool', n, { id: 'm2pool-nometrics', metrics: false }), variant('floor', n), variant('static', 0), variant('node-http', n)],
       quick: true,
     },
     {
@@ -123,8 +136,9 @@ function scenarios(n: number): Scenario[] {
       variants: handlers(n),
       quick: true,
     },
-    { name: 'workers-1', title: 'small responses, 1 worker each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: handlers(1), quick: false },
-    { name: 'workers-4', title: 'small responses, 4 workers each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: handlers(4), quick: false },
+    { name: 'workers-1', title: 'small responses, 1 worker each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(1), quick: false },
+    { name: 'workers-2', title: 'small responses, 2 workers each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(2), quick: false },
+    { name: 'workers-4', title: 'small responses, 4 workers each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(4), quick: false },
   ];
 }
 
@@ -279,7 +293,8 @@ async function waitForQuiet(maxMs: number): Promise<number> {
 
 function fmtRun(r: RunRecord): string {
   const w = r.wrk;
-  return `${w.rps.toFixed(0).padStart(7)} req/s  p50 ${(w.latencyUs.p50 / 1000).toFixed(2).padStart(6)} ms  p99 ${(w.latencyUs.p99 / 1000).toFixed(2).padStart(7)} ms  errors ${w.errors.total}  CPU ${r.cpuMsPer1k.toFixed(1)} ms/1k req  (softirq ${r.softirqS.toFixed(1)} s, other load ${r.otherCpuS.toFixed(1)} s)`;
+  const perRole = Object.entries(cpuUsPerRequest(r)).map(([role, us]) => `${role} ${us.toFixed(1)}`).join(', ');
+  return `${w.rps.toFixed(0).padStart(7)} req/s  p50 ${(w.latencyUs.p50 / 1000).toFixed(2).padStart(6)} ms  p99 ${(w.latencyUs.p99 / 1000).toFixed(2).padStart(7)} ms  errors ${w.errors.total}  CPU ${r.cpuMsPer1k.toFixed(1)} ms/1k req (µs/req: ${perRole})  (softirq ${r.softirqS.toFixed(1)} s, other load ${r.otherCpuS.toFixed(1)} s)`;
 }
 
 function loadFor(s: Scenario, v: RunningVariant): Load {
@@ -444,7 +459,7 @@ async function main(): Promise<number> {
   const maxConnections = Math.max(0, ...chosen.map((s) => s.connections));
   const ulimit = Number(machine.ulimitN);
   const notes: string[] = [
-    'Request log off in m2pool workers (--request-log-level debug with --log-level info); Mongrel2 access log off (disable.access_logging) for every variant.',
+    'm2pool-defaults: `m2pool start` with no tuning flag (request log and metrics at their defaults). m2pool / m2pool-nometrics: request log off in the workers (--request-log-level debug with --log-level info). Mongrel2 access log off (disable.access_logging) for every variant.',
     'CPU ms / 1k req = CPU time (utime+stime from /proc/<pid>/stat) of every process of the variant during the measured window (Mongrel2 + supervisor + workers for a; Mongrel2 + handlers for b; Mongrel2 for c; cluster primary + workers for d) per 1000 requests. wrk runs on the same CPUs (1 thread by default).',
     'RSS = VmRSS from /proc/<pid>/status: idle right after start (before any load), loaded right after a measured run (largest worker; medians over rounds).',
     'softirq = machine-wide softirq CPU seconds in the window (loopback TCP processing for wrk and the server; charged to no process, so not in CPU / 1k req). other load = busy CPU seconds of the machine in the window that were neither the variant, wrk, this bench, nor softirq: other jobs on the machine (and the idle variants).',
@@ -481,7 +496,7 @@ async function main(): Promise<number> {
       const r = await runScenario(s, opts, root);
       const summary = summarize(r);
       results.push({ ...r, summary, ratios: ratios(r.name, summary) });
-      for (const x of results.at(-1)!.ratios) process.stdout.write(`   ${x.pair.padEnd(26)} throughput ${x.throughput.toFixed(3)}  p99 ${x.p99.toFixed(3)}  CPU/1k ${x.cpuPer1k.toFixed(3)}\n`);
+      for (const x of results.at(-1)!.ratios) process.stdout.write(`   ${x.pair.padEnd(30)} throughput ${x.throughput.toFixed(3)}  p99 ${x.p99.toFixed(3)}  CPU/1k ${x.cpuPer1k.toFixed(3)}  worker CPU/req ${x.workerCpu.toFixed(3)}\n`);
     } catch (err) {
       const msg = `${s.name} failed: ${err instanceof Error ? err.message : String(err)}`;
       notes.push(msg.split('\n')[0] ?? msg);

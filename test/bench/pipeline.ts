@@ -7,7 +7,7 @@
  * Times are process CPU time (user + system, all threads): unlike wall time they do not grow when other jobs
  * share the machine.
  */
-import { pino } from 'pino';
+import { pino, type LevelWithSilent } from 'pino';
 import { Cancellation } from '../../src/app/cancellation';
 import type { ReplySink } from '../../src/http/sink';
 import { WorkerMetrics } from '../../src/metrics/worker-metrics';
@@ -45,7 +45,7 @@ function cpuMsSince(since: NodeJS.CpuUsage): number {
 }
 
 /** Serve `n` requests through a fresh WorkerRuntime; returns the CPU ms used. */
-async function runtimeOnce(app: WorkerApp, frames: readonly Buffer[], n: number, metrics: boolean): Promise<number> {
+async function runtimeOnce(app: WorkerApp, frames: readonly Buffer[], n: number, metrics: boolean, requestLogLevel: LevelWithSilent = 'debug'): Promise<number> {
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (done = resolve));
   let left = n;
@@ -65,7 +65,7 @@ async function runtimeOnce(app: WorkerApp, frames: readonly Buffer[], n: number,
     logger: pino({ level: 'info' }, pino.destination('/dev/null')),
     maxInFlight: 64,
     maxUploadBytes: 1 << 20,
-    requestLogLevel: 'debug',
+    requestLogLevel,
     lingerMs: 0,
     metrics: metrics ? new WorkerMetrics() : undefined,
   });
@@ -115,6 +115,7 @@ export async function runPipelineBench(n: number, repeats: number): Promise<Pipe
   const cases: Array<[string, () => Promise<number>]> = [
     ['WorkerRuntime, fake link, metrics on (GET /echo/hello)', () => runtimeOnce(app, frames, n, true)],
     ['WorkerRuntime, fake link, metrics off', () => runtimeOnce(app, frames, n, false)],
+    ['WorkerRuntime, fake link, metrics on, request log at info (to /dev/null)', () => runtimeOnce(app, frames, n, true, 'info')],
     ['app.dispatch alone (64 concurrent)', () => dispatchOnce(app, frames, n)],
   ];
   for (const [, run] of cases) await run(); // warm-up

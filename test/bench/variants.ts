@@ -39,6 +39,11 @@ export interface VariantSpec {
   readonly root?: string;
   /** m2pool only: extra `m2pool start` flags of this variant. */
   readonly args?: readonly string[];
+  /**
+   * m2pool only: run exactly what `m2pool start` runs by default (no `--metrics`, `--log-level` or
+   * `--request-log-level` flag: request log and metrics at their defaults), instead of the tuned bench settings.
+   */
+  readonly defaults?: boolean;
 }
 
 /** A process whose CPU and memory are measured. */
@@ -108,10 +113,14 @@ async function startM2pool(spec: VariantSpec, ctx: VariantContext): Promise<Runn
     '--send-spec', h.sendSpec,
     '--recv-spec', h.recvSpec,
     '--admin', `127.0.0.1:${adminPort}`,
-    '--metrics', spec.metrics === false ? 'off' : 'on',
-    '--log-level', 'info',
-    // The one-line-per-request log is off (debug < info): the floor logs nothing either.
-    '--request-log-level', 'debug',
+    ...(spec.defaults === true
+      ? []
+      : [
+          '--metrics', spec.metrics === false ? 'off' : 'on',
+          '--log-level', 'info',
+          // The one-line-per-request log is off (debug < info): the floor logs nothing either.
+          '--request-log-level', 'debug',
+        ]),
     ...ctx.poolArgs,
     ...(spec.args ?? []),
   ];

@@ -36,7 +36,7 @@ test('pool logs: tagged JSON lines, documented lifecycle events, and a runtime l
   t.after(() => m2.stop());
   const adminPort = await freePort();
   const admin = `127.0.0.1:${adminPort}`;
-  const proc = spawnNode([CLI, 'start', '--app', HELLO_APP, '--workers', '2', '--max-workers', '4', ...m2.workerArgs(), '--admin', admin, '--restart-backoff-initial-ms', '100', '--heartbeat-interval-ms', '100']);
+  const proc = spawnNode([CLI, 'start', '--app', HELLO_APP, '--workers', '2', '--max-workers', '4', ...m2.workerArgs(), '--admin', admin, '--restart-backoff-initial-ms', '100', '--heartbeat-interval-ms', '100', '--request-log-level', 'info']);
   t.after(() => proc.stop());
   const pool = async (): Promise<PoolDoc> => (await adminCall(adminPort, 'GET', '/pool')).body as unknown as PoolDoc; // our own admin document
   const waitPool = (pred: (p: PoolDoc) => boolean, what: string): Promise<PoolDoc> =>

@@ -30,7 +30,7 @@ for (const protocol of ['tnetstring', 'json'] as const) {
     before(async () => {
       m2 = await startTestMongrel2({ handlers: [{ route: '/', protocol }] });
       port = m2.port;
-      worker = await startWorker(HELLO_APP, m2.workerArgs(), ['--upload-dir', m2.uploadDir, '--max-upload-bytes', String(MAX_UPLOAD)]);
+      worker = await startWorker(HELLO_APP, m2.workerArgs(), ['--upload-dir', m2.uploadDir, '--max-upload-bytes', String(MAX_UPLOAD), '--request-log-level', 'info']);
     });
     after(async () => {
       await worker?.stop();

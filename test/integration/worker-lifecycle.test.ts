@@ -33,9 +33,9 @@ test('a client disconnect aborts the slow handler serving it', { timeout: 30_000
 test('two workers share one Mongrel2 and both serve', { timeout: 30_000 }, async (t) => {
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
-  const a = await startWorker(HELLO_APP, m2.workerArgs());
+  const a = await startWorker(HELLO_APP, m2.workerArgs(), ['--request-log-level', 'info']);
   t.after(() => a.stop());
-  const b = await startWorker(HELLO_APP, m2.workerArgs());
+  const b = await startWorker(HELLO_APP, m2.workerArgs(), ['--request-log-level', 'info']);
   t.after(() => b.stop());
 
   const n = 40;

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { App } from '../../../src/app/app';
 import { Handler } from '../../../src/app/handler';
-import { validate, type StandardSchema } from '../../../src/app/validate';
+import { lazySchema, validate, type StandardSchema } from '../../../src/app/validate';
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
@@ -145,5 +145,36 @@ describe('validate with any Standard Schema', () => {
     const app = new App().post('/even', (ctx) => ctx.body * 10, { body: Even });
     assert.equal((await app.request('/even', { method: 'POST', body: '8' })).text(), '80');
     assert.equal((await app.request('/even', { method: 'POST', body: '7' })).status, 400);
+  });
+});
+
+describe('lazySchema', () => {
+  it('builds the schema on the first validated request, once, and validates like the schema itself', async () => {
+    let builds = 0;
+    const app = new App().get('/n', (ctx) => ({ n: ctx.query.n }), {
+      query: lazySchema(() => {
+        builds += 1;
+        return z.object({ n: z.coerce.number().int() });
+      }),
+    });
+    assert.equal(builds, 0, 'not built at registration');
+    assert.deepEqual((await app.request('/n?n=3')).json(), { n: 3 });
+    assert.equal(builds, 1);
+    const bad = await app.request('/n?n=x');
+    assert.equal(bad.status, 400);
+    assert.equal(builds, 1, 'built once');
+  });
+
+  it('a build that throws fails that request with a 500 and is retried by the next', async () => {
+    let attempts = 0;
+    const app = new App().get('/q', () => 'ok', {
+      query: lazySchema(() => {
+        attempts += 1;
+        if (attempts === 1) throw new Error('not yet');
+        return z.object({});
+      }),
+    });
+    assert.equal((await app.request('/q')).status, 500);
+    assert.equal((await app.request('/q')).status, 200);
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { DATE_LINE_BYTES } from '../../helpers/http-date';
 import { describe, it } from 'node:test';
 import { Response } from '../../../src/http/response';
 import type { ReplySink } from '../../../src/http/sink';
@@ -69,7 +70,8 @@ describe('Response streaming', () => {
       { type: 'write', data: '6\r\nworld\n\r\n' },
       { type: 'write', data: '0\r\n\r\n' },
     ]);
-    assert.equal(res.bytesWritten, 73 + 11 + 11 + 5);
+    assert.equal(res.bytesWritten, sink.raw.reduce((n, w) => n + w.length, 0));
+    assert.equal(res.bytesWritten, 73 + DATE_LINE_BYTES + 11 + 11 + 5);
   });
 
   it('sends the final data and the last chunk in one write', async () => {

@@ -3,14 +3,21 @@ import { ErrorCode, M2PoolError } from '../../../src/errors';
 import type { HttpVersion } from '../../../src/http/request';
 import { Response } from '../../../src/http/response';
 import type { ReplySink } from '../../../src/http/sink';
+import { withoutDateLine } from '../../helpers/http-date';
 
 export type Event = { type: 'write'; data: string } | { type: 'close' };
 
-/** Records writes (as latin1 text) and closes in order. */
+/**
+ * Records writes (as latin1 text) and closes in order. A response head's `Date` line is checked (exactly one, a
+ * valid IMF-fixdate) and left out of `events`, so the rest can be compared byte for byte; `raw` keeps it.
+ */
 export class RecordingSink implements ReplySink {
   readonly events: Event[] = [];
+  readonly raw: string[] = [];
   async write(data: Buffer): Promise<void> {
-    this.events.push({ type: 'write', data: data.toString('latin1') });
+    const text = data.toString('latin1');
+    this.raw.push(text);
+    this.events.push({ type: 'write', data: withoutDateLine(text) });
   }
   async close(): Promise<void> {
     this.events.push({ type: 'close' });

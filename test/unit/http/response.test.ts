@@ -13,7 +13,7 @@ describe('Response simple bodies', () => {
     assert.equal(res.finished, true);
     assert.equal(res.headersSent, true);
     assert.equal(res.statusCode, 200);
-    assert.equal(res.bytesWritten, sink.events[0]?.type === 'write' ? sink.events[0].data.length : -1);
+    assert.equal(res.bytesWritten, sink.raw[0]?.length);
   });
 
   it('sends JSON with a status and counts UTF-8 bytes', async () => {

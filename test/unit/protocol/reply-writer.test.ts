@@ -200,9 +200,24 @@ describe('large bodies with headroom', () => {
     assert.deepEqual(parseReply(second!).connIds, [2000000]);
   });
 
-  test('small bodies, slices, several messages and an oversized prefix take the copying path', () => {
+  test('the latest small buffer is written in place too; an older one, or its second reply, is copied', () => {
+    const older = allocWithHeadroom(100).fill(2);
     const small = allocWithHeadroom(100).fill(1);
-    assert.notEqual(encodeReply(SENDER, [1], small)[0]!.buffer, small.buffer);
+    const [inPlace] = encodeReply(SENDER, [1], small);
+    assert.equal(inPlace!.buffer, small.buffer, 'written in place');
+    assert.equal(inPlace!.byteOffset + inPlace!.length, small.byteOffset + small.length);
+    assert.ok(inPlace!.equals(encodeReply(SENDER, [1], Buffer.from(small))[0]!));
+    assert.deepEqual(parseReply(inPlace!).body, small);
+    const [again] = encodeReply(SENDER, [2], small);
+    assert.ok(again!.byteOffset + again!.length !== small.byteOffset + small.length || again!.buffer !== small.buffer, 'second reply is a copy');
+    assert.deepEqual(parseReply(again!).connIds, [2]);
+    assert.ok(inPlace!.equals(encodeReply(SENDER, [1], Buffer.from(small))[0]!), 'first reply left intact');
+    const [copiedOlder] = encodeReply(SENDER, [1], older);
+    assert.ok(copiedOlder!.byteOffset + copiedOlder!.length !== older.byteOffset + older.length || copiedOlder!.buffer !== older.buffer);
+    assert.deepEqual(parseReply(copiedOlder!).body, older);
+  });
+
+  test('slices, several messages and an oversized prefix take the copying path', () => {
     const slice = bigBody(HEADROOM_MIN_BYTES * 2).subarray(1);
     assert.notEqual(encodeReply(SENDER, [1], slice)[0]!.buffer, slice.buffer);
     const many = bigBody(HEADROOM_MIN_BYTES);
