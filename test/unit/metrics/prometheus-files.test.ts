@@ -98,6 +98,21 @@ describe('Prometheus configuration and rules', () => {
     }
   });
 
+  test('every alert has a runbook_url to its own section of docs/runbook.md', () => {
+    const headings = new Set([...read(path.join(REPO_ROOT, 'docs', 'runbook.md')).matchAll(/^## (\w+)$/gm)].map((m) => m[1]?.toLowerCase()));
+    const blocks = read(RULES).split(/^ {6}- alert: /m).slice(1);
+    for (const b of blocks) {
+      const name = b.split('\n')[0] ?? '';
+      const url = /\n {10}runbook_url: "([^"]+)"\n/.exec(b)?.[1];
+      assert.equal(url, `https://github.com/m2pool/m2pool/blob/main/docs/runbook.md#${name.toLowerCase()}`, name);
+      assert.ok(headings.has(name.toLowerCase()), `docs/runbook.md has no section for ${name}`);
+    }
+  });
+
+  test('no rule hard-codes a job or namespace: pools are told apart by their labels', () => {
+    assert.doesNotMatch(read(RULES).replace(/^\s*#.*$/gm, ''), /\b(job|namespace)\s*=~?\s*"/);
+  });
+
   test('every alert is tested both firing and not firing', () => {
     const alerts = [...read(RULES).matchAll(/^ {6}- alert: (\w+)$/gm)].map((m) => m[1]);
     const lines = read(RULE_TESTS).split('\n');
