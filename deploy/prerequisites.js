@@ -1,6 +1,9 @@
 'use strict';
 // What a fresh machine lacks for `npm start` and `npm test`, installed on first use: the node modules (npm ci,
 // from the lock file) and Debian packages when run as root (otherwise the exact apt-get command is printed).
+// The container image (deploy/container/Dockerfile) runs the same steps from the command line:
+//   node deploy/prerequisites.js node-modules     npm ci unless the modules are there
+//   node deploy/prerequisites.js mongrel2         Debian's mongrel2-core unless mongrel2 and m2sh are on PATH
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -52,3 +55,18 @@ const MONGREL2 = [
 ];
 
 module.exports = { root, run, step, ensureNodeModules, ensureDebianPackages, MONGREL2 };
+
+const STEPS = {
+  'node-modules': () => ensureNodeModules(),
+  mongrel2: () => ensureDebianPackages(MONGREL2, 'the m2pool image'),
+};
+
+if (require.main === module) {
+  const names = process.argv.slice(2);
+  const unknown = names.filter((n) => !(n in STEPS));
+  if (names.length === 0 || unknown.length > 0) {
+    process.stderr.write(`usage: node deploy/prerequisites.js ${Object.keys(STEPS).join('|')} ...${unknown.length > 0 ? ` (unknown: ${unknown.join(', ')})` : ''}\n`);
+    process.exit(2);
+  }
+  process.exit(names.every((n) => STEPS[n]()) ? 0 : 1);
+}

@@ -6,10 +6,11 @@
 const fs = require('node:fs');
 const http = require('node:http');
 const path = require('node:path');
+const { localEndpoints } = require('./local-endpoints');
 const { MONGREL2, ensureDebianPackages, ensureNodeModules, root, run, step } = require('./prerequisites');
 
-const SITE = 'http://127.0.0.1:6767/';
-const ADMIN = 'http://127.0.0.1:9890';
+// M2POOL_HTTP_PORT and M2POOL_ADMIN move the site and the admin API (ecosystem.config.js reads the same ones).
+const { site: SITE, admin: ADMIN } = localEndpoints();
 
 function get(url) {
   return new Promise((resolve) => {

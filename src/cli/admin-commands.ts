@@ -11,6 +11,7 @@ import { DEFAULTS, LOG_LEVELS } from '../config/schema';
 import { ExitCode, errorMessage, isErrnoException } from '../errors';
 import { parseScaleText, scaleBody } from '../supervisor/scale-request';
 import { formatStatus, isPoolSnapshot } from '../supervisor/status-format';
+import { formatHelp } from '../config/help';
 import type { TextOut } from './start-command';
 
 /** Injectable surroundings of the admin commands. */
@@ -33,13 +34,17 @@ const COMMON = {
 /** Options that take a value: a number after them is their value, not the scale count. */
 const VALUE_FLAGS: ReadonlySet<string> = new Set(['--admin', '--token', '--token-file', '--timeout']);
 
-const COMMON_HELP = [
-  `  --admin HOST:PORT  supervisor admin address (default ${DEFAULTS.admin}) [M2POOL_ADMIN]`,
-  '  --token TOKEN      admin bearer token [M2POOL_ADMIN_TOKEN]',
-  '  --token-file FILE  read the admin token from FILE, kept out of ps [M2POOL_ADMIN_TOKEN_FILE]',
-  `  --timeout MS       give up after this long (default ${DEFAULT_TIMEOUT_MS})`,
-  '  -h, --help         show this help',
+const COMMON_HELP: ReadonlyArray<readonly [string, string]> = [
+  ['--admin HOST:PORT', `supervisor admin address (default ${DEFAULTS.admin}) [M2POOL_ADMIN]`],
+  ['--token TOKEN', 'admin bearer token [M2POOL_ADMIN_TOKEN]'],
+  ['--token-file FILE', 'read the admin token from FILE, kept out of ps [M2POOL_ADMIN_TOKEN_FILE]'],
+  ['--timeout MS', `give up after this long (default ${DEFAULT_TIMEOUT_MS})`],
 ];
+
+/** Help text of an admin command: its own options, then the common ones. */
+function adminHelp(usage: string, summary: readonly string[], own: ReadonlyArray<readonly [string, string]> = []): string {
+  return formatHelp({ usage, summary, options: [...own, ...COMMON_HELP] });
+}
 
 class CliFailure extends Error {
   constructor(readonly exitCode: number, message: string) {
@@ -149,7 +154,7 @@ export function statusCommand(argv: string[], deps: AdminCommandDeps = {}): Prom
   return run('status', deps, async (out) => {
     const { values } = parse(argv, { json: { type: 'boolean' } }, false);
     if (values.help === true) {
-      out.write(['Usage: m2pool status [--json] [options]', '', 'Show the workers of a running pool.', '', '  --json             print the raw GET /pool document', ...COMMON_HELP, ''].join('\n'));
+      out.write(adminHelp('m2pool status [--json] [options]', ['Show the workers of a running pool.'], [['--json', 'print the raw GET /pool document']]));
       return ExitCode.OK;
     }
     const t = target(values, deps.env);
@@ -171,7 +176,7 @@ export function scaleCommand(argv: string[], deps: AdminCommandDeps = {}): Promi
     const rest = argv.filter((_, i) => i !== countAt);
     const { values, positionals } = parse(rest, {}, true);
     if (values.help === true) {
-      out.write(['Usage: m2pool scale N|+N|-N [options]', '', 'Set the worker count (N) or change it (+N / -N); surplus workers drain first.', '', ...COMMON_HELP, ''].join('\n'));
+      out.write(adminHelp('m2pool scale N|+N|-N [options]', ['Set the worker count (N) or change it (+N / -N); surplus workers drain first.']));
       return ExitCode.OK;
     }
     if (count === undefined || positionals.length > 0) {
@@ -192,7 +197,7 @@ export function reloadCommand(argv: string[], deps: AdminCommandDeps = {}): Prom
   return run('reload', deps, async (out) => {
     const { values } = parse(argv, {}, false);
     if (values.help === true) {
-      out.write(['Usage: m2pool reload [options]', '', 'Roll every worker to a new generation without dropping below the desired ready count.', '', ...COMMON_HELP, ''].join('\n'));
+      out.write(adminHelp('m2pool reload [options]', ['Roll every worker to a new generation without dropping below the desired ready count.']));
       return ExitCode.OK;
     }
     const r = await call(target(values, deps.env), 'POST', '/pool/reload');
@@ -217,16 +222,14 @@ export function logLevelCommand(argv: string[], deps: AdminCommandDeps = {}): Pr
     const { values, positionals } = parse(argv, { slot: { type: 'string' } }, true);
     if (values.help === true) {
       out.write(
-        [
-          'Usage: m2pool log-level [LEVEL] [--slot N] [options]',
-          '',
-          `Show the log levels of a running pool, or set them: LEVEL is one of ${LOG_LEVELS.join(', ')}.`,
-          'Applies at once to the supervisor and every worker, and to workers started later; not saved in the config.',
-          '',
-          '  --slot N           only the workers of slot N',
-          ...COMMON_HELP,
-          '',
-        ].join('\n'),
+        adminHelp(
+          'm2pool log-level [LEVEL] [--slot N] [options]',
+          [
+            `Show the log levels of a running pool, or set them: LEVEL is one of ${LOG_LEVELS.join(', ')}.`,
+            'Applies at once to the supervisor and every worker, and to workers started later; not saved in the config.',
+          ],
+          [['--slot N', 'only the workers of slot N']],
+        ),
       );
       return ExitCode.OK;
     }

@@ -4,6 +4,8 @@
  * supervisor and vice versa).
  * @module
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { ExitCode, errorMessage, M2PoolError } from '../errors';
 import { UsageError } from '../config/flags';
 
@@ -20,12 +22,23 @@ const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly loa
 };
 
 function usage(): string {
-  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`);
-  return `usage: m2pool <command> [options]\n\ncommands:\n${rows.join('\n')}\n\nRun 'm2pool <command> --help' for the options of a command.\n`;
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length)) + 2;
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}${c.summary}`);
+  return `Usage: m2pool <command> [options]\n\nCommands:\n${rows.join('\n')}\n\nOptions:\n  -v, --version  print the version\n  -h, --help     show this help\n\nRun 'm2pool <command> -h' for the options of a command.\n`;
+}
+
+/** The package version, from the package.json beside dist/ (dist/src/cli/main.js -> ../../../package.json). */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version?: unknown };
+  return String(pkg.version);
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`m2pool ${version()}\n`);
+    return ExitCode.OK;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     process.stdout.write(usage());
     return name === undefined ? ExitCode.USAGE : ExitCode.OK;

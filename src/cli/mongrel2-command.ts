@@ -4,18 +4,22 @@
  * @module
  */
 import { ExitCode, errorMessage } from '../errors';
-import { startMongrel2 } from '../mongrel2/launcher';
+import { DEFAULT_HTTP_PORT, startMongrel2 } from '../mongrel2/launcher';
 import { FlagReader, parseFlags, renderHelp, type FlagSpecs } from '../config/flags';
 
 const FLAGS: FlagSpecs = {
   config: { type: 'string', placeholder: 'file', description: 'mongrel2.conf to load (m2sh syntax); server.daemonize must be 0' },
   'run-dir': { type: 'string', placeholder: 'dir', description: "Mongrel2's working directory: config.sqlite, run/, logs/, tmp/", defaultText: 'run/mongrel2' },
-  port: { type: 'string', placeholder: 'n', description: 'HTTP port substituted for ${PORT} in the config', defaultText: '6767' },
+  port: { type: 'string', placeholder: 'n', description: 'HTTP port substituted for ${PORT} in the config', defaultText: '$M2POOL_HTTP_PORT, else 6767' },
   server: { type: 'string', placeholder: 'name', description: 'which Server(name=...) to run when the config has several', defaultText: 'the first' },
 };
 
 /** Help text of the command. */
-export const MONGREL2_HELP = renderHelp('m2pool mongrel2 --config <file> [options]', 'Load a Mongrel2 config and run Mongrel2 in the foreground.', FLAGS);
+export const MONGREL2_HELP = renderHelp(
+  'm2pool mongrel2 --config <file> [options]',
+  'Load a Mongrel2 config and run Mongrel2 in the foreground. The config may use ${RUN_DIR}, ${PORT} and\n${NAME:-default} (read from the environment, e.g. ${M2POOL_HTTP_HOST:-127.0.0.1}).',
+  FLAGS,
+);
 
 /** Run the command; resolves with the exit code. */
 export async function mongrel2Command(argv: string[]): Promise<number> {
@@ -24,9 +28,10 @@ export async function mongrel2Command(argv: string[]): Promise<number> {
     process.stdout.write(MONGREL2_HELP);
     return ExitCode.OK;
   }
-  const r = new FlagReader(values);
+  const envPort = process.env['M2POOL_HTTP_PORT'];
+  const r = new FlagReader(values.port === undefined && envPort !== undefined && envPort !== '' ? { ...values, port: envPort } : values);
   const configPath = r.required('config');
-  const port = r.int('port', 6767, 1, 65535);
+  const port = r.int('port', DEFAULT_HTTP_PORT, 1, 65535);
   r.check();
   let started;
   try {

@@ -17,6 +17,7 @@ import { announcePm2Ready, registerPm2Actions, type Pm2Process } from '../superv
 import type { SupervisorObserver } from '../supervisor/observer';
 import { installSignalHandlers, type SignalSource } from '../supervisor/signals';
 import { Supervisor } from '../supervisor/supervisor';
+import { formatHelp } from '../config/help';
 
 /** Writable text sink (process.stdout / process.stderr, or a test buffer). */
 export interface TextOut {
@@ -51,22 +52,17 @@ const OPTIONS = {
 
 /** The `--help` text: one line per flag, generated from the config field table. */
 export function startHelp(): string {
-  const rows: Array<[string, string]> = [
-    ['--config FILE', 'JSON config file (keys as in the docs; CLI flags > M2POOL_* env > file > defaults)'],
-    ...CONFIG_FIELDS.map((f): [string, string] => [`--${f.flag} ${f.arg}`, `${f.help} [${f.env}]`]),
-    ['-h, --help', 'show this help'],
-  ];
-  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
-  return [
-    'Usage: m2pool start --app MODULE [options]',
-    '',
-    'Run a supervised pool of Mongrel2 handler workers in the foreground.',
-    'Signals: TERM/INT graceful stop (twice: fast), QUIT fast stop, HUP rolling reload (re-reads the config), TTIN/TTOU one worker more/less.',
-    '',
-    'Options:',
-    ...rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`),
-    '',
-  ].join('\n');
+  return formatHelp({
+    usage: 'm2pool start --app MODULE [options]',
+    summary: [
+      'Run a supervised pool of Mongrel2 handler workers in the foreground.',
+      'Signals: TERM/INT graceful stop (twice: fast), QUIT fast stop, HUP rolling reload (re-reads the config), TTIN/TTOU one worker more/less.',
+    ],
+    options: [
+      ['--config FILE', 'JSON config file (keys as in the docs; CLI flags > M2POOL_* env > file > defaults)'],
+      ...CONFIG_FIELDS.map((f): [string, string] => [`--${f.flag} ${f.arg}`, `${f.help} [${f.env}]`]),
+    ],
+  });
 }
 
 /**

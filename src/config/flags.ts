@@ -4,13 +4,14 @@
  * @module
  */
 import { parseArgs } from 'node:util';
+import { formatHelp } from './help';
 
 /** One command-line flag. */
 export interface FlagSpec {
   readonly type: 'string' | 'boolean';
   readonly multiple?: boolean;
   readonly description: string;
-  /** Shown in help as `--name <placeholder>`. */
+  /** Shown in help as `--name PLACEHOLDER` (upper-cased). */
   readonly placeholder?: string;
   /** Shown in help; applied by the caller. */
   readonly defaultText?: string;
@@ -30,9 +31,9 @@ export class UsageError extends Error {
 /** Parsed values: strings, string arrays (multiple) or booleans. */
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
-/** Parse `argv` against `specs`; `--help` is always accepted. */
+/** Parse `argv` against `specs`; `-h`/`--help` is always accepted. */
 export function parseFlags(argv: readonly string[], specs: FlagSpecs, allowPositionals = false): { values: FlagValues; positionals: string[]; help: boolean } {
-  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = { help: { type: 'boolean' } };
+  const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const [name, spec] of Object.entries(specs)) {
     options[name] = spec.multiple === true ? { type: spec.type, multiple: true } : { type: spec.type };
   }
@@ -45,18 +46,16 @@ export function parseFlags(argv: readonly string[], specs: FlagSpecs, allowPosit
   }
 }
 
-/** Help text listing every flag with its description and default. */
+/** Help text listing every flag with its description and default, in the common layout ({@link formatHelp}). */
 export function renderHelp(usage: string, summary: string, specs: FlagSpecs): string {
-  const rows = Object.entries(specs).map(([name, spec]) => {
-    const left = `--${name}${spec.type === 'string' ? ` <${spec.placeholder ?? 'value'}>` : ''}`;
-    const extra = [spec.multiple === true ? 'repeatable' : '', spec.defaultText !== undefined ? `default: ${spec.defaultText}` : '']
+  const options = Object.entries(specs).map(([name, spec]): [string, string] => {
+    const left = `--${name}${spec.type === 'string' ? ` ${(spec.placeholder ?? 'value').toUpperCase()}` : ''}`;
+    const extra = [spec.multiple === true ? 'repeatable' : '', spec.defaultText !== undefined ? `default ${spec.defaultText}` : '']
       .filter(Boolean)
       .join('; ');
-    return [left, extra === '' ? spec.description : `${spec.description} (${extra})`] as const;
+    return [left, extra === '' ? spec.description : `${spec.description} (${extra})`];
   });
-  rows.push(['--help', 'show this help']);
-  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
-  return `usage: ${usage}\n\n${summary}\n\noptions:\n${rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`).join('\n')}\n`;
+  return formatHelp({ usage: usage.replace(/<([a-z-]+)>/g, (_, p: string) => p.toUpperCase()), summary: summary.split('\n'), options });
 }
 
 /** Reads typed values out of {@link FlagValues}, collecting every problem instead of stopping at the first. */

@@ -10,6 +10,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ErrorCode, M2PoolError, errorMessage } from '../errors';
+import { expandConfigTemplate } from './config-template';
 
 const execFileAsync = promisify(execFile);
 
@@ -61,14 +62,15 @@ export const DEFAULT_HTTP_PORT = 6767;
 /**
  * `m2sh load` the config into `<runDir>/config.sqlite` and list its servers. `${RUN_DIR}` in the config is
  * replaced by the absolute run directory first, so paths handed to workers (ipc endpoints, upload files) can
- * be absolute without hard-coding a location; `${PORT}` by `port`.
+ * be absolute without hard-coding a location; `${PORT}` by `port`; `${NAME:-default}` by the environment
+ * (see {@link expandConfigTemplate}).
  */
 export async function loadConfig(configPath: string, runDir: string, port = DEFAULT_HTTP_PORT): Promise<Mongrel2Server[]> {
   const db = path.join(runDir, 'config.sqlite');
   const expanded = path.join(runDir, 'mongrel2.conf');
   try {
     const text = await readFile(configPath, 'utf8');
-    await writeFile(expanded, text.split(RUN_DIR_PLACEHOLDER).join(path.resolve(runDir)).split(PORT_PLACEHOLDER).join(String(port)));
+    await writeFile(expanded, expandConfigTemplate(text, { runDir: path.resolve(runDir), port }));
     await rm(db, { force: true });
     await execFileAsync('m2sh', ['load', '-config', expanded, '-db', db], { cwd: runDir, env: m2shEnv() });
     const { stdout } = await execFileAsync('m2sh', ['servers', '-db', db], { cwd: runDir, env: m2shEnv() });

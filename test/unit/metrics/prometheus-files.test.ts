@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { PoolMetrics } from '../../../src/metrics';
+import { dashboardJson } from '../../../dashboards/m2pool.dashboard';
+import { PLANNED_METRICS, exportedMetricNames } from '../../helpers/planned-metrics';
 import { PROMTOOL_MISSING, REPO_ROOT, promtool } from './support';
 
 const PROM_DIR = path.join(REPO_ROOT, 'deploy', 'prometheus');
@@ -55,14 +56,6 @@ function metricNamesIn(text: string): Set<string> {
   return new Set(text.match(/(?<![\w:])m2pool_[a-z0-9_]+(?![\w:])/g) ?? []);
 }
 
-async function exportedNames(): Promise<Set<string>> {
-  const names = new Set<string>();
-  for (const f of await new PoolMetrics().families()) {
-    names.add(f.name);
-    if (f.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(f.name + s);
-  }
-  return names;
-}
 
 describe('Prometheus configuration and rules', () => {
   test('promtool check config accepts prometheus.yml and its rule file', { skip: PROMTOOL_MISSING }, () => {
@@ -98,6 +91,21 @@ describe('Prometheus configuration and rules', () => {
     }
   });
 
+  test('every alert has a runbook_url to its own section of docs/runbook.md', () => {
+    const headings = new Set([...read(path.join(REPO_ROOT, 'docs', 'runbook.md')).matchAll(/^## (\w+)$/gm)].map((m) => m[1]?.toLowerCase()));
+    const blocks = read(RULES).split(/^ {6}- alert: /m).slice(1);
+    for (const b of blocks) {
+      const name = b.split('\n')[0] ?? '';
+      const url = /\n {10}runbook_url: "([^"]+)"\n/.exec(b)?.[1];
+      assert.equal(url, `https://github.com/m2pool/m2pool/blob/main/docs/runbook.md#${name.toLowerCase()}`, name);
+      assert.ok(headings.has(name.toLowerCase()), `docs/runbook.md has no section for ${name}`);
+    }
+  });
+
+  test('no rule hard-codes a job or namespace: pools are told apart by their labels', () => {
+    assert.doesNotMatch(read(RULES).replace(/^\s*#.*$/gm, ''), /\b(job|namespace)\s*=~?\s*"/);
+  });
+
   test('every alert is tested both firing and not firing', () => {
     const alerts = [...read(RULES).matchAll(/^ {6}- alert: (\w+)$/gm)].map((m) => m[1]);
     const lines = read(RULE_TESTS).split('\n');
@@ -117,7 +125,7 @@ describe('Prometheus configuration and rules', () => {
   });
 
   test('every m2pool metric the rules use is exported by the pool', async () => {
-    const exported = await exportedNames();
+    const exported = await exportedMetricNames();
     for (const name of metricNamesIn(read(RULES))) assert.ok(exported.has(name), `rules use unknown metric ${name}`);
   });
 });
@@ -174,16 +182,47 @@ describe('Grafana dashboard', () => {
     assert.match(r.output, new RegExp(`SUCCESS: ${exprs.length} rules found`));
   });
 
-  test('every m2pool metric the dashboard names is exported by the pool', async () => {
-    const exported = await exportedNames();
+  test('every m2pool metric the dashboard names is exported by the pool (or planned by issues 9 and 14)', async () => {
+    const exported = await exportedMetricNames();
     const used = metricNamesIn(read(DASHBOARD));
     assert.ok(used.size >= 15, `${used.size} metric names`);
-    for (const name of used) assert.ok(exported.has(name), `dashboard uses unknown metric ${name}`);
+    for (const name of used) assert.ok(exported.has(name) || PLANNED_METRICS.has(name), `dashboard uses unknown metric ${name}`);
   });
 
-  test('provisioning files name a Prometheus datasource and a file dashboard provider', () => {
-    const datasources = read(path.join(REPO_ROOT, 'dashboards', 'provisioning', 'datasources.yaml'));
-    const providers = read(path.join(REPO_ROOT, 'dashboards', 'provisioning', 'dashboards.yaml'));
+  test('dashboards/m2pool.json is what dashboards/m2pool.dashboard.ts (typed by @grafana/schema) generates', () => {
+    assert.equal(read(DASHBOARD), dashboardJson(), 'run npm run dashboards');
+  });
+
+  test('has the rows of issue 10: RED, saturation, lifecycle, Mongrel2 links', () => {
+    const rows = allPanels(dashboard.panels).filter((p) => p.type === 'row').map((p) => p.title);
+    assert.deepEqual(rows, ['Requests (RED: rate, errors, duration)', 'Saturation', 'Lifecycle', 'Mongrel2 links', 'Supervisor']);
+    const exprs = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? '')).join('\n');
+    for (const metric of ['m2pool_utilization_ratio', 'm2pool_queue_wait_seconds_bucket', 'm2pool_requests_in_flight', 'm2pool_worker_event_loop_lag_seconds', 'm2pool_workers', 'm2pool_worker_restarts_total', 'm2pool_slot_crashloop', 'm2pool_mongrel2_endpoints_connected']) {
+      assert.match(exprs, new RegExp(`\\b${metric}\\{`), metric);
+    }
+  });
+
+  test('panels do not overlap on the grid', () => {
+    const cells = new Set<string>();
+    for (const p of allPanels(dashboard.panels) as Array<Panel & { gridPos?: { x: number; y: number; w: number; h: number } }>) {
+      const g = p.gridPos;
+      assert.ok(g !== undefined && g.x + g.w <= 24, p.title);
+      for (let x = g.x; x < g.x + g.w; x++) for (let y = g.y; y < g.y + g.h; y++) {
+        assert.ok(!cells.has(`${x},${y}`), `${p.title} overlaps at ${x},${y}`);
+        cells.add(`${x},${y}`);
+      }
+    }
+  });
+
+  test('provisioning files are where Grafana reads them: provisioning/datasources/ and provisioning/dashboards/', () => {
+    // Grafana reads <provisioning>/datasources/*.yaml and <provisioning>/dashboards/*.yaml, nothing at the top.
+    const datasources = read(path.join(REPO_ROOT, 'dashboards', 'provisioning', 'datasources', 'm2pool.yaml'));
+    const providers = read(path.join(REPO_ROOT, 'dashboards', 'provisioning', 'dashboards', 'm2pool.yaml'));
+    assert.deepEqual(readdirSync(path.join(REPO_ROOT, 'dashboards', 'provisioning')).sort(), ['dashboards', 'datasources']);
+    // The provider's path is where the README mounts the dashboards/ folder (which holds m2pool.json).
+    const providerPath = /^ {6}path: (\S+)$/m.exec(providers)?.[1];
+    assert.ok(providerPath !== undefined);
+    assert.ok(read(path.join(REPO_ROOT, 'dashboards', 'README.md')).includes(`-v "$PWD/dashboards:${providerPath}:ro"`), providerPath);
     assert.match(datasources, /^apiVersion: 1$/m);
     assert.match(datasources, /^ {4}type: prometheus$/m);
     assert.match(providers, /^apiVersion: 1$/m);
