@@ -14,6 +14,7 @@ import { startAdminServer, type MetricsHandler } from '../supervisor/admin-serve
 import { createSupervisorLogger, flushLogger, type Logger } from '../supervisor/logger';
 import { metricsObserver } from '../supervisor/metrics-observer';
 import { announcePm2Ready, registerPm2Actions, type Pm2Process } from '../supervisor/pm2-actions';
+import { notifyReady } from '../supervisor/sd-notify';
 import type { SupervisorObserver } from '../supervisor/observer';
 import { installSignalHandlers, type SignalSource } from '../supervisor/signals';
 import { Supervisor } from '../supervisor/supervisor';
@@ -128,7 +129,11 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
   const pm2 = deps.pm2 ?? process;
   const removeSignals = installSignalHandlers(supervisor, deps.signals ?? process);
   const removePm2 = registerPm2Actions(supervisor, pm2, logger);
-  void supervisor.whenReady.then(() => announcePm2Ready(pm2));
+  void supervisor.whenReady.then(() => {
+    announcePm2Ready(pm2);
+    // systemd's Type=notify (deploy/systemd/m2pool.service); a no-op outside systemd.
+    void notifyReady('minimum of workers ready');
+  });
   supervisor.start();
   deps.onStarted?.(supervisor);
   await supervisor.stopped;
