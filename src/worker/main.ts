@@ -12,6 +12,7 @@ import { createLogger, isLogLevel } from '../log/logger';
 import { DEFAULT_PUSH_INTERVAL_MS } from '../metrics/definitions';
 import { WorkerMetrics, type MetricsSend } from '../metrics/worker-metrics';
 import { createTransport } from '../transport/create-transport';
+import { transportConfig } from './transport-config';
 import { loadApp } from './app-loader';
 import { disconnectRelayPlug } from './disconnect-relay-plug';
 import type { RequestDispatcher } from './dispatcher';
@@ -75,13 +76,12 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
 
   /** Link changes before boot are the boot's business (its timeout); after it they are news for the logs. */
   let booted = false;
-  const transport = createTransport({
-    topology: 'direct',
-    sendSpecs: options.sendSpecs,
-    recvSpecs: options.recvSpecs,
-    receiveHighWaterMark: options.receiveHwm,
-    sendTimeoutMs: options.sendTimeoutMs,
-  });
+  let transport;
+  try {
+    transport = createTransport(await transportConfig(options, slot, generation));
+  } catch (err) {
+    return fatal(ExitCode.BOOT_ERROR, 'M2P_ERR_WORKER_BOOT', err);
+  }
   transport.onReadyChange((link, ready) => {
     if (!booted) return;
     if (ready) logger.info({ event: 'link.ready', link: link.name }, 'link.ready');
