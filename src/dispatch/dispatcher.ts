@@ -73,7 +73,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
           onReadyChange: () => this.#linksChanged(),
         }),
     );
-    this.#port = new WorkerPort({ endpoint: options.bind, curve: options.curve }, this);
+    this.#port = new WorkerPort({ endpoint: options.bind, curve: options.curve, counters: this.scheduler.stats }, this);
     this.#errorReply = serializeResponse(
       {
         version: 'HTTP/1.1',
@@ -230,6 +230,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       case Command.BATCH: {
         const worker = this.scheduler.touch(key);
         if (worker === undefined) return this.#unknown(address);
+        this.scheduler.stats.batchesIn += 1;
         const problem = this.#port.readEntries(frames, (tag, id, _server, payload) => this.#entry(worker, tag, id, payload));
         if (problem !== undefined) this.#protocolError(worker.label, problem);
         this.#wakeReaders();

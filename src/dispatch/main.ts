@@ -157,7 +157,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
   await new Promise((resolve) => (admin === undefined ? resolve(undefined) : admin.close(resolve)));
   const stats = dispatcher.scheduler.stats;
   logger.info(
-    { event: 'dispatcher.exit', received: stats.received, retries: stats.retries, failed: Object.fromEntries(stats.failures), lateReplies: stats.lateReplies, dispatched: Object.fromEntries(stats.dispatched) },
+    { event: 'dispatcher.exit', received: stats.received, retries: stats.retries, failed: Object.fromEntries(stats.failures), lateReplies: stats.lateReplies, batchesIn: stats.batchesIn, batchesOut: stats.batchesOut, dispatched: Object.fromEntries(stats.dispatched) },
     'dispatcher.exit',
   );
   logger.flush();

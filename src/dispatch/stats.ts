@@ -30,6 +30,7 @@ export const DISPATCHER_METRICS = Object.freeze({
   notices: { name: 'm2pool_dispatcher_disconnect_notices_total', help: 'Mongrel2 disconnect notices, by what became of them.', kind: 'counter', label: 'outcome' },
   mongrel2Connected: { name: 'm2pool_dispatcher_mongrel2_servers_ready', help: 'Configured Mongrel2 servers connected and subscribed.', kind: 'gauge' },
   protocolErrors: { name: 'm2pool_dispatcher_protocol_errors_total', help: 'Malformed messages from workers or Mongrel2, skipped.', kind: 'counter' },
+  batches: { name: 'm2pool_dispatcher_worker_batches_total', help: 'Batch messages exchanged with workers, by direction (requests per batch = dispatched / out).', kind: 'counter', label: 'direction' },
 } as const);
 
 /** What became of a disconnect notice. */
@@ -41,6 +42,9 @@ export class DispatcherStats {
   retries = 0;
   lateReplies = 0;
   protocolErrors = 0;
+  /** Batches (multipart messages) sent to and received from workers: entries per batch = the batching factor. */
+  batchesOut = 0;
+  batchesIn = 0;
   readonly dispatched = new Map<string, number>();
   readonly failures = new Map<FailureReason, number>();
   readonly workersLost = new Map<string, number>();
@@ -128,6 +132,7 @@ export function dispatcherFamilies(stats: DispatcherStats, gauges: DispatcherGau
     withLabel(M.notices, stats.notices),
     scalar(M.mongrel2Connected, gauges.mongrel2Ready),
     scalar(M.protocolErrors, stats.protocolErrors),
+    withLabel(M.batches, new Map([['out', stats.batchesOut], ['in', stats.batchesIn]])),
   ];
 }
 

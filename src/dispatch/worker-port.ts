@@ -43,6 +43,8 @@ export interface CurveServerKeys {
 export interface WorkerPortOptions {
   readonly endpoint: string;
   readonly curve?: CurveServerKeys | undefined;
+  /** Where the port counts the batches it sends. */
+  readonly counters: { batchesOut: number };
 }
 
 /** The ROUTER socket towards workers. */
@@ -58,10 +60,12 @@ export class WorkerPort {
   #sending = false;
   #closed = false;
   readonly #flush = (): void => this.#flushBatches();
+  readonly #counters: { batchesOut: number };
 
   constructor(options: WorkerPortOptions, handler: WorkerPortHandler) {
     this.#endpoint = options.endpoint;
     this.#handler = handler;
+    this.#counters = options.counters;
     this.#router = new NotifyingRouter({
       mandatory: true,
       linger: 1_000,
@@ -138,6 +142,7 @@ export class WorkerPort {
     for (const key of this.#dirty) {
       const batch = this.#batches.get(key);
       if (batch === undefined || batch.writer.entries === 0) continue;
+      this.#counters.batchesOut += 1;
       this.#queue([batch.address, ...batch.writer.take()]);
     }
     this.#dirty.length = 0;

@@ -1,9 +1,10 @@
 /**
  * The wire format between workers and the dispatcher (docs/dispatch-protocol.md): ZeroMQ multipart messages whose
- * first frame is a one-byte command. Batches carry an index frame (one 7-byte entry per item: tag, request id,
- * server) followed by the payload frames of the entries that have one, byte for byte as Mongrel2 sent or expects
- * them: nothing is re-encoded, and one ZeroMQ message carries everything one side had for the other in one
- * event-loop turn.
+ * first frame is a one-byte command. A batch is three frames: the command, an index (one 11-byte entry per item:
+ * tag, request id, server, payload length) and one data frame holding the payloads back to back, byte for byte as
+ * Mongrel2 sent or expects them: nothing is re-encoded, and one ZeroMQ message of three frames carries everything
+ * one side had for the other in one event-loop turn. (One frame per payload cost zeromq.js a zero-copy reference
+ * and libzmq a message per request on both ends; copying a few hundred bytes into one frame is cheaper.)
  * Shared by the dispatcher and the worker-side transport; it loads nothing else.
  * @module
  */
@@ -47,8 +48,8 @@ export const Tag = {
   RETRY_NO: 0x4e, // 'N'
 } as const;
 
-/** Bytes per index entry: tag (1), id (uint32 BE), server (uint16 BE). */
-export const ENTRY_BYTES = 7;
+/** Bytes per index entry: tag (1), id (uint32 BE), server (uint16 BE), payload length (uint32 BE). */
+export const ENTRY_BYTES = 11;
 
 /** Tags whose entry is followed by a payload frame, per direction. */
 export function toWorkerHasPayload(tag: number): boolean {
@@ -126,14 +127,14 @@ export function intField(body: Record<string, unknown>, name: string, fallback: 
 }
 
 /**
- * Builds one outgoing batch: index entries and payload frames, in order. `take()` returns the frames to send
- * after the command frame (and resets the writer); the index grows by doubling, so a batch costs no allocation
- * per entry.
+ * Builds one outgoing batch: index entries and payloads, in order. `take()` returns the frames to send (and resets
+ * the writer); the index grows by doubling, so a batch costs no allocation per entry besides the payload copy.
  */
 export class BatchWriter {
   #index = Buffer.allocUnsafe(ENTRY_BYTES * 16);
   #length = 0;
   #payloads: Buffer[] = [];
+  #payloadBytes = 0;
 
   /** Entries written since the last `take()`. */
   get entries(): number {
@@ -151,18 +152,23 @@ export class BatchWriter {
     this.#index[at] = tag;
     this.#index.writeUInt32BE(id >>> 0, at + 1);
     this.#index.writeUInt16BE(server & 0xffff, at + 5);
+    this.#index.writeUInt32BE(payload === undefined ? 0 : payload.length, at + 7);
     this.#length = at + ENTRY_BYTES;
-    if (payload !== undefined) this.#payloads.push(payload);
+    if (payload !== undefined) {
+      this.#payloads.push(payload);
+      this.#payloadBytes += payload.length;
+    }
   }
 
-  /** `[command B, index, ...payloads]`, then start a new batch. */
+  /** `[command B, index, data]`, then start a new batch. */
   take(): Buffer[] {
-    // The index is copied out: a sent Buffer must never be reused (zeromq.js sends large Buffers zero-copy).
+    // Both frames are fresh copies: a sent Buffer must never be reused (zeromq.js sends large Buffers zero-copy).
     const index = Buffer.from(this.#index.subarray(0, this.#length));
-    const frames = [commandFrame(Command.BATCH), index, ...this.#payloads];
+    const data = Buffer.concat(this.#payloads, this.#payloadBytes);
     this.#length = 0;
     this.#payloads = [];
-    return frames;
+    this.#payloadBytes = 0;
+    return [commandFrame(Command.BATCH), index, data];
   }
 }
 
@@ -170,24 +176,29 @@ export class BatchWriter {
 export type BatchVisitor = (tag: number, id: number, server: number, payload: Buffer | undefined) => void;
 
 /**
- * Walk a received batch (`frames` = the message after any routing envelope; frames[0] is the B command).
- * Returns an error text for a malformed batch (entries before the problem were visited), else undefined.
+ * Walk a received batch (`frames[offset]` is its B command frame). Payloads are views into the data frame (no
+ * copy). Returns an error text for a malformed batch (entries before the problem were visited), else undefined.
  */
 export function readBatch(frames: readonly Buffer[], offset: number, hasPayload: (tag: number) => boolean, visit: BatchVisitor): string | undefined {
   const index = frames[offset + 1];
-  if (index === undefined || index.length % ENTRY_BYTES !== 0) return 'batch index missing or not a multiple of 7 bytes';
-  let next = offset + 2;
-  for (let at = 0; at < index.length; at += ENTRY_BYTES) {
-    const tag = index[at] as number;
-    const id = index.readUInt32BE(at + 1);
-    const server = index.readUInt16BE(at + 5);
+  const data = frames[offset + 2];
+  if (index === undefined || index.length % ENTRY_BYTES !== 0) return `batch index missing or not a multiple of ${ENTRY_BYTES} bytes`;
+  if (data === undefined || frames.length !== offset + 3) return 'a batch has exactly three frames';
+  let at = 0;
+  for (let entry = 0; entry < index.length; entry += ENTRY_BYTES) {
+    const tag = index[entry] as number;
+    const id = index.readUInt32BE(entry + 1);
+    const server = index.readUInt16BE(entry + 5);
+    const length = index.readUInt32BE(entry + 7);
     let payload: Buffer | undefined;
     if (hasPayload(tag)) {
-      payload = frames[next];
-      if (payload === undefined) return `batch entry ${at / ENTRY_BYTES} has no payload frame`;
-      next += 1;
+      if (at + length > data.length) return `batch entry ${entry / ENTRY_BYTES} runs past the data frame`;
+      payload = data.subarray(at, at + length);
+      at += length;
+    } else if (length !== 0) {
+      return `batch entry ${entry / ENTRY_BYTES} (tag ${tag}) must have no payload`;
     }
     visit(tag, id, server, payload);
   }
-  return next === frames.length ? undefined : `${frames.length - next} payload frames without an index entry`;
+  return at === data.length ? undefined : `${data.length - at} data bytes without an index entry`;
 }
