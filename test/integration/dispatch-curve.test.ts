@@ -59,17 +59,23 @@ test('CURVE over tcp: an authorized worker serves, a worker with an unknown key 
   await dispatcher.proc.waitForLog((l) => l['event'] === 'dispatcher.auth.refused');
 });
 
-test('a tcp:// bind without CURVE keys is refused unless --insecure', { timeout: 20_000 }, async () => {
+test('a tcp:// bind without CURVE keys is refused unless --insecure; /readyz says why while Mongrel2 is missing', { timeout: 20_000 }, async () => {
   const port = await freePort();
   const refused = spawnNode([CLI, 'dispatcher', '--send-spec', 'ipc:///tmp/none-req', '--recv-spec', 'ipc:///tmp/none-rep', '--bind', `tcp://127.0.0.1:${port}`]);
   const [code] = await refused.exited;
   assert.equal(code, 2);
   assert.match(refused.stderr(), /refusing to bind tcp:\/\/127\.0\.0\.1:\d+ without CURVE keys/);
 
-  const insecure = spawnNode([CLI, 'dispatcher', '--send-spec', 'ipc:///tmp/none-req', '--recv-spec', 'ipc:///tmp/none-rep', '--bind', `tcp://127.0.0.1:${port}`, '--insecure']);
+  const adminPort = await freePort();
+  const insecure = spawnNode([CLI, 'dispatcher', '--send-spec', 'ipc:///tmp/none-req', '--recv-spec', 'ipc:///tmp/none-rep', '--bind', `tcp://127.0.0.1:${port}`, '--insecure', '--admin', `127.0.0.1:${adminPort}`]);
   try {
     const started = await insecure.waitForLog((l) => l['event'] === 'dispatcher.start');
     assert.equal(started['curve'], false);
+    // No Mongrel2 there: alive, not ready, and /readyz says why.
+    assert.equal((await fetch(`http://127.0.0.1:${adminPort}/healthz`)).status, 200);
+    const readyz = await fetch(`http://127.0.0.1:${adminPort}/readyz`);
+    assert.equal(readyz.status, 503);
+    assert.match(await readyz.text(), /Mongrel2 not connected: ipc:\/\/\/tmp\/none-req/);
   } finally {
     await insecure.stop();
   }

@@ -8,12 +8,14 @@ import { test } from 'node:test';
 import { HttpConnection, buildRequest, rawRequest } from '../helpers/http-client';
 import { startTestDispatcher } from '../helpers/dispatcher';
 import { startTestMongrel2 } from '../helpers/mongrel2';
+import { freePort } from '../helpers/ports';
 import { HELLO_APP } from '../helpers/processes';
 
 test('requests flow through the dispatcher; pipelined requests of a connection stay in order with 2 workers', { timeout: 40_000 }, async (t) => {
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
-  const dispatcher = await startTestDispatcher(m2);
+  const adminPort = await freePort();
+  const dispatcher = await startTestDispatcher(m2, ['--admin', `127.0.0.1:${adminPort}`]);
   t.after(() => dispatcher.proc.stop());
   const workers = await Promise.all([dispatcher.worker(HELLO_APP, ['--request-log-level', 'debug']), dispatcher.worker(HELLO_APP, ['--request-log-level', 'debug'])]);
   for (const w of workers) t.after(() => w.stop());
@@ -47,6 +49,15 @@ test('requests flow through the dispatcher; pipelined requests of a connection s
   );
   results.forEach((bodies, c) => assert.deepEqual(bodies, Array.from({ length: PIPELINED }, (_, i) => bodyOf(c, i))));
 
+  const total = 2 + 20 * PIPELINED;
+  // The standalone dispatcher's own endpoint: ready (its Mongrel2 is there), and its counters saw every request.
+  const admin = `http://127.0.0.1:${adminPort}`;
+  assert.equal((await fetch(`${admin}/readyz`)).status, 200);
+  const metrics = await (await fetch(`${admin}/metrics`)).text();
+  assert.match(metrics, new RegExp(`^m2pool_dispatcher_requests_dispatched_total\\{worker="external"\\} ${total}$`, 'm'));
+  assert.match(metrics, new RegExp(`^m2pool_queue_wait_seconds_count ${total}$`, 'm'));
+  assert.match(metrics, /^m2pool_dispatcher_workers 2$/m);
+
   // Both workers served (most free credit spreads the load), and they account for every request.
   const stats = await Promise.all(
     workers.map(async (w) => {
@@ -54,7 +65,6 @@ test('requests flow through the dispatcher; pipelined requests of a connection s
       return (await w.waitForLog((l) => l['msg'] === 'worker.exit'))['stats'] as Record<string, number>;
     }),
   );
-  const total = 2 + 20 * PIPELINED;
   assert.equal(stats.reduce((sum, s) => sum + (s['response'] ?? 0), 0), total);
   assert.ok(stats.every((s) => (s['response'] ?? 0) > 0), `both workers served: ${JSON.stringify(stats.map((s) => s['response']))}`);
 });
