@@ -88,16 +88,22 @@ class NoticeDelivery implements Delivery {
   done(): void {}
 }
 
+/** Reply bytes that may wait for the socket before senders are held back (see `DispatcherLink.reply`). */
+const EAGER_BYTES = 1 << 20;
+const RESOLVED = Promise.resolve();
+
 /** The batch being filled this turn, and the promise its replies' senders hold. */
 interface OutgoingBatch {
   readonly writer: BatchWriter;
+  /** Reply payload bytes in it. */
+  bytes: number;
   promise: Promise<void> | undefined;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
 
 function newBatch(): OutgoingBatch {
-  return { writer: new BatchWriter(), promise: undefined, resolve: () => undefined, reject: () => undefined };
+  return { writer: new BatchWriter(), bytes: 0, promise: undefined, resolve: () => undefined, reject: () => undefined };
 }
 
 /** The one link of a dispatch-topology worker. */
@@ -124,6 +130,8 @@ export class DispatcherLink implements Link {
   #flushScheduled = false;
   readonly #outbox: Array<{ frames: Buffer[]; batch: OutgoingBatch | undefined }> = [];
   #sending = false;
+  /** Reply bytes queued and not yet handed to the socket. */
+  #unsentBytes = 0;
   readonly #waiters = new Set<() => void>();
   readonly #onReadyChange: (ready: boolean) => void;
   #wasReady = false;
@@ -138,7 +146,7 @@ export class DispatcherLink implements Link {
       linger: 0,
       sendTimeout: options.sendTimeoutMs,
       reconnectInterval: 100,
-      reconnectMaxInterval: 1_000,
+      reconnectMaxInterval: 250,
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
       ...(curve === undefined ? {} : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
@@ -216,12 +224,21 @@ export class DispatcherLink implements Link {
     this.#notify();
   }
 
-  /** Queue a reply frame of request `id` into this turn's batch; resolves when the batch was handed to the socket. */
+  /**
+   * Queue a reply frame of request `id` into this turn's batch. While little is waiting for the socket, the promise
+   * resolves at once: the request's DONE then joins the same batch as its last reply, so a worker that dies
+   * between the two cannot make the dispatcher cut (close) a connection whose reply had in fact been complete.
+   * Past {@link EAGER_BYTES} unsent, it resolves when the batch was handed to the socket: a streaming handler that
+   * awaits its writes is held back instead of filling memory.
+   */
   reply(id: number, server: number, frame: Buffer): Promise<void> {
     if (this.#closed) return Promise.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: link closed`));
     const batch = this.#batch;
     batch.writer.add(Tag.REPLY, id, server, frame);
+    batch.bytes += frame.length;
+    this.#unsentBytes += frame.length;
     this.#scheduleFlush();
+    if (this.#unsentBytes <= EAGER_BYTES) return RESOLVED;
     batch.promise ??= new Promise<void>((resolve, reject) => {
       batch.resolve = resolve;
       batch.reject = reject;
@@ -391,6 +408,7 @@ export class DispatcherLink implements Link {
 
   #queue(frames: Buffer[], batch: OutgoingBatch | undefined): void {
     if (this.#closed) {
+      this.#unsentBytes -= batch?.bytes ?? 0;
       batch?.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: link closed`));
       return;
     }
@@ -407,6 +425,8 @@ export class DispatcherLink implements Link {
           item.batch?.resolve();
         } catch (err) {
           item.batch?.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: batch not sent`, { cause: err }));
+        } finally {
+          this.#unsentBytes -= item.batch?.bytes ?? 0;
         }
       }
     } finally {
