@@ -85,7 +85,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   transport.onReadyChange((link, ready) => {
     if (!booted) return;
     if (ready) logger.info({ event: 'link.ready', link: link.name }, 'link.ready');
-    else logger.warn({ event: 'link.lost', link: link.name }, 'link.lost: Mongrel2 went away; waiting for it to come back');
+    else logger.warn({ event: 'link.lost', link: link.name }, `link.lost: ${transport.topology === 'dispatch' ? 'the dispatcher (or its Mongrel2)' : 'Mongrel2'} went away; waiting for it to come back`);
     metrics?.endpointsConnected(transport.connectedCount());
   });
   try {
