@@ -9,7 +9,7 @@ export const UNMATCHED_ROUTE = '(unmatched)';
 
 /**
  * How a request ended, as the worker runtime reports it (the union of `worker/stats.ts` `Outcome` and
- * `worker/dispatcher.ts` `DispatchSummary['outcome']`, re-declared here so metrics/ imports nothing from worker/).
+ * `worker/app-contract.ts` `DispatchSummary['outcome']`, re-declared here so metrics/ imports nothing from worker/).
  */
 export type RequestOutcome = 'response' | 'error' | 'timeout' | 'aborted' | 'closed';
 

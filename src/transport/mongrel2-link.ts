@@ -102,7 +102,7 @@ export class Mongrel2Link implements Link {
 
   /** Resolves once `ready`, or rejects after `timeoutMs`. */
   whenReady(timeoutMs: number): Promise<void> {
-    return this.#waitFor(() => this.ready, timeoutMs, () =>
+    return this.#waitFor(() => this.ready, timeoutMs, ErrorCode.WORKER_BOOT, () =>
       `${this.name}: not ready after ${timeoutMs} ms (request socket ${this.#pullReady ? 'connected' : 'not connected'}, ` +
       `reply socket ${this.#subscribed ? 'subscribed' : 'not subscribed'})`);
   }
@@ -196,7 +196,7 @@ export class Mongrel2Link implements Link {
   }
 
   #awaitSubscribed(timeoutMs: number): Promise<void> {
-    return this.#waitFor(() => this.#subscribed, timeoutMs, () => `${this.name}: Mongrel2 has not subscribed to replies`);
+    return this.#waitFor(() => this.#subscribed, timeoutMs, ErrorCode.SEND_FAILED, () => `${this.name}: reply not delivered: Mongrel2 has not subscribed to replies`);
   }
 
   #notify(): void {
@@ -209,7 +209,8 @@ export class Mongrel2Link implements Link {
     for (const wake of [...this.#waiters]) wake();
   }
 
-  #waitFor(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+  /** Resolves once `condition` holds; rejects with `code` after `timeoutMs` (boot: WORKER_BOOT; a reply: SEND_FAILED). */
+  #waitFor(condition: () => boolean, timeoutMs: number, code: ErrorCode, describe: () => string): Promise<void> {
     if (condition()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       const check = (): void => {
@@ -223,7 +224,7 @@ export class Mongrel2Link implements Link {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new M2PoolError(ErrorCode.WORKER_BOOT, describe()));
+        reject(new M2PoolError(code, describe()));
       }, timeoutMs);
       const cleanup = (): void => {
         clearTimeout(timer);

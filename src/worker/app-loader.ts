@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { ErrorCode, M2PoolError, errorMessage } from '../errors';
-import { isRequestDispatcher, type RequestDispatcher } from './dispatcher';
+import { isWorkerApp, type WorkerApp } from './app-contract';
 
 /** Resolve `spec` like Node would from `cwd` (relative paths against cwd, bare names from cwd's node_modules). */
 export function resolveAppModule(spec: string, cwd: string): string {
@@ -18,7 +18,7 @@ export function resolveAppModule(spec: string, cwd: string): string {
 }
 
 /** Load the module and return its app. Throws M2PoolError(APP_LOAD) with the reason on any failure. */
-export function loadApp(spec: string, cwd: string): RequestDispatcher {
+export function loadApp(spec: string, cwd: string): WorkerApp {
   const file = resolveAppModule(spec, cwd);
   let mod: unknown;
   try {
@@ -28,7 +28,7 @@ export function loadApp(spec: string, cwd: string): RequestDispatcher {
     throw new M2PoolError(ErrorCode.APP_LOAD, `app module ${file} failed to load: ${errorMessage(err)}`, { cause: err });
   }
   const exports = mod as { app?: unknown; default?: unknown };
-  const app = [exports?.app, exports?.default, (exports?.default as { app?: unknown } | undefined)?.app, mod].find(isRequestDispatcher);
+  const app = [exports?.app, exports?.default, (exports?.default as { app?: unknown } | undefined)?.app, mod].find(isWorkerApp);
   if (app === undefined) {
     throw new M2PoolError(ErrorCode.APP_LOAD, `app module ${file} exports no app: expected \`export const app = new App()\``);
   }

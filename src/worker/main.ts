@@ -6,7 +6,7 @@
  * @module
  */
 import type { Logger } from 'pino';
-import { ExitCode, errorMessage, isErrnoException } from '../errors';
+import { ErrorCode, ExitCode, errorMessage, isErrnoException } from '../errors';
 import { assertNever, isSupervisorMessage, type WorkerMessage } from '../ipc/messages';
 import { createLogger, isLogLevel } from '../log/logger';
 import { DEFAULT_PUSH_INTERVAL_MS } from '../metrics/definitions';
@@ -15,7 +15,7 @@ import { createTransport } from '../transport/create-transport';
 import { transportConfig } from './transport-config';
 import { loadApp } from './app-loader';
 import { disconnectRelayPlug } from './disconnect-relay-plug';
-import type { RequestDispatcher } from './dispatcher';
+import type { WorkerApp } from './app-contract';
 import { startHeartbeat } from './heartbeat';
 import type { WorkerOptions } from './options';
 import { WorkerRuntime } from './runtime';
@@ -46,7 +46,7 @@ function sendToSupervisor(msg: WorkerMessage): void {
 }
 
 /** Apply a per-process default request timeout, when the app supports it. */
-function applyRequestTimeout(app: RequestDispatcher, ms: number | undefined): void {
+function applyRequestTimeout(app: WorkerApp, ms: number | undefined): void {
   const target = app as { setDefaultTimeout?: (ms: number) => void };
   if (ms !== undefined && typeof target.setDefaultTimeout === 'function') target.setDefaultTimeout(ms);
 }
@@ -66,12 +66,12 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     return code;
   };
 
-  let app: RequestDispatcher;
+  let app: WorkerApp;
   try {
     app = loadApp(options.app, process.cwd());
     applyRequestTimeout(app, options.requestTimeoutMs);
   } catch (err) {
-    return fatal(ExitCode.APP_LOAD_ERROR, 'M2P_ERR_APP_LOAD', err);
+    return fatal(ExitCode.APP_LOAD_ERROR, ErrorCode.APP_LOAD, err);
   }
 
   /** Link changes before boot are the boot's business (its timeout); after it they are news for the logs. */
@@ -92,7 +92,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     await transport.start(options.bootTimeoutMs);
   } catch (err) {
     await transport.close(0);
-    return fatal(ExitCode.BOOT_ERROR, 'M2P_ERR_WORKER_BOOT', err);
+    return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
   }
 
   // Metrics only make sense with a supervisor to push them to.

@@ -6,7 +6,7 @@
 import { readFile, stat, unlink } from 'node:fs/promises';
 import type { LevelWithSilent, Logger } from 'pino';
 import { Cancellation } from '../app/cancellation';
-import { errorMessage } from '../errors';
+import { ErrorCode, errorMessage } from '../errors';
 import { UNMATCHED_ROUTE } from '../metrics/definitions';
 import type { RequestObservation, WorkerMetrics } from '../metrics/worker-metrics';
 import type { ReplySink } from '../http/sink';
@@ -17,7 +17,7 @@ import { parseMessage } from '../protocol/request-parser';
 import type { RawMessage } from '../protocol/types';
 import { encodeCloseFrame, WS_CLOSE } from '../protocol/websocket';
 import type { Delivery, Link, Transport } from '../transport/transport';
-import { handlesMessages, messageOptions, type DispatchSummary, type MessageOptions, type RequestDispatcher } from './dispatcher';
+import { handlesMessages, messageOptions, type DispatchSummary, type MessageOptions, type WorkerApp } from './app-contract';
 import { InFlightLimiter } from './in-flight-limiter';
 import { OrderedReplies, type ConnectionWriter } from './ordered-replies';
 import { ReplyCoalescer } from './reply-coalescer';
@@ -26,7 +26,7 @@ import { WorkerStats, type Outcome } from './stats';
 /** Settings of a {@link WorkerRuntime}. */
 export interface RuntimeOptions {
   readonly transport: Transport;
-  readonly app: RequestDispatcher;
+  readonly app: WorkerApp;
   readonly logger: Logger;
   /** Requests handled at once; at the cap the worker stops reading. */
   readonly maxInFlight: number;
@@ -117,7 +117,7 @@ export class WorkerRuntime {
     await Promise.all(this.#loops);
     logger.info({ event: 'worker.drain', inFlight: this.stats.inFlight, drainTimeoutMs }, 'worker.drain');
     if (!(await this.#whenIdle(drainTimeoutMs))) {
-      logger.warn({ event: 'worker.drain.timeout', inFlight: this.stats.inFlight }, 'drain timeout: aborting in-flight requests');
+      logger.warn({ event: 'worker.drain.timeout', code: ErrorCode.SHUTDOWN_TIMEOUT, inFlight: this.stats.inFlight }, 'drain timeout: aborting in-flight requests');
       for (const set of this.#aborters.values()) for (const c of set.keys()) c.abort(new WorkerStopping());
       await this.#whenIdle(this.#opts.lingerMs);
     }

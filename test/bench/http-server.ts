@@ -18,7 +18,7 @@ import { Cancellation } from '../../src/app/cancellation';
 import type { ReplySink } from '../../src/http/sink';
 import type { HeaderValue, RawMessage } from '../../src/protocol/types';
 import { loadApp } from '../../src/worker/app-loader';
-import { messageOptions } from '../../src/worker/dispatcher';
+import { messageOptions } from '../../src/worker/app-contract';
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
 /** The worker runs with --log-level info and the request log off; nothing is logged per request here either. */

@@ -13,7 +13,7 @@ import type { ReplySink } from '../../src/http/sink';
 import { WorkerMetrics } from '../../src/metrics/worker-metrics';
 import { parseMessage } from '../../src/protocol/request-parser';
 import { encode } from '../../src/protocol/tnetstring';
-import { messageOptions, type RequestDispatcher } from '../../src/worker/dispatcher';
+import { messageOptions, type WorkerApp } from '../../src/worker/app-contract';
 import { WorkerRuntime } from '../../src/worker/runtime';
 import { loadApp } from '../../src/worker/app-loader';
 import { FakeLink, FakeTransport } from '../helpers/fake-link';
@@ -45,7 +45,7 @@ function cpuMsSince(since: NodeJS.CpuUsage): number {
 }
 
 /** Serve `n` requests through a fresh WorkerRuntime; returns the CPU ms used. */
-async function runtimeOnce(app: RequestDispatcher, frames: readonly Buffer[], n: number, metrics: boolean): Promise<number> {
+async function runtimeOnce(app: WorkerApp, frames: readonly Buffer[], n: number, metrics: boolean): Promise<number> {
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (done = resolve));
   let left = n;
@@ -78,7 +78,7 @@ async function runtimeOnce(app: RequestDispatcher, frames: readonly Buffer[], n:
 }
 
 /** `app.dispatch` alone, `n` requests, 64 at a time; returns the CPU ms used. */
-async function dispatchOnce(app: RequestDispatcher, frames: readonly Buffer[], n: number): Promise<number> {
+async function dispatchOnce(app: WorkerApp, frames: readonly Buffer[], n: number): Promise<number> {
   const msgs = frames.map((f) => parseMessage(f));
   const sink: ReplySink = { write: () => Promise.resolve(), close: () => Promise.resolve() };
   const logger = pino({ level: 'info' }, pino.destination('/dev/null'));

@@ -14,7 +14,7 @@ import type { RawMessage } from '../protocol/types';
 export type DispatchSummary = DispatchResult;
 
 /** Anything that turns a request into bytes on a sink and never rejects. */
-export interface RequestDispatcher {
+export interface WorkerApp {
   dispatch(msg: RawMessage, sink: ReplySink, options: MessageOptions): Promise<DispatchSummary>;
 }
 
@@ -52,15 +52,15 @@ class LazySignalOptions implements MessageOptions {
 }
 
 /** The entry points an `App` has besides `dispatch`: WebSocket handshakes and frames, socket messages. */
-export type MessageDispatcher = Pick<App, 'dispatchHandshake' | 'dispatchFrame' | 'dispatchSocketMessage'>;
+export type MessageHandlers = Pick<App, 'dispatchHandshake' | 'dispatchFrame' | 'dispatchSocketMessage'>;
 
-/** Duck-typed, so a plain `RequestDispatcher` keeps the old behaviour: handshakes 404, frames ignored. */
-export function handlesMessages(app: RequestDispatcher): app is RequestDispatcher & MessageDispatcher {
-  const a = app as Partial<MessageDispatcher>;
+/** Duck-typed, so a plain `WorkerApp` keeps the old behaviour: handshakes 404, frames ignored. */
+export function handlesMessages(app: WorkerApp): app is WorkerApp & MessageHandlers {
+  const a = app as Partial<MessageHandlers>;
   return typeof a.dispatchHandshake === 'function' && typeof a.dispatchFrame === 'function' && typeof a.dispatchSocketMessage === 'function';
 }
 
 /** Duck-type check used when loading a user's app module. */
-export function isRequestDispatcher(x: unknown): x is RequestDispatcher {
+export function isWorkerApp(x: unknown): x is WorkerApp {
   return typeof x === 'object' && x !== null && typeof (x as { dispatch?: unknown }).dispatch === 'function';
 }
