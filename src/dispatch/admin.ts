@@ -4,11 +4,10 @@
  * reports to the supervisor over IPC.
  * @module
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { HostPort } from '../config/host-port';
-import { writeExposition } from '../metrics/exposition';
+import { writeExposition, type ExpositionFamily } from '../metrics/exposition';
 import { serveMetrics } from '../metrics/http';
-import type { ExpositionFamily } from '../metrics/exposition';
 
 /** What the endpoint reads. */
 export interface AdminSource {
@@ -17,7 +16,7 @@ export interface AdminSource {
   notReadyReason(): string | undefined;
 }
 
-function text(res: import('node:http').ServerResponse, status: number, body: string): void {
+function text(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
   res.end(`${body}\n`);
 }

@@ -10,11 +10,9 @@ import { isDisconnectNotice, isIdempotentMethod, peekConnection, peekMethod } fr
 import { DispatcherStats, type FailureReason } from './stats';
 
 /** A worker's say on whether its request may be re-dispatched. */
-export const enum RetryHint {
-  UNSET = 0,
-  YES = 1,
-  NO = 2,
-}
+export const RetryHint = { UNSET: 0, YES: 1, NO: 2 } as const;
+/** One of {@link RetryHint}. */
+export type RetryHint = (typeof RetryHint)[keyof typeof RetryHint];
 
 /** One registered worker. */
 export class WorkerEntry {
