@@ -2,6 +2,7 @@
  * The one place that picks a transport for a worker, so `worker/main.ts` and the runtime stay topology-free.
  * @module
  */
+import { DispatcherTransport, type DispatcherTransportOptions } from './dispatcher-transport';
 import { Mongrel2Transport } from './mongrel2-transport';
 import type { Transport } from './transport';
 
@@ -18,13 +19,20 @@ export interface DirectTransportConfig {
   readonly sendTimeoutMs: number;
 }
 
+/** Dispatch topology: one DEALER to the pool's dispatcher. */
+export interface DispatchTransportConfig extends DispatcherTransportOptions {
+  readonly topology: 'dispatch';
+}
+
 /** What {@link createTransport} accepts: one member per topology. */
-export type TransportConfig = DirectTransportConfig;
+export type TransportConfig = DirectTransportConfig | DispatchTransportConfig;
 
 /** Build the transport a worker's configuration asks for. Throws `ConfigError` on an impossible configuration. */
 export function createTransport(config: TransportConfig): Transport {
   switch (config.topology) {
     case 'direct':
       return new Mongrel2Transport(config);
+    case 'dispatch':
+      return new DispatcherTransport(config);
   }
 }

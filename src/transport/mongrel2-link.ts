@@ -76,7 +76,7 @@ export class Mongrel2Link implements Link {
     this.server = options.server;
     this.#onReadyChange = options.onReadyChange;
     this.#pull = new Pull({ receiveHighWaterMark: options.receiveHighWaterMark, linger: 0, reconnectInterval: 100 });
-    this.#pub = new XPublisher({ noDrop: true, immediate: true, reconnectInterval: 100 });
+    this.#pub = new XPublisher({ noDrop: true, immediate: true, reconnectInterval: 100, sendTimeout: 0 });
     this.#replies = new ReplyQueue(
       (frame) => this.#pub.send(frame),
       { now: () => this.#subscribed, wait: (timeoutMs) => this.#awaitSubscribed(timeoutMs) },

@@ -12,6 +12,7 @@ import { createLogger, isLogLevel } from '../log/logger';
 import { DEFAULT_PUSH_INTERVAL_MS } from '../metrics/definitions';
 import { WorkerMetrics, type MetricsSend } from '../metrics/worker-metrics';
 import { createTransport } from '../transport/create-transport';
+import { transportConfig } from './transport-config';
 import { loadApp } from './app-loader';
 import { disconnectRelayPlug } from './disconnect-relay-plug';
 import type { WorkerApp } from './app-contract';
@@ -75,17 +76,16 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
 
   /** Link changes before boot are the boot's business (its timeout); after it they are news for the logs. */
   let booted = false;
-  const transport = createTransport({
-    topology: 'direct',
-    sendSpecs: options.sendSpecs,
-    recvSpecs: options.recvSpecs,
-    receiveHighWaterMark: options.receiveHwm,
-    sendTimeoutMs: options.sendTimeoutMs,
-  });
+  let transport;
+  try {
+    transport = createTransport(await transportConfig(options, slot, generation));
+  } catch (err) {
+    return fatal(ExitCode.BOOT_ERROR, 'M2P_ERR_WORKER_BOOT', err);
+  }
   transport.onReadyChange((link, ready) => {
     if (!booted) return;
     if (ready) logger.info({ event: 'link.ready', link: link.name }, 'link.ready');
-    else logger.warn({ event: 'link.lost', link: link.name }, 'link.lost: Mongrel2 went away; waiting for it to come back');
+    else logger.warn({ event: 'link.lost', link: link.name }, `link.lost: ${transport.topology === 'dispatch' ? 'the dispatcher (or its Mongrel2)' : 'Mongrel2'} went away; waiting for it to come back`);
     metrics?.endpointsConnected(transport.connectedCount());
   });
   try {

@@ -12,6 +12,8 @@ export interface WorkerOptions {
   readonly app: string;
   readonly sendSpecs: readonly string[];
   readonly recvSpecs: readonly string[];
+  /** The dispatcher's endpoint (dispatch topology); exclusive with send/recv specs. */
+  readonly dispatcher?: DispatcherEndpoint | undefined;
   readonly maxInFlight: number;
   readonly receiveHwm: number;
   readonly requestTimeoutMs: number | undefined;
@@ -26,6 +28,15 @@ export interface WorkerOptions {
   readonly requestLogLevel: LevelWithSilent;
   /** Record request metrics and push them to the supervisor. */
   readonly metrics: boolean;
+}
+
+/** Where a dispatch-topology worker connects, and its CURVE key files for a tcp:// endpoint. */
+export interface DispatcherEndpoint {
+  readonly endpoint: string;
+  /** The dispatcher's public key file. */
+  readonly curveServerKeyFile?: string | undefined;
+  /** This worker's secret key file (its public key is derived from it). */
+  readonly curveSecretFile?: string | undefined;
 }
 
 /** Defaults, in one place. */
@@ -46,6 +57,9 @@ export const WORKER_FLAGS: FlagSpecs = {
   app: { type: 'string', placeholder: 'module', description: 'module exporting `app` (an m2pool App), resolved from the current directory' },
   'send-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 handler send_spec to PULL requests from, e.g. tcp://127.0.0.1:9997" },
   'recv-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 handler recv_spec to PUB replies to; the i-th pairs with the i-th --send-spec" },
+  dispatcher: { type: 'string', placeholder: 'endpoint', description: "the pool dispatcher's endpoint (ipc://PATH or tcp://HOST:PORT), instead of --send-spec/--recv-spec" },
+  'curve-server-key-file': { type: 'string', placeholder: 'file', description: "the dispatcher's CURVE public key (.pub), for a tcp:// --dispatcher" },
+  'curve-secret-file': { type: 'string', placeholder: 'file', description: "this worker's CURVE secret key (.key, m2pool keygen); its .pub must be in the dispatcher's authorized directory" },
   'max-in-flight': { type: 'string', placeholder: 'n', description: 'requests handled at once; at the cap the worker stops reading', defaultText: String(WORKER_DEFAULTS.maxInFlight) },
   'receive-hwm': { type: 'string', placeholder: 'n', description: 'ZeroMQ receive high-water mark of the request socket', defaultText: String(WORKER_DEFAULTS.receiveHwm) },
   'request-timeout-ms': { type: 'string', placeholder: 'ms', description: "default request deadline (routes may override); on expiry the client gets 504", defaultText: "the app's (30000)" },
@@ -70,14 +84,20 @@ export function readWorkerOptions(values: FlagValues): WorkerOptions {
   const app = r.required('app');
   const sendSpecs = r.list('send-spec');
   const recvSpecs = r.list('recv-spec');
-  if (sendSpecs.length === 0) r.issues.push('at least one --send-spec is required');
-  if (sendSpecs.length !== recvSpecs.length) {
-    r.issues.push(`each --send-spec needs a matching --recv-spec (got ${sendSpecs.length} and ${recvSpecs.length})`);
+  const dispatcher = readDispatcherEndpoint(r);
+  if (dispatcher !== undefined) {
+    if (sendSpecs.length > 0 || recvSpecs.length > 0) r.issues.push('--dispatcher and --send-spec/--recv-spec are mutually exclusive');
+  } else {
+    if (sendSpecs.length === 0) r.issues.push('at least one --send-spec (or a --dispatcher) is required');
+    if (sendSpecs.length !== recvSpecs.length) {
+      r.issues.push(`each --send-spec needs a matching --recv-spec (got ${sendSpecs.length} and ${recvSpecs.length})`);
+    }
   }
   const options: WorkerOptions = {
     app,
     sendSpecs,
     recvSpecs,
+    dispatcher,
     maxInFlight: r.int('max-in-flight', WORKER_DEFAULTS.maxInFlight, 1, 100_000),
     receiveHwm: r.int('receive-hwm', WORKER_DEFAULTS.receiveHwm, 1, 1_000_000),
     requestTimeoutMs: values['request-timeout-ms'] === undefined ? undefined : r.int('request-timeout-ms', 0, 1),
@@ -107,4 +127,18 @@ function readUploadStore(r: FlagReader): UploadStore | undefined {
     r.issues.push(err instanceof Error ? err.message : String(err));
   }
   return undefined;
+}
+
+/** `--dispatcher` and its CURVE files; a tcp:// endpoint without keys is refused (no --insecure on the worker side). */
+function readDispatcherEndpoint(r: FlagReader): DispatcherEndpoint | undefined {
+  const endpoint = r.string('dispatcher');
+  const curveServerKeyFile = r.string('curve-server-key-file');
+  const curveSecretFile = r.string('curve-secret-file');
+  if (endpoint === undefined) {
+    if (curveServerKeyFile !== undefined || curveSecretFile !== undefined) r.issues.push('--curve-server-key-file and --curve-secret-file need --dispatcher');
+    return undefined;
+  }
+  if (!/^(ipc|tcp):\/\/.+/.test(endpoint)) r.issues.push(`--dispatcher must be ipc://PATH or tcp://HOST:PORT, got ${JSON.stringify(endpoint)}`);
+  if ((curveServerKeyFile === undefined) !== (curveSecretFile === undefined)) r.issues.push('--curve-server-key-file and --curve-secret-file go together');
+  return { endpoint, curveServerKeyFile, curveSecretFile };
 }

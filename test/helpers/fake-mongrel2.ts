@@ -1,12 +1,15 @@
 /**
  * Fake Mongrel2 servers: real ZeroMQ PUSH (requests) and SUB (replies) sockets bound on ipc in a temp dir, the
  * way Mongrel2 binds its handler sockets, so that anything can be written straight to a worker
- * (`startFakeMongrel2`) or to a transport under test (`fakeMongrel2Peer`, the peer of the shared link suite).
+ * (`startFakeMongrel2`), and the link-suite peers built on them: a direct transport connected to them, or an
+ * in-process dispatcher connected to them with a dispatch transport connected to it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pino from 'pino';
 import { Push, XSubscriber } from 'zeromq';
+import { Dispatcher } from '../../src/dispatch/dispatcher';
 import { createTransport } from '../../src/transport/create-transport';
 import type { LinkPeer } from '../unit/transport/link.case';
 import type { TestProcess } from './processes';
@@ -57,8 +60,18 @@ export async function startFakeMongrel2(): Promise<FakeMongrel2> {
   };
 }
 
-/** `servers` fake Mongrel2 servers with a started direct transport connected to all of them. */
-export async function fakeMongrel2Peer(servers: number): Promise<LinkPeer> {
+/** Running fake Mongrel2 servers. */
+export interface FakeMongrel2Servers {
+  readonly dir: string;
+  readonly sendSpecs: readonly string[];
+  readonly recvSpecs: readonly string[];
+  inject(frame: Buffer, server: number): Promise<void>;
+  nextReply(server: number): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/** Bind `servers` fake Mongrel2 servers. */
+export async function startFakeMongrel2Servers(servers: number): Promise<FakeMongrel2Servers> {
   const dir = await mkdtemp(path.join(tmpdir(), 'm2pool-fake-m2-'));
   const pushes: Push[] = [];
   const subs: XSubscriber[] = [];
@@ -78,19 +91,65 @@ export async function fakeMongrel2Peer(servers: number): Promise<LinkPeer> {
     pushes.push(push);
     subs.push(sub);
   }
-  const transport = createTransport({ topology: 'direct', sendSpecs, recvSpecs, receiveHighWaterMark: 16, sendTimeoutMs: 1_000 });
-  await transport.start(5_000);
   return {
-    transport,
+    dir,
+    sendSpecs,
+    recvSpecs,
     inject: (frame, server) => (pushes[server] as Push).send(frame),
     nextReply: async (server) => {
       const [frame] = await (subs[server] as XSubscriber).receive();
       return frame as Buffer;
     },
-    stop: async () => {
-      await transport.close(0);
+    close: async () => {
       for (const s of [...pushes, ...subs]) s.close();
       await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** `servers` fake Mongrel2 servers with a started direct transport connected to all of them. */
+export async function fakeMongrel2Peer(servers: number): Promise<LinkPeer> {
+  const m2 = await startFakeMongrel2Servers(servers);
+  const transport = createTransport({ topology: 'direct', sendSpecs: m2.sendSpecs, recvSpecs: m2.recvSpecs, receiveHighWaterMark: 16, sendTimeoutMs: 1_000 });
+  await transport.start(5_000);
+  return {
+    transport,
+    inject: m2.inject,
+    nextReply: m2.nextReply,
+    stop: async () => {
+      await transport.close(0);
+      await m2.close();
+    },
+  };
+}
+
+/** `servers` fake Mongrel2 servers, a dispatcher in this process connected to them, and a started dispatch transport. */
+export async function fakeDispatcherPeer(servers: number): Promise<LinkPeer> {
+  const m2 = await startFakeMongrel2Servers(servers);
+  const dispatcher = new Dispatcher({
+    sendSpecs: m2.sendSpecs,
+    recvSpecs: m2.recvSpecs,
+    bind: `ipc://${m2.dir}/dispatch.sock`,
+    receiveHwm: 100,
+    queueLimit: 100,
+    queueTimeoutMs: 5_000,
+    heartbeatIntervalMs: 200,
+    heartbeatTimeoutMs: 2_000,
+    sendTimeoutMs: 1_000,
+    retryAfterSeconds: 1,
+    logger: pino({ level: 'silent' }),
+  });
+  await dispatcher.start();
+  const transport = createTransport({ topology: 'dispatch', endpoint: `ipc://${m2.dir}/dispatch.sock`, capacity: 16, sendTimeoutMs: 1_000 });
+  await transport.start(5_000);
+  return {
+    transport,
+    inject: m2.inject,
+    nextReply: m2.nextReply,
+    stop: async () => {
+      await transport.close(0);
+      await dispatcher.stop(0, 0);
+      await m2.close();
     },
   };
 }

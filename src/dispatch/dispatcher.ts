@@ -1,0 +1,304 @@
+/**
+ * The dispatcher's engine: Mongrel2 links on one side ({@link Mongrel2Link}, one per server: PULL with a small
+ * receive high-water mark and no ZMTP heartbeat, XPUB with noDrop + immediate, ready once Mongrel2 subscribed),
+ * the worker ROUTER on the other ({@link WorkerPort}), the {@link Scheduler} in between. It reads from Mongrel2
+ * only while the queue is below its limit, so back-pressure stays in Mongrel2.
+ * @module
+ */
+import type { Logger } from 'pino';
+import { errorMessage } from '../errors';
+import { serializeResponse } from '../protocol/http-response';
+import { encodeClose, encodeReply } from '../protocol/reply-writer';
+import { Command, intField, parseJsonFrame, Tag, WIRE_VERSION } from '../transport/dispatch-wire';
+import { Mongrel2Link } from '../transport/mongrel2-link';
+import { splitConnection } from './frame-peek';
+import { RetryHint, Scheduler, type FailureAction, type LossCause, type PendingRequest, type SchedulerEffects, type WorkerEntry } from './scheduler';
+import type { FailureReason } from './stats';
+import { WorkerPort, type CurveServerKeys, type WorkerPortHandler } from './worker-port';
+
+/** Settings of a {@link Dispatcher}. */
+export interface DispatcherEngineOptions {
+  readonly sendSpecs: readonly string[];
+  readonly recvSpecs: readonly string[];
+  readonly bind: string;
+  readonly curve?: CurveServerKeys | undefined;
+  /** Receive high-water mark of each Mongrel2 PULL: what a dispatcher crash can lose per server, beyond the queue. */
+  readonly receiveHwm: number;
+  readonly queueLimit: number;
+  readonly queueTimeoutMs: number;
+  /** How often workers PING (told in WELCOME). */
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
+  /** How long a reply may wait for its Mongrel2 before it counts as failed. */
+  readonly sendTimeoutMs: number;
+  /** `Retry-After` seconds of the dispatcher's 503s. */
+  readonly retryAfterSeconds: number;
+  readonly logger: Logger;
+}
+
+/** Period of the queue-timeout and heartbeat-deadline sweep. */
+const SWEEP_MS = 100;
+
+/** The whole dispatcher minus its process glue (signals, IPC, admin HTTP: `main.ts`). */
+export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
+  readonly scheduler: Scheduler;
+  readonly links: readonly Mongrel2Link[];
+  readonly #port: WorkerPort;
+  readonly #opts: DispatcherEngineOptions;
+  readonly #log: Logger;
+  readonly #errorReply: Buffer;
+  #sweep: NodeJS.Timeout | undefined;
+  #reading = true;
+  /** Read loops waiting for the queue to go below its limit. */
+  #resume: Array<() => void> = [];
+  #readLoops: Promise<void>[] = [];
+  #wasReady = false;
+  readonly #readyListeners: Array<(ready: boolean) => void> = [];
+
+  constructor(options: DispatcherEngineOptions) {
+    this.#opts = options;
+    this.#log = options.logger;
+    this.scheduler = new Scheduler(
+      { queueLimit: options.queueLimit, queueTimeoutMs: options.queueTimeoutMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs, now: () => performance.now() },
+      this,
+    );
+    this.links = options.sendSpecs.map(
+      (sendSpec, server) =>
+        new Mongrel2Link({
+          sendSpec,
+          recvSpec: options.recvSpecs[server] ?? '',
+          server,
+          receiveHighWaterMark: options.receiveHwm,
+          sendTimeoutMs: options.sendTimeoutMs,
+          onReadyChange: () => this.#linksChanged(),
+        }),
+    );
+    this.#port = new WorkerPort({ endpoint: options.bind, curve: options.curve, counters: this.scheduler.stats }, this);
+    this.#errorReply = serializeResponse(
+      {
+        version: 'HTTP/1.1',
+        status: 503,
+        headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Retry-After', String(options.retryAfterSeconds)], ['Connection', 'close']],
+      },
+      Buffer.from('service unavailable: no worker could take this request\n'),
+    );
+  }
+
+  /** Every configured Mongrel2 is connected and subscribed to replies. */
+  get ready(): boolean {
+    return this.links.every((l) => l.ready);
+  }
+
+  /** Mongrel2 servers ready now. */
+  get readyCount(): number {
+    return this.links.filter((l) => l.ready).length;
+  }
+
+  /** Why the dispatcher is not ready, for `/readyz` and logs; undefined when ready. */
+  notReadyReason(): string | undefined {
+    const missing = this.links.filter((l) => !l.ready).map((l) => l.name);
+    return missing.length === 0 ? undefined : `Mongrel2 not connected: ${missing.join(', ')}`;
+  }
+
+  /** Called when `ready` changes. */
+  onReadyChange(listener: (ready: boolean) => void): void {
+    this.#readyListeners.push(listener);
+  }
+
+  /** The ROUTER's monitor events (for logging authentication failures). */
+  get workerEvents(): WorkerPort['events'] {
+    return this.#port.events;
+  }
+
+  /** Bind the worker endpoint and start reading from every Mongrel2. */
+  async start(): Promise<void> {
+    await this.#port.start();
+    this.#readLoops = this.links.map((link, server) => this.#readFrom(link, server));
+    this.#sweep = setInterval(() => {
+      this.scheduler.checkLiveness();
+      this.scheduler.expire();
+      this.#wakeReaders();
+    }, SWEEP_MS);
+    this.#sweep.unref();
+  }
+
+  /**
+   * Stop reading from Mongrel2, wait (up to `drainMs`) until every request was answered, answer what is left
+   * with 503, hand the replies to Mongrel2 (up to `lingerMs`) and close every socket.
+   */
+  async stop(drainMs: number, lingerMs: number): Promise<void> {
+    this.#reading = false;
+    for (const link of this.links) link.stopReceiving();
+    this.#wakeReaders();
+    const deadline = performance.now() + drainMs;
+    while (this.scheduler.pending > 0 && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const left = this.scheduler.failQueued('shutdown') + this.scheduler.abandonInFlight('shutdown');
+    if (left > 0) this.#log.warn({ event: 'dispatcher.drain.timeout', answered503: left }, 'drain deadline: unanswered requests got 503');
+    clearInterval(this.#sweep);
+    await this.#port.flushed();
+    this.#port.close();
+    await Promise.all(this.links.map((l) => l.close(lingerMs)));
+    await Promise.all(this.#readLoops);
+  }
+
+  // --- Mongrel2 side -------------------------------------------------------------------------------------------
+
+  async #readFrom(link: Mongrel2Link, server: number): Promise<void> {
+    while (this.#reading) {
+      if (!this.scheduler.accepting) {
+        await new Promise<void>((resolve) => this.#resume.push(resolve));
+        continue;
+      }
+      let delivery;
+      try {
+        delivery = await link.receive();
+      } catch (err) {
+        this.#log.error({ err, link: link.name }, 'receive from Mongrel2 failed; this link stops reading');
+        return;
+      }
+      if (delivery === null) return;
+      this.scheduler.arrive(server, delivery.frame);
+    }
+  }
+
+  #wakeReaders(): void {
+    if (this.#resume.length === 0 || (this.#reading && !this.scheduler.accepting)) return;
+    for (const wake of this.#resume.splice(0)) wake();
+  }
+
+  #linksChanged(): void {
+    const ready = this.ready;
+    if (ready === this.#wasReady) return;
+    this.#wasReady = ready;
+    if (ready) this.#log.info({ event: 'dispatcher.mongrel2.ready', servers: this.links.length }, 'dispatcher.mongrel2.ready');
+    else this.#log.warn({ event: 'dispatcher.mongrel2.lost', reason: this.notReadyReason() }, 'dispatcher.mongrel2.lost');
+    for (const worker of this.scheduler.workers()) this.#port.control(worker.address, Command.STATUS, { ready });
+    for (const listener of this.#readyListeners) listener(ready);
+  }
+
+  // --- SchedulerEffects ----------------------------------------------------------------------------------------
+
+  request(worker: WorkerEntry, req: PendingRequest): void {
+    this.#port.add(worker.key, worker.address, Tag.REQUEST, req.id, req.server, req.frame);
+  }
+
+  notice(worker: WorkerEntry, server: number, frame: Buffer): void {
+    this.#port.add(worker.key, worker.address, Tag.NOTICE, 0, server, frame);
+  }
+
+  reply(server: number, frame: Buffer): void {
+    const link = this.links[server];
+    if (link === undefined) {
+      this.scheduler.stats.protocolErrors += 1;
+      return;
+    }
+    link.send(frame).catch((err: unknown) => {
+      this.scheduler.stats.failed('reply-failed');
+      this.#log.warn({ err, link: link.name }, 'reply not handed to Mongrel2 within the send timeout');
+    });
+  }
+
+  fail(req: PendingRequest, action: FailureAction, reason: FailureReason): void {
+    const { sender, connId } = splitConnection(req.connectionId);
+    const frames = action === 'error' ? [...encodeReply(sender, [connId], this.#errorReply), ...encodeClose(sender, [connId])] : encodeClose(sender, [connId]);
+    this.#log.debug({ event: 'dispatcher.request.failed', reason, action, connId, server: req.server }, 'request answered by the dispatcher');
+    for (const frame of frames) this.reply(req.server, frame);
+  }
+
+  // --- WorkerPortHandler ---------------------------------------------------------------------------------------
+
+  disconnected(key: string): void {
+    const worker = this.scheduler.worker(key);
+    this.#port.forget(key);
+    if (worker === undefined) return;
+    this.scheduler.lost(worker, 'disconnected');
+    this.#wakeReaders();
+  }
+
+  unreachable(key: string, err: unknown): void {
+    const worker = this.scheduler.worker(key);
+    this.#port.forget(key);
+    if (worker === undefined) return;
+    this.#log.warn({ event: 'dispatcher.worker.unreachable', worker: worker.label, error: errorMessage(err) }, 'send to worker failed');
+    this.scheduler.lost(worker, 'unreachable');
+  }
+
+  message(key: string, address: Buffer, command: number, frames: readonly Buffer[]): void {
+    switch (command) {
+      case Command.BATCH: {
+        const worker = this.scheduler.touch(key);
+        if (worker === undefined) return this.#unknown(address);
+        this.scheduler.stats.batchesIn += 1;
+        const problem = this.#port.readEntries(frames, (tag, id, _server, payload) => this.#entry(worker, tag, id, payload));
+        if (problem !== undefined) this.#protocolError(worker.label, problem);
+        this.#wakeReaders();
+        return;
+      }
+      case Command.HELLO:
+        return this.#hello(key, address, frames[1]);
+      case Command.PING:
+        if (this.scheduler.touch(key) === undefined) this.#unknown(address);
+        return;
+      case Command.LEAVE: {
+        const worker = this.scheduler.touch(key);
+        if (worker !== undefined) {
+          this.scheduler.leave(worker);
+          this.#log.info({ event: 'dispatcher.worker.leave', worker: worker.label, inFlight: worker.inFlight.size }, 'worker leaving');
+        }
+        // Its DEALER is FIFO: whatever we sent before this LEFT reaches it first, nothing comes after.
+        this.#port.control(address, Command.LEFT);
+        return;
+      }
+      default:
+        return this.#protocolError(key, `unknown command ${command}`);
+    }
+  }
+
+  #entry(worker: WorkerEntry, tag: number, id: number, payload: Buffer | undefined): void {
+    switch (tag) {
+      case Tag.REPLY:
+        if (payload !== undefined) this.scheduler.reply(worker, id, payload);
+        return;
+      case Tag.DONE:
+        return this.scheduler.done(worker, id);
+      case Tag.RETRY_YES:
+        return this.scheduler.retryHint(worker, id, RetryHint.YES);
+      case Tag.RETRY_NO:
+        return this.scheduler.retryHint(worker, id, RetryHint.NO);
+      default:
+        return this.#protocolError(worker.label, `unknown batch tag ${tag}`);
+    }
+  }
+
+  #hello(key: string, address: Buffer, bodyFrame: Buffer | undefined): void {
+    const body = parseJsonFrame(bodyFrame);
+    const capacity = body === undefined ? 0 : intField(body, 'capacity', 0);
+    if (body === undefined || capacity < 1 || intField(body, 'v', 0) !== WIRE_VERSION) {
+      return this.#protocolError(key, `bad HELLO ${bodyFrame?.toString('utf8').slice(0, 200) ?? '(no body)'}`);
+    }
+    const slot = body['slot'];
+    const label = typeof slot === 'number' && Number.isSafeInteger(slot) && slot >= 0 && slot < 100_000 ? String(slot) : 'external';
+    const known = this.scheduler.worker(key) !== undefined;
+    // WELCOME goes out before the requests the registration lets the scheduler send (same socket, FIFO).
+    this.#port.control(address, Command.WELCOME, { v: WIRE_VERSION, servers: this.links.length, ready: this.ready, heartbeatMs: this.#opts.heartbeatIntervalMs });
+    const worker = this.scheduler.hello(key, address, capacity, intField(body, 'inFlight', 0), label);
+    if (!known) {
+      this.#log.info({ event: 'dispatcher.worker.hello', worker: label, workerPid: body['pid'], capacity, inFlight: worker.foreign }, 'worker registered');
+    }
+  }
+
+  #unknown(address: Buffer): void {
+    this.#port.control(address, Command.UNKNOWN);
+  }
+
+  #protocolError(who: string, problem: string): void {
+    this.scheduler.stats.protocolErrors += 1;
+    this.#log.warn({ event: 'dispatcher.protocol.error', worker: who, problem }, 'malformed message from a worker skipped');
+  }
+
+  workerLost(worker: WorkerEntry, cause: LossCause): void {
+    this.#log.warn({ event: 'dispatcher.worker.lost', worker: worker.label, cause, inFlight: worker.inFlight.size }, 'worker lost');
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * `m2pool dispatcher` flags and {@link DispatcherOptions}, the settings `runDispatcher` takes (the supervisor fills
+ * the same type when it forks the dispatcher).
+ * @module
+ */
+import path from 'node:path';
+import type { LevelWithSilent } from 'pino';
+import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
+import { parseHostPort, type HostPort } from '../config/host-port';
+import { LOG_LEVELS } from '../log/logger';
+
+/** Everything one dispatcher process needs. */
+export interface DispatcherOptions {
+  /** Mongrel2 `send_spec`s (a PULL connects to each) … */
+  readonly sendSpecs: readonly string[];
+  /** … and their `recv_spec`s, same order (an XPUB connects to each). */
+  readonly recvSpecs: readonly string[];
+  /** Where workers connect: `ipc://…` or `tcp://HOST:PORT`. */
+  readonly bind: string;
+  /** Receive high-water mark of each Mongrel2 PULL. */
+  readonly receiveHwm: number;
+  /** Queued requests beyond which the dispatcher stops reading from Mongrel2. */
+  readonly queueLimit: number;
+  /** A request queued this long is answered 503 with `Retry-After`. */
+  readonly queueTimeoutMs: number;
+  /** How often workers PING. */
+  readonly heartbeatIntervalMs: number;
+  /** A worker silent this long is lost: its requests are retried or answered 503. */
+  readonly heartbeatTimeoutMs: number;
+  /** How long one reply may wait for its Mongrel2. */
+  readonly sendTimeoutMs: number;
+  /** On SIGTERM, how long in-flight requests may take before they are answered 503. */
+  readonly drainTimeoutMs: number;
+  /** `Retry-After` of the dispatcher's 503s, in seconds. */
+  readonly retryAfterSeconds: number;
+  /** File with the dispatcher's CURVE secret key (tcp endpoints). */
+  readonly curveSecretFile?: string | undefined;
+  /** Directory of `*.pub` files: the only workers accepted on a CURVE endpoint. */
+  readonly curveAuthorizedDir?: string | undefined;
+  /** Allow a `tcp://` bind without CURVE. */
+  readonly insecure: boolean;
+  /** Serve `/metrics`, `/healthz`, `/readyz` here (standalone use; a forked dispatcher reports over IPC). */
+  readonly admin?: HostPort | undefined;
+  readonly logLevel: LevelWithSilent;
+}
+
+/** Defaults, in one place. */
+export const DISPATCHER_DEFAULTS = {
+  runDir: 'run',
+  receiveHwm: 100,
+  queueLimit: 1_000,
+  queueTimeoutMs: 30_000,
+  heartbeatIntervalMs: 1_000,
+  heartbeatTimeoutMs: 3_000,
+  sendTimeoutMs: 5_000,
+  drainTimeoutMs: 30_000,
+  retryAfterSeconds: 1,
+  logLevel: 'info',
+} as const;
+
+/** The default worker endpoint: a socket in the run directory. */
+export function defaultBind(runDir: string): string {
+  return `ipc://${path.resolve(runDir, 'dispatch.sock')}`;
+}
+
+/** Flags of `m2pool dispatcher`. */
+export const DISPATCHER_FLAGS: FlagSpecs = {
+  'send-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: 'Mongrel2 handler send_spec to PULL requests from' },
+  'recv-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: 'Mongrel2 handler recv_spec to publish replies to; the i-th pairs with the i-th --send-spec' },
+  bind: { type: 'string', placeholder: 'endpoint', description: 'where workers connect: ipc://PATH, or tcp://HOST:PORT (needs CURVE keys or --insecure)', defaultText: 'ipc://RUN_DIR/dispatch.sock' },
+  'run-dir': { type: 'string', placeholder: 'dir', description: 'directory of the default ipc endpoint', defaultText: DISPATCHER_DEFAULTS.runDir },
+  'receive-hwm': { type: 'string', placeholder: 'n', description: 'receive high-water mark of each Mongrel2 request socket (what a dispatcher crash can lose per server, beyond the queue)', defaultText: String(DISPATCHER_DEFAULTS.receiveHwm) },
+  'queue-limit': { type: 'string', placeholder: 'n', description: 'requests queued while no worker has credit; beyond it the dispatcher stops reading from Mongrel2', defaultText: String(DISPATCHER_DEFAULTS.queueLimit) },
+  'queue-timeout-ms': { type: 'string', placeholder: 'ms', description: 'a request queued this long gets 503 with Retry-After', defaultText: String(DISPATCHER_DEFAULTS.queueTimeoutMs) },
+  'heartbeat-interval-ms': { type: 'string', placeholder: 'ms', description: 'how often workers PING the dispatcher', defaultText: String(DISPATCHER_DEFAULTS.heartbeatIntervalMs) },
+  'heartbeat-timeout-ms': { type: 'string', placeholder: 'ms', description: 'a worker silent this long is lost: its requests are retried or answered 503', defaultText: String(DISPATCHER_DEFAULTS.heartbeatTimeoutMs) },
+  'send-timeout-ms': { type: 'string', placeholder: 'ms', description: 'how long a reply may wait for its Mongrel2 before it counts as failed', defaultText: String(DISPATCHER_DEFAULTS.sendTimeoutMs) },
+  'drain-timeout-ms': { type: 'string', placeholder: 'ms', description: 'on SIGTERM, how long in-flight requests may take before they are answered 503', defaultText: String(DISPATCHER_DEFAULTS.drainTimeoutMs) },
+  'retry-after': { type: 'string', placeholder: 's', description: "Retry-After of the dispatcher's own 503 replies", defaultText: String(DISPATCHER_DEFAULTS.retryAfterSeconds) },
+  'curve-secret-file': { type: 'string', placeholder: 'file', description: "the dispatcher's CURVE secret key (m2pool keygen); workers need the matching .pub" },
+  'curve-authorized-dir': { type: 'string', placeholder: 'dir', description: 'directory of worker public keys (*.pub): only those workers are accepted' },
+  insecure: { type: 'boolean', description: 'allow a tcp:// bind without CURVE (anyone who reaches the port can read requests and inject replies)' },
+  admin: { type: 'string', placeholder: 'host:port', description: 'serve /metrics, /healthz and /readyz on this address', defaultText: 'off' },
+  'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}, silent`, defaultText: DISPATCHER_DEFAULTS.logLevel },
+};
+
+const LEVEL_CHOICES = [...LOG_LEVELS, 'silent'] as const;
+
+/** Turn parsed flags into options; throws one UsageError listing every problem. */
+export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
+  const r = new FlagReader(values);
+  const sendSpecs = r.list('send-spec');
+  const recvSpecs = r.list('recv-spec');
+  if (sendSpecs.length === 0) r.issues.push('at least one --send-spec is required');
+  if (sendSpecs.length !== recvSpecs.length) r.issues.push(`each --send-spec needs a matching --recv-spec (got ${sendSpecs.length} and ${recvSpecs.length})`);
+  const bind = r.string('bind') ?? defaultBind(r.string('run-dir', DISPATCHER_DEFAULTS.runDir) ?? DISPATCHER_DEFAULTS.runDir);
+  const adminText = r.string('admin');
+  let admin: HostPort | undefined;
+  if (adminText !== undefined) {
+    const parsed = parseHostPort(adminText);
+    if (typeof parsed === 'string') r.issues.push(`--admin: ${parsed}`);
+    else admin = parsed;
+  }
+  const options: DispatcherOptions = {
+    sendSpecs,
+    recvSpecs,
+    bind,
+    receiveHwm: r.int('receive-hwm', DISPATCHER_DEFAULTS.receiveHwm, 1, 1_000_000),
+    queueLimit: r.int('queue-limit', DISPATCHER_DEFAULTS.queueLimit, 1, 10_000_000),
+    queueTimeoutMs: r.int('queue-timeout-ms', DISPATCHER_DEFAULTS.queueTimeoutMs, 1),
+    heartbeatIntervalMs: r.int('heartbeat-interval-ms', DISPATCHER_DEFAULTS.heartbeatIntervalMs, 10),
+    heartbeatTimeoutMs: r.int('heartbeat-timeout-ms', DISPATCHER_DEFAULTS.heartbeatTimeoutMs, 20),
+    sendTimeoutMs: r.int('send-timeout-ms', DISPATCHER_DEFAULTS.sendTimeoutMs, 1),
+    drainTimeoutMs: r.int('drain-timeout-ms', DISPATCHER_DEFAULTS.drainTimeoutMs, 0),
+    retryAfterSeconds: r.int('retry-after', DISPATCHER_DEFAULTS.retryAfterSeconds, 0),
+    curveSecretFile: r.string('curve-secret-file'),
+    curveAuthorizedDir: r.string('curve-authorized-dir'),
+    insecure: values['insecure'] === true,
+    admin,
+    logLevel: r.choice('log-level', LEVEL_CHOICES, DISPATCHER_DEFAULTS.logLevel),
+  };
+  r.issues.push(...securityIssues(options));
+  if (options.heartbeatTimeoutMs <= options.heartbeatIntervalMs) r.issues.push('--heartbeat-timeout-ms must be longer than --heartbeat-interval-ms');
+  r.check();
+  return options;
+}
+
+/**
+ * A `tcp://` endpoint is reachable by others: without CURVE anyone who reaches it could read requests and inject
+ * replies, so it needs keys (and an authorized directory: without one any client would be accepted), unless the
+ * operator says `--insecure`.
+ */
+export function securityIssues(o: Pick<DispatcherOptions, 'bind' | 'curveSecretFile' | 'curveAuthorizedDir' | 'insecure'>): string[] {
+  const issues: string[] = [];
+  if ((o.curveSecretFile === undefined) !== (o.curveAuthorizedDir === undefined)) {
+    issues.push('--curve-secret-file and --curve-authorized-dir go together');
+  }
+  if (o.bind.startsWith('tcp://') && o.curveSecretFile === undefined && !o.insecure) {
+    issues.push(`refusing to bind ${o.bind} without CURVE keys: give --curve-secret-file and --curve-authorized-dir (m2pool keygen), or --insecure`);
+  }
+  if (!/^(ipc|tcp):\/\/.+/.test(o.bind)) issues.push(`--bind must be ipc://PATH or tcp://HOST:PORT, got ${JSON.stringify(o.bind)}`);
+  return issues;
+}

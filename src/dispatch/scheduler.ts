@@ -1,0 +1,583 @@
+/**
+ * The dispatcher's decisions, with no sockets: which worker gets a request (connection affinity first, then the
+ * most free credit), the bounded FIFO queue when no worker has credit, and what happens to a lost worker's
+ * requests (re-dispatched once within a retry budget, else answered by the dispatcher). Every request ends in
+ * exactly one of: its worker's DONE, a dispatcher error reply, a cancellation by a disconnect notice — never two.
+ * The socket layer (`dispatcher.ts`) feeds events in and carries out the {@link SchedulerEffects}.
+ * @module
+ */
+import { isDisconnectNotice, isIdempotentMethod, peekConnection, peekMethod } from './frame-peek';
+import { DispatcherStats, type FailureReason } from './stats';
+
+/** A worker's say on whether its request may be re-dispatched. */
+export const RetryHint = { UNSET: 0, YES: 1, NO: 2 } as const;
+/** One of {@link RetryHint}. */
+export type RetryHint = (typeof RetryHint)[keyof typeof RetryHint];
+
+/** One registered worker. */
+export class WorkerEntry {
+  /** Requests sent to it and not yet done, in dispatch order. */
+  readonly inFlight = new Map<number, PendingRequest>();
+  /** Credit in use: in-flight requests plus `foreign` ones. */
+  used = 0;
+  /** Requests it was still working on when it (re)registered: they hold credit until their DONE. */
+  foreign = 0;
+  leaving = false;
+  lastSeen: number;
+
+  constructor(
+    /** The socket-layer identity (the ROUTER routing id, as a string key). */
+    readonly key: string,
+    /** Opaque handle of the socket layer (e.g. the routing id Buffer). */
+    readonly address: Buffer,
+    public capacity: number,
+    /** Label value for per-worker metrics: its pool slot, or 'external'. */
+    readonly label: string,
+    now: number,
+  ) {
+    this.lastSeen = now;
+  }
+
+  /** Credit it can still take. */
+  get free(): number {
+    return this.leaving ? 0 : this.capacity - this.used;
+  }
+}
+
+/** The requests of one client connection (server + sender + connection id) that are queued or in flight. */
+class Connection {
+  /** The worker holding its in-flight requests (their replies must come from one process, in order). */
+  worker: WorkerEntry | undefined;
+  inFlight = 0;
+  /** Queued (not cancelled) requests of this connection. */
+  queued = 0;
+  /** Requests waiting for the connection's requests at a leaving worker to finish. */
+  parked: PendingRequest[] | undefined;
+  constructor(readonly key: string) {}
+}
+
+/** A request the dispatcher is responsible for until it is done. */
+export class PendingRequest {
+  worker: WorkerEntry | undefined;
+  /** A reply frame of it was forwarded to Mongrel2. */
+  replyStarted = false;
+  retry: RetryHint = RetryHint.UNSET;
+  /** Already re-dispatched once. */
+  retried = false;
+  cancelled = false;
+  constructor(
+    readonly id: number,
+    readonly server: number,
+    readonly frame: Buffer,
+    readonly connection: Connection,
+    /** Offset of the path in `frame` (for the lazy METHOD scan). */
+    readonly pathAt: number,
+    readonly arrivedAt: number,
+  ) {}
+
+  /** `sender SP connId` of the client connection. */
+  get connectionId(): string {
+    const key = this.connection.key;
+    return key.slice(key.indexOf('\u0000') + 1);
+  }
+
+  /** The METHOD header (scanned on demand). */
+  get method(): string {
+    return peekMethod(this.frame, this.pathAt);
+  }
+}
+
+/** How the dispatcher answers a request no worker will: an HTTP 503, or closing the connection. */
+export type FailureAction = 'error' | 'close';
+
+/** What the scheduler asks the socket layer to do. Called synchronously; must not call back into the scheduler. */
+export interface SchedulerEffects {
+  /** Send request `req` to `worker` (in this turn's batch). */
+  request(worker: WorkerEntry, req: PendingRequest): void;
+  /** Send a disconnect notice to the worker holding that connection. */
+  notice(worker: WorkerEntry, server: number, frame: Buffer): void;
+  /** Forward a worker's reply frame to Mongrel2 server `server`, as it is. */
+  reply(server: number, frame: Buffer): void;
+  /** Answer `req` from the dispatcher: `error` = 503 with Retry-After and close; `close` = just close the connection. */
+  fail(req: PendingRequest, action: FailureAction, reason: FailureReason): void;
+  /** A worker is being dropped (before its requests are dealt with); for logs. */
+  workerLost(worker: WorkerEntry, cause: LossCause): void;
+}
+
+/** Why a worker was dropped. */
+export type LossCause = 'disconnected' | 'heartbeat-timeout' | 'unreachable';
+
+/** Settings of a {@link Scheduler}. */
+export interface SchedulerOptions {
+  /** Queued requests beyond which the dispatcher stops reading from Mongrel2. */
+  readonly queueLimit: number;
+  /** Queued longer than this: answered 503. */
+  readonly queueTimeoutMs: number;
+  /** No message from a worker for this long: it is lost. */
+  readonly heartbeatTimeoutMs: number;
+  /** Monotonic clock in ms. */
+  readonly now: () => number;
+}
+
+/** Smallest retry budget per lost worker, and its share of the lost worker's in-flight requests. */
+const RETRY_FLOOR = 3;
+const RETRY_SHARE = 0.2;
+
+/** Methods whose requests are not HTTP requests: a 503 would be garbage on that connection; they get a close. */
+function answersWithClose(method: string): boolean {
+  return method === 'WEBSOCKET' || method === 'JSON' || method === 'XML';
+}
+
+/** Credit-based scheduling of Mongrel2 requests over workers. */
+export class Scheduler {
+  readonly stats = new DispatcherStats();
+  readonly #opts: SchedulerOptions;
+  readonly #effects: SchedulerEffects;
+  readonly #workers = new Map<string, WorkerEntry>();
+  readonly #requests = new Map<number, PendingRequest>();
+  readonly #connections = new Map<string, Connection>();
+  /** Re-dispatched requests and released parked ones: served before the queue. */
+  #front: PendingRequest[] = [];
+  #queue: PendingRequest[] = [];
+  #queueHead = 0;
+  /** Queued requests not cancelled (front included). */
+  #queued = 0;
+  /** Request ids start at a random point, so ids of two dispatcher lifetimes rarely meet in a worker's logs. */
+  #nextId = (Math.random() * 0x7fffffff) >>> 0;
+
+  constructor(options: SchedulerOptions, effects: SchedulerEffects) {
+    this.#opts = options;
+    this.#effects = effects;
+  }
+
+  /** Requests waiting for credit. */
+  get queueDepth(): number {
+    return this.#queued;
+  }
+
+  /** Below the queue limit: the dispatcher may read another message from Mongrel2. */
+  get accepting(): boolean {
+    return this.#queued < this.#opts.queueLimit;
+  }
+
+  /** Requests the dispatcher is responsible for (queued, parked or at a worker). */
+  get pending(): number {
+    return this.#requests.size;
+  }
+
+  /** Credit in use over every worker. */
+  get creditInUse(): number {
+    let n = 0;
+    for (const w of this.#workers.values()) n += w.used;
+    return n;
+  }
+
+  /** Credit of the workers that take requests. */
+  get creditCapacity(): number {
+    let n = 0;
+    for (const w of this.#workers.values()) if (!w.leaving) n += w.capacity;
+    return n;
+  }
+
+  /** Registered workers. */
+  get workerCount(): number {
+    return this.#workers.size;
+  }
+
+  /** The worker registered under `key`. */
+  worker(key: string): WorkerEntry | undefined {
+    return this.#workers.get(key);
+  }
+
+  /** Every registered worker. */
+  workers(): IterableIterator<WorkerEntry> {
+    return this.#workers.values();
+  }
+
+  // --- Mongrel2 side -------------------------------------------------------------------------------------------
+
+  /** A message from Mongrel2 server `server`. Returns false if it was not a Mongrel2 message (dropped, counted). */
+  arrive(server: number, frame: Buffer): boolean {
+    this.stats.received += 1;
+    const peeked = peekConnection(frame);
+    if (peeked === undefined) {
+      this.stats.protocolErrors += 1;
+      return false;
+    }
+    const key = `${server}\u0000${peeked.connection}`;
+    if (isDisconnectNotice(frame, peeked.pathAt)) {
+      this.#disconnect(key, server, frame);
+      return true;
+    }
+    let conn = this.#connections.get(key);
+    if (conn === undefined) this.#connections.set(key, (conn = new Connection(key)));
+    const id = this.#nextId;
+    this.#nextId = (id + 1) >>> 0;
+    const req = new PendingRequest(id, server, frame, conn, peeked.pathAt, this.#opts.now());
+    this.#requests.set(id, req);
+    this.#place(req, false);
+    return true;
+  }
+
+  /** A disconnect notice: to the worker holding the connection; its queued and parked requests are dropped. */
+  #disconnect(key: string, server: number, frame: Buffer): void {
+    const conn = this.#connections.get(key);
+    if (conn === undefined) {
+      this.stats.notice('unclaimed');
+      return;
+    }
+    if (conn.parked !== undefined) {
+      for (const req of conn.parked) this.#forget(req);
+      conn.parked = undefined;
+      this.stats.notice('cancelled-queued');
+    }
+    if (conn.queued > 0) {
+      for (const req of this.#waiting()) {
+        if (req.connection === conn && !req.cancelled) this.#cancelQueued(req);
+      }
+      this.stats.notice('cancelled-queued');
+    }
+    if (conn.worker !== undefined) {
+      this.#effects.notice(conn.worker, server, frame);
+      this.stats.notice('routed');
+    }
+    this.#dropIfIdle(conn);
+  }
+
+  *#waiting(): Generator<PendingRequest> {
+    yield* this.#front;
+    for (let i = this.#queueHead; i < this.#queue.length; i++) yield this.#queue[i] as PendingRequest;
+  }
+
+  // --- worker side ---------------------------------------------------------------------------------------------
+
+  /**
+   * A worker said HELLO. A new worker gets `capacity` credit minus what it reports still in flight from an earlier
+   * registration; a known one (a repeated HELLO) keeps its requests and gets its capacity updated.
+   */
+  hello(key: string, address: Buffer, capacity: number, inFlight: number, label: string): WorkerEntry {
+    const now = this.#opts.now();
+    let worker = this.#workers.get(key);
+    if (worker === undefined) {
+      worker = new WorkerEntry(key, address, capacity, label, now);
+      worker.foreign = inFlight;
+      worker.used = inFlight;
+      this.#workers.set(key, worker);
+    } else {
+      worker.capacity = capacity;
+      worker.lastSeen = now;
+    }
+    this.pump();
+    return worker;
+  }
+
+  /** Any message from a registered worker: it is alive. Returns the worker, or undefined if unknown. */
+  touch(key: string): WorkerEntry | undefined {
+    const worker = this.#workers.get(key);
+    if (worker !== undefined) worker.lastSeen = this.#opts.now();
+    return worker;
+  }
+
+  /** A reply frame for request `id` from `worker`: forwarded if that worker holds the request, else dropped. */
+  reply(worker: WorkerEntry, id: number, frame: Buffer): void {
+    const req = this.#requests.get(id);
+    if (req === undefined || req.worker !== worker) {
+      this.stats.lateReplies += 1;
+      return;
+    }
+    req.replyStarted = true;
+    this.#effects.reply(req.server, frame);
+  }
+
+  /** The worker's say on re-dispatching request `id`. */
+  retryHint(worker: WorkerEntry, id: number, hint: RetryHint): void {
+    const req = this.#requests.get(id);
+    if (req !== undefined && req.worker === worker) req.retry = hint;
+  }
+
+  /** Request `id` needs nothing more from `worker`: one credit back. */
+  done(worker: WorkerEntry, id: number): void {
+    const req = this.#requests.get(id);
+    if (req === undefined || req.worker !== worker) {
+      // A request of an earlier registration (see `hello`), or one already answered by the dispatcher.
+      if (worker.foreign > 0) {
+        worker.foreign -= 1;
+        worker.used -= 1;
+        this.pump();
+      }
+      return;
+    }
+    this.#requests.delete(id);
+    worker.inFlight.delete(id);
+    worker.used -= 1;
+    const conn = req.connection;
+    conn.inFlight -= 1;
+    if (conn.inFlight === 0) this.#releaseConnection(conn);
+    this.pump();
+  }
+
+  /** The worker asked to leave: no new requests; its in-flight ones finish normally. */
+  leave(worker: WorkerEntry): void {
+    worker.leaving = true;
+  }
+
+  /**
+   * The worker is gone (its process died, or it missed its heartbeat deadline). Each of its unanswered requests is
+   * re-dispatched once if it is retryable, its reply had not started and the budget allows; every other one is
+   * answered here (503, or a close when the reply had started).
+   */
+  lost(worker: WorkerEntry, cause: LossCause): void {
+    if (this.#workers.get(worker.key) !== worker) return;
+    this.#effects.workerLost(worker, cause);
+    this.#workers.delete(worker.key);
+    this.stats.workerLost(cause);
+    let budget = Math.max(RETRY_FLOOR, Math.ceil(worker.inFlight.size * RETRY_SHARE));
+    const retries: PendingRequest[] = [];
+    const touched = new Set<Connection>();
+    for (const req of worker.inFlight.values()) {
+      req.worker = undefined;
+      req.connection.inFlight -= 1;
+      touched.add(req.connection);
+      if (req.replyStarted) {
+        this.#fail(req, 'close', 'reply-cut');
+      } else if (this.#mayRetry(req)) {
+        if (budget > 0) {
+          budget -= 1;
+          req.retried = true;
+          retries.push(req);
+        } else {
+          this.#fail(req, this.#errorAction(req), 'retry-budget');
+        }
+      } else {
+        this.#fail(req, this.#errorAction(req), 'worker-lost');
+      }
+    }
+    worker.inFlight.clear();
+    worker.used = 0;
+    for (const conn of touched) {
+      if (conn.worker === worker) conn.worker = undefined;
+    }
+    if (retries.length > 0) {
+      this.stats.retries += retries.length;
+      for (const req of retries) req.connection.queued += 1;
+      this.#queued += retries.length;
+      this.#front = [...retries, ...this.#front];
+    }
+    for (const conn of touched) if (conn.inFlight === 0) this.#releaseConnection(conn);
+    this.pump();
+  }
+
+  /** Workers silent for longer than the heartbeat timeout are lost. */
+  checkLiveness(): void {
+    const deadline = this.#opts.now() - this.#opts.heartbeatTimeoutMs;
+    for (const worker of [...this.#workers.values()]) {
+      if (worker.lastSeen < deadline) this.lost(worker, 'heartbeat-timeout');
+    }
+  }
+
+  /** Queued requests older than the queue timeout get a 503. */
+  expire(): void {
+    const deadline = this.#opts.now() - this.#opts.queueTimeoutMs;
+    if (this.#front.length > 0) {
+      const keep: PendingRequest[] = [];
+      for (const req of this.#front) {
+        if (req.cancelled) continue;
+        if (req.arrivedAt <= deadline) this.#expireQueued(req);
+        else keep.push(req);
+      }
+      this.#front = keep;
+    }
+    while (this.#queueHead < this.#queue.length) {
+      const req = this.#queue[this.#queueHead] as PendingRequest;
+      if (!req.cancelled && req.arrivedAt > deadline) break;
+      this.#queueHead += 1;
+      if (!req.cancelled) this.#expireQueued(req);
+    }
+    this.#compact();
+  }
+
+  /** Answer every queued and parked request (the dispatcher is stopping); returns how many. */
+  failQueued(reason: FailureReason): number {
+    let n = 0;
+    for (const req of [...this.#waiting()]) {
+      if (req.cancelled) continue;
+      this.#expireQueued(req, reason);
+      n += 1;
+    }
+    this.#front = [];
+    this.#queue = [];
+    this.#queueHead = 0;
+    for (const conn of [...this.#connections.values()]) {
+      for (const req of conn.parked ?? []) {
+        this.#requests.delete(req.id);
+        this.#fail(req, this.#errorAction(req), reason);
+        n += 1;
+      }
+      conn.parked = undefined;
+      this.#dropIfIdle(conn);
+    }
+    return n;
+  }
+
+  /** Answer every request still at a worker (the dispatcher is stopping and the drain deadline passed). */
+  abandonInFlight(reason: FailureReason): number {
+    let n = 0;
+    for (const worker of this.#workers.values()) {
+      for (const req of worker.inFlight.values()) {
+        req.worker = undefined;
+        this.#fail(req, req.replyStarted ? 'close' : this.#errorAction(req), reason);
+        n += 1;
+      }
+      worker.inFlight.clear();
+      worker.used = worker.foreign;
+    }
+    this.#connections.clear();
+    return n;
+  }
+
+  /** Hand queued requests to workers while some have credit. */
+  pump(): void {
+    while (this.#queued > 0) {
+      const fromFront = this.#front.length > 0;
+      const req = fromFront ? (this.#front[0] as PendingRequest) : (this.#queue[this.#queueHead] as PendingRequest | undefined);
+      if (req === undefined) break;
+      if (!req.cancelled && !this.#canPlace(req)) break;
+      if (fromFront) this.#front.shift();
+      else this.#queueHead += 1;
+      if (req.cancelled) continue;
+      this.#queued -= 1;
+      req.connection.queued -= 1;
+      this.#place(req, true);
+    }
+    this.#compact();
+  }
+
+  // --- internals -----------------------------------------------------------------------------------------------
+
+  /** Would `#place` hand `req` on now (rather than queue it)? */
+  #canPlace(req: PendingRequest): boolean {
+    const holder = req.connection.worker;
+    if (holder !== undefined) return true; // to its worker, or parked behind a leaving one
+    return this.#mostFree() !== undefined;
+  }
+
+  /**
+   * Send `req` to the worker holding its connection (even beyond that worker's credit: the worker buffers it, and
+   * pipelined replies stay in order), park it behind a leaving holder, or give it to the worker with the most
+   * free credit; failing all that, queue it. `fromQueue`: it was taken off the queue (it may not jump it again).
+   */
+  #place(req: PendingRequest, fromQueue: boolean): void {
+    const conn = req.connection;
+    const holder = conn.worker;
+    if (holder !== undefined) {
+      if (holder.leaving || conn.parked !== undefined) {
+        (conn.parked ??= []).push(req);
+      } else if (!fromQueue && conn.queued > 0) {
+        // An earlier request of this connection is still queued: never overtake it.
+        this.#enqueue(req);
+      } else {
+        this.#send(holder, req);
+      }
+      return;
+    }
+    if (!fromQueue && (conn.queued > 0 || this.#queued > 0)) {
+      this.#enqueue(req);
+      return;
+    }
+    const target = this.#mostFree();
+    if (target === undefined) {
+      this.#enqueue(req);
+      return;
+    }
+    this.#send(target, req);
+  }
+
+  #send(worker: WorkerEntry, req: PendingRequest): void {
+    req.worker = worker;
+    worker.inFlight.set(req.id, req);
+    worker.used += 1;
+    req.connection.worker = worker;
+    req.connection.inFlight += 1;
+    this.stats.dispatchedTo(worker.label, Math.max(0, this.#opts.now() - req.arrivedAt) / 1000);
+    this.#effects.request(worker, req);
+  }
+
+  #mostFree(): WorkerEntry | undefined {
+    let best: WorkerEntry | undefined;
+    let bestFree = 0;
+    for (const w of this.#workers.values()) {
+      const free = w.free;
+      if (free > bestFree) {
+        best = w;
+        bestFree = free;
+      }
+    }
+    return best;
+  }
+
+  #enqueue(req: PendingRequest): void {
+    this.#queue.push(req);
+    this.#queued += 1;
+    req.connection.queued += 1;
+  }
+
+  /** The connection has nothing in flight any more: its parked requests go to the front of the queue. */
+  #releaseConnection(conn: Connection): void {
+    conn.worker = undefined;
+    const parked = conn.parked;
+    if (parked !== undefined) {
+      conn.parked = undefined;
+      conn.queued += parked.length;
+      this.#queued += parked.length;
+      this.#front.push(...parked);
+    }
+    this.#dropIfIdle(conn);
+  }
+
+  #dropIfIdle(conn: Connection): void {
+    if (conn.inFlight === 0 && conn.queued === 0 && conn.parked === undefined) this.#connections.delete(conn.key);
+  }
+
+  #cancelQueued(req: PendingRequest): void {
+    req.cancelled = true;
+    this.#queued -= 1;
+    req.connection.queued -= 1;
+    this.#requests.delete(req.id);
+  }
+
+  #expireQueued(req: PendingRequest, reason: FailureReason = 'queue-timeout'): void {
+    this.#cancelQueued(req);
+    this.#fail(req, this.#errorAction(req), reason);
+    this.#dropIfIdle(req.connection);
+  }
+
+  #forget(req: PendingRequest): void {
+    this.#requests.delete(req.id);
+  }
+
+  #mayRetry(req: PendingRequest): boolean {
+    if (req.retried || req.retry === RetryHint.NO) return false;
+    return req.retry === RetryHint.YES || isIdempotentMethod(req.method);
+  }
+
+  #errorAction(req: PendingRequest): FailureAction {
+    return answersWithClose(req.method) ? 'close' : 'error';
+  }
+
+  #fail(req: PendingRequest, action: FailureAction, reason: FailureReason): void {
+    this.#requests.delete(req.id);
+    this.stats.failed(reason);
+    this.#effects.fail(req, action, reason);
+  }
+
+  /** Drop the consumed head of the queue array once it is large. */
+  #compact(): void {
+    if (this.#queueHead === this.#queue.length) {
+      this.#queue = [];
+      this.#queueHead = 0;
+    } else if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+}

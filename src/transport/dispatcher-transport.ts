@@ -1,0 +1,477 @@
+/**
+ * The dispatch topology, worker side: one DEALER connected to the pool's dispatcher (docs/dispatch-protocol.md).
+ * The worker says HELLO with its capacity on every (re)connection and is sent at most that many requests at once;
+ * replies and completions go back batched (one message per event-loop turn); PING comes from the event loop, so
+ * a blocked loop stops pinging and the dispatcher rescues its requests. `stopReceiving()` sends LEAVE and keeps
+ * handing out what the dispatcher had already sent until it answers LEFT: a graceful leave loses nothing.
+ * @module
+ */
+import { Dealer } from 'zeromq';
+import { ErrorCode, M2PoolError } from '../errors';
+import {
+  BatchWriter,
+  Command,
+  commandFrame,
+  intField,
+  jsonFrame,
+  parseJsonFrame,
+  readBatch,
+  Tag,
+  toWorkerHasPayload,
+  WIRE_VERSION,
+} from './dispatch-wire';
+import type { Delivery, Link, ReadyChangeListener, Transport } from './transport';
+
+/** CURVE client keys (Z85) for a `tcp://` dispatcher. */
+export interface CurveClientKeys {
+  /** The dispatcher's public key. */
+  readonly serverKey: string;
+  readonly publicKey: string;
+  readonly secretKey: string;
+}
+
+/** Settings of a {@link DispatcherTransport}. */
+export interface DispatcherTransportOptions {
+  /** The dispatcher's worker endpoint, e.g. `ipc:///run/m2pool/dispatch.sock` or `tcp://10.0.0.5:9899`. */
+  readonly endpoint: string;
+  /** Requests this worker takes at once (its credit): the worker's `maxInFlight`. */
+  readonly capacity: number;
+  /** How long one batch of replies may wait for the socket before its sends reject. */
+  readonly sendTimeoutMs: number;
+  readonly curve?: CurveClientKeys | undefined;
+  /** Pool slot and generation, when forked by a supervisor (reported in HELLO, used as a metric label). */
+  readonly slot?: number | undefined;
+  readonly generation?: number | undefined;
+  /** Longest wait for LEFT after LEAVE before the link gives up on the dispatcher. @default 5000 */
+  readonly leaveTimeoutMs?: number | undefined;
+}
+
+/** A request from the dispatcher: completion and retry hints go back as batch entries. */
+class RequestDelivery implements Delivery {
+  #done = false;
+  constructor(
+    readonly frame: Buffer,
+    readonly server: number,
+    readonly id: number,
+    readonly link: DispatcherLink,
+  ) {}
+
+  send(frame: Buffer): Promise<void> {
+    return this.link.reply(this.id, this.server, frame);
+  }
+
+  retryable(allowed: boolean): void {
+    this.link.entry(allowed ? Tag.RETRY_YES : Tag.RETRY_NO, this.id, this.server);
+  }
+
+  done(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.link.completed(this.id, this.server);
+  }
+}
+
+/** A disconnect notice routed to us: it holds no credit, so `done()` sends nothing. */
+class NoticeDelivery implements Delivery {
+  constructor(
+    readonly frame: Buffer,
+    readonly server: number,
+    readonly link: DispatcherLink,
+  ) {}
+
+  send(frame: Buffer): Promise<void> {
+    return this.link.reply(0, this.server, frame);
+  }
+
+  retryable(): void {}
+
+  done(): void {}
+}
+
+/** Reply bytes that may wait for the socket before senders are held back (see `DispatcherLink.reply`). */
+const EAGER_BYTES = 1 << 20;
+const RESOLVED = Promise.resolve();
+
+/** The batch being filled this turn, and the promise its replies' senders hold. */
+interface OutgoingBatch {
+  readonly writer: BatchWriter;
+  /** Reply payload bytes in it. */
+  bytes: number;
+  promise: Promise<void> | undefined;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+function newBatch(): OutgoingBatch {
+  return { writer: new BatchWriter(), bytes: 0, promise: undefined, resolve: () => undefined, reject: () => undefined };
+}
+
+/** The one link of a dispatch-topology worker. */
+export class DispatcherLink implements Link {
+  readonly name: string;
+  readonly #dealer: Dealer;
+  readonly #opts: DispatcherTransportOptions;
+  readonly #buffered: Delivery[] = [];
+  #waiter: ((d: Delivery | null) => void) | undefined;
+  #connected = false;
+  #welcomed = false;
+  #helloSent = false;
+  #dispatcherReady = false;
+  #receiving = true;
+  /** LEFT received (or given up waiting): nothing more will come. */
+  #left = false;
+  #closed = false;
+  #leaveTimer: NodeJS.Timeout | undefined;
+  #pingTimer: NodeJS.Timeout | undefined;
+  #authError: string | undefined;
+  /** Deliveries handed to the runtime and not done. */
+  #active = 0;
+  #batch = newBatch();
+  #flushScheduled = false;
+  readonly #outbox: Array<{ frames: Buffer[]; batch: OutgoingBatch | undefined }> = [];
+  #sending = false;
+  /** Reply bytes queued and not yet handed to the socket. */
+  #unsentBytes = 0;
+  readonly #waiters = new Set<() => void>();
+  readonly #onReadyChange: (ready: boolean) => void;
+  #wasReady = false;
+  readonly #flush = (): void => this.#flushBatch();
+
+  constructor(options: DispatcherTransportOptions, onReadyChange: (ready: boolean) => void) {
+    this.#opts = options;
+    this.name = `dispatcher ${options.endpoint}`;
+    this.#onReadyChange = onReadyChange;
+    const curve = options.curve;
+    this.#dealer = new Dealer({
+      linger: 0,
+      sendTimeout: options.sendTimeoutMs,
+      reconnectInterval: 100,
+      reconnectMaxInterval: 250,
+      sendHighWaterMark: 100_000,
+      receiveHighWaterMark: 100_000,
+      ...(curve === undefined ? {} : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
+    });
+    this.#dealer.events.on('handshake', () => this.#onConnected());
+    this.#dealer.events.on('disconnect', () => this.#onDisconnected());
+    this.#dealer.events.on('handshake:error:auth', () => {
+      this.#authError = 'the dispatcher refused our CURVE key (is its public key in the dispatcher\'s authorized directory?)';
+      this.#notify();
+    });
+    this.#dealer.connect(options.endpoint);
+    void this.#readLoop();
+  }
+
+  /** Connected, welcomed, and the dispatcher has its Mongrel2 servers. */
+  get ready(): boolean {
+    return this.#connected && this.#welcomed && this.#dispatcherReady && !this.#closed;
+  }
+
+  /** Resolves once `ready`; rejects after `timeoutMs`, or at once if the dispatcher refused our key. */
+  whenReady(timeoutMs: number): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const check = (): void => {
+        if (this.ready) finish(undefined);
+        else if (this.#authError !== undefined) finish(new M2PoolError(ErrorCode.WORKER_BOOT, `${this.name}: ${this.#authError}`));
+        else if (this.#closed) finish(new M2PoolError(ErrorCode.WORKER_BOOT, `${this.name}: link closed`));
+      };
+      const timer = setTimeout(() => {
+        const state = !this.#connected ? 'not connected' : !this.#welcomed ? 'connected, no WELCOME' : 'the dispatcher has no Mongrel2';
+        finish(new M2PoolError(ErrorCode.WORKER_BOOT, `${this.name}: not ready after ${timeoutMs} ms (${state})`));
+      }, timeoutMs);
+      const finish = (err: Error | undefined): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  receive(): Promise<Delivery | null> {
+    const next = this.#buffered.shift();
+    if (next !== undefined) return Promise.resolve(this.#handOut(next));
+    if (this.#left || this.#closed) return Promise.resolve(null);
+    return new Promise((resolve) => (this.#waiter = resolve));
+  }
+
+  stopReceiving(): void {
+    if (!this.#receiving) return;
+    this.#receiving = false;
+    if (!this.#connected || !this.#welcomed) return this.#finishLeave();
+    this.#control(Command.LEAVE);
+    this.#leaveTimer = setTimeout(() => this.#finishLeave(), this.#opts.leaveTimeoutMs ?? 5_000);
+    this.#leaveTimer.unref();
+  }
+
+  /** Stop receiving, hand over queued replies (bounded by `lingerMs`), close the socket. Idempotent. */
+  async close(lingerMs: number): Promise<void> {
+    this.stopReceiving();
+    if (this.#closed) return;
+    this.#flushBatch();
+    const deadline = Date.now() + lingerMs;
+    while ((this.#sending || this.#outbox.length > 0) && Date.now() < deadline && this.#connected) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    this.#closed = true;
+    clearInterval(this.#pingTimer);
+    clearTimeout(this.#leaveTimer);
+    this.#dealer.linger = lingerMs;
+    this.#dealer.close();
+    this.#finishLeave();
+    this.#notify();
+  }
+
+  /**
+   * Queue a reply frame of request `id` into this turn's batch. While little is waiting for the socket, the promise
+   * resolves at once: the request's DONE then joins the same batch as its last reply, so a worker that dies
+   * between the two cannot make the dispatcher cut (close) a connection whose reply had in fact been complete.
+   * Past {@link EAGER_BYTES} unsent, it resolves when the batch was handed to the socket: a streaming handler that
+   * awaits its writes is held back instead of filling memory.
+   */
+  reply(id: number, server: number, frame: Buffer): Promise<void> {
+    if (this.#closed) return Promise.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: link closed`));
+    const batch = this.#batch;
+    batch.writer.add(Tag.REPLY, id, server, frame);
+    batch.bytes += frame.length;
+    this.#unsentBytes += frame.length;
+    this.#scheduleFlush();
+    if (this.#unsentBytes <= EAGER_BYTES) return RESOLVED;
+    batch.promise ??= new Promise<void>((resolve, reject) => {
+      batch.resolve = resolve;
+      batch.reject = reject;
+    });
+    return batch.promise;
+  }
+
+  /** Queue an entry without payload (retry hints). */
+  entry(tag: number, id: number, server: number): void {
+    if (this.#closed) return;
+    this.#batch.writer.add(tag, id, server);
+    this.#scheduleFlush();
+  }
+
+  /** A delivery is done: one credit back. */
+  completed(id: number, server: number): void {
+    this.#active -= 1;
+    this.entry(Tag.DONE, id, server);
+  }
+
+  #handOut(delivery: Delivery): Delivery {
+    if (delivery instanceof RequestDelivery) this.#active += 1;
+    return delivery;
+  }
+
+  #deliver(delivery: Delivery): void {
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#waiter = undefined;
+      waiter(this.#handOut(delivery));
+    } else {
+      this.#buffered.push(delivery);
+    }
+  }
+
+  #finishLeave(): void {
+    this.#left = true;
+    clearTimeout(this.#leaveTimer);
+    if (this.#buffered.length === 0 && this.#waiter !== undefined) {
+      const waiter = this.#waiter;
+      this.#waiter = undefined;
+      waiter(null);
+    }
+  }
+
+  #onConnected(): void {
+    this.#connected = true;
+    this.#authError = undefined;
+    this.#sendHello();
+    this.#notify();
+  }
+
+  #onDisconnected(): void {
+    this.#connected = false;
+    this.#forgetRegistration();
+    // A leaving worker whose dispatcher went away will get no LEFT.
+    if (!this.#receiving) this.#finishLeave();
+    this.#notify();
+  }
+
+  /**
+   * The dispatcher no longer knows us (it restarted, or declared us dead): what it sent and we have not handed out
+   * yet was already answered or re-dispatched by it, so it is dropped here; say HELLO again (on reconnection).
+   */
+  #forgetRegistration(): void {
+    this.#welcomed = false;
+    this.#helloSent = false;
+    this.#buffered.length = 0;
+    clearInterval(this.#pingTimer);
+    this.#pingTimer = undefined;
+  }
+
+  #sendHello(): void {
+    if (this.#helloSent || this.#closed) return;
+    this.#helloSent = true;
+    const { capacity, slot, generation } = this.#opts;
+    this.#control(Command.HELLO, {
+      v: WIRE_VERSION,
+      capacity,
+      inFlight: Math.max(0, this.#active),
+      pid: process.pid,
+      ...(slot === undefined ? {} : { slot }),
+      ...(generation === undefined ? {} : { generation }),
+    });
+  }
+
+  async #readLoop(): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await this.#dealer.receive();
+      } catch {
+        // closed
+        return;
+      }
+      this.#onMessage(frames);
+    }
+  }
+
+  #onMessage(frames: Buffer[]): void {
+    const command = frames[0]?.length === 1 ? frames[0][0] : -1;
+    switch (command) {
+      case Command.BATCH: {
+        if (!this.#welcomed) return; // sent to an earlier registration
+        readBatch(frames, 0, toWorkerHasPayload, (tag, id, server, payload) => {
+          if (payload === undefined) return;
+          if (tag === Tag.REQUEST) this.#deliver(new RequestDelivery(payload, server, id, this));
+          else if (tag === Tag.NOTICE) this.#deliver(new NoticeDelivery(payload, server, this));
+        });
+        return;
+      }
+      case Command.WELCOME: {
+        const body = parseJsonFrame(frames[1]) ?? {};
+        this.#welcomed = true;
+        this.#dispatcherReady = body['ready'] === true;
+        this.#startPinging(intField(body, 'heartbeatMs', 1_000));
+        // A LEAVE sent before this registration went to a dispatcher that forgot us: say it again.
+        if (!this.#receiving && !this.#left) this.#control(Command.LEAVE);
+        this.#notify();
+        return;
+      }
+      case Command.STATUS:
+        this.#dispatcherReady = parseJsonFrame(frames[1])?.['ready'] === true;
+        this.#notify();
+        return;
+      case Command.LEFT:
+        if (!this.#receiving) this.#finishLeave();
+        return;
+      case Command.UNKNOWN:
+        this.#forgetRegistration();
+        if (this.#connected) this.#sendHello();
+        this.#notify();
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** PING from the event loop: a blocked loop stops pinging, which is how the dispatcher tells a hung worker. */
+  #startPinging(intervalMs: number): void {
+    clearInterval(this.#pingTimer);
+    this.#pingTimer = setInterval(() => {
+      if (this.#welcomed) this.#control(Command.PING, { inFlight: this.#active });
+    }, Math.max(10, intervalMs));
+    this.#pingTimer.unref();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(this.#flush);
+  }
+
+  #flushBatch(): void {
+    this.#flushScheduled = false;
+    const batch = this.#batch;
+    if (batch.writer.entries === 0) return;
+    this.#batch = newBatch();
+    this.#queue(batch.writer.take(), batch);
+  }
+
+  /** A control message goes out after what was batched so far (FIFO on the socket). */
+  #control(command: number, body?: object): void {
+    this.#flushBatch();
+    this.#queue(body === undefined ? [commandFrame(command)] : [commandFrame(command), jsonFrame(body)], undefined);
+  }
+
+  #queue(frames: Buffer[], batch: OutgoingBatch | undefined): void {
+    if (this.#closed) {
+      this.#unsentBytes -= batch?.bytes ?? 0;
+      batch?.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: link closed`));
+      return;
+    }
+    this.#outbox.push({ frames, batch });
+    if (!this.#sending) void this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    this.#sending = true;
+    try {
+      for (let item = this.#outbox.shift(); item !== undefined; item = this.#outbox.shift()) {
+        try {
+          await this.#dealer.send(item.frames);
+          item.batch?.resolve();
+        } catch (err) {
+          item.batch?.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: batch not sent`, { cause: err }));
+        } finally {
+          this.#unsentBytes -= item.batch?.bytes ?? 0;
+        }
+      }
+    } finally {
+      this.#sending = false;
+    }
+  }
+
+  #notify(): void {
+    const ready = this.ready;
+    if (ready !== this.#wasReady && this.#receiving) {
+      this.#wasReady = ready;
+      this.#onReadyChange(ready);
+    }
+    for (const check of [...this.#waiters]) check();
+  }
+}
+
+/** A worker's transport in the dispatch topology: one {@link DispatcherLink}. */
+export class DispatcherTransport implements Transport {
+  readonly topology = 'dispatch';
+  /** The dispatcher routes every disconnect notice to the worker holding that connection. */
+  readonly misroutesNotices = false;
+  readonly links: readonly DispatcherLink[];
+  readonly #listeners: ReadyChangeListener[] = [];
+
+  constructor(options: DispatcherTransportOptions) {
+    const link: DispatcherLink = new DispatcherLink(options, (ready) => {
+      for (const listener of this.#listeners) listener(link, ready);
+    });
+    this.links = [link];
+  }
+
+  onReadyChange(listener: ReadyChangeListener): void {
+    this.#listeners.push(listener);
+  }
+
+  async start(timeoutMs: number): Promise<void> {
+    await Promise.all(this.links.map((link) => link.whenReady(timeoutMs)));
+  }
+
+  connectedCount(): number {
+    return this.links.filter((link) => link.ready).length;
+  }
+
+  async close(lingerMs: number): Promise<void> {
+    await Promise.all(this.links.map((link) => link.close(lingerMs)));
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * Flags of `m2pool dispatcher` and the worker's `--dispatcher`: defaults, every problem reported at once, and the
+ * rule that a tcp:// endpoint needs CURVE keys unless `--insecure`.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { test } from 'node:test';
+import { UsageError } from '../../../src/config/flags';
+import { readDispatcherOptions } from '../../../src/dispatch/options';
+import { readWorkerOptions } from '../../../src/worker/options';
+
+const SPECS = { 'send-spec': ['ipc:///tmp/req'], 'recv-spec': ['ipc:///tmp/rep'] };
+
+test('dispatcher defaults: an ipc endpoint in the run directory, queue 1000 / 30 s, heartbeat 1 s / 3 s', () => {
+  const o = readDispatcherOptions({ ...SPECS, 'run-dir': 'some/run' });
+  assert.equal(o.bind, `ipc://${path.resolve('some/run', 'dispatch.sock')}`);
+  assert.equal(o.queueLimit, 1_000);
+  assert.equal(o.queueTimeoutMs, 30_000);
+  assert.equal(o.heartbeatIntervalMs, 1_000);
+  assert.equal(o.heartbeatTimeoutMs, 3_000);
+  assert.equal(o.receiveHwm, 100);
+  assert.equal(o.insecure, false);
+});
+
+test('a tcp:// bind needs CURVE keys (both files) unless --insecure; problems are listed together', () => {
+  assert.throws(() => readDispatcherOptions({ ...SPECS, bind: 'tcp://0.0.0.0:9899' }), /refusing to bind tcp:\/\/0\.0\.0\.0:9899 without CURVE keys/);
+  assert.equal(readDispatcherOptions({ ...SPECS, bind: 'tcp://0.0.0.0:9899', insecure: true }).insecure, true);
+  const keyed = readDispatcherOptions({ ...SPECS, bind: 'tcp://0.0.0.0:9899', 'curve-secret-file': 'd.key', 'curve-authorized-dir': 'workers' });
+  assert.equal(keyed.curveAuthorizedDir, 'workers');
+  assert.throws(
+    () => readDispatcherOptions({ 'send-spec': ['a'], bind: 'udp://x', 'curve-secret-file': 'd.key', 'heartbeat-timeout-ms': '500' }),
+    (err: unknown) =>
+      err instanceof UsageError &&
+      /matching --recv-spec/.test(err.message) &&
+      /go together/.test(err.message) &&
+      /--bind must be ipc/.test(err.message) &&
+      /heartbeat-timeout-ms must be longer/.test(err.message),
+  );
+});
+
+test('worker: --dispatcher replaces --send-spec/--recv-spec, and excludes them', () => {
+  const o = readWorkerOptions({ app: 'x', dispatcher: 'ipc:///tmp/d.sock' });
+  assert.deepEqual(o.dispatcher, { endpoint: 'ipc:///tmp/d.sock', curveServerKeyFile: undefined, curveSecretFile: undefined });
+  assert.deepEqual(o.sendSpecs, []);
+  assert.throws(() => readWorkerOptions({ app: 'x', dispatcher: 'ipc:///tmp/d.sock', ...SPECS }), /mutually exclusive/);
+  assert.throws(() => readWorkerOptions({ app: 'x', dispatcher: 'tcp://h:1', 'curve-secret-file': 'w.key' }), /go together/);
+  assert.throws(() => readWorkerOptions({ app: 'x', 'curve-secret-file': 'w.key', ...SPECS }), /need --dispatcher/);
+  assert.throws(() => readWorkerOptions({ app: 'x' }), /at least one --send-spec \(or a --dispatcher\)/);
+});
