@@ -81,6 +81,8 @@ app.post('/greet', (ctx) => ({ greeting: `Hello, ${ctx.body.name}${ctx.body.exci
     const z = zod();
     return z.object({ name: z.string().min(1).max(100), excited: z.boolean().optional() });
   }),
+  // Answering it twice changes nothing: the dispatcher may hand it to another worker if this one dies.
+  retry: true,
 });
 
 /** Browsers send Origin with an upgrade: refusing other sites' pages stops cross-site WebSocket hijacking. */

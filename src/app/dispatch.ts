@@ -34,6 +34,8 @@ export interface DispatchOptions {
   readonly logger?: Logger;
   /** A completed async upload, passed through as `req.upload`. */
   readonly upload?: UploadInfo;
+  /** Told the matched route's `retry` option, when it has one (the worker passes it to its transport). */
+  retryable?(allowed: boolean): void;
 }
 
 /** What happened to one request; every field is safe as a metric label or log field. */
@@ -137,6 +139,7 @@ class Exchange {
     const entry = this.#match.kind === 'found' ? this.#match.handler : this.#match.kind === 'method-not-allowed' ? this.#match.handlers[0] : undefined;
     this.#route = entry?.label ?? UNMATCHED_ROUTE;
     this.#timeoutMs = (this.#match.kind === 'found' ? this.#match.handler.timeoutMs : undefined) ?? config.requestTimeoutMs;
+    if (this.#match.kind === 'found' && this.#match.handler.retry !== undefined) options.retryable?.(this.#match.handler.retry);
     this.#deadline = Date.now() + this.#timeoutMs;
     this.#baseLog = options.logger ?? config.logger;
     this.#handlerRes = new Response(this.#gate, req);

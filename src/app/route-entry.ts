@@ -19,6 +19,12 @@ export interface RouteOptions<B = unknown, Q = QueryObject> {
   readonly query?: StandardSchema<Q>;
   /** Label for metrics and logs. @default the pattern as registered (a RegExp's `source`) */
   readonly name?: string;
+  /**
+   * Whether the dispatch topology may hand this route's request to another worker when the worker holding it
+   * dies before any byte of its reply left (at most once; docs/dispatch-protocol.md). Set it `false` for a GET
+   * with side effects, `true` for an idempotent POST/PUT. @default true for GET, HEAD and OPTIONS, else false
+   */
+  readonly retry?: boolean;
 }
 
 /** What the router stores for each (method, pattern). */
@@ -27,6 +33,8 @@ export interface RouteEntry {
   readonly label: string;
   /** The route's own deadline, if it has one. */
   readonly timeoutMs: number | undefined;
+  /** The route's `retry` option, if it set one (else the method decides). */
+  readonly retry: boolean | undefined;
   /**
    * Validate, build the context and call the handler: what the handler returned. A route without a schema calls
    * the handler synchronously and returns its value as is (a promise only if the handler returned one), so a
@@ -51,11 +59,12 @@ export function createRouteEntry<B, Q>(
   const { body: bodySchema, query: querySchema } = options;
   if (bodySchema === undefined && querySchema === undefined) {
     // NOTE: without a schema B and Q keep their defaults (see below): `undefined` is the body.
-    return { label, timeoutMs: options.timeoutMs, run: (init: ContextInit): unknown => invoker.invoke(new Context<B, Q>(init, undefined as B)) };
+    return { label, timeoutMs: options.timeoutMs, retry: options.retry, run: (init: ContextInit): unknown => invoker.invoke(new Context<B, Q>(init, undefined as B)) };
   }
   return {
     label,
     timeoutMs: options.timeoutMs,
+    retry: options.retry,
     async run(init: ContextInit): Promise<unknown> {
       const query = querySchema === undefined ? undefined : await validateOrThrow(querySchema, init.req.query);
       const body =

@@ -26,11 +26,20 @@ export interface MessageOptions {
   readonly signal: AbortSignal;
   readonly cancellation: Cancellation;
   readonly logger: Logger;
+  /** The matched route's `retry` option, for the transport (see `Delivery.retryable`). */
+  retryable(allowed: boolean): void;
 }
 
+/** Where a route's `retry` option goes: the request's transport delivery. */
+export interface RetryTarget {
+  retryable(allowed: boolean): void;
+}
+
+const NO_RETRY_TARGET: RetryTarget = { retryable: () => undefined };
+
 /** The options for one message: `signal` is only built if somebody reads it. */
-export function messageOptions(cancellation: Cancellation, logger: Logger): MessageOptions {
-  return new LazySignalOptions(cancellation, logger);
+export function messageOptions(cancellation: Cancellation, logger: Logger, retry: RetryTarget = NO_RETRY_TARGET): MessageOptions {
+  return new LazySignalOptions(cancellation, logger, retry);
 }
 
 /**
@@ -40,10 +49,16 @@ export function messageOptions(cancellation: Cancellation, logger: Logger): Mess
 class LazySignalOptions implements MessageOptions {
   readonly cancellation: Cancellation;
   readonly logger: Logger;
+  readonly #retry: RetryTarget;
 
-  constructor(cancellation: Cancellation, logger: Logger) {
+  constructor(cancellation: Cancellation, logger: Logger, retry: RetryTarget) {
     this.cancellation = cancellation;
     this.logger = logger;
+    this.#retry = retry;
+  }
+
+  retryable(allowed: boolean): void {
+    this.#retry.retryable(allowed);
   }
 
   get signal(): AbortSignal {

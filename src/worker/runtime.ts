@@ -288,7 +288,7 @@ export class WorkerRuntime {
         return;
       }
       const msg = upload === undefined ? raw : { ...raw, body: upload.body };
-      const result = await run(msg, sink, messageOptions(aborter, this.#opts.logger));
+      const result = await run(msg, sink, messageOptions(aborter, this.#opts.logger, delivery));
       observation.outcome = result.outcome;
       observation.route = result.route;
       observation.method = result.method;

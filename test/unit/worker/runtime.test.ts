@@ -164,3 +164,18 @@ test('at the in-flight cap the runtime stops reading until a request ends', asyn
   await waitFor(() => link.doneCount === 10, { what: 'all ten done' });
   await runtime.stop(1_000);
 });
+
+test("a route's retry option reaches the request's delivery; a route without one leaves the method to decide", async () => {
+  const app = new App();
+  app.get('/once', () => 'charged', { retry: false });
+  app.post('/put-like', () => 'stored', { retry: true });
+  app.get('/plain', () => 'plain');
+  const link = new FakeLink();
+  const runtime = runtimeOver(app, link);
+  link.push(mongrel2Frame({ connId: 1, path: '/once' }));
+  link.push(mongrel2Frame({ connId: 2, path: '/put-like', method: 'POST' }));
+  link.push(mongrel2Frame({ connId: 3, path: '/plain' }));
+  await waitFor(() => link.doneCount === 3, { what: 'three done' });
+  await runtime.stop(1_000);
+  assert.deepEqual(link.deliveries.map((d) => d.retryHint), [false, true, undefined]);
+});
