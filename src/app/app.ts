@@ -12,12 +12,12 @@ import { methodInvokers, type HandlerFn, type RouteTarget } from './handler';
 import { checkTimeout, createRouteEntry, type RouteEntry, type RouteOptions } from './route-entry';
 import { OrderedRouter, type RoutePattern, type Router } from './router';
 import { SocketRoutes, type SocketEvent, type SocketHandler, type SocketResult, type SocketRouteOptions } from './socket';
-import { testRequest, type TestRequestInit, type TestResponse } from './testing';
-import { createWebSocketRoute, type WebSocketHandler, type WebSocketRoute, type WebSocketRouteOptions } from './websocket';
-import { dispatchFrame, type FrameEvent, type FrameResult } from './websocket-frame';
-import { dispatchHandshake } from './websocket-handshake';
-import { WEBSOCKET_METHOD, type WebSocketConfig, type WebSocketEventOptions } from './websocket-session';
-import { testFrame, testHandshake, type TestFrames, type TestHandshake, type TestWebSocketInit, type TestWebSocketMessage } from './websocket-testing';
+import { testRequest, type TestRequestInit, type TestResponse } from './testing/testing';
+import { createWebSocketRoute, type WebSocketHandler, type WebSocketRoute, type WebSocketRouteOptions } from './websocket/websocket';
+import { dispatchFrame, type FrameEvent, type FrameResult } from './websocket/frame';
+import { dispatchHandshake } from './websocket/handshake';
+import { WEBSOCKET_METHOD, type WebSocketConfig, type WebSocketEventOptions } from './websocket/session';
+import { testFrame, testHandshake, type TestFrames, type TestHandshake, type TestWebSocketInit, type TestWebSocketMessage } from './testing/websocket-testing';
 
 /** Options of {@link App}. */
 export interface AppOptions {

@@ -6,11 +6,6 @@
  */
 import type { ReplySink } from '../http/sink';
 
-/** How buffered and direct writes reach the connection. */
-export interface ConnectionWriter {
-  write(data: Buffer): Promise<void>;
-  close(): Promise<void>;
-}
 
 type Pending = { readonly kind: 'write'; readonly data: Buffer } | { readonly kind: 'close' };
 
@@ -30,7 +25,7 @@ class Slot implements OrderedSink {
   done = false;
   readonly buffered: Pending[] = [];
   constructor(
-    private readonly writer: ConnectionWriter,
+    private readonly writer: ReplySink,
     private readonly onFinish: (slot: Slot) => void,
     readonly settled: Settled | undefined,
   ) {}
@@ -70,7 +65,7 @@ export class OrderedReplies {
    * Open the sink of a new request on connection `key`. `settled.done()` is called once the request finished and
    * its replies left this queue: at `finish()` for the connection's head, later for a request that waited its turn.
    */
-  open(key: string, writer: ConnectionWriter, settled?: Settled): OrderedSink {
+  open(key: string, writer: ReplySink, settled?: Settled): OrderedSink {
     let queue = this.#queues.get(key);
     if (queue === undefined) {
       queue = [];

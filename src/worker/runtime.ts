@@ -18,7 +18,7 @@ import { encodeCloseFrame, WS_CLOSE } from '../protocol/websocket';
 import type { Delivery, Link, Transport } from '../transport/transport';
 import { handlesMessages, messageOptions, type DispatchSummary, type MessageOptions, type WorkerApp } from './app-contract';
 import { InFlightLimiter } from './in-flight-limiter';
-import { OrderedReplies, type ConnectionWriter } from './ordered-replies';
+import { OrderedReplies } from './ordered-replies';
 import { ReplyCoalescer } from './reply-coalescer';
 import { WorkerStats, type Outcome } from './stats';
 import { checkUploadNotice, readUpload, removeUpload, type UploadRead, type UploadRefusal, type UploadStore } from './upload-store';
@@ -438,7 +438,8 @@ export class WorkerRuntime {
     metrics.inFlight(this.stats.inFlight);
   }
 
-  #writer(delivery: Delivery, raw: RawMessage): ConnectionWriter {
+  /** The connection's own sink (what OrderedReplies writes to once this request is the connection's head). */
+  #writer(delivery: Delivery, raw: RawMessage): ReplySink {
     const failed = (err: unknown): never => {
       this.stats.sendFailures += 1;
       this.#opts.metrics?.sendFailure();

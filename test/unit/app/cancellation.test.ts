@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { App } from '../../../src/app/app';
 import { Cancellation, onAbort } from '../../../src/app/cancellation';
-import { buildRawMessage, CollectingSink } from '../../../src/app/testing';
+import { buildRawMessage, CollectingSink } from '../../../src/app/testing/testing';
 
 test('a cancellation calls its listeners once, with the reason, and ignores later aborts', () => {
   const c = new Cancellation();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { DATE_LINE_BYTES, withoutDate } from '../../helpers/http-date';
 import { describe, it } from 'node:test';
 import { App } from '../../../src/app/app';
-import { buildRawMessage } from '../../../src/app/testing';
+import { buildRawMessage } from '../../../src/app/testing/testing';
 import { HttpError } from '../../../src/http/http-error';
 import type { ReplySink } from '../../../src/http/sink';
 import { captureLogs, LEVEL } from './log-capture';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildRawMessage, decodeChunked, parseHttpResponse } from '../../../src/app/testing';
+import { buildRawMessage, decodeChunked, parseHttpResponse } from '../../../src/app/testing/testing';
 import { Request } from '../../../src/http/request';
 
 describe('buildRawMessage', () => {

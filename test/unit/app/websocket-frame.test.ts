@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { App } from '../../../src/app/app';
-import type { WebSocketCloseInfo, WebSocketHandler } from '../../../src/app/websocket';
+import type { WebSocketCloseInfo, WebSocketHandler } from '../../../src/app/websocket/websocket';
 import { captureLogs, LEVEL } from './log-capture';
 
 const echo: WebSocketHandler = { message: (_ctx, msg) => msg.text ?? msg.data };

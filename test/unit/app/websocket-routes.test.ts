@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { App } from '../../../src/app/app';
 import { FrameWriter } from '../../../src/app/frame-writer';
-import { CollectingSink } from '../../../src/app/testing';
-import type { WebSocketHandler } from '../../../src/app/websocket';
+import { CollectingSink } from '../../../src/app/testing/testing';
+import type { WebSocketHandler } from '../../../src/app/websocket/websocket';
 import { ConfigError } from '../../../src/errors';
 
 describe('app.websocket registration', () => {

@@ -5,13 +5,13 @@
  */
 
 import type { Logger } from 'pino';
-import type { ReplySink } from '../http/sink';
-import type { RawMessage } from '../protocol/types';
-import { decodeFrame, parseClosePayload, websocketAccept, WS_OPCODE } from '../protocol/websocket';
-import type { DispatchResult } from './dispatch';
+import type { ReplySink } from '../../http/sink';
+import type { RawMessage } from '../../protocol/types';
+import { decodeFrame, parseClosePayload, websocketAccept, WS_OPCODE } from '../../protocol/websocket';
+import type { DispatchResult } from '../dispatch';
 import { buildRawMessage, CollectingSink, parseHttpResponse } from './testing';
-import type { FrameEvent, FrameResult } from './websocket-frame';
-import type { WebSocketEventOptions } from './websocket-session';
+import type { FrameEvent, FrameResult } from '../websocket/frame';
+import type { WebSocketEventOptions } from '../websocket/session';
 
 /** The fake client of `app.websocketHandshake()` / `app.websocketMessage()`. */
 export interface TestWebSocketInit {

@@ -6,15 +6,15 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { Request } from '../http/request';
-import type { ReplySink } from '../http/sink';
-import { encodeCloseFrame, WS_CLOSE } from '../protocol/websocket';
-import type { RawMessage } from '../protocol/types';
-import { UNMATCHED_ROUTE } from './dispatch';
-import { FrameWriter } from './frame-writer';
-import type { RouteEntry } from './route-entry';
-import type { Params, RouteMatch, Router } from './router';
-import { CountingSink } from './sinks';
+import { Request } from '../../http/request';
+import type { ReplySink } from '../../http/sink';
+import { encodeCloseFrame, WS_CLOSE } from '../../protocol/websocket';
+import type { RawMessage } from '../../protocol/types';
+import { UNMATCHED_ROUTE } from '../dispatch';
+import { FrameWriter } from '../frame-writer';
+import type { RouteEntry } from '../route-entry';
+import type { Params, RouteMatch, Router } from '../router';
+import { CountingSink } from '../sinks';
 import { selectProtocol, WebSocketContext, type WebSocketRoute } from './websocket';
 
 /** The router method under which WebSocket routes are stored (their own router: never matched by HTTP). */

@@ -5,17 +5,17 @@
  * @module
  */
 
-import { HttpError } from '../http/http-error';
-import { Response } from '../http/response';
-import type { ReplySink } from '../http/sink';
-import { statusText } from '../protocol/status-text';
-import type { RawMessage } from '../protocol/types';
-import { handshakeResponse, isValidWebSocketKey } from '../protocol/websocket';
-import type { DispatchOutcome, DispatchResult } from './dispatch';
-import { invoke } from './invoke';
-import { errorReply, sendErrorReply, type ErrorReply } from './respond';
+import { HttpError } from '../../http/http-error';
+import { Response } from '../../http/response';
+import type { ReplySink } from '../../http/sink';
+import { statusText } from '../../protocol/status-text';
+import type { RawMessage } from '../../protocol/types';
+import { handshakeResponse, isValidWebSocketKey } from '../../protocol/websocket';
+import type { DispatchOutcome, DispatchResult } from '../dispatch';
+import { invoke } from '../invoke';
+import { errorReply, sendErrorReply, type ErrorReply } from '../respond';
 import { selectProtocol } from './websocket';
-import { WebSocketSession, type WebSocketConfig, type WebSocketEventOptions } from './websocket-session';
+import { WebSocketSession, type WebSocketConfig, type WebSocketEventOptions } from './session';
 
 /**
  * Answer one handshake: 101 when the route exists and its `open` accepts; otherwise an HTTP error and a close

@@ -10,11 +10,11 @@
  */
 
 import type { Logger } from 'pino';
-import { ConfigError } from '../errors';
-import type { Request } from '../http/request';
-import { encodeCloseFrame, encodeFrame, isToken, WS_CLOSE, WS_OPCODE } from '../protocol/websocket';
-import { checkTimeout } from './route-entry';
-import type { Params } from './router';
+import { ConfigError } from '../../errors';
+import type { Request } from '../../http/request';
+import { encodeCloseFrame, encodeFrame, isToken, WS_CLOSE, WS_OPCODE } from '../../protocol/websocket';
+import { checkTimeout } from '../route-entry';
+import type { Params } from '../router';
 
 /** One inbound data message (Mongrel2 reassembles fragments, so it is always whole). */
 export type WebSocketMessage =

@@ -5,9 +5,9 @@
  */
 
 import type { Logger } from 'pino';
-import type { ReplySink } from '../http/sink';
-import type { RawMessage, UploadInfo } from '../protocol/types';
-import type { DispatchOptions, DispatchResult } from './dispatch';
+import type { ReplySink } from '../../http/sink';
+import type { RawMessage, UploadInfo } from '../../protocol/types';
+import type { DispatchOptions, DispatchResult } from '../dispatch';
 
 /** A fake client request for `app.request()`. */
 export interface TestRequestInit {

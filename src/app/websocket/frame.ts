@@ -6,12 +6,12 @@
  */
 
 import { isUtf8 } from 'node:buffer';
-import type { ReplySink } from '../http/sink';
-import type { RawMessage } from '../protocol/types';
-import { encodeFrame, parseClosePayload, WS_CLOSE, WS_OPCODE } from '../protocol/websocket';
-import { invoke, type Invocation } from './invoke';
+import type { ReplySink } from '../../http/sink';
+import type { RawMessage } from '../../protocol/types';
+import { encodeFrame, parseClosePayload, WS_CLOSE, WS_OPCODE } from '../../protocol/websocket';
+import { invoke, type Invocation } from '../invoke';
 import { returnedFrame, type WebSocketContext, type WebSocketMessage, type WebSocketRoute } from './websocket';
-import { WebSocketSession, type WebSocketConfig, type WebSocketEventOptions } from './websocket-session';
+import { WebSocketSession, type WebSocketConfig, type WebSocketEventOptions } from './session';
 
 /** An inbound frame as the classifier reports it (`Mongrel2Message` of kind `websocket-frame`). */
 export interface FrameEvent {
