@@ -20,7 +20,8 @@ import {
   toWorkerHasPayload,
   WIRE_VERSION,
 } from './dispatch-wire';
-import type { Delivery, Link, ReadyChangeListener, Transport } from './transport';
+import { LinkSet } from './link-set';
+import type { Delivery, Link } from './transport';
 
 /** CURVE client keys (Z85) for a `tcp://` dispatcher. */
 export interface CurveClientKeys {
@@ -445,33 +446,15 @@ export class DispatcherLink implements Link {
 }
 
 /** A worker's transport in the dispatch topology: one {@link DispatcherLink}. */
-export class DispatcherTransport implements Transport {
+export class DispatcherTransport extends LinkSet<DispatcherLink> {
   readonly topology = 'dispatch';
   /** The dispatcher routes every disconnect notice to the worker holding that connection. */
   readonly misroutesNotices = false;
   readonly links: readonly DispatcherLink[];
-  readonly #listeners: ReadyChangeListener[] = [];
 
   constructor(options: DispatcherTransportOptions) {
-    const link: DispatcherLink = new DispatcherLink(options, (ready) => {
-      for (const listener of this.#listeners) listener(link, ready);
-    });
+    super();
+    const link: DispatcherLink = new DispatcherLink(options, (ready) => this.readyChanged(link, ready));
     this.links = [link];
-  }
-
-  onReadyChange(listener: ReadyChangeListener): void {
-    this.#listeners.push(listener);
-  }
-
-  async start(timeoutMs: number): Promise<void> {
-    await Promise.all(this.links.map((link) => link.whenReady(timeoutMs)));
-  }
-
-  connectedCount(): number {
-    return this.links.filter((link) => link.ready).length;
-  }
-
-  async close(lingerMs: number): Promise<void> {
-    await Promise.all(this.links.map((link) => link.close(lingerMs)));
   }
 }

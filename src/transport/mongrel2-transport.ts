@@ -6,7 +6,7 @@
  */
 import { ConfigError } from '../errors';
 import { Mongrel2Link } from './mongrel2-link';
-import type { Link, ReadyChangeListener, Transport } from './transport';
+import { LinkSet } from './link-set';
 
 /** Settings for {@link Mongrel2Transport}. */
 export interface Mongrel2TransportOptions {
@@ -19,14 +19,14 @@ export interface Mongrel2TransportOptions {
 }
 
 /** Every link to every configured Mongrel2 server. */
-export class Mongrel2Transport implements Transport {
+export class Mongrel2Transport extends LinkSet<Mongrel2Link> {
   readonly topology = 'direct';
   /** Mongrel2 round-robins disconnect notices over the workers, whatever connection they are about. */
   readonly misroutesNotices = true;
   readonly links: readonly Mongrel2Link[];
-  readonly #listeners: ReadyChangeListener[] = [];
 
   constructor(options: Mongrel2TransportOptions) {
+    super();
     if (options.sendSpecs.length === 0 || options.sendSpecs.length !== options.recvSpecs.length) {
       throw new ConfigError([
         `need one --recv-spec per --send-spec (got ${options.sendSpecs.length} send, ${options.recvSpecs.length} recv)`,
@@ -39,29 +39,10 @@ export class Mongrel2Transport implements Transport {
         server,
         receiveHighWaterMark: options.receiveHighWaterMark,
         sendTimeoutMs: options.sendTimeoutMs,
-        onReadyChange: (ready: boolean) => this.#changed(link, ready),
+        onReadyChange: (ready: boolean) => this.readyChanged(link, ready),
       });
       return link;
     });
   }
 
-  onReadyChange(listener: ReadyChangeListener): void {
-    this.#listeners.push(listener);
-  }
-
-  #changed(link: Link, ready: boolean): void {
-    for (const listener of this.#listeners) listener(link, ready);
-  }
-
-  async start(timeoutMs: number): Promise<void> {
-    await Promise.all(this.links.map((link) => link.whenReady(timeoutMs)));
-  }
-
-  connectedCount(): number {
-    return this.links.filter((link) => link.ready).length;
-  }
-
-  async close(lingerMs: number): Promise<void> {
-    await Promise.all(this.links.map((link) => link.close(lingerMs)));
-  }
 }
