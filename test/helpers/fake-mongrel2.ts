@@ -11,6 +11,7 @@ import pino from 'pino';
 import { Push, XSubscriber } from 'zeromq';
 import { Dispatcher } from '../../src/dispatch/dispatcher';
 import { createTransport } from '../../src/transport/create-transport';
+import type { Transport } from '../../src/transport/transport';
 import type { LinkPeer } from '../unit/transport/link.case';
 import type { TestProcess } from './processes';
 import { waitFor } from './wait-for';
@@ -111,6 +112,11 @@ export async function startFakeMongrel2Servers(servers: number): Promise<FakeMon
 export async function fakeMongrel2Peer(servers: number): Promise<LinkPeer> {
   const m2 = await startFakeMongrel2Servers(servers);
   const transport = createTransport({ topology: 'direct', sendSpecs: m2.sendSpecs, recvSpecs: m2.recvSpecs, receiveHighWaterMark: 16, sendTimeoutMs: 1_000 });
+  return startedPeer(m2, transport, async () => undefined);
+}
+
+/** Start `transport` and wrap it with the fake servers as a link-suite peer; `stopMiddle` runs between the two. */
+async function startedPeer(m2: FakeMongrel2Servers, transport: Transport, stopMiddle: () => Promise<void>): Promise<LinkPeer> {
   await transport.start(5_000);
   return {
     transport,
@@ -118,6 +124,7 @@ export async function fakeMongrel2Peer(servers: number): Promise<LinkPeer> {
     nextReply: m2.nextReply,
     stop: async () => {
       await transport.close(0);
+      await stopMiddle();
       await m2.close();
     },
   };
@@ -141,15 +148,5 @@ export async function fakeDispatcherPeer(servers: number): Promise<LinkPeer> {
   });
   await dispatcher.start();
   const transport = createTransport({ topology: 'dispatch', endpoint: `ipc://${m2.dir}/dispatch.sock`, capacity: 16, sendTimeoutMs: 1_000 });
-  await transport.start(5_000);
-  return {
-    transport,
-    inject: m2.inject,
-    nextReply: m2.nextReply,
-    stop: async () => {
-      await transport.close(0);
-      await dispatcher.stop(0, 0);
-      await m2.close();
-    },
-  };
+  return startedPeer(m2, transport, () => dispatcher.stop(0, 0));
 }
