@@ -9,9 +9,8 @@ import { ErrorCode, errorMessage, quote } from '../errors';
 import { UNMATCHED_ROUTE } from '../metrics/definitions';
 import type { RequestObservation, WorkerMetrics } from '../metrics/worker-metrics';
 import type { ReplySink } from '../http/sink';
-import { classify } from '../protocol/classify';
+import { classify, type ClassifyOptions } from '../protocol/classify';
 import { serializeResponse } from '../protocol/http-response';
-import { encodeClose, encodeReply } from '../protocol/reply-writer';
 import { parseMessage } from '../protocol/request-parser';
 import type { RawMessage } from '../protocol/types';
 import { encodeCloseFrame, WS_CLOSE } from '../protocol/websocket';
@@ -19,6 +18,7 @@ import type { Delivery, Link, Transport } from '../transport/transport';
 import { handlesMessages, messageOptions, type DispatchSummary, type MessageOptions, type WorkerApp } from './app-contract';
 import { InFlightLimiter } from './in-flight-limiter';
 import { OrderedReplies } from './ordered-replies';
+import { DeliverySink, type SinkContext } from './delivery-sink';
 import { ReplyCoalescer } from './reply-coalescer';
 import { WorkerStats, type Outcome } from './stats';
 import { checkUploadNotice, readUpload, removeUpload, type UploadRead, type UploadRefusal, type UploadStore } from './upload-store';
@@ -75,8 +75,10 @@ export class WorkerRuntime {
   readonly #opts: RuntimeOptions;
   readonly #limiter: InFlightLimiter;
   readonly #order = new OrderedReplies();
-  /** Batches WebSocket replies per connection (Mongrel2's 16-message delivery queue, §4.4). */
-  readonly #coalescer = new ReplyCoalescer();
+  /** What every request's reply sink shares (WebSocket replies batched per connection: docs/mongrel2.md §4.4). */
+  readonly #sinkContext: SinkContext;
+  /** What `classify` gets for every message (built once, not per request). */
+  readonly #classifyOptions: ClassifyOptions;
   /** In-flight aborters per connection key (with their start time), so a disconnect notice can cancel that connection's work. */
   readonly #aborters = new Map<string, Map<Cancellation, number>>();
   /** Pass notices for unknown connections to `onUnclaimedDisconnect` (the supervisor turns it on when useful). */
@@ -90,6 +92,9 @@ export class WorkerRuntime {
   constructor(options: RuntimeOptions) {
     this.#opts = options;
     this.#limiter = new InFlightLimiter(options.maxInFlight);
+    this.#sinkContext = { stats: this.stats, metrics: options.metrics, logger: options.logger, coalescer: new ReplyCoalescer() };
+    const store = options.uploadStore;
+    this.#classifyOptions = store === undefined ? {} : { uploadDir: store.dir };
   }
 
   /** Start reading from every link. The transport must already be started. */
@@ -157,11 +162,20 @@ export class WorkerRuntime {
         this.#limiter.release();
         return;
       }
-      // #handle ends every request in an outcome itself; this catch is the backstop that keeps anything it did
+      void this.#handle(link, delivery);
+    }
+  }
+
+  /** One delivery, then its in-flight slot back; never rejects. */
+  async #handle(link: Link, delivery: Delivery): Promise<void> {
+    try {
+      await this.#handleDelivery(link, delivery);
+    } catch (err) {
+      // #handleDelivery ends every request in an outcome itself; this is the backstop that keeps anything it did
       // not foresee from becoming an unhandled rejection (a process exit) and losing every other request.
-      void this.#handle(link, delivery)
-        .catch((err: unknown) => this.#failedOutsideRequest(link, delivery.frame, err))
-        .finally(() => this.#limiter.release());
+      this.#failedOutsideRequest(link, delivery.frame, err);
+    } finally {
+      this.#limiter.release();
     }
   }
 
@@ -178,7 +192,7 @@ export class WorkerRuntime {
    * request finished and its ordered replies were handed over, so a dispatcher sees the reply before the
    * completion); every other path calls it here.
    */
-  async #handle(link: Link, delivery: Delivery): Promise<void> {
+  async #handleDelivery(link: Link, delivery: Delivery): Promise<void> {
     const frame = delivery.frame;
     let msg: RawMessage;
     try {
@@ -201,7 +215,7 @@ export class WorkerRuntime {
   /** The work of a message that gets a reply sink (which calls `delivery.done()`), or undefined for one that gets none. */
   #route(delivery: Delivery, msg: RawMessage): Promise<void> | undefined {
     const store = this.#opts.uploadStore;
-    const message = classify(msg, store === undefined ? {} : { uploadDir: store.dir });
+    const message = classify(msg, this.#classifyOptions);
     switch (message.kind) {
       case 'request': {
         const file = message.upload?.file;
@@ -271,7 +285,7 @@ export class WorkerRuntime {
     const key = connectionKey(delivery.server, raw);
     const { logger, requestLogLevel } = this.#opts;
     if (logger.isLevelEnabled('debug')) logger.debug({ event: 'request.start', connId: raw.connId, path: raw.path }, 'request.start');
-    const sink = this.#order.open(key, this.#writer(delivery, raw), delivery);
+    const sink = this.#order.open(key, this.#writer(delivery, raw, key), delivery);
     const aborter = new Cancellation();
     const started = performance.now();
     this.#track(key, aborter, started);
@@ -332,7 +346,7 @@ export class WorkerRuntime {
     run: (sink: ReplySink, options: MessageOptions) => Promise<{ outcome: string; route: string; durationMs: number }>,
   ): Promise<void> {
     const key = connectionKey(delivery.server, raw);
-    const sink = this.#order.open(key, this.#writer(delivery, raw), delivery);
+    const sink = this.#order.open(key, this.#writer(delivery, raw, key), delivery);
     const aborter = new Cancellation();
     this.#track(key, aborter, performance.now());
     this.#messagesInFlight += 1;
@@ -400,7 +414,8 @@ export class WorkerRuntime {
 
   /** Answer a message the app never sees (bad or unsupported) with a small text response, then close. */
   async #reject(delivery: Delivery, raw: RawMessage, status: number, reason: string, log = true): Promise<void> {
-    const sink = this.#order.open(connectionKey(delivery.server, raw), this.#writer(delivery, raw), delivery);
+    const key = connectionKey(delivery.server, raw);
+    const sink = this.#order.open(key, this.#writer(delivery, raw, key), delivery);
     this.#begin();
     const started = performance.now();
     const observation = new Observation(methodOf(raw));
@@ -439,37 +454,8 @@ export class WorkerRuntime {
   }
 
   /** The connection's own sink (what OrderedReplies writes to once this request is the connection's head). */
-  #writer(delivery: Delivery, raw: RawMessage): ReplySink {
-    const failed = (err: unknown): never => {
-      this.stats.sendFailures += 1;
-      this.#opts.metrics?.sendFailure();
-      this.#opts.logger.error({ err, connId: raw.connId, server: delivery.server }, 'reply not delivered');
-      throw err;
-    };
-    // One frame per reply unless it goes to more than 128 connections (then the frames go out one by one).
-    // Async, so that an encoder or socket that throws synchronously still ends in this promise's rejection:
-    // callers chain on it (sink.close().catch(...)) and must never see a throw instead.
-    const send = async (encodeFrames: () => Buffer[]): Promise<void> => {
-      try {
-        const frames = encodeFrames();
-        await (frames.length === 1 ? delivery.send(frames[0] as Buffer) : sendEach(delivery, frames));
-      } catch (err) {
-        failed(err);
-      }
-    };
-    const deliver = (data: Buffer): Promise<void> => send(() => encodeReply(raw.sender, [raw.connId], data));
-    const close = (): Promise<void> => send(() => encodeClose(raw.sender, [raw.connId]));
-    // Only WebSocket connections are batched: HTTP replies are single messages, socket messages must stay apart.
-    const key = isWebSocket(raw) ? connectionKey(delivery.server, raw) : undefined;
-    return {
-      write: async (data) => {
-        // An empty body would be Mongrel2's close message: never send one by accident.
-        if (data.length === 0) return;
-        this.stats.bytesSent += data.length;
-        await (key === undefined ? deliver(data) : this.#coalescer.write(key, data, deliver));
-      },
-      close: () => (key === undefined ? close() : this.#coalescer.close(key, close)),
-    };
+  #writer(delivery: Delivery, raw: RawMessage, key: string): ReplySink {
+    return new DeliverySink(this.#sinkContext, delivery, raw.sender, raw.connId, isWebSocket(raw) ? key : undefined);
   }
 
   #track(key: string, aborter: Cancellation, started: number): void {
@@ -483,10 +469,6 @@ export class WorkerRuntime {
     set?.delete(aborter);
     if (set?.size === 0) this.#aborters.delete(key);
   }
-}
-
-async function sendEach(delivery: Delivery, frames: readonly Buffer[]): Promise<void> {
-  for (const frame of frames) await delivery.send(frame);
 }
 
 /** A handshake or frame: its replies go to an upgraded connection. */
