@@ -62,7 +62,7 @@ async function runtimeOnce(app: WorkerApp, frames: readonly Buffer[], n: number,
   const runtime = new WorkerRuntime({
     transport,
     app,
-    logger: pino({ level: 'info' }, pino.destination('/dev/null')),
+    logger: pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: true })),
     maxInFlight: 64,
     maxUploadBytes: 1 << 20,
     requestLogLevel,
@@ -81,7 +81,7 @@ async function runtimeOnce(app: WorkerApp, frames: readonly Buffer[], n: number,
 async function dispatchOnce(app: WorkerApp, frames: readonly Buffer[], n: number): Promise<number> {
   const msgs = frames.map((f) => parseMessage(f));
   const sink: ReplySink = { write: () => Promise.resolve(), close: () => Promise.resolve() };
-  const logger = pino({ level: 'info' }, pino.destination('/dev/null'));
+  const logger = pino({ level: 'info' }, pino.destination({ dest: '/dev/null', sync: true }));
   const t0 = process.cpuUsage();
   let next = 0;
   const lane = async (): Promise<void> => {
