@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 'use strict';
 // Test entry point for `npm test`: compile, then run node:test over an explicit list of compiled test files
-// (Node 20's runner has no recursive globs; see shared/docs/style.md B14).
+// (Node 20's runner has no recursive globs; see docs/contributing.md#tests).
 //   node test/run.js                 -> every test (unit first, then integration)
 //   node test/run.js unit/protocol   -> only files under dist/test/unit/protocol
 //   node test/run.js --no-build unit -> skip tsc

@@ -2,7 +2,7 @@
  * `FrameWriter`: the outbound side of one WebSocket handler invocation. Frames are batched: everything sent
  * in one turn of the event loop leaves as ONE Mongrel2 message (its body is written to the socket verbatim, so
  * concatenated frames stay valid). Mongrel2 closes a connection whose delivery queue holds more than 16
- * messages (mongrel2-protocol.md §4.4); one message per frame would hit that with any burst.
+ * messages (docs/mongrel2.md §4.4); one message per frame would hit that with any burst.
  * @module
  */
 

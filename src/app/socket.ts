@@ -1,5 +1,5 @@
 /**
- * Socket routes: Mongrel2's JSON (`@name`) and XML (`<name`) socket messages (mongrel2-protocol.md §3.2). A raw
+ * Socket routes: Mongrel2's JSON (`@name`) and XML (`<name`) socket messages (docs/mongrel2.md §3.2). A raw
  * TCP client sends `@chat {"type":"join"}\0`; the handler gets the text and may answer. Each reply is one Mongrel2
  * message, which Mongrel2 base64-encodes unless the Handler has `raw_payload=1`. NOTE: 1.12.2 writes the encoded
  * replies back to back with no separator (seen live: `aGVsbG8=eyJnb3Qi…`), so send one reply per message, or set

@@ -1,6 +1,6 @@
 /**
  * `Request`: an immutable, lazily parsed view over one Mongrel2 request message.
- * Spec: shared/docs/mongrel2-protocol.md §2.3 (header keys), §2.4 (repeated headers), §3.7 (close).
+ * Spec: docs/mongrel2.md §2.3 (header keys), §2.4 (repeated headers), §3.7 (close).
  * @module
  */
 

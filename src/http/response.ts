@@ -1,7 +1,7 @@
 /**
  * `Response`: builds one HTTP/1.1 response and writes it through a `ReplySink`.
  * A simple response is one `write()` (head + body, one Mongrel2 message); a streamed one is the head,
- * then one write per chunk. Spec: shared/docs/mongrel2-protocol.md §3.7, §4.2, §4.3.
+ * then one write per chunk. Spec: docs/mongrel2.md §3.7, §4.2, §4.3.
  * @module
  */
 

@@ -4,7 +4,7 @@
  * {@link WORKER_METRICS}, the supervisor validates worker snapshots against the same specs and builds its own
  * registry from {@link SUPERVISOR_METRICS}.
  *
- * Label rule (style.md B11, issue #4): label values come from a closed set — a `slot` number, a route *pattern*,
+ * Label rule (docs/contributing.md#metric-names-and-labels, issue #4): label values come from a closed set — a `slot` number, a route *pattern*,
  * a method from {@link HTTP_METHODS} — never a pid or a raw path, so restarts do not churn series.
  * @module
  */

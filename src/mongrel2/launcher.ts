@@ -1,7 +1,7 @@
 /**
  * Runs a real Mongrel2 (Debian's mongrel2-core) from a config file: `m2sh load` into a run directory, then
  * `mongrel2 <db> <uuid>` in the foreground with the run directory as its working directory, so the config's
- * relative paths (logs/, run/, tmp/, ipc://run/...) live there (mongrel2-protocol.md §6.2, §6.3).
+ * relative paths (logs/, run/, tmp/, ipc://run/...) live there (docs/mongrel2.md §6.2, §6.3).
  * @module
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';

@@ -1,7 +1,7 @@
 /**
  * Gives a parsed Mongrel2 message its meaning: request, notice, WebSocket, upload or socket message.
  * Never throws: anything unacceptable becomes `{ kind: 'invalid', reason }`.
- * Spec: shared/docs/mongrel2-protocol.md §3.
+ * Spec: docs/mongrel2.md §3.
  * @module
  */
 import { posix } from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * The Mongrel2 wire protocol: pure, Buffer-based codecs (no I/O). Spec: shared/docs/mongrel2-protocol.md.
+ * The Mongrel2 wire protocol: pure, Buffer-based codecs (no I/O). Spec: docs/mongrel2.md.
  * @module
  */
 

@@ -1,6 +1,6 @@
 /**
  * Builds handler → Mongrel2 replies, `UUID SP LEN ":" IDS "," SP BODY`, and parses them back for tests.
- * Spec: shared/docs/mongrel2-protocol.md §4 (grammar from src/handler_parser.rl).
+ * Spec: docs/mongrel2.md §4 (grammar from src/handler_parser.rl).
  * @module
  */
 import { ErrorCode, M2PoolError, ProtocolError } from '../errors';

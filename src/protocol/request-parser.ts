@@ -1,7 +1,7 @@
 /**
  * Parses one Mongrel2 request message, `UUID SP ID SP PATH SP HEADERS BODY`, with either header protocol.
  * This is the hot path: it works on the Buffer, never decodes the whole message, and the body is a zero-copy view.
- * Spec: shared/docs/mongrel2-protocol.md §2.
+ * Spec: docs/mongrel2.md §2.
  * @module
  */
 import { ProtocolError, quote } from '../errors';

@@ -1,7 +1,7 @@
 /**
  * tnetstring codec (https://tnetstrings.info/): `SIZE ":" DATA TAG`, SIZE = `[0-9]{1,9}`.
  * Pure and Buffer-based; every malformed input raises a {@link ProtocolError} carrying the absolute byte offset.
- * Spec: shared/docs/mongrel2-protocol.md §2.1, §4.5.
+ * Spec: docs/mongrel2.md §2.1, §4.5.
  * @module
  */
 import { isUtf8 } from 'node:buffer';

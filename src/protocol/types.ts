@@ -1,6 +1,6 @@
 /**
  * Types shared by the Mongrel2 wire codec. Pure data; no I/O.
- * Spec: shared/docs/mongrel2-protocol.md §2–§4.
+ * Spec: docs/mongrel2.md §2–§4.
  * @module
  */
 
@@ -31,7 +31,7 @@ export interface RawMessage {
   readonly protocol: HeaderProtocol;
 }
 
-/** What a Mongrel2 message means, after classification (mongrel2-protocol.md §3). */
+/** What a Mongrel2 message means, after classification (docs/mongrel2.md §3). */
 export type Mongrel2Message =
   /** An ordinary HTTP request (also an async upload once complete: see `upload`). */
   | { readonly kind: 'request'; readonly msg: RawMessage; readonly upload?: UploadInfo }
@@ -59,7 +59,7 @@ export type Mongrel2Message =
   /** Well-framed but unacceptable (e.g. forged upload headers): answer 400, never trust it. */
   | { readonly kind: 'invalid'; readonly msg: RawMessage; readonly reason: string; readonly upload?: true };
 
-/** A completed async upload (mongrel2-protocol.md §3.4): the body is in `file`, which the handler must unlink. */
+/** A completed async upload (docs/mongrel2.md §3.4): the body is in `file`, which the handler must unlink. */
 export interface UploadInfo {
   readonly file: string;
 }

@@ -1,13 +1,13 @@
 /**
  * The direct topology: one Mongrel2 server = a PULL connected to its send_spec and an XPUB connected to its
- * recv_spec (mongrel2-protocol.md §1, zeromq-semantics.md §3, §6.1).
+ * recv_spec (docs/mongrel2.md §1, docs/zeromq.md §3, §6.1).
  *
  * - Ready only when the PULL finished its ZMTP handshake (Mongrel2's PUSH has us in its rotation) and
  *   Mongrel2's SUB subscription reached our XPUB: a plain PUB drops what it publishes before that.
  * - XPUB with `noDrop`: at the high-water mark a send fails with EAGAIN instead of vanishing; the reply queue
  *   retries it, then reports failure.
  * - No ZMTP heartbeats on the PULL: with a stalled reader they cause false disconnects and a libzmq abort
- *   (zeromq-semantics.md §2.6).
+ *   (docs/zeromq.md §2.6).
  * @module
  */
 import { Pull, XPublisher } from 'zeromq';
@@ -130,7 +130,7 @@ export class Mongrel2Link implements Link {
     if (!this.#receiving) return;
     this.#receiving = false;
     // NOTE: closing the PULL discards whatever libzmq already queued for us; no socket option can pause
-    // inflow on an established connection (zeromq-semantics.md §2.2–2.4). Callers keep reading until now.
+    // inflow on an established connection (docs/zeromq.md §2.2–2.4). Callers keep reading until now.
     this.#pull.close();
   }
 

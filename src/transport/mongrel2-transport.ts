@@ -1,7 +1,7 @@
 /**
  * Direct topology transport: one {@link Mongrel2Link} per Mongrel2 server. The i-th `--send-spec` pairs with
  * the i-th `--recv-spec`; a reply always leaves through the link its request came in on, so connection ids
- * of different servers never collide (mongrel2-protocol.md §5.3).
+ * of different servers never collide (docs/mongrel2.md §5.3).
  * @module
  */
 import { ConfigError } from '../errors';

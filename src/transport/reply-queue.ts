@@ -2,7 +2,7 @@
  * One writer per socket (zeromq.js allows a single pending send): replies are queued and handed to the socket
  * in order, in batches. A send that the socket refuses (XPUB with noDrop at its high-water mark answers EAGAIN) is retried
  * with a short back-off until the send timeout, then rejected — never dropped silently
- * (zeromq-semantics.md §3.3).
+ * (docs/zeromq.md §3.3).
  * @module
  */
 import { ErrorCode, M2PoolError } from '../errors';

@@ -1,6 +1,6 @@
 /**
  * Heartbeat from the worker's event loop to the supervisor. A blocked loop sends nothing, which is exactly
- * what the supervisor's heartbeat timeout detects (ZMTP heartbeats cannot: zeromq-semantics.md §2.7).
+ * what the supervisor's heartbeat timeout detects (ZMTP heartbeats cannot: docs/zeromq.md §2.7).
  * @module
  */
 import type { WorkerMessage } from '../ipc/messages';

@@ -1,6 +1,6 @@
 /**
  * Mongrel2 forwards pipelined requests of one connection at once, under one connection id, and writes
- * replies in the order handlers send them (mongrel2-protocol.md §3.7). So replies are ordered per
+ * replies in the order handlers send them (docs/mongrel2.md §3.7). So replies are ordered per
  * connection: a later request's bytes wait until every earlier request on that connection has finished.
  * @module
  */

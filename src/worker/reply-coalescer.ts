@@ -1,6 +1,6 @@
 /**
  * Per-connection batching and pacing of reply bytes. Mongrel2 closes a connection when more than 16 messages
- * wait in its delivery queue (mongrel2-protocol.md §4.4), and its handler task drains the reply socket before the
+ * wait in its delivery queue (docs/mongrel2.md §4.4), and its handler task drains the reply socket before the
  * connection's delivery task runs: a burst of small replies — one WebSocket echo per inbound frame — trips that
  * limit. So, per connection: everything written in one event-loop turn leaves as ONE Mongrel2 message (its body is
  * written to the client verbatim, so concatenated WebSocket frames stay valid), and a busy connection gets at most

@@ -1,5 +1,5 @@
 /**
- * Outcome accounting for one worker. Invariant (architecture.md #1): every request read ends in exactly one
+ * Outcome accounting for one worker. Invariant (docs/architecture.md #1): every request read ends in exactly one
  * outcome, so `received === inFlight + sum(outcomes)` at all times. A WebSocket handshake is a request (status 101
  * or the refusal's); the frames that follow, and JSON/XML socket messages, are messages on an open connection:
  * counted in `websocketFrames` / `socketMessages`, never in `received` or the outcomes.

@@ -2,7 +2,7 @@
  * Which async-upload files a worker may read and unlink: only the ones Mongrel2 itself wrote (issue 11, finding 1).
  *
  * Mongrel2 creates the temp file with `mkstemp(upload.temp_store)` and names it in `x-mongrel2-upload-start` /
- * `-done` headers, which any client can also send on an ordinary request (mongrel2-protocol.md §3.4). A name is
+ * `-done` headers, which any client can also send on an ordinary request (docs/mongrel2.md §3.4). A name is
  * accepted only if every check holds:
  * - the message has Mongrel2's shape: an empty body and a `content-length` above `limits.content_length` (or a
  *   chunked body), since only then does Mongrel2 take the upload path and overwrite the client's headers;
@@ -17,7 +17,7 @@ import { open, unlink } from 'node:fs/promises';
 import { posix } from 'node:path';
 import type { RawHeaders, RawMessage } from '../protocol/types';
 
-/** Mongrel2's `limits.content_length` default: bodies above it take the upload path (mongrel2-protocol.md §2.7). */
+/** Mongrel2's `limits.content_length` default: bodies above it take the upload path (docs/mongrel2.md §2.7). */
 export const DEFAULT_UPLOAD_THRESHOLD = 20_480;
 /** Basename pattern `--upload-dir DIR` stands for (the template Mongrel2's docs use: `/tmp/upload.XXXXXX`). */
 export const DEFAULT_UPLOAD_BASENAME = 'upload.XXXXXX';

@@ -1,6 +1,6 @@
 /**
  * The floor of the benchmark: the thinnest correct Mongrel2 handler, written straight on zeromq.js with no
- * m2pool code (mongrel2-protocol.md §1, §2.1, §4.1, §4.2). It frames the request just enough to get sender,
+ * m2pool code (docs/mongrel2.md §1, §2.1, §4.1, §4.2). It frames the request just enough to get sender,
  * connection id and path, and answers with Content-Length on a kept-alive connection (closing only when the
  * client asked: HTTP/1.0 without keep-alive, or `Connection: close`). Same answers as the bench apps:
  *   /echo/<x>    200 text/plain, body = the path (examples/hello's /echo/*)

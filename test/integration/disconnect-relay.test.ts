@@ -1,5 +1,5 @@
 /**
- * Mongrel2 round-robins disconnect notices between handler processes (mongrel2-protocol.md §3.1): in a pool the
+ * Mongrel2 round-robins disconnect notices between handler processes (docs/mongrel2.md §3.1): in a pool the
  * notice for a client often reaches a worker that is not serving it. The pool relays it, so a slow handler's
  * signal still fires when its client leaves. Real Mongrel2, real `m2pool start`, the example app's /slow route.
  */

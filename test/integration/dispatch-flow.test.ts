@@ -30,7 +30,7 @@ test('requests flow through the dispatcher; pipelined requests of a connection s
 
   // Pipelining: 20 connections each send 10 requests at once (one write), the first one slow; the replies must
   // come back in order (the direct topology spreads them over both workers and gets this wrong). Mongrel2 closes
-  // a connection with more than 16 replies queued to it (mongrel2-protocol.md §4.4), hence 10.
+  // a connection with more than 16 replies queued to it (docs/mongrel2.md §4.4), hence 10.
   const PIPELINED = 10;
   const pathOf = (c: number, i: number): string => (i === 0 ? `/slow?ms=${20 + c}` : `/echo/c${c}-${i}`);
   const bodyOf = (c: number, i: number): string => (i === 0 ? `slept ${20 + c} ms\n` : `/echo/c${c}-${i}`);

@@ -2,7 +2,7 @@
  * The supervisor with real `m2pool worker` processes (the example app) behind a real Mongrel2: requests keep
  * flowing while the pool scales down and while it rolls to a new generation. No request may get a wrong or
  * failed answer. A few may get no answer at all: in the direct topology a leaving worker's PULL pipe is discarded
- * by libzmq (zeromq-semantics.md §2.2, §6.1: "zero-loss graceful leave is impossible with PUSH/PULL alone",
+ * by libzmq (docs/zeromq.md §2.2, §6.1: "losing nothing on a graceful leave cannot be done with PUSH/PULL alone",
  * measured 5–25 per leave); the planned dispatcher topology removes that. Those are counted, bounded and
  * reported, not hidden.
  */

@@ -146,7 +146,7 @@ for (const protocol of ['tnetstring', 'json'] as const) {
       assert.equal(seen.headers['x-tab'], 'tab\there');
       assert.equal(seen.headers['x-latin1'], 'café');
       assert.equal(seen.headers['x-utf8'], 'café');
-      // Mongrel2 keeps at most five values of a repeated header (mongrel2-protocol.md §2.4).
+      // Mongrel2 keeps at most five values of a repeated header (docs/mongrel2.md §2.4).
       assert.deepEqual(seen.headers['x-dup'], ['v0', 'v1', 'v2', 'v3', 'v4']);
       assert.equal(Buffer.from(seen.body, 'base64').toString('hex'), '01020300');
       assert.equal(seen.remoteAddress, '127.0.0.1');

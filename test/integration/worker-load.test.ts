@@ -53,7 +53,7 @@ test(`${CONNECTIONS} keep-alive connections for ${DURATION_MS / 1000} s each get
   const total = counts.reduce((a, b) => a + b);
   t.diagnostic(`${total} requests on ${CONNECTIONS} connections in ${DURATION_MS} ms`);
 
-  // Every request read ended in exactly one outcome (architecture.md invariant 1), and none was read twice
+  // Every request read ended in exactly one outcome (docs/architecture.md invariant 1), and none was read twice
   // or missed: the workers' own accounting at exit adds up to what the clients sent.
   const stats = await Promise.all(
     workers.map(async (w) => {

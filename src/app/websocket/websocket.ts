@@ -2,7 +2,7 @@
  * WebSocket routes: the handler contract, the context each invocation gets, and route options.
  *
  * Stateless by design. Mongrel2 round-robins every message across the worker processes, so the handshake and
- * each frame of ONE connection may reach DIFFERENT workers (mongrel2-protocol.md §3.1, §5.2). Every frame
+ * each frame of ONE connection may reach DIFFERENT workers (docs/mongrel2.md §3.1, §5.2). Every frame
  * arrives with all the handshake headers again, so `ctx.req`, `ctx.params` and `ctx.protocol` are rebuilt for
  * each invocation. Per-connection state must live outside the worker (a database, Redis…), keyed by
  * `(ctx.req.sender, ctx.connId)`.

@@ -1,5 +1,5 @@
 /**
- * Expected results for the captured request vectors (test/fixtures/vectors, mongrel2-protocol.md §8.1).
+ * Expected results for the captured request vectors (test/fixtures/vectors, docs/mongrel2.md §8.1).
  * Not a test file; used by vectors.test.ts.
  * @module
  */

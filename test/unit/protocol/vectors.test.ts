@@ -1,5 +1,5 @@
 /**
- * Every captured Mongrel2 1.12.2 wire message (test/fixtures/vectors, mongrel2-protocol.md §8.1) is a test:
+ * Every captured Mongrel2 1.12.2 wire message (test/fixtures/vectors, docs/mongrel2.md §8.1) is a test:
  * requests are parsed and classified to concrete values, replies are re-produced byte-exact by the writers.
  */
 import assert from 'node:assert/strict';
