@@ -106,8 +106,8 @@ function toRawMessage(req: IncomingMessage, body: Buffer): RawMessage {
   return { sender: 'node-http', connId: connIdOf(req.socket), path, headers, body, protocol: 'tnetstring' };
 }
 
-function serve(appModule: string, port: number): void {
-  const app = loadApp(appModule, process.cwd());
+async function serve(appModule: string, port: number): Promise<void> {
+  const app = await loadApp(appModule, process.cwd());
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -164,7 +164,7 @@ function main(): void {
     process.on('SIGINT', stop);
   } else {
     process.on('SIGTERM', () => process.exit(0)); // a clean exit (lets a profiler write its profile)
-    serve(appModule, port);
+    void serve(appModule, port);
   }
 }
 
