@@ -16,8 +16,13 @@ export function resolveAppModule(spec: string, cwd: string): string {
   try {
     return require.resolve(candidate, { paths: [cwd] });
   } catch (err) {
-    throw new M2PoolError(ErrorCode.APP_LOAD, `cannot find app module ${JSON.stringify(spec)} from ${cwd}: ${errorMessage(err)}`, { cause: err });
+    throw new M2PoolError(ErrorCode.APP_LOAD, `cannot find app module ${JSON.stringify(spec)} from ${cwd}: ${firstLine(errorMessage(err))}`, { cause: err });
   }
+}
+
+/** Node's not-found message goes on with a "Require stack" of m2pool's own files: noise for the user. */
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0] ?? text;
 }
 
 /** Load the module and return its app. Rejects with M2PoolError(APP_LOAD) and the reason on any failure. */
