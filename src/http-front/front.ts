@@ -121,6 +121,7 @@ export class HttpFront {
     const sink = new ServerResponseSink(res);
     const cancellation = new Cancellation();
     this.#inFlight.add(cancellation);
+    if (logger.isLevelEnabled('trace')) logger.trace({ event: 'serve.request', method: req.method, url: req.url }, 'serve.request');
     res.once('close', () => {
       if (!res.writableFinished) cancellation.abort(new Error('client disconnected'));
     });
