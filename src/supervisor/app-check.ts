@@ -17,7 +17,9 @@ export const APP_CHECK_TIMEOUT_MS = 30_000;
 /** Load `spec` in a child from `cwd`; resolves with why it does not load, or `undefined` when it does. */
 export function appLoadProblem(spec: string, cwd = process.cwd(), timeoutMs = APP_CHECK_TIMEOUT_MS): Promise<string | undefined> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...process.execArgv, CHECK_APP_ENTRY, spec], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    // No execArgv, as for the workers (supervisor/spawn.ts): `--inspect` would clash on its port, and the parent's
+    // `-e`/`-p` script would run again in the child instead of the check (a child that forks itself forever).
+    const child = spawn(process.execPath, [CHECK_APP_ENTRY, spec], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8_192)));
     const timer = setTimeout(() => {
