@@ -10,6 +10,7 @@ import { loadConfig, loadConfigSync } from '../config/load';
 import type { PoolConfig } from '../config/schema';
 import { ConfigError, ExitCode, errorMessage } from '../errors';
 import { PoolMetrics } from '../metrics';
+import { appLoadsOrSay } from '../supervisor/app-check';
 import { startAdminServer, type MetricsHandler } from '../supervisor/admin-server';
 import { createSupervisorLogger, flushLogger, type Logger } from '../supervisor/logger';
 import { metricsObserver } from '../supervisor/metrics-observer';
@@ -97,6 +98,7 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
     stderr.write(`m2pool start: ${err.issues.length} configuration problem${err.issues.length > 1 ? 's' : ''}:\n${err.issues.map((i) => `  - ${i}\n`).join('')}`);
     return ExitCode.USAGE;
   }
+  if (!(await appLoadsOrSay(config, stderr))) return ExitCode.APP_LOAD_ERROR; // in a child: nothing forked, no user code here
 
   const logger = deps.logger ?? createSupervisorLogger(config.logLevel, deps.logDestination);
   let observer = deps.observer;

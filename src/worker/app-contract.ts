@@ -75,6 +75,12 @@ export function handlesMessages(app: WorkerApp): app is WorkerApp & MessageHandl
   return typeof a.dispatchHandshake === 'function' && typeof a.dispatchFrame === 'function' && typeof a.dispatchSocketMessage === 'function';
 }
 
+/** Apply a per-process default request timeout (`--request-timeout`), when the app supports it. */
+export function applyRequestTimeout(app: WorkerApp, ms: number | undefined): void {
+  const target = app as { setDefaultTimeout?: (ms: number) => void };
+  if (ms !== undefined && typeof target.setDefaultTimeout === 'function') target.setDefaultTimeout(ms);
+}
+
 /** Duck-type check used when loading a user's app module. */
 export function isWorkerApp(x: unknown): x is WorkerApp {
   return typeof x === 'object' && x !== null && typeof (x as { dispatch?: unknown }).dispatch === 'function';

@@ -15,7 +15,7 @@ import { createTransport } from '../transport/create-transport';
 import { transportConfig } from './transport-config';
 import { loadApp } from './app-loader';
 import { disconnectRelayPlug } from './disconnect-relay-plug';
-import type { WorkerApp } from './app-contract';
+import { applyRequestTimeout, type WorkerApp } from './app-contract';
 import { startHeartbeat } from './heartbeat';
 import type { WorkerOptions } from './options';
 import { WorkerRuntime } from './runtime';
@@ -45,12 +45,6 @@ function sendToSupervisor(msg: WorkerMessage): void {
   }
 }
 
-/** Apply a per-process default request timeout, when the app supports it. */
-function applyRequestTimeout(app: WorkerApp, ms: number | undefined): void {
-  const target = app as { setDefaultTimeout?: (ms: number) => void };
-  if (ms !== undefined && typeof target.setDefaultTimeout === 'function') target.setDefaultTimeout(ms);
-}
-
 /** Run a worker until it is stopped; resolves with the process exit code. */
 export async function runWorker(options: WorkerOptions): Promise<number> {
   const slot = process.env['M2POOL_WORKER_SLOT'];
@@ -68,7 +62,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
 
   let app: WorkerApp;
   try {
-    app = loadApp(options.app, process.cwd());
+    app = await loadApp(options.app, process.cwd());
     applyRequestTimeout(app, options.requestTimeoutMs);
   } catch (err) {
     return fatal(ExitCode.APP_LOAD_ERROR, ErrorCode.APP_LOAD, err);

@@ -110,7 +110,7 @@ function median(xs: number[]): number {
 
 /** Worker pipeline without ZeroMQ: metrics on and off, and `app.dispatch` alone (medians of `repeats`). */
 export async function runPipelineBench(n: number, repeats: number): Promise<PipelineResult[]> {
-  const app = loadApp(HELLO_APP, process.cwd());
+  const app = await loadApp(HELLO_APP, process.cwd());
   const frames = Array.from({ length: CONNECTIONS }, (_, i) => echoRequest(i + 1));
   const cases: Array<[string, () => Promise<number>]> = [
     ['WorkerRuntime, fake link, metrics on (GET /echo/hello)', () => runtimeOnce(app, frames, n, true)],

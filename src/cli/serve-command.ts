@@ -1,0 +1,87 @@
+/**
+ * `m2pool serve --http HOST:PORT --app MODULE`: the app over plain HTTP (node:http), no Mongrel2 — for
+ * development, and behind another reverse proxy. One process; SIGTERM/SIGINT drain (a second one exits at once).
+ * @module
+ */
+import { formatHostPort, parseHostPort } from '../config/host-port';
+import { FlagReader, parseFlags, renderHelp, type FlagSpecs } from '../config/flags';
+import { ErrorCode, ExitCode, errorMessage } from '../errors';
+import { HttpFront } from '../http-front/front';
+import { createLogger, LOG_LEVELS } from '../log/logger';
+import { applyRequestTimeout, type WorkerApp } from '../worker/app-contract';
+import { loadApp } from '../worker/app-loader';
+import { WORKER_DEFAULTS, WORKER_FLAGS } from '../worker/options';
+
+/** Flags of `m2pool serve` (those it shares with `m2pool worker` mean the same). */
+export const SERVE_FLAGS: FlagSpecs = {
+  http: { type: 'string', placeholder: 'host:port', description: 'address to listen on, e.g. 127.0.0.1:8080 ([::1]:8080 for IPv6; port 0: any free port)' },
+  app: WORKER_FLAGS['app']!,
+  'request-timeout-ms': WORKER_FLAGS['request-timeout-ms']!,
+  'drain-timeout-ms': WORKER_FLAGS['drain-timeout-ms']!,
+  'max-body-bytes': { type: 'string', placeholder: 'n', description: 'largest request body read into memory; larger ones get 413', defaultText: String(WORKER_DEFAULTS.maxUploadBytes) },
+  'log-level': WORKER_FLAGS['log-level']!,
+};
+
+/** Help text of the command. */
+export const SERVE_HELP = renderHelp(
+  'm2pool serve --http HOST:PORT --app <module> [options]',
+  'Serve the app over plain HTTP with node:http, without Mongrel2: same routing, deadlines, validation and\nstreaming. WebSocket upgrades are answered 501. Signals: TERM/INT drain and stop (twice: at once).',
+  SERVE_FLAGS,
+);
+
+/** Run the command; resolves with the exit code once the server has stopped. */
+export async function serveCommand(argv: string[]): Promise<number> {
+  const { values, help } = parseFlags(argv, SERVE_FLAGS);
+  if (help) {
+    process.stdout.write(SERVE_HELP);
+    return ExitCode.OK;
+  }
+  const r = new FlagReader(values);
+  const listen = parseHostPort(r.required('http'));
+  if (typeof listen === 'string' && values['http'] !== undefined) r.issues.push(`--http: ${listen}`);
+  const appSpec = r.required('app');
+  const requestTimeoutMs = values['request-timeout-ms'] === undefined ? undefined : r.int('request-timeout-ms', 0, 1);
+  const drainTimeoutMs = r.int('drain-timeout-ms', WORKER_DEFAULTS.drainTimeoutMs, 0);
+  const maxBodyBytes = r.int('max-body-bytes', WORKER_DEFAULTS.maxUploadBytes, 0);
+  const logLevel = r.choice('log-level', [...LOG_LEVELS, 'silent'], WORKER_DEFAULTS.logLevel);
+  r.check();
+  if (typeof listen === 'string') return ExitCode.USAGE; // unreachable: check() threw
+
+  const logger = createLogger({ level: logLevel, bindings: { role: 'serve' } });
+  let app: WorkerApp;
+  try {
+    app = await loadApp(appSpec, process.cwd());
+    applyRequestTimeout(app, requestTimeoutMs);
+  } catch (err) {
+    logger.fatal({ event: 'serve.fatal', code: ErrorCode.APP_LOAD, err }, errorMessage(err));
+    logger.flush();
+    process.stderr.write(`m2pool serve: ${errorMessage(err)}\n`);
+    return ExitCode.APP_LOAD_ERROR;
+  }
+  const front = new HttpFront({ app, logger, maxBodyBytes });
+  try {
+    const bound = await front.listen(listen.host, listen.port);
+    logger.info({ event: 'serve.ready', http: formatHostPort({ host: listen.host, port: bound.port }), port: bound.port }, 'serve.ready');
+  } catch (err) {
+    process.stderr.write(`m2pool serve: cannot listen on ${formatHostPort(listen)}: ${errorMessage(err)}\n`);
+    return ExitCode.BOOT_ERROR;
+  }
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (front.inFlight > 0 && stopping) {
+        logger.warn({ event: 'serve.exit.forced', signal }, 'second signal: exiting now');
+        logger.flush();
+        process.exit(ExitCode.CRASH);
+      }
+      if (!stopping) logger.info({ event: 'serve.stop', signal, inFlight: front.inFlight, drainTimeoutMs }, 'serve.stop');
+      stopping = true;
+      void front.stop(drainTimeoutMs).then(resolve);
+    };
+    let stopping = false;
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  logger.info({ event: 'serve.exit' }, 'serve.exit');
+  logger.flush();
+  return ExitCode.OK;
+}

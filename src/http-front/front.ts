@@ -1,0 +1,158 @@
+/**
+ * The HTTP front: an app served by node:http instead of Mongrel2 (`m2pool serve`). Each request becomes the
+ * RawMessage Mongrel2 would have sent and goes through the app's `dispatch(msg, sink, options)`, so routing,
+ * deadlines, validation and error pages are the app's own. The body is read into memory up to a limit (413
+ * above it); a client that goes away aborts its request; `stop()` drains like a worker: no new connections,
+ * in-flight requests get the drain budget, what is left is aborted and answered 503. WebSocket upgrades are
+ * answered 501 (serve them through Mongrel2).
+ * @module
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { Cancellation } from '../app/cancellation';
+import { errorMessage } from '../errors';
+import { messageOptions, type WorkerApp } from '../worker/app-contract';
+import { ConnectionIds, toRawMessage } from './raw-message';
+import { ServerResponseSink } from './response-sink';
+
+/** Settings of an {@link HttpFront}. */
+export interface HttpFrontOptions {
+  readonly app: WorkerApp;
+  readonly logger: Logger;
+  /** Largest request body read into memory; a larger one is answered 413 and its connection closed. */
+  readonly maxBodyBytes: number;
+}
+
+/** Why an in-flight request was aborted by {@link HttpFront.stop}. */
+class FrontStopping extends Error {
+  constructor() {
+    super('server stopping');
+  }
+}
+
+const WEBSOCKET_501 = 'WebSocket is not supported by m2pool serve; serve WebSocket routes through Mongrel2 (m2pool worker/start)\n';
+
+/** One node:http server in front of one app. */
+export class HttpFront {
+  readonly server: Server;
+  readonly #opts: HttpFrontOptions;
+  readonly #connIds = new ConnectionIds();
+  readonly #inFlight = new Set<Cancellation>();
+  #idle: (() => void) | undefined;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: HttpFrontOptions) {
+    this.#opts = options;
+    this.server = createServer((req, res) => this.#onRequest(req, res));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket) => this.#refuseUpgrade(req, socket));
+  }
+
+  /** Requests being dispatched now. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Listen on `host:port` (port 0: any free port); resolves with the bound address. */
+  listen(host: string, port: number, backlog = 511): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port, backlog }, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stop accepting, let in-flight requests finish within `drainMs`, abort the rest (503), close. Idempotent. */
+  stop(drainMs: number): Promise<void> {
+    this.#stopping ??= this.#drain(drainMs);
+    return this.#stopping;
+  }
+
+  async #drain(drainMs: number): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    if (!(await this.#whenIdle(drainMs))) {
+      this.#opts.logger.warn({ event: 'serve.drain.timeout', inFlight: this.inFlight, drainMs }, 'drain timeout: aborting in-flight requests');
+      for (const c of this.#inFlight) c.abort(new FrontStopping());
+      await this.#whenIdle(2_000);
+    }
+    this.server.closeAllConnections();
+    await closed;
+  }
+
+  #whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.#inFlight.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#idle = undefined;
+        resolve(false);
+      }, timeoutMs);
+      this.#idle = () => {
+        clearTimeout(timer);
+        this.#idle = undefined;
+        resolve(true);
+      };
+    });
+  }
+
+  #onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const limit = this.#opts.maxBodyBytes;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limit) return this.#tooLarge(req, res, declared);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) return this.#tooLarge(req, res, size);
+      chunks.push(c);
+    });
+    req.on('error', () => undefined); // an aborted upload: 'close' on the response ends the request
+    req.on('end', () => {
+      if (size > limit) return;
+      const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+      void this.#dispatch(req, res, body);
+    });
+  }
+
+  async #dispatch(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+    const { app, logger } = this.#opts;
+    const sink = new ServerResponseSink(res);
+    const cancellation = new Cancellation();
+    this.#inFlight.add(cancellation);
+    if (logger.isLevelEnabled('trace')) logger.trace({ event: 'serve.request', method: req.method, url: req.url }, 'serve.request');
+    res.once('close', () => {
+      if (!res.writableFinished) cancellation.abort(new Error('client disconnected'));
+    });
+    try {
+      const result = await app.dispatch(toRawMessage(req, body, this.#connIds.of(req.socket)), sink, messageOptions(cancellation, logger));
+      if (result.outcome === 'aborted' && cancellation.reason instanceof FrontStopping && !res.headersSent) {
+        res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('server stopping\n');
+        return;
+      }
+    } catch (err) {
+      // dispatch never rejects by contract; a sink that could not parse the app's head lands here.
+      logger.error({ event: 'serve.error', err, path: req.url }, errorMessage(err));
+    } finally {
+      if (!res.writableEnded) sink.finish();
+      this.#inFlight.delete(cancellation);
+      if (this.#inFlight.size === 0) this.#idle?.();
+    }
+  }
+
+  #tooLarge(req: IncomingMessage, res: ServerResponse, bytes: number): void {
+    if (!res.headersSent) {
+      this.#opts.logger.info({ event: 'serve.body.too-large', bytes, limit: this.#opts.maxBodyBytes, path: req.url }, 'request body too large');
+      res.writeHead(413, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('request body too large\n');
+    }
+    req.removeAllListeners('data');
+    req.resume();
+  }
+
+  #refuseUpgrade(req: IncomingMessage, socket: Socket): void {
+    this.#opts.logger.info({ event: 'serve.websocket.refused', path: req.url }, 'serve.websocket.refused');
+    const body = Buffer.from(WEBSOCKET_501);
+    socket.end(`HTTP/1.1 501 Not Implemented\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${WEBSOCKET_501}`);
+  }
+}

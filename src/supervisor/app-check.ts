@@ -1,0 +1,56 @@
+/**
+ * The `--app` check at configuration time: load the module once in a child process (`worker/check-app.ts`), so a
+ * missing or broken app is reported and refused before any worker is forked, and the supervisor never loads user
+ * code itself. Only m2pool's own workers are checked: a custom `--worker-module` reads `--app` its own way.
+ * @module
+ */
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { DEFAULTS, type PoolConfig } from '../config/schema';
+import { errorMessage } from '../errors';
+
+/** The child entry (compiled next to this module's sibling folder: dist/src/worker/check-app.js). */
+const CHECK_APP_ENTRY = path.resolve(__dirname, '..', 'worker', 'check-app.js');
+/** An app whose top-level await never settles would otherwise hold the start forever. */
+export const APP_CHECK_TIMEOUT_MS = 30_000;
+
+/** Load `spec` in a child from `cwd`; resolves with why it does not load, or `undefined` when it does. */
+export function appLoadProblem(spec: string, cwd = process.cwd(), timeoutMs = APP_CHECK_TIMEOUT_MS): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    // No execArgv, as for the workers (supervisor/spawn.ts): `--inspect` would clash on its port, and the parent's
+    // `-e`/`-p` script would run again in the child instead of the check (a child that forks itself forever).
+    const child = spawn(process.execPath, [CHECK_APP_ENTRY, spec], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8_192)));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(`app module ${JSON.stringify(spec)} did not finish loading within ${timeoutMs} ms`);
+    }, timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      resolve(`cannot run the app check: ${errorMessage(err)}`);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) return resolve(undefined);
+      resolve(stderr.trim() || `app check exited with ${code ?? signal}`);
+    });
+  });
+}
+
+/** Where the problem is reported. */
+interface TextOut {
+  write(text: string): unknown;
+}
+
+/**
+ * `m2pool start`'s check: true when the app loads (or the workers are not m2pool's own); otherwise writes the
+ * reason to `out` and returns false (the caller exits with `APP_LOAD_ERROR`, 4).
+ */
+export async function appLoadsOrSay(config: Pick<PoolConfig, 'app' | 'workerModule'>, out: TextOut, cwd = process.cwd()): Promise<boolean> {
+  if (path.resolve(config.workerModule) !== path.resolve(DEFAULTS.workerModule)) return true;
+  const problem = await appLoadProblem(config.app, cwd);
+  if (problem === undefined) return true;
+  out.write(`m2pool start: --app ${JSON.stringify(config.app)} does not load; nothing was started:\n  ${problem.replace(/\n/g, '\n  ')}\n`);
+  return false;
+}

@@ -1,0 +1,35 @@
+/**
+ * `m2pool serve` as a process: SIGTERM drains (the in-flight request is answered, then exit 0), and an app that
+ * does not load is exit 4 with the reason.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { HttpConnection, buildRequest } from '../helpers/http-client';
+import { CLI, HELLO_APP, spawnNode } from '../helpers/processes';
+import { startServe } from '../helpers/serve';
+
+test('SIGTERM: the request in flight is answered, then m2pool serve exits 0', { timeout: 20_000 }, async (t) => {
+  const { proc, port } = await startServe(HELLO_APP, ['--log-level', 'trace']);
+  t.after(() => proc.stop());
+  const conn = await HttpConnection.open(port);
+  t.after(() => conn.close());
+  conn.send(buildRequest({ path: '/slow?ms=500' }));
+  await proc.waitForLog((l) => l['event'] === 'serve.request' && l['url'] === '/slow?ms=500');
+  proc.signal('SIGTERM');
+  const res = await conn.read();
+  assert.equal(res.status, 200);
+  assert.equal(res.body.toString(), 'slept 500 ms\n');
+  assert.deepEqual(await proc.exited, [0, null]);
+  assert.equal((await proc.waitForLog((l) => l['event'] === 'serve.stop'))['inFlight'], 1);
+});
+
+test('an app that does not load: exit 4 with the reason, nothing listens', { timeout: 15_000 }, async () => {
+  const proc = spawnNode([CLI, 'serve', '--http', '127.0.0.1:0', '--app', './nope.js']);
+  try {
+    assert.deepEqual(await proc.exited, [4, null]);
+    assert.match(proc.stderr(), /m2pool serve: cannot find app module "\.\/nope\.js"/);
+    assert.equal(proc.logs.some((l) => l['event'] === 'serve.ready'), false);
+  } finally {
+    await proc.stop();
+  }
+});
