@@ -48,7 +48,7 @@ export interface StartCommandDeps {
 const OPTIONS = {
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
-  ...Object.fromEntries(CONFIG_FIELDS.map((f) => [f.flag, { type: 'string', multiple: f.kind === 'strings' }])),
+  ...Object.fromEntries(CONFIG_FIELDS.map((f) => [f.flag, f.kind === 'bool' ? { type: 'boolean' } : { type: 'string', multiple: f.kind === 'strings' }])),
 } satisfies ParseArgsConfig['options'];
 
 /** The `--help` text: one line per flag, generated from the config field table. */
@@ -61,7 +61,7 @@ export function startHelp(): string {
     ],
     options: [
       ['--config FILE', 'JSON config file (keys as in the docs; CLI flags > M2POOL_* env > file > defaults)'],
-      ...CONFIG_FIELDS.map((f): [string, string] => [`--${f.flag} ${f.arg}`, `${f.help} [${f.env}]`]),
+      ...CONFIG_FIELDS.map((f): [string, string] => [f.arg === '' ? `--${f.flag}` : `--${f.flag} ${f.arg}`, `${f.help} [${f.env}]`]),
     ],
   });
 }
@@ -98,6 +98,7 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
     return ExitCode.USAGE;
   }
 
+  process.title = 'm2pool supervisor';
   const logger = deps.logger ?? createSupervisorLogger(config.logLevel, deps.logDestination);
   let observer = deps.observer;
   let metricsHandler = deps.metricsHandler;

@@ -179,6 +179,13 @@ export class Scheduler {
     return n;
   }
 
+  /** Credit in use per registered worker, by its label (pool slot, or 'external', summed). */
+  creditByWorker(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const w of this.#workers.values()) out[w.label] = (out[w.label] ?? 0) + w.used;
+    return out;
+  }
+
   /** Registered workers. */
   get workerCount(): number {
     return this.#workers.size;
