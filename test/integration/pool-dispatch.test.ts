@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { rawRequest } from '../helpers/http-client';
 import { startLoad, type LoadResult } from '../helpers/load';
 import { startTestMongrel2 } from '../helpers/mongrel2';
 import { settled, startPool, type TestPool } from '../helpers/pool';
@@ -44,17 +45,22 @@ test('dispatch by default: 10 scale events, 3 rolling reloads and 5 kill -9 of w
   assert.equal(first.notReadyReason, null);
 
   const load = echoLoad(m2.port);
+  const t0 = performance.now();
+  const events: Array<{ at: number; what: string }> = [];
+  const mark = (what: string): void => void events.push({ at: performance.now(), what: `${what} at ${(performance.now() - t0).toFixed(0)} ms` });
   await load.reached(300);
   const progress = async (): Promise<void> => load.reached(load.results.length + 100);
   const scales = [2, 4, 3, 5, 2, 4, 1, 3, 5, 3];
   let reloads = 0;
   let kills = 0;
   for (const [i, n] of scales.entries()) {
+    mark(`scale to ${n}`);
     const r = await pool.call('POST', '/pool/scale', { workers: n });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     await pool.waitPool(settled(n), `${n} settled workers`);
     await progress();
     if (i % 3 === 2) {
+      mark('reload');
       const rl = await pool.call('POST', '/pool/reload');
       assert.equal(rl.status, 202, JSON.stringify(rl.body));
       const gen = rl.body['generation'] as number;
@@ -65,6 +71,7 @@ test('dispatch by default: 10 scale events, 3 rolling reloads and 5 kill -9 of w
     if (i % 2 === 1) {
       const [victim] = await readyPids(pool);
       assert.ok(victim !== undefined);
+      mark(`kill -9 ${victim}`);
       process.kill(victim, 'SIGKILL');
       await pool.waitPool((p) => settled(n)(p) && p.workers.every((w) => w.pid !== victim), `worker ${victim} replaced`);
       kills += 1;
@@ -75,12 +82,13 @@ test('dispatch by default: 10 scale events, 3 rolling reloads and 5 kill -9 of w
   const failed = failedOf(results);
   assert.equal(reloads, 3);
   assert.equal(kills, 5);
-  assert.deepEqual(failed.slice(0, 5), [], `${failed.length} of ${results.length} requests failed`);
-
   const metrics = await fetch(`http://127.0.0.1:${pool.adminPort}/metrics`).then((r) => r.text());
+  assert.deepEqual(failed.slice(0, 5).map((r) => `${r.status} ${String(r.problem)} at ${(r.sentAt - t0).toFixed(0)} ms, ${events.filter((e) => e.at <= r.sentAt).at(-1)?.what ?? '-'}`), [], `${failed.length} of ${results.length} requests failed; ${metrics.split('\n').filter((l) => /^m2pool_dispatcher_failed_requests_total/.test(l)).join(', ')}`);
+
   const dispatched = [...metrics.matchAll(/^m2pool_dispatcher_requests_dispatched_total\{worker="[^"]+"\} (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
   assert.ok(metrics.includes('m2pool_queue_wait_seconds_bucket'), 'the queue wait histogram joins the pool metrics');
   assert.ok(dispatched > 0, 'requests by worker join the pool metrics');
+  t.diagnostic(`dispatcher: ${metrics.split('\n').filter((l) => /^m2pool_dispatcher_(failed_requests|retries|workers_lost)_total/.test(l)).join(', ')}`);
   t.diagnostic(`${results.length} requests, ${scales.length} scale events, ${reloads} reloads, ${kills} kill -9: ${failed.length} failed or unanswered`);
 });
 
@@ -92,17 +100,23 @@ test('kill -9 of the dispatcher under GET load: restarted, serving again within 
   const before = await pool.waitPool(settled(3), '3 ready workers');
   const pid = before.dispatcher?.pid;
   assert.ok(typeof pid === 'number');
-  const metricsBefore = await fetch(`http://127.0.0.1:${pool.adminPort}/metrics`).then((r) => r.text());
-  const received = (text: string): number => Number(/^m2pool_dispatcher_messages_received_total (\d+)/m.exec(text)?.[1] ?? NaN);
+  const received = (text: string): number => Number(/^m2pool_dispatcher_messages_received_total (\d+)/m.exec(text)?.[1] ?? 0);
+  const scrape = (): Promise<string> => fetch(`http://127.0.0.1:${pool.adminPort}/metrics`).then((r) => r.text());
 
   // Requests in flight at the crash are lost (Mongrel2 keeps their clients waiting): a short client timeout counts them.
   const load = echoLoad(m2.port, 3_000);
   await load.reached(500);
+  const countedBefore = await waitFor(async () => received(await scrape()) || undefined, { what: 'a dispatcher snapshot in the pool metrics' });
   const killedAt = performance.now();
   process.kill(pid, 'SIGKILL');
-  await waitFor(() => load.results.some((r) => r.sentAt > killedAt && r.status === 200 && r.problem === undefined), { timeoutMs: 10_000, what: 'a request sent after the crash answered' });
-  const servedAgain = load.results.filter((r) => r.sentAt > killedAt && r.status === 200 && r.problem === undefined).map((r) => r.endedAt).reduce((a, b) => Math.min(a, b));
-  const recoveryMs = servedAgain - killedAt;
+  // The load's clients wait out their lost requests; fresh connections probe when the pool serves again.
+  let probes = 0;
+  await waitFor(async () => {
+    probes += 1;
+    const r = await rawRequest(m2.port, { path: `/echo/probe-${probes}` }, { timeoutMs: 250 }).catch(() => undefined);
+    return r?.status === 200;
+  }, { timeoutMs: 10_000, intervalMs: 10, what: 'a fresh request answered after the crash' });
+  const recoveryMs = performance.now() - killedAt;
   const after = await pool.waitPool((p) => p.dispatcher?.state === 'ready' && p.dispatcher.restarts === 1 && p.dispatcher.pid !== pid, 'a new dispatcher');
   await load.reached(load.results.length + 500);
   const results = await load.stop();
@@ -114,8 +128,8 @@ test('kill -9 of the dispatcher under GET load: restarted, serving again within 
   assert.ok(lostAtCrash.length <= CLIENTS, 'at most what was in flight is lost');
   assert.equal(after.ready, 3, 'the workers stayed up and rejoined');
 
-  const metricsAfter = await fetch(`http://127.0.0.1:${pool.adminPort}/metrics`).then((r) => r.text());
-  await waitFor(async () => received(await fetch(`http://127.0.0.1:${pool.adminPort}/metrics`).then((r) => r.text())) > received(metricsBefore), { what: 'dispatcher counters after the restart' });
-  assert.ok(received(metricsAfter) >= received(metricsBefore), 'the dispatcher counters never go backwards across its restart');
+  const metricsAfter = await scrape();
+  assert.ok(received(metricsAfter) >= countedBefore, `the dispatcher counters never go backwards across its restart (${received(metricsAfter)} < ${countedBefore})`);
+  await waitFor(async () => received(await scrape()) > countedBefore, { what: 'the new dispatcher counting on top of the old one' });
   assert.match(metricsAfter, /^m2pool_dispatcher_restarts_total\{reason="signal"\} 1$/m);
 });
