@@ -93,7 +93,7 @@ export class DispatcherKeeper {
       cur.killAt = Math.min(deadline, now + (fast ? FAST_STOP_GRACE_MS : drainMs + STOP_KILL_GRACE_MS));
       if (fast || !cur.child.connected) cur.signal('SIGTERM');
       else cur.child.send({ type: 'm2pool:shutdown', drainTimeoutMs: drainMs }, (err) => { if (err !== null && cur.live) cur.signal('SIGTERM'); });
-      this.#d.log.info({ event: 'dispatcher.stop', pid: cur.pid, pending: cur.pending }, 'dispatcher.stop');
+      this.#d.log.info({ event: 'dispatcher.stop', dispatcherPid: cur.pid, pending: cur.pending }, 'dispatcher.stop');
     }
     this.#enforceDeadlines(now);
     return false;
@@ -174,13 +174,13 @@ export class DispatcherKeeper {
         this.#d.notify('dispatcherMetrics', ref, m.metrics);
         return;
       }
-      if (m.type === 'm2pool:fatal') log.error({ event: 'dispatcher.fatal', pid: h.pid, code: m.code, error: m.message }, 'dispatcher.fatal');
+      if (m.type === 'm2pool:fatal') log.error({ event: 'dispatcher.fatal', dispatcherPid: h.pid, code: m.code, error: m.message }, 'dispatcher.fatal');
       const act = h.onMessage(m, t);
       if (m.type === 'm2pool:ready' && act) {
         this.#bootFailures = 0;
-        log.info({ event: 'dispatcher.ready', pid: h.pid, bootMs: t - h.spawnedAt, restarts: this.#restarts }, 'dispatcher.ready');
+        log.info({ event: 'dispatcher.ready', dispatcherPid: h.pid, bootMs: t - h.spawnedAt, restarts: this.#restarts }, 'dispatcher.ready');
       } else if (m.type === 'm2pool:heartbeat' && act) {
-        log.info({ event: 'dispatcher.mongrel2', pid: h.pid, ready: h.linksReady, servers: this.#d.config.sendSpecs.length }, 'dispatcher.mongrel2');
+        log.info({ event: 'dispatcher.mongrel2', dispatcherPid: h.pid, ready: h.linksReady, servers: this.#d.config.sendSpecs.length }, 'dispatcher.mongrel2');
       }
       if (act) this.#d.wake();
     });
@@ -193,11 +193,11 @@ export class DispatcherKeeper {
         h.markExited(null, null, clock.now());
         this.#d.wake();
       } else {
-        log.warn({ event: 'dispatcher.ipc-error', pid: h.pid, err: err.message }, 'dispatcher.ipc-error');
+        log.warn({ event: 'dispatcher.ipc-error', dispatcherPid: h.pid, err: err.message }, 'dispatcher.ipc-error');
       }
     });
     this.#d.notify('dispatcherState', ref, 'booting');
-    log.info({ event: 'dispatcher.spawn', pid: h.pid, bind: forkedDispatcherBind(c), restarts: this.#restarts }, 'dispatcher.spawn');
+    log.info({ event: 'dispatcher.spawn', dispatcherPid: h.pid, bind: forkedDispatcherBind(c), restarts: this.#restarts }, 'dispatcher.spawn');
   }
 
   #reap(now: number): void {
@@ -208,13 +208,13 @@ export class DispatcherKeeper {
     this.#d.notify('dispatcherState', { slot: -1, generation: this.#generation, pid: h.pid }, 'exited');
     if (h.state === 'exited' && this.#shutdownSent) {
       this.#lastExit = { reason: 'stop', code: exit.code, signal: exit.signal, at: now };
-      this.#d.log.info({ event: 'dispatcher.exit', pid: h.pid, code: exit.code, signal: exit.signal, reason: 'stop' }, 'dispatcher.exit');
+      this.#d.log.info({ event: 'dispatcher.exit', dispatcherPid: h.pid, code: exit.code, signal: exit.signal, reason: 'stop' }, 'dispatcher.exit');
       return;
     }
     const reason = h.killReason ?? (exit.signal !== null ? 'signal' : exit.code === 0 ? 'exited' : 'crash');
     const booted = h.readyAt !== null;
     this.#failed(now, reason, exit.code, exit.signal, booted ? undefined : h.fatal);
-    this.#d.log.error({ event: 'dispatcher.exit', pid: h.pid, code: exit.code, signal: exit.signal, reason, booted, uptimeMs: now - h.spawnedAt, restarts: this.#restarts, respawnInMs: this.#nextSpawnAt - now }, 'dispatcher.exit');
+    this.#d.log.error({ event: 'dispatcher.exit', dispatcherPid: h.pid, code: exit.code, signal: exit.signal, reason, booted, uptimeMs: now - h.spawnedAt, restarts: this.#restarts, respawnInMs: this.#nextSpawnAt - now }, 'dispatcher.exit');
   }
 
   #failed(now: number, reason: string, code: number | null, signal: NodeJS.Signals | null, fatal?: { readonly code: string; readonly message: string }): void {
@@ -237,7 +237,7 @@ export class DispatcherKeeper {
     else if (h.state === 'ready' && h.silentForMs(now) >= c.heartbeatTimeoutMs) reason = 'heartbeat-timeout';
     else if (h.state === 'stopping' && h.killAt !== null && now >= h.killAt) reason = 'stop-timeout';
     if (reason === undefined) return;
-    this.#d.log.warn({ event: 'dispatcher.kill', pid: h.pid, reason, silentForMs: h.silentForMs(now) }, 'dispatcher.kill');
+    this.#d.log.warn({ event: 'dispatcher.kill', dispatcherPid: h.pid, reason, silentForMs: h.silentForMs(now) }, 'dispatcher.kill');
     h.kill(reason);
   }
 }

@@ -12,6 +12,8 @@ import type { SupervisorMessage } from '../ipc/messages';
 export interface WorkerProcess {
   readonly pid?: number | undefined;
   readonly connected: boolean;
+  /** The command line it was started with (`ChildProcess.spawnargs`: node, script, arguments). */
+  readonly spawnargs?: readonly string[];
   send(message: SupervisorMessage, callback: (error: Error | null) => void): boolean;
   kill(signal: NodeJS.Signals): boolean;
   on(event: 'message', listener: (message: unknown) => void): this;
