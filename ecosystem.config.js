@@ -1,6 +1,12 @@
-// pm2 process file: `pm2 start ecosystem.config.js` runs Mongrel2 and the m2pool supervisor with the example
-// app on http://127.0.0.1:6767/ and the admin API on 127.0.0.1:9890 (/pool, /metrics, /healthz, /readyz).
+// pm2 process file: `pm2 start ecosystem.config.js` runs Mongrel2, the dispatcher and the m2pool supervisor with
+// the example app on http://127.0.0.1:6767/ and the admin API on 127.0.0.1:9890 (/pool, /metrics, /healthz, /readyz).
 //
+// - Dispatch topology, as systemd runs it (deploy/systemd/): Mongrel2 and the dispatcher are apps of their own,
+//   the pool joins the dispatcher (`--dispatcher ipc://RUN_DIR/dispatch.sock`) and forks none. So
+//   `pm2 reload m2pool` / `pm2 restart m2pool` replace the supervisor and its workers while the dispatcher holds
+//   the requests (queued until the new workers join, up to its queue limit and timeout). The dispatcher serves
+//   its own /metrics only when M2POOL_DISPATCHER_ADMIN (HOST:PORT) is set. M2POOL_TOPOLOGY=direct runs the
+//   workers straight against Mongrel2 instead (no dispatcher app).
 // - The supervisor is the pool: fork mode, one instance (pm2 cluster mode would double it).
 // - wait_ready: the supervisor sends 'ready' to pm2 once the minimum of workers is ready (listen_timeout
 //   covers the worker boot timeout).
@@ -19,6 +25,22 @@ const CLI = path.join(__dirname, 'dist', 'src', 'cli', 'main.js');
 const RUN_DIR = process.env.M2POOL_RUN_DIR || path.join(__dirname, 'run', 'mongrel2');
 const HTTP_PORT = process.env.M2POOL_HTTP_PORT || '6767';
 const ADMIN = process.env.M2POOL_ADMIN || '127.0.0.1:9890';
+const DIRECT = process.env.M2POOL_TOPOLOGY === 'direct';
+const DISPATCHER = `ipc://${RUN_DIR}/dispatch.sock`;
+const MONGREL2_SPECS = ['--send-spec', `ipc://${RUN_DIR}/run/requests`, '--recv-spec', `ipc://${RUN_DIR}/run/replies`];
+const DISPATCHER_ADMIN = process.env.M2POOL_DISPATCHER_ADMIN ? ['--admin', process.env.M2POOL_DISPATCHER_ADMIN] : [];
+
+const dispatcherApp = {
+  name: 'm2pool-dispatcher',
+  script: CLI,
+  args: ['dispatcher', ...MONGREL2_SPECS, '--bind', DISPATCHER, ...DISPATCHER_ADMIN],
+  cwd: __dirname,
+  exec_mode: 'fork',
+  instances: 1,
+  autorestart: true,
+  // Above the pool's drain budget: what the workers still finish goes back through it.
+  kill_timeout: 45_000,
+};
 
 module.exports = {
   apps: [
@@ -32,6 +54,7 @@ module.exports = {
       autorestart: true,
       kill_timeout: 5_000,
     },
+    ...(DIRECT ? [] : [dispatcherApp]),
     {
       name: 'm2pool',
       script: CLI,
@@ -39,8 +62,7 @@ module.exports = {
         'start',
         '--app', path.join(__dirname, 'examples', 'hello'),
         '--workers', '2',
-        '--send-spec', `ipc://${RUN_DIR}/run/requests`,
-        '--recv-spec', `ipc://${RUN_DIR}/run/replies`,
+        ...(DIRECT ? ['--topology', 'direct', ...MONGREL2_SPECS] : ['--dispatcher', DISPATCHER]),
         // Must be deploy/mongrel2/mongrel2.conf's upload.temp_store and limits.content_length: only files that
         // template can name, announced by messages of Mongrel2's shape, are read and unlinked.
         '--upload-store', path.join(RUN_DIR, 'tmp', 'upload.XXXXXX'),

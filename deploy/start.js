@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 'use strict';
-// `npm start`: bring up Mongrel2 and the m2pool supervisor (with the example app) under pm2 on a fresh
+// `npm start`: bring up Mongrel2, the dispatcher and the m2pool supervisor (with the example app) under pm2 on a fresh
 // machine. Installs what is missing first: node modules and the build, and Debian's mongrel2-core when run as
 // root (otherwise it prints the exact command). Then waits until the site answers and says where to look.
 const fs = require('node:fs');
@@ -39,7 +39,7 @@ async function main() {
     if (run('npm', ['run', 'build']) !== 0) return 1;
   }
   if (!ensureDebianPackages(MONGREL2, 'npm start')) return 1;
-  step('starting Mongrel2 and the pool under pm2 (pm2 start ecosystem.config.js)');
+  step('starting Mongrel2, the dispatcher and the pool under pm2 (pm2 start ecosystem.config.js)');
   const pm2 = path.join(root, 'node_modules', '.bin', 'pm2');
   if (run(pm2, ['start', 'ecosystem.config.js']) !== 0) return 1;
 
@@ -58,7 +58,7 @@ m2pool is up.
 
   scale       npx m2pool scale 4   |   npx m2pool scale +1   |   npx pm2 trigger m2pool scale 4
   reload      npx m2pool reload    (new workers first, then the old ones drain)
-  logs        npx pm2 logs
+  logs        npx pm2 logs          (m2pool-mongrel2, m2pool-dispatcher, m2pool)
   stop        npm stop
 `);
   return 0;

@@ -49,7 +49,7 @@ export interface StartCommandDeps {
 const OPTIONS = {
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
-  ...Object.fromEntries(CONFIG_FIELDS.map((f) => [f.flag, { type: 'string', multiple: f.kind === 'strings' }])),
+  ...Object.fromEntries(CONFIG_FIELDS.map((f) => [f.flag, f.kind === 'bool' ? { type: 'boolean' } : { type: 'string', multiple: f.kind === 'strings' }])),
 } satisfies ParseArgsConfig['options'];
 
 /** The `--help` text: one line per flag, generated from the config field table. */
@@ -62,7 +62,7 @@ export function startHelp(): string {
     ],
     options: [
       ['--config FILE', 'JSON config file (keys as in the docs; CLI flags > M2POOL_* env > file > defaults)'],
-      ...CONFIG_FIELDS.map((f): [string, string] => [`--${f.flag} ${f.arg}`, `${f.help} [${f.env}]`]),
+      ...CONFIG_FIELDS.map((f): [string, string] => [f.arg === '' ? `--${f.flag}` : `--${f.flag} ${f.arg}`, `${f.help} [${f.env}]`]),
     ],
   });
 }
@@ -100,6 +100,7 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
   }
   if (!(await appLoadsOrSay(config, stderr))) return ExitCode.APP_LOAD_ERROR; // in a child: nothing forked, no user code here
 
+  process.title = 'm2pool supervisor';
   const logger = deps.logger ?? createSupervisorLogger(config.logLevel, deps.logDestination);
   let observer = deps.observer;
   let metricsHandler = deps.metricsHandler;

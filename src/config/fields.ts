@@ -6,7 +6,7 @@
  */
 
 /** How a value arriving as a string (env var, CLI flag) is turned into the config value. */
-export type FieldKind = 'int' | 'string' | 'strings' | 'level';
+export type FieldKind = 'int' | 'string' | 'strings' | 'level' | 'bool';
 
 /** Dotted path of a config key: `workers`, `restartBackoff.initialMs`. */
 export type ConfigKey =
@@ -15,7 +15,8 @@ export type ConfigKey =
   | 'shutdownTimeoutMs' | 'restartBackoff.initialMs' | 'restartBackoff.maxMs' | 'restartBackoff.resetAfterMs'
   | 'crashLoop.maxFailures' | 'crashLoop.windowMs' | 'crashLoop.probeAfterMs' | 'maxRequests' | 'maxRequestsJitter' | 'maxRssBytes'
   | 'maxSurge' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'logLevel' | 'requestLogLevel'
-  | 'metrics'
+  | 'metrics' | 'topology' | 'dispatcher' | 'dispatcherBind' | 'runDir' | 'queueLimit' | 'queueTimeoutMs'
+  | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'insecure'
   | 'workerModule' | 'workerArgs';
 
 /** Description of one configuration key. */
@@ -52,6 +53,16 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('minReady', 'int', 'N', 'ready workers needed for /readyz and pm2 wait_ready (default 1)'),
   field('sendSpecs', 'strings', 'EP', "Mongrel2 send_spec, repeatable; env: comma-separated (default tcp://127.0.0.1:9997)", 'send-spec'),
   field('recvSpecs', 'strings', 'EP', "Mongrel2 recv_spec, repeatable, same count as --send-spec (default tcp://127.0.0.1:9996)", 'recv-spec'),
+  field('topology', 'string', 'dispatch|direct', 'dispatch: a dispatcher between Mongrel2 and the workers (scaling, reloads and crashes lose nothing); direct: workers connect to Mongrel2 (default dispatch)'),
+  field('dispatcher', 'string', 'tcp://HOST:PORT', 'dispatch: join this remote dispatcher instead of forking one'),
+  field('dispatcherBind', 'string', 'EP', 'dispatch: where the forked dispatcher listens for workers (default ipc://RUN_DIR/dispatch.sock)'),
+  field('runDir', 'string', 'DIR', 'run directory of the default dispatcher socket (default ./run)'),
+  field('queueLimit', 'int', 'N', 'dispatcher: requests queued while no worker has credit (default 1000)'),
+  field('queueTimeoutMs', 'int', 'MS', 'dispatcher: a request queued this long gets 503 + Retry-After (default 30000)'),
+  field('curveSecretFile', 'string', 'FILE', 'dispatch over tcp://: CURVE secret key (m2pool keygen) of the forked dispatcher and of the workers'),
+  field('curveServerKeyFile', 'string', 'FILE', "dispatch over tcp://: the dispatcher's CURVE public key the workers check"),
+  field('curveAuthorizedDir', 'string', 'DIR', 'dispatch over tcp://: worker public keys (*.pub) the forked dispatcher accepts'),
+  field('insecure', 'bool', '', 'allow a tcp:// dispatcher bind without CURVE (anyone reaching the port can read requests)'),
   field('admin', 'string', 'HOST:PORT', 'admin HTTP address (default 127.0.0.1:9890; port 0 = any free port)'),
   field('adminToken', 'string', 'TOKEN', 'admin API bearer token; required off loopback, >= 16 chars (prefer --admin-token-file)'),
   field('adminTokenFile', 'string', 'FILE', 'file holding the admin token (kept out of ps and the environment)'),

@@ -41,6 +41,11 @@ function coerce(f: ConfigField, value: unknown, fromEnv: boolean): unknown {
     return value;
   }
   if (Array.isArray(value)) return value.length === 1 ? coerce(f, value[0], fromEnv) : value;
+  if (f.kind === 'bool') {
+    if (value === true || value === 'true' || value === '1' || value === 'yes') return true;
+    if (value === 'false' || value === '0' || value === 'no') return false;
+    return value;
+  }
   if (f.kind === 'int' && typeof value === 'string' && INTEGER.test(value.trim())) return Number(value.trim());
   return value;
 }

@@ -40,6 +40,9 @@ export interface CrashLoopConfig {
   readonly probeAfterMs: number;
 }
 
+/** How requests reach the workers. */
+export type Topology = 'dispatch' | 'direct';
+
 /** The whole, validated, deep-frozen pool configuration. */
 export interface PoolConfig {
   /** Module the workers load (`--app`). Required: there is no default. */
@@ -111,6 +114,29 @@ export interface PoolConfig {
   readonly requestLogLevel?: LogLevel;
   /** Worker pass-through: 'off' stops request metrics in workers (to measure their cost). Default: on. */
   readonly metrics?: 'on' | 'off';
+  /**
+   * `dispatch`: the supervisor forks a dispatcher (`m2pool dispatcher`), the only process connected to Mongrel2,
+   * and the workers ask it for work; `direct`: every worker connects to Mongrel2 itself. @default 'dispatch'
+   */
+  readonly topology: Topology;
+  /** Dispatch: the endpoint of a dispatcher run elsewhere (`tcp://HOST:PORT`); the pool forks none. */
+  readonly dispatcher?: string;
+  /** Dispatch: where the forked dispatcher binds for workers. Default: `ipc://<runDir>/dispatch.sock`. */
+  readonly dispatcherBind?: string;
+  /** Run directory (the default dispatcher socket lives here), relative to the working directory. @default 'run' */
+  readonly runDir: string;
+  /** Dispatcher pass-through: queued requests beyond which it stops reading from Mongrel2. */
+  readonly queueLimit?: number;
+  /** Dispatcher pass-through: a request queued this long gets 503 + `Retry-After`. */
+  readonly queueTimeoutMs?: number;
+  /** CURVE secret key file: the forked dispatcher's and the workers' (one key pair serves both ends). */
+  readonly curveSecretFile?: string;
+  /** CURVE public key file of the dispatcher, which the workers check. */
+  readonly curveServerKeyFile?: string;
+  /** Directory of worker public keys (`*.pub`) the forked dispatcher accepts. */
+  readonly curveAuthorizedDir?: string;
+  /** Allow a `tcp://` dispatcher bind without CURVE. @default false */
+  readonly insecure: boolean;
   /** Script forked for each worker. @default '<package>/dist/src/cli/main.js' */
   readonly workerModule: string;
   /** Leading arguments before the worker flags (tests point these at a fixture). @default ['worker'] */
@@ -118,7 +144,7 @@ export interface PoolConfig {
 }
 
 /** Keys that have a default (every key except the required `app` and the optional pass-throughs). */
-type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'adminTokenFile' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'requestLogLevel' | 'metrics'>;
+type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'adminTokenFile' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'requestLogLevel' | 'metrics' | 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir'>;
 
 /** Shape of {@link DEFAULTS}. */
 export type PoolDefaults = Pick<PoolConfig, DefaultedKeys>;
@@ -146,6 +172,9 @@ export const DEFAULTS: PoolDefaults = Object.freeze({
   maxRssBytes: 0,
   maxSurge: 1,
   logLevel: 'info',
+  topology: 'dispatch',
+  runDir: 'run',
+  insecure: false,
   // schema.js is emitted to dist/src/config/, the CLI entry to dist/src/cli/main.js.
   workerModule: path.resolve(__dirname, '..', 'cli', 'main.js'),
   workerArgs: Object.freeze(['worker']),

@@ -3,8 +3,9 @@
  * one small check per key, every problem collected, unknown keys rejected, one {@link ConfigError} thrown.
  * @module
  */
+import path from 'node:path';
 import { ConfigError } from '../errors';
-import { DEFAULTS, LOG_LEVELS, type LogLevel, type PoolConfig } from './schema';
+import { DEFAULTS, LOG_LEVELS, type LogLevel, type PoolConfig, type Topology } from './schema';
 import type { ConfigKey } from './fields';
 import { tokenProblem } from './admin-token';
 import { isLoopbackHost, parseHostPort } from './host-port';
@@ -18,7 +19,7 @@ export interface ValidateOptions {
   readonly unknownKeyOrigin?: string;
 }
 
-type PassKey = 'adminTokenFile' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'requestLogLevel' | 'metrics';
+type PassKey = 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'adminTokenFile' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'requestLogLevel' | 'metrics';
 
 type Check<T> = (value: unknown) => { readonly value: T } | { readonly problem: string };
 
@@ -52,6 +53,13 @@ const uploadTemplate: Check<string> = (v) => {
     return { problem: err instanceof Error ? err.message : String(err) };
   }
 };
+
+const topology: Check<Topology> = (v) => (v === 'dispatch' || v === 'direct' ? { value: v } : { problem: `must be dispatch or direct, got ${show(v)}` });
+
+const bool: Check<boolean> = (v) => (typeof v === 'boolean' ? { value: v } : { problem: `must be true or false, got ${show(v)}` });
+
+const workerEndpoint: Check<string> = (v) =>
+  typeof v === 'string' && /^(ipc|tcp):\/\/\S+$/.test(v) ? { value: v } : { problem: `must be ipc://PATH or tcp://HOST:PORT, got ${show(v)}` };
 
 const onOff: Check<'on' | 'off'> = (v) => (v === 'on' || v === 'off' ? { value: v } : { problem: `must be on or off, got ${show(v)}` });
 
@@ -87,6 +95,7 @@ const TOP_KEYS: ReadonlySet<string> = new Set([
   'bootTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'drainTimeoutMs', 'shutdownTimeoutMs',
   'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
   'receiveHwm', 'requestTimeoutMs', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
+  'topology', 'dispatcher', 'dispatcherBind', 'runDir', 'queueLimit', 'queueTimeoutMs', 'curveSecretFile', 'curveServerKeyFile', 'curveAuthorizedDir', 'insecure',
 ]);
 const NESTED_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   restartBackoff: new Set(['initialMs', 'maxMs', 'resetAfterMs']),
@@ -205,6 +214,18 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   if (requestLogLevel !== undefined) pass.requestLogLevel = requestLogLevel;
   const metrics = r.optional('metrics', onOff);
   if (metrics !== undefined) pass.metrics = metrics;
+  for (const key of ['dispatcher', 'dispatcherBind'] as const) {
+    const v = r.optional(key, workerEndpoint);
+    if (v !== undefined) pass[key] = v;
+  }
+  for (const key of ['curveSecretFile', 'curveServerKeyFile', 'curveAuthorizedDir'] as const) {
+    const v = r.optional(key, str(true));
+    if (v !== undefined) pass[key] = v;
+  }
+  const queueLimit = r.optional('queueLimit', int(1, 10_000_000));
+  if (queueLimit !== undefined) pass.queueLimit = queueLimit;
+  const queueTimeoutMs = r.optional('queueTimeoutMs', ms(1));
+  if (queueTimeoutMs !== undefined) pass.queueTimeoutMs = queueTimeoutMs;
   const config: PoolConfig = {
     app,
     workers: r.read('workers', int(0, 1024), d.workers),
@@ -238,6 +259,9 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
     logLevel: r.read('logLevel', level, d.logLevel),
     workerModule: r.read('workerModule', str(true), d.workerModule),
     workerArgs: r.read('workerArgs', strings(() => undefined, 0), d.workerArgs),
+    topology: r.read('topology', topology, d.topology),
+    runDir: r.read('runDir', str(true), d.runDir),
+    insecure: r.read('insecure', bool, d.insecure),
     ...pass,
   };
   crossChecks(config, r);
@@ -247,6 +271,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
 
 /** Rules between keys; each runs only when the keys it reads are individually valid. */
 function crossChecks(c: PoolConfig, r: Reader): void {
+  dispatchChecks(c, r);
   if (r.ok('minWorkers', 'maxWorkers') && c.minWorkers > c.maxWorkers) {
     r.problem('minWorkers', `(${c.minWorkers}) is above maxWorkers (${c.maxWorkers})`);
   }
@@ -279,4 +304,38 @@ function crossChecks(c: PoolConfig, r: Reader): void {
       if (problem !== undefined) r.problem(key, problem);
     }
   }
+}
+
+/** The dispatch settings: a forked dispatcher's bind must be safe and short enough; a remote one needs no bind. */
+function dispatchChecks(c: PoolConfig, r: Reader): void {
+  if (c.topology === 'direct') {
+    for (const key of ['dispatcher', 'dispatcherBind'] as const) {
+      if (c[key] !== undefined) r.problem(key, 'is a dispatch-topology setting, but topology is direct');
+    }
+    return;
+  }
+  if (c.dispatcher !== undefined) {
+    if (c.dispatcherBind !== undefined) r.problem('dispatcherBind', 'makes no sense with dispatcher (this pool joins a remote dispatcher and forks none)');
+    if (c.dispatcher.startsWith('tcp://') && c.curveServerKeyFile === undefined && !c.insecure) {
+      r.problem('dispatcher', `is a tcp:// endpoint: give curveServerKeyFile and curveSecretFile (m2pool keygen), or insecure`);
+    }
+    return;
+  }
+  const bind = forkedDispatcherBind(c);
+  if (bind.startsWith('ipc://') && bind.length - 'ipc://'.length >= IPC_PATH_MAX) {
+    r.problem(c.dispatcherBind === undefined ? 'runDir' : 'dispatcherBind', `gives the ipc path ${bind.slice(6)} (${bind.length - 6} characters); a Unix socket path must stay below ${IPC_PATH_MAX}: choose a shorter run directory`);
+  }
+  if (bind.startsWith('tcp://')) {
+    if ((c.curveSecretFile === undefined) !== (c.curveAuthorizedDir === undefined)) r.problem('curveAuthorizedDir', 'and curveSecretFile go together');
+    else if (c.curveSecretFile === undefined && !c.insecure) r.problem('dispatcherBind', `refusing to bind ${bind} without CURVE keys: give curveSecretFile, curveServerKeyFile and curveAuthorizedDir (m2pool keygen), or insecure`);
+    else if (c.curveSecretFile !== undefined && c.curveServerKeyFile === undefined) r.problem('curveServerKeyFile', 'is needed by the workers to check the dispatcher (the .pub of curveSecretFile)');
+  }
+}
+
+/** Unix socket paths longer than this do not fit `sockaddr_un` on every platform (108 on Linux, 104 on macOS). */
+export const IPC_PATH_MAX = 100;
+
+/** Where the pool's own dispatcher binds: `dispatcherBind`, or the socket in the run directory. */
+export function forkedDispatcherBind(c: Pick<PoolConfig, 'dispatcherBind' | 'runDir'>): string {
+  return c.dispatcherBind ?? `ipc://${path.resolve(c.runDir, 'dispatch.sock')}`;
 }

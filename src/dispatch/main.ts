@@ -115,6 +115,8 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
       : startHeartbeat(options.heartbeatIntervalMs, {
           get inFlight() { return dispatcher.scheduler.pending; },
           get handled() { return dispatcher.scheduler.stats.received; },
+          get linksReady() { return dispatcher.readyCount; },
+          grants: () => dispatcher.scheduler.creditByWorker(),
         }, sendToSupervisor);
   let metricsTimer: NodeJS.Timeout | undefined;
   if (process.send !== undefined) {

@@ -122,6 +122,13 @@ export interface SchedulerOptions {
 /** Smallest retry budget per lost worker, and its share of the lost worker's in-flight requests. */
 const RETRY_FLOOR = 3;
 const RETRY_SHARE = 0.2;
+/**
+ * Retry tokens saved up: every request handed to a worker for the first time earns {@link RETRY_SHARE} of one, a
+ * retry spends one (Finagle's RetryBudget). A lost worker may retry max(3, 20% of its requests) or as many of them
+ * as there are tokens, so killing one worker of a busy pool loses nothing, while a request that
+ * kills every worker it reaches still drains the tokens faster than traffic refills them. The cap bounds a burst.
+ */
+const RETRY_TOKEN_CAP = 1_000;
 
 /** Methods whose requests are not HTTP requests: a 503 would be garbage on that connection; they get a close. */
 function answersWithClose(method: string): boolean {
@@ -142,6 +149,8 @@ export class Scheduler {
   #queueHead = 0;
   /** Queued requests not cancelled (front included). */
   #queued = 0;
+  /** Saved-up retries (see {@link RETRY_TOKEN_CAP}). */
+  #retryTokens = 0;
   /** Request ids start at a random point, so ids of two dispatcher lifetimes rarely meet in a worker's logs. */
   #nextId = (Math.random() * 0x7fffffff) >>> 0;
 
@@ -177,6 +186,13 @@ export class Scheduler {
     let n = 0;
     for (const w of this.#workers.values()) if (!w.leaving) n += w.capacity;
     return n;
+  }
+
+  /** Credit in use per registered worker, by its label (pool slot, or 'external', summed). */
+  creditByWorker(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const w of this.#workers.values()) out[w.label] = (out[w.label] ?? 0) + w.used;
+    return out;
   }
 
   /** Registered workers. */
@@ -331,7 +347,8 @@ export class Scheduler {
     this.#effects.workerLost(worker, cause);
     this.#workers.delete(worker.key);
     this.stats.workerLost(cause);
-    let budget = Math.max(RETRY_FLOOR, Math.ceil(worker.inFlight.size * RETRY_SHARE));
+    const own = Math.max(RETRY_FLOOR, Math.ceil(worker.inFlight.size * RETRY_SHARE));
+    let budget = Math.max(own, Math.floor(this.#retryTokens));
     const retries: PendingRequest[] = [];
     const touched = new Set<Connection>();
     for (const req of worker.inFlight.values()) {
@@ -357,6 +374,7 @@ export class Scheduler {
     for (const conn of touched) {
       if (conn.worker === worker) conn.worker = undefined;
     }
+    this.#retryTokens = Math.max(0, this.#retryTokens - retries.length);
     if (retries.length > 0) {
       this.stats.retries += retries.length;
       for (const req of retries) req.connection.queued += 1;
@@ -493,6 +511,7 @@ export class Scheduler {
   }
 
   #send(worker: WorkerEntry, req: PendingRequest): void {
+    if (!req.retried) this.#retryTokens = Math.min(RETRY_TOKEN_CAP, this.#retryTokens + RETRY_SHARE);
     req.worker = worker;
     worker.inFlight.set(req.id, req);
     worker.used += 1;

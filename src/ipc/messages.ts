@@ -25,6 +25,13 @@ export type WorkerMessage =
          * for them may reach another worker (Mongrel2 round-robins notices), which then relays it. Absent when none.
          */
         readonly waiting?: readonly string[];
+        /**
+         * Links whose Mongrel2 is reachable right now: a direct worker's Mongrel2 links, a dispatch worker's
+         * dispatcher link (ready only while the dispatcher has its Mongrel2), the dispatcher's Mongrel2 links.
+         */
+        readonly linksReady?: number;
+        /** The dispatcher only: credit in use per registered worker, keyed by pool slot (or 'external'). */
+        readonly grants?: Readonly<Record<string, number>>;
       }
     >
   /** The worker stopped reading and is finishing in-flight work. */

@@ -245,6 +245,12 @@ export const SUPERVISOR_METRICS = Object.freeze({
     kind: 'counter',
     labelNames: ['direction'],
   },
+  dispatcherRestarts: {
+    name: 'm2pool_dispatcher_restarts_total',
+    help: "Times the pool's own dispatcher died and was restarted, by exit reason.",
+    kind: 'counter',
+    labelNames: ['reason'],
+  },
   slotCrashloop: {
     name: 'm2pool_slot_crashloop',
     help: '1 while the crash-loop breaker of the slot is open (the slot respawns only a probe worker every crashLoop.probeAfterMs), else 0.',

@@ -26,6 +26,7 @@ import { serveMetrics } from './http';
 import { familiesFromRegistryJson } from './registry-families';
 import { DEFAULT_PARSE_LIMITS, parseSnapshot, type ParseLimits } from './snapshot';
 import { SnapshotLedger, type LedgerOptions } from './snapshot-ledger';
+import { DISPATCHER_SPECS, dispatcherPoolFamilies } from './dispatcher-families';
 import { workerFamilies, type LiveSnapshot } from './worker-families';
 
 /** Identity of one worker process. A supervisor `WorkerHandle` satisfies it structurally. */
@@ -96,6 +97,9 @@ export class PoolMetrics {
   readonly #logger: MetricsLogger | undefined;
   readonly #limits: ParseLimits;
   readonly #ledger: SnapshotLedger;
+  /** The pool dispatcher's snapshots, one key per dispatcher process (restarts never lower its counters). */
+  readonly #dispatchers: SnapshotLedger;
+  #liveDispatcher: string | undefined;
   readonly #procs = new Map<string, ProcessRecord>();
   readonly #warned = new Set<string>();
   readonly #desired: Gauge<string>;
@@ -108,12 +112,14 @@ export class PoolMetrics {
   /** Slots with a `m2pool_slot_crashloop` series. */
   readonly #crashloopSlots = new Set<number>();
   readonly #rejected: Counter<string>;
+  readonly #dispatcherRestarts: Counter<string>;
 
   constructor(options: PoolMetricsOptions = {}) {
     this.#now = options.now ?? Date.now;
     this.#logger = options.logger;
     this.#limits = { ...DEFAULT_PARSE_LIMITS, ...options.limits };
     this.#ledger = new SnapshotLedger(options.ledger);
+    this.#dispatchers = new SnapshotLedger(options.ledger);
     const registers = [this.registry];
     const S = SUPERVISOR_METRICS;
     const procs = this.#procs;
@@ -144,6 +150,7 @@ export class PoolMetrics {
     this.#scale = new Counter({ ...meta(S.scaleEvents), registers });
     this.#crashloop = new Gauge({ ...meta(S.slotCrashloop), registers });
     this.#rejected = new Counter({ ...meta(S.snapshotsRejected), registers });
+    this.#dispatcherRestarts = new Counter({ ...meta(S.dispatcherRestarts), registers });
     perSlotGauge(S.snapshotAge, registers, procs, 'max', (p) => (p.snapshotAt === undefined ? undefined : Math.max(0, now() - p.snapshotAt) / 1000));
     // Closed label sets start at 0, so increase() sees the first event.
     for (const direction of SCALE_DIRECTIONS) this.#scale.inc({ direction }, 0);
@@ -250,6 +257,34 @@ export class PoolMetrics {
   }
 
   /**
+   * A `m2pool:metrics` payload of the pool's dispatcher: validated against its own families and kept in its own
+   * ledger (an invalid one is counted as rejected, like a worker's).
+   */
+  ingestDispatcher(ref: WorkerRef, metrics: unknown): IngestResult {
+    const key = `dispatcher/${processKey(ref)}`;
+    const parsed = parseSnapshot(metrics, DISPATCHER_SPECS, this.#limits);
+    if (!parsed.ok) return this.#reject(key, parsed.reason, parsed.detail);
+    const verdict = this.#dispatchers.ingest(key, parsed.snapshot);
+    if (verdict === 'stale') return this.#reject(key, 'stale', 'snapshot of a gone dispatcher');
+    if (verdict === 'late') return 'late';
+    this.#liveDispatcher = key;
+    return 'accepted';
+  }
+
+  /** The pool's dispatcher died and is restarted (`reason`: crash, signal, heartbeat-timeout, …). */
+  recordDispatcherRestart(reason: string): void {
+    const known = ['crash', 'signal', 'exited', 'boot-timeout', 'heartbeat-timeout', 'spawn-error'];
+    this.#dispatcherRestarts.inc({ reason: known.includes(reason) ? reason : 'other' });
+  }
+
+  /** The dispatcher process exited: its counts stay in the totals, its gauges go. */
+  dispatcherGone(ref: WorkerRef): void {
+    const key = `dispatcher/${processKey(ref)}`;
+    this.#dispatchers.gone(key);
+    if (this.#liveDispatcher === key) this.#liveDispatcher = undefined;
+  }
+
+  /**
    * The process exited (call once its IPC channel closed too, or on `exit` — a snapshot arriving later is
    * still reconciled). Its counters and histograms stay in the pool totals; its gauges disappear.
    */
@@ -266,7 +301,9 @@ export class PoolMetrics {
       const snapshot = this.#ledger.live(key);
       if (snapshot !== undefined) live.push({ slot: rec.slot, snapshot });
     }
-    const workers = workerFamilies(this.#ledger.totals(), live);
+    const live1 = this.#liveDispatcher === undefined ? undefined : this.#dispatchers.live(this.#liveDispatcher);
+    const dispatcher = this.#dispatchers.stats.live + this.#dispatchers.stats.rememberedGone === 0 ? [] : dispatcherPoolFamilies(this.#dispatchers.totals(), live1);
+    const workers = [...workerFamilies(this.#ledger.totals(), live), ...dispatcher];
     const own = familiesFromRegistryJson(await this.registry.getMetricsAsJSON());
     const taken = new Set(workers.map((f) => f.name));
     return [...workers, ...own.filter((f) => !taken.has(f.name))];

@@ -23,7 +23,8 @@ function sortedEntries<T>(m: Map<string, T>): Array<[string, T]> {
   return [...m].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-function pooledSamples(spec: WorkerMetricSpec, totals: Snapshot): ExpositionSample[] {
+/** Counter and histogram samples of `spec` from pool totals (no slot label). */
+export function pooledSamples(spec: WorkerMetricSpec, totals: Snapshot): ExpositionSample[] {
   const fam = totals.get(spec.name);
   const samples: ExpositionSample[] = [];
   if (fam?.kind === 'histogram') {
@@ -43,6 +44,13 @@ function pooledSamples(spec: WorkerMetricSpec, totals: Snapshot): ExpositionSamp
   // An unlabelled counter exists from the start (0), so rate() and alerts work before the first event.
   if (samples.length === 0 && spec.kind === 'counter' && spec.labelNames.length === 0) samples.push({ name: spec.name, labels: [], value: 0 });
   return samples;
+}
+
+/** Gauge samples of `spec` from one process's snapshot, without a slot label. */
+export function gaugeSamples(spec: WorkerMetricSpec, snapshot: Snapshot): ExpositionSample[] {
+  const fam = snapshot.get(spec.name);
+  if (fam === undefined || fam.kind === 'histogram') return [];
+  return sortedEntries(fam.series).map(([, s]) => ({ name: spec.name, labels: zipLabels(spec.labelNames, s.labels), value: s.value }));
 }
 
 function perSlotSamples(spec: WorkerMetricSpec, live: Iterable<LiveSnapshot>): ExpositionSample[] {

@@ -38,6 +38,8 @@ export interface AdminTarget {
   /** The `/healthz` body with the reason it fails; without it `/healthz` answers from `isLive()` alone. */
   health?(): HealthReport;
   isReady(): boolean;
+  /** Why the pool is not ready (the `/readyz` body's `reason`); without it only `isReady()` is used. */
+  notReadyReason?(): string | undefined;
   /** Runtime log level (`PUT /log-level`); without it the endpoint answers 501. */
   setLogLevel?(level: string, slot: number | undefined, source: string): LogLevelResult;
   /** `GET /log-level`. */
@@ -196,8 +198,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerO
     }
     case '/readyz': {
       const s = t.snapshot();
-      const body = { ready: s.ready, minReady: s.minReady, phase: s.phase };
-      return t.isReady() ? send(res, 200, { status: 'ready', ...body }) : send(res, 503, { status: 'not-ready', ...body });
+      const body = { ready: s.ready, minReady: s.minReady, phase: s.phase, topology: s.topology };
+      const reason = t.notReadyReason?.();
+      if (t.isReady() && reason === undefined) return send(res, 200, { status: 'ready', ...body });
+      return send(res, 503, { status: 'not-ready', reason: reason ?? 'too few ready workers', ...body });
     }
     case '/metrics':
       authorize(req, metricsTokens(o), 'metricsToken');

@@ -69,5 +69,14 @@ export function metricsObserver(metrics: PoolMetrics, minReady: number): Supervi
     slotRemoved(slot) {
       metrics.forgetSlot(slot);
     },
+    dispatcherMetrics(d, payload) {
+      metrics.ingestDispatcher(d, payload);
+    },
+    dispatcherState(d, state) {
+      if (state === 'exited') metrics.dispatcherGone(d);
+    },
+    dispatcherRestart(cause) {
+      metrics.recordDispatcherRestart(cause);
+    },
   };
 }

@@ -41,6 +41,12 @@ export interface SupervisorObserver {
   crashloop?(slot: number, open: boolean): void;
   /** `slot` was given up by a scale-down. */
   slotRemoved?(slot: number): void;
+  /** The pool's dispatcher process started booting, or exited (`slot` is -1). */
+  dispatcherState?(dispatcher: WorkerIdentity, state: 'booting' | 'exited'): void;
+  /** One `m2pool:metrics` payload of the dispatcher, untouched (untrusted). */
+  dispatcherMetrics?(dispatcher: WorkerIdentity, metrics: unknown): void;
+  /** The dispatcher died (not stopped by us) and is restarted; `cause` is its exit reason. */
+  dispatcherRestart?(cause: string): void;
 }
 
 /** Calls into an observer, isolating the supervisor from its exceptions. */

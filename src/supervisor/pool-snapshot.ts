@@ -3,6 +3,8 @@
  * @module
  */
 import { breakerOpen, type SlotState } from './slot';
+import type { Topology } from '../config/schema';
+import type { DispatcherView } from './dispatcher-handle';
 import type { WorkerHandle, WorkerView } from './worker-handle';
 
 /** Lifecycle of the supervisor itself. */
@@ -28,9 +30,22 @@ export interface RolloutView {
   readonly failed: boolean;
 }
 
+/** A worker as `/pool` shows it: in the dispatch topology with the credit its dispatcher says it uses. */
+export interface PoolWorkerView extends WorkerView {
+  /** Credit in use at the pool's dispatcher (its requests there); null when no dispatcher of ours reports it. */
+  readonly grant: number | null;
+}
+
 /** Body of `GET /pool`. */
 export interface PoolSnapshot {
   readonly phase: PoolPhase;
+  readonly topology: Topology;
+  /** The pool's own dispatcher (dispatch topology); null in direct mode or when joining a remote one. */
+  readonly dispatcher: DispatcherView | null;
+  /** The remote dispatcher this pool joined (`--dispatcher`), else null. */
+  readonly remoteDispatcher: string | null;
+  /** Why `/readyz` fails; null when ready. */
+  readonly notReadyReason: string | null;
   readonly pid: number;
   readonly desired: number;
   readonly ready: number;
@@ -42,13 +57,19 @@ export interface PoolSnapshot {
   readonly maxWorkers: number;
   readonly rollout: RolloutView | null;
   /** Every live worker, by slot then age (a slot shows two while a replacement boots or an old one drains). */
-  readonly workers: readonly WorkerView[];
+  readonly workers: readonly PoolWorkerView[];
   readonly breaker: readonly BreakerView[];
 }
 
 /** Inputs of {@link buildSnapshot}: the supervisor's state at one instant. */
 export interface SnapshotInput {
   readonly now: number;
+  readonly topology: Topology;
+  readonly dispatcher: DispatcherView | null;
+  readonly remoteDispatcher: string | null;
+  /** Credit in use per slot as the dispatcher reports it (undefined: none reported). */
+  readonly grants: Readonly<Record<string, number>> | undefined;
+  readonly notReadyReason: string | null;
   readonly phase: PoolPhase;
   readonly desired: number;
   readonly generation: number;
@@ -76,8 +97,13 @@ export function buildSnapshot(input: SnapshotInput): PoolSnapshot {
     return due === null ? null : Math.max(0, due - now);
   };
   const recent = (s: SlotState): number => s.history.failures.filter((t) => now - t < input.crashWindowMs).length;
+  const grantOf = (slot: number): number | null => (input.grants === undefined ? null : input.grants[String(slot)] ?? 0);
   return {
     phase: input.phase,
+    topology: input.topology,
+    dispatcher: input.dispatcher,
+    remoteDispatcher: input.remoteDispatcher,
+    notReadyReason: input.notReadyReason,
     pid: process.pid,
     desired: input.desired,
     ready: count('ready'),
@@ -89,7 +115,7 @@ export function buildSnapshot(input: SnapshotInput): PoolSnapshot {
       input.rollout === null
         ? null
         : { generation: input.rollout.generation, startedAgoMs: now - input.rollout.startedAt, failed: input.rollout.failed },
-    workers: live.map((w) => w.view(now, restartsOf.get(w.slot) ?? 0)),
+    workers: live.map((w) => ({ ...w.view(now, restartsOf.get(w.slot) ?? 0), grant: w.state === 'ready' || w.state === 'draining' ? grantOf(w.slot) : null })),
     breaker: slots
       .filter((s) => breakerOpen(s) || recent(s) > 0 || s.current === undefined)
       .map((s) => ({

@@ -5,12 +5,15 @@
  */
 import { fork } from 'node:child_process';
 import type { PoolConfig } from '../config/schema';
+import { forkedDispatcherBind } from '../config/validate';
 import type { SupervisorMessage } from '../ipc/messages';
 
 /** The part of a `ChildProcess` the supervisor uses; unit tests supply an EventEmitter that looks like it. */
 export interface WorkerProcess {
   readonly pid?: number | undefined;
   readonly connected: boolean;
+  /** The command line it was started with (`ChildProcess.spawnargs`: node, script, arguments). */
+  readonly spawnargs?: readonly string[];
   send(message: SupervisorMessage, callback: (error: Error | null) => void): boolean;
   kill(signal: NodeJS.Signals): boolean;
   on(event: 'message', listener: (message: unknown) => void): this;
@@ -63,13 +66,29 @@ function passThrough(flag: string, value: number | string | undefined): string[]
   return value === undefined ? [] : [flag, String(value)];
 }
 
+/** The endpoint the workers of a dispatch pool connect to: a remote dispatcher's, or the forked one's bind. */
+export function workerDispatcherEndpoint(config: PoolConfig): string {
+  return config.dispatcher ?? forkedDispatcherBind(config);
+}
+
+/** How a worker reaches Mongrel2: its dispatcher (with CURVE files for tcp://), or Mongrel2's own sockets. */
+function transportArgs(config: PoolConfig): string[] {
+  if (config.topology === 'direct') {
+    return [...config.sendSpecs.flatMap((s) => ['--send-spec', s]), ...config.recvSpecs.flatMap((s) => ['--recv-spec', s])];
+  }
+  const endpoint = workerDispatcherEndpoint(config);
+  const curve = endpoint.startsWith('tcp://') && config.curveServerKeyFile !== undefined
+    ? [...passThrough('--curve-server-key-file', config.curveServerKeyFile), ...passThrough('--curve-secret-file', config.curveSecretFile)]
+    : [];
+  return ['--dispatcher', endpoint, ...curve];
+}
+
 /** Command-line arguments for a worker, after `config.workerArgs`. */
 export function workerArgs(config: PoolConfig): string[] {
   return [
     ...config.workerArgs,
     '--app', config.app,
-    ...config.sendSpecs.flatMap((s) => ['--send-spec', s]),
-    ...config.recvSpecs.flatMap((s) => ['--recv-spec', s]),
+    ...transportArgs(config),
     ...passThrough('--max-in-flight', config.maxInFlight),
     ...passThrough('--receive-hwm', config.receiveHwm),
     ...passThrough('--request-timeout-ms', config.requestTimeoutMs),
@@ -83,6 +102,37 @@ export function workerArgs(config: PoolConfig): string[] {
     ...passThrough('--request-log-level', config.requestLogLevel),
     ...passThrough('--metrics', config.metrics),
   ];
+}
+
+/**
+ * Command-line arguments of the pool's own dispatcher (`main.js dispatcher …`, the CLI module the workers run).
+ * Its drain budget is the workers': it is stopped only after they drained, so it rarely needs any.
+ */
+export function dispatcherArgs(config: PoolConfig): string[] {
+  const bind = forkedDispatcherBind(config);
+  const curve = bind.startsWith('tcp://') && config.curveSecretFile !== undefined
+    ? ['--curve-secret-file', config.curveSecretFile, ...passThrough('--curve-authorized-dir', config.curveAuthorizedDir)]
+    : [];
+  return [
+    'dispatcher',
+    ...config.sendSpecs.flatMap((s) => ['--send-spec', s]),
+    ...config.recvSpecs.flatMap((s) => ['--recv-spec', s]),
+    '--bind', bind,
+    ...passThrough('--receive-hwm', config.receiveHwm),
+    ...passThrough('--queue-limit', config.queueLimit),
+    ...passThrough('--queue-timeout-ms', config.queueTimeoutMs),
+    '--heartbeat-interval-ms', String(config.heartbeatIntervalMs),
+    '--heartbeat-timeout-ms', String(config.heartbeatTimeoutMs),
+    '--drain-timeout-ms', String(config.drainTimeoutMs),
+    ...curve,
+    ...(config.insecure ? ['--insecure'] : []),
+    '--log-level', config.logLevel,
+  ];
+}
+
+/** The spawn request of the pool's dispatcher (slot -1: it holds no worker slot). */
+export function dispatcherSpawnRequest(config: PoolConfig, generation: number): SpawnRequest {
+  return { slot: -1, generation, modulePath: config.workerModule, args: dispatcherArgs(config), env: {} };
 }
 
 /** The full spawn request for `slot` in `generation`. */

@@ -28,12 +28,25 @@ function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>
   return [line(header), ...rows.map(line)].join('\n');
 }
 
+/** The topology and, in dispatch mode, the dispatcher's state. Older supervisors send no topology: direct. */
+function topologyLine(p: PoolSnapshot): string {
+  const topology = p.topology ?? 'direct';
+  if (topology === 'direct') return 'topology direct: every worker connects to Mongrel2';
+  if (p.dispatcher === null || p.dispatcher === undefined) return `topology dispatch: workers join the remote dispatcher ${p.remoteDispatcher ?? '?'}`;
+  const d = p.dispatcher;
+  const m2 = d.mongrel2Ready === null ? 'Mongrel2 ?' : `Mongrel2 ${d.mongrel2Ready}/${d.mongrel2Servers}`;
+  const last = d.lastExit === null ? '' : `; last exit ${d.lastExit.reason} ${formatDuration(d.lastExit.agoMs)} ago`;
+  return `topology dispatch: dispatcher ${d.state} (pid ${d.pid ?? '-'}), ${m2}, ${d.pending} pending, restarts ${d.restarts}, up ${formatDuration(d.uptimeMs)}, workers join ${d.endpoint}${last}`;
+}
+
 /** The status report: a summary line, one row per worker, then slots that failed recently. */
 export function formatStatus(p: PoolSnapshot): string {
   const out: string[] = [
     `pool ${p.phase} (supervisor pid ${p.pid}): desired ${p.desired}, ready ${p.ready}, booting ${p.booting}, draining ${p.draining}; ` +
       `generation ${p.generation}; minReady ${p.minReady}; scale range ${p.minWorkers}..${p.maxWorkers}`,
   ];
+  out.push(topologyLine(p));
+  if (p.notReadyReason !== null && p.notReadyReason !== undefined) out.push(`NOT READY: ${p.notReadyReason}`);
   if (p.rollout !== null) {
     out.push(`reload to generation ${p.rollout.generation} ${p.rollout.failed ? 'FAILED (a replacement crash-looped; old workers keep serving)' : 'in progress'} for ${formatDuration(p.rollout.startedAgoMs)}`);
   }
@@ -42,14 +55,14 @@ export function formatStatus(p: PoolSnapshot): string {
     p.workers.length === 0
       ? '(no workers)'
       : table(
-          ['SLOT', 'PID', 'STATE', 'GEN', 'RESTARTS', 'IN-FLIGHT', 'HANDLED', 'LAG-MS', 'RSS-MB', 'UPTIME', 'NOTE'],
+          ['SLOT', 'PID', 'STATE', 'GEN', 'RESTARTS', p.topology === 'dispatch' && p.dispatcher !== null ? 'GRANT' : 'IN-FLIGHT', 'HANDLED', 'LAG-MS', 'RSS-MB', 'UPTIME', 'NOTE'],
           p.workers.map((w) => [
             String(w.slot),
             String(w.pid ?? '-'),
             w.state,
             String(w.generation),
             String(w.restarts),
-            String(w.inFlight),
+            String(w.grant ?? w.inFlight),
             String(w.handled),
             String(Math.round(w.loopLagMs)),
             (w.rssBytes / 1048576).toFixed(1),

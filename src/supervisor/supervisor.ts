@@ -22,6 +22,8 @@ import type { IntentSink, PoolIntent } from './signals';
 import type { ReloadResult, ScaleResult, ScaleTarget } from './scale-request';
 import { forkWorker, type SpawnWorker } from './spawn';
 import { WorkerLifecycle } from './worker-lifecycle';
+import { DispatcherKeeper } from './dispatcher-keeper';
+import { mongrel2Readiness } from './readiness';
 
 /** Grace periods and the tick, re-exported for callers and tests that reason about kill times. */
 export { BOOT_KILL_GRACE_MS, FAST_STOP_GRACE_MS, MAX_TICK_MS } from './reconcile';
@@ -74,6 +76,7 @@ export class Supervisor implements IntentSink {
   readonly #reloadConfig: (() => PoolConfig) | undefined;
   readonly #state: PoolState;
   #ctx: StepContext;
+  readonly #keeper: DispatcherKeeper;
   readonly #notify: Notify;
   readonly #intents: Array<{ readonly intent: PoolIntent; readonly source: string }> = [];
   #timer: { readonly at: number; readonly cancel: CancelTimer } | null = null;
@@ -116,6 +119,7 @@ export class Supervisor implements IntentSink {
       notify: this.#notify,
     });
     this.#ctx = { state: this.#state, life, config: c, log: this.#log, notify: this.#notify };
+    this.#keeper = new DispatcherKeeper({ config: c, log: this.#log, spawn, clock: this.#clock, wake: () => this.#wake(), notify: this.#notify });
     this.whenReady = new Promise((resolve) => (this.#resolveReady = resolve));
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
   }
@@ -138,7 +142,7 @@ export class Supervisor implements IntentSink {
     this.#state.phase = 'running';
     this.#lastLoopAt = this.#clock.now();
     const c = this.#cfg;
-    this.#log.info({ event: 'pool.start', desired: this.#state.desired, app: c.app, sendSpecs: c.sendSpecs, recvSpecs: c.recvSpecs }, 'pool.start');
+    this.#log.info({ event: 'pool.start', desired: this.#state.desired, app: c.app, topology: c.topology, dispatcher: c.dispatcher, sendSpecs: c.sendSpecs, recvSpecs: c.recvSpecs }, 'pool.start');
     this.#notify('desired', this.#state.desired, this.#state.desired);
     this.#wake();
   }
@@ -195,6 +199,7 @@ export class Supervisor implements IntentSink {
     this.#cfg = next;
     this.#ctx = { ...this.#ctx, config: next };
     this.#ctx.life.reconfigure(next, restartPolicyOf(next, this.#random));
+    this.#keeper.reconfigure(next);
     this.#levels.reconfigure(next.logLevel);
     const st = this.#state;
     const desired = next.workers !== previous.workers ? next.workers : Math.min(Math.max(st.desired, next.minWorkers), next.maxWorkers);
@@ -249,6 +254,7 @@ export class Supervisor implements IntentSink {
   destroy(): Promise<void> {
     const done = this.stop('fast');
     for (const w of this.#state.workers) w.kill('fast-stop');
+    this.#keeper.kill('fast-stop');
     return done;
   }
 
@@ -277,9 +283,18 @@ export class Supervisor implements IntentSink {
     });
   }
 
-  /** `/readyz`: running with at least `minReady` ready workers. */
+  /** `/readyz`: running with at least `minReady` ready workers, and Mongrel2 reachable (see {@link notReadyReason}). */
   isReady(): boolean {
-    return this.#state.phase === 'running' && this.#state.readyCount() >= this.#cfg.minReady;
+    return this.notReadyReason() === undefined;
+  }
+
+  /** Why `/readyz` fails: not running, too few ready workers, the dispatcher down or without Mongrel2, no Mongrel2 link. */
+  notReadyReason(): string | undefined {
+    const st = this.#state;
+    if (st.phase !== 'running') return `the pool is ${st.phase}`;
+    const ready = st.readyCount();
+    if (ready < this.#cfg.minReady) return `${ready} ready workers, ${this.#cfg.minReady} needed (minReady)`;
+    return this.#keeper.notReadyReason() ?? mongrel2Readiness(this.#cfg, st.workers);
   }
 
   /** The `GET /pool` document. */
@@ -288,6 +303,11 @@ export class Supervisor implements IntentSink {
     const st = this.#state;
     return buildSnapshot({
       now: this.#clock.now(),
+      topology: c.topology,
+      dispatcher: this.#keeper.view(this.#clock.now()),
+      remoteDispatcher: c.topology === 'dispatch' ? c.dispatcher ?? null : null,
+      grants: this.#keeper.grants(),
+      notReadyReason: this.notReadyReason() ?? null,
       phase: st.phase,
       desired: st.desired,
       generation: st.generation,
@@ -327,8 +347,11 @@ export class Supervisor implements IntentSink {
       this.#ctx.life.reap(now);
       for (const w of this.#ctx.life.acknowledge(now)) this.#levels.workerReady(w);
       if (st.stop !== null) {
-        if (stepStop(this.#ctx, now)) this.#finish(now);
+        const workersGone = stepStop(this.#ctx, now);
+        // The dispatcher goes last: draining workers still reply through it.
+        if (this.#keeper.stepStop(now, st.workers.size, st.stop.deadline, st.stop.mode === 'fast') && workersGone) this.#finish(now);
       } else {
+        this.#keeper.stepRun(now);
         stepRun(this.#ctx, now);
         this.#announceReady();
       }
@@ -338,7 +361,7 @@ export class Supervisor implements IntentSink {
       this.#log.error({ event: 'supervisor.loop-error', err, consecutive: this.#loopErrors }, 'supervisor.loop-error');
     }
     this.#lastLoopAt = now;
-    if (this.phase !== 'stopped') this.#schedule(now, Math.max(nextDeadline(this.#ctx, now) - now, 1));
+    if (this.phase !== 'stopped') this.#schedule(now, Math.max(this.#keeper.nextDeadline(now, nextDeadline(this.#ctx, now)) - now, 1));
   }
 
   #drainIntents(): void {

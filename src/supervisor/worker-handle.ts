@@ -120,6 +120,8 @@ export class WorkerHandle {
   handled = 0;
   loopLagMs = 0;
   rssBytes = 0;
+  /** Links reaching Mongrel2 at the last heartbeat (null: not reported yet). */
+  linksReady: number | null = null;
   /** Connections it has long-running requests of (last heartbeat's `waiting`): relayed disconnect notices go here. */
   waiting: ReadonlySet<string> = NO_CONNECTIONS;
   /** Set once the supervisor sent SIGKILL (any phase). */
@@ -208,6 +210,7 @@ export class WorkerHandle {
         this.handled = msg.handled;
         this.loopLagMs = msg.loopLagMs;
         this.rssBytes = msg.rssBytes;
+        if (msg.linksReady !== undefined) this.linksReady = msg.linksReady;
         this.waiting = msg.waiting === undefined || msg.waiting.length === 0 ? NO_CONNECTIONS : new Set(msg.waiting);
         if (p.state !== 'ready' || p.recycleReason !== undefined) return false;
         if (this.handled >= this.limits.maxHandled) p.recycleReason = 'recycle-requests';

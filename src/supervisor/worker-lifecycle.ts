@@ -114,7 +114,8 @@ export class WorkerLifecycle {
         log.warn({ event: 'worker.ipc-error', slot: w.slot, pid: w.pid, err: err.message }, 'worker.ipc-error');
       }
     });
-    log.info({ event: 'worker.spawn', slot: s.slot, pid: w.pid, generation: gen, restarts: s.restarts }, 'worker.spawn');
+    // The command line, because `process.title` (`m2pool worker N gen G`) replaces it in ps and /proc.
+    log.info({ event: 'worker.spawn', slot: s.slot, pid: w.pid, generation: gen, restarts: s.restarts, ...(child.spawnargs === undefined ? {} : { args: child.spawnargs.slice(2) }) }, 'worker.spawn');
     return w;
   }
 

@@ -11,6 +11,10 @@ export interface HeartbeatSource {
   readonly handled: number;
   /** Connections with a request in flight for at least `minAgeMs` (see `m2pool:heartbeat`'s `waiting`). */
   waiting?(minAgeMs: number): readonly string[];
+  /** Links that reach Mongrel2 right now (see `m2pool:heartbeat`'s `linksReady`). */
+  readonly linksReady?: number;
+  /** The dispatcher's credit in use per worker slot. */
+  grants?(): Readonly<Record<string, number>>;
 }
 
 /** Send `m2pool:heartbeat` every `intervalMs` through `send`. Returns a stop function. */
@@ -28,6 +32,8 @@ export function startHeartbeat(intervalMs: number, source: HeartbeatSource, send
       loopLagMs: Math.round(loopLagMs * 10) / 10,
       rssBytes: process.memoryUsage.rss(),
       ...(waiting.length > 0 ? { waiting } : {}),
+      ...(source.linksReady === undefined ? {} : { linksReady: source.linksReady }),
+      ...(source.grants === undefined ? {} : { grants: source.grants() }),
     });
   };
   const timer = setInterval(beat, intervalMs);

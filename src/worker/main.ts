@@ -48,6 +48,7 @@ function sendToSupervisor(msg: WorkerMessage): void {
 /** Run a worker until it is stopped; resolves with the process exit code. */
 export async function runWorker(options: WorkerOptions): Promise<number> {
   const slot = process.env['M2POOL_WORKER_SLOT'];
+  process.title = slot === undefined ? 'm2pool worker' : `m2pool worker ${slot} gen ${process.env['M2POOL_WORKER_GENERATION'] ?? '0'}`;
   const generation = process.env['M2POOL_WORKER_GENERATION'];
   const logger = createLogger({
     level: options.logLevel,
@@ -119,6 +120,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
           {
             get inFlight() { return runtime.stats.inFlight; },
             get handled() { return runtime.stats.handled; },
+            get linksReady() { return transport.connectedCount(); },
             ...(relay === undefined ? {} : { waiting: relay.waiting }),
           },
           (msg) => {

@@ -48,6 +48,10 @@ export interface TestMongrel2 {
   readonly process: Mongrel2Process;
   /** Stop Mongrel2 and start it again with the same config, port and sockets; resolves once it listens. */
   restart(): Promise<void>;
+  /** Stop Mongrel2 but keep its config and temp dir, for {@link resume}. */
+  halt(): Promise<void>;
+  /** Start a halted Mongrel2 again with the same config, port and sockets; resolves once it listens. */
+  resume(): Promise<void>;
   /** Worker flags for handler `i`: --send-spec/--recv-spec. */
   workerArgs(i?: number): string[];
   /** Stop Mongrel2 (SIGINT, then SIGKILL after a deadline) and remove the temp dir. Idempotent. */
@@ -128,6 +132,11 @@ servers = [main]
     },
     restart: async () => {
       await stopProcess();
+      proc = await startMongrel2({ configPath, runDir: dir, stdio: 'ignore' });
+      await whenListening();
+    },
+    halt: () => stopProcess(),
+    resume: async () => {
       proc = await startMongrel2({ configPath, runDir: dir, stdio: 'ignore' });
       await whenListening();
     },

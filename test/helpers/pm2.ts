@@ -19,6 +19,8 @@ const PM2 = path.join(REPO_ROOT, 'node_modules', 'pm2', 'bin', 'pm2');
 export interface Pm2PoolDoc {
   pid: number;
   desired: number;
+  topology: string;
+  dispatcher: unknown;
   ready: number;
   workers: Array<{ pid: number; state: string; restarts: number }>;
   breaker: Array<{ slot: number; open: boolean }>;

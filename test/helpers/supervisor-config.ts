@@ -30,6 +30,7 @@ export function testConfig(overrides: Record<string, unknown> = {}): PoolConfig 
     workerModule: FAKE_WORKER,
     workerArgs: [],
     logLevel: 'info',
+    topology: 'direct', // the fake workers speak the direct contract; the dispatch topology has its own tests
     ...overrides,
   });
 }

@@ -17,7 +17,7 @@ test('a client that leaves aborts its slow handler even when Mongrel2 hands the 
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
   const adminPort = await freePort();
-  const proc = spawnNode([CLI, 'start', '--app', HELLO_APP, '--workers', '2', ...m2.workerArgs(), '--admin', `127.0.0.1:${adminPort}`, '--heartbeat-interval-ms', '100', '--log-level', 'debug']);
+  const proc = spawnNode([CLI, 'start', '--topology', 'direct', '--app', HELLO_APP, '--workers', '2', ...m2.workerArgs(), '--admin', `127.0.0.1:${adminPort}`, '--heartbeat-interval-ms', '100', '--log-level', 'debug']);
   t.after(() => proc.stop());
   await proc.waitForLog((l) => l['event'] === 'pool.ready', 20_000);
   const workers = new Set<unknown>();

@@ -94,6 +94,9 @@ test('pool logs: tagged JSON lines, documented lifecycle events, and a runtime l
       // Every supervisor line carries the supervisor's pid; lines about a worker name it `workerPid`.
       assert.equal(l['pid'], proc.pid, JSON.stringify(l));
       if ('workerPid' in l) assert.ok(pids.concat(pidsLater()).includes(l['workerPid'] as number), JSON.stringify(l));
+    } else if (l['role'] === 'dispatcher') {
+      // The dispatch topology's third kind of process: the supervisor forked it, it holds no slot.
+      assert.ok(!('slot' in l), JSON.stringify(l));
     } else {
       assert.equal(l['role'], 'worker', JSON.stringify(l));
       assert.ok(Number.isInteger(l['slot']) && Number.isInteger(l['generation']), JSON.stringify(l));
@@ -113,8 +116,10 @@ test('pool logs: tagged JSON lines, documented lifecycle events, and a runtime l
   const added = grown.workers.find((w) => w.pid !== null && !pids.includes(w.pid));
   assert.ok(added?.pid !== undefined && added.pid !== null);
   const addedPid = added.pid;
-  const argv = readFileSync(`/proc/${addedPid}/cmdline`, 'utf8').split('\0');
+  // Its command line as spawned (ps and /proc show its title instead, checked here too).
+  const argv = proc.logs.find((l) => l['event'] === 'worker.spawn' && l['workerPid'] === addedPid)?.['args'] as string[];
   assert.equal(argv[argv.lastIndexOf('--log-level') + 1], 'debug', argv.join(' '));
+  assert.equal(readFileSync(`/proc/${addedPid}/cmdline`, 'utf8').replace(/[\0 ]+$/, ''), `m2pool worker ${added.slot} gen 0`);
   await untilEachLogs([addedPid], 'late', isRequestStart('late'));
 
   // 4. Quieter, then back: no request line is logged while the level is warn.

@@ -35,10 +35,13 @@ test('pm2 start ecosystem.config.js serves the example app; pm2 trigger scales i
   const doc = await pool();
   const mongrel2Pid = Number((await readFile(path.join(env.M2POOL_RUN_DIR, 'run', 'mongrel2.pid'), 'utf8')).trim());
   const pids = [...pm2Pids, doc.pid, ...doc.workers.map((w) => w.pid), mongrel2Pid];
-  assert.equal(new Set(pids).size, 2 + 3 + 1, 'pm2 runs `m2pool mongrel2` and the supervisor; they run mongrel2 and 3 workers');
+  assert.equal(new Set(pids).size, 3 + 3 + 1, 'pm2 runs `m2pool mongrel2`, the dispatcher and the supervisor; they run mongrel2 and 3 workers');
+  assert.equal(doc.topology, 'dispatch');
+  assert.equal(doc.dispatcher, null, 'the pool joins the dispatcher pm2 runs and forks none');
 
-  // `npm stop`: the pool first (it drains), then Mongrel2.
+  // `npm stop`: the pool first (it drains), then the dispatcher, then Mongrel2.
   await pm2('delete', 'm2pool');
+  await pm2('delete', 'm2pool-dispatcher');
   await pm2('delete', 'm2pool-mongrel2');
   await waitForExit(pids, 30_000);
 });

@@ -7,6 +7,10 @@ import type { ScaleTarget } from '../../../src/supervisor/supervisor';
 
 const SNAPSHOT: PoolSnapshot = {
   phase: 'running',
+  topology: 'direct',
+  dispatcher: null,
+  remoteDispatcher: null,
+  notReadyReason: null,
   pid: 1,
   desired: 2,
   ready: 2,

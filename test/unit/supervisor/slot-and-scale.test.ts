@@ -64,6 +64,11 @@ test('status text lists workers and open breakers', () => {
   broken.lastExit = { reason: 'app-load-error', code: 4, signal: null, at: 990 };
   const snap = buildSnapshot({
     now: 1000,
+    topology: 'direct',
+    dispatcher: null,
+    remoteDispatcher: null,
+    grants: undefined,
+    notReadyReason: null,
     phase: 'running',
     desired: 2,
     generation: 0,

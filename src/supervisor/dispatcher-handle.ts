@@ -1,0 +1,118 @@
+/**
+ * The supervisor-side view of the pool's own dispatcher process (dispatch topology): its phase booting → ready →
+ * stopping → exited, and what its heartbeats report (requests it is responsible for, Mongrel2 links ready, credit
+ * in use per worker slot). Like {@link WorkerHandle} it records facts; `dispatcher-keeper.ts` decides.
+ * @module
+ */
+import type { WorkerMessage } from '../ipc/messages';
+import type { WorkerExit } from './worker-handle';
+import type { WorkerProcess } from './spawn';
+
+/** Lifecycle state of the dispatcher. */
+export type DispatcherState = 'booting' | 'ready' | 'stopping' | 'exited';
+
+/** Why the supervisor SIGKILLed it. */
+export type DispatcherKillReason = 'boot-timeout' | 'heartbeat-timeout' | 'stop-timeout' | 'fast-stop';
+
+/** JSON view of the dispatcher for `GET /pool`. */
+export interface DispatcherView {
+  readonly state: DispatcherState | 'down';
+  readonly pid: number | null;
+  readonly endpoint: string;
+  readonly restarts: number;
+  readonly uptimeMs: number;
+  /** Mongrel2 servers connected and subscribed, of `mongrel2Servers` (null: not reported yet). */
+  readonly mongrel2Ready: number | null;
+  readonly mongrel2Servers: number;
+  /** Requests it is responsible for (queued or at a worker). */
+  readonly pending: number;
+  readonly lastExit: { readonly reason: string; readonly code: number | null; readonly signal: string | null; readonly agoMs: number } | null;
+}
+
+/** One forked dispatcher as the supervisor sees it. */
+export class DispatcherHandle {
+  readonly child: WorkerProcess;
+  readonly spawnedAt: number;
+  state: DispatcherState = 'booting';
+  readyAt: number | null = null;
+  lastHeartbeatAt: number | null = null;
+  /** Requests it holds (heartbeat `inFlight`). */
+  pending = 0;
+  /** Mongrel2 links ready at the last heartbeat; null before the first. */
+  linksReady: number | null = null;
+  /** Credit in use per worker slot, from its last heartbeat. */
+  grants: Readonly<Record<string, number>> = {};
+  exit: WorkerExit | undefined;
+  killReason: DispatcherKillReason | undefined;
+  /** When a stop gives up on it and SIGKILLs it. */
+  killAt: number | null = null;
+  fatal: { readonly code: string; readonly message: string } | undefined;
+
+  constructor(child: WorkerProcess, spawnedAt: number) {
+    this.child = child;
+    this.spawnedAt = spawnedAt;
+  }
+
+  get pid(): number | null {
+    return this.child.pid ?? null;
+  }
+
+  get live(): boolean {
+    return this.state !== 'exited';
+  }
+
+  /** Update from one IPC message; true when the loop should look at it. */
+  onMessage(msg: WorkerMessage, now: number): boolean {
+    switch (msg.type) {
+      case 'm2pool:ready':
+        if (this.state !== 'booting') return false;
+        this.state = 'ready';
+        this.readyAt = now;
+        this.lastHeartbeatAt = now;
+        return true;
+      case 'm2pool:heartbeat': {
+        this.lastHeartbeatAt = now;
+        this.pending = msg.inFlight;
+        const before = this.linksReady;
+        if (msg.linksReady !== undefined) this.linksReady = msg.linksReady;
+        if (msg.grants !== undefined) this.grants = msg.grants;
+        return before !== this.linksReady;
+      }
+      case 'm2pool:fatal':
+        this.fatal = { code: msg.code, message: msg.message };
+        return false;
+      case 'm2pool:draining':
+        this.pending = msg.inFlight;
+        return false;
+      default:
+        return false; // metrics are forwarded by the keeper; nothing else is sent by a dispatcher
+    }
+  }
+
+  /** Milliseconds since it last proved its loop runs. */
+  silentForMs(now: number): number {
+    return now - (this.lastHeartbeatAt ?? this.readyAt ?? this.spawnedAt);
+  }
+
+  /** SIGKILL now, remembering why. */
+  kill(reason: DispatcherKillReason): void {
+    if (!this.live) return;
+    this.killReason ??= reason;
+    this.signal('SIGKILL');
+  }
+
+  /** Send a signal, tolerating a process that is gone. */
+  signal(sig: NodeJS.Signals): void {
+    try {
+      this.child.kill(sig);
+    } catch {
+      // NOTE: kill() throws only for invalid signals.
+    }
+  }
+
+  markExited(code: number | null, signal: NodeJS.Signals | null, now: number): void {
+    if (this.state === 'exited') return;
+    this.state = 'exited';
+    this.exit = { code, signal, at: now };
+  }
+}
