@@ -126,18 +126,9 @@ export function spawnNode(args: readonly string[], options: SpawnNodeOptions = {
   };
 }
 
-/**
- * Start `m2pool worker` for the given app and endpoints and wait until it logs `worker.ready`; `prefix` as in
- * {@link SpawnNodeOptions}.
- */
-export async function startWorker(
-  app: string,
-  endpointArgs: readonly string[],
-  extra: readonly string[] = [],
-  env: NodeJS.ProcessEnv = {},
-  prefix: readonly string[] = [],
-): Promise<TestProcess> {
-  const proc = spawnNode([CLI, 'worker', '--app', app, ...endpointArgs, ...extra], { env, prefix });
+/** Start `m2pool worker` for the given app and endpoints and wait until it logs `worker.ready`. */
+export async function startWorker(app: string, endpointArgs: readonly string[], extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<TestProcess> {
+  const proc = spawnNode([CLI, 'worker', '--app', app, ...endpointArgs, ...extra], { env });
   try {
     await proc.waitForLog((l) => l['msg'] === 'worker.ready');
   } catch (err) {

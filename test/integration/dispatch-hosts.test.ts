@@ -16,7 +16,7 @@ import { keygen } from '../helpers/keys';
 import type { LoadAgentSummary } from '../helpers/load-agent';
 import { startTestMongrel2, type TestMongrel2 } from '../helpers/mongrel2';
 import { createLan, listNetns, netnsUnavailable, runsInNetns, type SimulatedHost, type SimulatedLan } from '../helpers/netns';
-import { CLI, HELLO_APP, REPO_ROOT, spawnNode, startWorker, type LogLine, type TestProcess } from '../helpers/processes';
+import { CLI, HELLO_APP, REPO_ROOT, spawnNode, type LogLine, type TestProcess } from '../helpers/processes';
 import { isAlive, waitFor } from '../helpers/wait-for';
 
 const CLIENTS = 24;
@@ -64,9 +64,11 @@ test('hosts B and C serve host A over tcp+CURVE; B scaled 2 → 0 → 2 under GE
   );
   procs.push(dispatcher.proc);
   const workerArgs = (key: string): string[] => ['--dispatcher', endpoint, '--curve-server-key-file', path.join(keys, 'dispatcher.pub'), '--curve-secret-file', path.join(keys, `${key}.key`)];
+  // Each worker joins the cleanup list when spawned, so one that never becomes ready cannot orphan the others.
   const startHostWorkers = async (host: SimulatedHost, n: number): Promise<TestProcess[]> => {
-    const started = await Promise.all(Array.from({ length: n }, () => startWorker(HELLO_APP, workerArgs(`host-${host.name}`), [], {}, host.exec)));
+    const started = Array.from({ length: n }, () => spawnNode([CLI, 'worker', '--app', HELLO_APP, ...workerArgs(`host-${host.name}`)], { prefix: host.exec }));
     procs.push(...started);
+    await Promise.all(started.map((w) => w.waitForLog((l) => l['msg'] === 'worker.ready')));
     return started;
   };
   const [poolB, poolC] = await Promise.all([startHostWorkers(b, 2), startHostWorkers(c, 2)]);
@@ -87,10 +89,12 @@ test('hosts B and C serve host A over tcp+CURVE; B scaled 2 → 0 → 2 under GE
   // A worker on host C with a key the dispatcher does not know: refused (exit 3, a boot error), never ready.
   const stranger = spawnNode([CLI, 'worker', '--app', HELLO_APP, ...workerArgs('stranger'), '--boot-timeout-ms', '10000'], { prefix: c.exec });
   procs.push(stranger);
+  const strangerReady = (): boolean => stranger.logs.some((l) => l['msg'] === 'worker.ready');
+  await waitFor(() => stranger.child.exitCode !== null || strangerReady(), { timeoutMs: 15_000, what: 'the stranger to exit or become ready' });
+  assert.equal(strangerReady(), false, 'the stranger must never become ready');
   const [strangerCode] = await stranger.exited;
   assert.equal(strangerCode, 3, `stranger exit code; stderr: ${stranger.stderr().slice(-500)}`);
-  assert.match(String(stranger.logs.find((l) => l['event'] === 'worker.fatal')?.['msg']), /refused our CURVE key/);
-  assert.equal(stranger.logs.find((l) => l['msg'] === 'worker.ready'), undefined, 'the stranger never became ready');
+  assert.match(String((await stranger.waitForLog((l) => l['event'] === 'worker.fatal'))['msg']), /refused our CURVE key/);
   await dispatcher.proc.waitForLog((l) => l['event'] === 'dispatcher.auth.refused');
 
   // Host B to 0: both its workers leave gracefully; host C carries the load alone.
@@ -106,6 +110,7 @@ test('hosts B and C serve host A over tcp+CURVE; B scaled 2 → 0 → 2 under GE
   agent.signal('SIGTERM');
   const summary = (await agent.waitForLog((l) => l['event'] === 'load.done')) as unknown as LoadAgentSummary;
   assert.deepEqual(await agent.exited, [0, null]);
+  assert.equal(summary.stoppedBy, 'signal', 'the load ran until told to stop');
   assert.deepEqual(summary.problems, [], `${summary.failed} of ${summary.completed} requests failed or went unanswered`);
   assert.equal(summary.failed, 0);
   assert.equal(summary.answered, summary.completed);
@@ -128,10 +133,12 @@ test('hosts B and C serve host A over tcp+CURVE; B scaled 2 → 0 → 2 under GE
   // its connection closed (the dispatcher logs every disconnect as `worker.lost`); nothing was retried or failed,
   // and it handed out exactly the load's requests (`received` also counts Mongrel2's disconnect notices).
   const events = (name: string): LogLine[] => dispatcher.proc.logs.filter((l) => l['event'] === name);
-  const pidsOf = (lines: readonly LogLine[]): number[] => lines.map((l) => Number(l['workerPid'])).sort();
-  assert.deepEqual(pidsOf(events('dispatcher.worker.hello')), [...poolB, ...stayers].map((w) => w.pid).sort());
+  const byPid = (x: number, y: number): number => x - y;
+  const helloPids = events('dispatcher.worker.hello').map((l) => Number(l['workerPid']));
+  assert.deepEqual(helloPids.sort(byPid), [...poolB, ...stayers].map((w) => w.pid).sort(byPid));
+  // (Its log lines come through a pipe of their own: wait for them rather than assume they beat the workers' exit.)
+  await waitFor(() => events('dispatcher.worker.leave').length >= 6 && events('dispatcher.worker.lost').length >= 6, { what: 'the dispatcher to log 6 leaves and 6 disconnects' });
   assert.equal(events('dispatcher.worker.leave').length, 6);
-  await waitFor(() => events('dispatcher.worker.lost').length >= 6, { what: 'the dispatcher to see the 6 workers disconnect' });
   assert.deepEqual(events('dispatcher.worker.lost').map((l) => [l['cause'], l['inFlight']]), Array.from({ length: 6 }, () => ['disconnected', 0]));
   dispatcher.proc.signal('SIGTERM');
   const exit = await dispatcher.proc.waitForLog((l) => l['event'] === 'dispatcher.exit');
