@@ -13,11 +13,19 @@ export interface TestDispatcher {
   worker(app: string, extra?: readonly string[], env?: NodeJS.ProcessEnv): Promise<TestProcess>;
 }
 
+/** Options of {@link startTestDispatcher}. */
+export interface TestDispatcherOptions {
+  /** @default an ipc:// socket in the Mongrel2's run directory */
+  readonly endpoint?: string;
+  /** Command prefix of the dispatcher process (see `SpawnNodeOptions.prefix`), e.g. to run it in a network namespace. */
+  readonly prefix?: readonly string[];
+}
+
 /** Start a dispatcher for `m2` (all its handlers) and wait for `dispatcher.ready`; register `proc.stop` with `t.after`. */
-export async function startTestDispatcher(m2: TestMongrel2, extra: readonly string[] = [], options: { endpoint?: string } = {}): Promise<TestDispatcher> {
+export async function startTestDispatcher(m2: TestMongrel2, extra: readonly string[] = [], options: TestDispatcherOptions = {}): Promise<TestDispatcher> {
   const endpoint = options.endpoint ?? `ipc://${path.join(m2.dir, 'run', 'dispatch.sock')}`;
   const specs = m2.handlers.flatMap((_, i) => m2.workerArgs(i));
-  const proc = spawnNode([CLI, 'dispatcher', ...specs, '--bind', endpoint, ...extra]);
+  const proc = spawnNode([CLI, 'dispatcher', ...specs, '--bind', endpoint, ...extra], options.prefix === undefined ? {} : { prefix: options.prefix });
   try {
     await proc.waitForLog((l) => l['msg'] === 'dispatcher.ready');
   } catch (err) {

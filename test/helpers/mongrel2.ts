@@ -1,13 +1,16 @@
 /**
  * A real Mongrel2 (Debian mongrel2-core) for a test: config written into a fresh temp dir, free HTTP port,
- * handler sockets on ipc (or tcp) inside that dir, started in the foreground and stopped afterwards.
+ * handler sockets on ipc (or tcp) inside that dir, started in the foreground and stopped afterwards; optionally
+ * inside a network namespace (`ip netns exec`), where its port is on that namespace's loopback.
  */
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startMongrel2, type Mongrel2Process } from '../../src/mongrel2/launcher';
+import { promisify } from 'node:util';
+import { loadConfig, prepareRunDir, startMongrel2, type Mongrel2Process } from '../../src/mongrel2/launcher';
 import { freePorts } from './ports';
 import { isAlive, waitFor } from './wait-for';
 
@@ -27,6 +30,11 @@ export interface TestMongrel2Options {
   readonly transport?: 'ipc' | 'tcp';
   /** limits.content_length; larger bodies take the async upload path. @default 20480 */
   readonly contentLength?: number;
+  /**
+   * Run Mongrel2 inside this network namespace (`ip netns exec NAME mongrel2 …`, root only). Its HTTP port is
+   * then reachable only from inside that namespace; ipc handler sockets are files and reachable from anywhere.
+   */
+  readonly netns?: string;
 }
 
 /** Endpoints of one handler, as a worker connects to them. */
@@ -56,6 +64,27 @@ export interface TestMongrel2 {
   workerArgs(i?: number): string[];
   /** Stop Mongrel2 (SIGINT, then SIGKILL after a deadline) and remove the temp dir. Idempotent. */
   stop(): Promise<void>;
+}
+
+const execFileAsync = promisify(execFile);
+
+/** True once something listens on TCP `port` inside network namespace `netns` (`ss`, from iproute2 like `ip`). */
+async function listensIn(netns: string, port: number): Promise<boolean> {
+  const { stdout } = await execFileAsync('ip', ['netns', 'exec', netns, 'ss', '-Hltn', `sport = :${port}`]);
+  return stdout.trim() !== '';
+}
+
+/** `startMongrel2` for a Mongrel2 inside `netns`: `ip netns exec` execs mongrel2 in place (same pid, same signals). */
+async function startMongrel2InNetns(netns: string, configPath: string, runDir: string): Promise<Mongrel2Process> {
+  await prepareRunDir(runDir);
+  const [server] = await loadConfig(configPath, runDir);
+  if (server === undefined) throw new Error(`no server in ${configPath}`);
+  const child = spawn('ip', ['netns', 'exec', netns, 'mongrel2', 'config.sqlite', server.uuid], { cwd: runDir, stdio: 'ignore' });
+  await new Promise<void>((resolve, reject) => {
+    child.once('spawn', resolve);
+    child.once('error', reject);
+  });
+  return { child, server, runDir };
 }
 
 function canConnect(port: number): Promise<boolean> {
@@ -96,7 +125,11 @@ servers = [main]
 `;
   const configPath = path.join(dir, 'test.conf');
   await writeFile(configPath, config);
-  let proc = await startMongrel2({ configPath, runDir: dir, stdio: 'ignore' });
+  const netns = options.netns;
+  const launch = (): Promise<Mongrel2Process> =>
+    netns === undefined ? startMongrel2({ configPath, runDir: dir, stdio: 'ignore' }) : startMongrel2InNetns(netns, configPath, dir);
+  const listening = (): Promise<boolean> => (netns === undefined ? canConnect(port) : listensIn(netns, port));
+  let proc = await launch();
   const stopProcess = async (): Promise<void> => {
     const child = proc.child;
     if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
@@ -107,7 +140,7 @@ servers = [main]
     clearTimeout(timer);
   };
   const whenListening = async (): Promise<void> => {
-    await waitFor(() => proc.child.exitCode === null && canConnect(port), { timeoutMs: 15_000, what: `mongrel2 listening on ${port}` });
+    await waitFor(() => proc.child.exitCode === null && listening(), { timeoutMs: 15_000, what: `mongrel2 listening on ${port}${netns === undefined ? '' : ` in ${netns}`}` });
   };
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
@@ -132,7 +165,7 @@ servers = [main]
     },
     restart: async () => {
       await stopProcess();
-      proc = await startMongrel2({ configPath, runDir: dir, stdio: 'ignore' });
+      proc = await launch();
       await whenListening();
     },
     halt: () => stopProcess(),

@@ -34,9 +34,21 @@ export interface TestProcess {
   stop(graceMs?: number): Promise<[number | null, NodeJS.Signals | null]>;
 }
 
-/** Spawn `node <args>` in its own process group. */
-export function spawnNode(args: readonly string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): TestProcess {
-  const child = spawn(process.execPath, args, {
+/** Options of {@link spawnNode}. */
+export interface SpawnNodeOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /**
+   * A command that runs node, e.g. `['ip', 'netns', 'exec', NAME]` for a process inside a network namespace.
+   * It must exec node in place (same pid), so signals and `stop` still reach node itself.
+   */
+  readonly prefix?: readonly string[];
+}
+
+/** Spawn `node <args>` (behind `options.prefix`, if any) in its own process group. */
+export function spawnNode(args: readonly string[], options: SpawnNodeOptions = {}): TestProcess {
+  const [command, ...prefixArgs] = [...(options.prefix ?? []), process.execPath];
+  const child = spawn(command ?? process.execPath, [...prefixArgs, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -10,15 +10,10 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { startTestDispatcher } from '../helpers/dispatcher';
 import { rawRequest } from '../helpers/http-client';
+import { keygen } from '../helpers/keys';
 import { startTestMongrel2 } from '../helpers/mongrel2';
 import { freePort } from '../helpers/ports';
 import { CLI, HELLO_APP, spawnNode, startWorker } from '../helpers/processes';
-
-async function keygen(dir: string, name: string): Promise<void> {
-  const proc = spawnNode([CLI, 'keygen', '--out-dir', dir, '--name', name]);
-  const [code] = await proc.exited;
-  assert.equal(code, 0, proc.stderr());
-}
 
 test('CURVE over tcp: an authorized worker serves, a worker with an unknown key is refused', { timeout: 40_000 }, async (t) => {
   const keys = await mkdtemp(path.join(tmpdir(), 'm2p-keys-'));
