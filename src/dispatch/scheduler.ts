@@ -24,6 +24,8 @@ export class WorkerEntry {
   foreign = 0;
   leaving = false;
   lastSeen: number;
+  /** When it was last given a request (a dispatch sequence number): ties of free credit go to the longest idle. */
+  lastPicked = 0;
 
   constructor(
     /** The socket-layer identity (the ROUTER routing id, as a string key). */
@@ -141,6 +143,8 @@ export class Scheduler {
   readonly #opts: SchedulerOptions;
   readonly #effects: SchedulerEffects;
   readonly #workers = new Map<string, WorkerEntry>();
+  /** Dispatches so far, for {@link WorkerEntry.lastPicked}. */
+  #picks = 0;
   readonly #requests = new Map<number, PendingRequest>();
   readonly #connections = new Map<string, Connection>();
   /** Re-dispatched requests and released parked ones: served before the queue. */
@@ -515,6 +519,7 @@ export class Scheduler {
     req.worker = worker;
     worker.inFlight.set(req.id, req);
     worker.used += 1;
+    worker.lastPicked = ++this.#picks;
     req.connection.worker = worker;
     req.connection.inFlight += 1;
     this.stats.dispatchedTo(worker.label, Math.max(0, this.#opts.now() - req.arrivedAt) / 1000);
@@ -526,7 +531,7 @@ export class Scheduler {
     let bestFree = 0;
     for (const w of this.#workers.values()) {
       const free = w.free;
-      if (free > bestFree) {
+      if (free > bestFree || (free === bestFree && free > 0 && best !== undefined && w.lastPicked < best.lastPicked)) {
         best = w;
         bestFree = free;
       }

@@ -70,10 +70,22 @@ describe('scheduler: placement', () => {
     scheduler.arrive(0, request(1));
     scheduler.arrive(0, request(2));
     scheduler.arrive(0, request(3));
-    // b: 4 free, 3 free, then a and b both have 2: the first found wins.
+    // b: 4 free, 3 free, then a and b both have 2: the one idle longest (a) wins.
     assert.deepEqual(effects.sent.map((s) => s.worker), ['b', 'b', 'a']);
     assert.equal(scheduler.creditInUse, 3);
     assert.equal(scheduler.creditCapacity, 6);
+  });
+
+  test('ties of free credit go to the worker idle longest, so a light load reaches every worker (a new one too)', () => {
+    const { scheduler, effects, worker } = setup();
+    const a = worker('a', 4);
+    const b = worker('b', 4);
+    for (let i = 1; i <= 6; i++) {
+      scheduler.arrive(0, request(i));
+      const last = effects.sent.at(-1)!;
+      scheduler.done(last.worker === 'a' ? a : b, last.req.id);
+    }
+    assert.deepEqual(effects.sent.map((s) => s.worker), ['a', 'b', 'a', 'b', 'a', 'b']);
   });
 
   test('while a connection has a request in flight at W, its next requests go to W, even beyond its credit', () => {
