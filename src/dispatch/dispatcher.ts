@@ -299,6 +299,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   }
 
   workerLost(worker: WorkerEntry, cause: LossCause): void {
-    this.#log.warn({ event: 'dispatcher.worker.lost', worker: worker.label, cause, inFlight: worker.inFlight.size }, 'worker lost');
+    if (cause === 'left') this.#log.info({ event: 'dispatcher.worker.left', worker: worker.label }, 'worker left');
+    else this.#log.warn({ event: 'dispatcher.worker.lost', worker: worker.label, cause, inFlight: worker.inFlight.size }, 'worker lost');
   }
 }

@@ -107,7 +107,8 @@ export interface SchedulerEffects {
 }
 
 /** Why a worker was dropped. */
-export type LossCause = 'disconnected' | 'heartbeat-timeout' | 'unreachable';
+/** Why a worker is gone; `left`: it had asked to leave and held nothing when it disconnected (not a loss). */
+export type LossCause = 'disconnected' | 'heartbeat-timeout' | 'unreachable' | 'left';
 
 /** Settings of a {@link Scheduler}. */
 export interface SchedulerOptions {
@@ -348,6 +349,7 @@ export class Scheduler {
    */
   lost(worker: WorkerEntry, cause: LossCause): void {
     if (this.#workers.get(worker.key) !== worker) return;
+    if (cause === 'disconnected' && worker.leaving && worker.inFlight.size === 0) cause = 'left';
     this.#effects.workerLost(worker, cause);
     this.#workers.delete(worker.key);
     this.stats.workerLost(cause);

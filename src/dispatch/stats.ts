@@ -25,7 +25,7 @@ export const DISPATCHER_METRICS = Object.freeze({
   workers: { name: 'm2pool_dispatcher_workers', help: 'Workers registered with the dispatcher.', kind: 'gauge' },
   retries: { name: 'm2pool_dispatcher_retries_total', help: 'Requests of a lost worker handed to another worker.', kind: 'counter' },
   failures: { name: 'm2pool_dispatcher_failed_requests_total', help: 'Requests the dispatcher answered itself (503, or a close once the reply had started), by reason.', kind: 'counter', label: 'reason' },
-  workersLost: { name: 'm2pool_dispatcher_workers_lost_total', help: 'Workers that disconnected or missed their heartbeat deadline while registered, by cause.', kind: 'counter', label: 'cause' },
+  workersLost: { name: 'm2pool_dispatcher_workers_lost_total', help: 'Workers that disconnected or missed their heartbeat deadline while registered, by cause (left: it had asked to leave and held nothing, not a loss).', kind: 'counter', label: 'cause' },
   lateReplies: { name: 'm2pool_dispatcher_late_replies_total', help: 'Replies from workers for requests already answered or re-dispatched: dropped.', kind: 'counter' },
   notices: { name: 'm2pool_dispatcher_disconnect_notices_total', help: 'Mongrel2 disconnect notices, by what became of them.', kind: 'counter', label: 'outcome' },
   mongrel2Connected: { name: 'm2pool_dispatcher_mongrel2_servers_ready', help: 'Configured Mongrel2 servers connected and subscribed.', kind: 'gauge' },
