@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Server } from 'node:http';
-import { ExitCode, errorMessage } from '../errors';
+import { ErrorCode, ExitCode, errorMessage } from '../errors';
 import { isSupervisorMessage, type WorkerMessage } from '../ipc/messages';
 import { createLogger } from '../log/logger';
 import { DEFAULT_PUSH_INTERVAL_MS } from '../metrics/definitions';
@@ -18,12 +18,11 @@ import { Dispatcher } from './dispatcher';
 import type { DispatcherOptions } from './options';
 import { dispatcherFamilies, dispatcherSnapshot, type DispatcherGauges } from './stats';
 import { ZapHandler } from './zap-handler';
+import { listenForStopTriggers } from '../ipc/stop-triggers';
 
 export type { DispatcherOptions } from './options';
 
 const LINGER_MS = 2_000;
-/** Drain budget when the supervisor vanished. */
-const ORPHAN_DRAIN_MS = 2_000;
 
 function sendToSupervisor(msg: WorkerMessage): void {
   if (process.send === undefined || !process.connected) return;
@@ -57,7 +56,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     if (options.bind.startsWith('ipc://')) await mkdir(path.dirname(options.bind.slice('ipc://'.length)), { recursive: true });
   } catch (err) {
     zap?.close();
-    return fatal(ExitCode.BOOT_ERROR, 'M2P_ERR_WORKER_BOOT', err);
+    return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
   }
 
   const dispatcher = new Dispatcher({ ...options, bind: options.bind, curve, logger });
@@ -73,7 +72,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
   } catch (err) {
     zap?.close();
     await dispatcher.stop(0, 0).catch(() => undefined);
-    return fatal(ExitCode.BOOT_ERROR, 'M2P_ERR_WORKER_BOOT', err);
+    return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
   }
   dispatcher.workerEvents.on('handshake:error:auth', (e) => logger.warn({ event: 'dispatcher.auth.failed', address: e.address }, 'worker handshake failed authentication'));
 
@@ -88,7 +87,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     } catch (err) {
       await dispatcher.stop(0, 0);
       zap?.close();
-      return fatal(ExitCode.BOOT_ERROR, 'M2P_ERR_WORKER_BOOT', err);
+      return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
     }
   }
 
@@ -136,20 +135,10 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
         resolve();
       });
     };
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (stopping) {
-        logger.warn({ event: 'dispatcher.exit.forced', signal }, 'second signal: exiting now');
-        logger.flush();
-        process.exit(ExitCode.CRASH);
-      }
-      stop(signal, options.drainTimeoutMs);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
     process.on('message', (msg: unknown) => {
       if (isSupervisorMessage(msg) && msg.type === 'm2pool:shutdown') stop('supervisor', msg.drainTimeoutMs);
     });
-    process.on('disconnect', () => stop('supervisor-gone', Math.min(ORPHAN_DRAIN_MS, options.drainTimeoutMs)));
+    listenForStopTriggers({ role: 'dispatcher', logger, drainTimeoutMs: options.drainTimeoutMs, isStopping: () => stopping, stop });
   });
 
   stopHeartbeat();

@@ -7,6 +7,7 @@
 import type { WorkerMessage } from '../ipc/messages';
 import type { WorkerExit } from './worker-handle';
 import type { WorkerProcess } from './spawn';
+import { signalChild } from './child-signal';
 
 /** Lifecycle state of the dispatcher. */
 export type DispatcherState = 'booting' | 'ready' | 'stopping' | 'exited';
@@ -103,11 +104,7 @@ export class DispatcherHandle {
 
   /** Send a signal, tolerating a process that is gone. */
   signal(sig: NodeJS.Signals): void {
-    try {
-      this.child.kill(sig);
-    } catch {
-      // NOTE: kill() throws only for invalid signals.
-    }
+    signalChild(this.child, sig);
   }
 
   markExited(code: number | null, signal: NodeJS.Signals | null, now: number): void {

@@ -8,6 +8,7 @@
 import { assertNever, type WorkerMessage } from '../ipc/messages';
 import type { DrainReason, KillReason } from './restart-policy';
 import type { WorkerProcess } from './spawn';
+import { signalChild } from './child-signal';
 
 const NO_CONNECTIONS: ReadonlySet<string> = new Set();
 
@@ -270,11 +271,7 @@ export class WorkerHandle {
 
   /** Send a signal, tolerating a process that already went away (ESRCH). */
   signal(sig: NodeJS.Signals): void {
-    try {
-      this.child.kill(sig);
-    } catch {
-      // NOTE: kill() throws only for invalid signals; a gone process just returns false.
-    }
+    signalChild(this.child, sig);
   }
 
   /** Record the exit (from the child's `exit` event, or a failed spawn). */

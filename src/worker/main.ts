@@ -19,9 +19,8 @@ import { applyRequestTimeout, type WorkerApp } from './app-contract';
 import { startHeartbeat } from './heartbeat';
 import type { WorkerOptions } from './options';
 import { WorkerRuntime } from './runtime';
+import { listenForStopTriggers } from '../ipc/stop-triggers';
 
-/** Drain budget when the supervisor vanished: finish quickly, never linger as an orphan. */
-const ORPHAN_DRAIN_MS = 2_000;
 const LINGER_MS = 2_000;
 
 /** Send and resolve once the message was written to the channel (so the last metrics survive exit). */
@@ -75,7 +74,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   try {
     transport = createTransport(await transportConfig(options, slot, generation));
   } catch (err) {
-    return fatal(ExitCode.BOOT_ERROR, 'M2P_ERR_WORKER_BOOT', err);
+    return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
   }
   transport.onReadyChange((link, ready) => {
     if (!booted) return;
@@ -137,16 +136,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
       }
       void runtime.stop(drainMs).then(resolve);
     };
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (runtime.stopping && signal !== 'SIGHUP') {
-        logger.warn({ event: 'worker.exit.forced', signal }, 'second signal: exiting now');
-        logger.flush();
-        process.exit(ExitCode.CRASH);
-      }
-      stop(signal, options.drainTimeoutMs);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    listenForStopTriggers({ role: 'worker', logger, drainTimeoutMs: options.drainTimeoutMs, isStopping: () => runtime.stopping, stop });
     process.on('message', (msg: unknown) => {
       if (!isSupervisorMessage(msg) || relay?.handle(msg) === true) return;
       switch (msg.type) {
@@ -162,9 +152,6 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
           return assertNever(msg);
       }
     });
-    process.on('disconnect', () => stop('supervisor-gone', Math.min(ORPHAN_DRAIN_MS, options.drainTimeoutMs)));
-    // The parent may have died before we even listened for 'disconnect'.
-    if (process.send !== undefined && !process.connected) stop('supervisor-gone', ORPHAN_DRAIN_MS);
   });
 
   await stopped;

@@ -1,0 +1,41 @@
+/**
+ * The stop triggers every child process of the pool (worker, dispatcher) answers the same way: SIGTERM/SIGINT
+ * stop gracefully and a second one exits at once; the supervisor's IPC channel dropping (supervisor gone) stops
+ * quickly, so no child outlives it as an orphan. The `m2pool:shutdown` message is the caller's, since each child
+ * handles its other supervisor messages on the same listener.
+ * @module
+ */
+import type { Logger } from 'pino';
+import { ExitCode } from '../errors';
+
+/** Drain budget when the supervisor vanished: finish quickly, never linger as an orphan. */
+export const ORPHAN_DRAIN_MS = 2_000;
+
+/** What {@link listenForStopTriggers} needs. */
+export interface StopTriggers {
+  /** `worker` or `dispatcher`: the prefix of the `.exit.forced` event. */
+  readonly role: string;
+  readonly logger: Logger;
+  readonly drainTimeoutMs: number;
+  /** A stop was already asked for (a second signal then exits at once). */
+  isStopping(): boolean;
+  /** Begin the graceful stop; idempotent. */
+  stop(reason: string, drainMs: number): void;
+}
+
+/** Install the signal and channel listeners. */
+export function listenForStopTriggers(t: StopTriggers): void {
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (t.isStopping()) {
+      t.logger.warn({ event: `${t.role}.exit.forced`, signal }, 'second signal: exiting now');
+      t.logger.flush();
+      process.exit(ExitCode.CRASH);
+    }
+    t.stop(signal, t.drainTimeoutMs);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('disconnect', () => t.stop('supervisor-gone', Math.min(ORPHAN_DRAIN_MS, t.drainTimeoutMs)));
+  // The parent may have died before we even listened for 'disconnect'.
+  if (process.send !== undefined && !process.connected) t.stop('supervisor-gone', Math.min(ORPHAN_DRAIN_MS, t.drainTimeoutMs));
+}
