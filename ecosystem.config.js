@@ -7,7 +7,9 @@
 //   the requests (queued until the new workers join, up to its queue limit and timeout). The dispatcher serves
 //   its own /metrics only when M2POOL_DISPATCHER_ADMIN (HOST:PORT) is set. M2POOL_TOPOLOGY=direct runs the
 //   workers straight against Mongrel2 instead (no dispatcher app).
-// - The supervisor is the pool: fork mode, one instance (pm2 cluster mode would double it).
+// - The supervisor is the pool: fork mode (pm2 cluster mode would double it). `pm2 scale m2pool N` runs N pools
+//   that all join the one dispatcher, instance i with its admin API on the configured port + i
+//   (src/supervisor/pm2-instance.ts); scaling pm2 down drains a pool's workers through the dispatcher.
 // - wait_ready: the supervisor sends 'ready' to pm2 once the minimum of workers is ready (listen_timeout
 //   covers the worker boot timeout).
 // - kill_timeout is above the supervisor's shutdown timeout (35 s), so pm2 never SIGKILLs a draining pool
@@ -73,6 +75,13 @@ module.exports = {
       exec_mode: 'fork',
       instances: 1,
       autorestart: true,
+      // Exit 2 (usage), 3 (cannot boot: e.g. the admin address is taken, as with `pm2 scale m2pool N`) and 4 (the
+      // app does not load) are not fixed by a restart: pm2 leaves the instance stopped, no restart storm.
+      stop_exit_codes: [2, 3, 4],
+      // A crash is restarted with backoff (the pool's own supervisor restarts single workers itself).
+      exp_backoff_restart_delay: 200,
+      min_uptime: 10_000,
+      max_restarts: 20,
       wait_ready: true,
       listen_timeout: 40_000,
       kill_timeout: 45_000,

@@ -8,10 +8,11 @@ import type { DestinationStream } from 'pino';
 import { CONFIG_FIELDS, type ConfigKey } from '../config/fields';
 import { loadConfig, loadConfigSync } from '../config/load';
 import type { PoolConfig } from '../config/schema';
-import { ConfigError, ExitCode, errorMessage } from '../errors';
+import { ConfigError, ExitCode, errorMessage, isErrnoException } from '../errors';
 import { PoolMetrics } from '../metrics';
 import { appLoadsOrSay } from '../supervisor/app-check';
 import { startAdminServer, type MetricsHandler } from '../supervisor/admin-server';
+import { adminForPm2Instance } from '../supervisor/pm2-instance';
 import { createSupervisorLogger, flushLogger, type Logger } from '../supervisor/logger';
 import { metricsObserver } from '../supervisor/metrics-observer';
 import { announcePm2Ready, registerPm2Actions, type Pm2Process } from '../supervisor/pm2-actions';
@@ -112,19 +113,24 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
   // A reload (HUP, admin, CLI, pm2) re-reads the same sources: an edited config file takes effect.
   const reloadConfig = (): PoolConfig => loadConfigSync(sources);
   const supervisor = new Supervisor({ config, logger, reloadConfig, ...(observer !== undefined ? { observer } : {}) });
+  // Under `pm2 scale m2pool N`, instance i serves its admin API on the configured port + i.
+  const adminAddress = adminForPm2Instance(config.admin, sources.env);
   let admin;
   try {
     admin = await startAdminServer({
       target: supervisor,
-      listen: config.admin,
+      listen: adminAddress,
       token: config.adminToken,
       metricsToken: config.metricsToken,
       logger,
       ...(metricsHandler !== undefined ? { metricsHandler } : {}),
     });
   } catch (err) {
-    logger.fatal({ event: 'admin.error', err, admin: config.admin }, 'admin.error');
-    stderr.write(`m2pool start: cannot serve the admin API on ${config.admin}: ${errorMessage(err)}\n`);
+    logger.fatal({ event: 'admin.error', err, admin: adminAddress }, 'admin.error');
+    stderr.write(`m2pool start: cannot serve the admin API on ${adminAddress}: ${errorMessage(err)}\n`);
+    if (isErrnoException(err) && err.code === 'EADDRINUSE') {
+      stderr.write(`m2pool start: another process already serves ${adminAddress}. To change a pool's number of workers use 'npx m2pool scale N' or 'pm2 trigger m2pool scale N'.\n`);
+    }
     await flushLogger(logger);
     return ExitCode.BOOT_ERROR;
   }
