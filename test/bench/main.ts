@@ -329,7 +329,7 @@ async function measure(s: Scenario, v: RunningVariant, opts: Options, workDir: s
     cpuS[m.role] = (cpuS[m.role] ?? 0) + d;
     cpuS.total += d;
   });
-  const rss: { worker: number[]; supervisor?: number; primary?: number; mongrel2?: number } = { worker: [] };
+  const rss: { worker: number[]; supervisor?: number; dispatcher?: number; primary?: number; mongrel2?: number } = { worker: [] };
   for (const m of members) {
     const bytes = rssBytes(m.pid);
     if (m.role === 'worker') rss.worker.push(bytes);

@@ -49,7 +49,7 @@ export interface VariantSpec {
 /** A process whose CPU and memory are measured. */
 export interface Member {
   /** `mongrel2`, `supervisor` (m2pool) / `primary` (node:cluster), `worker`. */
-  readonly role: 'mongrel2' | 'supervisor' | 'primary' | 'worker';
+  readonly role: 'mongrel2' | 'supervisor' | 'dispatcher' | 'primary' | 'worker';
   readonly pid: number;
 }
 
@@ -100,6 +100,8 @@ interface PoolView {
   readonly pid: number;
   readonly ready: number;
   readonly workers: ReadonlyArray<{ readonly pid: number | null; readonly state: string }>;
+  /** The pool's own dispatcher (dispatch topology, the default); absent or null in direct mode. */
+  readonly dispatcher?: { readonly pid: number | null } | null;
 }
 
 async function startM2pool(spec: VariantSpec, ctx: VariantContext): Promise<RunningVariant> {
@@ -127,6 +129,7 @@ async function startM2pool(spec: VariantSpec, ctx: VariantContext): Promise<Runn
   const proc = spawnGroup(`m2pool ${spec.id}`, process.execPath, args, { cwd: REPO_ROOT, env: profileEnv(spec, ctx), logFile: path.join(ctx.dir, `${spec.id}.log`) });
   const admin = `http://127.0.0.1:${adminPort}`;
   let pids: number[] = [];
+  let dispatcherPid: number | null = null;
   try {
     await waitFor(
       async () => {
@@ -135,6 +138,7 @@ async function startM2pool(spec: VariantSpec, ctx: VariantContext): Promise<Runn
         const ready = pool.workers.filter((w) => w.state === 'ready' && w.pid !== null);
         if (ready.length !== spec.workers) return false;
         pids = ready.map((w) => w.pid!);
+        dispatcherPid = pool.dispatcher?.pid ?? null;
         return true;
       },
       { timeoutMs: 30_000, intervalMs: 100, what: `${spec.id}: ${spec.workers} ready workers` },
@@ -147,7 +151,12 @@ async function startM2pool(spec: VariantSpec, ctx: VariantContext): Promise<Runn
     spec,
     baseUrl: ctx.mongrel2.baseUrl,
     host: h.host,
-    members: () => [{ role: 'mongrel2', pid: ctx.mongrel2.proc.pid }, { role: 'supervisor', pid: proc.pid }, ...pids.map((pid) => ({ role: 'worker' as const, pid }))],
+    members: () => [
+      { role: 'mongrel2', pid: ctx.mongrel2.proc.pid },
+      { role: 'supervisor', pid: proc.pid },
+      ...(dispatcherPid === null ? [] : [{ role: 'dispatcher' as const, pid: dispatcherPid }]),
+      ...pids.map((pid) => ({ role: 'worker' as const, pid })),
+    ],
     async check() {
       if (!proc.running()) throw new Error(`${spec.id}: supervisor exited\n${proc.log().slice(-3000)}`);
       const pool = (await getJson(`${admin}/pool`)) as PoolView;
