@@ -138,7 +138,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     process.on('message', (msg: unknown) => {
       if (isSupervisorMessage(msg) && msg.type === 'm2pool:shutdown') stop('supervisor', msg.drainTimeoutMs);
     });
-    listenForStopTriggers({ role: 'dispatcher', logger, drainTimeoutMs: options.drainTimeoutMs, isStopping: () => stopping, stop });
+    listenForStopTriggers({ role: 'dispatcher', logger, drainTimeoutMs: options.drainTimeoutMs, isStopping: () => stopping, stop, deferToSupervisor: true });
   });
 
   stopHeartbeat();

@@ -21,12 +21,24 @@ export interface StopTriggers {
   isStopping(): boolean;
   /** Begin the graceful stop; idempotent. */
   stop(reason: string, drainMs: number): void;
+  /**
+   * While a supervisor is connected, leave the first SIGTERM/SIGINT to it (it stops this child in its own order,
+   * e.g. the dispatcher after the workers drained). A signal sent to the whole process group reaches every
+   * child at once; the supervisor's shutdown, or its channel dropping, still stops this one.
+   */
+  readonly deferToSupervisor?: boolean;
 }
 
 /** Install the signal and channel listeners. */
 export function listenForStopTriggers(t: StopTriggers): void {
+  let deferred = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (t.isStopping()) {
+    if (t.deferToSupervisor === true && process.connected && !t.isStopping() && !deferred) {
+      deferred = true;
+      t.logger.debug({ event: `${t.role}.signal.deferred`, signal }, 'signal left to the supervisor, which stops this process in order');
+      return;
+    }
+    if (t.isStopping() || deferred) {
       t.logger.warn({ event: `${t.role}.exit.forced`, signal }, 'second signal: exiting now');
       t.logger.flush();
       process.exit(ExitCode.CRASH);

@@ -91,8 +91,9 @@ export class DispatcherKeeper {
       const drainMs = this.#d.config.drainTimeoutMs;
       if (cur.live) cur.state = 'stopping';
       cur.killAt = Math.min(deadline, now + (fast ? FAST_STOP_GRACE_MS : drainMs + STOP_KILL_GRACE_MS));
-      if (fast || !cur.child.connected) cur.signal('SIGTERM');
-      else cur.child.send({ type: 'm2pool:shutdown', drainTimeoutMs: drainMs }, (err) => { if (err !== null && cur.live) cur.signal('SIGTERM'); });
+      // The message, not a signal: a dispatcher with a supervisor leaves its first signal to it (stop-triggers.ts).
+      if (!cur.child.connected) cur.signal('SIGTERM');
+      else cur.child.send({ type: 'm2pool:shutdown', drainTimeoutMs: fast ? 0 : drainMs }, (err) => { if (err !== null && cur.live) cur.signal('SIGTERM'); });
       this.#d.log.info({ event: 'dispatcher.stop', dispatcherPid: cur.pid, pending: cur.pending }, 'dispatcher.stop');
     }
     this.#enforceDeadlines(now);
