@@ -34,7 +34,7 @@ async function readyPids(pool: TestPool): Promise<number[]> {
   return (await pool.pool()).workers.filter((w) => w.state === 'ready' && w.pid !== null).map((w) => w.pid as number);
 }
 
-test('dispatch by default: 10 scale events, 3 rolling reloads and 5 kill -9 of workers under GET load lose nothing', { timeout: 90_000 }, async (t) => {
+test('dispatch by default: 20 scale events, 5 rolling reloads and 10 kill -9 of workers under GET load lose nothing', { timeout: 90_000 }, async (t) => {
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
   const pool = await startPool(m2, POOL_FLAGS);
@@ -50,7 +50,7 @@ test('dispatch by default: 10 scale events, 3 rolling reloads and 5 kill -9 of w
   const mark = (what: string): void => void events.push({ at: performance.now(), what: `${what} at ${(performance.now() - t0).toFixed(0)} ms` });
   await load.reached(300);
   const progress = async (): Promise<void> => load.reached(load.results.length + 100);
-  const scales = [2, 4, 3, 5, 2, 4, 1, 3, 5, 3];
+  const scales = [2, 4, 3, 5, 2, 4, 1, 3, 5, 3, 1, 4, 2, 5, 3, 1, 4, 2, 5, 3];
   let reloads = 0;
   let kills = 0;
   for (const [i, n] of scales.entries()) {
@@ -59,7 +59,7 @@ test('dispatch by default: 10 scale events, 3 rolling reloads and 5 kill -9 of w
     assert.equal(r.status, 200, JSON.stringify(r.body));
     await pool.waitPool(settled(n), `${n} settled workers`);
     await progress();
-    if (i % 3 === 2) {
+    if (i % 4 === 3) {
       mark('reload');
       const rl = await pool.call('POST', '/pool/reload');
       assert.equal(rl.status, 202, JSON.stringify(rl.body));
@@ -80,8 +80,8 @@ test('dispatch by default: 10 scale events, 3 rolling reloads and 5 kill -9 of w
   }
   const results = await load.stop();
   const failed = failedOf(results);
-  assert.equal(reloads, 3);
-  assert.equal(kills, 5);
+  assert.equal(reloads, 5);
+  assert.equal(kills, 10);
   const metrics = await fetch(`http://127.0.0.1:${pool.adminPort}/metrics`).then((r) => r.text());
   assert.deepEqual(failed.slice(0, 5).map((r) => `${r.status} ${String(r.problem)} at ${(r.sentAt - t0).toFixed(0)} ms, ${events.filter((e) => e.at <= r.sentAt).at(-1)?.what ?? '-'}`), [], `${failed.length} of ${results.length} requests failed; ${metrics.split('\n').filter((l) => /^m2pool_dispatcher_failed_requests_total/.test(l)).join(', ')}`);
 
