@@ -50,7 +50,20 @@ for (const protocol of ['tnetstring', 'json'] as const) {
       assert.equal(res.body.toString(), '/echo/a%20b/c');
     });
 
-    // HEAD and a binary POST /echo round trip: test/integration/front.case.ts runs them against this front too.
+    test('HEAD has the headers of GET and no body', async () => {
+      const res = await rawRequest(port, { method: 'HEAD', path: '/echo/abc' });
+      assert.equal(res.status, 200);
+      assert.equal(res.header('content-length'), String('/echo/abc'.length));
+      assert.equal(res.body.length, 0);
+    });
+
+    test('POST /echo round-trips a binary body with its content type', async () => {
+      const body = Buffer.concat([Buffer.from([0, 0xff, 0x80, 0x0d, 0x0a]), randomBytes(4000)]);
+      const res = await rawRequest(port, { method: 'POST', path: '/echo', headers: [['Content-Type', 'application/x-test']], body });
+      assert.equal(res.status, 200);
+      assert.equal(res.header('content-type'), 'application/x-test');
+      assert.deepEqual(res.body, body);
+    });
 
     test('unknown path is 404, wrong method 405 with Allow, throwing handler 500 without the stack', async () => {
       const notFound = await rawRequest(port, { path: '/nope' });
