@@ -15,26 +15,17 @@ import { splitConnection } from './frame-peek';
 import { RetryHint, Scheduler, type FailureAction, type LossCause, type PendingRequest, type SchedulerEffects, type WorkerEntry } from './scheduler';
 import type { FailureReason } from './stats';
 import { WorkerPort, type CurveServerKeys, type WorkerPortHandler } from './worker-port';
+import type { DispatcherOptions } from './options';
 
 /** Settings of a {@link Dispatcher}. */
-export interface DispatcherEngineOptions {
-  readonly sendSpecs: readonly string[];
-  readonly recvSpecs: readonly string[];
-  readonly bind: string;
+export type DispatcherEngineOptions = Pick<
+  DispatcherOptions,
+  'sendSpecs' | 'recvSpecs' | 'bind' | 'receiveHwm' | 'queueLimit' | 'queueTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'sendTimeoutMs' | 'retryAfterSeconds'
+> & {
+  /** The CURVE keys read from `curveSecretFile` (tcp endpoints). */
   readonly curve?: CurveServerKeys | undefined;
-  /** Receive high-water mark of each Mongrel2 PULL: what a dispatcher crash can lose per server, beyond the queue. */
-  readonly receiveHwm: number;
-  readonly queueLimit: number;
-  readonly queueTimeoutMs: number;
-  /** How often workers PING (told in WELCOME). */
-  readonly heartbeatIntervalMs: number;
-  readonly heartbeatTimeoutMs: number;
-  /** How long a reply may wait for its Mongrel2 before it counts as failed. */
-  readonly sendTimeoutMs: number;
-  /** `Retry-After` seconds of the dispatcher's 503s. */
-  readonly retryAfterSeconds: number;
   readonly logger: Logger;
-}
+};
 
 /** Period of the queue-timeout and heartbeat-deadline sweep. */
 const SWEEP_MS = 100;
