@@ -72,7 +72,8 @@ test('SIGTERM to the supervisor drains every worker, they exit 0, and the superv
   const s = await startSupervisor(t, [], 2);
   const pids = s.workerPids();
   assert.equal(pids.length, 2);
-  assert.equal((await adminCall(s.port, 'GET', '/readyz')).status, 200);
+  // Ready also needs the workers' first heartbeat to say their links are up, which can trail worker.ready.
+  await waitFor(async () => (await adminCall(s.port, 'GET', '/readyz')).status === 200, { timeoutMs: 10_000, what: '/readyz 200' });
   const metrics = await metricsText(s.port);
   assert.match(metrics, /^m2pool_workers\{state="ready"\} 2$/m);
   assert.match(metrics, /^m2pool_workers_desired 2$/m);
