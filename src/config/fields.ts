@@ -6,7 +6,7 @@
  */
 
 /** How a value arriving as a string (env var, CLI flag) is turned into the config value. */
-export type FieldKind = 'int' | 'string' | 'strings' | 'level' | 'bool';
+export type FieldKind = 'int' | 'number' | 'string' | 'strings' | 'level' | 'bool';
 
 /** Dotted path of a config key: `workers`, `restartBackoff.initialMs`. */
 export type ConfigKey =
@@ -17,7 +17,10 @@ export type ConfigKey =
   | 'maxSurge' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'logLevel' | 'requestLogLevel'
   | 'metrics' | 'topology' | 'dispatcher' | 'dispatcherBind' | 'runDir' | 'queueLimit' | 'queueTimeoutMs'
   | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'insecure'
-  | 'workerModule' | 'workerArgs';
+  | 'workerModule' | 'workerArgs'
+  | 'autoscale.min' | 'autoscale.max' | 'autoscale.intervalMs' | 'autoscale.targetUtilization' | 'autoscale.targetQueueWaitMs'
+  | 'autoscale.tolerance' | 'autoscale.scaleDownWindowMs' | 'autoscale.flapPenaltyMs' | 'autoscale.maxStepFactor' | 'autoscale.maxStepAdd'
+  | 'autoscale.minBusyEventLoop' | 'autoscale.cpuSaturation' | 'autoscale.memoryCapBytes';
 
 /** Description of one configuration key. */
 export interface ConfigField {
@@ -93,6 +96,19 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('metrics', 'string', 'on|off', 'worker: record request metrics and push them to the supervisor (default on)'),
   field('workerModule', 'string', 'FILE', 'script forked per worker (default: this package\'s dist/src/cli/main.js)'),
   field('workerArgs', 'strings', 'ARG', "leading worker arguments, repeatable (default 'worker')", 'worker-arg'),
+  field('autoscale.min', 'int', 'N', 'autoscaling: fewest workers; giving min and max turns the autoscaler on (off by default)'),
+  field('autoscale.max', 'int', 'N', 'autoscaling: most workers, within minWorkers..maxWorkers'),
+  field('autoscale.intervalMs', 'int', 'MS', 'autoscaling: sample and decide this often (default 5000)'),
+  field('autoscale.targetUtilization', 'number', 'RATIO', 'autoscaling: target in flight / (ready workers x max in flight) (default 0.7)'),
+  field('autoscale.targetQueueWaitMs', 'int', 'MS', 'autoscaling: target p95 queue wait at the dispatcher (default 50)'),
+  field('autoscale.tolerance', 'number', 'RATIO', 'autoscaling: |observed/target - 1| up to this changes nothing (default 0.1)'),
+  field('autoscale.scaleDownWindowMs', 'int', 'MS', 'autoscaling: scale down only when every recommendation of this window agreed (default 300000)'),
+  field('autoscale.flapPenaltyMs', 'int', 'MS', 'autoscaling: no scale-down this long after a scale-up (default 60000)'),
+  field('autoscale.maxStepFactor', 'number', 'X', 'autoscaling: a scale-up step at most multiplies the size by this (default 2)'),
+  field('autoscale.maxStepAdd', 'int', 'N', 'autoscaling: a scale-up step adds at most this many workers (default 4)'),
+  field('autoscale.minBusyEventLoop', 'number', 'RATIO', 'autoscaling: no scale-up while the busiest event loop is below this, 0 = off (default 0)'),
+  field('autoscale.cpuSaturation', 'number', 'RATIO', 'autoscaling: no scale-up while machine CPU use is above this, 1 = off (default 0.9)'),
+  field('autoscale.memoryCapBytes', 'int', 'BYTES', 'autoscaling: workers x largest worker RSS stays below this, 0 = off (default 0)'),
 ]);
 
 /** Lookup of {@link CONFIG_FIELDS} by key. */

@@ -31,6 +31,7 @@ export interface ConfigSources {
 }
 
 const INTEGER = /^[+-]?\d+$/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)$/;
 
 /** Turn a string from env or argv into the key's type where it cleanly can. */
 function coerce(f: ConfigField, value: unknown, fromEnv: boolean): unknown {
@@ -47,6 +48,7 @@ function coerce(f: ConfigField, value: unknown, fromEnv: boolean): unknown {
     return value;
   }
   if (f.kind === 'int' && typeof value === 'string' && INTEGER.test(value.trim())) return Number(value.trim());
+  if (f.kind === 'number' && typeof value === 'string' && DECIMAL.test(value.trim())) return Number(value.trim());
   return value;
 }
 

@@ -4,6 +4,7 @@
  * @module
  */
 import * as path from 'node:path';
+import type { AutoscaleSettings } from './autoscale';
 
 /** pino level names accepted by `logLevel` / `requestLogLevel`. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -141,10 +142,12 @@ export interface PoolConfig {
   readonly workerModule: string;
   /** Leading arguments before the worker flags (tests point these at a fixture). @default ['worker'] */
   readonly workerArgs: readonly string[];
+  /** The autoscaler (`supervisor/autoscaler.ts`); absent = off, the desired count changes only by hand. */
+  readonly autoscale?: AutoscaleSettings;
 }
 
 /** Keys that have a default (every key except the required `app` and the optional pass-throughs). */
-type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'adminTokenFile' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'requestLogLevel' | 'metrics' | 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir'>;
+type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'adminTokenFile' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'requestLogLevel' | 'metrics' | 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'autoscale'>;
 
 /** Shape of {@link DEFAULTS}. */
 export type PoolDefaults = Pick<PoolConfig, DefaultedKeys>;

@@ -10,6 +10,7 @@ import type { ConfigKey } from './fields';
 import { tokenProblem } from './admin-token';
 import { isLoopbackHost, parseHostPort } from './host-port';
 import { parseUploadStore } from '../worker/upload-store';
+import { AUTOSCALE_DEFAULTS, type AutoscaleSettings } from './autoscale';
 
 /** Options of {@link validateConfig}. */
 export interface ValidateOptions {
@@ -19,7 +20,7 @@ export interface ValidateOptions {
   readonly unknownKeyOrigin?: string;
 }
 
-type PassKey = 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'adminTokenFile' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'requestLogLevel' | 'metrics';
+type PassKey = 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'adminTokenFile' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'requestLogLevel' | 'metrics' | 'autoscale';
 
 type Check<T> = (value: unknown) => { readonly value: T } | { readonly problem: string };
 
@@ -36,6 +37,14 @@ function int(min: number, max: number = Number.MAX_SAFE_INTEGER): Check<number> 
 }
 
 const ms = (min: number): Check<number> => int(min, MAX_TIMER_MS);
+
+/** A finite number in (min, max] (`minExclusive`) or [min, max]. */
+function num(min: number, max: number, minExclusive = false): Check<number> {
+  return (v) =>
+    typeof v === 'number' && Number.isFinite(v) && (minExclusive ? v > min : v >= min) && v <= max
+      ? { value: v }
+      : { problem: `must be a number ${minExclusive ? 'above' : 'from'} ${min} ${minExclusive ? 'and at most' : 'to'} ${max}, got ${show(v)}` };
+}
 
 function str(nonEmpty: boolean): Check<string> {
   return (v) =>
@@ -96,10 +105,12 @@ const TOP_KEYS: ReadonlySet<string> = new Set([
   'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
   'receiveHwm', 'requestTimeoutMs', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
   'topology', 'dispatcher', 'dispatcherBind', 'runDir', 'queueLimit', 'queueTimeoutMs', 'curveSecretFile', 'curveServerKeyFile', 'curveAuthorizedDir', 'insecure',
+  'autoscale',
 ]);
 const NESTED_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   restartBackoff: new Set(['initialMs', 'maxMs', 'resetAfterMs']),
   crashLoop: new Set(['maxFailures', 'windowMs', 'probeAfterMs']),
+  autoscale: new Set(['min', 'max', ...Object.keys(AUTOSCALE_DEFAULTS)]),
 };
 
 function isRecord(x: unknown): x is Record<string, unknown> {
@@ -226,6 +237,8 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   if (queueLimit !== undefined) pass.queueLimit = queueLimit;
   const queueTimeoutMs = r.optional('queueTimeoutMs', ms(1));
   if (queueTimeoutMs !== undefined) pass.queueTimeoutMs = queueTimeoutMs;
+  const autoscale = autoscaleSettings(raw['autoscale'], r);
+  if (autoscale !== undefined) pass.autoscale = autoscale;
   const config: PoolConfig = {
     app,
     workers: r.read('workers', int(0, 1024), d.workers),
@@ -269,9 +282,47 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   return deepFreeze(config);
 }
 
+/**
+ * The `autoscale` object: absent = off; otherwise `min` and `max` are required and the rest default
+ * (docs/runbook.md "Autoscaling").
+ */
+function autoscaleSettings(raw: unknown, r: Reader): AutoscaleSettings | undefined {
+  if (!isRecord(raw)) return undefined; // a non-object is reported by unknownKeys
+  const d = AUTOSCALE_DEFAULTS;
+  const settings: AutoscaleSettings = {
+    min: r.read('autoscale.min', int(1, 1024), 0),
+    max: r.read('autoscale.max', int(1, 1024), 0),
+    intervalMs: r.read('autoscale.intervalMs', ms(50), d.intervalMs),
+    targetUtilization: r.read('autoscale.targetUtilization', num(0, 1, true), d.targetUtilization),
+    targetQueueWaitMs: r.read('autoscale.targetQueueWaitMs', int(1, MAX_TIMER_MS), d.targetQueueWaitMs),
+    tolerance: r.read('autoscale.tolerance', num(0, 0.9), d.tolerance),
+    scaleDownWindowMs: r.read('autoscale.scaleDownWindowMs', ms(0), d.scaleDownWindowMs),
+    flapPenaltyMs: r.read('autoscale.flapPenaltyMs', ms(0), d.flapPenaltyMs),
+    maxStepFactor: r.read('autoscale.maxStepFactor', num(1, 100, true), d.maxStepFactor),
+    maxStepAdd: r.read('autoscale.maxStepAdd', int(1, 1024), d.maxStepAdd),
+    minBusyEventLoop: r.read('autoscale.minBusyEventLoop', num(0, 1), d.minBusyEventLoop),
+    cpuSaturation: r.read('autoscale.cpuSaturation', num(0, 1, true), d.cpuSaturation),
+    memoryCapBytes: r.read('autoscale.memoryCapBytes', int(0), d.memoryCapBytes),
+  };
+  for (const key of ['min', 'max'] as const) {
+    if (raw[key] === undefined) r.problem(`autoscale.${key}`, `is required to turn autoscaling on (--autoscale-${key} N or M2POOL_AUTOSCALE_${key.toUpperCase()})`);
+  }
+  return settings;
+}
+
+/** The autoscaler's bounds sit inside the ones manual scaling has. */
+function autoscaleChecks(c: PoolConfig, r: Reader): void {
+  const a = c.autoscale;
+  if (a === undefined || !r.ok('autoscale.min', 'autoscale.max')) return;
+  if (a.min > a.max) r.problem('autoscale.min', `(${a.min}) is above autoscale.max (${a.max})`);
+  if (r.ok('minWorkers') && a.min < c.minWorkers) r.problem('autoscale.min', `(${a.min}) is below minWorkers (${c.minWorkers}); autoscale.min..autoscale.max must sit within minWorkers..maxWorkers`);
+  if (r.ok('maxWorkers') && a.max > c.maxWorkers) r.problem('autoscale.max', `(${a.max}) is above maxWorkers (${c.maxWorkers}); autoscale.min..autoscale.max must sit within minWorkers..maxWorkers`);
+}
+
 /** Rules between keys; each runs only when the keys it reads are individually valid. */
 function crossChecks(c: PoolConfig, r: Reader): void {
   dispatchChecks(c, r);
+  autoscaleChecks(c, r);
   if (r.ok('minWorkers', 'maxWorkers') && c.minWorkers > c.maxWorkers) {
     r.problem('minWorkers', `(${c.minWorkers}) is above maxWorkers (${c.maxWorkers})`);
   }

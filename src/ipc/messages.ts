@@ -10,7 +10,15 @@ export type Msg<T extends string, D extends object = Record<never, never>> = { r
 /** Worker → supervisor. */
 export type WorkerMessage =
   /** Sockets connected (and Mongrel2 subscribed) and the app loaded: the worker serves from now on. */
-  | Msg<'m2pool:ready', { readonly pid: number; readonly endpoints: number }>
+  | Msg<
+      'm2pool:ready',
+      {
+        readonly pid: number;
+        readonly endpoints: number;
+        /** A worker's in-flight cap (its grant in the dispatch topology): the capacity the autoscaler divides by. */
+        readonly maxInFlight?: number;
+      }
+    >
   /** Sent from the worker's event loop every heartbeat interval; a blocked loop sends none. */
   | Msg<
       'm2pool:heartbeat',
@@ -20,6 +28,8 @@ export type WorkerMessage =
         /** Event-loop lag measured since the previous heartbeat, in milliseconds. */
         readonly loopLagMs: number;
         readonly rssBytes: number;
+        /** Event-loop utilisation (0..1) since the previous heartbeat (`performance.eventLoopUtilization`). */
+        readonly eventLoopUtilization?: number;
         /**
          * Connections (opaque keys) with a request in flight for at least a heartbeat interval: a disconnect notice
          * for them may reach another worker (Mongrel2 round-robins notices), which then relays it. Absent when none.

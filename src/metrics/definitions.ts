@@ -87,6 +87,19 @@ export const SCALE_DIRECTIONS = ['up', 'down'] as const;
 /** One of {@link SCALE_DIRECTIONS}. */
 export type ScaleDirection = (typeof SCALE_DIRECTIONS)[number];
 
+/** `direction` values of `m2pool_autoscale_decisions_total` (`none`: the autoscaler held the size). */
+export const AUTOSCALE_DIRECTIONS = ['up', 'down', 'none'] as const;
+/** One of {@link AUTOSCALE_DIRECTIONS}. */
+export type AutoscaleDirection = (typeof AUTOSCALE_DIRECTIONS)[number];
+
+/** `reason` values of `m2pool_autoscale_decisions_total` (the autoscale policy's reasons, docs/runbook.md "Autoscaling"). */
+export const AUTOSCALE_REASONS = [
+  'utilization', 'queue-wait', 'within-tolerance', 'stabilizing', 'flap-penalty', 'reload', 'crash-loop', 'below-desired',
+  'cpu-saturated', 'event-loop-idle', 'memory-cap', 'min', 'max',
+] as const;
+/** One of {@link AUTOSCALE_REASONS}. */
+export type AutoscaleReasonLabel = (typeof AUTOSCALE_REASONS)[number];
+
 /**
  * `reason` values of `m2pool_metrics_snapshots_rejected_total`:
  * `malformed` (not prom-client JSON), `schema` (type, labels or buckets disagree with {@link WORKER_METRICS}),
@@ -262,6 +275,24 @@ export const SUPERVISOR_METRICS = Object.freeze({
     help: 'Worker metric snapshots ignored because they were invalid, by reason.',
     kind: 'counter',
     labelNames: ['reason'],
+  },
+  utilization: {
+    name: 'm2pool_utilization_ratio',
+    help: 'Requests in flight over the in-flight capacity of the ready workers (sum of in flight / sum of max in flight), from their last heartbeats.',
+    kind: 'gauge',
+    labelNames: [],
+  },
+  autoscaleDesired: {
+    name: 'm2pool_autoscale_desired_workers',
+    help: "The autoscaler's desired worker count after its last decision (absent while autoscaling is off).",
+    kind: 'gauge',
+    labelNames: [],
+  },
+  autoscaleDecisions: {
+    name: 'm2pool_autoscale_decisions_total',
+    help: 'Autoscaler decisions, one per interval, by direction (up, down, none) and reason.',
+    kind: 'counter',
+    labelNames: ['direction', 'reason'],
   },
   snapshotAge: {
     name: 'm2pool_worker_metrics_snapshot_age_seconds',

@@ -7,6 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import {
+  AUTOSCALE_DIRECTIONS,
+  AUTOSCALE_REASONS,
   REJECT_REASONS,
   RESTART_REASONS,
   SCALE_DIRECTIONS,
@@ -16,6 +18,8 @@ import {
   WORKER_STATES,
   promClientConfig as meta,
   type MetricSpec,
+  type AutoscaleDirection,
+  type AutoscaleReasonLabel,
   type RejectReason,
   type RestartReason,
   type ScaleDirection,
@@ -41,6 +45,9 @@ export interface WorkerRef {
 export interface HeartbeatSample {
   readonly loopLagMs: number;
   readonly rssBytes: number;
+  /** Requests in flight and the worker's in-flight cap (`m2pool_utilization_ratio`); a cap of null is not counted. */
+  readonly inFlight?: number;
+  readonly maxInFlight?: number | null;
   /** When the supervisor received it, on the `now` clock. @default now() */
   readonly at?: number;
 }
@@ -71,7 +78,7 @@ export type IngestResult = 'accepted' | 'late' | 'rejected';
 interface ProcessRecord {
   readonly slot: number;
   state: WorkerStateLabel | undefined;
-  heartbeat: { readonly loopLagMs: number; readonly rssBytes: number; readonly at: number } | undefined;
+  heartbeat: { readonly loopLagMs: number; readonly rssBytes: number; readonly at: number; readonly inFlight: number; readonly maxInFlight: number | null } | undefined;
   /** When it became ready: its heartbeat age counts from here until the first heartbeat (as the supervisor's). */
   readyAt: number | undefined;
   snapshotAt: number | undefined;
@@ -113,6 +120,9 @@ export class PoolMetrics {
   readonly #crashloopSlots = new Set<number>();
   readonly #rejected: Counter<string>;
   readonly #dispatcherRestarts: Counter<string>;
+  readonly #autoscaleDesired: Gauge<string>;
+  readonly #autoscaleDecisions: Counter<string>;
+  #autoscaleSeen = false;
 
   constructor(options: PoolMetricsOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -151,6 +161,23 @@ export class PoolMetrics {
     this.#crashloop = new Gauge({ ...meta(S.slotCrashloop), registers });
     this.#rejected = new Counter({ ...meta(S.snapshotsRejected), registers });
     this.#dispatcherRestarts = new Counter({ ...meta(S.dispatcherRestarts), registers });
+    new Gauge({
+      ...meta(S.utilization),
+      registers,
+      collect() {
+        let inFlight = 0;
+        let capacity = 0;
+        for (const p of procs.values()) {
+          const hb = p.heartbeat;
+          if (p.state !== 'ready' || hb === undefined || hb.maxInFlight === null) continue;
+          inFlight += hb.inFlight;
+          capacity += hb.maxInFlight;
+        }
+        this.set(capacity > 0 ? inFlight / capacity : 0);
+      },
+    });
+    this.#autoscaleDesired = new Gauge({ ...meta(S.autoscaleDesired), registers });
+    this.#autoscaleDecisions = new Counter({ ...meta(S.autoscaleDecisions), registers });
     perSlotGauge(S.snapshotAge, registers, procs, 'max', (p) => (p.snapshotAt === undefined ? undefined : Math.max(0, now() - p.snapshotAt) / 1000));
     // Closed label sets start at 0, so increase() sees the first event.
     for (const direction of SCALE_DIRECTIONS) this.#scale.inc({ direction }, 0);
@@ -204,7 +231,24 @@ export class PoolMetrics {
   recordHeartbeat(ref: WorkerRef, hb: HeartbeatSample): void {
     const rec = this.#record(ref);
     if (rec === undefined || !Number.isFinite(hb.loopLagMs) || !Number.isFinite(hb.rssBytes)) return;
-    rec.heartbeat = { loopLagMs: hb.loopLagMs, rssBytes: hb.rssBytes, at: hb.at ?? this.#now() };
+    const cap = hb.maxInFlight;
+    const maxInFlight = typeof cap === 'number' && Number.isFinite(cap) && cap > 0 ? cap : null;
+    const inFlight = typeof hb.inFlight === 'number' && Number.isFinite(hb.inFlight) && hb.inFlight >= 0 ? hb.inFlight : 0;
+    rec.heartbeat = { loopLagMs: hb.loopLagMs, rssBytes: hb.rssBytes, at: hb.at ?? this.#now(), inFlight, maxInFlight };
+  }
+
+  /**
+   * One autoscaler decision (`desired`: the count after it). The first one creates every direction × reason
+   * series at 0, so `increase()` sees each first decision too (none exist while autoscaling is off).
+   */
+  recordAutoscale(direction: AutoscaleDirection, reason: AutoscaleReasonLabel, desired: number): void {
+    if (!(AUTOSCALE_DIRECTIONS as readonly string[]).includes(direction) || !(AUTOSCALE_REASONS as readonly string[]).includes(reason)) return;
+    if (!this.#autoscaleSeen) {
+      this.#autoscaleSeen = true;
+      for (const d of AUTOSCALE_DIRECTIONS) for (const r of AUTOSCALE_REASONS) this.#autoscaleDecisions.inc({ direction: d, reason: r }, 0);
+    }
+    this.#autoscaleDecisions.inc({ direction, reason });
+    if (Number.isFinite(desired)) this.#autoscaleDesired.set(desired);
   }
 
   /** The desired count changed (scale command, signal, autoscaler). */

@@ -11,49 +11,16 @@
  * - never below `min` or above `max`; nothing while a rolling reload runs; no scale-up while a slot is crash-looping
  *   (more workers would only crash too) and no scale-down while the pool is below its desired size;
  * - guards: no scale-up when the machine's CPUs are saturated (more workers than free cores is slower, measured in
- *   the bench) or when the workers' event loops are not busy (they are not the bottleneck); a memory cap bounds
- *   the size.
+ *   the bench) or, when `minBusyEventLoop` is set, when the workers' event loops are not busy (they are not the
+ *   bottleneck); a memory cap bounds the size.
  * @module
  */
+import type { AutoscaleSettings } from '../config/autoscale';
 
-/** Autoscaler settings (config `autoscale`). */
-export interface AutoscaleConfig {
-  readonly min: number;
-  readonly max: number;
-  /** Target share of the in-flight capacity in use (requests in flight / (ready workers × max in flight)). */
-  readonly targetUtilization: number;
-  /** Target p95 queue wait at the dispatcher, in ms (dispatch topology only). */
-  readonly targetQueueWaitMs: number;
-  /** |observed / target − 1| at most this changes nothing. */
-  readonly tolerance: number;
-  /** A scale-down needs every recommendation of this window to agree. */
-  readonly scaleDownWindowMs: number;
-  /** No scale-down this long after a scale-up (a flap costs a boot and a drain). */
-  readonly flapPenaltyMs: number;
-  /** Largest factor and largest addition of one scale-up step. */
-  readonly maxStepFactor: number;
-  readonly maxStepAdd: number;
-  /** Event-loop utilisation (0..1) below which the workers are not the bottleneck: no scale-up. */
-  readonly minBusyEventLoop: number;
-  /** Machine CPU use (0..1) from which a scale-up would only add contention. */
-  readonly cpuSaturation: number;
-  /** Pool memory cap in bytes (0 = none): desired × largest worker RSS stays below it. */
-  readonly memoryCapBytes: number;
-}
+/** The settings the rule reads (config `autoscale`, `config/autoscale.ts`, without the sampling interval). */
+export type AutoscaleConfig = Omit<AutoscaleSettings, 'intervalMs'>;
 
-/** Defaults for the fields `autoscale: { min, max }` leaves out. */
-export const AUTOSCALE_DEFAULTS: Omit<AutoscaleConfig, 'min' | 'max'> = Object.freeze({
-  targetUtilization: 0.7,
-  targetQueueWaitMs: 50,
-  tolerance: 0.1,
-  scaleDownWindowMs: 300_000,
-  flapPenaltyMs: 60_000,
-  maxStepFactor: 2,
-  maxStepAdd: 4,
-  minBusyEventLoop: 0.2,
-  cpuSaturation: 0.9,
-  memoryCapBytes: 0,
-});
+export { AUTOSCALE_DEFAULTS } from '../config/autoscale';
 
 /** One interval's view of the pool. */
 export interface AutoscaleSample {
@@ -151,7 +118,7 @@ export function decideAutoscale(
 
   if (recommendation > current) {
     if (sample.crashLooping) return hold('crash-loop');
-    if (sample.cpuUtilization !== undefined && sample.cpuUtilization >= config.cpuSaturation) return hold('cpu-saturated');
+    if (sample.cpuUtilization !== undefined && sample.cpuUtilization > config.cpuSaturation) return hold('cpu-saturated');
     if (sample.eventLoopUtilization !== undefined && sample.eventLoopUtilization < config.minBusyEventLoop) return hold('event-loop-idle');
     const step = Math.min(recommendation, current * config.maxStepFactor, current + config.maxStepAdd);
     const byMemory = config.memoryCapBytes > 0 && sample.largestWorkerRssBytes > 0 ? Math.floor(config.memoryCapBytes / sample.largestWorkerRssBytes) : Infinity;

@@ -8,6 +8,7 @@ import type { WorkerMessage } from '../ipc/messages';
 import type { WorkerExit } from './worker-handle';
 import type { WorkerProcess } from './spawn';
 import { signalChild } from './child-signal';
+import type { QueueWaitTotals } from './queue-wait';
 
 /** Lifecycle state of the dispatcher. */
 export type DispatcherState = 'booting' | 'ready' | 'stopping' | 'exited';
@@ -43,6 +44,8 @@ export class DispatcherHandle {
   linksReady: number | null = null;
   /** Credit in use per worker slot, from its last heartbeat. */
   grants: Readonly<Record<string, number>> = {};
+  /** Queue-wait totals of its last valid metrics snapshot (the autoscaler's queue signal). */
+  queueWait: QueueWaitTotals | undefined;
   exit: WorkerExit | undefined;
   killReason: DispatcherKillReason | undefined;
   /** When a stop gives up on it and SIGKILLs it. */

@@ -13,6 +13,7 @@ import type { Clock } from './clock';
 import { DispatcherHandle, type DispatcherKillReason, type DispatcherView } from './dispatcher-handle';
 import type { Logger } from './logger';
 import type { Notify } from './observer';
+import { queueWaitTotals, type QueueWaitTotals } from './queue-wait';
 import { dispatcherSpawnRequest, type SpawnWorker } from './spawn';
 import { BOOT_KILL_GRACE_MS, FAST_STOP_GRACE_MS } from './reconcile';
 
@@ -129,6 +130,11 @@ export class DispatcherKeeper {
     return undefined;
   }
 
+  /** Queue-wait totals of the live dispatcher's last snapshot (undefined: none, or no dispatcher of ours). */
+  queueWait(): QueueWaitTotals | undefined {
+    return this.#current?.live === true ? this.#current.queueWait : undefined;
+  }
+
   /** Credit in use per worker slot, as the dispatcher last reported it (undefined: no dispatcher of ours). */
   grants(): Readonly<Record<string, number>> | undefined {
     return this.#current?.state === 'ready' ? this.#current.grants : undefined;
@@ -172,6 +178,7 @@ export class DispatcherKeeper {
       if (!isWorkerMessage(m)) return;
       const t = clock.now();
       if (m.type === 'm2pool:metrics') {
+        h.queueWait = queueWaitTotals(m.metrics) ?? h.queueWait;
         this.#d.notify('dispatcherMetrics', ref, m.metrics);
         return;
       }

@@ -4,6 +4,7 @@
  * event, and must be cheap; an observer that throws is logged and never breaks the supervisor.
  * @module
  */
+import type { AutoscaleDecision } from './autoscale-policy';
 import type { Logger } from './logger';
 import type { DrainReason, ExitReason, ExitVerdict } from './restart-policy';
 import type { WorkerState } from './worker-handle';
@@ -22,8 +23,10 @@ export type RestartCause = ExitReason | DrainReason;
 export interface SupervisorObserver {
   /** A worker entered `state`; `exited` is the last call for that process. */
   workerState?(worker: WorkerIdentity, state: WorkerState): void;
-  /** One `m2pool:heartbeat`. */
-  heartbeat?(worker: WorkerIdentity, sample: { readonly inFlight: number; readonly handled: number; readonly loopLagMs: number; readonly rssBytes: number }): void;
+  /** One `m2pool:heartbeat`; `maxInFlight` is the worker's in-flight cap from its ready message (null: not reported). */
+  heartbeat?(worker: WorkerIdentity, sample: { readonly inFlight: number; readonly handled: number; readonly loopLagMs: number; readonly rssBytes: number; readonly maxInFlight: number | null }): void;
+  /** The autoscaler decided (every interval, holds included); `desired` is the count after the decision. */
+  autoscale?(decision: Pick<AutoscaleDecision, 'direction' | 'reason' | 'desired' | 'utilization'>): void;
   /** One `m2pool:metrics` payload, untouched (untrusted: validate before use). */
   metrics?(worker: WorkerIdentity, metrics: unknown): void;
   /** A worker was reaped; `verdict.failure` means its slot will be respawned after backoff. */

@@ -5,6 +5,7 @@
 import { breakerOpen, type SlotState } from './slot';
 import type { Topology } from '../config/schema';
 import type { DispatcherView } from './dispatcher-handle';
+import type { AutoscaleView } from './autoscaler';
 import type { WorkerHandle, WorkerView } from './worker-handle';
 
 /** Lifecycle of the supervisor itself. */
@@ -55,6 +56,8 @@ export interface PoolSnapshot {
   readonly minReady: number;
   readonly minWorkers: number;
   readonly maxWorkers: number;
+  /** The autoscaler's bounds and last decision with its signals; null while autoscaling is off (absent: an older supervisor). */
+  readonly autoscale?: AutoscaleView | null;
   readonly rollout: RolloutView | null;
   /** Every live worker, by slot then age (a slot shows two while a replacement boots or an old one drains). */
   readonly workers: readonly PoolWorkerView[];
@@ -74,6 +77,8 @@ export interface SnapshotInput {
   readonly desired: number;
   readonly generation: number;
   readonly limits: { readonly minReady: number; readonly minWorkers: number; readonly maxWorkers: number };
+  /** @default null (off) */
+  readonly autoscale?: AutoscaleView | null;
   readonly rollout: { readonly generation: number; readonly startedAt: number; readonly failed: boolean } | null;
   /** Crash-loop window: older failures no longer count. */
   readonly crashWindowMs: number;
@@ -111,6 +116,7 @@ export function buildSnapshot(input: SnapshotInput): PoolSnapshot {
     draining: count('draining'),
     generation: input.generation,
     ...input.limits,
+    autoscale: input.autoscale ?? null,
     rollout:
       input.rollout === null
         ? null

@@ -39,6 +39,24 @@ function topologyLine(p: PoolSnapshot): string {
   return `topology dispatch: dispatcher ${d.state} (pid ${d.pid ?? '-'}), ${m2}, ${d.pending} pending, restarts ${d.restarts}, up ${formatDuration(d.uptimeMs)}, workers join ${d.endpoint}${last}`;
 }
 
+/** The autoscaler's bounds and last decision, or that the count is set by hand. */
+function autoscaleLine(p: PoolSnapshot): string {
+  const a = p.autoscale;
+  if (a === null || a === undefined) return 'autoscale off: the count changes only by hand (scale, signals, pm2)';
+  const head = `autoscale on: ${a.min}..${a.max} workers, every ${formatDuration(a.intervalMs)}, scale-down window ${formatDuration(a.scaleDownWindowMs)}; manual scaling refused`;
+  const d = a.last;
+  if (d === null) return `${head}; no decision yet`;
+  const what = d.direction === 'none' ? `held at ${d.desired}` : `${d.direction} ${d.from} -> ${d.desired}`;
+  const signals = [
+    `utilisation ${d.utilization.toFixed(2)}`,
+    d.queueWaitP95Ms === null ? undefined : `queue wait p95 ${Math.round(d.queueWaitP95Ms)} ms`,
+    d.eventLoopUtilization === null ? undefined : `event loop ${d.eventLoopUtilization.toFixed(2)}`,
+    d.cpuUtilization === null ? undefined : `CPU ${d.cpuUtilization.toFixed(2)}`,
+  ].filter((x): x is string => x !== undefined);
+  return `${head}
+  last decision ${formatDuration(d.agoMs)} ago: ${what} (${d.reason}); ${signals.join(', ')}`;
+}
+
 /** The status report: a summary line, one row per worker, then slots that failed recently. */
 export function formatStatus(p: PoolSnapshot): string {
   const out: string[] = [
@@ -46,6 +64,7 @@ export function formatStatus(p: PoolSnapshot): string {
       `generation ${p.generation}; minReady ${p.minReady}; scale range ${p.minWorkers}..${p.maxWorkers}`,
   ];
   out.push(topologyLine(p));
+  out.push(autoscaleLine(p));
   if (p.notReadyReason !== null && p.notReadyReason !== undefined) out.push(`NOT READY: ${p.notReadyReason}`);
   if (p.rollout !== null) {
     out.push(`reload to generation ${p.rollout.generation} ${p.rollout.failed ? 'FAILED (a replacement crash-looped; old workers keep serving)' : 'in progress'} for ${formatDuration(p.rollout.startedAgoMs)}`);

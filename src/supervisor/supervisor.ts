@@ -24,6 +24,9 @@ import { forkWorker, type SpawnWorker } from './spawn';
 import { WorkerLifecycle } from './worker-lifecycle';
 import { DispatcherKeeper } from './dispatcher-keeper';
 import { mongrel2Readiness } from './readiness';
+import { Autoscaler, manualScaleRefusal } from './autoscaler';
+import { cpuMeter } from './machine-cpu';
+import { WorkerHandle } from './worker-handle';
 
 /** Grace periods and the tick, re-exported for callers and tests that reason about kill times. */
 export { BOOT_KILL_GRACE_MS, FAST_STOP_GRACE_MS, MAX_TICK_MS } from './reconcile';
@@ -42,6 +45,8 @@ export interface SupervisorOptions {
   readonly random?: () => number;
   /** Receives lifecycle facts (metrics plug in here). */
   readonly observer?: SupervisorObserver;
+  /** Machine CPU use since the previous call, for the autoscaler's guard. @default `os.cpus()` deltas */
+  readonly cpu?: () => number | undefined;
   /**
    * Re-reads the configuration for a reload (the sources it started from: an edited config file takes effect).
    * Throws `ConfigError`. Without it a reload keeps the configuration and only rolls the code.
@@ -77,6 +82,7 @@ export class Supervisor implements IntentSink {
   readonly #state: PoolState;
   #ctx: StepContext;
   readonly #keeper: DispatcherKeeper;
+  readonly #autoscaler: Autoscaler;
   readonly #notify: Notify;
   readonly #intents: Array<{ readonly intent: PoolIntent; readonly source: string }> = [];
   #timer: { readonly at: number; readonly cancel: CancelTimer } | null = null;
@@ -120,6 +126,20 @@ export class Supervisor implements IntentSink {
     });
     this.#ctx = { state: this.#state, life, config: c, log: this.#log, notify: this.#notify };
     this.#keeper = new DispatcherKeeper({ config: c, log: this.#log, spawn, clock: this.#clock, wake: () => this.#wake(), notify: this.#notify });
+    this.#autoscaler = new Autoscaler({
+      clock: this.#clock,
+      log: this.#log,
+      notify: this.#notify,
+      state: this.#state,
+      setDesired: (n) => {
+        const r = setDesired(this.#ctx, n, 'autoscale');
+        if (r.ok) this.#wake();
+        return r;
+      },
+      queueWait: () => this.#keeper.queueWait(),
+      crashLooping: () => this.#crashLooping(),
+      cpu: options.cpu ?? cpuMeter(),
+    });
     this.whenReady = new Promise((resolve) => (this.#resolveReady = resolve));
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
   }
@@ -144,6 +164,7 @@ export class Supervisor implements IntentSink {
     const c = this.#cfg;
     this.#log.info({ event: 'pool.start', desired: this.#state.desired, app: c.app, topology: c.topology, dispatcher: c.dispatcher, sendSpecs: c.sendSpecs, recvSpecs: c.recvSpecs }, 'pool.start');
     this.#notify('desired', this.#state.desired, this.#state.desired);
+    this.#autoscaler.configure(c.autoscale);
     this.#wake();
   }
 
@@ -153,10 +174,15 @@ export class Supervisor implements IntentSink {
     this.#wake();
   }
 
-  /** Change the desired worker count, absolutely or relatively, within [minWorkers, maxWorkers] (via `setDesired`). */
+  /**
+   * Change the desired worker count, absolutely or relatively, within [minWorkers, maxWorkers] (via `setDesired`).
+   * Refused (409) while autoscaling is on: the autoscaler owns the count (docs/runbook.md "Autoscaling").
+   */
   scale(target: ScaleTarget, source = 'api'): ScaleResult {
     const st = this.#state;
     if (st.phase === 'stopping' || st.phase === 'stopped') return STOPPING;
+    const auto = this.#autoscaler.settings;
+    if (auto !== undefined) return { ok: false, status: 409, error: manualScaleRefusal(auto) };
     if (typeof target !== 'number' && !Number.isSafeInteger(target.delta)) return { ok: false, status: 400, error: `delta must be an integer, got ${String(target.delta)}` };
     const r = setDesired(this.#ctx, typeof target === 'number' ? target : st.desired + target.delta, source);
     if (r.ok) this.#wake();
@@ -202,8 +228,11 @@ export class Supervisor implements IntentSink {
     this.#keeper.reconfigure(next);
     this.#levels.reconfigure(next.logLevel);
     const st = this.#state;
-    const desired = next.workers !== previous.workers ? next.workers : Math.min(Math.max(st.desired, next.minWorkers), next.maxWorkers);
+    const [lo, hi] = next.autoscale === undefined ? [next.minWorkers, next.maxWorkers] : [next.autoscale.min, next.autoscale.max];
+    // With autoscaling on the autoscaler owns the count: only its bounds apply, never `workers`.
+    const desired = next.workers !== previous.workers && next.autoscale === undefined ? next.workers : Math.min(Math.max(st.desired, lo), hi);
     if (desired !== st.desired) setDesired(this.#ctx, desired, 'config');
+    if (JSON.stringify(next.autoscale) !== JSON.stringify(previous.autoscale)) this.#autoscaler.configure(next.autoscale);
     if (next.minReady !== previous.minReady) this.#notify('minReady', next.minReady);
     if (next.logLevel !== previous.logLevel) this.setLogLevel(next.logLevel, undefined, 'config');
     return r;
@@ -312,6 +341,7 @@ export class Supervisor implements IntentSink {
       desired: st.desired,
       generation: st.generation,
       limits: { minReady: c.minReady, minWorkers: c.minWorkers, maxWorkers: c.maxWorkers },
+      autoscale: this.#autoscaler.view(this.#clock.now()),
       rollout: st.rollout,
       crashWindowMs: c.crashLoop.windowMs,
       spawnDueAt: (s) => this.#ctx.life.spawnDueAt(s),
@@ -327,6 +357,14 @@ export class Supervisor implements IntentSink {
   /** Supervisor-side reactions to facts also reported to the observer. */
   #afterFact(event: keyof SupervisorObserver, args: readonly unknown[]): void {
     if (event === 'slotRemoved' && typeof args[0] === 'number') this.#levels.slotRemoved(args[0]);
+    else if (event === 'heartbeat' && args[0] instanceof WorkerHandle) this.#autoscaler.onHeartbeat(args[0]);
+  }
+
+  /** A slot's breaker is open, or it has no worker and waits out a restart backoff: more workers would only crash. */
+  #crashLooping(): boolean {
+    const now = this.#clock.now();
+    for (const s of this.#state.slots.values()) if (breakerOpen(s) || (s.current === undefined && s.nextSpawnAt > now)) return true;
+    return false;
   }
 
   #schedule(now: number, delay: number): void {
@@ -388,6 +426,7 @@ export class Supervisor implements IntentSink {
     const st = this.#state;
     const stop = st.stop;
     st.phase = 'stopped';
+    this.#autoscaler.stop();
     this.#timer?.cancel();
     this.#timer = null;
     const fields = stop === null ? {} : { mode: stop.mode, durationMs: now - stop.startedAt, killed: stop.killed };

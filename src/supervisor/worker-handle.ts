@@ -107,6 +107,11 @@ export interface WorkerView {
   readonly recycleReason: RecycleReason | null;
 }
 
+/** A positive integer: IPC messages are untrusted (architecture.md invariant 6). */
+function validCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1;
+}
+
 /** One forked worker as the supervisor sees it. */
 export class WorkerHandle {
   readonly slot: number;
@@ -121,6 +126,10 @@ export class WorkerHandle {
   handled = 0;
   loopLagMs = 0;
   rssBytes = 0;
+  /** Its in-flight cap as its ready message reported it (null: not reported, e.g. an older worker). */
+  maxInFlight: number | null = null;
+  /** Event-loop utilisation over the last heartbeat interval (null: not reported yet). */
+  eventLoopUtilization: number | null = null;
   /** Links reaching Mongrel2 at the last heartbeat (null: not reported yet). */
   linksReady: number | null = null;
   /** Connections it has long-running requests of (last heartbeat's `waiting`): relayed disconnect notices go here. */
@@ -203,6 +212,7 @@ export class WorkerHandle {
       case 'm2pool:ready':
         if (p.state !== 'booting') return false;
         this.lastHeartbeatAt = now;
+        if (validCount(msg.maxInFlight)) this.maxInFlight = msg.maxInFlight;
         this.#enter({ state: 'ready', readyAt: now, recycleReason: undefined });
         return true;
       case 'm2pool:heartbeat':
@@ -211,6 +221,7 @@ export class WorkerHandle {
         this.handled = msg.handled;
         this.loopLagMs = msg.loopLagMs;
         this.rssBytes = msg.rssBytes;
+        if (typeof msg.eventLoopUtilization === 'number' && msg.eventLoopUtilization >= 0 && msg.eventLoopUtilization <= 1) this.eventLoopUtilization = msg.eventLoopUtilization;
         if (msg.linksReady !== undefined) this.linksReady = msg.linksReady;
         this.waiting = msg.waiting === undefined || msg.waiting.length === 0 ? NO_CONNECTIONS : new Set(msg.waiting);
         if (p.state !== 'ready' || p.recycleReason !== undefined) return false;

@@ -20,8 +20,12 @@ export interface HeartbeatSource {
 /** Send `m2pool:heartbeat` every `intervalMs` through `send`. Returns a stop function. */
 export function startHeartbeat(intervalMs: number, source: HeartbeatSource, send: (msg: WorkerMessage) => void): () => void {
   let last = performance.now();
+  let lastElu = performance.eventLoopUtilization();
   const beat = (): void => {
     const now = performance.now();
+    const elu = performance.eventLoopUtilization();
+    const eventLoopUtilization = performance.eventLoopUtilization(elu, lastElu).utilization;
+    lastElu = elu;
     const loopLagMs = Math.max(0, now - last - intervalMs);
     last = now;
     const waiting = source.waiting?.(intervalMs) ?? [];
@@ -31,6 +35,7 @@ export function startHeartbeat(intervalMs: number, source: HeartbeatSource, send
       handled: source.handled,
       loopLagMs: Math.round(loopLagMs * 10) / 10,
       rssBytes: process.memoryUsage.rss(),
+      eventLoopUtilization: Math.round(eventLoopUtilization * 1000) / 1000,
       ...(waiting.length > 0 ? { waiting } : {}),
       ...(source.linksReady === undefined ? {} : { linksReady: source.linksReady }),
       ...(source.grants === undefined ? {} : { grants: source.grants() }),

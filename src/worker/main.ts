@@ -107,7 +107,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   runtime.start();
   booted = true;
   logger.info({ event: 'worker.ready', endpoints: transport.links.map((l) => l.name) }, 'worker.ready');
-  sendToSupervisor({ type: 'm2pool:ready', pid: process.pid, endpoints: transport.links.length });
+  sendToSupervisor({ type: 'm2pool:ready', pid: process.pid, endpoints: transport.links.length, maxInFlight: options.maxInFlight });
 
   metrics?.endpointsConnected(transport.connectedCount());
   metrics?.startPushing(DEFAULT_PUSH_INTERVAL_MS, sendToSupervisor);

@@ -109,3 +109,19 @@ test('adminTokenFile (--admin-token-file, M2POOL_ADMIN_TOKEN_FILE) supplies the 
   assert.match(short.issues.join('\n'), /adminToken: must be at least 16 characters .*\(from the file /);
   assert.ok(!short.issues.join('\n').includes('short'), 'the token itself is never quoted');
 });
+
+test('autoscale settings come from flags, env vars and the file like every other key; ratios parse as decimals', () => {
+  const c = resolveConfig({
+    file: { name: 'pool.json', data: { app: 'a', autoscale: { min: 2, max: 6, tolerance: 0.2 } } },
+    env: { M2POOL_AUTOSCALE_TARGET_UTILIZATION: '0.55', M2POOL_AUTOSCALE_MAX: '5' },
+    flags: { 'autoscale.intervalMs': '1000', 'autoscale.cpuSaturation': '1' },
+  });
+  assert.deepEqual(
+    [c.autoscale?.min, c.autoscale?.max, c.autoscale?.tolerance, c.autoscale?.targetUtilization, c.autoscale?.intervalMs, c.autoscale?.cpuSaturation],
+    [2, 5, 0.2, 0.55, 1000, 1],
+  );
+  assert.throws(
+    () => resolveConfig({ env: { M2POOL_APP: 'a', M2POOL_AUTOSCALE_MIN: '1', M2POOL_AUTOSCALE_MAX: '3', M2POOL_AUTOSCALE_TOLERANCE: 'lots' } }),
+    (err: unknown) => err instanceof ConfigError && err.issues[0] === 'autoscale.tolerance: must be a number from 0 to 0.9, got "lots" (from M2POOL_AUTOSCALE_TOLERANCE)',
+  );
+});

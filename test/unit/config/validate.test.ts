@@ -121,6 +121,7 @@ test('every config field has a validator entry and a unique flag and env name', 
   const full = validateConfig({
     app: 'a', adminTokenFile: 'f', maxInFlight: 1, receiveHwm: 1, requestTimeoutMs: 1, uploadDir: 'd', uploadStore: '/t/upload.XXXXXX', uploadThreshold: 1, requestLogLevel: 'info', metrics: 'off',
     dispatcherBind: 'tcp://0.0.0.0:7000', curveSecretFile: 'k', curveServerKeyFile: 'k.pub', curveAuthorizedDir: 'keys', queueLimit: 5, queueTimeoutMs: 5,
+    autoscale: { min: 1, max: 2 },
   });
   // A pool joining a remote dispatcher has no bind of its own: `dispatcher` is checked on a second config.
   const remote = validateConfig({ app: 'a', dispatcher: 'tcp://10.0.0.1:7000', insecure: true });
@@ -142,4 +143,19 @@ test('uploadStore must be an absolute mkstemp template; uploadThreshold a non-ne
   assert.ok(issues.some((i) => /uploadStore/.test(i) && /absolute/.test(i)), issues.join('\n'));
   assert.ok(issuesOf({ app: 'a', uploadStore: '/tmp/upload.X' }).some((i) => /XXXXXX/.test(i)));
   assert.ok(issuesOf({ app: 'a', uploadThreshold: -1 }).some((i) => /uploadThreshold/.test(i)));
+});
+
+test('autoscale is off unless given; min and max are required and must sit within minWorkers..maxWorkers', () => {
+  assert.equal('autoscale' in validateConfig({ app: 'a' }), false);
+  const on = validateConfig({ app: 'a', autoscale: { min: 2, max: 6, targetUtilization: 0.5 } }).autoscale;
+  assert.deepEqual([on?.min, on?.max, on?.targetUtilization, on?.intervalMs, on?.scaleDownWindowMs], [2, 6, 0.5, 5_000, 300_000]);
+  assert.deepEqual(issuesOf({ app: 'a', autoscale: { max: 4 } }), ['autoscale.min: is required to turn autoscaling on (--autoscale-min N or M2POOL_AUTOSCALE_MIN)']);
+  assert.deepEqual(issuesOf({ app: 'a', minWorkers: 2, maxWorkers: 8, autoscale: { min: 1, max: 9 } }), [
+    'autoscale.min: (1) is below minWorkers (2); autoscale.min..autoscale.max must sit within minWorkers..maxWorkers',
+    'autoscale.max: (9) is above maxWorkers (8); autoscale.min..autoscale.max must sit within minWorkers..maxWorkers',
+  ]);
+  assert.deepEqual(issuesOf({ app: 'a', autoscale: { min: 5, max: 3 } }), ['autoscale.min: (5) is above autoscale.max (3)']);
+  assert.match(issuesOf({ app: 'a', autoscale: { min: 1, max: 3, targetUtilization: 0 } })[0] ?? '', /^autoscale.targetUtilization: must be a number above 0 and at most 1, got 0/);
+  assert.deepEqual(issuesOf({ app: 'a', autoscale: { min: 1, max: 3, every: 5 } }), ['autoscale.every: unknown key']);
+  assert.match(issuesOf({ app: 'a', autoscale: 4 })[0] ?? '', /^autoscale: must be an object with min, max, intervalMs/);
 });

@@ -126,7 +126,8 @@ test('nothing changes while a rolling reload runs', () => {
 
 test('guards: saturated CPUs, idle event loops and the memory cap stop a scale-up', () => {
   assert.equal(simulate([{ demand: 40, cpuUtilization: 0.95 }], CONFIG, 2).decisions[0]?.reason, 'cpu-saturated');
-  assert.equal(simulate([{ demand: 40, eventLoopUtilization: 0.05 }], CONFIG, 2).decisions[0]?.reason, 'event-loop-idle');
+  assert.equal(simulate([{ demand: 40, eventLoopUtilization: 0.05 }], { ...CONFIG, minBusyEventLoop: 0.2 }, 2).decisions[0]?.reason, 'event-loop-idle');
+  assert.equal(simulate([{ demand: 40, eventLoopUtilization: 0.05 }], CONFIG, 2).decisions[0]?.direction, 'up', 'the guard is off by default');
   // 3 saturated workers want 5; the cap fits 4 workers of 60 MiB.
   const capped = simulate([{ demand: 80 }], { ...CONFIG, memoryCapBytes: 4 * (60 << 20) }, 3).decisions[0];
   assert.deepEqual([capped?.desired, capped?.reason], [4, 'memory-cap']);
