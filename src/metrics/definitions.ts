@@ -284,7 +284,7 @@ export const SUPERVISOR_METRICS = Object.freeze({
   },
   autoscaleDesired: {
     name: 'm2pool_autoscale_desired_workers',
-    help: "The autoscaler's desired worker count after its last decision (absent while autoscaling is off).",
+    help: "The autoscaler's desired worker count after its last decision (0 while autoscaling is off).",
     kind: 'gauge',
     labelNames: [],
   },

@@ -40,12 +40,13 @@ export class FakeChild extends EventEmitter implements WorkerProcess {
     return this.sent.some((m) => m.type === 'm2pool:shutdown') || this.signals.includes('SIGTERM');
   }
 
-  ready(): void {
+  /** Report ready; `maxInFlight` is the in-flight cap a real worker reports (the autoscaler's capacity). */
+  ready(maxInFlight?: number): void {
     this.isReady = true;
-    this.emit('message', { type: 'm2pool:ready', pid: this.pid, endpoints: 2 });
+    this.emit('message', { type: 'm2pool:ready', pid: this.pid, endpoints: 2, ...(maxInFlight === undefined ? {} : { maxInFlight }) });
   }
 
-  heartbeat(fields: { inFlight?: number; handled?: number; rssBytes?: number; waiting?: string[] } = {}): void {
+  heartbeat(fields: { inFlight?: number; handled?: number; rssBytes?: number; waiting?: string[]; eventLoopUtilization?: number } = {}): void {
     this.emit('message', {
       type: 'm2pool:heartbeat',
       inFlight: fields.inFlight ?? 0,
@@ -53,6 +54,7 @@ export class FakeChild extends EventEmitter implements WorkerProcess {
       loopLagMs: 1,
       rssBytes: fields.rssBytes ?? 1_000_000,
       ...(fields.waiting === undefined ? {} : { waiting: fields.waiting }),
+      ...(fields.eventLoopUtilization === undefined ? {} : { eventLoopUtilization: fields.eventLoopUtilization }),
     });
   }
 

@@ -281,3 +281,31 @@ describe('PoolMetrics with bad input', () => {
     assert.deepEqual(events, ['metrics.snapshot-rejected:0/1/1000:40', 'metrics.snapshot-rejected:1/1/1001:40', 'metrics.unknown-family:app_extra_total:40']);
   });
 });
+
+describe('PoolMetrics autoscaling metrics', () => {
+  test('utilisation is in flight over the in-flight caps of the ready workers; workers without a cap do not count', async () => {
+    const { p } = pool();
+    const C: WorkerRef = { slot: 2, generation: 1, pid: 1002 };
+    for (const ref of [A, B, C]) p.setWorkerState(ref, 'ready');
+    p.recordHeartbeat(A, { loopLagMs: 0, rssBytes: 1, inFlight: 3, maxInFlight: 4 });
+    p.recordHeartbeat(B, { loopLagMs: 0, rssBytes: 1, inFlight: 1, maxInFlight: 4 });
+    p.recordHeartbeat(C, { loopLagMs: 0, rssBytes: 1, inFlight: 9, maxInFlight: null });
+    assert.equal(sample(await p.render(), 'm2pool_utilization_ratio'), 0.5);
+    p.setWorkerState(A, 'draining');
+    assert.equal(sample(await p.render(), 'm2pool_utilization_ratio'), 0.25, 'only ready workers');
+  });
+
+  test('decisions are counted by direction and reason, every series from 0 once the autoscaler runs', async () => {
+    const { p } = pool();
+    const off = await p.render();
+    assert.equal([...samples(off).keys()].some((k) => k.startsWith('m2pool_autoscale_decisions_total')), false, 'no decision series while off');
+    assert.equal(sample(off, 'm2pool_autoscale_desired_workers'), 0, '0 while off');
+    p.recordAutoscale('up', 'queue-wait', 3);
+    p.recordAutoscale('none', 'stabilizing', 3);
+    const t = await p.render();
+    assert.equal(sample(t, 'm2pool_autoscale_decisions_total{direction="up",reason="queue-wait"}'), 1);
+    assert.equal(sample(t, 'm2pool_autoscale_decisions_total{direction="none",reason="stabilizing"}'), 1);
+    assert.equal(sample(t, 'm2pool_autoscale_decisions_total{direction="down",reason="utilization"}'), 0);
+    assert.equal(sample(t, 'm2pool_autoscale_desired_workers'), 3);
+  });
+});
