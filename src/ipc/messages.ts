@@ -24,6 +24,8 @@ export type WorkerMessage =
       'm2pool:heartbeat',
       {
         readonly inFlight: number;
+        /** Mean requests in flight since the previous heartbeat (time-weighted; the autoscaler's utilisation). */
+        readonly inFlightMean?: number;
         readonly handled: number;
         /** Event-loop lag measured since the previous heartbeat, in milliseconds. */
         readonly loopLagMs: number;

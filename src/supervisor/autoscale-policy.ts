@@ -9,7 +9,8 @@
  * - down only to the highest recommendation of the stabilisation window (so every recommendation of the window
  *   must have agreed), and not within the flap penalty after a scale-up;
  * - never below `min` or above `max`; nothing while a rolling reload runs; no scale-up while a slot is crash-looping
- *   (more workers would only crash too) and no scale-down while the pool is below its desired size;
+ *   (more workers would only crash too) and no change at all while the pool is below its desired size (workers of
+ *   the last step still booting: the ready ones look busier than the pool will be);
  * - guards: no scale-up when the machine's CPUs are saturated (more workers than free cores is slower, measured in
  *   the bench) or, when `minBusyEventLoop` is set, when the workers' event loops are not busy (they are not the
  *   bottleneck); a memory cap bounds the size.
@@ -118,6 +119,8 @@ export function decideAutoscale(
 
   if (recommendation > current) {
     if (sample.crashLooping) return hold('crash-loop');
+    // The last step's workers still boot: the ready ones look busier than the pool will be (HPA counts ready pods only).
+    if (sample.readyWorkers < current) return hold('below-desired');
     if (sample.cpuUtilization !== undefined && sample.cpuUtilization > config.cpuSaturation) return hold('cpu-saturated');
     if (sample.eventLoopUtilization !== undefined && sample.eventLoopUtilization < config.minBusyEventLoop) return hold('event-loop-idle');
     const step = Math.min(recommendation, current * config.maxStepFactor, current + config.maxStepAdd);

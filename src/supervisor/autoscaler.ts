@@ -1,6 +1,6 @@
 /**
  * The autoscaler (docs/runbook.md "Autoscaling"): every `autoscale.intervalMs` it samples the pool from what the
- * supervisor already knows — the ready workers' heartbeats (requests in flight, event-loop utilisation, RSS) and
+ * supervisor already knows — the ready workers' heartbeats (mean requests in flight, event-loop utilisation, RSS) and
  * in-flight caps (their ready message), the dispatcher's pushed queue-wait histogram, the machine's CPU, the
  * rollout and the slots' crash-loop state — asks the pure rule (`autoscale-policy.ts`) and applies a change
  * through `setDesired` (reconcile.ts), the one entry point every kind of scaling uses. It never spawns anything.
@@ -50,7 +50,8 @@ export interface AutoscaleDecisionView extends AutoscaleSignals {
   readonly from: number;
   readonly desired: number;
   readonly direction: AutoscaleDecision['direction'];
-  readonly reason: AutoscaleDecision['reason'] | 'no-capacity';
+  /** `no-capacity`: no ready worker reported its cap; `settling`: the ready set changed within the interval. */
+  readonly reason: AutoscaleDecision['reason'] | 'no-capacity' | 'settling';
   readonly agoMs: number;
 }
 
@@ -85,6 +86,8 @@ export class Autoscaler {
   #beats = new Map<WorkerHandle, Accumulator>();
   #queueWait: QueueWaitTotals | undefined;
   #queueWaitP95Ms: number | undefined;
+  /** The ready workers at the previous interval (pids): a sample straddling a change mixes two pools. */
+  #readyKey: string | undefined;
   #last: (Omit<AutoscaleDecisionView, 'agoMs'> & { readonly at: number }) | undefined;
 
   constructor(deps: AutoscalerDeps) {
@@ -135,7 +138,7 @@ export class Autoscaler {
       acc = { inFlight: 0, beats: 0, elu: 0, eluBeats: 0 };
       this.#beats.set(w, acc);
     }
-    acc.inFlight += w.inFlight;
+    acc.inFlight += w.inFlightMean ?? w.inFlight;
     acc.beats += 1;
     if (w.eventLoopUtilization !== null) {
       acc.elu += w.eventLoopUtilization;
@@ -175,10 +178,11 @@ export class Autoscaler {
     const st = this.#d.state;
     const signals = this.#sample();
     const from = st.desired;
-    if (signals === undefined) {
-      // No ready worker reported its in-flight cap yet (booting, or workers too old to say): nothing to divide by.
-      this.#record({ from, desired: from, direction: 'none', reason: 'no-capacity', at: now, ...EMPTY_SIGNALS });
-      this.#d.log.debug({ event: 'pool.autoscale', direction: 'none', reason: 'no-capacity', desired: from }, 'pool.autoscale');
+    if (typeof signals === 'string') {
+      // no-capacity: no ready worker reported its in-flight cap (booting, or too old to say): nothing to divide by.
+      // settling: a worker joined or left the ready set within the interval; its sums are of two different pools.
+      this.#record({ from, desired: from, direction: 'none', reason: signals, at: now, ...EMPTY_SIGNALS });
+      this.#d.log.debug({ event: 'pool.autoscale', direction: 'none', reason: signals, desired: from }, 'pool.autoscale');
       return;
     }
     const sample: AutoscaleSample = {
@@ -215,15 +219,19 @@ export class Autoscaler {
     this.#last = last;
   }
 
-  /** This interval's signals, and a fresh accumulator for the next; undefined without a known capacity. */
-  #sample(): AutoscaleSignals | undefined {
+  /** This interval's signals, and a fresh accumulator for the next; or why there are none this interval. */
+  #sample(): AutoscaleSignals | 'no-capacity' | 'settling' {
     const ready = [...this.#d.state.workers].filter((w) => w.live && w.state === 'ready');
     const beats = this.#beats;
     this.#beats = new Map();
     const caps = ready.map((w) => w.maxInFlight).filter((n): n is number => n !== null);
     const cpu = this.#d.cpu();
     const queueWaitP95Ms = this.#queueWaitSignal();
-    if (caps.length === 0) return undefined;
+    const readyKey = ready.map((w) => `${w.slot}/${w.pid ?? '-'}`).sort().join(',');
+    const changed = readyKey !== this.#readyKey;
+    this.#readyKey = readyKey;
+    if (caps.length === 0) return 'no-capacity';
+    if (changed) return 'settling';
     const capacityPerWorker = caps.reduce((a, b) => a + b, 0) / caps.length;
     let inFlight = 0;
     let elu: number | null = null;

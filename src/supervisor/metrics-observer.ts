@@ -46,7 +46,7 @@ export function metricsObserver(metrics: PoolMetrics, minReady: number): Supervi
       }
     },
     heartbeat(w, hb) {
-      metrics.recordHeartbeat(w, { loopLagMs: hb.loopLagMs, rssBytes: hb.rssBytes, inFlight: hb.inFlight, maxInFlight: hb.maxInFlight });
+      metrics.recordHeartbeat(w, { loopLagMs: hb.loopLagMs, rssBytes: hb.rssBytes, inFlight: hb.inFlightMean ?? hb.inFlight, maxInFlight: hb.maxInFlight });
     },
     autoscale(d) {
       metrics.recordAutoscale(d.direction, d.reason, d.desired);

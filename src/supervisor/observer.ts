@@ -23,8 +23,14 @@ export type RestartCause = ExitReason | DrainReason;
 export interface SupervisorObserver {
   /** A worker entered `state`; `exited` is the last call for that process. */
   workerState?(worker: WorkerIdentity, state: WorkerState): void;
-  /** One `m2pool:heartbeat`; `maxInFlight` is the worker's in-flight cap from its ready message (null: not reported). */
-  heartbeat?(worker: WorkerIdentity, sample: { readonly inFlight: number; readonly handled: number; readonly loopLagMs: number; readonly rssBytes: number; readonly maxInFlight: number | null }): void;
+  /**
+   * One `m2pool:heartbeat`; `maxInFlight` is the worker's in-flight cap from its ready message, `inFlightMean` its
+   * mean in flight since the previous heartbeat (null: not reported).
+   */
+  heartbeat?(
+    worker: WorkerIdentity,
+    sample: { readonly inFlight: number; readonly handled: number; readonly loopLagMs: number; readonly rssBytes: number; readonly maxInFlight: number | null; readonly inFlightMean: number | null },
+  ): void;
   /** The autoscaler decided (every interval, holds included); `desired` is the count after the decision. */
   autoscale?(decision: Pick<AutoscaleDecision, 'direction' | 'reason' | 'desired' | 'utilization'>): void;
   /** One `m2pool:metrics` payload, untouched (untrusted: validate before use). */

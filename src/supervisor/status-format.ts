@@ -43,7 +43,7 @@ function topologyLine(p: PoolSnapshot): string {
 function autoscaleLine(p: PoolSnapshot): string {
   const a = p.autoscale;
   if (a === null || a === undefined) return 'autoscale off: the count changes only by hand (scale, signals, pm2)';
-  const head = `autoscale on: ${a.min}..${a.max} workers, every ${formatDuration(a.intervalMs)}, scale-down window ${formatDuration(a.scaleDownWindowMs)}; manual scaling refused`;
+  const head = `autoscale on: ${a.min}..${a.max} workers, every ${a.intervalMs < 1000 ? `${a.intervalMs} ms` : formatDuration(a.intervalMs)}, scale-down window ${formatDuration(a.scaleDownWindowMs)}; manual scaling refused`;
   const d = a.last;
   if (d === null) return `${head}; no decision yet`;
   const what = d.direction === 'none' ? `held at ${d.desired}` : `${d.direction} ${d.from} -> ${d.desired}`;

@@ -128,6 +128,8 @@ export class WorkerHandle {
   rssBytes = 0;
   /** Its in-flight cap as its ready message reported it (null: not reported, e.g. an older worker). */
   maxInFlight: number | null = null;
+  /** Mean in flight over the last heartbeat interval (null: not reported; `inFlight` is the instant's). */
+  inFlightMean: number | null = null;
   /** Event-loop utilisation over the last heartbeat interval (null: not reported yet). */
   eventLoopUtilization: number | null = null;
   /** Links reaching Mongrel2 at the last heartbeat (null: not reported yet). */
@@ -218,6 +220,7 @@ export class WorkerHandle {
       case 'm2pool:heartbeat':
         this.lastHeartbeatAt = now;
         this.inFlight = msg.inFlight;
+        if (typeof msg.inFlightMean === 'number' && Number.isFinite(msg.inFlightMean) && msg.inFlightMean >= 0) this.inFlightMean = msg.inFlightMean;
         this.handled = msg.handled;
         this.loopLagMs = msg.loopLagMs;
         this.rssBytes = msg.rssBytes;

@@ -205,7 +205,7 @@ export class WorkerLifecycle {
     } else if (m.type === 'm2pool:fatal') {
       log.error({ event: 'worker.fatal', ...id, code: m.code, error: m.message }, 'worker.fatal');
     } else if (m.type === 'm2pool:heartbeat') {
-      this.#d.notify('heartbeat', w, { inFlight: m.inFlight, handled: m.handled, loopLagMs: m.loopLagMs, rssBytes: m.rssBytes, maxInFlight: w.maxInFlight });
+      this.#d.notify('heartbeat', w, { inFlight: m.inFlight, handled: m.handled, loopLagMs: m.loopLagMs, rssBytes: m.rssBytes, maxInFlight: w.maxInFlight, inFlightMean: w.inFlightMean });
       act ||= hadWaiting || w.waiting.size > 0; // the relay follows what workers wait on
     } else if (m.type === 'm2pool:metrics') {
       this.#d.notify('metrics', w, m.metrics);

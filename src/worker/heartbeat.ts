@@ -9,6 +9,8 @@ import type { WorkerMessage } from '../ipc/messages';
 export interface HeartbeatSource {
   readonly inFlight: number;
   readonly handled: number;
+  /** Requests in flight integrated over time (request·ms) since the previous call (`WorkerStats.takeInFlightArea`). */
+  takeInFlightArea?(): number;
   /** Connections with a request in flight for at least `minAgeMs` (see `m2pool:heartbeat`'s `waiting`). */
   waiting?(minAgeMs: number): readonly string[];
   /** Links that reach Mongrel2 right now (see `m2pool:heartbeat`'s `linksReady`). */
@@ -27,11 +29,14 @@ export function startHeartbeat(intervalMs: number, source: HeartbeatSource, send
     const eventLoopUtilization = performance.eventLoopUtilization(elu, lastElu).utilization;
     lastElu = elu;
     const loopLagMs = Math.max(0, now - last - intervalMs);
+    const area = source.takeInFlightArea?.();
+    const inFlightMean = area === undefined || now <= last ? undefined : Math.round((area / (now - last)) * 1000) / 1000;
     last = now;
     const waiting = source.waiting?.(intervalMs) ?? [];
     send({
       type: 'm2pool:heartbeat',
       inFlight: source.inFlight,
+      ...(inFlightMean === undefined ? {} : { inFlightMean }),
       handled: source.handled,
       loopLagMs: Math.round(loopLagMs * 10) / 10,
       rssBytes: process.memoryUsage.rss(),

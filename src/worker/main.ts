@@ -119,6 +119,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
           {
             get inFlight() { return runtime.stats.inFlight; },
             get handled() { return runtime.stats.handled; },
+            takeInFlightArea: () => runtime.stats.takeInFlightArea(),
             get linksReady() { return transport.connectedCount(); },
             ...(relay === undefined ? {} : { waiting: relay.waiting }),
           },

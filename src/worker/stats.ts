@@ -33,17 +33,40 @@ export class WorkerStats {
   /** Messages whose handling threw outside any request's own error handling (logged as `message.failed`). */
   internalErrors = 0;
   bytesSent = 0;
+  /** ∫ inFlight dt in request·ms since {@link takeInFlightArea} was last called (the heartbeat's mean in flight). */
+  #inFlightArea = 0;
+  #inFlightSince = performance.now();
 
   /** A request was read. */
   begin(): void {
+    this.#accrue();
     this.received += 1;
     this.inFlight += 1;
   }
 
   /** A request ended. */
   end(outcome: Outcome): void {
+    this.#accrue();
     this.inFlight -= 1;
     this.outcomes[outcome] += 1;
+  }
+
+  #accrue(): void {
+    const now = performance.now();
+    this.#inFlightArea += this.inFlight * (now - this.#inFlightSince);
+    this.#inFlightSince = now;
+  }
+
+  /**
+   * Requests in flight integrated over time (request·ms) since the previous call, and start again: divided by
+   * the elapsed time it is the mean in flight, which a sample at one instant is not (a timer-driven heartbeat
+   * tends to fire just before the timers that finish requests, and so sees them still in flight).
+   */
+  takeInFlightArea(): number {
+    this.#accrue();
+    const area = this.#inFlightArea;
+    this.#inFlightArea = 0;
+    return area;
   }
 
   /** Requests that have ended, whatever the outcome. */

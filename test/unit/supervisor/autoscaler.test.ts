@@ -58,19 +58,24 @@ function load(clock: FakeClock, children: readonly FakeChild[], inFlight: number
   }
 }
 
-test('heartbeats drive setDesired: a saturated pool doubles per interval up to max, an idle one returns to min after the window', (t) => {
+test('heartbeats drive setDesired: a saturated pool grows (at most ×2 a step) to max, an idle one returns to min after the window', (t) => {
   const { clock, spawner, sink, sup } = setup(t);
+  load(clock, spawner.children, CAP, INTERVAL_MS);
+  assert.equal(sup.desired, 1, 'the first interval only settles (no sample of a stable ready set yet)');
+  assert.equal(sink.events('pool.autoscale', (l) => l['reason'] === 'settling').length, 1);
   load(clock, spawner.children, CAP, INTERVAL_MS);
   assert.equal(sup.desired, 2, 'full in-flight slots: utilisation 1 / 0.7 → ×2 (bounded)');
   const up = sink.events('pool.autoscale', (l) => l['direction'] === 'up')[0];
   assert.deepEqual([up?.['from'], up?.['desired'], up?.['reason'], up?.['utilization'], up?.['eventLoopUtilization'], up?.['cpuUtilization']], [1, 2, 'utilization', 1, 0.3, 0.1]);
   assert.equal(up?.['level'], 30, 'a change is logged at info');
-  assert.deepEqual(sink.events('pool.scale').at(-1)?.['source'], 'autoscale', 'through setDesired, like every other way of scaling');
-  load(clock, spawner.children, CAP, 2 * INTERVAL_MS);
+  for (let i = 0; i < 8 && sup.desired < 4; i++) load(clock, spawner.children, CAP, INTERVAL_MS);
   assert.equal(sup.desired, 4);
-  load(clock, spawner.children, CAP, 2 * INTERVAL_MS);
+  load(clock, spawner.children, CAP, 4 * INTERVAL_MS);
   assert.equal(sup.desired, 4, 'never above max');
   assert.equal(spawner.live().length, 4);
+  const scales = sink.events('pool.scale');
+  assert.ok(scales.every((l) => l['source'] === 'autoscale'), 'through setDesired, like every other way of scaling');
+  assert.ok(scales.every((l) => Number(l['to']) <= 2 * Number(l['from'])), scales.map((l) => `${String(l['from'])}->${String(l['to'])}`).join(' '));
 
   load(clock, spawner.children, 0, 2 * INTERVAL_MS);
   assert.equal(sup.desired, 4, 'held within the stabilisation window');
@@ -78,9 +83,22 @@ test('heartbeats drive setDesired: a saturated pool doubles per interval up to m
   load(clock, spawner.children, 0, 3 * INTERVAL_MS);
   assert.equal(sup.desired, 1, 'back to min once the whole window agreed');
   const down = sink.events('pool.autoscale', (l) => l['direction'] === 'down');
-  assert.deepEqual(down.map((l) => [l['from'], l['desired'], l['level']]), [[4, 1, 30]], 'one step down to the window\'s highest recommendation');
+  assert.deepEqual(down.map((l) => [l['from'], l['desired'], l['level']]), [[4, 1, 30]], "one step down to the window's highest recommendation");
   const view = sup.snapshot().autoscale;
   assert.deepEqual([view?.min, view?.max, view?.last?.desired], [1, 4, 1]);
+});
+
+test('no scale-up while the last step still boots: the ready workers look busier than the pool will be', (t) => {
+  const { clock, spawner, sup, sink } = setup(t);
+  load(clock, spawner.children, CAP, 2 * INTERVAL_MS);
+  assert.equal(sup.desired, 2);
+  const first = spawner.children[0];
+  for (let ms = 0; ms < 3 * INTERVAL_MS; ms += 100) {
+    first?.heartbeat({ inFlight: CAP }); // the second worker boots and never gets ready
+    clock.advance(100);
+  }
+  assert.equal(sup.desired, 2);
+  assert.ok(sink.events('pool.autoscale', (l) => l['reason'] === 'below-desired').length >= 2);
 });
 
 test('steady load within the tolerance band changes nothing', (t) => {
@@ -186,7 +204,7 @@ test('machine CPU: busy share of all cores between two reads', () => {
 
 test('status shows the autoscaler and its last decision, or that scaling is manual', (t) => {
   const { clock, spawner, sup } = setup(t);
-  load(clock, spawner.children, CAP, INTERVAL_MS);
+  load(clock, spawner.children, CAP, 2 * INTERVAL_MS);
   const text = formatStatus(sup.snapshot());
   assert.match(text, /autoscale on: 1\.\.4 workers, every 1s, scale-down window 3s; manual scaling refused/);
   assert.match(text, /last decision 0s ago: up 1 -> 2 \(utilization\); utilisation 1\.00, event loop 0\.30, CPU 0\.10/);
