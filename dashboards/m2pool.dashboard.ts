@@ -167,6 +167,11 @@ const saturation: Placed[] = [
   timeseries({ title: 'Requests in flight per slot', description: 'Requests read and not yet finished, per worker slot (from the last metrics snapshot, pushed every 2 s).', unit: 'short', stacked: true, queries: [q(`sum by (slot) (m2pool_requests_in_flight{${SEL}})`, 'slot {{slot}}')] }),
   timeseries({ title: 'Queue wait p50 / p95 / p99 (dispatch topology)', description: 'Time from a request reaching the dispatcher to being handed to a worker (m2pool_queue_wait_seconds); grows when every worker is at its credit.', unit: 's', queries: ['0.5', '0.95', '0.99'].map((v) => q(quantile(v, 'm2pool_queue_wait_seconds_bucket'), `p${Number(v) * 100}`)) }),
   timeseries({ title: 'Event-loop lag per slot', description: "Event-loop lag reported by each slot's last heartbeat: a worker busy on CPU (the per-slot event-loop signal the pool exports).", unit: 's', queries: [q(`max by (slot) (m2pool_worker_event_loop_lag_seconds{${SEL}})`, 'slot {{slot}}')] }),
+  timeseries({ title: 'Autoscaler: desired and ready workers', description: "The pool's own autoscaler (docs/runbook.md#autoscaling): m2pool_autoscale_desired_workers after each decision (0 while it is off) against the ready workers.", unit: 'short', decimals: 0, queries: [
+    q(`max by (instance) (m2pool_autoscale_desired_workers{${SEL}})`, 'autoscale desired {{instance}}'),
+    q(`sum by (instance) (m2pool_workers{${SEL}, state="ready"})`, 'ready {{instance}}'),
+  ] }),
+  timeseries({ title: 'Autoscaler changes by reason', description: 'Decisions that changed the size, per interval, by direction and reason (m2pool_autoscale_decisions_total; holds carry direction="none").', unit: 'short', stacked: true, decimals: 0, queries: [q(`sum by (direction, reason) (increase(m2pool_autoscale_decisions_total{${SEL}, direction!="none"}[$__rate_interval]))`, '{{direction}} ({{reason}})')] }),
   timeseries({ title: 'RSS per slot', description: "Resident memory of each slot's worker process(es).", unit: 'bytes', w: 24, queries: [q(`sum by (slot) (m2pool_worker_rss_bytes{${SEL}})`, 'slot {{slot}}')] }),
 ];
 
