@@ -11,6 +11,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { scaleCommand, statusCommand } from '../../src/cli/admin-commands';
+import { captureCli } from '../helpers/cli-capture';
 import { startLoad } from '../helpers/load';
 import { startTestMongrel2 } from '../helpers/mongrel2';
 import { settled, startPool } from '../helpers/pool';
@@ -31,16 +32,6 @@ const POOL_FLAGS = [
   '--log-level', 'debug', '--request-log-level', 'trace',
 ];
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    deps: { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) }, env: {} },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
-
 const isDecision = (l: LogLine): boolean => l['event'] === 'pool.autoscale' && typeof l['direction'] === 'string';
 
 test('autoscaling: a load step gets its workers with zero failures, steady load holds, idle returns to min after the window', { timeout: 90_000 }, async (t) => {
@@ -52,7 +43,7 @@ test('autoscaling: a load step gets its workers with zero failures, steady load 
   const logs = pool.proc.logs;
   const admin = ['--admin', `127.0.0.1:${pool.adminPort}`];
 
-  const refused = capture();
+  const refused = captureCli();
   assert.equal(await scaleCommand(['3', ...admin], refused.deps), 1);
   assert.match(refused.err(), /^m2pool scale: autoscaling is on \(autoscale\.min\.\.autoscale\.max = 1\.\.4\), so manual scaling is refused: change autoscale\.min\/autoscale\.max and reload/);
 
@@ -82,7 +73,7 @@ test('autoscaling: a load step gets its workers with zero failures, steady load 
   assert.deepEqual(steady.filter((l) => l['direction'] !== 'none'), [], 'no scale event under steady load');
   assert.equal(logs.filter((l) => l['event'] === 'pool.scale').length, scalesBefore);
 
-  const status = capture();
+  const status = captureCli();
   assert.equal(await statusCommand(admin, status.deps), 0, status.err());
   assert.match(status.out(), /^autoscale on: 1\.\.4 workers, every 500 ms, scale-down window 3s; manual scaling refused$/m);
   assert.match(status.out(), /last decision \d+s ago: held at 3 \(within-tolerance\); utilisation 0\.\d+, queue wait p95 \d+ ms/);

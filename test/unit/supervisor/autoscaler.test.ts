@@ -13,9 +13,9 @@ import { cpuMeter } from '../../../src/supervisor/machine-cpu';
 import { PoolState } from '../../../src/supervisor/pool-state';
 import { queueWaitQuantileMs, queueWaitTotals } from '../../../src/supervisor/queue-wait';
 import { formatStatus } from '../../../src/supervisor/status-format';
-import { Supervisor } from '../../../src/supervisor/supervisor';
 import { testConfig } from '../../helpers/supervisor-config';
-import { fakeSpawner, type FakeChild } from '../../helpers/supervisor-fake-child';
+import type { FakeChild } from '../../helpers/supervisor-fake-child';
+import { startFakeSupervisor } from '../../helpers/supervisor-fake-pool';
 import { FakeClock } from '../../helpers/supervisor-fake-clock';
 import { LogSink } from '../../helpers/supervisor-log-sink';
 
@@ -25,25 +25,7 @@ const AUTOSCALE = { min: 1, max: 4, intervalMs: INTERVAL_MS, scaleDownWindowMs: 
 
 function setup(t: TestContext, overrides: Record<string, unknown> = {}, reload?: Record<string, unknown>) {
   const config = testConfig({ workers: 1, autoscale: AUTOSCALE, ...overrides });
-  const clock = new FakeClock();
-  const spawner = fakeSpawner();
-  const sink = new LogSink();
-  const sup = new Supervisor({
-    config,
-    logger: sink.logger('debug'),
-    spawn: spawner.spawn,
-    clock,
-    random: () => 0.5,
-    cpu: () => 0.1,
-    ...(reload === undefined ? {} : { reloadConfig: () => testConfig(reload) }),
-  });
-  t.after(() => {
-    void sup.destroy();
-    clock.advance(60_000);
-  });
-  sup.start();
-  clock.advance(0);
-  return { clock, spawner, sink, sup };
+  return startFakeSupervisor(t, config, { cpu: () => 0.1, ...(reload === undefined ? {} : { reloadConfig: () => testConfig(reload) }) }, 'debug');
 }
 
 /** Ready every new child with the in-flight cap, then run `ms` with every ready worker beating `inFlight`. */

@@ -6,11 +6,9 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { LAST_SLOT_PROBE_MS } from '../../../src/supervisor/restart-policy';
-import { Supervisor } from '../../../src/supervisor/supervisor';
 import { testConfig } from '../../helpers/supervisor-config';
-import { fakeSpawner, pumpHeartbeats, type FakeChild } from '../../helpers/supervisor-fake-child';
-import { FakeClock } from '../../helpers/supervisor-fake-clock';
-import { LogSink } from '../../helpers/supervisor-log-sink';
+import { pumpHeartbeats, type FakeChild } from '../../helpers/supervisor-fake-child';
+import { startFakeSupervisor } from '../../helpers/supervisor-fake-pool';
 
 /** The production restart settings (the defaults), so the figures below are the ones a real pool has. */
 const PRODUCTION_RESTARTS = {
@@ -25,17 +23,7 @@ function jitter(): () => number {
 }
 
 function setup(t: TestContext, overrides: Record<string, unknown>) {
-  const clock = new FakeClock();
-  const spawner = fakeSpawner();
-  const sink = new LogSink();
-  const sup = new Supervisor({ config: testConfig({ ...PRODUCTION_RESTARTS, ...overrides }), logger: sink.logger(), spawn: spawner.spawn, clock, random: jitter() });
-  t.after(() => {
-    void sup.destroy();
-    clock.advance(60_000);
-  });
-  sup.start();
-  clock.advance(0);
-  return { clock, spawner, sink, sup };
+  return startFakeSupervisor(t, testConfig({ ...PRODUCTION_RESTARTS, ...overrides }), { random: jitter() });
 }
 
 const slotOf = (c: FakeChild): number => Number(c.request.env['M2POOL_WORKER_SLOT']);

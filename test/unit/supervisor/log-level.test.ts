@@ -9,24 +9,14 @@ import { request } from 'node:http';
 import { logLevelCommand } from '../../../src/cli/admin-commands';
 import { parseLogLevelBody, startAdminServer } from '../../../src/supervisor/admin-server';
 import { registerPm2Actions } from '../../../src/supervisor/pm2-actions';
-import { Supervisor } from '../../../src/supervisor/supervisor';
 import { testConfig } from '../../helpers/supervisor-config';
-import { fakeSpawner, type FakeChild } from '../../helpers/supervisor-fake-child';
+import type { FakeChild } from '../../helpers/supervisor-fake-child';
 import { FakeClock } from '../../helpers/supervisor-fake-clock';
-import { LogSink } from '../../helpers/supervisor-log-sink';
+import { captureCli } from '../../helpers/cli-capture';
+import { startFakeSupervisor } from '../../helpers/supervisor-fake-pool';
 
 function setup(t: TestContext, overrides: Record<string, unknown> = {}) {
-  const clock = new FakeClock();
-  const spawner = fakeSpawner();
-  const sink = new LogSink();
-  const sup = new Supervisor({ config: testConfig({ workers: 2, ...overrides }), logger: sink.logger(), spawn: spawner.spawn, clock, random: () => 0.5 });
-  t.after(() => {
-    void sup.destroy();
-    clock.advance(60_000);
-  });
-  sup.start();
-  clock.advance(0);
-  return { clock, spawner, sink, sup };
+  return startFakeSupervisor(t, testConfig({ workers: 2, ...overrides }));
 }
 
 const levelMessages = (c: FakeChild): string[] => c.sent.flatMap((m) => (m.type === 'm2pool:log-level' ? [m.level] : []));
@@ -197,39 +187,29 @@ test('PUT /log-level: bad level or body is 400, wrong type 415, other methods 40
   assert.deepEqual(spawner.children.map(levelMessages), [['warn'], []]);
 });
 
-function capture() {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    deps: { stdout: { write: (s: string) => out.push(s) }, stderr: { write: (s: string) => err.push(s) }, env: {} },
-    out: () => out.join(''),
-    err: () => err.join(''),
-  };
-}
-
 test('m2pool log-level shows and sets levels through the admin API', async (t) => {
   const { port, spawner } = await withAdmin(t, 'tok');
   const admin = ['--admin', `127.0.0.1:${port}`, '--token', 'tok'];
-  const set = capture();
+  const set = captureCli();
   assert.equal(await logLevelCommand(['debug', ...admin], set.deps), 0, set.err());
   assert.equal(set.out(), 'log level of the supervisor and all workers: info -> debug (2 live workers)\n');
-  const slot = capture();
+  const slot = captureCli();
   assert.equal(await logLevelCommand([...admin, 'warn', '--slot', '1'], slot.deps), 0, slot.err());
   assert.equal(slot.out(), 'log level of slot 1: debug -> warn (1 live worker)\n');
   assert.deepEqual(spawner.children.map(levelMessages), [['debug'], ['debug', 'warn']]);
-  const show = capture();
+  const show = captureCli();
   assert.equal(await logLevelCommand(admin, show.deps), 0, show.err());
   assert.equal(show.out(), 'supervisor: debug\nworkers: debug\nslot 1: warn\n');
 
-  const noToken = capture();
+  const noToken = captureCli();
   assert.equal(await logLevelCommand(['info', '--admin', `127.0.0.1:${port}`], noToken.deps), 1);
   assert.match(noToken.err(), /^m2pool log-level: this endpoint needs "Authorization: Bearer <adminToken>"/);
-  const badLevel = capture();
+  const badLevel = captureCli();
   assert.equal(await logLevelCommand(['chatty', ...admin], badLevel.deps), 2);
   assert.match(badLevel.err(), /unknown log level "chatty"/);
-  const badSlot = capture();
+  const badSlot = captureCli();
   assert.equal(await logLevelCommand(['info', '--slot', 'x', ...admin], badSlot.deps), 2);
-  const noSlot = capture();
+  const noSlot = captureCli();
   assert.equal(await logLevelCommand(['info', '--slot', '5', ...admin], noSlot.deps), 1);
   assert.match(noSlot.err(), /no slot 5 in the pool/);
 });
