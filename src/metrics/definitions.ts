@@ -100,6 +100,13 @@ export const AUTOSCALE_REASONS = [
 /** One of {@link AUTOSCALE_REASONS}. */
 export type AutoscaleReasonLabel = (typeof AUTOSCALE_REASONS)[number];
 
+/** The `{direction, reason}` pairs the autoscale policy can produce: the closed series set, each from 0. */
+export const AUTOSCALE_DECISIONS: ReadonlyArray<readonly [AutoscaleDirection, AutoscaleReasonLabel]> = Object.freeze([
+  ...(['utilization', 'queue-wait', 'memory-cap', 'min'] as const).map((r) => ['up', r] as const),
+  ...(['utilization', 'queue-wait', 'max'] as const).map((r) => ['down', r] as const),
+  ...(['within-tolerance', 'stabilizing', 'flap-penalty', 'reload', 'crash-loop', 'below-desired', 'cpu-saturated', 'event-loop-idle', 'memory-cap'] as const).map((r) => ['none', r] as const),
+]);
+
 /**
  * `reason` values of `m2pool_metrics_snapshots_rejected_total`:
  * `malformed` (not prom-client JSON), `schema` (type, labels or buckets disagree with {@link WORKER_METRICS}),

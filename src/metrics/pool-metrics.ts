@@ -7,8 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import {
-  AUTOSCALE_DIRECTIONS,
-  AUTOSCALE_REASONS,
+  AUTOSCALE_DECISIONS,
   REJECT_REASONS,
   RESTART_REASONS,
   SCALE_DIRECTIONS,
@@ -122,7 +121,6 @@ export class PoolMetrics {
   readonly #dispatcherRestarts: Counter<string>;
   readonly #autoscaleDesired: Gauge<string>;
   readonly #autoscaleDecisions: Counter<string>;
-  #autoscaleSeen = false;
 
   constructor(options: PoolMetricsOptions = {}) {
     this.#now = options.now ?? Date.now;
@@ -182,6 +180,7 @@ export class PoolMetrics {
     // Closed label sets start at 0, so increase() sees the first event.
     for (const direction of SCALE_DIRECTIONS) this.#scale.inc({ direction }, 0);
     for (const reason of REJECT_REASONS) this.#rejected.inc({ reason }, 0);
+    for (const [direction, reason] of AUTOSCALE_DECISIONS) this.#autoscaleDecisions.inc({ direction, reason }, 0);
     if (options.defaultMetrics ?? true) {
       collectDefaultMetrics({ register: this.registry, prefix: SUPERVISOR_DEFAULT_METRICS_PREFIX });
       for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(SUPERVISOR_DEFAULT_METRICS_PREFIX + name);
@@ -237,16 +236,9 @@ export class PoolMetrics {
     rec.heartbeat = { loopLagMs: hb.loopLagMs, rssBytes: hb.rssBytes, at: hb.at ?? this.#now(), inFlight, maxInFlight };
   }
 
-  /**
-   * One autoscaler decision (`desired`: the count after it). The first one creates every direction × reason
-   * series at 0, so `increase()` sees each first decision too (none exist while autoscaling is off).
-   */
+  /** One autoscaler decision (`desired`: the count after it); a pair outside the closed set is not counted. */
   recordAutoscale(direction: AutoscaleDirection, reason: AutoscaleReasonLabel, desired: number): void {
-    if (!(AUTOSCALE_DIRECTIONS as readonly string[]).includes(direction) || !(AUTOSCALE_REASONS as readonly string[]).includes(reason)) return;
-    if (!this.#autoscaleSeen) {
-      this.#autoscaleSeen = true;
-      for (const d of AUTOSCALE_DIRECTIONS) for (const r of AUTOSCALE_REASONS) this.#autoscaleDecisions.inc({ direction: d, reason: r }, 0);
-    }
+    if (!AUTOSCALE_DECISIONS.some(([d, r]) => d === direction && r === reason)) return;
     this.#autoscaleDecisions.inc({ direction, reason });
     if (Number.isFinite(desired)) this.#autoscaleDesired.set(desired);
   }

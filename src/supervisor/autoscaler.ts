@@ -150,7 +150,11 @@ export class Autoscaler {
   view(now: number): AutoscaleView | null {
     const s = this.#settings;
     if (s === undefined) return null;
-    const last = this.#last === undefined ? null : (({ at, ...rest }) => ({ ...rest, agoMs: now - at }))(this.#last);
+    let last: AutoscaleDecisionView | null = null;
+    if (this.#last !== undefined) {
+      const { at, ...decision } = this.#last;
+      last = { ...decision, agoMs: now - at };
+    }
     return { min: s.min, max: s.max, intervalMs: s.intervalMs, scaleDownWindowMs: s.scaleDownWindowMs, last };
   }
 
@@ -181,7 +185,7 @@ export class Autoscaler {
     if (typeof signals === 'string') {
       // no-capacity: no ready worker reported its in-flight cap (booting, or too old to say): nothing to divide by.
       // settling: a worker joined or left the ready set within the interval; its sums are of two different pools.
-      this.#record({ from, desired: from, direction: 'none', reason: signals, at: now, ...EMPTY_SIGNALS });
+      this.#last = { from, desired: from, direction: 'none', reason: signals, at: now, ...EMPTY_SIGNALS };
       this.#d.log.debug({ event: 'pool.autoscale', direction: 'none', reason: signals, desired: from }, 'pool.autoscale');
       return;
     }
@@ -211,12 +215,8 @@ export class Autoscaler {
     } else {
       this.#d.log.debug(fields, 'pool.autoscale');
     }
-    this.#record({ from, desired: decision.desired, direction: decision.direction, reason: decision.reason, at: now, ...signals });
+    this.#last = { from, desired: decision.desired, direction: decision.direction, reason: decision.reason, at: now, ...signals };
     this.#d.notify('autoscale', { direction: decision.direction, reason: decision.reason, desired: decision.desired, utilization: signals.utilization });
-  }
-
-  #record(last: Omit<AutoscaleDecisionView, 'agoMs'> & { readonly at: number }): void {
-    this.#last = last;
   }
 
   /** This interval's signals, and a fresh accumulator for the next; or why there are none this interval. */

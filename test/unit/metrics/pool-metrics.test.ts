@@ -295,11 +295,14 @@ describe('PoolMetrics autoscaling metrics', () => {
     assert.equal(sample(await p.render(), 'm2pool_utilization_ratio'), 0.25, 'only ready workers');
   });
 
-  test('decisions are counted by direction and reason, every series from 0 once the autoscaler runs', async () => {
+  test('decisions are counted by direction and reason, every possible pair from 0', async () => {
     const { p } = pool();
     const off = await p.render();
-    assert.equal([...samples(off).keys()].some((k) => k.startsWith('m2pool_autoscale_decisions_total')), false, 'no decision series while off');
+    assert.equal([...samples(off).keys()].filter((k) => k.startsWith('m2pool_autoscale_decisions_total')).length, 16);
+    assert.equal(sample(off, 'm2pool_autoscale_decisions_total{direction="up",reason="utilization"}'), 0);
     assert.equal(sample(off, 'm2pool_autoscale_desired_workers'), 0, '0 while off');
+    p.recordAutoscale('up', 'stabilizing', 9);
+    assert.equal([...samples(await p.render()).keys()].filter((k) => k.startsWith('m2pool_autoscale_decisions_total')).length, 16, 'an impossible pair mints no series');
     p.recordAutoscale('up', 'queue-wait', 3);
     p.recordAutoscale('none', 'stabilizing', 3);
     const t = await p.render();

@@ -143,3 +143,9 @@ test('no scale-down within the flap penalty after a scale-up', () => {
   const { decisions } = simulate([{ demand: 5 }, { demand: 40 }, ...repeat(3, { demand: 1 })], config, 1);
   assert.ok(decisions.slice(2).some((d) => d.reason === 'flap-penalty'), decisions.map((d) => d.reason).join(','));
 });
+
+test('no scale-up while the last step still boots: the ready workers look busier than the pool will be', () => {
+  // 2 of 4 ready and saturated: 20 in flight over 2 × 10 is 100%, but the 2 booting workers are about to take half.
+  const out = decideAutoscale(CONFIG, INITIAL_AUTOSCALE_STATE, { now: 0, desired: 4, readyWorkers: 2, inFlight: 20, capacityPerWorker: CAPACITY, largestWorkerRssBytes: 0, reloading: false, crashLooping: false });
+  assert.deepEqual([out.decision.desired, out.decision.direction, out.decision.reason], [4, 'none', 'below-desired']);
+});
