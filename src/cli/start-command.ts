@@ -16,6 +16,7 @@ import { adminForPm2Instance } from '../supervisor/pm2-instance';
 import { createSupervisorLogger, flushLogger, type Logger } from '../supervisor/logger';
 import { metricsObserver } from '../supervisor/metrics-observer';
 import { announcePm2Ready, registerPm2Actions, type Pm2Process } from '../supervisor/pm2-actions';
+import { reportPm2Metrics } from '../supervisor/pm2-metrics';
 import { notifyReady } from '../supervisor/sd-notify';
 import type { SupervisorObserver } from '../supervisor/observer';
 import { installSignalHandlers, type SignalSource } from '../supervisor/signals';
@@ -144,8 +145,11 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
     void notifyReady('minimum of workers ready');
   });
   supervisor.start();
+  // `pm2 monit`: ready/desired workers, req/s, in flight, restarts; a no-op outside pm2.
+  const stopPm2Metrics = reportPm2Metrics(supervisor, pm2);
   deps.onStarted?.(supervisor);
   await supervisor.stopped;
+  stopPm2Metrics();
   removeSignals();
   removePm2();
   await admin.close();

@@ -5,18 +5,8 @@ import { announcePm2Ready, registerPm2Actions, underPm2, type Pm2Target } from '
 import { SIGNAL_INTENTS, installSignalHandlers, type PoolIntent } from '../../../src/supervisor/signals';
 import type { PoolSnapshot } from '../../../src/supervisor/pool-snapshot';
 import type { ScaleTarget } from '../../../src/supervisor/supervisor';
+import { FakePm2Process } from '../../helpers/fake-pm2-process';
 
-class FakePm2Process extends EventEmitter {
-  readonly sent: unknown[] = [];
-  constructor(readonly env: Record<string, string | undefined>, withIpc = true) {
-    super();
-    if (!withIpc) this.send = undefined;
-  }
-  send: ((m: unknown) => boolean) | undefined = (m) => {
-    this.sent.push(m);
-    return true;
-  };
-}
 
 function target() {
   const log: Array<[string, unknown]> = [];
