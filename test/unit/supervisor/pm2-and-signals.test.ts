@@ -72,6 +72,20 @@ test('registers scale, reload and status as axm actions and answers triggers wit
   assert.equal(proc.listenerCount('message'), 0);
 });
 
+test('pm2 trigger reload waits for the checked reload and replies with its refusal', async () => {
+  const proc = new FakePm2Process({ pm_id: '0' });
+  const { t } = target();
+  const error = 'reload refused, the running workers keep serving: --app "./app.js" does not load: broken';
+  let refuse: () => void = () => undefined;
+  registerPm2Actions({ ...t, reload: () => new Promise((resolve) => (refuse = () => resolve({ ok: false, status: 422, error }))) }, proc);
+  proc.sent.length = 0;
+  proc.emit('message', 'reload');
+  assert.deepEqual(proc.sent, [], 'no reply before the app check answered');
+  refuse();
+  await new Promise(setImmediate);
+  assert.deepEqual(proc.sent, [{ type: 'axm:reply', data: { return: { success: false, error }, action_name: 'reload' } }]);
+});
+
 test("pm2's shutdown message (shutdown_with_message) becomes a graceful stop intent; ready is announced", () => {
   const proc = new FakePm2Process({ pm_id: '0' });
   const { t, log } = target();
