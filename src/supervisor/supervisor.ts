@@ -195,7 +195,7 @@ export class Supervisor implements IntentSink {
       this.#notify('reload', 'app-broken');
       return { ok: false, status: 422, error: `reload refused, the running workers keep serving: --app ${JSON.stringify(app)} does not load: ${problem}` };
     });
-    this.#reloads = next;
+    this.#reloads = next.catch(() => undefined); // one failed reload never blocks the next
     return next;
   }
 
