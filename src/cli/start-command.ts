@@ -10,12 +10,13 @@ import { loadConfig, loadConfigSync } from '../config/load';
 import type { PoolConfig } from '../config/schema';
 import { ConfigError, ExitCode, errorMessage, isErrnoException } from '../errors';
 import { PoolMetrics } from '../metrics';
-import { appLoadsOrSay } from '../supervisor/app-check';
+import { appCheckProblem, appLoadsOrSay } from '../supervisor/app-check';
 import { startAdminServer, type MetricsHandler } from '../supervisor/admin-server';
 import { adminForPm2Instance } from '../supervisor/pm2-instance';
 import { createSupervisorLogger, flushLogger, type Logger } from '../supervisor/logger';
 import { metricsObserver } from '../supervisor/metrics-observer';
 import { announcePm2Ready, registerPm2Actions, type Pm2Process } from '../supervisor/pm2-actions';
+import { reportPm2Metrics } from '../supervisor/pm2-metrics';
 import { notifyReady } from '../supervisor/sd-notify';
 import type { SupervisorObserver } from '../supervisor/observer';
 import { installSignalHandlers, type SignalSource } from '../supervisor/signals';
@@ -112,7 +113,8 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
   }
   // A reload (HUP, admin, CLI, pm2) re-reads the same sources: an edited config file takes effect.
   const reloadConfig = (): PoolConfig => loadConfigSync(sources);
-  const supervisor = new Supervisor({ config, logger, reloadConfig, ...(observer !== undefined ? { observer } : {}) });
+  // A reload loads the (re-read) app in a child first, as at start: a broken one is refused, the workers keep serving.
+  const supervisor = new Supervisor({ config, logger, reloadConfig, checkApp: (c) => appCheckProblem(c), ...(observer !== undefined ? { observer } : {}) });
   // Under `pm2 scale m2pool N`, instance i serves its admin API on the configured port + i.
   const adminAddress = adminForPm2Instance(config.admin, sources.env);
   let admin;
@@ -144,8 +146,11 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
     void notifyReady('minimum of workers ready');
   });
   supervisor.start();
+  // `pm2 monit`: ready/desired workers, req/s, in flight, restarts; a no-op outside pm2.
+  const stopPm2Metrics = reportPm2Metrics(supervisor, pm2);
   deps.onStarted?.(supervisor);
   await supervisor.stopped;
+  stopPm2Metrics();
   removeSignals();
   removePm2();
   await admin.close();

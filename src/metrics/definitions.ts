@@ -82,6 +82,11 @@ export const RESTART_REASONS = [
 /** One of {@link RESTART_REASONS}. */
 export type RestartReason = (typeof RESTART_REASONS)[number];
 
+/** `outcome` values of `m2pool_pool_reloads_total`: begun, or refused (invalid configuration, app does not load). */
+export const RELOAD_OUTCOMES = ['started', 'config-invalid', 'app-broken'] as const;
+/** One of {@link RELOAD_OUTCOMES}. */
+export type ReloadOutcome = (typeof RELOAD_OUTCOMES)[number];
+
 /** `direction` values of `m2pool_pool_scale_events_total`. */
 export const SCALE_DIRECTIONS = ['up', 'down'] as const;
 /** One of {@link SCALE_DIRECTIONS}. */
@@ -264,6 +269,12 @@ export const SUPERVISOR_METRICS = Object.freeze({
     help: 'Changes of the desired worker count, by direction.',
     kind: 'counter',
     labelNames: ['direction'],
+  },
+  reloads: {
+    name: 'm2pool_pool_reloads_total',
+    help: 'Rolling reloads asked for, by outcome: started, or refused (config-invalid, app-broken: the running workers keep serving).',
+    kind: 'counter',
+    labelNames: ['outcome'],
   },
   dispatcherRestarts: {
     name: 'm2pool_dispatcher_restarts_total',

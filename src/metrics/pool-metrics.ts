@@ -9,6 +9,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   AUTOSCALE_DECISIONS,
   REJECT_REASONS,
+  RELOAD_OUTCOMES,
   RESTART_REASONS,
   SCALE_DIRECTIONS,
   SUPERVISOR_DEFAULT_METRICS_PREFIX,
@@ -20,6 +21,7 @@ import {
   type AutoscaleDirection,
   type AutoscaleReasonLabel,
   type RejectReason,
+  type ReloadOutcome,
   type RestartReason,
   type ScaleDirection,
   type WorkerStateLabel,
@@ -114,6 +116,7 @@ export class PoolMetrics {
   /** Slots whose restart series exist (at 0 until the first restart, so `increase()` sees that one too). */
   readonly #restartSlots = new Set<number>();
   readonly #scale: Counter<string>;
+  readonly #reloads: Counter<string>;
   readonly #crashloop: Gauge<string>;
   /** Slots with a `m2pool_slot_crashloop` series. */
   readonly #crashloopSlots = new Set<number>();
@@ -156,6 +159,7 @@ export class PoolMetrics {
     perSlotGauge(S.eventLoopLag, registers, procs, 'max', (p) => (p.heartbeat === undefined ? undefined : p.heartbeat.loopLagMs / 1000));
     perSlotGauge(S.rss, registers, procs, 'sum', (p) => p.heartbeat?.rssBytes);
     this.#scale = new Counter({ ...meta(S.scaleEvents), registers });
+    this.#reloads = new Counter({ ...meta(S.reloads), registers });
     this.#crashloop = new Gauge({ ...meta(S.slotCrashloop), registers });
     this.#rejected = new Counter({ ...meta(S.snapshotsRejected), registers });
     this.#dispatcherRestarts = new Counter({ ...meta(S.dispatcherRestarts), registers });
@@ -179,6 +183,7 @@ export class PoolMetrics {
     perSlotGauge(S.snapshotAge, registers, procs, 'max', (p) => (p.snapshotAt === undefined ? undefined : Math.max(0, now() - p.snapshotAt) / 1000));
     // Closed label sets start at 0, so increase() sees the first event.
     for (const direction of SCALE_DIRECTIONS) this.#scale.inc({ direction }, 0);
+    for (const outcome of RELOAD_OUTCOMES) this.#reloads.inc({ outcome }, 0);
     for (const reason of REJECT_REASONS) this.#rejected.inc({ reason }, 0);
     for (const [direction, reason] of AUTOSCALE_DECISIONS) this.#autoscaleDecisions.inc({ direction, reason }, 0);
     if (options.defaultMetrics ?? true) {
@@ -246,6 +251,11 @@ export class PoolMetrics {
   /** The desired count changed (scale command, signal, autoscaler). */
   recordScale(direction: ScaleDirection): void {
     if ((SCALE_DIRECTIONS as readonly string[]).includes(direction)) this.#scale.inc({ direction });
+  }
+
+  /** One reload asked for: started, or refused and why. */
+  recordReload(outcome: ReloadOutcome): void {
+    if ((RELOAD_OUTCOMES as readonly string[]).includes(outcome)) this.#reloads.inc({ outcome });
   }
 
   /** Crash-loop breaker of `slot` opened (true) or closed (false). */

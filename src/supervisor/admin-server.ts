@@ -2,7 +2,7 @@
  * Admin HTTP API of the supervisor (node:http, JSON in and out):
  *   GET  /pool          → {@link PoolSnapshot}
  *   POST /pool/scale    ← {"workers": N} | {"delta": ±N}   → 200 {"previous", "desired"}
- *   POST /pool/reload   → 202 {"generation", "changed"} (config keys the re-read config changed) | 400 invalid config
+ *   POST /pool/reload   → 202 {"generation", "changed"} (config keys the re-read config changed) | 400 invalid config | 422 the app does not load (the running workers keep serving)
  *   GET  /log-level     → {@link LogLevels}
  *   PUT  /log-level     ← {"level": "debug"} (supervisor and every worker) | {"level": "debug", "slot": N}
  *                       → 200 {"level", "previous", "slot", "workers"}
@@ -33,7 +33,7 @@ import type { LogLevelResult, LogLevels, ReloadResult, ScaleResult, ScaleTarget 
 export interface AdminTarget {
   snapshot(): PoolSnapshot;
   scale(target: ScaleTarget, source: string): ScaleResult;
-  reload(source: string): ReloadResult;
+  reload(source: string): ReloadResult | Promise<ReloadResult>;
   isLive(): boolean;
   /** The `/healthz` body with the reason it fails; without it `/healthz` answers from `isLive()` alone. */
   health?(): HealthReport;
@@ -212,7 +212,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerO
     case '/pool/reload': {
       authorize(req, adminTokens(o));
       await readBody(req);
-      const r = t.reload('admin');
+      const r = await t.reload('admin');
       return r.ok ? send(res, 202, { generation: r.generation, changed: r.changed ?? [] }) : send(res, r.status, { error: r.error });
     }
     default: {

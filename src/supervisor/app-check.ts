@@ -1,7 +1,7 @@
 /**
- * The `--app` check at configuration time: load the module once in a child process (`worker/check-app.ts`), so a
- * missing or broken app is reported and refused before any worker is forked, and the supervisor never loads user
- * code itself. Only m2pool's own workers are checked: a custom `--worker-module` reads `--app` its own way.
+ * The `--app` check at configuration time and before every reload: load the module once in a child process
+ * (`worker/check-app.ts`), so a missing or broken app is reported and refused before any worker is forked (at a
+ * reload: before any running worker is replaced), and the supervisor never loads user code itself. Only m2pool's own workers are checked: a custom `--worker-module` reads `--app` its own way.
  * @module
  */
 import { spawn } from 'node:child_process';
@@ -44,12 +44,20 @@ interface TextOut {
 }
 
 /**
+ * The check of a configuration, at start and before every reload (`SupervisorOptions.checkApp`): why its app does
+ * not load, or undefined when it does (or the workers are not m2pool's own).
+ */
+export function appCheckProblem(config: Pick<PoolConfig, 'app' | 'workerModule'>, cwd = process.cwd()): Promise<string | undefined> {
+  if (path.resolve(config.workerModule) !== path.resolve(DEFAULTS.workerModule)) return Promise.resolve(undefined);
+  return appLoadProblem(config.app, cwd);
+}
+
+/**
  * `m2pool start`'s check: true when the app loads (or the workers are not m2pool's own); otherwise writes the
  * reason to `out` and returns false (the caller exits with `APP_LOAD_ERROR`, 4).
  */
 export async function appLoadsOrSay(config: Pick<PoolConfig, 'app' | 'workerModule'>, out: TextOut, cwd = process.cwd()): Promise<boolean> {
-  if (path.resolve(config.workerModule) !== path.resolve(DEFAULTS.workerModule)) return true;
-  const problem = await appLoadProblem(config.app, cwd);
+  const problem = await appCheckProblem(config, cwd);
   if (problem === undefined) return true;
   out.write(`m2pool start: --app ${JSON.stringify(config.app)} does not load; nothing was started:\n  ${problem.replace(/\n/g, '\n  ')}\n`);
   return false;

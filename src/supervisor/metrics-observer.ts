@@ -54,6 +54,9 @@ export function metricsObserver(metrics: PoolMetrics, minReady: number): Supervi
     metrics(w, payload) {
       metrics.ingest(w, payload);
     },
+    reload(outcome) {
+      metrics.recordReload(outcome);
+    },
     minReady(n) {
       metrics.setMinReady(n);
     },

@@ -44,6 +44,8 @@ export interface SupervisorObserver {
   restart?(slot: number, cause: RestartCause): void;
   /** The desired count changed. */
   desired?(previous: number, desired: number): void;
+  /** A reload was asked for: it started, or was refused (the configuration is invalid, the app does not load). */
+  reload?(outcome: 'started' | 'config-invalid' | 'app-broken'): void;
   /** A reload changed `minReady` (ready workers needed for /readyz). */
   minReady?(n: number): void;
   /** The crash-loop breaker of `slot` opened or closed (a reload closes every breaker). */

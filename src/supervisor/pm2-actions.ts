@@ -29,7 +29,7 @@ type ActionName = (typeof PM2_ACTIONS)[number];
 export interface Pm2Target extends IntentSink {
   snapshot(): PoolSnapshot;
   scale(target: ScaleTarget, source: string): ScaleResult;
-  reload(source: string): ReloadResult;
+  reload(source: string): ReloadResult | Promise<ReloadResult>;
   setLogLevel?(level: string, slot: number | undefined, source: string): LogLevelResult;
   logLevels?(): LogLevels;
 }
@@ -67,13 +67,18 @@ function isAction(name: unknown): name is ActionName {
   return PM2_ACTIONS.some((a) => a === name);
 }
 
-function run(target: Pm2Target, name: ActionName, param: unknown): Record<string, unknown> {
+function reloadReply(r: ReloadResult): Record<string, unknown> {
+  return r.ok ? { success: true, generation: r.generation, changed: r.changed ?? [] } : { success: false, error: r.error };
+}
+
+/** The reply of an action: at once, or (a reload checks the app first) once it is known. */
+function run(target: Pm2Target, name: ActionName, param: unknown): Record<string, unknown> | Promise<Record<string, unknown>> {
   switch (name) {
     case 'status':
       return { success: true, ...target.snapshot() };
     case 'reload': {
       const r = target.reload('pm2');
-      return r.ok ? { success: true, generation: r.generation, changed: r.changed ?? [] } : { success: false, error: r.error };
+      return r instanceof Promise ? r.then(reloadReply) : reloadReply(r);
     }
     case 'loglevel':
       return logLevelAction(target, param);
@@ -117,9 +122,13 @@ export function registerPm2Actions(target: Pm2Target, proc: Pm2Process = process
     const name = isRecord(message) ? message['msg'] : message;
     if (!isAction(name) || !offered.includes(name)) return;
     const param = isRecord(message) ? message['opts'] : undefined;
+    const reply = (result: Record<string, unknown>): void => {
+      logger?.info({ event: 'pm2.action', action: name, param, success: result['success'] }, 'pm2.action');
+      post({ type: 'axm:reply', data: { return: result, action_name: name } });
+    };
     const result = run(target, name, param);
-    logger?.info({ event: 'pm2.action', action: name, param, success: result['success'] }, 'pm2.action');
-    post({ type: 'axm:reply', data: { return: result, action_name: name } });
+    if (result instanceof Promise) void result.then(reply);
+    else reply(result);
   };
   proc.on('message', onMessage);
   return () => {

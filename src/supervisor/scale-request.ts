@@ -17,8 +17,8 @@ export type ScaleResult =
 export type ReloadResult =
   /** `changed`: top-level config keys the re-read configuration changed (empty without a config source). */
   | { readonly ok: true; readonly generation: number; readonly changed?: readonly string[] }
-  /** 409: the pool is stopping; 400: the re-read configuration is invalid (nothing changed). */
-  | { readonly ok: false; readonly status: 400 | 409; readonly error: string };
+  /** 409: the pool is stopping; 400: the re-read configuration is invalid; 422: the app does not load (nothing changed). */
+  | { readonly ok: false; readonly status: 400 | 409 | 422; readonly error: string };
 
 /** A parsed request, or the problem with it. */
 export type ParsedScale = { readonly ok: true; readonly target: ScaleTarget } | { readonly ok: false; readonly error: string };

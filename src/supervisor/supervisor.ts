@@ -14,7 +14,7 @@ import { notifier, type Notify, type SupervisorObserver } from './observer';
 import { buildSnapshot, type PoolPhase, type PoolSnapshot } from './pool-snapshot';
 import { PoolState } from './pool-state';
 import { MAX_TICK_MS, nextDeadline, setDesired, stepRun, stepStop, type StepContext } from './reconcile';
-import { rereadConfig } from './config-reread';
+import { rereadConfig, type Reread } from './config-reread';
 import { RuntimeLogLevels, type LogLevelResult, type LogLevels } from './log-levels';
 import { EMPTY_HISTORY, RestartPolicy } from './restart-policy';
 import { breakerOpen } from './slot';
@@ -52,6 +52,11 @@ export interface SupervisorOptions {
    * Throws `ConfigError`. Without it a reload keeps the configuration and only rolls the code.
    */
   readonly reloadConfig?: () => PoolConfig;
+  /**
+   * Checks that the (re-read) configuration's app loads before a reload replaces any worker: resolves with why it
+   * does not, or undefined (`appCheckProblem` in app-check.ts: a child loads it). Without it reloads are not checked.
+   */
+  readonly checkApp?: (config: PoolConfig) => Promise<string | undefined>;
 }
 
 /** Request and result types of `scale()` / `reload()`, defined next to their parsers. */
@@ -79,6 +84,9 @@ export class Supervisor implements IntentSink {
   readonly #clock: Clock;
   readonly #random: () => number;
   readonly #reloadConfig: (() => PoolConfig) | undefined;
+  readonly #checkApp: ((config: PoolConfig) => Promise<string | undefined>) | undefined;
+  /** The checked reloads in turn: each re-reads and checks against what the previous one left. */
+  #reloads: Promise<unknown> = Promise.resolve();
   readonly #state: PoolState;
   #ctx: StepContext;
   readonly #keeper: DispatcherKeeper;
@@ -105,6 +113,7 @@ export class Supervisor implements IntentSink {
     const random = options.random ?? Math.random;
     this.#random = random;
     this.#reloadConfig = options.reloadConfig;
+    this.#checkApp = options.checkApp;
     const notify = notifier(options.observer, this.#log);
     this.#notify = (event, ...args) => {
       notify(event, ...args);
@@ -193,12 +202,47 @@ export class Supervisor implements IntentSink {
    * Rolling reload to generation+1: each slot gets a replacement first and its old worker drains only once the
    * replacement is ready, so the ready count never drops below the desired count. Resets every slot's breaker
    * and backoff (new code may fix the crash loop). A reload during a reload restarts it at the next generation.
+   * First the configuration is re-read and, with `checkApp`, its app loaded in a child: an invalid configuration
+   * (400) or an app that does not load (422) refuses the reload, logged and counted, and nothing changes: the
+   * running workers keep serving. Without `checkApp` the reload begins before this returns.
    */
-  reload(source = 'api'): ReloadResult {
+  reload(source = 'api'): Promise<ReloadResult> {
+    if (this.#stopping()) return Promise.resolve(STOPPING);
+    const check = this.#checkApp;
+    if (check === undefined) return Promise.resolve(this.#beginReload(source, this.#reread(source)));
+    const next = this.#reloads.then(async (): Promise<ReloadResult> => {
+      const reread = this.#reread(source);
+      if (!reread.ok) return this.#beginReload(source, reread);
+      const problem = await check(reread.config).catch((err: unknown) => `the app check failed: ${String(err)}`);
+      if (problem === undefined) return this.#beginReload(source, reread);
+      if (this.#stopping()) return STOPPING;
+      const app = reread.config.app;
+      this.#log.error({ event: 'pool.reload', outcome: 'refused', reason: 'app-broken', source, app, problem }, 'pool.reload');
+      this.#notify('reload', 'app-broken');
+      return { ok: false, status: 422, error: `reload refused, the running workers keep serving: --app ${JSON.stringify(app)} does not load: ${problem}` };
+    });
+    this.#reloads = next.catch(() => undefined); // one failed reload never blocks the next
+    return next;
+  }
+
+  #stopping(): boolean {
+    return this.#state.phase === 'stopping' || this.#state.phase === 'stopped';
+  }
+
+  /** The configuration a reload would run with (the running one without a config source); nothing changes yet. */
+  #reread(source: string): Reread {
+    if (this.#reloadConfig === undefined) return { ok: true, config: this.#cfg, changed: [] };
+    return rereadConfig(this.#cfg, this.#reloadConfig, this.#log, source);
+  }
+
+  #beginReload(source: string, reread: Reread): ReloadResult {
     const st = this.#state;
-    if (st.phase === 'stopping' || st.phase === 'stopped') return STOPPING;
-    const reread = this.#rereadConfig(source);
-    if (!reread.ok) return reread;
+    if (this.#stopping()) return STOPPING;
+    if (!reread.ok) {
+      this.#notify('reload', 'config-invalid');
+      return reread;
+    }
+    this.#applyConfig(reread);
     const now = this.#clock.now();
     st.generation += 1;
     st.rollout = { generation: st.generation, startedAt: now, failed: false };
@@ -208,19 +252,18 @@ export class Supervisor implements IntentSink {
       s.nextSpawnAt = Math.min(s.nextSpawnAt, now);
     }
     this.#log.info({ event: 'pool.reload', outcome: 'started', generation: st.generation, source, changed: reread.changed }, 'pool.reload');
+    this.#notify('reload', 'started');
     this.#wake();
     return { ok: true, generation: st.generation, changed: reread.changed };
   }
 
   /**
-   * Re-read the configuration and make it the one new workers and the loop use. A desired count follows the
-   * config only when its `workers` changed (a count set by scaling survives a plain reload); admin settings stay.
+   * Make a re-read configuration the one new workers and the loop use. A desired count follows the config only
+   * when its `workers` changed (a count set by scaling survives a plain reload); admin settings stay.
    */
-  #rereadConfig(source: string): { readonly ok: true; readonly changed: readonly string[] } | { readonly ok: false; readonly status: 400; readonly error: string } {
-    if (this.#reloadConfig === undefined) return { ok: true, changed: [] };
+  #applyConfig(r: Extract<Reread, { ok: true }>): void {
+    if (r.changed.length === 0) return;
     const previous = this.#cfg;
-    const r = rereadConfig(previous, this.#reloadConfig, this.#log, source);
-    if (!r.ok || r.changed.length === 0) return r;
     const next = r.config;
     this.#cfg = next;
     this.#ctx = { ...this.#ctx, config: next };
@@ -235,7 +278,6 @@ export class Supervisor implements IntentSink {
     if (JSON.stringify(next.autoscale) !== JSON.stringify(previous.autoscale)) this.#autoscaler.configure(next.autoscale);
     if (next.minReady !== previous.minReady) this.#notify('minReady', next.minReady);
     if (next.logLevel !== previous.logLevel) this.setLogLevel(next.logLevel, undefined, 'config');
-    return r;
   }
 
   /**
@@ -407,7 +449,7 @@ export class Supervisor implements IntentSink {
       const { intent, source } = i;
       if (intent === 'stop') void this.stop(this.#state.stop === null ? 'graceful' : 'fast');
       else if (intent === 'fast-stop') void this.stop('fast');
-      else if (intent === 'reload') this.reload(source);
+      else if (intent === 'reload') void this.reload(source); // a refusal is logged and counted there
       else {
         const r = this.scale({ delta: intent === 'scale-up' ? 1 : -1 }, source);
         if (!r.ok) this.#log.warn({ event: 'pool.scale', outcome: 'rejected', source, error: r.error }, 'pool.scale');

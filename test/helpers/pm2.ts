@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { rawRequest } from './http-client';
-import { freePorts } from './ports';
+import { freePortRun, freePorts } from './ports';
 import { REPO_ROOT } from './processes';
 
 const run = promisify(execFile);
@@ -22,8 +22,23 @@ export interface Pm2PoolDoc {
   topology: string;
   dispatcher: unknown;
   ready: number;
-  workers: Array<{ pid: number; state: string; restarts: number }>;
+  workers: Array<{ pid: number; state: string; restarts: number; handled: number; inFlight: number }>;
   breaker: Array<{ slot: number; open: boolean }>;
+}
+
+/** One process of `pm2 jlist`, as far as these tests read it. */
+export interface Pm2Proc {
+  name: string;
+  pid: number;
+  pm_id: number;
+  pm2_env: {
+    status: string;
+    restart_time: number;
+    unstable_restarts: number;
+    NODE_APP_INSTANCE?: number;
+    /** pm2's custom metrics of the process (`axm:monitor` messages): name → `{ value, unit? }`. */
+    axm_monitor?: Record<string, { value: unknown; unit?: string }>;
+  };
 }
 
 /** A pm2 daemon of our own running the ecosystem (after {@link startEcosystem}). */
@@ -33,16 +48,22 @@ export interface Pm2Ecosystem {
   readonly adminPort: number;
   /** Run one pm2 command against this daemon. */
   pm2(...args: string[]): Promise<{ stdout: string; stderr: string }>;
-  /** `GET /pool` of the supervisor. */
-  pool(): Promise<Pm2PoolDoc>;
+  /** `GET /pool` of the supervisor (of pm2 instance `instance`, served on the admin port + instance). */
+  pool(instance?: number): Promise<Pm2PoolDoc>;
+  /** `pm2 jlist`, only the processes named `name`, by pm_id. */
+  jlist(name?: string): Promise<Pm2Proc[]>;
   /** `pm2 kill` and remove the temp directory. */
   stop(): Promise<void>;
 }
 
-/** Prepare a pm2 home and ports, then `pm2 start ecosystem.config.js` (returns once pm2's wait_ready is met). */
-export async function startEcosystem(): Promise<Pm2Ecosystem> {
+/**
+ * Prepare a pm2 home and ports, then `pm2 start ecosystem.config.js` (returns once pm2's wait_ready is met).
+ * `instances`: how many consecutive admin ports to reserve, for tests that `pm2 scale m2pool` up to that.
+ */
+export async function startEcosystem(options: { readonly instances?: number } = {}): Promise<Pm2Ecosystem> {
   const home = await mkdtemp(path.join(tmpdir(), 'm2p-pm2-'));
-  const [httpPort = 0, adminPort = 0] = await freePorts(2);
+  const [httpPort = 0] = await freePorts(1);
+  const adminPort = await freePortRun(options.instances ?? 1);
   const env = {
     ...process.env,
     PM2_HOME: path.join(home, 'pm2'),
@@ -56,7 +77,11 @@ export async function startEcosystem(): Promise<Pm2Ecosystem> {
     httpPort,
     adminPort,
     pm2,
-    pool: async () => JSON.parse((await rawRequest(adminPort, { path: '/pool' })).body.toString()) as Pm2PoolDoc,
+    pool: async (instance = 0) => JSON.parse((await rawRequest(adminPort + instance, { path: '/pool' })).body.toString()) as Pm2PoolDoc,
+    jlist: async (name = 'm2pool') => {
+      const all = JSON.parse((await pm2('jlist')).stdout) as Pm2Proc[];
+      return all.filter((p) => p.name === name).sort((a, b) => a.pm_id - b.pm_id);
+    },
     stop: async () => {
       await pm2('kill').catch(() => undefined);
       await rm(home, { recursive: true, force: true });

@@ -29,6 +29,15 @@ test('pm2 start ecosystem.config.js serves the example app; pm2 trigger scales i
   await waitFor(async () => (await pool()).ready === 3, { what: '3 ready workers' });
   const { stdout: status } = await pm2('trigger', 'm2pool', 'status');
   assert.match(status, /"desired":3/);
+  // pm2's custom metrics (`pm2 monit`, `pm2 describe`) follow the pool: src/supervisor/pm2-metrics.ts.
+  const monitored = await waitFor(async () => {
+    const m = (await eco.jlist())[0]?.pm2_env.axm_monitor;
+    return m?.['desired workers']?.value === 3 && m['ready workers']?.value === 3 ? m : undefined;
+  }, { what: 'pm2 jlist axm_monitor showing 3 ready of 3 desired workers' });
+  const doc3 = await pool();
+  assert.equal(monitored['in flight']?.value, doc3.workers.reduce((a, w) => a + w.inFlight, 0));
+  assert.equal(monitored['worker restarts']?.value, 0);
+  assert.deepEqual(monitored['req/s'], { value: monitored['req/s']?.value, unit: 'req/s' });
 
   const { stdout: list } = await pm2('jlist');
   const pm2Pids = (JSON.parse(list) as Array<{ pid: number }>).map((p) => p.pid);

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { before, describe, test, type TestContext } from 'node:test';
 import { DEFAULTS } from '../../../src/config/schema';
 import { loadConfig, prepareRunDir } from '../../../src/mongrel2/launcher';
+import { RUNBOOK_BASE } from '../metrics/support';
 import { REPO_ROOT, readRepoFile, runTool, yamlDocuments } from './support';
 
 const K8S = path.join(REPO_ROOT, 'deploy', 'kubernetes');
@@ -31,9 +32,9 @@ function selects(selector: Record<string, string>, labels: Record<string, string
   return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
 }
 
-/** Render an overlay with kubectl kustomize. */
-function render(overlay: string): Obj[] {
-  const r = runTool(KUBECTL, ['kustomize', path.join(K8S, 'overlays', overlay)]);
+/** Render an overlay (of the repository's deploy/kubernetes, or of a copy at `root`) with kubectl kustomize. */
+function render(overlay: string, root = K8S): Obj[] {
+  const r = runTool(KUBECTL, ['kustomize', path.join(root, 'overlays', overlay)]);
   assert.equal(r.status, 0, r.output);
   return yamlDocuments(r.stdout, overlay).map(obj);
 }
@@ -222,6 +223,37 @@ describe('Kubernetes manifests', () => {
     const rule = objects.find((o) => o['kind'] === 'PrometheusRule');
     const rules = obj(yamlDocuments(readRepoFile('deploy', 'prometheus', 'm2pool-rules.yml'), 'rules')[0]);
     assert.deepEqual(at(rule, 'spec', 'groups'), rules['groups']);
+  });
+
+  test('image and runbook links: the package version and the shipped runbook by default, set in overlays/production', { skip: RENDERER === null ? 'kubectl missing' : false }, (t: TestContext) => {
+    const version = str(obj(JSON.parse(readRepoFile('package.json')))['version']);
+    const imagesOf = (objects: Obj[]): string[] => objects.filter((o) => o['kind'] === 'Deployment').flatMap((d) => containersOf(d).map((c) => str(c['image'])));
+    const runbooksOf = (objects: Obj[]): string[] =>
+      arr(at(objects.find((o) => o['kind'] === 'PrometheusRule'), 'spec', 'groups')).flatMap((g) => arr(g['rules']).flatMap((r) => (r['alert'] === undefined ? [] : [str(at(r, 'annotations', 'runbook_url'))])));
+    for (const [overlay, objects] of renders) {
+      assert.deepEqual([...new Set(imagesOf(objects))], [`m2pool:${version}`], `${overlay}: the image built from deploy/container/Dockerfile, tagged with the package version`);
+      const links = runbooksOf(objects);
+      assert.ok(links.length > 0 && links.every((u) => u.startsWith(`${RUNBOOK_BASE}#`)), `${overlay}: ${links.join(', ')}`);
+      assert.ok(!objects.some((o) => at(o, 'metadata', 'name') === 'm2pool-deploy-settings'), `${overlay}: the settings are local to kustomize, never applied`);
+    }
+    // An operator's copy: the two settings edited in overlays/production reach every overlay built on it.
+    const copy = mkdtempSync(path.join(tmpdir(), 'm2pool-k8s-settings-'));
+    t.after(() => rmSync(copy, { recursive: true, force: true }));
+    cpSync(K8S, copy, { recursive: true });
+    const prod = path.join(copy, 'overlays', 'production');
+    const edit = (file: string, from: string, to: string): void => {
+      const text = readFileSync(path.join(prod, file), 'utf8');
+      assert.ok(text.includes(from), `${file} has ${from}`);
+      writeFileSync(path.join(prod, file), text.replace(from, to));
+    };
+    edit('settings.yaml', `runbookBase: ${RUNBOOK_BASE}`, 'runbookBase: https://runbooks.test/m2pool');
+    edit('kustomization.yaml', `newName: m2pool `, 'newName: registry.test/team/m2pool ');
+    for (const overlay of ['production', 'production-keda', 'production-hpa']) {
+      const objects = render(overlay, copy);
+      assert.deepEqual([...new Set(imagesOf(objects))], [`registry.test/team/m2pool:${version}`], overlay);
+      const links = runbooksOf(objects);
+      assert.ok(links.every((u) => /^https:\/\/runbooks\.test\/m2pool#m2pool[a-z0-9]+$/.test(u)), `${overlay}: ${links.join(', ')}`);
+    }
   });
 
   test("the pod's Mongrel2 config loads with m2sh and binds 0.0.0.0", { skip: M2SH_MISSING }, async (t: TestContext) => {

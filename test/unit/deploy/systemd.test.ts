@@ -45,6 +45,11 @@ describe('systemd units', () => {
     }
   });
 
+  test("every unit documents itself with the deploying guide the package ships, where the units install it", () => {
+    for (const u of UNITS) assert.equal(one(settings(u), 'Documentation'), 'file:/opt/m2pool/docs/deploying.md', u);
+    assert.ok(existsSync(path.join(REPO_ROOT, 'docs', 'deploying.md')));
+  });
+
   test('long-running units stop with KillMode=mixed, the pool and dispatcher above the 35 s drain budget', () => {
     for (const u of UNITS.filter((n) => n !== 'm2pool-keygen.service')) assert.equal(one(settings(u), 'KillMode'), 'mixed', u);
     for (const u of ['m2pool.service', 'm2pool-dispatcher.service']) {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { dashboardJson } from '../../../dashboards/m2pool.dashboard';
 import { PLANNED_METRICS, exportedMetricNames } from '../../helpers/planned-metrics';
-import { PROMTOOL_MISSING, REPO_ROOT, promtool } from './support';
+import { PROMTOOL_MISSING, REPO_ROOT, RUNBOOK_BASE, promtool } from './support';
 
 const PROM_DIR = path.join(REPO_ROOT, 'deploy', 'prometheus');
 const CONFIG = path.join(PROM_DIR, 'prometheus.yml');
@@ -97,7 +97,7 @@ describe('Prometheus configuration and rules', () => {
     for (const b of blocks) {
       const name = b.split('\n')[0] ?? '';
       const url = /\n {10}runbook_url: "([^"]+)"\n/.exec(b)?.[1];
-      assert.equal(url, `https://github.com/m2pool/m2pool/blob/main/docs/runbook.md#${name.toLowerCase()}`, name);
+      assert.equal(url, `${RUNBOOK_BASE}#${name.toLowerCase()}`, name);
       assert.ok(headings.has(name.toLowerCase()), `docs/runbook.md has no section for ${name}`);
     }
   });

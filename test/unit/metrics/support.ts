@@ -65,3 +65,6 @@ export async function workerSnapshot(n: number, obs: RequestObservation = req(),
   setup?.(w);
   return JSON.parse(JSON.stringify(await w.snapshot())) as unknown[];
 }
+
+/** The alerts' default runbook base: docs/runbook.md as the npm package ships it (deploy/prometheus/m2pool-rules.yml). */
+export const RUNBOOK_BASE = 'https://unpkg.com/m2pool/docs/runbook.md';

@@ -5,18 +5,8 @@ import { announcePm2Ready, registerPm2Actions, underPm2, type Pm2Target } from '
 import { SIGNAL_INTENTS, installSignalHandlers, type PoolIntent } from '../../../src/supervisor/signals';
 import type { PoolSnapshot } from '../../../src/supervisor/pool-snapshot';
 import type { ScaleTarget } from '../../../src/supervisor/supervisor';
+import { FakePm2Process } from '../../helpers/fake-pm2-process';
 
-class FakePm2Process extends EventEmitter {
-  readonly sent: unknown[] = [];
-  constructor(readonly env: Record<string, string | undefined>, withIpc = true) {
-    super();
-    if (!withIpc) this.send = undefined;
-  }
-  send: ((m: unknown) => boolean) | undefined = (m) => {
-    this.sent.push(m);
-    return true;
-  };
-}
 
 function target() {
   const log: Array<[string, unknown]> = [];
@@ -80,6 +70,20 @@ test('registers scale, reload and status as axm actions and answers triggers wit
   ]);
   remove();
   assert.equal(proc.listenerCount('message'), 0);
+});
+
+test('pm2 trigger reload waits for the checked reload and replies with its refusal', async () => {
+  const proc = new FakePm2Process({ pm_id: '0' });
+  const { t } = target();
+  const error = 'reload refused, the running workers keep serving: --app "./app.js" does not load: broken';
+  let refuse: () => void = () => undefined;
+  registerPm2Actions({ ...t, reload: () => new Promise((resolve) => (refuse = () => resolve({ ok: false, status: 422, error }))) }, proc);
+  proc.sent.length = 0;
+  proc.emit('message', 'reload');
+  assert.deepEqual(proc.sent, [], 'no reply before the app check answered');
+  refuse();
+  await new Promise(setImmediate);
+  assert.deepEqual(proc.sent, [{ type: 'axm:reply', data: { return: { success: false, error }, action_name: 'reload' } }]);
 });
 
 test("pm2's shutdown message (shutdown_with_message) becomes a graceful stop intent; ready is announced", () => {

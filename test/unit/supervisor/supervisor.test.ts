@@ -261,7 +261,7 @@ test('disconnect notices: relaying is on only while a worker waits on a connecti
   assert.deepEqual([relayFlags(a), relayFlags(b), relayFlags(c), relayFlags(d)], [[true, false], [true, false], [true, false], [true, false]]);
 });
 
-test('a reload re-reads the configuration: new workers get it, desired follows an edited workers count only, admin stays', (t) => {
+test('a reload re-reads the configuration: new workers get it, desired follows an edited workers count only, admin stays', async (t) => {
   const base = { workers: 2, requestTimeoutMs: 5_000 };
   let next: Record<string, unknown> = base;
   const config = testConfig(base);
@@ -279,11 +279,11 @@ test('a reload re-reads the configuration: new workers get it, desired follows a
   const argOf = (c: FakeChild, flag: string): string | undefined => c.request.args[c.request.args.lastIndexOf(flag) + 1];
 
   // Unchanged sources: a plain code reload.
-  assert.deepEqual(sup.reload(), { ok: true, generation: 1, changed: [] });
+  assert.deepEqual(await sup.reload(), { ok: true, generation: 1, changed: [] });
   // A scaled pool keeps its count through a reload whose config did not change `workers`.
   assert.equal(sup.scale(3).ok, true);
   next = { ...base, requestTimeoutMs: 9_000, admin: '127.0.0.1:1' };
-  const r = sup.reload();
+  const r = await sup.reload();
   assert.deepEqual(r, { ok: true, generation: 2, changed: ['requestTimeoutMs'] });
   assert.equal(sup.snapshot().desired, 3);
   clock.advance(0);
@@ -295,13 +295,13 @@ test('a reload re-reads the configuration: new workers get it, desired follows a
 
   // An edited `workers` count is applied.
   next = { ...base, requestTimeoutMs: 9_000, workers: 4 };
-  assert.deepEqual(sup.reload(), { ok: true, generation: 3, changed: ['workers'] });
+  assert.deepEqual(await sup.reload(), { ok: true, generation: 3, changed: ['workers'] });
   assert.equal(sup.snapshot().desired, 4);
   assert.equal(sink.events('pool.scale').at(-1)?.['source'], 'config');
 
   // An invalid file changes nothing: no new generation, an error that says why.
   next = { ...base, workers: 'many' };
-  const bad = sup.reload();
+  const bad = await sup.reload();
   assert.equal(bad.ok, false);
   assert.equal(!bad.ok && bad.status, 400);
   assert.match(!bad.ok ? bad.error : '', /configuration not reloaded, nothing changed: .*workers/);
@@ -309,7 +309,7 @@ test('a reload re-reads the configuration: new workers get it, desired follows a
   assert.equal(sink.events('pool.reload').at(-1)?.['outcome'], 'rejected');
 });
 
-test('rolling reload starts replacements first and never lets ready drop below desired', (t) => {
+test('rolling reload starts replacements first and never lets ready drop below desired', async (t) => {
   const { spawner, clock, sink, sup } = setup(t, { workers: 3, maxSurge: 1 });
   readyAll(spawner.children, clock);
   const old = [...spawner.children];
@@ -317,7 +317,7 @@ test('rolling reload starts replacements first and never lets ready drop below d
   sink.onLine = () => {
     minReady = Math.min(minReady, sup.snapshot().ready);
   };
-  assert.deepEqual(sup.reload(), { ok: true, generation: 1, changed: [] });
+  assert.deepEqual(await sup.reload(), { ok: true, generation: 1, changed: [] });
   for (let step = 0; step < 10 && sink.events('pool.reload', (l) => l['outcome'] === 'complete').length === 0; step++) {
     clock.advance(0);
     // Let loop passes run while the replacement boots: the old worker must keep serving meanwhile.
@@ -339,10 +339,10 @@ test('rolling reload starts replacements first and never lets ready drop below d
   assert.ok(sink.events('worker.exit').every((l) => l['reason'] === 'reload' && l['expected'] === true));
 });
 
-test('a reload whose new generation crash-loops fails and leaves the old workers serving', (t) => {
+test('a reload whose new generation crash-loops fails and leaves the old workers serving', async (t) => {
   const { spawner, clock, sink, sup } = setup(t, { workers: 2 });
   readyAll(spawner.children, clock);
-  sup.reload();
+  await sup.reload();
   for (let i = 0; i < 10; i++) {
     clock.advance(0);
     for (const c of spawner.live()) if (genOf(c) === 1) c.exit(1);
@@ -475,7 +475,7 @@ test('a spawn that throws counts as a failure and is retried with backoff', (t) 
   assert.equal(good.children.length, 1);
 });
 
-test('the observer hears states, heartbeats, metrics, exits, scale and breakers; a throwing one breaks nothing', (t) => {
+test('the observer hears states, heartbeats, metrics, exits, scale and breakers; a throwing one breaks nothing', async (t) => {
   const heard: string[] = [];
   const config = testConfig({ workers: 1, crashLoop: { maxFailures: 1, windowMs: 10_000 } });
   const clock = new FakeClock();
@@ -514,7 +514,7 @@ test('the observer hears states, heartbeats, metrics, exits, scale and breakers;
   clock.advance(0);
   spawner.children[1]!.exit(1);
   clock.advance(0);
-  sup.reload();
+  await sup.reload();
   sup.scale(1);
   clock.advance(0);
   assert.deepEqual(heard.slice(0, 12), [
