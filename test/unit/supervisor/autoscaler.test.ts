@@ -104,25 +104,25 @@ test('manual scaling is refused while autoscaling is on, naming the config keys;
   assert.equal(sup.desired, 1);
 });
 
-test('a reload retunes the bounds at once, and one without autoscale turns it off and manual scaling back on', (t) => {
+test('a reload retunes the bounds at once, and one without autoscale turns it off and manual scaling back on', async (t) => {
   const { clock, spawner, sup } = setup(t, {}, { workers: 1, autoscale: { ...AUTOSCALE, min: 2, max: 3 } });
   load(clock, spawner.children, 0, INTERVAL_MS);
-  assert.equal(sup.reload().ok, true);
+  assert.equal((await sup.reload()).ok, true);
   assert.equal(sup.desired, 2, 'clamped into the new bounds by the reload itself');
   assert.deepEqual([sup.snapshot().autoscale?.min, sup.snapshot().autoscale?.max], [2, 3]);
 
   const off = setup(t, {}, { workers: 1 });
   assert.equal(off.sup.scale(2).ok, false);
-  assert.equal(off.sup.reload().ok, true);
+  assert.equal((await off.sup.reload()).ok, true);
   assert.equal(off.sup.snapshot().autoscale, null);
   assert.deepEqual(off.sup.scale(2), { ok: true, previous: 1, desired: 2 });
 });
 
-test('no scale-up while a rolling reload is under way', (t) => {
+test('no scale-up while a rolling reload is under way', async (t) => {
   const { clock, spawner, sup, sink } = setup(t, {}, { workers: 1, autoscale: AUTOSCALE });
   load(clock, spawner.children, 0, INTERVAL_MS);
   const old = spawner.children[0];
-  assert.equal(sup.reload().ok, true);
+  assert.equal((await sup.reload()).ok, true);
   // The replacement boots (never ready here) while the old worker is saturated.
   for (let ms = 0; ms < 2 * INTERVAL_MS; ms += 100) {
     old?.heartbeat({ inFlight: CAP });
