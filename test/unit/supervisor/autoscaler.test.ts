@@ -9,10 +9,12 @@ import type { CpuInfo } from 'node:os';
 import { AUTOSCALE_DEFAULTS } from '../../../src/config/autoscale';
 import { DispatcherStats, dispatcherSnapshot } from '../../../src/dispatch/stats';
 import { Autoscaler } from '../../../src/supervisor/autoscaler';
+import { registerPm2Actions } from '../../../src/supervisor/pm2-actions';
 import { cpuMeter } from '../../../src/supervisor/machine-cpu';
 import { PoolState } from '../../../src/supervisor/pool-state';
 import { queueWaitQuantileMs, queueWaitTotals } from '../../../src/supervisor/queue-wait';
 import { formatStatus } from '../../../src/supervisor/status-format';
+import { FakePm2Process } from '../../helpers/fake-pm2-process';
 import { testConfig } from '../../helpers/supervisor-config';
 import type { FakeChild } from '../../helpers/supervisor-fake-child';
 import { startFakeSupervisor } from '../../helpers/supervisor-fake-pool';
@@ -92,7 +94,7 @@ test('steady load within the tolerance band changes nothing', (t) => {
   assert.ok(sink.events('pool.autoscale', (l) => l['reason'] === 'within-tolerance').length >= 9);
 });
 
-test('manual scaling is refused while autoscaling is on, naming the config keys; signals get the same answer', (t) => {
+test('manual scaling is refused while autoscaling is on, naming the config keys; signals and pm2 triggers get the same answer', (t) => {
   const { clock, sink, sup } = setup(t);
   const r = sup.scale(3);
   assert.equal(r.ok, false);
@@ -101,6 +103,12 @@ test('manual scaling is refused while autoscaling is on, naming the config keys;
   sup.recordIntent('scale-up', 'SIGTTIN');
   clock.advance(0);
   assert.match(String(sink.events('pool.scale', (l) => l['outcome'] === 'rejected')[0]?.['error']), /autoscaling is on/);
+  const proc = new FakePm2Process({ pm_id: '0' });
+  const remove = registerPm2Actions(sup, proc);
+  proc.sent.length = 0;
+  proc.emit('message', { msg: 'scale', opts: '+1', name: 'app' }); // pm2 trigger app scale +1
+  assert.deepEqual(proc.sent, [{ type: 'axm:reply', data: { return: { success: false, error: !r.ok ? r.error : '' }, action_name: 'scale' } }]);
+  remove();
   assert.equal(sup.desired, 1);
 });
 
