@@ -56,9 +56,9 @@ export interface PoolConfig extends WorkerPassThrough {
   /** Ready workers needed for `/readyz` 200 and pm2's `wait_ready`. @default 1 */
   readonly minReady: number;
   /** Mongrel2 `send_spec` endpoints (worker PULL connects); one per Mongrel2 server. @default ['tcp://127.0.0.1:9997'] */
-  readonly sendSpecs: readonly string[];
+  readonly sendSpecs: WorkerConfig['sendSpecs'];
   /** Mongrel2 `recv_spec` endpoints (worker PUB connects); same count and order as `sendSpecs`. @default ['tcp://127.0.0.1:9996'] */
-  readonly recvSpecs: readonly string[];
+  readonly recvSpecs: WorkerConfig['recvSpecs'];
   /** Admin HTTP listen address `HOST:PORT` (`[v6]:PORT` for IPv6; port 0 = any free port). @default '127.0.0.1:9890' */
   readonly admin: string;
   /**

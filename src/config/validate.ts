@@ -10,7 +10,7 @@ import type { ConfigKey } from './fields';
 import { tokenProblem } from './admin-token';
 import { isLoopbackHost, parseHostPort } from './host-port';
 import { bool, endpoints, int, isRecord, level, ms, onOff, Reader, show, str, strings, topology, unknownKeyIssues, uploadTemplate, workerEndpoint, type Check, type ReaderOptions } from './checks';
-import { WORKER_LIMITS, type WorkerNumberKey, type WorkerPassThrough } from './worker-config';
+import { workerNumber as limited, type WorkerPassThrough } from './worker-config';
 
 /** Options of {@link validateConfig}. */
 export interface ValidateOptions extends ReaderOptions<ConfigKey> {
@@ -19,9 +19,6 @@ export interface ValidateOptions extends ReaderOptions<ConfigKey> {
 }
 
 type PassKey = 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'adminTokenFile' | 'uploadDir' | keyof WorkerPassThrough;
-
-/** A worker setting's range, as the worker itself accepts it (`WORKER_LIMITS`). */
-const limited = (key: WorkerNumberKey): Check<number> => int(WORKER_LIMITS[key].min, WORKER_LIMITS[key].max);
 
 const hostPort: Check<string> = (v) => {
   if (typeof v !== 'string') return { problem: `must be a HOST:PORT string, got ${show(v)}` };

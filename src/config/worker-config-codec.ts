@@ -6,8 +6,8 @@
  * @module
  */
 import { ConfigError, errorMessage } from '../errors';
-import { endpointList, int, isRecord, level, onOff, Reader, show, str, unknownKeyIssues, uploadTemplate, workerEndpoint, type Check } from './checks';
-import { WORKER_DEFAULTS, WORKER_LIMITS, type DispatcherEndpoint, type WorkerConfig, type WorkerNumberKey } from './worker-config';
+import { endpointList, isRecord, level, onOff, Reader, show, str, unknownKeyIssues, uploadTemplate, workerEndpoint, type Check } from './checks';
+import { WORKER_DEFAULTS, workerNumber as limited, type DispatcherEndpoint, type WorkerConfig, type WorkerNumberKey } from './worker-config';
 
 /** The environment variable a forked worker finds its configuration in. */
 export const WORKER_CONFIG_ENV = 'M2POOL_WORKER_CONFIG';
@@ -25,8 +25,6 @@ const DISPATCHER_KEYS: ReadonlySet<string> = new Set(Object.keys({ endpoint: tru
 export function encodeWorkerConfig(config: WorkerConfig): string {
   return JSON.stringify(config);
 }
-
-const limited = (key: WorkerNumberKey): Check<number> => int(WORKER_LIMITS[key].min, WORKER_LIMITS[key].max);
 
 const dispatcherEndpoint: Check<DispatcherEndpoint> = (v) => {
   if (!isRecord(v)) return { problem: `must be an object with ${[...DISPATCHER_KEYS].join(', ')}, got ${show(v)}` };

@@ -7,7 +7,7 @@
  * @module
  */
 import type { LogLevel } from './log-level';
-import { MAX_TIMER_MS } from './checks';
+import { int, MAX_TIMER_MS, type Check } from './checks';
 import { DEFAULT_UPLOAD_THRESHOLD } from './upload-template';
 
 /** Where a dispatch-topology worker connects, and its CURVE key files for a tcp:// endpoint. */
@@ -104,6 +104,11 @@ export const WORKER_LIMITS: Readonly<Record<WorkerNumberKey, IntRange>> = Object
   uploadThreshold: { min: 0, max: Number.MAX_SAFE_INTEGER },
   maxUploadBytes: { min: 0, max: Number.MAX_SAFE_INTEGER },
 });
+
+/** The check of numeric setting `key`: an integer in its {@link WORKER_LIMITS} range. */
+export function workerNumber(key: WorkerNumberKey): Check<number> {
+  return int(WORKER_LIMITS[key].min, WORKER_LIMITS[key].max);
+}
 
 /** The worker settings a pool configuration may set; unset ones take {@link WORKER_DEFAULTS}. */
 export type WorkerPassThrough = Partial<Pick<WorkerConfig, 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadThreshold' | 'requestLogLevel' | 'metrics'>>;

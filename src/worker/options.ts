@@ -54,7 +54,7 @@ export function readWorkerConfig(values: FlagValues, handed?: string): WorkerCon
   const requestTimeoutMs = values['request-timeout-ms'] === undefined ? base?.requestTimeoutMs : r.int('request-timeout-ms', 0, min, max);
   const uploadStore = readUploadTemplate(r) ?? base?.uploadStore;
   const config: WorkerConfig = {
-    app: base === undefined ? r.required('app') : r.string('app', base.app) ?? base.app,
+    app: base === undefined || values['app'] !== undefined ? r.required('app') : base.app,
     ...readEndpoints(r, base),
     maxInFlight: number('max-in-flight', 'maxInFlight'),
     receiveHwm: number('receive-hwm', 'receiveHwm'),
