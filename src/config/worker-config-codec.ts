@@ -53,7 +53,7 @@ export function decodeWorkerConfig(text: string): WorkerConfig {
   const r = new Reader<keyof WorkerConfig>(raw);
   r.issues.push(...unknownKeyIssues(raw, WORKER_KEYS));
   const d = WORKER_DEFAULTS;
-  const number = (key: keyof typeof d & WorkerNumberKey): number => r.required(key, limited(key), d[key]);
+  const setting = (key: keyof typeof d & WorkerNumberKey): number => r.required(key, limited(key), d[key]);
   const dispatcher = r.optional('dispatcher', dispatcherEndpoint);
   const requestTimeoutMs = r.optional('requestTimeoutMs', limited('requestTimeoutMs'));
   const uploadStore = r.optional('uploadStore', uploadTemplate);
@@ -62,16 +62,16 @@ export function decodeWorkerConfig(text: string): WorkerConfig {
     sendSpecs: r.required('sendSpecs', endpointList(0), []),
     recvSpecs: r.required('recvSpecs', endpointList(0), []),
     ...(dispatcher === undefined ? {} : { dispatcher }),
-    maxInFlight: number('maxInFlight'),
-    receiveHwm: number('receiveHwm'),
+    maxInFlight: setting('maxInFlight'),
+    receiveHwm: setting('receiveHwm'),
     ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
-    drainTimeoutMs: number('drainTimeoutMs'),
-    bootTimeoutMs: number('bootTimeoutMs'),
-    heartbeatIntervalMs: number('heartbeatIntervalMs'),
-    sendTimeoutMs: number('sendTimeoutMs'),
+    drainTimeoutMs: setting('drainTimeoutMs'),
+    bootTimeoutMs: setting('bootTimeoutMs'),
+    heartbeatIntervalMs: setting('heartbeatIntervalMs'),
+    sendTimeoutMs: setting('sendTimeoutMs'),
     ...(uploadStore === undefined ? {} : { uploadStore }),
-    uploadThreshold: number('uploadThreshold'),
-    maxUploadBytes: number('maxUploadBytes'),
+    uploadThreshold: setting('uploadThreshold'),
+    maxUploadBytes: setting('maxUploadBytes'),
     logLevel: r.required('logLevel', level, d.logLevel),
     requestLogLevel: r.required('requestLogLevel', level, d.requestLogLevel),
     metrics: r.required('metrics', onOff, d.metrics),

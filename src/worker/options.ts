@@ -49,23 +49,23 @@ export function readWorkerConfig(values: FlagValues, handed?: string): WorkerCon
   const base = handed === undefined ? undefined : readHanded(handed, r);
   r.check();
   const d: WorkerDefaults = base ?? WORKER_DEFAULTS;
-  const number = (flag: string, key: keyof WorkerDefaults & WorkerNumberKey): number => r.int(flag, d[key], WORKER_LIMITS[key].min, WORKER_LIMITS[key].max);
+  const intFlag = (flag: string, key: keyof WorkerDefaults & WorkerNumberKey): number => r.int(flag, d[key], WORKER_LIMITS[key].min, WORKER_LIMITS[key].max);
   const { min, max } = WORKER_LIMITS.requestTimeoutMs;
   const requestTimeoutMs = values['request-timeout-ms'] === undefined ? base?.requestTimeoutMs : r.int('request-timeout-ms', 0, min, max);
   const uploadStore = readUploadTemplate(r) ?? base?.uploadStore;
   const config: WorkerConfig = {
     app: base === undefined || values['app'] !== undefined ? r.required('app') : base.app,
     ...readEndpoints(r, base),
-    maxInFlight: number('max-in-flight', 'maxInFlight'),
-    receiveHwm: number('receive-hwm', 'receiveHwm'),
+    maxInFlight: intFlag('max-in-flight', 'maxInFlight'),
+    receiveHwm: intFlag('receive-hwm', 'receiveHwm'),
     ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
-    drainTimeoutMs: number('drain-timeout-ms', 'drainTimeoutMs'),
-    bootTimeoutMs: number('boot-timeout-ms', 'bootTimeoutMs'),
-    heartbeatIntervalMs: number('heartbeat-interval-ms', 'heartbeatIntervalMs'),
-    sendTimeoutMs: number('send-timeout-ms', 'sendTimeoutMs'),
+    drainTimeoutMs: intFlag('drain-timeout-ms', 'drainTimeoutMs'),
+    bootTimeoutMs: intFlag('boot-timeout-ms', 'bootTimeoutMs'),
+    heartbeatIntervalMs: intFlag('heartbeat-interval-ms', 'heartbeatIntervalMs'),
+    sendTimeoutMs: intFlag('send-timeout-ms', 'sendTimeoutMs'),
     ...(uploadStore === undefined ? {} : { uploadStore }),
-    uploadThreshold: number('upload-threshold', 'uploadThreshold'),
-    maxUploadBytes: number('max-upload-bytes', 'maxUploadBytes'),
+    uploadThreshold: intFlag('upload-threshold', 'uploadThreshold'),
+    maxUploadBytes: intFlag('max-upload-bytes', 'maxUploadBytes'),
     logLevel: r.choice('log-level', LOG_LEVELS, d.logLevel),
     requestLogLevel: r.choice('request-log-level', LOG_LEVELS, d.requestLogLevel),
     metrics: r.choice('metrics', ['on', 'off'] as const, d.metrics),
