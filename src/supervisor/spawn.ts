@@ -45,7 +45,8 @@ export type SpawnWorker = (request: SpawnRequest) => WorkerProcess;
 /**
  * A worker's environment: the supervisor's, minus every `M2POOL_*` variable (the pool's own settings and secrets
  * such as `M2POOL_ADMIN_TOKEN`: a worker gets its settings in its handed-over configuration, and user code must
- * not read the admin token), plus `extra` (slot, generation, `M2POOL_WORKER_CONFIG`: {@link childExtraEnvironment}). The app's own variables (`DATABASE_URL`, `NODE_ENV`, …) pass.
+ * not read the admin token), plus `extra` (slot, generation, `M2POOL_WORKER_CONFIG`: {@link childExtraEnvironment}).
+ * The app's own variables (`DATABASE_URL`, `NODE_ENV`, …) pass.
  */
 export function workerEnvironment(parent: Readonly<Record<string, string | undefined>>, extra: Readonly<Record<string, string>>): Record<string, string> {
   const env: Record<string, string> = {};
