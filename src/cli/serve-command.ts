@@ -7,10 +7,12 @@ import { formatHostPort, parseHostPort } from '../config/host-port';
 import { FlagReader, parseFlags, renderHelp, type FlagSpecs } from '../config/flags';
 import { ErrorCode, ExitCode, errorMessage } from '../errors';
 import { HttpFront } from '../http-front/front';
-import { createLogger, LOG_LEVELS } from '../log/logger';
+import { createLogger } from '../log/logger';
+import { LOG_LEVELS } from '../config/log-level';
+import { WORKER_DEFAULTS } from '../config/worker-config';
 import { applyRequestTimeout, type WorkerApp } from '../worker/app-contract';
 import { loadApp } from '../worker/app-loader';
-import { WORKER_DEFAULTS, WORKER_FLAGS } from '../worker/options';
+import { WORKER_FLAGS } from '../worker/options';
 
 /** Flags of `m2pool serve` (those it shares with `m2pool worker` mean the same). */
 export const SERVE_FLAGS: FlagSpecs = {
@@ -43,7 +45,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const requestTimeoutMs = values['request-timeout-ms'] === undefined ? undefined : r.int('request-timeout-ms', 0, 1);
   const drainTimeoutMs = r.int('drain-timeout-ms', WORKER_DEFAULTS.drainTimeoutMs, 0);
   const maxBodyBytes = r.int('max-body-bytes', WORKER_DEFAULTS.maxUploadBytes, 0);
-  const logLevel = r.choice('log-level', [...LOG_LEVELS, 'silent'], WORKER_DEFAULTS.logLevel);
+  const logLevel = r.choice('log-level', LOG_LEVELS, WORKER_DEFAULTS.logLevel);
   r.check();
   if (typeof listen === 'string') return ExitCode.USAGE; // unreachable: check() threw
 

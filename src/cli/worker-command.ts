@@ -1,10 +1,12 @@
 /**
  * `m2pool worker --app <module> --send-spec <ep> --recv-spec <ep>`: one handler process. This is the unit the
- * pool forks, and how a handler on another host joins a Mongrel2.
+ * pool forks (its configuration handed over in `M2POOL_WORKER_CONFIG`, see `config/worker-config-codec.ts`), and
+ * how a handler on another host joins a Mongrel2.
  * @module
  */
 import { ExitCode } from '../errors';
-import { readWorkerOptions, WORKER_FLAGS } from '../worker/options';
+import { readWorkerConfig, WORKER_FLAGS } from '../worker/options';
+import { WORKER_CONFIG_ENV } from '../config/worker-config-codec';
 import { runWorker } from '../worker/main';
 import { parseFlags, renderHelp } from '../config/flags';
 
@@ -22,5 +24,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
     process.stdout.write(WORKER_HELP);
     return ExitCode.OK;
   }
-  return runWorker(readWorkerOptions(values));
+  const config = readWorkerConfig(values, process.env[WORKER_CONFIG_ENV]);
+  // Read once: the app and the processes it starts do not inherit it (a `m2pool worker` it ran would take it).
+  delete process.env[WORKER_CONFIG_ENV];
+  return runWorker(config);
 }

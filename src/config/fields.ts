@@ -4,6 +4,8 @@
  * this table, so a key cannot exist in one place and be missing in another.
  * @module
  */
+import { LOG_LEVELS } from './log-level';
+import { WORKER_DEFAULTS } from './worker-config';
 
 /** How a value arriving as a string (env var, CLI flag) is turned into the config value. */
 export type FieldKind = 'int' | 'number' | 'string' | 'strings' | 'level' | 'bool';
@@ -85,15 +87,15 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('maxRequestsJitter', 'int', 'N', 'random 0..N added to max-requests per worker (default 0)'),
   field('maxRssBytes', 'int', 'BYTES', 'recycle a worker above this RSS, 0 = off (default 0)'),
   field('maxSurge', 'int', 'N', 'replacement workers booting at once during reload/recycle (default 1)'),
-  field('maxInFlight', 'int', 'N', 'worker: concurrent requests per worker'),
-  field('receiveHwm', 'int', 'N', 'worker: ZeroMQ receive high-water mark'),
+  field('maxInFlight', 'int', 'N', `worker: concurrent requests per worker (default ${WORKER_DEFAULTS.maxInFlight})`),
+  field('receiveHwm', 'int', 'N', `worker: ZeroMQ receive high-water mark (default ${WORKER_DEFAULTS.receiveHwm})`),
   field('requestTimeoutMs', 'int', 'MS', 'worker: per-request deadline'),
   field('uploadStore', 'string', 'TEMPLATE', "worker: Mongrel2's upload.temp_store, e.g. /srv/run/tmp/upload.XXXXXX (uploads refused without it)"),
   field('uploadDir', 'string', 'DIR', 'worker: shorthand for --upload-store DIR/upload.XXXXXX'),
-  field('uploadThreshold', 'int', 'BYTES', "worker: Mongrel2's limits.content_length (default 20480)"),
-  field('logLevel', 'level', 'LEVEL', 'fatal|error|warn|info|debug|trace|silent (default info)'),
-  field('requestLogLevel', 'level', 'LEVEL', 'worker: level of per-request log lines'),
-  field('metrics', 'string', 'on|off', 'worker: record request metrics and push them to the supervisor (default on)'),
+  field('uploadThreshold', 'int', 'BYTES', `worker: Mongrel2's limits.content_length (default ${WORKER_DEFAULTS.uploadThreshold})`),
+  field('logLevel', 'level', 'LEVEL', `${LOG_LEVELS.join('|')} (default ${WORKER_DEFAULTS.logLevel})`),
+  field('requestLogLevel', 'level', 'LEVEL', `worker: level of per-request log lines (default ${WORKER_DEFAULTS.requestLogLevel})`),
+  field('metrics', 'string', 'on|off', `worker: record request metrics and push them to the supervisor (default ${WORKER_DEFAULTS.metrics})`),
   field('workerModule', 'string', 'FILE', 'script forked per worker (default: this package\'s dist/src/cli/main.js)'),
   field('workerArgs', 'strings', 'ARG', "leading worker arguments, repeatable (default 'worker')", 'worker-arg'),
   field('autoscale.min', 'int', 'N', 'autoscaling: fewest workers; giving min and max turns the autoscaler on (off by default)'),

@@ -4,13 +4,8 @@
  * @module
  */
 import * as path from 'node:path';
+import { WORKER_DEFAULTS, type WorkerConfig, type WorkerPassThrough } from './worker-config';
 import type { AutoscaleSettings } from './autoscale';
-
-/** pino level names accepted by `logLevel` / `requestLogLevel`. */
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-/** One of {@link LOG_LEVELS}. */
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** Per-slot restart backoff: full-jitter exponential delay between respawns of a failing slot. */
 export interface RestartBackoffConfig {
@@ -44,10 +39,15 @@ export interface CrashLoopConfig {
 /** How requests reach the workers. */
 export type Topology = 'dispatch' | 'direct';
 
-/** The whole, validated, deep-frozen pool configuration. */
-export interface PoolConfig {
+/**
+ * The whole, validated, deep-frozen pool configuration. The worker settings it passes through
+ * ({@link WorkerPassThrough}: maxInFlight, receiveHwm, requestTimeoutMs, uploadStore, uploadThreshold,
+ * requestLogLevel, metrics) are typed and documented on `WorkerConfig`; unset, the workers get
+ * `WORKER_DEFAULTS` (`workerConfigOf` in `worker-config-of.ts` fills them in).
+ */
+export interface PoolConfig extends WorkerPassThrough {
   /** Module the workers load (`--app`). Required: there is no default. */
-  readonly app: string;
+  readonly app: WorkerConfig['app'];
   /** Desired number of workers at start. @default 2 */
   readonly workers: number;
   /** Lowest count `scale` accepts. @default 1 */
@@ -57,9 +57,9 @@ export interface PoolConfig {
   /** Ready workers needed for `/readyz` 200 and pm2's `wait_ready`. @default 1 */
   readonly minReady: number;
   /** Mongrel2 `send_spec` endpoints (worker PULL connects); one per Mongrel2 server. @default ['tcp://127.0.0.1:9997'] */
-  readonly sendSpecs: readonly string[];
+  readonly sendSpecs: WorkerConfig['sendSpecs'];
   /** Mongrel2 `recv_spec` endpoints (worker PUB connects); same count and order as `sendSpecs`. @default ['tcp://127.0.0.1:9996'] */
-  readonly recvSpecs: readonly string[];
+  readonly recvSpecs: WorkerConfig['recvSpecs'];
   /** Admin HTTP listen address `HOST:PORT` (`[v6]:PORT` for IPv6; port 0 = any free port). @default '127.0.0.1:9890' */
   readonly admin: string;
   /**
@@ -72,9 +72,9 @@ export interface PoolConfig {
   /** Bearer token for `GET /metrics` (the admin token works too); '' = `/metrics` is open. @default '' */
   readonly metricsToken: string;
   /** A worker must report ready within this time (the worker gets the same value). @default 30000 */
-  readonly bootTimeoutMs: number;
+  readonly bootTimeoutMs: WorkerConfig['bootTimeoutMs'];
   /** How often workers heartbeat over IPC. @default 1000 */
-  readonly heartbeatIntervalMs: number;
+  readonly heartbeatIntervalMs: WorkerConfig['heartbeatIntervalMs'];
   /**
    * A ready worker silent this long (blocked event loop, SIGSTOP) is SIGKILLed and replaced. Measured cost of a
    * stall with 4 workers and 28 closed-loop clients: 3 s kills after ~2.7 s and loses 56 requests; the old 30 s
@@ -82,7 +82,7 @@ export interface PoolConfig {
    */
   readonly heartbeatTimeoutMs: number;
   /** Budget a draining worker gets to finish in-flight requests before it is killed. @default 30000 */
-  readonly drainTimeoutMs: number;
+  readonly drainTimeoutMs: WorkerConfig['drainTimeoutMs'];
   /** Budget for a graceful pool stop; survivors are SIGKILLed after it. Must be ≥ drainTimeoutMs. @default 35000 */
   readonly shutdownTimeoutMs: number;
   /** Restart backoff per slot. */
@@ -97,24 +97,10 @@ export interface PoolConfig {
   readonly maxRssBytes: number;
   /** Extra workers that may boot at once as replacements during reload and recycling. @default 1 */
   readonly maxSurge: number;
-  /** Worker pass-through: concurrent requests per worker. Default: the worker's own. */
-  readonly maxInFlight?: number;
-  /** Worker pass-through: ZMQ receive high-water mark. Default: the worker's own. */
-  readonly receiveHwm?: number;
-  /** Worker pass-through: per-request deadline. Default: the worker's own. */
-  readonly requestTimeoutMs?: number;
-  /** Worker pass-through: Mongrel2's `upload.temp_store` template (`…/upload.XXXXXX`). Unset: uploads refused. */
-  readonly uploadStore?: string;
-  /** Worker pass-through: shorthand for `uploadStore: DIR/upload.XXXXXX` (`uploadStore` wins when both are set). */
+  /** Shorthand for `uploadStore: DIR/upload.XXXXXX` (`uploadStore` wins when both are set). */
   readonly uploadDir?: string;
-  /** Worker pass-through: Mongrel2's `limits.content_length`. Default: the worker's own (20480). */
-  readonly uploadThreshold?: number;
   /** Log level of the supervisor, also passed to workers. @default 'info' */
-  readonly logLevel: LogLevel;
-  /** Worker pass-through: level of per-request log lines. Default: the worker's own. */
-  readonly requestLogLevel?: LogLevel;
-  /** Worker pass-through: 'off' stops request metrics in workers (to measure their cost). Default: on. */
-  readonly metrics?: 'on' | 'off';
+  readonly logLevel: WorkerConfig['logLevel'];
   /**
    * `dispatch`: the supervisor forks a dispatcher (`m2pool dispatcher`), the only process connected to Mongrel2,
    * and the workers ask it for work; `direct`: every worker connects to Mongrel2 itself. @default 'dispatch'
@@ -147,7 +133,7 @@ export interface PoolConfig {
 }
 
 /** Keys that have a default (every key except the required `app` and the optional pass-throughs). */
-type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'adminTokenFile' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'requestLogLevel' | 'metrics' | 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'autoscale'>;
+type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'adminTokenFile' | keyof WorkerPassThrough | 'uploadDir' | 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'autoscale'>;
 
 /** Shape of {@link DEFAULTS}. */
 export type PoolDefaults = Pick<PoolConfig, DefaultedKeys>;
@@ -164,9 +150,9 @@ export const DEFAULTS: PoolDefaults = Object.freeze({
   adminToken: '',
   metricsToken: '',
   bootTimeoutMs: 30_000,
-  heartbeatIntervalMs: 1_000,
+  heartbeatIntervalMs: WORKER_DEFAULTS.heartbeatIntervalMs,
   heartbeatTimeoutMs: 3_000,
-  drainTimeoutMs: 30_000,
+  drainTimeoutMs: WORKER_DEFAULTS.drainTimeoutMs,
   shutdownTimeoutMs: 35_000,
   restartBackoff: Object.freeze({ initialMs: 500, maxMs: 30_000, resetAfterMs: 10_000 }),
   crashLoop: Object.freeze({ maxFailures: 5, windowMs: 60_000, probeAfterMs: 300_000 }),
@@ -174,7 +160,7 @@ export const DEFAULTS: PoolDefaults = Object.freeze({
   maxRequestsJitter: 0,
   maxRssBytes: 0,
   maxSurge: 1,
-  logLevel: 'info',
+  logLevel: WORKER_DEFAULTS.logLevel,
   topology: 'dispatch',
   runDir: 'run',
   insecure: false,

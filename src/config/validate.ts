@@ -5,38 +5,21 @@
  */
 import path from 'node:path';
 import { ConfigError } from '../errors';
-import { DEFAULTS, LOG_LEVELS, type LogLevel, type PoolConfig, type Topology } from './schema';
+import { DEFAULTS, type PoolConfig } from './schema';
 import type { ConfigKey } from './fields';
 import { tokenProblem } from './admin-token';
 import { isLoopbackHost, parseHostPort } from './host-port';
-import { parseUploadStore } from '../worker/upload-store';
+import { bool, endpoints, int, isRecord, level, ms, onOff, Reader, show, str, strings, topology, unknownKeyIssues, uploadTemplate, workerEndpoint, MAX_TIMER_MS, type Check, type ReaderOptions } from './checks';
+import { workerNumber as limited, type WorkerPassThrough } from './worker-config';
 import { AUTOSCALE_DEFAULTS, type AutoscaleSettings } from './autoscale';
 
 /** Options of {@link validateConfig}. */
-export interface ValidateOptions {
-  /** Names where a key's value came from (`--workers`, `M2POOL_WORKERS`, `pool.json`), appended to its problems. */
-  readonly originOf?: (key: ConfigKey) => string | undefined;
+export interface ValidateOptions extends ReaderOptions<ConfigKey> {
   /** Where keys the schema does not know came from (only a config file can bring them). */
   readonly unknownKeyOrigin?: string;
 }
 
-type PassKey = 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'adminTokenFile' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'requestLogLevel' | 'metrics' | 'autoscale';
-
-type Check<T> = (value: unknown) => { readonly value: T } | { readonly problem: string };
-
-/** Largest delay `setTimeout` honours; longer ones fire at once (Node docs, timers). */
-const MAX_TIMER_MS = 2_147_483_647;
-
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : String(JSON.stringify(v) ?? v));
-
-function int(min: number, max: number = Number.MAX_SAFE_INTEGER): Check<number> {
-  return (v) =>
-    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max
-      ? { value: v }
-      : { problem: `must be an integer from ${min} to ${max}, got ${show(v)}` };
-}
-
-const ms = (min: number): Check<number> => int(min, MAX_TIMER_MS);
+type PassKey = 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'adminTokenFile' | 'uploadDir' | keyof WorkerPassThrough | 'autoscale';
 
 /** A finite number in (min, max] (`minExclusive`) or [min, max]. */
 function num(min: number, max: number, minExclusive = false): Check<number> {
@@ -45,53 +28,6 @@ function num(min: number, max: number, minExclusive = false): Check<number> {
       ? { value: v }
       : { problem: `must be a number ${minExclusive ? 'above' : 'from'} ${min} ${minExclusive ? 'and at most' : 'to'} ${max}, got ${show(v)}` };
 }
-
-function str(nonEmpty: boolean): Check<string> {
-  return (v) =>
-    typeof v === 'string' && (!nonEmpty || v.trim() !== '')
-      ? { value: v }
-      : { problem: nonEmpty ? `must be a non-empty string, got ${show(v)}` : `must be a string, got ${show(v)}` };
-}
-
-const uploadTemplate: Check<string> = (v) => {
-  if (typeof v !== 'string') return { problem: `must be a string, got ${show(v)}` };
-  try {
-    parseUploadStore(v);
-    return { value: v };
-  } catch (err) {
-    return { problem: err instanceof Error ? err.message : String(err) };
-  }
-};
-
-const topology: Check<Topology> = (v) => (v === 'dispatch' || v === 'direct' ? { value: v } : { problem: `must be dispatch or direct, got ${show(v)}` });
-
-const bool: Check<boolean> = (v) => (typeof v === 'boolean' ? { value: v } : { problem: `must be true or false, got ${show(v)}` });
-
-const workerEndpoint: Check<string> = (v) =>
-  typeof v === 'string' && /^(ipc|tcp):\/\/\S+$/.test(v) ? { value: v } : { problem: `must be ipc://PATH or tcp://HOST:PORT, got ${show(v)}` };
-
-const onOff: Check<'on' | 'off'> = (v) => (v === 'on' || v === 'off' ? { value: v } : { problem: `must be on or off, got ${show(v)}` });
-
-const level: Check<LogLevel> = (v) => {
-  const found = LOG_LEVELS.find((l) => l === v);
-  return found !== undefined ? { value: found } : { problem: `must be one of ${LOG_LEVELS.join('|')}, got ${show(v)}` };
-};
-
-function strings(each: (s: string) => string | undefined, minCount: number): Check<readonly string[]> {
-  return (v) => {
-    if (!Array.isArray(v) || !v.every((s): s is string => typeof s === 'string')) {
-      return { problem: `must be an array of strings, got ${show(v)}` };
-    }
-    if (v.length < minCount) return { problem: `needs at least ${minCount} entr${minCount === 1 ? 'y' : 'ies'}` };
-    const bad = v.map(each).filter((p): p is string => p !== undefined);
-    if (bad.length > 0) return { problem: bad.join('; ') };
-    const dup = v.find((s, i) => v.indexOf(s) !== i);
-    return dup === undefined ? { value: Object.freeze([...v]) } : { problem: `lists ${JSON.stringify(dup)} twice` };
-  };
-}
-
-const ENDPOINT = /^(tcp|ipc|inproc):\/\/\S+$/;
-const endpoints = strings((s) => (ENDPOINT.test(s) ? undefined : `${JSON.stringify(s)} is not a tcp://, ipc:// or inproc:// endpoint`), 1);
 
 const hostPort: Check<string> = (v) => {
   if (typeof v !== 'string') return { problem: `must be a HOST:PORT string, got ${show(v)}` };
@@ -113,74 +49,13 @@ const NESTED_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
   autoscale: new Set(['min', 'max', ...Object.keys(AUTOSCALE_DEFAULTS)]),
 };
 
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
-/** Collects problems while reading keys of the raw object. */
-class Reader {
-  readonly issues: string[] = [];
-  readonly #failed = new Set<ConfigKey>();
-  constructor(private readonly raw: Record<string, unknown>, private readonly options: ValidateOptions) {}
-
-  problem(key: ConfigKey, message: string): void {
-    const origin = this.options.originOf?.(key);
-    this.issues.push(`${key}: ${message}${origin !== undefined ? ` (from ${origin})` : ''}`);
-    this.#failed.add(key);
-  }
-
-  ok(...keys: ConfigKey[]): boolean {
-    return keys.every((k) => !this.#failed.has(k));
-  }
-
-  #get(key: ConfigKey): unknown {
-    const [head, tail] = key.split('.') as [string, string | undefined];
-    const v = this.raw[head];
-    if (tail === undefined) return v;
-    return isRecord(v) ? v[tail] : undefined;
-  }
-
-  /** The valid value, or `fallback` when absent (absent) or invalid (problem recorded). */
-  read<T>(key: ConfigKey, check: Check<T>, fallback: T): T {
-    const v = this.#get(key);
-    if (v === undefined) return fallback;
-    const r = check(v);
-    if ('problem' in r) {
-      this.problem(key, r.problem);
-      return fallback;
-    }
-    return r.value;
-  }
-
-  /** Like {@link read} for keys without a default; `null` counts as absent. */
-  optional<T>(key: ConfigKey, check: Check<T>): T | undefined {
-    const v = this.#get(key);
-    if (v === undefined || v === null) return undefined;
-    const r = check(v);
-    if ('problem' in r) {
-      this.problem(key, r.problem);
-      return undefined;
-    }
-    return r.value;
-  }
-}
-
 function unknownKeys(raw: Record<string, unknown>): string[] {
-  const issues: string[] = [];
-  for (const [k, v] of Object.entries(raw)) {
-    if (!TOP_KEYS.has(k)) {
-      issues.push(`${k}: unknown key`);
-      continue;
-    }
+  return Object.entries(raw).flatMap(([k, v]) => {
+    if (!TOP_KEYS.has(k)) return [`${k}: unknown key`];
     const nested = NESTED_KEYS[k];
-    if (nested === undefined || v === undefined) continue;
-    if (!isRecord(v)) {
-      issues.push(`${k}: must be an object with ${[...nested].join(', ')}`);
-      continue;
-    }
-    for (const sub of Object.keys(v)) if (!nested.has(sub)) issues.push(`${k}.${sub}: unknown key`);
-  }
-  return issues;
+    if (nested === undefined || v === undefined) return [];
+    return isRecord(v) ? unknownKeyIssues(v, nested, `${k}.`) : [`${k}: must be an object with ${[...nested].join(', ')}`];
+  });
 }
 
 /** Recursively freeze a plain object tree. */
@@ -198,7 +73,7 @@ export function deepFreeze<T>(value: T): T {
  */
 export function validateConfig(raw: unknown, options: ValidateOptions = {}): PoolConfig {
   if (!isRecord(raw)) throw new ConfigError([`configuration must be an object, got ${show(raw)}`]);
-  const r = new Reader(raw, options);
+  const r = new Reader<ConfigKey>(raw, options);
   const from = options.unknownKeyOrigin !== undefined ? ` (from ${options.unknownKeyOrigin})` : '';
   r.issues.push(...unknownKeys(raw).map((issue) => issue + from));
   const d = DEFAULTS;
@@ -209,17 +84,17 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   const pass: { -readonly [K in PassKey]?: PoolConfig[K] } = {};
   const adminTokenFile = r.optional('adminTokenFile', str(true));
   if (adminTokenFile !== undefined) pass.adminTokenFile = adminTokenFile;
-  const maxInFlight = r.optional('maxInFlight', int(1, 1_000_000));
+  const maxInFlight = r.optional('maxInFlight', limited('maxInFlight'));
   if (maxInFlight !== undefined) pass.maxInFlight = maxInFlight;
-  const receiveHwm = r.optional('receiveHwm', int(1, 1_000_000));
+  const receiveHwm = r.optional('receiveHwm', limited('receiveHwm'));
   if (receiveHwm !== undefined) pass.receiveHwm = receiveHwm;
-  const requestTimeoutMs = r.optional('requestTimeoutMs', ms(1));
+  const requestTimeoutMs = r.optional('requestTimeoutMs', limited('requestTimeoutMs'));
   if (requestTimeoutMs !== undefined) pass.requestTimeoutMs = requestTimeoutMs;
   const uploadDir = r.optional('uploadDir', str(true));
   if (uploadDir !== undefined) pass.uploadDir = uploadDir;
   const uploadStore = r.optional('uploadStore', uploadTemplate);
   if (uploadStore !== undefined) pass.uploadStore = uploadStore;
-  const uploadThreshold = r.optional('uploadThreshold', int(0));
+  const uploadThreshold = r.optional('uploadThreshold', limited('uploadThreshold'));
   if (uploadThreshold !== undefined) pass.uploadThreshold = uploadThreshold;
   const requestLogLevel = r.optional('requestLogLevel', level);
   if (requestLogLevel !== undefined) pass.requestLogLevel = requestLogLevel;
@@ -250,10 +125,10 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
     admin: r.read('admin', hostPort, d.admin),
     adminToken: r.read('adminToken', str(false), d.adminToken),
     metricsToken: r.read('metricsToken', str(false), d.metricsToken),
-    bootTimeoutMs: r.read('bootTimeoutMs', ms(1), d.bootTimeoutMs),
-    heartbeatIntervalMs: r.read('heartbeatIntervalMs', ms(10), d.heartbeatIntervalMs),
+    bootTimeoutMs: r.read('bootTimeoutMs', limited('bootTimeoutMs'), d.bootTimeoutMs),
+    heartbeatIntervalMs: r.read('heartbeatIntervalMs', limited('heartbeatIntervalMs'), d.heartbeatIntervalMs),
     heartbeatTimeoutMs: r.read('heartbeatTimeoutMs', ms(20), d.heartbeatTimeoutMs),
-    drainTimeoutMs: r.read('drainTimeoutMs', ms(0), d.drainTimeoutMs),
+    drainTimeoutMs: r.read('drainTimeoutMs', limited('drainTimeoutMs'), d.drainTimeoutMs),
     shutdownTimeoutMs: r.read('shutdownTimeoutMs', ms(0), d.shutdownTimeoutMs),
     restartBackoff: {
       initialMs: r.read('restartBackoff.initialMs', ms(1), d.restartBackoff.initialMs),
@@ -286,7 +161,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
  * The `autoscale` object: absent = off; otherwise `min` and `max` are required and the rest default
  * (docs/runbook.md "Autoscaling").
  */
-function autoscaleSettings(raw: unknown, r: Reader): AutoscaleSettings | undefined {
+function autoscaleSettings(raw: unknown, r: Reader<ConfigKey>): AutoscaleSettings | undefined {
   if (!isRecord(raw)) return undefined; // a non-object is reported by unknownKeys
   const d = AUTOSCALE_DEFAULTS;
   const settings: AutoscaleSettings = {
@@ -311,7 +186,7 @@ function autoscaleSettings(raw: unknown, r: Reader): AutoscaleSettings | undefin
 }
 
 /** The autoscaler's bounds sit inside the ones manual scaling has. */
-function autoscaleChecks(c: PoolConfig, r: Reader): void {
+function autoscaleChecks(c: PoolConfig, r: Reader<ConfigKey>): void {
   const a = c.autoscale;
   if (a === undefined || !r.ok('autoscale.min', 'autoscale.max')) return;
   if (a.min > a.max) r.problem('autoscale.min', `(${a.min}) is above autoscale.max (${a.max})`);
@@ -320,7 +195,7 @@ function autoscaleChecks(c: PoolConfig, r: Reader): void {
 }
 
 /** Rules between keys; each runs only when the keys it reads are individually valid. */
-function crossChecks(c: PoolConfig, r: Reader): void {
+function crossChecks(c: PoolConfig, r: Reader<ConfigKey>): void {
   dispatchChecks(c, r);
   autoscaleChecks(c, r);
   if (r.ok('minWorkers', 'maxWorkers') && c.minWorkers > c.maxWorkers) {
@@ -358,7 +233,7 @@ function crossChecks(c: PoolConfig, r: Reader): void {
 }
 
 /** The dispatch settings: a forked dispatcher's bind must be safe and short enough; a remote one needs no bind. */
-function dispatchChecks(c: PoolConfig, r: Reader): void {
+function dispatchChecks(c: PoolConfig, r: Reader<ConfigKey>): void {
   if (c.topology === 'direct') {
     for (const key of ['dispatcher', 'dispatcherBind'] as const) {
       if (c[key] !== undefined) r.problem(key, 'is a dispatch-topology setting, but topology is direct');

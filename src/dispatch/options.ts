@@ -4,10 +4,9 @@
  * @module
  */
 import path from 'node:path';
-import type { LevelWithSilent } from 'pino';
 import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
 import { parseHostPort, type HostPort } from '../config/host-port';
-import { LOG_LEVELS } from '../log/logger';
+import { LOG_LEVELS, type LogLevel } from '../config/log-level';
 
 /** Everything one dispatcher process needs. */
 export interface DispatcherOptions {
@@ -41,7 +40,7 @@ export interface DispatcherOptions {
   readonly insecure: boolean;
   /** Serve `/metrics`, `/healthz`, `/readyz` here (standalone use; a forked dispatcher reports over IPC). */
   readonly admin?: HostPort | undefined;
-  readonly logLevel: LevelWithSilent;
+  readonly logLevel: LogLevel;
 }
 
 /** Defaults, in one place. */
@@ -81,10 +80,8 @@ export const DISPATCHER_FLAGS: FlagSpecs = {
   'curve-authorized-dir': { type: 'string', placeholder: 'dir', description: 'directory of worker public keys (*.pub): only those workers are accepted' },
   insecure: { type: 'boolean', description: 'allow a tcp:// bind without CURVE (anyone who reaches the port can read requests and inject replies)' },
   admin: { type: 'string', placeholder: 'host:port', description: 'serve /metrics, /healthz and /readyz on this address', defaultText: 'off' },
-  'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}, silent`, defaultText: DISPATCHER_DEFAULTS.logLevel },
+  'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}`, defaultText: DISPATCHER_DEFAULTS.logLevel },
 };
-
-const LEVEL_CHOICES = [...LOG_LEVELS, 'silent'] as const;
 
 /** Turn parsed flags into options; throws one UsageError listing every problem. */
 export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
@@ -117,7 +114,7 @@ export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
     curveAuthorizedDir: r.string('curve-authorized-dir'),
     insecure: values['insecure'] === true,
     admin,
-    logLevel: r.choice('log-level', LEVEL_CHOICES, DISPATCHER_DEFAULTS.logLevel),
+    logLevel: r.choice('log-level', LOG_LEVELS, DISPATCHER_DEFAULTS.logLevel),
   };
   r.issues.push(...securityIssues(options));
   if (options.heartbeatTimeoutMs <= options.heartbeatIntervalMs) r.issues.push('--heartbeat-timeout-ms must be longer than --heartbeat-interval-ms');

@@ -2,14 +2,11 @@
  * pino factory: JSON lines on stdout, one event per line, stable `msg`, details as fields.
  * @module
  */
-import pino, { type DestinationStream, type Level, type Logger } from 'pino';
-
-/** Log levels accepted on the command line and the admin API. */
-export const LOG_LEVELS: readonly Level[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 /** Settings for {@link createLogger}. */
 export interface LoggerOptions {
-  /** @default 'info' */
+  /** One of `LOG_LEVELS` (config/log-level.ts). @default 'info' */
   readonly level?: string;
   /** Fields on every line, e.g. `{ role: 'worker', slot: 0, generation: 1 }`. */
   readonly bindings?: Record<string, unknown>;
@@ -17,11 +14,6 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
   /** Rename fields of logged objects, e.g. `{ pid: 'workerPid' }` so a line never holds two `pid` keys. */
   readonly renameFields?: Readonly<Record<string, string>>;
-}
-
-/** Is `x` a pino level name (or 'silent')? */
-export function isLogLevel(x: unknown): x is Level | 'silent' {
-  return typeof x === 'string' && (x === 'silent' || (LOG_LEVELS as readonly string[]).includes(x));
 }
 
 /** Build a logger. */

@@ -5,7 +5,7 @@
  * goes back to the configured level.
  * @module
  */
-import { LOG_LEVELS, type LogLevel } from '../config/schema';
+import { LOG_LEVELS, type LogLevel } from '../config/log-level';
 import type { SupervisorMessage } from '../ipc/messages';
 import type { Logger } from './logger';
 import type { PoolState } from './pool-state';
@@ -27,13 +27,9 @@ export interface LogLevels {
   readonly slots: Readonly<Record<string, LogLevel>>;
 }
 
-/** `req` with its `--log-level` argument set to `level` (the last one counts, so replace it in place). */
+/** `req` with its handed-over configuration's `logLevel` set to `level`. */
 function withLogLevel(req: SpawnRequest, level: LogLevel): SpawnRequest {
-  const args = [...req.args];
-  const at = args.lastIndexOf('--log-level');
-  if (at >= 0 && at + 1 < args.length) args[at + 1] = level;
-  else args.push('--log-level', level);
-  return { ...req, args };
+  return req.config === undefined ? req : { ...req, config: { ...req.config, logLevel: level } };
 }
 
 /** The pool's runtime log levels. */
@@ -44,7 +40,7 @@ export class RuntimeLogLevels {
   #configured: LogLevel;
   #workerLevel: LogLevel;
   readonly #slotLevels = new Map<number, LogLevel>();
-  /** The level each worker process runs at as far as we told it (spawn argument or last message). */
+  /** The level each worker process runs at as far as we told it (handed-over configuration or last message). */
   readonly #levelOf = new WeakMap<WorkerProcess, LogLevel>();
 
   /** @param send delivers one IPC message to a worker (never throws). */

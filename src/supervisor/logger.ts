@@ -8,7 +8,7 @@
  * @module
  */
 import type { DestinationStream, Logger } from 'pino';
-import type { LogLevel } from '../config/schema';
+import type { LogLevel } from '../config/log-level';
 import { createLogger } from '../log/logger';
 
 export type { Logger } from 'pino';

@@ -1,11 +1,15 @@
 /**
- * Starting worker processes: an injectable wrapper over `child_process.fork` plus the worker command line built
- * from the pool configuration (the worker contract: `main.js worker --app … --send-spec … --recv-spec …`).
+ * Starting worker processes: an injectable wrapper over `child_process.fork` plus what a worker is started with:
+ * `main.js worker --app MODULE` and its whole `WorkerConfig` (derived from the pool configuration by
+ * `workerConfigOf`) in `M2POOL_WORKER_CONFIG` (docs/architecture.md, "The worker contract").
  * @module
  */
 import { fork } from 'node:child_process';
 import type { PoolConfig } from '../config/schema';
 import { forkedDispatcherBind } from '../config/validate';
+import type { WorkerConfig } from '../config/worker-config';
+import { encodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
+import { workerConfigOf } from '../config/worker-config-of';
 import type { SupervisorMessage } from '../ipc/messages';
 
 /** The part of a `ChildProcess` the supervisor uses; unit tests supply an EventEmitter that looks like it. */
@@ -31,6 +35,8 @@ export interface SpawnRequest {
   readonly args: readonly string[];
   /** Added to the supervisor's own environment. */
   readonly env: Readonly<Record<string, string>>;
+  /** A worker's whole configuration, handed over in `M2POOL_WORKER_CONFIG` (the dispatcher has none). */
+  readonly config?: WorkerConfig;
 }
 
 /** Starts one worker. Must not throw for an unstartable child: report it through the `error` event instead. */
@@ -38,13 +44,19 @@ export type SpawnWorker = (request: SpawnRequest) => WorkerProcess;
 
 /**
  * A worker's environment: the supervisor's, minus every `M2POOL_*` variable (the pool's own settings and secrets
- * such as `M2POOL_ADMIN_TOKEN`: a worker gets its settings as flags, and user code must not read the admin
- * token), plus `extra` (slot and generation). The app's own variables (`DATABASE_URL`, `NODE_ENV`, …) pass.
+ * such as `M2POOL_ADMIN_TOKEN`: a worker gets its settings in its handed-over configuration, and user code must
+ * not read the admin token), plus `extra` (slot, generation, `M2POOL_WORKER_CONFIG`: {@link childExtraEnvironment}).
+ * The app's own variables (`DATABASE_URL`, `NODE_ENV`, …) pass.
  */
 export function workerEnvironment(parent: Readonly<Record<string, string | undefined>>, extra: Readonly<Record<string, string>>): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(parent)) if (v !== undefined && !k.startsWith('M2POOL_')) env[k] = v;
   return { ...env, ...extra };
+}
+
+/** What a spawn request adds to the environment: its `env`, and its configuration encoded. */
+export function childExtraEnvironment(request: SpawnRequest): Record<string, string> {
+  return { ...request.env, ...(request.config === undefined ? {} : { [WORKER_CONFIG_ENV]: encodeWorkerConfig(request.config) }) };
 }
 
 /**
@@ -55,7 +67,7 @@ export function workerEnvironment(parent: Readonly<Record<string, string | undef
 export const forkWorker: SpawnWorker = (request) =>
   fork(request.modulePath, [...request.args], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: workerEnvironment(process.env, request.env),
+    env: workerEnvironment(process.env, childExtraEnvironment(request)),
     // NOTE: do not inherit the supervisor's execArgv: `--inspect` would clash on the port, and test runners'
     // flags (`--test`) would turn the worker into a test process.
     execArgv: [],
@@ -66,42 +78,12 @@ function passThrough(flag: string, value: number | string | undefined): string[]
   return value === undefined ? [] : [flag, String(value)];
 }
 
-/** The endpoint the workers of a dispatch pool connect to: a remote dispatcher's, or the forked one's bind. */
-export function workerDispatcherEndpoint(config: PoolConfig): string {
-  return config.dispatcher ?? forkedDispatcherBind(config);
-}
-
-/** How a worker reaches Mongrel2: its dispatcher (with CURVE files for tcp://), or Mongrel2's own sockets. */
-function transportArgs(config: PoolConfig): string[] {
-  if (config.topology === 'direct') {
-    return [...config.sendSpecs.flatMap((s) => ['--send-spec', s]), ...config.recvSpecs.flatMap((s) => ['--recv-spec', s])];
-  }
-  const endpoint = workerDispatcherEndpoint(config);
-  const curve = endpoint.startsWith('tcp://') && config.curveServerKeyFile !== undefined
-    ? [...passThrough('--curve-server-key-file', config.curveServerKeyFile), ...passThrough('--curve-secret-file', config.curveSecretFile)]
-    : [];
-  return ['--dispatcher', endpoint, ...curve];
-}
-
-/** Command-line arguments for a worker, after `config.workerArgs`. */
+/**
+ * Command-line arguments for a worker: `config.workerArgs`, then `--app` so `ps` shows which app it is (the
+ * worker's title replaces it once it runs). Everything else travels in its configuration.
+ */
 export function workerArgs(config: PoolConfig): string[] {
-  return [
-    ...config.workerArgs,
-    '--app', config.app,
-    ...transportArgs(config),
-    ...passThrough('--max-in-flight', config.maxInFlight),
-    ...passThrough('--receive-hwm', config.receiveHwm),
-    ...passThrough('--request-timeout-ms', config.requestTimeoutMs),
-    '--drain-timeout-ms', String(config.drainTimeoutMs),
-    '--heartbeat-interval-ms', String(config.heartbeatIntervalMs),
-    '--boot-timeout-ms', String(config.bootTimeoutMs),
-    ...passThrough('--upload-store', config.uploadStore),
-    ...passThrough('--upload-dir', config.uploadDir),
-    ...passThrough('--upload-threshold', config.uploadThreshold),
-    '--log-level', config.logLevel,
-    ...passThrough('--request-log-level', config.requestLogLevel),
-    ...passThrough('--metrics', config.metrics),
-  ];
+  return [...config.workerArgs, '--app', config.app];
 }
 
 /**
@@ -143,5 +125,6 @@ export function spawnRequest(config: PoolConfig, slot: number, generation: numbe
     modulePath: config.workerModule,
     args: workerArgs(config),
     env: { M2POOL_WORKER_SLOT: String(slot), M2POOL_WORKER_GENERATION: String(generation) },
+    config: workerConfigOf(config),
   };
 }

@@ -13,7 +13,7 @@ export interface DirectTransportConfig {
   readonly sendSpecs: readonly string[];
   /** Mongrel2 `recv_spec`s, same count and order (we connect an XPUB to each). */
   readonly recvSpecs: readonly string[];
-  /** PULL receive high-water mark. */
+  /** PULL receive high-water mark: the worker's `receiveHwm` (default 16, `WORKER_DEFAULTS` in config/worker-config.ts; docs/zeromq.md §2.1). */
   readonly receiveHighWaterMark: number;
   /** How long one reply may wait for the socket before it counts as failed. */
   readonly sendTimeoutMs: number;

@@ -12,7 +12,7 @@ import { LinkSet } from './link-set';
 export interface Mongrel2TransportOptions {
   readonly sendSpecs: readonly string[];
   readonly recvSpecs: readonly string[];
-  /** PULL receive high-water mark (the worker's `receiveHwm` setting). */
+  /** PULL receive high-water mark: the worker's `receiveHwm` (default 16, `WORKER_DEFAULTS` in config/worker-config.ts). */
   readonly receiveHighWaterMark: number;
   /** How long one reply may wait for the socket (the worker's `sendTimeoutMs` setting). */
   readonly sendTimeoutMs: number;

@@ -5,3 +5,5 @@
  */
 export { runWorker } from './main';
 export type { WorkerOptions } from './options';
+export type { DispatcherEndpoint, WorkerConfig } from '../config/worker-config';
+export { WORKER_DEFAULTS } from '../config/worker-config';

@@ -8,7 +8,10 @@
 import type { Logger } from 'pino';
 import { ErrorCode, ExitCode, errorMessage, isErrnoException } from '../errors';
 import { assertNever, isSupervisorMessage, type WorkerMessage } from '../ipc/messages';
-import { createLogger, isLogLevel } from '../log/logger';
+import { createLogger } from '../log/logger';
+import { isLogLevel } from '../config/log-level';
+import { uploadStoreOf, type UploadStore } from '../config/upload-template';
+import type { WorkerConfig } from '../config/worker-config';
 import { DEFAULT_PUSH_INTERVAL_MS } from '../metrics/definitions';
 import { WorkerMetrics, type MetricsSend } from '../metrics/worker-metrics';
 import { createTransport } from '../transport/create-transport';
@@ -17,7 +20,6 @@ import { loadApp } from './app-loader';
 import { disconnectRelayPlug } from './disconnect-relay-plug';
 import { applyRequestTimeout, type WorkerApp } from './app-contract';
 import { startHeartbeat } from './heartbeat';
-import type { WorkerOptions } from './options';
 import { WorkerRuntime } from './runtime';
 import { listenForStopTriggers } from '../ipc/stop-triggers';
 
@@ -45,12 +47,12 @@ function sendToSupervisor(msg: WorkerMessage): void {
 }
 
 /** Run a worker until it is stopped; resolves with the process exit code. */
-export async function runWorker(options: WorkerOptions): Promise<number> {
+export async function runWorker(config: WorkerConfig): Promise<number> {
   const slot = process.env['M2POOL_WORKER_SLOT'];
   process.title = slot === undefined ? 'm2pool worker' : `m2pool worker ${slot} gen ${process.env['M2POOL_WORKER_GENERATION'] ?? '0'}`;
   const generation = process.env['M2POOL_WORKER_GENERATION'];
   const logger = createLogger({
-    level: options.logLevel,
+    level: config.logLevel,
     bindings: { role: 'worker', ...(slot === undefined ? {} : { slot: Number(slot) }), ...(generation === undefined ? {} : { generation: Number(generation) }) },
   });
   const fatal = (code: ExitCode, errCode: string, err: unknown): number => {
@@ -60,10 +62,16 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     return code;
   };
 
+  let uploadStore: UploadStore | undefined;
+  try {
+    uploadStore = uploadStoreOf(config);
+  } catch (err) {
+    return fatal(ExitCode.USAGE, ErrorCode.CONFIG_INVALID, err);
+  }
   let app: WorkerApp;
   try {
-    app = await loadApp(options.app, process.cwd());
-    applyRequestTimeout(app, options.requestTimeoutMs);
+    app = await loadApp(config.app, process.cwd());
+    applyRequestTimeout(app, config.requestTimeoutMs);
   } catch (err) {
     return fatal(ExitCode.APP_LOAD_ERROR, ErrorCode.APP_LOAD, err);
   }
@@ -72,7 +80,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   let booted = false;
   let transport;
   try {
-    transport = createTransport(await transportConfig(options, slot, generation));
+    transport = createTransport(await transportConfig(config, slot, generation));
   } catch (err) {
     return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
   }
@@ -83,31 +91,32 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     metrics?.endpointsConnected(transport.connectedCount());
   });
   try {
-    await transport.start(options.bootTimeoutMs);
+    await transport.start(config.bootTimeoutMs);
   } catch (err) {
     await transport.close(0);
     return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
   }
 
   // Metrics only make sense with a supervisor to push them to.
-  const metrics = process.send === undefined || !options.metrics ? undefined : new WorkerMetrics({ onPushError: (err) => logger.debug({ err }, 'metrics push failed') });
+  const metrics = process.send === undefined || config.metrics === 'off' ? undefined : new WorkerMetrics({ onPushError: (err) => logger.debug({ err }, 'metrics push failed') });
   const relay = transport.misroutesNotices ? disconnectRelayPlug(() => runtime, sendToSupervisor, logger) : undefined;
   const runtime: WorkerRuntime = new WorkerRuntime({
     metrics,
     transport,
     app,
     logger,
-    maxInFlight: options.maxInFlight,
-    uploadStore: options.uploadStore,
-    maxUploadBytes: options.maxUploadBytes,
-    requestLogLevel: options.requestLogLevel,
+    maxInFlight: config.maxInFlight,
+    uploadStore,
+    maxUploadBytes: config.maxUploadBytes,
+    requestLogLevel: config.requestLogLevel,
     lingerMs: LINGER_MS,
     onUnclaimedDisconnect: relay?.unclaimed,
   });
   runtime.start();
   booted = true;
-  logger.info({ event: 'worker.ready', endpoints: transport.links.map((l) => l.name) }, 'worker.ready');
-  sendToSupervisor({ type: 'm2pool:ready', pid: process.pid, endpoints: transport.links.length, maxInFlight: options.maxInFlight });
+  // With the configuration it runs with (handed over by the supervisor, or from its flags).
+  logger.info({ event: 'worker.ready', endpoints: transport.links.map((l) => l.name), config }, 'worker.ready');
+  sendToSupervisor({ type: 'm2pool:ready', pid: process.pid, endpoints: transport.links.length, maxInFlight: config.maxInFlight });
 
   metrics?.endpointsConnected(transport.connectedCount());
   metrics?.startPushing(DEFAULT_PUSH_INTERVAL_MS, sendToSupervisor);
@@ -115,7 +124,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
     process.send === undefined
       ? () => undefined
       : startHeartbeat(
-          options.heartbeatIntervalMs,
+          config.heartbeatIntervalMs,
           {
             get inFlight() { return runtime.stats.inFlight; },
             get handled() { return runtime.stats.handled; },
@@ -137,7 +146,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
       }
       void runtime.stop(drainMs).then(resolve);
     };
-    listenForStopTriggers({ role: 'worker', logger, drainTimeoutMs: options.drainTimeoutMs, isStopping: () => runtime.stopping, stop });
+    listenForStopTriggers({ role: 'worker', logger, drainTimeoutMs: config.drainTimeoutMs, isStopping: () => runtime.stopping, stop });
     process.on('message', (msg: unknown) => {
       if (!isSupervisorMessage(msg) || relay?.handle(msg) === true) return;
       switch (msg.type) {

@@ -1,56 +1,20 @@
 /**
- * `m2pool worker` flags and the resolved worker options.
+ * `m2pool worker` flags, parsed onto the worker-configuration contract (`WorkerConfig`, `config/worker-config.ts`;
+ * docs/architecture.md, "The worker contract"). A worker the supervisor forks finds its whole configuration in
+ * `M2POOL_WORKER_CONFIG`; flags given on the command line win over it. A worker run by hand gets
+ * `WORKER_DEFAULTS` for every flag it is not given.
  * @module
  */
-import type { LevelWithSilent } from 'pino';
+import { posix } from 'node:path';
 import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
-import { LOG_LEVELS } from '../log/logger';
-import { DEFAULT_UPLOAD_THRESHOLD, parseUploadStore, uploadStoreOfDir, type UploadStore } from './upload-store';
+import { LOG_LEVELS } from '../config/log-level';
+import { DEFAULT_UPLOAD_BASENAME, parseUploadStore } from '../config/upload-template';
+import { decodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
+import { WORKER_DEFAULTS, WORKER_LIMITS, type DispatcherEndpoint, type WorkerConfig, type WorkerDefaults, type WorkerNumberKey } from '../config/worker-config';
+import { ConfigError } from '../errors';
 
-/** Everything one worker process needs. */
-export interface WorkerOptions {
-  readonly app: string;
-  readonly sendSpecs: readonly string[];
-  readonly recvSpecs: readonly string[];
-  /** The dispatcher's endpoint (dispatch topology); exclusive with send/recv specs. */
-  readonly dispatcher?: DispatcherEndpoint | undefined;
-  readonly maxInFlight: number;
-  readonly receiveHwm: number;
-  readonly requestTimeoutMs: number | undefined;
-  readonly drainTimeoutMs: number;
-  readonly bootTimeoutMs: number;
-  readonly heartbeatIntervalMs: number;
-  readonly sendTimeoutMs: number;
-  /** Mongrel2's upload.temp_store (from --upload-store, or --upload-dir DIR as DIR/upload.XXXXXX); unset = uploads refused. */
-  readonly uploadStore: UploadStore | undefined;
-  readonly maxUploadBytes: number;
-  readonly logLevel: LevelWithSilent;
-  readonly requestLogLevel: LevelWithSilent;
-  /** Record request metrics and push them to the supervisor. */
-  readonly metrics: boolean;
-}
-
-/** Where a dispatch-topology worker connects, and its CURVE key files for a tcp:// endpoint. */
-export interface DispatcherEndpoint {
-  readonly endpoint: string;
-  /** The dispatcher's public key file. */
-  readonly curveServerKeyFile?: string | undefined;
-  /** This worker's secret key file (its public key is derived from it). */
-  readonly curveSecretFile?: string | undefined;
-}
-
-/** Defaults, in one place. */
-export const WORKER_DEFAULTS = {
-  maxInFlight: 64,
-  receiveHwm: 16,
-  drainTimeoutMs: 30_000,
-  bootTimeoutMs: 10_000,
-  heartbeatIntervalMs: 1_000,
-  sendTimeoutMs: 5_000,
-  maxUploadBytes: 64 * 1024 * 1024,
-  logLevel: 'info',
-  requestLogLevel: 'debug',
-} as const;
+/** The settings `runWorker` takes: the worker configuration itself (kept as a name for embedders). */
+export type WorkerOptions = WorkerConfig;
 
 /** Flags of `m2pool worker`. */
 export const WORKER_FLAGS: FlagSpecs = {
@@ -69,67 +33,95 @@ export const WORKER_FLAGS: FlagSpecs = {
   'send-timeout-ms': { type: 'string', placeholder: 'ms', description: 'how long a reply may wait for the socket before it is reported as failed', defaultText: String(WORKER_DEFAULTS.sendTimeoutMs) },
   'upload-store': { type: 'string', placeholder: 'template', description: "Mongrel2's upload.temp_store, e.g. /srv/run/tmp/upload.XXXXXX; only files it can name are read and unlinked", defaultText: 'uploads refused' },
   'upload-dir': { type: 'string', placeholder: 'dir', description: 'shorthand for --upload-store DIR/upload.XXXXXX (--upload-store wins when both are given)', defaultText: 'uploads refused' },
-  'upload-threshold': { type: 'string', placeholder: 'bytes', description: "Mongrel2's limits.content_length: an upload notice must declare more than this (or chunked)", defaultText: String(DEFAULT_UPLOAD_THRESHOLD) },
+  'upload-threshold': { type: 'string', placeholder: 'bytes', description: "Mongrel2's limits.content_length: an upload notice must declare more than this (or chunked)", defaultText: String(WORKER_DEFAULTS.uploadThreshold) },
   'max-upload-bytes': { type: 'string', placeholder: 'n', description: 'largest async upload read into memory; larger ones get 413', defaultText: String(WORKER_DEFAULTS.maxUploadBytes) },
-  'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}, silent`, defaultText: WORKER_DEFAULTS.logLevel },
+  'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}`, defaultText: WORKER_DEFAULTS.logLevel },
   'request-log-level': { type: 'string', placeholder: 'level', description: 'level of the one-line-per-request log', defaultText: WORKER_DEFAULTS.requestLogLevel },
-  metrics: { type: 'string', placeholder: 'on|off', description: 'record request metrics and push them to the supervisor (only when forked by it)', defaultText: 'on' },
+  metrics: { type: 'string', placeholder: 'on|off', description: 'record request metrics and push them to the supervisor (only when forked by it)', defaultText: WORKER_DEFAULTS.metrics },
 };
 
-const LEVEL_CHOICES = [...LOG_LEVELS, 'silent'] as const;
-
-/** Turn parsed flags into options; throws one UsageError listing every problem. */
-export function readWorkerOptions(values: FlagValues): WorkerOptions {
+/**
+ * Turn parsed flags into a worker configuration; throws one UsageError listing every problem.
+ * @param handed the text of `M2POOL_WORKER_CONFIG` when forked by a supervisor: the base the flags override.
+ */
+export function readWorkerConfig(values: FlagValues, handed?: string): WorkerConfig {
   const r = new FlagReader(values);
-  const app = r.required('app');
-  const sendSpecs = r.list('send-spec');
-  const recvSpecs = r.list('recv-spec');
-  const dispatcher = readDispatcherEndpoint(r);
-  if (dispatcher !== undefined) {
-    if (sendSpecs.length > 0 || recvSpecs.length > 0) r.issues.push('--dispatcher and --send-spec/--recv-spec are mutually exclusive');
-  } else {
-    if (sendSpecs.length === 0) r.issues.push('at least one --send-spec (or a --dispatcher) is required');
-    if (sendSpecs.length !== recvSpecs.length) {
-      r.issues.push(`each --send-spec needs a matching --recv-spec (got ${sendSpecs.length} and ${recvSpecs.length})`);
-    }
-  }
-  const options: WorkerOptions = {
-    app,
-    sendSpecs,
-    recvSpecs,
-    dispatcher,
-    maxInFlight: r.int('max-in-flight', WORKER_DEFAULTS.maxInFlight, 1, 100_000),
-    receiveHwm: r.int('receive-hwm', WORKER_DEFAULTS.receiveHwm, 1, 1_000_000),
-    requestTimeoutMs: values['request-timeout-ms'] === undefined ? undefined : r.int('request-timeout-ms', 0, 1),
-    drainTimeoutMs: r.int('drain-timeout-ms', WORKER_DEFAULTS.drainTimeoutMs, 0),
-    bootTimeoutMs: r.int('boot-timeout-ms', WORKER_DEFAULTS.bootTimeoutMs, 1),
-    heartbeatIntervalMs: r.int('heartbeat-interval-ms', WORKER_DEFAULTS.heartbeatIntervalMs, 10),
-    sendTimeoutMs: r.int('send-timeout-ms', WORKER_DEFAULTS.sendTimeoutMs, 1),
-    uploadStore: readUploadStore(r),
-    maxUploadBytes: r.int('max-upload-bytes', WORKER_DEFAULTS.maxUploadBytes, 0),
-    logLevel: r.choice('log-level', LEVEL_CHOICES, WORKER_DEFAULTS.logLevel),
-    requestLogLevel: r.choice('request-log-level', LEVEL_CHOICES, WORKER_DEFAULTS.requestLogLevel),
-    metrics: r.choice('metrics', ['on', 'off'] as const, 'on') === 'on',
+  const base = handed === undefined ? undefined : readHanded(handed, r);
+  r.check();
+  const d: WorkerDefaults = base ?? WORKER_DEFAULTS;
+  const intFlag = (flag: string, key: keyof WorkerDefaults & WorkerNumberKey): number => r.int(flag, d[key], WORKER_LIMITS[key].min, WORKER_LIMITS[key].max);
+  const { min, max } = WORKER_LIMITS.requestTimeoutMs;
+  const requestTimeoutMs = values['request-timeout-ms'] === undefined ? base?.requestTimeoutMs : r.int('request-timeout-ms', 0, min, max);
+  const uploadStore = readUploadTemplate(r) ?? base?.uploadStore;
+  const config: WorkerConfig = {
+    app: base === undefined || values['app'] !== undefined ? r.required('app') : base.app,
+    ...readEndpoints(r, base),
+    maxInFlight: intFlag('max-in-flight', 'maxInFlight'),
+    receiveHwm: intFlag('receive-hwm', 'receiveHwm'),
+    ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+    drainTimeoutMs: intFlag('drain-timeout-ms', 'drainTimeoutMs'),
+    bootTimeoutMs: intFlag('boot-timeout-ms', 'bootTimeoutMs'),
+    heartbeatIntervalMs: intFlag('heartbeat-interval-ms', 'heartbeatIntervalMs'),
+    sendTimeoutMs: intFlag('send-timeout-ms', 'sendTimeoutMs'),
+    ...(uploadStore === undefined ? {} : { uploadStore }),
+    uploadThreshold: intFlag('upload-threshold', 'uploadThreshold'),
+    maxUploadBytes: intFlag('max-upload-bytes', 'maxUploadBytes'),
+    logLevel: r.choice('log-level', LOG_LEVELS, d.logLevel),
+    requestLogLevel: r.choice('request-log-level', LOG_LEVELS, d.requestLogLevel),
+    metrics: r.choice('metrics', ['on', 'off'] as const, d.metrics),
   };
   r.check();
-  return options;
+  return config;
 }
 
-/** `--upload-store` (else `--upload-dir`) with `--upload-threshold`; a bad template is a usage problem. */
-function readUploadStore(r: FlagReader): UploadStore | undefined {
-  const template = r.string('upload-store');
-  const dir = r.string('upload-dir');
-  const threshold = r.int('upload-threshold', DEFAULT_UPLOAD_THRESHOLD, 0);
+/** The handed-over configuration, or undefined with its problems recorded (a broken one is a usage error). */
+function readHanded(text: string, r: FlagReader): WorkerConfig | undefined {
   try {
-    if (template !== undefined) return parseUploadStore(template, threshold);
-    if (dir !== undefined) return uploadStoreOfDir(dir, threshold);
+    return decodeWorkerConfig(text);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    r.issues.push(`${WORKER_CONFIG_ENV} (the configuration the supervisor handed over) is invalid:`, ...err.issues.map((i) => `  - ${i}`));
+    return undefined;
+  }
+}
+
+/** `--upload-store` (else `--upload-dir` DIR as DIR/upload.XXXXXX); a bad template is a usage problem. */
+function readUploadTemplate(r: FlagReader): string | undefined {
+  const dir = r.string('upload-dir');
+  const template = r.string('upload-store') ?? (dir === undefined ? undefined : posix.join(dir, DEFAULT_UPLOAD_BASENAME));
+  if (template === undefined) return undefined;
+  try {
+    parseUploadStore(template);
   } catch (err) {
     r.issues.push(err instanceof Error ? err.message : String(err));
   }
-  return undefined;
+  return template;
 }
 
-/** `--dispatcher` and its CURVE files; a tcp:// endpoint without keys is refused (no --insecure on the worker side). */
+/**
+ * `--send-spec`/`--recv-spec` or `--dispatcher` with its CURVE files; without any of them, the handed-over
+ * configuration's. A tcp:// endpoint without keys is refused (no --insecure on the worker side).
+ */
+function readEndpoints(r: FlagReader, base: WorkerConfig | undefined): Pick<WorkerConfig, 'sendSpecs' | 'recvSpecs' | 'dispatcher'> {
+  const sendSpecs = r.list('send-spec');
+  const recvSpecs = r.list('recv-spec');
+  const given = ['dispatcher', 'curve-server-key-file', 'curve-secret-file'].some((f) => r.string(f) !== undefined);
+  if (base !== undefined && !given && sendSpecs.length === 0 && recvSpecs.length === 0) {
+    return { sendSpecs: base.sendSpecs, recvSpecs: base.recvSpecs, ...(base.dispatcher === undefined ? {} : { dispatcher: base.dispatcher }) };
+  }
+  const dispatcher = readDispatcherEndpoint(r);
+  if (dispatcher !== undefined) {
+    if (sendSpecs.length > 0 || recvSpecs.length > 0) r.issues.push('--dispatcher and --send-spec/--recv-spec are mutually exclusive');
+    return { sendSpecs, recvSpecs, dispatcher };
+  }
+  if (sendSpecs.length === 0) r.issues.push('at least one --send-spec (or a --dispatcher) is required');
+  if (sendSpecs.length !== recvSpecs.length) {
+    r.issues.push(`each --send-spec needs a matching --recv-spec (got ${sendSpecs.length} and ${recvSpecs.length})`);
+  }
+  return { sendSpecs, recvSpecs };
+}
+
+/** `--dispatcher` and its CURVE files. */
 function readDispatcherEndpoint(r: FlagReader): DispatcherEndpoint | undefined {
   const endpoint = r.string('dispatcher');
   const curveServerKeyFile = r.string('curve-server-key-file');
@@ -140,5 +132,5 @@ function readDispatcherEndpoint(r: FlagReader): DispatcherEndpoint | undefined {
   }
   if (!/^(ipc|tcp):\/\/.+/.test(endpoint)) r.issues.push(`--dispatcher must be ipc://PATH or tcp://HOST:PORT, got ${JSON.stringify(endpoint)}`);
   if ((curveServerKeyFile === undefined) !== (curveSecretFile === undefined)) r.issues.push('--curve-server-key-file and --curve-secret-file go together');
-  return { endpoint, curveServerKeyFile, curveSecretFile };
+  return { endpoint, ...(curveServerKeyFile === undefined ? {} : { curveServerKeyFile }), ...(curveSecretFile === undefined ? {} : { curveSecretFile }) };
 }

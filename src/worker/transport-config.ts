@@ -1,22 +1,22 @@
 /**
- * Turns worker options into the transport configuration: direct (Mongrel2's sockets) or dispatch (the pool's
+ * Turns a worker configuration into the transport configuration: direct (Mongrel2's sockets) or dispatch (the pool's
  * dispatcher, with CURVE keys read from their files for a tcp:// endpoint).
  * @module
  */
 import { publicKeyOf, readKeyFile } from '../transport/curve-keys';
 import type { TransportConfig } from '../transport/create-transport';
-import type { WorkerOptions } from './options';
+import type { WorkerConfig } from '../config/worker-config';
 
-/** The transport `options` ask for; rejects with a ConfigError for unreadable or invalid key files. */
-export async function transportConfig(options: WorkerOptions, slot: string | undefined, generation: string | undefined): Promise<TransportConfig> {
-  const d = options.dispatcher;
+/** The transport `config` asks for; rejects with a ConfigError for unreadable or invalid key files. */
+export async function transportConfig(config: WorkerConfig, slot: string | undefined, generation: string | undefined): Promise<TransportConfig> {
+  const d = config.dispatcher;
   if (d === undefined) {
     return {
       topology: 'direct',
-      sendSpecs: options.sendSpecs,
-      recvSpecs: options.recvSpecs,
-      receiveHighWaterMark: options.receiveHwm,
-      sendTimeoutMs: options.sendTimeoutMs,
+      sendSpecs: config.sendSpecs,
+      recvSpecs: config.recvSpecs,
+      receiveHighWaterMark: config.receiveHwm,
+      sendTimeoutMs: config.sendTimeoutMs,
     };
   }
   let curve;
@@ -27,8 +27,8 @@ export async function transportConfig(options: WorkerOptions, slot: string | und
   return {
     topology: 'dispatch',
     endpoint: d.endpoint,
-    capacity: options.maxInFlight,
-    sendTimeoutMs: options.sendTimeoutMs,
+    capacity: config.maxInFlight,
+    sendTimeoutMs: config.sendTimeoutMs,
     curve,
     slot: slot === undefined ? undefined : Number(slot),
     generation: generation === undefined ? undefined : Number(generation),

@@ -13,7 +13,7 @@ import cluster from 'node:cluster';
 import { pino } from 'pino';
 import { HttpFront } from '../../src/http-front/front';
 import { loadApp } from '../../src/worker/app-loader';
-import { WORKER_DEFAULTS } from '../../src/worker/options';
+import { WORKER_DEFAULTS } from '../../src/config/worker-config';
 
 /** The worker runs with --log-level info and the request log off; nothing is logged per request here either. */
 const silentLogger = pino({ level: 'silent' });

@@ -5,6 +5,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { decodeWorkerConfig, WORKER_CONFIG_ENV } from '../../src/config/worker-config-codec';
+import type { WorkerConfig } from '../../src/config/worker-config';
 import { FAKE_WORKER, START_MAIN } from '../helpers/supervisor-config';
 import { adminCall } from '../helpers/supervisor-harness';
 import { spawnNode, waitForExit, type LogLine, type TestProcess } from '../helpers/processes';
@@ -138,9 +140,12 @@ test('HUP re-reads the config file: the new generation runs with the edited sett
   const file = path.join(dir, 'pool.json');
   await writeFile(file, JSON.stringify({ requestTimeoutMs: 5000 }));
   const s = await startSupervisor(t, ['--config', file], 2);
-  const argOf = (pid: number, flag: string): string | undefined => {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return argv[argv.lastIndexOf(flag) + 1];
+  /** The configuration worker `pid` was handed (its environment as started, read from /proc). */
+  const configOf = (pid: number): WorkerConfig => {
+    const prefix = `${WORKER_CONFIG_ENV}=`;
+    const entry = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith(prefix));
+    assert.ok(entry !== undefined, `worker ${pid} has no ${WORKER_CONFIG_ENV}`);
+    return decodeWorkerConfig(entry.slice(prefix.length));
   };
   const pool = async () => (await adminCall(s.port, 'GET', '/pool')).body as { desired: number; workers: Array<{ pid: number; state: string; generation: number }> };
   const generation = async (gen: number, n: number) =>
@@ -148,13 +153,13 @@ test('HUP re-reads the config file: the new generation runs with the edited sett
       const p = await pool();
       return p.workers.length === n && p.workers.every((w) => w.state === 'ready' && w.generation === gen) ? p : undefined;
     }, { timeoutMs: 8_000, what: `${n} ready workers of generation ${gen}` });
-  for (const w of (await generation(0, 2)).workers) assert.equal(argOf(w.pid, '--request-timeout-ms'), '5000');
+  for (const w of (await generation(0, 2)).workers) assert.equal(configOf(w.pid).requestTimeoutMs, 5000);
 
   // `workers` in the file would lose to the --workers flag (flags > env > file): edit what the flags leave to the file.
   await writeFile(file, JSON.stringify({ requestTimeoutMs: 7000, maxInFlight: 32 }));
   s.proc.signal('SIGHUP');
   const gen1 = await generation(1, 2);
-  for (const w of gen1.workers) assert.deepEqual([argOf(w.pid, '--request-timeout-ms'), argOf(w.pid, '--max-in-flight')], ['7000', '32']);
+  for (const w of gen1.workers) assert.deepEqual([configOf(w.pid).requestTimeoutMs, configOf(w.pid).maxInFlight], [7000, 32]);
   const started = byEvent(s.proc.logs, 'pool.reload').find((l) => l['outcome'] === 'started' && l['generation'] === 1);
   assert.deepEqual(started?.['changed'], ['maxInFlight', 'requestTimeoutMs']);
 

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 
@@ -23,4 +24,11 @@ test('the supervisor entry loads no app/, http/ or protocol/ module', () => {
 test("require('m2pool') loads no zeromq module, and m2pool/worker does (the check can fail)", () => {
   assert.deepEqual(loadedBy('m2pool', '[\\\\/]node_modules[\\\\/]zeromq[\\\\/]'), []);
   assert.ok(loadedBy('m2pool/worker', '[\\\\/]node_modules[\\\\/]zeromq[\\\\/]').length > 0);
+});
+
+test('config/ (a leaf) loads no worker/, transport/, app/, http/ or protocol/ module', () => {
+  const dir = path.join(ROOT, 'dist', 'src', 'config');
+  const modules = readdirSync(dir).filter((f) => f.endsWith('.js'));
+  assert.ok(modules.includes('worker-config.js'), modules.join(', '));
+  for (const m of modules) assert.deepEqual(loadedBy(`./dist/src/config/${m}`, '[\\\\/]dist[\\\\/]src[\\\\/](worker|transport|app|http|protocol)[\\\\/]'), [], m);
 });

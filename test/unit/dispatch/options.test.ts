@@ -7,7 +7,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { UsageError } from '../../../src/config/flags';
 import { readDispatcherOptions } from '../../../src/dispatch/options';
-import { readWorkerOptions } from '../../../src/worker/options';
+import { readWorkerConfig } from '../../../src/worker/options';
 
 const SPECS = { 'send-spec': ['ipc:///tmp/req'], 'recv-spec': ['ipc:///tmp/rep'] };
 
@@ -39,11 +39,11 @@ test('a tcp:// bind needs CURVE keys (both files) unless --insecure; problems ar
 });
 
 test('worker: --dispatcher replaces --send-spec/--recv-spec, and excludes them', () => {
-  const o = readWorkerOptions({ app: 'x', dispatcher: 'ipc:///tmp/d.sock' });
-  assert.deepEqual(o.dispatcher, { endpoint: 'ipc:///tmp/d.sock', curveServerKeyFile: undefined, curveSecretFile: undefined });
+  const o = readWorkerConfig({ app: 'x', dispatcher: 'ipc:///tmp/d.sock' });
+  assert.deepEqual(o.dispatcher, { endpoint: 'ipc:///tmp/d.sock' });
   assert.deepEqual(o.sendSpecs, []);
-  assert.throws(() => readWorkerOptions({ app: 'x', dispatcher: 'ipc:///tmp/d.sock', ...SPECS }), /mutually exclusive/);
-  assert.throws(() => readWorkerOptions({ app: 'x', dispatcher: 'tcp://h:1', 'curve-secret-file': 'w.key' }), /go together/);
-  assert.throws(() => readWorkerOptions({ app: 'x', 'curve-secret-file': 'w.key', ...SPECS }), /need --dispatcher/);
-  assert.throws(() => readWorkerOptions({ app: 'x' }), /at least one --send-spec \(or a --dispatcher\)/);
+  assert.throws(() => readWorkerConfig({ app: 'x', dispatcher: 'ipc:///tmp/d.sock', ...SPECS }), /mutually exclusive/);
+  assert.throws(() => readWorkerConfig({ app: 'x', dispatcher: 'tcp://h:1', 'curve-secret-file': 'w.key' }), /go together/);
+  assert.throws(() => readWorkerConfig({ app: 'x', 'curve-secret-file': 'w.key', ...SPECS }), /need --dispatcher/);
+  assert.throws(() => readWorkerConfig({ app: 'x' }), /at least one --send-spec \(or a --dispatcher\)/);
 });

@@ -20,7 +20,8 @@ function setup(t: TestContext, overrides: Record<string, unknown> = {}) {
 }
 
 const levelMessages = (c: FakeChild): string[] => c.sent.flatMap((m) => (m.type === 'm2pool:log-level' ? [m.level] : []));
-const levelArg = (c: FakeChild): string | undefined => c.request.args[c.request.args.lastIndexOf('--log-level') + 1];
+/** The level a worker was started at: its handed-over configuration's. */
+const levelArg = (c: FakeChild): string | undefined => c.request.config?.logLevel;
 const slotOf = (c: FakeChild): number => Number(c.request.env['M2POOL_WORKER_SLOT']);
 
 function readyAll(children: readonly FakeChild[], clock: FakeClock): void {
@@ -46,7 +47,7 @@ test('a pool-wide level reaches the supervisor logger, every serving worker, and
   const replacement = spawner.children[2];
   assert.ok(replacement !== undefined, 'slot 0 respawned');
   assert.equal(levelArg(replacement), 'debug');
-  assert.equal(replacement.request.args.filter((a) => a === '--log-level').length, 1, 'the flag is replaced, not repeated');
+  assert.equal(replacement.request.args.includes('--log-level'), false, 'the level is set in the configuration, not added as a flag');
   replacement.ready();
   clock.advance(0);
   assert.deepEqual(levelMessages(replacement), []);

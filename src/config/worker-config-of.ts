@@ -1,0 +1,49 @@
+/**
+ * The complete {@link WorkerConfig} a pool's workers run with, derived from the pool configuration with
+ * {@link WORKER_DEFAULTS} filled in: what the supervisor hands each forked worker, and what any part of the
+ * supervisor (readiness, the autoscaler's capacity per worker) may read instead of guessing the worker's defaults.
+ * @module
+ */
+import { posix } from 'node:path';
+import type { PoolConfig } from './schema';
+import { DEFAULT_UPLOAD_BASENAME } from './upload-template';
+import { forkedDispatcherBind } from './validate';
+import { WORKER_DEFAULTS, type WorkerConfig } from './worker-config';
+
+/** The endpoint the workers of a dispatch pool connect to: a remote dispatcher's, or the forked one's bind. */
+export function workerDispatcherEndpoint(pool: PoolConfig): string {
+  return pool.dispatcher ?? forkedDispatcherBind(pool);
+}
+
+/** How a worker reaches Mongrel2: its dispatcher (with CURVE files for tcp://), or Mongrel2's own sockets. */
+function endpointsOf(pool: PoolConfig): Pick<WorkerConfig, 'sendSpecs' | 'recvSpecs' | 'dispatcher'> {
+  if (pool.topology === 'direct') return { sendSpecs: pool.sendSpecs, recvSpecs: pool.recvSpecs };
+  const endpoint = workerDispatcherEndpoint(pool);
+  const curve = endpoint.startsWith('tcp://') && pool.curveServerKeyFile !== undefined
+    ? { curveServerKeyFile: pool.curveServerKeyFile, ...(pool.curveSecretFile === undefined ? {} : { curveSecretFile: pool.curveSecretFile }) }
+    : {};
+  return { sendSpecs: [], recvSpecs: [], dispatcher: { endpoint, ...curve } };
+}
+
+/** The worker configuration of `pool`, frozen; `uploadDir` becomes its `DIR/upload.XXXXXX` template. */
+export function workerConfigOf(pool: PoolConfig): WorkerConfig {
+  const d = WORKER_DEFAULTS;
+  const uploadStore = pool.uploadStore ?? (pool.uploadDir === undefined ? undefined : posix.join(pool.uploadDir, DEFAULT_UPLOAD_BASENAME));
+  return Object.freeze({
+    app: pool.app,
+    ...endpointsOf(pool),
+    maxInFlight: pool.maxInFlight ?? d.maxInFlight,
+    receiveHwm: pool.receiveHwm ?? d.receiveHwm,
+    ...(pool.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: pool.requestTimeoutMs }),
+    drainTimeoutMs: pool.drainTimeoutMs,
+    bootTimeoutMs: pool.bootTimeoutMs,
+    heartbeatIntervalMs: pool.heartbeatIntervalMs,
+    sendTimeoutMs: d.sendTimeoutMs,
+    ...(uploadStore === undefined ? {} : { uploadStore }),
+    uploadThreshold: pool.uploadThreshold ?? d.uploadThreshold,
+    maxUploadBytes: d.maxUploadBytes,
+    logLevel: pool.logLevel,
+    requestLogLevel: pool.requestLogLevel ?? d.requestLogLevel,
+    metrics: pool.metrics ?? d.metrics,
+  });
+}
