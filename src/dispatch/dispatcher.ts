@@ -45,6 +45,8 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   #readLoops: Promise<void>[] = [];
   #wasReady = false;
   readonly #readyListeners: Array<(ready: boolean) => void> = [];
+  /** Per link: what a reply that could not be handed to it does (built once, not a closure per reply). */
+  readonly #replyFailed: ReadonlyArray<(err: unknown) => void>;
 
   constructor(options: DispatcherEngineOptions) {
     this.#opts = options;
@@ -64,6 +66,10 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
           onReadyChange: () => this.#linksChanged(),
         }),
     );
+    this.#replyFailed = this.links.map((link) => (err: unknown) => {
+      this.scheduler.stats.failed('reply-failed');
+      this.#log.warn({ err, link: link.name }, 'reply not handed to Mongrel2 within the send timeout');
+    });
     this.#port = new WorkerPort({ endpoint: options.bind, curve: options.curve, counters: this.scheduler.stats }, this);
     this.#errorReply = serializeResponse(
       {
@@ -181,14 +187,12 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
 
   reply(server: number, frame: Buffer): void {
     const link = this.links[server];
-    if (link === undefined) {
+    const failed = this.#replyFailed[server];
+    if (link === undefined || failed === undefined) {
       this.scheduler.stats.protocolErrors += 1;
       return;
     }
-    link.send(frame).catch((err: unknown) => {
-      this.scheduler.stats.failed('reply-failed');
-      this.#log.warn({ err, link: link.name }, 'reply not handed to Mongrel2 within the send timeout');
-    });
+    link.post(frame, failed);
   }
 
   fail(req: PendingRequest, action: FailureAction, reason: FailureReason): void {

@@ -12,7 +12,7 @@
  */
 import { Pull, XPublisher } from 'zeromq';
 import { ErrorCode, M2PoolError } from '../errors';
-import { ReplyQueue } from './reply-queue';
+import { ReplyQueue, type SendFailed } from './reply-queue';
 import type { Delivery, Link } from './transport';
 
 /** Socket settings of one link. */
@@ -120,10 +120,18 @@ export class Mongrel2Link implements Link {
   }
 
   send(frame: Buffer): Promise<void> {
-    if (this.#closed) {
-      return Promise.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: link closed`));
-    }
+    if (this.#closed) return Promise.reject(this.#closedError());
     return this.#replies.enqueue(frame);
+  }
+
+  /** `send` for a caller that does not wait: `onFailed` hears of a frame that could not be handed over. */
+  post(frame: Buffer, onFailed: SendFailed): void {
+    if (this.#closed) onFailed(this.#closedError());
+    else this.#replies.post(frame, onFailed);
+  }
+
+  #closedError(): M2PoolError {
+    return new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: link closed`);
   }
 
   stopReceiving(): void {

@@ -27,13 +27,18 @@ function delay(ms: number): Promise<void> {
   return new Promise((resolve) => (ms === 0 ? setImmediate(resolve) : setTimeout(resolve, ms)));
 }
 
-/** A frame waiting for the socket, and the promise its sender holds. */
+/** Told when a posted frame could not be handed to the socket (see {@link ReplyQueue.post}). */
+export type SendFailed = (err: unknown) => void;
+
+function ignore(): void {}
+
+/** A frame waiting for the socket, and how its sender is told the outcome. */
 interface Queued {
   readonly frame: Buffer;
   /** Epoch ms after which the frame fails (enqueue time + send timeout). */
   readonly deadline: number;
   readonly resolve: () => void;
-  readonly reject: (err: unknown) => void;
+  readonly reject: SendFailed;
 }
 
 /**
@@ -69,14 +74,24 @@ export class ReplyQueue {
 
   /** Queue a frame; the promise settles when this frame was handed over (or failed). */
   enqueue(frame: Buffer): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ frame, deadline: Date.now() + this.#timeoutMs, resolve, reject });
-      this.#pending += 1;
-      if (!this.#flushing) {
-        this.#flushing = true;
-        process.nextTick(this.#startFlush);
-      }
-    });
+    return new Promise<void>((resolve, reject) => this.#push(frame, resolve, reject));
+  }
+
+  /**
+   * Queue a frame whose sender does not wait for it: `onFailed` is called if it cannot be handed over. No promise
+   * and no closure per frame — the dispatcher forwards every reply this way (its CPU per request: README, Benchmarks).
+   */
+  post(frame: Buffer, onFailed: SendFailed): void {
+    this.#push(frame, ignore, onFailed);
+  }
+
+  #push(frame: Buffer, resolve: () => void, reject: SendFailed): void {
+    this.#queue.push({ frame, deadline: Date.now() + this.#timeoutMs, resolve, reject });
+    this.#pending += 1;
+    if (!this.#flushing) {
+      this.#flushing = true;
+      process.nextTick(this.#startFlush);
+    }
   }
 
   /** Resolves when every frame queued has been handed over or failed. */
@@ -90,7 +105,13 @@ export class ReplyQueue {
       // Frames queued while this runs join the same batch.
       for (let item = this.#queue.shift(); item !== undefined; item = this.#queue.shift()) {
         try {
-          await this.#handOver(item);
+          // Inline, not a helper: the common case (writable, taken at once) then awaits only the socket's promise.
+          if (!this.#writable.now()) await this.#writable.wait(Math.max(0, item.deadline - Date.now()));
+          try {
+            await this.#sendNow(item.frame);
+          } catch (err) {
+            await this.#retry(item.frame, err, 1, item.deadline);
+          }
           item.resolve();
         } catch (err) {
           // A failed frame must not stop the next one.
@@ -102,15 +123,6 @@ export class ReplyQueue {
     } finally {
       this.#flushing = false;
       for (const wake of this.#drainWaiters.splice(0)) wake();
-    }
-  }
-
-  async #handOver(item: Queued): Promise<void> {
-    if (!this.#writable.now()) await this.#writable.wait(Math.max(0, item.deadline - Date.now()));
-    try {
-      await this.#sendNow(item.frame);
-    } catch (err) {
-      await this.#retry(item.frame, err, 1, item.deadline);
     }
   }
 

@@ -23,6 +23,8 @@ export interface OrderedSink extends ReplySink {
 class Slot implements OrderedSink {
   head = false;
   done = false;
+  /** The connection's next request (the queue is a linked list: no array per connection and request). */
+  next: Slot | undefined = undefined;
   readonly buffered: Pending[] = [];
   constructor(
     private readonly writer: ReplySink,
@@ -59,21 +61,23 @@ class Slot implements OrderedSink {
 
 /** Per-connection FIFO of reply sinks. */
 export class OrderedReplies {
-  readonly #queues = new Map<string, Slot[]>();
+  /** The head of each connection's queue (its oldest unfinished request). */
+  readonly #queues = new Map<string, Slot>();
 
   /**
    * Open the sink of a new request on connection `key`. `settled.done()` is called once the request finished and
    * its replies left this queue: at `finish()` for the connection's head, later for a request that waited its turn.
    */
   open(key: string, writer: ReplySink, settled?: Settled): OrderedSink {
-    let queue = this.#queues.get(key);
-    if (queue === undefined) {
-      queue = [];
-      this.#queues.set(key, queue);
-    }
     const slot = new Slot(writer, (s) => this.#finished(key, s), settled);
-    queue.push(slot);
-    if (queue.length === 1) slot.promote();
+    let tail = this.#queues.get(key);
+    if (tail === undefined) {
+      this.#queues.set(key, slot);
+      slot.promote();
+      return slot;
+    }
+    while (tail.next !== undefined) tail = tail.next;
+    tail.next = slot;
     return slot;
   }
 
@@ -83,15 +87,12 @@ export class OrderedReplies {
   }
 
   #finished(key: string, slot: Slot): void {
-    const queue = this.#queues.get(key);
-    if (queue === undefined || queue[0] !== slot) return; // a later slot finished early: it waits its turn
-    queue.shift();
+    if (this.#queues.get(key) !== slot) return; // a later slot finished early: it waits its turn
     slot.settled?.done();
-    while (queue.length > 0) {
-      const next = queue[0] as Slot;
+    for (let next = slot.next; next !== undefined; next = next.next) {
+      this.#queues.set(key, next);
       next.promote();
       if (!next.done) return;
-      queue.shift();
       next.settled?.done();
     }
     this.#queues.delete(key);

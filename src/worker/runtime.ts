@@ -18,6 +18,7 @@ import type { Delivery, Link, Transport } from '../transport/transport';
 import { handlesMessages, messageOptions, type DispatchSummary, type MessageOptions, type WorkerApp } from './app-contract';
 import { InFlightLimiter } from './in-flight-limiter';
 import { OrderedReplies } from './ordered-replies';
+import { ConnectionWork } from './connection-work';
 import { DeliverySink, type SinkContext } from './delivery-sink';
 import { ReplyCoalescer } from './reply-coalescer';
 import { WorkerStats, type Outcome } from './stats';
@@ -80,7 +81,7 @@ export class WorkerRuntime {
   /** What `classify` gets for every message (built once, not per request). */
   readonly #classifyOptions: ClassifyOptions;
   /** In-flight aborters per connection key (with their start time), so a disconnect notice can cancel that connection's work. */
-  readonly #aborters = new Map<string, Map<Cancellation, number>>();
+  readonly #aborters = new ConnectionWork();
   /** Pass notices for unknown connections to `onUnclaimedDisconnect` (the supervisor turns it on when useful). */
   relayDisconnects = false;
   readonly #idleWaiters = new Set<() => void>();
@@ -123,7 +124,7 @@ export class WorkerRuntime {
     logger.info({ event: 'worker.drain', inFlight: this.stats.inFlight, drainTimeoutMs }, 'worker.drain');
     if (!(await this.#whenIdle(drainTimeoutMs))) {
       logger.warn({ event: 'worker.drain.timeout', code: ErrorCode.SHUTDOWN_TIMEOUT, inFlight: this.stats.inFlight }, 'drain timeout: aborting in-flight requests');
-      for (const set of this.#aborters.values()) for (const c of set.keys()) c.abort(new WorkerStopping());
+      this.#aborters.abortAll(() => new WorkerStopping());
       await this.#whenIdle(this.#opts.lingerMs);
     }
     await transport.close(this.#opts.lingerMs);
@@ -288,7 +289,7 @@ export class WorkerRuntime {
     const sink = this.#order.open(key, this.#writer(delivery, raw, key), delivery);
     const aborter = new Cancellation();
     const started = performance.now();
-    this.#track(key, aborter, started);
+    this.#aborters.add(key, aborter, started);
     this.#begin();
     const observation = new Observation(methodOf(raw));
     let upload: UploadRead | undefined;
@@ -325,7 +326,7 @@ export class WorkerRuntime {
       await sink.close().catch(() => undefined);
     } finally {
       sink.finish();
-      this.#untrack(key, aborter);
+      this.#aborters.remove(key, aborter);
       observation.durationMs = performance.now() - started;
       this.#end(observation);
       // Only a file readUpload accepted is Mongrel2's to clean up; a refused name is never touched.
@@ -348,7 +349,7 @@ export class WorkerRuntime {
     const key = connectionKey(delivery.server, raw);
     const sink = this.#order.open(key, this.#writer(delivery, raw, key), delivery);
     const aborter = new Cancellation();
-    this.#track(key, aborter, performance.now());
+    this.#aborters.add(key, aborter, performance.now());
     this.#messagesInFlight += 1;
     try {
       const { durationMs, ...result } = await run(sink, messageOptions(aborter, this.#opts.logger));
@@ -361,7 +362,7 @@ export class WorkerRuntime {
       this.#opts.logger.error({ err, connId: raw.connId, path: raw.path }, `${event} failed outside the app`);
     } finally {
       sink.finish();
-      this.#untrack(key, aborter);
+      this.#aborters.remove(key, aborter);
       this.#messagesInFlight -= 1;
       this.#wakeIfIdle();
     }
@@ -369,25 +370,12 @@ export class WorkerRuntime {
 
   /** Abort every in-flight request and message of connection `key` (its client went away). Returns how many. */
   abortConnection(key: string): number {
-    const set = this.#aborters.get(key);
-    if (set === undefined) return 0;
-    for (const c of set.keys()) c.abort(new Error('client disconnected'));
-    return set.size;
+    return this.#aborters.abort(key, new Error('client disconnected'));
   }
 
   /** Keys of connections with work in flight for at least `minAgeMs` (reported so another worker can relay their notices). */
   waitingConnections(minAgeMs: number): string[] {
-    const before = performance.now() - minAgeMs;
-    const keys: string[] = [];
-    for (const [key, set] of this.#aborters) {
-      for (const started of set.values()) {
-        if (started <= before) {
-          keys.push(key);
-          break;
-        }
-      }
-    }
-    return keys;
+    return this.#aborters.startedBy(performance.now() - minAgeMs);
   }
 
   #wakeIfIdle(): void {
@@ -458,17 +446,6 @@ export class WorkerRuntime {
     return new DeliverySink(this.#sinkContext, delivery, raw.sender, raw.connId, isWebSocket(raw) ? key : undefined);
   }
 
-  #track(key: string, aborter: Cancellation, started: number): void {
-    let set = this.#aborters.get(key);
-    if (set === undefined) this.#aborters.set(key, (set = new Map()));
-    set.set(aborter, started);
-  }
-
-  #untrack(key: string, aborter: Cancellation): void {
-    const set = this.#aborters.get(key);
-    set?.delete(aborter);
-    if (set?.size === 0) this.#aborters.delete(key);
-  }
 }
 
 /** A handshake or frame: its replies go to an upgraded connection. */

@@ -115,6 +115,10 @@ async function startM2pool(spec: VariantSpec, ctx: VariantContext): Promise<Runn
     '--send-spec', h.sendSpec,
     '--recv-spec', h.recvSpec,
     '--admin', `127.0.0.1:${adminPort}`,
+    // Every pool its own run directory: the forked dispatcher binds ipc://RUN_DIR/dispatch.sock, and two pools of a
+    // scenario (m2pool and m2pool-x, or the defaults and the tuned one) started together on the default ./run would
+    // take that path from each other, leaving one pool's workers on the other's dispatcher (0 requests answered).
+    '--run-dir', path.join(ctx.dir, `${spec.id}-run`),
     ...(spec.defaults === true
       ? []
       : [

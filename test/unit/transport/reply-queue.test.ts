@@ -123,3 +123,17 @@ test('a peer that never becomes writable fails the frame after the send timeout'
   assert.deepEqual(socket.taken, []);
   assert.equal(queue.pending, 0);
 });
+
+test('post() queues in the same order as enqueue() and reports only a frame that failed, to its own callback', async () => {
+  const socket = fakeSocket([() => new Error('socket closed')]);
+  const queue = new ReplyQueue(socket.send, gate(true).writable, 5_000);
+  const failures: string[] = [];
+  queue.post(Buffer.from('bad'), (err) => failures.push(`bad: ${(err as Error).message}`));
+  const middle = queue.enqueue(Buffer.from('middle'));
+  queue.post(Buffer.from('good'), (err) => failures.push(`good: ${(err as Error).message}`));
+  await middle;
+  await queue.drained();
+  assert.deepEqual(socket.taken, ['middle', 'good']);
+  assert.deepEqual(failures, ['bad: reply not sent after 1 attempts']);
+  assert.equal(queue.pending, 0);
+});
