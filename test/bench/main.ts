@@ -16,6 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../helpers/processes';
+import { AUTOSCALE_STEP_DEFAULTS, runAutoscaleStep, type AutoscaleStepReport } from './autoscale-step';
 import { runCodecBench, type CodecResult } from './codec';
 import { runPipelineBench, type PipelineResult } from './pipeline';
 import { startBenchMongrel2, STATIC_HOST, type BenchMongrel2 } from './mongrel2-bench';
@@ -34,7 +35,8 @@ test/bench/results/<date>-<machine>.{json,md}. Partial runs (--quick, --only, --
 
 options:
   --quick              short smoke run: 1 round, 1 s warm-up, 3 s per variant, scenarios echo-c50, bytes-64k, slow-mix and codec
-  --only NAME          run only these scenarios (repeatable or comma-separated; 'codec' = the micro benchmarks);
+  --only NAME          run only these scenarios (repeatable or comma-separated; 'codec' = the micro benchmarks,
+                       'autoscale-step' = a load step against the autoscaler versus fixed pools at min and max);
                        a name matches exactly or as a prefix, e.g. --only echo,workers
   --variants IDS       only these variants (m2pool-defaults, m2pool, m2pool-nometrics, floor, static, node-http);
                        m2pool-defaults = \`m2pool start\` with nothing tuned (request log and metrics at their defaults)
@@ -432,6 +434,7 @@ async function main(): Promise<number> {
   if (opts.list) {
     for (const s of all) process.stdout.write(`${s.name.padEnd(12)} ${s.quick ? '[quick] ' : '        '}${s.title}; variants: ${s.variants.map((v) => v.id).join(', ')}\n`);
     process.stdout.write(`${'codec'.padEnd(12)} [quick] parser and reply-writer micro benchmarks, and the worker pipeline without ZeroMQ\n`);
+    process.stdout.write(`${'autoscale-step'.padEnd(12)} a load step on /slow: time to the needed size and p99, autoscaling on versus fixed pools at min and max\n`);
     return 0;
   }
   const wrk = wrkVersion();
@@ -451,7 +454,8 @@ async function main(): Promise<number> {
   }
   const chosen = all.filter((s) => selected(s.name, opts, s.quick));
   const runCodec = selected('codec', opts, true);
-  if (chosen.length === 0 && !runCodec) {
+  const runAutoscale = selected('autoscale-step', opts, false);
+  if (chosen.length === 0 && !runCodec && !runAutoscale) {
     process.stderr.write(`bench: --only ${opts.only.join(',')} matches nothing; --list shows the scenarios\n`);
     return 2;
   }
@@ -504,6 +508,18 @@ async function main(): Promise<number> {
       await stopAll(3_000);
     }
   }
+  let autoscale: AutoscaleStepReport | null = null;
+  if (runAutoscale) {
+    process.stdout.write('\n== autoscale-step: a load step against the autoscaler, then fixed pools at min and max\n');
+    try {
+      autoscale = await runAutoscaleStep(AUTOSCALE_STEP_DEFAULTS, (line) => process.stdout.write(`   ${line}\n`));
+    } catch (err) {
+      const msg = `autoscale-step failed: ${err instanceof Error ? err.message : String(err)}`;
+      notes.push(msg.split('\n')[0] ?? msg);
+      process.stderr.write(`bench: ${msg}\n`);
+      await stopAll(3_000);
+    }
+  }
   const finishedAt = new Date();
   const date = startedAt.toISOString().slice(0, 10);
   const args = process.argv.slice(2);
@@ -536,6 +552,7 @@ async function main(): Promise<number> {
     codec,
     pipeline,
     scenarios: results,
+    autoscale,
     targets: targets(results),
   };
   const outDir = opts.out ?? (opts.canonical ? path.join(REPO_ROOT, 'test/bench/results') : path.join(os.tmpdir(), 'm2pool-bench'));
@@ -548,7 +565,7 @@ async function main(): Promise<number> {
   process.stdout.write(`results: ${base}.json\n         ${base}.md\n`);
   if (opts.keepTmp) process.stdout.write(`temp dir kept: ${root}\n`);
   else rmSync(root, { recursive: true, force: true });
-  return results.length === chosen.length ? 0 : 1;
+  return results.length === chosen.length && (!runAutoscale || autoscale !== null) ? 0 : 1;
 }
 
 main().then(

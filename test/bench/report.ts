@@ -1,6 +1,7 @@
 /**
  * Results of a benchmark run: the raw records, medians per variant, ratios, targets, and the markdown report.
  */
+import { autoscaleStepMarkdown, type AutoscaleStepReport } from './autoscale-step';
 import type { CodecResult } from './codec';
 import type { PipelineResult } from './pipeline';
 import type { ProfileSummary } from './profile';
@@ -115,6 +116,8 @@ export interface BenchReport {
   };
   readonly codec: readonly CodecResult[];
   readonly pipeline: readonly PipelineResult[];
+  /** The autoscale-step scenario; null when not run. */
+  readonly autoscale: AutoscaleStepReport | null;
   readonly scenarios: ReadonlyArray<ScenarioResult & { readonly summary: readonly VariantSummary[]; readonly ratios: readonly Ratio[] }>;
   readonly targets: readonly Target[];
 }
@@ -303,6 +306,7 @@ export function markdown(report: BenchReport): string {
     for (const p of report.pipeline) lines.push(`| ${p.name} | ${Math.round(p.requestsPerSec).toLocaleString('en-US')} | ${p.usPerRequest.toFixed(2)} |`);
     lines.push('');
   }
+  if (report.autoscale !== null) lines.push(...autoscaleStepMarkdown(report.autoscale));
   const profiled = report.scenarios.filter((s) => s.profiles !== undefined);
   if (profiled.length > 0) {
     lines.push('## CPU profiles (V8 sampling profiler, self time, worker processes)', '');
