@@ -83,7 +83,7 @@ const PROFILE_PRELOAD = path.join(REPO_ROOT, 'dist/test/bench/cpu-profile-preloa
 /** Environment of a profiled variant: the preload is inherited by forked and cluster workers through NODE_OPTIONS. */
 function profileEnv(spec: VariantSpec, ctx: VariantContext): NodeJS.ProcessEnv {
   if (ctx.profileDir === undefined) return {};
-  return { NODE_OPTIONS: `--require ${PROFILE_PRELOAD}`, M2POOL_BENCH_PROFILE_DIR: path.join(ctx.profileDir, spec.id) };
+  return { NODE_OPTIONS: `--require ${PROFILE_PRELOAD}`, BENCH_PROFILE_DIR: path.join(ctx.profileDir, spec.id) };
 }
 
 /** Host name of a variant in the scenario's Mongrel2 config. */
