@@ -29,7 +29,7 @@ import { runWrk, WRK_HINT, wrkVersion, type Load } from './wrk';
 
 const USAGE = `usage: npm run bench [-- options]
 
-Runs every scenario (about 13 minutes on a 2-core machine) and writes
+Runs every scenario (about 15 minutes on a 2-core machine, the autoscale step included) and writes
 test/bench/results/<date>-<machine>.{json,md}. Partial runs (--quick, --only, --variants, --profile,
 --pool-arg, or changed durations) write to ${path.join(os.tmpdir(), 'm2pool-bench')} unless --out is given.
 
