@@ -4,6 +4,7 @@
  * @module
  */
 import path from 'node:path';
+import { workerEndpoint } from '../config/checks';
 import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
 import { parseHostPort, type HostPort } from '../config/host-port';
 import { LOG_LEVELS, type LogLevel } from '../config/log-level';
@@ -135,6 +136,7 @@ export function securityIssues(o: Pick<DispatcherOptions, 'bind' | 'curveSecretF
   if (o.bind.startsWith('tcp://') && o.curveSecretFile === undefined && !o.insecure) {
     issues.push(`refusing to bind ${o.bind} without CURVE keys: give --curve-secret-file and --curve-authorized-dir (m2pool keygen), or --insecure`);
   }
-  if (!/^(ipc|tcp):\/\/.+/.test(o.bind)) issues.push(`--bind must be ipc://PATH or tcp://HOST:PORT, got ${JSON.stringify(o.bind)}`);
+  const bind = workerEndpoint(o.bind);
+  if ('problem' in bind) issues.push(`--bind ${bind.problem}`);
   return issues;
 }

@@ -36,6 +36,8 @@ export interface AutoscalerDeps {
 
 /** The signal values of one decision (the `pool.autoscale` log line and `/pool`). */
 export interface AutoscaleSignals {
+  /** Mean requests in flight over the interval, summed over the ready workers. */
+  readonly inFlight: number;
   readonly utilization: number;
   readonly queueWaitP95Ms: number | null;
   readonly eventLoopUtilization: number | null;
@@ -193,7 +195,7 @@ export class Autoscaler {
       now,
       desired: from,
       readyWorkers: signals.readyWorkers,
-      inFlight: signals.utilization * Math.max(1, signals.readyWorkers) * signals.capacityPerWorker,
+      inFlight: signals.inFlight,
       capacityPerWorker: signals.capacityPerWorker,
       queueWaitP95Ms: signals.queueWaitP95Ms ?? undefined,
       eventLoopUtilization: signals.eventLoopUtilization ?? undefined,
@@ -245,6 +247,7 @@ export class Autoscaler {
       rss = Math.max(rss, w.rssBytes);
     }
     return {
+      inFlight: round(inFlight),
       utilization: round(inFlight / (Math.max(1, ready.length) * capacityPerWorker)),
       queueWaitP95Ms: queueWaitP95Ms === undefined ? null : round(queueWaitP95Ms),
       eventLoopUtilization: elu === null ? null : round(elu),
@@ -276,6 +279,7 @@ export class Autoscaler {
 }
 
 const EMPTY_SIGNALS: AutoscaleSignals = Object.freeze({
+  inFlight: 0,
   utilization: 0,
   queueWaitP95Ms: null,
   eventLoopUtilization: null,

@@ -6,6 +6,7 @@
  * @module
  */
 import { posix } from 'node:path';
+import { workerEndpoint } from '../config/checks';
 import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
 import { LOG_LEVELS } from '../config/log-level';
 import { DEFAULT_UPLOAD_BASENAME, parseUploadStore } from '../config/upload-template';
@@ -130,7 +131,8 @@ function readDispatcherEndpoint(r: FlagReader): DispatcherEndpoint | undefined {
     if (curveServerKeyFile !== undefined || curveSecretFile !== undefined) r.issues.push('--curve-server-key-file and --curve-secret-file need --dispatcher');
     return undefined;
   }
-  if (!/^(ipc|tcp):\/\/.+/.test(endpoint)) r.issues.push(`--dispatcher must be ipc://PATH or tcp://HOST:PORT, got ${JSON.stringify(endpoint)}`);
+  const checked = workerEndpoint(endpoint);
+  if ('problem' in checked) r.issues.push(`--dispatcher ${checked.problem}`);
   if ((curveServerKeyFile === undefined) !== (curveSecretFile === undefined)) r.issues.push('--curve-server-key-file and --curve-secret-file go together');
   return { endpoint, ...(curveServerKeyFile === undefined ? {} : { curveServerKeyFile }), ...(curveSecretFile === undefined ? {} : { curveSecretFile }) };
 }

@@ -290,7 +290,7 @@ export class WorkerRuntime {
     const aborter = new Cancellation();
     const started = performance.now();
     this.#aborters.add(key, aborter, started);
-    this.#begin();
+    this.#begin(started);
     const observation = new Observation(methodOf(raw));
     let upload: UploadRead | undefined;
     try {
@@ -327,8 +327,9 @@ export class WorkerRuntime {
     } finally {
       sink.finish();
       this.#aborters.remove(key, aborter);
-      observation.durationMs = performance.now() - started;
-      this.#end(observation);
+      const ended = performance.now();
+      observation.durationMs = ended - started;
+      this.#end(observation, ended);
       // Only a file readUpload accepted is Mongrel2's to clean up; a refused name is never touched.
       if (uploadFile !== undefined && upload !== undefined && upload.kind !== 'refused') await removeUpload(uploadFile);
       this.#wakeIfIdle();
@@ -404,8 +405,8 @@ export class WorkerRuntime {
   async #reject(delivery: Delivery, raw: RawMessage, status: number, reason: string, log = true): Promise<void> {
     const key = connectionKey(delivery.server, raw);
     const sink = this.#order.open(key, this.#writer(delivery, raw, key), delivery);
-    this.#begin();
     const started = performance.now();
+    this.#begin(started);
     const observation = new Observation(methodOf(raw));
     observation.status = status;
     try {
@@ -413,8 +414,9 @@ export class WorkerRuntime {
       if (log) this.#opts.logger.warn({ event: 'request.rejected', connId: raw.connId, path: raw.path, status, reason }, 'request rejected');
     } finally {
       sink.finish();
-      observation.durationMs = performance.now() - started;
-      this.#end(observation);
+      const ended = performance.now();
+      observation.durationMs = ended - started;
+      this.#end(observation, ended);
     }
   }
 
@@ -427,13 +429,14 @@ export class WorkerRuntime {
     return sent;
   }
 
-  #begin(): void {
-    this.stats.begin();
+  /** `now`: the request's start, which the caller has already read. */
+  #begin(now: number): void {
+    this.stats.begin(now);
     this.#opts.metrics?.inFlight(this.stats.inFlight);
   }
 
-  #end(observation: Observation): void {
-    this.stats.end(observation.outcome);
+  #end(observation: Observation, now: number): void {
+    this.stats.end(observation.outcome, now);
     const metrics = this.#opts.metrics;
     if (metrics === undefined) return;
     metrics.observeRequest(observation);

@@ -37,22 +37,21 @@ export class WorkerStats {
   #inFlightArea = 0;
   #inFlightSince = performance.now();
 
-  /** A request was read. */
-  begin(): void {
-    this.#accrue();
+  /** A request was read (at `now`, the caller's `performance.now()`: the request path has one already). */
+  begin(now = performance.now()): void {
+    this.#accrue(now);
     this.received += 1;
     this.inFlight += 1;
   }
 
-  /** A request ended. */
-  end(outcome: Outcome): void {
-    this.#accrue();
+  /** A request ended (at `now`, as for {@link begin}). */
+  end(outcome: Outcome, now = performance.now()): void {
+    this.#accrue(now);
     this.inFlight -= 1;
     this.outcomes[outcome] += 1;
   }
 
-  #accrue(): void {
-    const now = performance.now();
+  #accrue(now: number): void {
     this.#inFlightArea += this.inFlight * (now - this.#inFlightSince);
     this.#inFlightSince = now;
   }
@@ -63,7 +62,7 @@ export class WorkerStats {
    * tends to fire just before the timers that finish requests, and so sees them still in flight).
    */
   takeInFlightArea(): number {
-    this.#accrue();
+    this.#accrue(performance.now());
     const area = this.#inFlightArea;
     this.#inFlightArea = 0;
     return area;
