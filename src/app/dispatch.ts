@@ -150,9 +150,8 @@ class Exchange {
   #ctx: Context | undefined;
   /** Per-request finish hooks (`ctx.onFinish`), with the context that registered each. */
   #finishers: Array<{ readonly fn: FinishHook; readonly ctx: Context }> | undefined;
-  /** What a handler or middleware threw last (for `FinishInfo.error`). */
-  #error: unknown;
-  #failed = false;
+  /** What a handler or middleware threw last (for `FinishInfo.error`); NO_ERROR while nothing was. */
+  #error: unknown = NO_ERROR;
   #errorHookRan = false;
 
   constructor(config: DispatchConfig, req: Request, counting: CountingSink, options: DispatchOptions, started: number) {
@@ -351,7 +350,6 @@ class Exchange {
   /** Log `err` and answer it: through `app.onError` when set, else (or when it did not answer) see `errorReply`. */
   async #fail(err: unknown): Promise<WorkOutcome> {
     this.#error = err;
-    this.#failed = true;
     if (this.#cutOff(err)) return 'error';
     if (this.#handlerRes.finished) {
       // The transport has the whole response; only the log can tell.
@@ -458,7 +456,7 @@ class Exchange {
   }
 
   async #runFinishHooks(result: DispatchResult): Promise<DispatchResult> {
-    const info: FinishInfo = this.#failed ? { ...result, error: this.#error } : result;
+    const info: FinishInfo = this.#error === NO_ERROR ? result : { ...result, error: this.#error };
     const ctx = this.#config.onFinish.length === 0 ? undefined : this.#context();
     for (const hook of this.#config.onFinish) await this.#finishHook(hook, ctx as Context, info);
     // Hooks a finish hook registers late are not run: the list is taken once.
@@ -513,6 +511,9 @@ class ExchangeScope implements ContextInit {
 }
 
 const NO_PARAMS: Params = Object.freeze({});
+
+/** `Exchange.#error` before anything was thrown (`undefined` can be thrown). */
+const NO_ERROR = Symbol('no error');
 
 function notFound(): never {
   throw new HttpError(404);

@@ -52,13 +52,14 @@ export class Request {
   #requestId?: string;
   /** Header echoing the request id on responses (see `RequestOptions.requestIdHeader`). */
   readonly requestIdHeader: string | undefined;
-  readonly #requestIdKey: string | undefined;
+  /** `requestIdHeader` lowercased: the key of the client's header in the message. */
+  readonly requestIdKey: string | undefined;
 
   constructor(raw: RawMessage, options: RequestOptions = {}) {
     this.raw = raw;
     if (options.upload !== undefined) this.upload = options.upload;
     this.requestIdHeader = options.requestIdHeader;
-    this.#requestIdKey = options.requestIdKey ?? options.requestIdHeader?.toLowerCase();
+    this.requestIdKey = options.requestIdKey ?? options.requestIdHeader?.toLowerCase();
   }
 
   /**
@@ -68,7 +69,7 @@ export class Request {
   get requestId(): string {
     if (this.#requestId === undefined) {
       const h = this.raw.headers;
-      const key = this.#requestIdKey;
+      const key = this.requestIdKey;
       this.#requestId = incomingRequestId(key === undefined ? undefined : h[key], h['traceparent']) ?? newRequestId();
     }
     return this.#requestId;
