@@ -2,14 +2,16 @@
  * Before/after CPU per request of the framework (issue #21 item 10), in one process, interleaved: the worker's
  * request path without ZeroMQ (a `WorkerRuntime` on a fake link serving wrk's `GET /echo/hello`, as
  * `pipeline.ts` does) for the example app of this checkout and of another built checkout (`--base DIR`, e.g. the
- * commit before a change), plus this checkout's framework with one no-op middleware and with `asyncContext`
- * (what those cost when used). Each round runs every case once in a rotated order; medians of the rounds; process
- * CPU time (user + system), which does not grow when other jobs share the machine the way wall time does.
+ * commit before a change), plus this checkout's framework with one no-op middleware (what middleware costs when
+ * used). Each round runs every case once in a rotated order; the report gives medians and the median of per-round
+ * ratios; process CPU time (user + system). `asyncContext` runs in child processes (once entered, an
+ * AsyncLocalStorage taxes every later promise of its process), in pairs against the same app without it.
  *
- *   node dist/test/bench/framework-ab.js --base /tmp/m2pool-base [--n 20000] [--rounds 15]
+ *   node dist/test/bench/framework-ab.js --base /tmp/m2pool-base [--n 10000] [--rounds 31]
  *
  * Not part of `npm run bench` (it needs a second build); `--base` must hold `dist/` built from the same tree layout.
  */
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../helpers/processes';
@@ -79,50 +81,64 @@ function median(xs: readonly number[]): number {
   return s[s.length >> 1]!;
 }
 
+/** One case in a fresh child process (for asyncContext, which taxes every later promise of its process). */
+function child(caseName: string, n: number): number {
+  const out = spawnSync(process.execPath, [__filename, '--child', caseName, '--n', String(n)], { encoding: 'utf8' });
+  const us = Number(out.stdout.trim());
+  if (!Number.isFinite(us)) throw new Error(`child ${caseName} failed: ${out.stderr}`);
+  return us;
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { base: { type: 'string' }, n: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '15' } } });
-  if (values.base === undefined) throw new Error('usage: framework-ab --base DIR [--n N] [--rounds R]');
+  const { values } = parseArgs({ options: { base: { type: 'string' }, n: { type: 'string', default: '10000' }, rounds: { type: 'string', default: '31' }, child: { type: 'string' } } });
   const n = Number(values.n);
+  const head = load(REPO_ROOT);
+  const frames = Array.from({ length: 50 }, (_, i) => echoRequest(i + 1));
+  const echo = (options?: Record<string, unknown>): AppLike => new head.App(options).get('/echo/*', (ctx) => ctx.req.path);
+  if (values.child !== undefined) {
+    const app = values.child === 'async' ? echo({ asyncContext: true }) : echo();
+    await run(head, app, frames, n); // warm-up
+    process.stdout.write(`${await run(head, app, frames, n)}\n`);
+    return;
+  }
+  if (values.base === undefined) throw new Error('usage: framework-ab --base DIR [--n N] [--rounds R]');
   const rounds = Number(values.rounds);
   const base = load(path.resolve(values.base));
-  const head = load(REPO_ROOT);
-  const echo = (build: Build, setup: (app: AppLike) => void, options?: Record<string, unknown>): AppLike => {
-    const app = new build.App(options).get('/echo/*', (ctx) => ctx.req.path);
-    setup(app);
-    return app;
-  };
-  const none = (): void => undefined;
+  const withUse = echo();
+  withUse.use?.((_c, next) => next());
   const cases: Array<[string, Build, AppLike]> = [
     ['base: examples/hello', base, base.exampleApp],
     ['head: examples/hello', head, head.exampleApp],
-    ['head: /echo with one no-op app.use', head, echo(head, (a) => a.use?.((_c, next) => next()))],
-    ['head: /echo with asyncContext', head, echo(head, none, { asyncContext: true })],
+    ['head: /echo alone', head, echo()],
+    ['head: /echo with one no-op app.use', head, withUse],
+    ['head: /echo, requestIdHeader false', head, echo({ requestIdHeader: false })],
   ];
-  const frames = Array.from({ length: 50 }, (_, i) => echoRequest(i + 1));
-  // asyncContext turns on promise hooks for the whole process once entered (see log/request-context.ts): run it
-  // last in every round would still tax the others after round 1, so it gets its own pass after the others.
-  const main3 = cases.slice(0, 3);
-  for (const [, build, app] of main3) await run(build, app, frames, n); // warm-up
-  const samples = main3.map(() => [] as number[]);
+  for (const [, build, app] of cases) await run(build, app, frames, n); // warm-up
+  const samples = cases.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
-    for (let k = 0; k < main3.length; k++) {
-      const i = (k + r) % main3.length;
-      const [, build, app] = main3[i]!;
+    for (let k = 0; k < cases.length; k++) {
+      const i = (k + r) % cases.length;
+      const [, build, app] = cases[i]!;
       samples[i]!.push(await run(build, app, frames, n));
     }
   }
-  const asyncCase = cases[3]!;
-  const asyncSamples: number[] = [];
-  const afterSamples: number[] = [];
-  for (let r = 0; r < rounds; r++) {
-    asyncSamples.push(await run(asyncCase[1], asyncCase[2], frames, n));
-    afterSamples.push(await run(head, head.exampleApp, frames, n));
+  // Ratios per round (runs of one round are seconds apart), then their median: robust to the machine's drift.
+  const ratios = (a: number, b: number): number[] => samples[a]!.map((x, r) => x / samples[b]![r]!).sort((x, y) => x - y);
+  const quartiles = (xs: number[]): string => `(quartiles ${xs[xs.length >> 2]!.toFixed(3)}–${xs[(3 * xs.length) >> 2]!.toFixed(3)})`;
+  const ratio = (a: number, b: number): string => `${median(ratios(a, b)).toFixed(3)} ${quartiles(ratios(a, b))}`;
+  const lines = [`framework A/B: ${rounds} interleaved rounds × ${n} requests, GET /echo/hello through WorkerRuntime (fake link); CPU µs per request (median), and the median of per-round ratios`];
+  for (const [i, [name]] of cases.entries()) lines.push(`  ${name.padEnd(40)} ${median(samples[i]!).toFixed(2)} µs`);
+  lines.push(`  head / base (examples/hello):             ${ratio(1, 0)}`);
+  lines.push(`  one no-op app.use / none (/echo alone):   ${ratio(3, 2)}`);
+  lines.push(`  /echo alone / requestIdHeader false:      ${ratio(2, 4)}`);
+  const plain: number[] = [];
+  const withAsync: number[] = [];
+  const asyncRounds = Math.max(3, Math.floor(rounds / 3));
+  for (let r = 0; r < asyncRounds; r++) {
+    plain.push(child('plain', n));
+    withAsync.push(child('async', n));
   }
-  const baseUs = median(samples[0]!);
-  const lines = [`framework A/B: ${rounds} rounds × ${n} requests, GET /echo/hello through WorkerRuntime (fake link), CPU µs per request (median)`];
-  for (const [i, [name]] of main3.entries()) lines.push(`  ${name.padEnd(44)} ${median(samples[i]!).toFixed(2)} µs   ratio to base ${(median(samples[i]!) / baseUs).toFixed(3)}`);
-  lines.push(`  ${asyncCase[0].padEnd(44)} ${median(asyncSamples).toFixed(2)} µs   ratio to base ${(median(asyncSamples) / baseUs).toFixed(3)}`);
-  lines.push(`  ${'head: examples/hello once ALS was entered'.padEnd(44)} ${median(afterSamples).toFixed(2)} µs   ratio to base ${(median(afterSamples) / baseUs).toFixed(3)}`);
+  lines.push(`  asyncContext / none (/echo alone, ${asyncRounds} child-process pairs): ${median(withAsync.map((x, r) => x / plain[r]!)).toFixed(3)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
