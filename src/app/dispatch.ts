@@ -39,6 +39,8 @@ export interface DispatchOptions {
   readonly upload?: UploadInfo;
   /** Told the matched route's `retry` option, when it has one (the worker passes it to its transport). */
   retryable?(allowed: boolean): void;
+  /** The request's id when the client sent none. @default a new one (see protocol/request-id.ts) */
+  madeRequestId?(): string;
 }
 
 /** What happened to one request; every field is safe as a metric label or log field. */
@@ -99,7 +101,7 @@ export function dispatch(
   const started = performance.now();
   const counting = new CountingSink(sink);
   try {
-    const req = new Request(msg, options.upload === undefined ? config.requestOptions : { ...config.requestOptions, upload: options.upload });
+    const req = new Request(msg, options.upload === undefined ? config.requestOptions : { ...config.requestOptions, upload: options.upload }, options);
     return new Exchange(config, req, counting, options, started).run();
   } catch (err) {
     return Promise.resolve(frameworkFailure(config, options, counting, started, err));

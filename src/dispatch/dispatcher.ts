@@ -12,6 +12,7 @@ import { encodeClose, encodeReply } from '../protocol/reply-writer';
 import { Command, intField, parseJsonFrame, Tag, WIRE_VERSION } from '../transport/dispatch-wire';
 import { Mongrel2Link } from '../transport/mongrel2-link';
 import { peekRequestId, splitConnection } from './frame-peek';
+import { dispatchedRequestId } from '../protocol/request-id';
 import { RetryHint, Scheduler, type FailureAction, type LossCause, type PendingRequest, type SchedulerEffects, type WorkerEntry } from './scheduler';
 import type { FailureReason } from './stats';
 import { WorkerPort, type CurveServerKeys, type WorkerPortHandler } from './worker-port';
@@ -199,8 +200,8 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     const { sender, connId } = splitConnection(req.connectionId);
     const frames = action === 'error' ? [...encodeReply(sender, [connId], this.#errorReply), ...encodeClose(sender, [connId])] : encodeClose(sender, [connId]);
     if (this.#log.isLevelEnabled('debug')) {
-      const requestId = peekRequestId(req.frame, req.pathAt);
-      this.#log.debug({ event: 'dispatcher.request.failed', reason, action, connId, server: req.server, ...(requestId === undefined ? {} : { requestId }) }, 'request answered by the dispatcher');
+      const requestId = peekRequestId(req.frame, req.pathAt) ?? dispatchedRequestId(req.id);
+      this.#log.debug({ event: 'dispatcher.request.failed', reason, action, connId, server: req.server, requestId }, 'request answered by the dispatcher');
     }
     for (const frame of frames) this.reply(req.server, frame);
   }

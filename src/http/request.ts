@@ -34,6 +34,11 @@ export interface RequestOptions {
 
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 
+/** Makes the id of a request whose client sent none (the worker: the dispatcher's number for it). */
+export interface RequestIdSource {
+  madeRequestId?(): string;
+}
+
 /**
  * The request as a handler sees it. Client headers (lowercase keys, as Mongrel2 sends them) are kept
  * apart from Mongrel2's own UPPERCASE keys (`METHOD`, `VERSION`, `URI`, …), which are exposed as `meta`
@@ -55,8 +60,12 @@ export class Request {
   /** `requestIdHeader` lowercased: the key of the client's header in the message. */
   readonly requestIdKey: string | undefined;
 
-  constructor(raw: RawMessage, options: RequestOptions = {}) {
+  readonly #ids: RequestIdSource | undefined;
+
+  /** `ids`: where a request id comes from when the client sent none (default: a new one). */
+  constructor(raw: RawMessage, options: RequestOptions = {}, ids?: RequestIdSource) {
     this.raw = raw;
+    this.#ids = ids;
     if (options.upload !== undefined) this.upload = options.upload;
     this.requestIdHeader = options.requestIdHeader;
     this.requestIdKey = options.requestIdKey ?? options.requestIdHeader?.toLowerCase();
@@ -70,7 +79,7 @@ export class Request {
     if (this.#requestId === undefined) {
       const h = this.raw.headers;
       const key = this.requestIdKey;
-      this.#requestId = incomingRequestId(key === undefined ? undefined : h[key], h['traceparent']) ?? newRequestId();
+      this.#requestId = incomingRequestId(key === undefined ? undefined : h[key], h['traceparent']) ?? this.#ids?.madeRequestId?.() ?? newRequestId();
     }
     return this.#requestId;
   }

@@ -8,6 +8,7 @@ import type { App } from '../app/app';
 import { Cancellation } from '../app/cancellation';
 import type { DispatchResult } from '../app/dispatch';
 import type { ReplySink } from '../http/sink';
+import { dispatchedRequestId, newRequestId } from '../protocol/request-id';
 import type { RawMessage } from '../protocol/types';
 
 /** How one dispatched request ended, as the app reports it. */
@@ -28,11 +29,14 @@ export interface MessageOptions {
   readonly logger: Logger;
   /** The matched route's `retry` option, for the transport (see `Delivery.retryable`). */
   retryable(allowed: boolean): void;
+  /** The request id to use when the client sent none (dispatch topology: the dispatcher's number for it). */
+  madeRequestId(): string;
 }
 
-/** Where a route's `retry` option goes: the request's transport delivery. */
+/** Where a route's `retry` option goes: the request's transport delivery (which may carry the dispatcher's number). */
 export interface RetryTarget {
   retryable(allowed: boolean): void;
+  readonly dispatchNumber?: number;
 }
 
 const NO_RETRY_TARGET: RetryTarget = { retryable: () => undefined };
@@ -59,6 +63,11 @@ class LazySignalOptions implements MessageOptions {
 
   retryable(allowed: boolean): void {
     this.#retry.retryable(allowed);
+  }
+
+  madeRequestId(): string {
+    const n = this.#retry.dispatchNumber;
+    return n === undefined ? newRequestId() : dispatchedRequestId(n);
   }
 
   get signal(): AbortSignal {

@@ -111,16 +111,23 @@ test('dispatch: the request id is on the worker line about a request and on the 
   t.after(() => m2.stop());
   const pool = await startPool(m2, ['--workers', '1', '--log-level', 'debug'], { app: HOOKS_APP });
   t.after(() => pool.stop());
-  const answer = rawRequest(m2.port, { method: 'POST', path: '/hang', headers: [['X-Request-Id', 'rid-lost-42']], body: 'x' }, { timeoutMs: 20_000 });
-  const hanging = await pool.proc.waitForLog((l) => l['event'] === 'hanging');
-  assert.equal(hanging['requestId'], 'rid-lost-42');
-  assert.equal(hanging['role'], 'worker');
-  process.kill(Number(hanging['pid']), 'SIGKILL');
-  const res = await answer;
-  assert.equal(res.status, 503);
-  const failed = await pool.proc.waitForLog((l) => l['event'] === 'dispatcher.request.failed');
-  assert.equal(failed['role'], 'dispatcher');
-  assert.equal(failed['requestId'], 'rid-lost-42');
+  // One request with the client's id, one without: the worker names it after the dispatcher's number for it.
+  const answers = [
+    rawRequest(m2.port, { method: 'POST', path: '/hang', headers: [['X-Request-Id', 'rid-lost-42']], body: 'x' }, { timeoutMs: 20_000 }),
+    rawRequest(m2.port, { method: 'POST', path: '/hang', body: 'y' }, { timeoutMs: 20_000 }),
+  ];
+  await waitFor(() => pool.proc.logs.filter((l) => l['event'] === 'hanging').length === 2, { what: 'both requests in their handler' });
+  const hanging = pool.proc.logs.filter((l) => l['event'] === 'hanging');
+  const ids = hanging.map((l) => String(l['requestId'])).sort();
+  assert.equal(ids[1], 'rid-lost-42');
+  assert.match(ids[0]!, /^d[0-9a-f]{8}$/);
+  assert.ok(hanging.every((l) => l['role'] === 'worker'));
+  process.kill(Number(hanging[0]!['pid']), 'SIGKILL');
+  for (const res of await Promise.all(answers)) assert.equal(res.status, 503);
+  await waitFor(() => pool.proc.logs.filter((l) => l['event'] === 'dispatcher.request.failed').length === 2, { what: 'two dispatcher.request.failed lines' });
+  const failed = pool.proc.logs.filter((l) => l['event'] === 'dispatcher.request.failed');
+  assert.ok(failed.every((l) => l['role'] === 'dispatcher'));
+  assert.deepEqual(failed.map((l) => String(l['requestId'])).sort(), ids);
 });
 
 test('direct: app middleware answers early and after next(), and onFinish sees a client that went away', T, async (t) => {
