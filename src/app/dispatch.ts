@@ -16,7 +16,8 @@ import type { RequestOptions } from '../http/request';
 import { Cancellation, onAbort, type AbortSource } from './cancellation';
 import { Context, type ContextInit } from './context';
 import { isPromiseLike } from './handler';
-import { runChain, type ErrorHook, type FinishHook, type FinishInfo, type Middleware } from './middleware';
+import { ExchangeScope } from './exchange-scope';
+import { runChain, runFinishHooks, type ErrorHook, type FinishHook, type FinishInfo, type Middleware } from './middleware';
 import { markRequestBound, runInRequestScope, type RequestStorage } from '../log/request-context';
 import type { RouteEntry } from './route-entry';
 import { errorReply, sendErrorReply, sendReturnValue, type ErrorReply } from './respond';
@@ -459,56 +460,12 @@ class Exchange {
 
   async #runFinishHooks(result: DispatchResult): Promise<DispatchResult> {
     const info: FinishInfo = this.#error === NO_ERROR ? result : { ...result, error: this.#error };
-    const ctx = this.#config.onFinish.length === 0 ? undefined : this.#context();
-    for (const hook of this.#config.onFinish) await this.#finishHook(hook, ctx as Context, info);
+    const appHooks = this.#config.onFinish;
     // Hooks a finish hook registers late are not run: the list is taken once.
     const own = this.#finishers ?? [];
     this.#finishers = [];
-    for (const { fn, ctx: c } of own) await this.#finishHook(fn, c, info);
+    await runFinishHooks(appHooks.length === 0 ? undefined : this.#context(), appHooks, own, info, this.#log);
     return result;
-  }
-
-  async #finishHook(hook: FinishHook, ctx: Context, info: FinishInfo): Promise<void> {
-    try {
-      await hook(ctx, info);
-    } catch (err) {
-      this.#log.error({ err }, 'onFinish hook failed');
-    }
-  }
-}
-
-/**
- * What a handler's `Context` is built from. A class, not an object literal with getters: V8 keeps such a
- * literal in dictionary mode with accessor pairs that outlived young-generation GCs and kept every request's
- * objects alive until a full GC (test/unit/app/hidden-class.test.ts).
- */
-class ExchangeScope implements ContextInit {
-  readonly req: Request;
-  readonly res: Response;
-  readonly params: Params;
-  readonly deadline: number;
-  readonly route: string;
-  readonly #exchange: Exchange;
-
-  constructor(exchange: Exchange, req: Request, res: Response, params: Params, deadline: number, route: string) {
-    this.#exchange = exchange;
-    this.req = req;
-    this.res = res;
-    this.params = params;
-    this.deadline = deadline;
-    this.route = route;
-  }
-
-  get signal(): AbortSignal {
-    return this.#exchange.handlerSignal;
-  }
-
-  get log(): Logger {
-    return this.#exchange.handlerLog;
-  }
-
-  onFinish(fn: FinishHook, ctx: Context): void {
-    this.#exchange.addFinisher(fn, ctx);
   }
 }
 
