@@ -26,6 +26,7 @@ export {
   cancelMessage,
   keepAliveMessage,
   parseReply,
+  repliesOnlyTo,
   SENDER_RE,
 } from './reply-writer';
 export type { ParsedReply } from './reply-writer';
