@@ -78,11 +78,12 @@ test('overload is shed quickly: in a burst far past the queue limit, p99 time to
   const refused = results.filter((r) => r.status === 503);
   const served = results.filter((r) => r.status === 200);
   assert.equal(refused.length + served.length, CLIENTS, 'every client got an answer: 200 or 503');
-  assert.ok(refused.every((r) => r.retryAfter === '1'));
-  assert.ok(refused.length >= CLIENTS - 2 - 5 - 10, `most of the burst was refused (${refused.length})`);
   const times = refused.map((r) => r.ms).sort((a, b) => a - b);
   const p = (q: number): number => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)] ?? Infinity;
   t.diagnostic(`${refused.length} of ${CLIENTS} got 503: p50 ${Math.round(p(0.5))} ms, p99 ${Math.round(p(0.99))} ms, max ${Math.round(times.at(-1) ?? 0)} ms`);
   assert.ok(p(0.99) <= QUEUE_TIMEOUT_MS + 1_000, `p99 time to the 503 is ${Math.round(p(0.99))} ms, above the queue timeout + 1 s`);
+  assert.ok(refused.every((r) => r.retryAfter === '1'));
+  // The worker serves 4 requests a second: all but the first few (credit, then the queue) are refused.
+  assert.ok(refused.length >= CLIENTS - 2 - 5 - 10, `most of the burst was refused (${refused.length})`);
   assert.ok((await metric('m2pool_dispatcher_failed_requests_total{reason="queue-full"}')) > 0);
 });
