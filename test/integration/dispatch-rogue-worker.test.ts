@@ -100,14 +100,17 @@ test('a HELLO claiming 10^12 credit is clamped: requests spread to a real second
     return n >= N ? n : undefined;
   }, { what: 'every request dispatched', timeoutMs: 20_000 });
   assert.equal(served, N);
-  assert.equal(peer.requests.length, 4, 'the clamped peer got exactly its 4 credits');
+  // It holds every request it gets, so it never gets more than its clamped credit; the first one is its own (both
+  // had 4 free, it registered first). How many more it got depends on how fast the real worker frees its credit.
+  const held = peer.requests.length;
+  assert.ok(held >= 1 && held <= 4, `the clamped peer got ${held} requests, at most its 4 credits`);
   assert.equal(await metric('m2pool_dispatcher_credit_clamped_total'), 1);
   assert.ok(dispatcher.proc.logs.some((l) => l['event'] === 'dispatcher.worker.credit-clamped' && l['claimed'] === 1e12 && l['capacity'] === 4));
   await peer.send(peer.requests.flatMap((r) => answer(r, `rogue ${r.connId}`)));
   const results = await Promise.all(clients);
   assert.ok(results.every((r) => r.status === 200));
   const byRealWorker = results.filter((r) => r.body.toString().startsWith('/echo/spread-')).length;
-  assert.equal(byRealWorker, N - 4);
+  assert.equal(byRealWorker, N - held);
 });
 
 test('clients of a peer that heartbeats but never answers get 504 after --request-timeout-ms; its late replies are dropped', { timeout: 30_000 }, async (t) => {
