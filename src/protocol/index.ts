@@ -26,7 +26,6 @@ export {
   cancelMessage,
   keepAliveMessage,
   parseReply,
-  repliesOnlyTo,
   SENDER_RE,
 } from './reply-writer';
 export type { ParsedReply } from './reply-writer';
