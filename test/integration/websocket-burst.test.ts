@@ -14,6 +14,7 @@ import WebSocket from 'ws';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../src/app/websocket/websocket';
 import { startTestDispatcher } from '../helpers/dispatcher';
 import { startTestMongrel2, type TestMongrel2 } from '../helpers/mongrel2';
+import { freePort } from '../helpers/ports';
 import { HELLO_APP, startWorker, type TestProcess } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
@@ -85,8 +86,9 @@ for (const topology of ['dispatch', 'direct'] as const) {
         t.after(() => m2.stop());
         const procs: TestProcess[] = [];
         t.after(() => Promise.all(procs.map((p) => p.stop())));
+        const adminPort = await freePort();
         if (topology === 'dispatch') {
-          const dispatcher = await startTestDispatcher(m2);
+          const dispatcher = await startTestDispatcher(m2, ['--admin', `127.0.0.1:${adminPort}`]);
           t.after(() => dispatcher.proc.stop());
           for (let i = 0; i < workers; i++) procs.push(await dispatcher.worker(HELLO_APP));
         } else {
@@ -105,6 +107,12 @@ for (const topology of ['dispatch', 'direct'] as const) {
             assert.deepEqual(sorted(echoes), sorted(sent));
             assert.deepEqual(sorted(pongs), sorted(pings));
           }
+        }
+        if (topology === 'dispatch') {
+          // Every reply frame the workers sent reached Mongrel2: none dropped as late or misaddressed.
+          const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+          assert.match(metrics, /^m2pool_dispatcher_late_replies_total 0$/m);
+          assert.doesNotMatch(metrics, /^m2pool_dispatcher_misaddressed_replies_total\{/m);
         }
       });
     }
