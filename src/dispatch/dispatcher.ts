@@ -5,13 +5,16 @@
  * only while the queue is below its limit, so back-pressure stays in Mongrel2.
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors';
 import { serializeResponse } from '../protocol/http-response';
 import { encodeClose, encodeReply } from '../protocol/reply-writer';
 import { Command, intField, parseJsonFrame, Tag, WIRE_VERSION } from '../transport/dispatch-wire';
 import { Mongrel2Link } from '../transport/mongrel2-link';
+import { CrashSweep } from './crash-sweep';
 import { splitConnection } from './frame-peek';
+import { HandoverDesk } from './handover-desk';
 import { RetryHint, Scheduler, type FailureAction, type LossCause, type PendingRequest, type SchedulerEffects, type WorkerEntry } from './scheduler';
 import type { FailureReason } from './stats';
 import { WorkerPort, type CurveServerKeys, type WorkerPortHandler } from './worker-port';
@@ -22,6 +25,8 @@ export type DispatcherEngineOptions = Pick<
   DispatcherOptions,
   'sendSpecs' | 'recvSpecs' | 'bind' | 'receiveHwm' | 'queueLimit' | 'queueTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'sendTimeoutMs' | 'retryAfterSeconds'
 > & {
+  /** Mongrel2 control ports, one per server, or none (no sweep after a predecessor's crash). @default [] */
+  readonly controlSpecs?: readonly string[] | undefined;
   /** The CURVE keys read from `curveSecretFile` (tcp endpoints). */
   readonly curve?: CurveServerKeys | undefined;
   readonly logger: Logger;
@@ -47,6 +52,11 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   readonly #readyListeners: Array<(ready: boolean) => void> = [];
   /** Per link: what a reply that could not be handed to it does (built once, not a closure per reply). */
   readonly #replyFailed: ReadonlyArray<(err: unknown) => void>;
+  // --- a predecessor's crash (docs/dispatch-protocol.md, "Dispatcher crash") ---
+  /** This process, in WELCOME and GOODBYE: workers hand over only to an instance other than the one that vanished. */
+  readonly instance = randomBytes(8).toString('hex');
+  readonly #handover: HandoverDesk;
+  readonly #crashSweep: CrashSweep;
 
   constructor(options: DispatcherEngineOptions) {
     this.#opts = options;
@@ -71,6 +81,25 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       this.#log.warn({ err, link: link.name }, 'reply not handed to Mongrel2 within the send timeout');
     });
     this.#port = new WorkerPort({ endpoint: options.bind, curve: options.curve, counters: this.scheduler.stats }, this);
+    this.#crashSweep = new CrashSweep({
+      controlSpecs: options.controlSpecs ?? [],
+      // Long enough for every live worker to reconnect, say HELLO and hand over (a worker silent for longer is
+      // treated as hung anyway).
+      graceMs: options.heartbeatTimeoutMs,
+      timeoutMs: options.sendTimeoutMs,
+      logger: this.#log,
+      stats: this.scheduler.stats,
+      accepting: () => this.scheduler.accepting,
+    });
+    this.#handover = new HandoverDesk(
+      {
+        servers: this.links.length,
+        forward: (server, frame) => this.reply(server, frame),
+        close: (server, connection, action) => this.#closeConnection(server, connection, action),
+        touched: (server, connection) => this.#crashSweep.touched(server, connection),
+      },
+      this.scheduler.stats,
+    );
     this.#errorReply = serializeResponse(
       {
         version: 'HTTP/1.1',
@@ -134,6 +163,9 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     const left = this.scheduler.failQueued('shutdown') + this.scheduler.abandonInFlight('shutdown');
     if (left > 0) this.#log.warn({ event: 'dispatcher.drain.timeout', answered503: left }, 'drain deadline: unanswered requests got 503');
     clearInterval(this.#sweep);
+    this.#crashSweep.close();
+    // Everything given out is answered: no worker may hand any of it over to a successor.
+    for (const worker of this.scheduler.workers()) this.#port.control(worker.address, Command.GOODBYE, { instance: this.instance });
     await this.#port.flushed();
     this.#port.close();
     await Promise.all(this.links.map((l) => l.close(lingerMs)));
@@ -156,6 +188,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
         return;
       }
       if (delivery === null) return;
+      this.#crashSweep.noteRequest(server, delivery.frame);
       this.scheduler.arrive(server, delivery.frame);
     }
   }
@@ -196,10 +229,15 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   }
 
   fail(req: PendingRequest, action: FailureAction, reason: FailureReason): void {
-    const { sender, connId } = splitConnection(req.connectionId);
+    this.#log.debug({ event: 'dispatcher.request.failed', reason, action, connection: req.connectionId, server: req.server }, 'request answered by the dispatcher');
+    this.#closeConnection(req.server, req.connectionId, action);
+  }
+
+  /** Answer a client connection from the dispatcher: `error` = 503 + close, `close` = close. */
+  #closeConnection(server: number, connection: string, action: FailureAction): void {
+    const { sender, connId } = splitConnection(connection);
     const frames = action === 'error' ? [...encodeReply(sender, [connId], this.#errorReply), ...encodeClose(sender, [connId])] : encodeClose(sender, [connId]);
-    this.#log.debug({ event: 'dispatcher.request.failed', reason, action, connId, server: req.server }, 'request answered by the dispatcher');
-    for (const frame of frames) this.reply(req.server, frame);
+    for (const frame of frames) this.reply(server, frame);
   }
 
   // --- WorkerPortHandler ---------------------------------------------------------------------------------------
@@ -233,6 +271,14 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       }
       case Command.HELLO:
         return this.#hello(key, address, frames[1]);
+      case Command.HANDOVER: {
+        // Replies for requests of a crashed predecessor: a command of its own (see handover-desk.ts for why it is
+        // accepted), only from a registered worker.
+        if (this.scheduler.touch(key) === undefined) return this.#unknown(address);
+        const problem = this.#handover.accept(key, frames);
+        if (problem !== undefined) this.#protocolError(key, problem);
+        return;
+      }
       case Command.PING:
         if (this.scheduler.touch(key) === undefined) this.#unknown(address);
         return;
@@ -277,11 +323,14 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     const label = typeof slot === 'number' && Number.isSafeInteger(slot) && slot >= 0 && slot < 100_000 ? String(slot) : 'external';
     const known = this.scheduler.worker(key) !== undefined;
     // WELCOME goes out before the requests the registration lets the scheduler send (same socket, FIFO).
-    this.#port.control(address, Command.WELCOME, { v: WIRE_VERSION, servers: this.links.length, ready: this.ready, heartbeatMs: this.#opts.heartbeatIntervalMs });
+    this.#port.control(address, Command.WELCOME, { v: WIRE_VERSION, servers: this.links.length, ready: this.ready, heartbeatMs: this.#opts.heartbeatIntervalMs, instance: this.instance });
     const worker = this.scheduler.hello(key, address, capacity, intField(body, 'inFlight', 0), label);
     if (!known) {
       this.#log.info({ event: 'dispatcher.worker.hello', worker: label, workerPid: body['pid'], capacity, inFlight: worker.foreign }, 'worker registered');
     }
+    // Its previous dispatcher dropped without a GOODBYE: if that was another instance, it crashed.
+    const vanished = body['vanished'];
+    if (typeof vanished === 'string' && vanished !== this.instance) this.#crashSweep.predecessorDied(vanished);
   }
 
   #unknown(address: Buffer): void {
@@ -294,6 +343,8 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   }
 
   workerLost(worker: WorkerEntry, cause: LossCause): void {
+    // What it held for a crashed predecessor has nobody else to answer it.
+    this.#handover.workerLost(worker.key);
     if (cause === 'left') this.#log.info({ event: 'dispatcher.worker.left', worker: worker.label }, 'worker left');
     else this.#log.warn({ event: 'dispatcher.worker.lost', worker: worker.label, cause, inFlight: worker.inFlight.size }, 'worker lost');
   }

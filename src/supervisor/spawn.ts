@@ -11,6 +11,7 @@ import type { WorkerConfig } from '../config/worker-config';
 import { encodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
 import { workerConfigOf } from '../config/worker-config-of';
 import type { SupervisorMessage } from '../ipc/messages';
+import { SUPERVISOR_PID_ENV } from '../ipc/stop-triggers';
 
 /** The part of a `ChildProcess` the supervisor uses; unit tests supply an EventEmitter that looks like it. */
 export interface WorkerProcess {
@@ -112,9 +113,9 @@ export function dispatcherArgs(config: PoolConfig): string[] {
   ];
 }
 
-/** The spawn request of the pool's dispatcher (slot -1: it holds no worker slot). */
+/** The spawn request of the pool's dispatcher (slot -1: it holds no worker slot); it names us as its supervisor. */
 export function dispatcherSpawnRequest(config: PoolConfig, generation: number): SpawnRequest {
-  return { slot: -1, generation, modulePath: config.workerModule, args: dispatcherArgs(config), env: {} };
+  return { slot: -1, generation, modulePath: config.workerModule, args: dispatcherArgs(config), env: { [SUPERVISOR_PID_ENV]: String(process.pid) } };
 }
 
 /** The full spawn request for `slot` in `generation`. */

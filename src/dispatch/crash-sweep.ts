@@ -1,0 +1,182 @@
+/**
+ * After a dispatcher crash, close the client connections whose requests died with it (docs/runbook.md,
+ * "Dispatcher crash"). Mongrel2 has no handler timeout and m2pool's config turns its reaper off (mongrel2.md §5.4),
+ * so a request that was queued in the dead dispatcher, parked in its sockets, or lost in between would keep its
+ * client waiting forever.
+ *
+ * A worker that was registered with the dead instance says so in its HELLO (`vanished`); the new dispatcher then
+ * waits `graceMs` (workers reconnect, hand over their finished replies and announce what they still hold) and asks
+ * each Mongrel2's control port for its connections (`status what=net`, mongrel2.md §6.6). It closes (`kill id=N`)
+ * every HTTP connection that this dispatcher has not seen since it started (no request read from it, no reply or
+ * hold handed over for it) unless Mongrel2's clock shows it wrote to it after its last read (its last request was
+ * answered: an idle keep-alive client). WebSocket and message-socket connections are left open: they wait for no
+ * answer. So a client whose request died gets its connection closed (an HTTP client sees the connection end with
+ * no response); an idle keep-alive connection whose last read and write fell in the same Mongrel2 tick is closed
+ * too, as any server's idle timeout would.
+ * @module
+ */
+import type { Logger } from 'pino';
+import { errorMessage } from '../errors';
+import { Mongrel2Control, Mongrel2ConnectionType, type Mongrel2ConnectionRow } from '../transport/mongrel2-control';
+import { peekConnection } from './frame-peek';
+import type { DispatcherStats } from './stats';
+
+/** Settings of a {@link CrashSweep}. */
+export interface CrashSweepOptions {
+  /** Per Mongrel2 server (the order of `--send-spec`), its control port; empty: no sweep. */
+  readonly controlSpecs: readonly string[];
+  /** How long after the first report of a vanished predecessor the sweep runs. */
+  readonly graceMs: number;
+  /** Longest wait for one control port answer. */
+  readonly timeoutMs: number;
+  readonly logger: Logger;
+  readonly stats: DispatcherStats;
+  /** The dispatcher reads from Mongrel2 now (while it does not, waiting requests are still in Mongrel2: wait). */
+  accepting(): boolean;
+}
+
+/** Connections are recorded from start for this long, unless a predecessor's crash is reported (bounds memory). */
+const RECORD_WINDOW_MS = 60_000;
+
+/** What one sweep did on one control port. */
+export interface SweepResult {
+  readonly endpoint: string;
+  readonly connections: number;
+  readonly seen: number;
+  readonly idle: number;
+  readonly sockets: number;
+  readonly killed: number;
+}
+
+/** Is the last request of this connection answered? (Mongrel2 wrote to it in a later tick than it last read.) */
+function answered(row: Mongrel2ConnectionRow): boolean {
+  return row.bytesRead > 0 && row.bytesWritten > 0 && row.lastWrite < row.lastRead;
+}
+
+/** The sweep of one dispatcher process: armed at start, runs at most once. */
+export class CrashSweep {
+  readonly #opts: CrashSweepOptions;
+  /** Control endpoint of each server index. */
+  readonly #controlOf: ReadonlyArray<string | undefined>;
+  /** Connection ids seen since start, per control endpoint (connection ids are per Mongrel2 process). */
+  readonly #seen = new Map<string, Set<number>>();
+  #recording: boolean;
+  #timer: NodeJS.Timeout | undefined;
+  #stopRecording: NodeJS.Timeout | undefined;
+  #state: 'armed' | 'scheduled' | 'done' = 'armed';
+  /** Resolves when a scheduled sweep finished (tests and stop wait for it). */
+  #running: Promise<void> | undefined;
+
+  constructor(options: CrashSweepOptions) {
+    this.#opts = options;
+    this.#controlOf = options.controlSpecs.map((s) => (s === '' ? undefined : s));
+    for (const spec of this.#controlOf) if (spec !== undefined) this.#seen.set(spec, new Set());
+    this.#recording = this.#seen.size > 0;
+    if (this.#recording) {
+      this.#stopRecording = setTimeout(() => {
+        if (this.#state === 'armed') this.#disarm();
+      }, RECORD_WINDOW_MS);
+      this.#stopRecording.unref();
+    }
+  }
+
+  /** A message read from Mongrel2 server `server`: its connection is being served by this dispatcher. */
+  noteRequest(server: number, frame: Buffer): void {
+    if (!this.#recording) return;
+    const peeked = peekConnection(frame);
+    if (peeked !== undefined) this.touched(server, peeked.connection);
+  }
+
+  /** Connection `SENDER SP CONN_ID` of server `server` is answered through this dispatcher. */
+  touched(server: number, connection: string): void {
+    if (!this.#recording) return;
+    const spec = this.#controlOf[server];
+    if (spec === undefined) return;
+    const id = Number(connection.slice(connection.lastIndexOf(' ') + 1));
+    if (Number.isSafeInteger(id)) this.#seen.get(spec)?.add(id);
+  }
+
+  /** A worker reported that dispatcher `instance`, not this one, vanished with its requests. */
+  predecessorDied(instance: string): void {
+    if (this.#state !== 'armed') return;
+    if (!this.#recording) {
+      this.#opts.logger.warn({ event: 'dispatcher.crash.unswept', predecessor: instance, controlSpecs: this.#opts.controlSpecs.length }, 'predecessor crashed, but no control port is configured (or the report came too late): its lost requests are not swept');
+      this.#state = 'done';
+      return;
+    }
+    this.#state = 'scheduled';
+    this.#opts.logger.warn({ event: 'dispatcher.crash.detected', predecessor: instance, graceMs: this.#opts.graceMs }, 'a worker reports that the previous dispatcher vanished: sweeping its lost requests after the grace period');
+    this.#schedule(this.#opts.graceMs);
+  }
+
+  /** Resolves once a scheduled sweep has run (at once if none is scheduled). */
+  async settled(): Promise<void> {
+    await this.#running;
+  }
+
+  /** Stop: no sweep runs after this. */
+  close(): void {
+    clearTimeout(this.#timer);
+    this.#disarm();
+  }
+
+  #schedule(delayMs: number): void {
+    this.#timer = setTimeout(() => {
+      // Requests still waiting in Mongrel2 (the dispatcher is not reading) have not been seen yet: not now.
+      if (!this.#opts.accepting()) return this.#schedule(100);
+      this.#running = this.#sweep();
+    }, delayMs);
+    this.#timer.unref();
+  }
+
+  async #sweep(): Promise<void> {
+    const endpoints = [...this.#seen.keys()];
+    for (const endpoint of endpoints) {
+      try {
+        const result = await this.#sweepOne(endpoint);
+        this.#opts.stats.recovered('swept', result.killed);
+        this.#opts.logger.warn({ event: 'dispatcher.crash.swept', ...result }, 'connections whose requests died with the previous dispatcher closed');
+      } catch (err) {
+        this.#opts.logger.error({ event: 'dispatcher.crash.sweep.failed', endpoint, error: errorMessage(err) }, 'could not sweep the previous dispatcher\'s lost requests: their clients wait until they give up');
+      }
+    }
+    this.#disarm();
+  }
+
+  async #sweepOne(endpoint: string): Promise<SweepResult> {
+    const control = new Mongrel2Control(endpoint, this.#opts.timeoutMs);
+    const rows = await control.connections();
+    const seen = this.#seen.get(endpoint) ?? new Set<number>();
+    let seenCount = 0;
+    let idle = 0;
+    let sockets = 0;
+    let killed = 0;
+    for (const row of rows) {
+      if (row.id < 0 || row.type === Mongrel2ConnectionType.UNKNOWN) continue; // no request reached a handler yet
+      if (row.type !== Mongrel2ConnectionType.HTTP) {
+        sockets += 1;
+        continue;
+      }
+      if (seen.has(row.id)) {
+        seenCount += 1;
+        continue;
+      }
+      if (answered(row)) {
+        idle += 1;
+        continue;
+      }
+      // Checked again after every await: a request read meanwhile makes it one of ours.
+      if (seen.has(row.id)) continue;
+      const answer = await control.kill(row.id);
+      if (answer.includes('OK')) killed += 1;
+    }
+    return { endpoint, connections: rows.length, seen: seenCount, idle, sockets, killed };
+  }
+
+  #disarm(): void {
+    this.#state = 'done';
+    this.#recording = false;
+    this.#seen.clear();
+    clearTimeout(this.#stopRecording);
+  }
+}
