@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../errors';
 import { serializeResponse } from '../protocol/http-response';
 import { encodeClose, encodeReply } from '../protocol/reply-writer';
-import { Command, intField, parseJsonFrame, Tag, WIRE_VERSION } from '../transport/dispatch-wire';
+import { Command, ENTRY_BYTES, intField, parseJsonFrame, Tag, WIRE_VERSION } from '../transport/dispatch-wire';
 import { Mongrel2Link } from '../transport/mongrel2-link';
 import { CrashSweep } from './crash-sweep';
 import { splitConnection } from './frame-peek';
@@ -274,9 +274,11 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       case Command.HANDOVER: {
         // Replies for requests of a crashed predecessor: a command of its own (see handover-desk.ts for why it is
         // accepted), only from a registered worker.
-        if (this.scheduler.touch(key) === undefined) return this.#unknown(address);
+        const worker = this.scheduler.touch(key);
+        if (worker === undefined) return this.#unknown(address);
         const problem = this.#handover.accept(key, frames);
-        if (problem !== undefined) this.#protocolError(key, problem);
+        if (problem !== undefined) this.#protocolError(worker.label, problem);
+        this.#log.info({ event: 'dispatcher.handover', worker: worker.label, entries: Math.floor((frames[1]?.length ?? 0) / ENTRY_BYTES), held: this.#handover.held }, 'a worker handed over replies of the previous dispatcher');
         return;
       }
       case Command.PING:

@@ -100,6 +100,7 @@ export function dispatcherArgs(config: PoolConfig): string[] {
     'dispatcher',
     ...config.sendSpecs.flatMap((s) => ['--send-spec', s]),
     ...config.recvSpecs.flatMap((s) => ['--recv-spec', s]),
+    ...config.controlSpecs.flatMap((s) => ['--control-spec', s]),
     '--bind', bind,
     ...passThrough('--receive-hwm', config.receiveHwm),
     ...passThrough('--queue-limit', config.queueLimit),
