@@ -57,6 +57,8 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   readonly instance = randomBytes(8).toString('hex');
   readonly #handover: HandoverDesk;
   readonly #crashSweep: CrashSweep;
+  /** Workers whose HELLO named a vanished predecessor: the only ones whose HANDOVER is accepted. */
+  readonly #handingOver = new Set<string>();
 
   constructor(options: DispatcherEngineOptions) {
     this.#opts = options;
@@ -262,7 +264,8 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     switch (command) {
       case Command.BATCH: {
         const worker = this.scheduler.touch(key);
-        if (worker === undefined) return this.#unknown(address);
+        // A new connection's batches before its HELLO may be replies for a crashed predecessor (handover-desk.ts).
+        if (worker === undefined) return this.#handover.offerLeftover(key, frames, performance.now()) ? undefined : this.#unknown(address);
         this.scheduler.stats.batchesIn += 1;
         const problem = this.#port.readEntries(frames, (tag, id, _server, payload) => this.#entry(worker, tag, id, payload));
         if (problem !== undefined) this.#protocolError(worker.label, problem);
@@ -276,6 +279,10 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
         // accepted), only from a registered worker.
         const worker = this.scheduler.touch(key);
         if (worker === undefined) return this.#unknown(address);
+        if (!this.#handingOver.has(key)) {
+          this.scheduler.stats.recovered('refused');
+          return this.#protocolError(worker.label, 'HANDOVER from a worker that named no vanished dispatcher');
+        }
         const problem = this.#handover.accept(key, frames);
         if (problem !== undefined) this.#protocolError(worker.label, problem);
         this.#log.info({ event: 'dispatcher.handover', worker: worker.label, entries: Math.floor((frames[1]?.length ?? 0) / ENTRY_BYTES), held: this.#handover.held }, 'a worker handed over replies of the previous dispatcher');
@@ -332,7 +339,12 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     }
     // Its previous dispatcher dropped without a GOODBYE: if that was another instance, it crashed.
     const vanished = body['vanished'];
-    if (typeof vanished === 'string' && vanished !== this.instance) this.#crashSweep.predecessorDied(vanished);
+    const predecessorVanished = typeof vanished === 'string' && vanished !== this.instance;
+    if (predecessorVanished) {
+      this.#handingOver.add(key);
+      this.#crashSweep.predecessorDied(vanished);
+    }
+    this.scheduler.stats.lateReplies += this.#handover.helloFrom(key, predecessorVanished);
   }
 
   #unknown(address: Buffer): void {
@@ -347,6 +359,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   workerLost(worker: WorkerEntry, cause: LossCause): void {
     // What it held for a crashed predecessor has nobody else to answer it.
     this.#handover.workerLost(worker.key);
+    this.#handingOver.delete(worker.key);
     if (cause === 'left') this.#log.info({ event: 'dispatcher.worker.left', worker: worker.label }, 'worker left');
     else this.#log.warn({ event: 'dispatcher.worker.lost', worker: worker.label, cause, inFlight: worker.inFlight.size }, 'worker lost');
   }

@@ -10,10 +10,17 @@
  * worker: CURVE on tcp, the socket's file permissions on ipc) may send, and a worker sends it only for requests
  * of an instance that dropped without a GOODBYE and is not the one that welcomed it. A reply frame is forwarded
  * only if it parses as a Mongrel2 reply for a server this dispatcher has.
+ *
+ * Leftovers: replies a worker sent in the instant between the crash and noticing it stayed in its DEALER's pipe
+ * (libzmq keeps a connecting socket's pipe across reconnections) and arrive here as ordinary batches on its new
+ * connection, before its HELLO. None of them reached the dead dispatcher (a message is either still in the pipe
+ * or was written to the dead socket, never both), so when that HELLO names a vanished predecessor they are taken
+ * over too: a request whose first leftover frame starts an HTTP response (or closes the connection) is forwarded
+ * whole; any other (the rest of a reply whose start went to the dead dispatcher) has its connection closed.
  * @module
  */
 import { parseReply } from '../protocol/reply-writer';
-import { Tag, handoverHasPayload, readBatch } from '../transport/dispatch-wire';
+import { Tag, handoverHasPayload, readBatch, toDispatcherHasPayload } from '../transport/dispatch-wire';
 import { peekConnection } from './frame-peek';
 import type { DispatcherStats } from './stats';
 
@@ -44,6 +51,8 @@ export class HandoverDesk {
   readonly #stats: DispatcherStats;
   /** Per worker key: its held requests by the dead dispatcher's request id. */
   readonly #holds = new Map<string, Map<number, Hold>>();
+  /** Batches of new connections that came before their HELLO (see the module comment), bounded. */
+  readonly #leftovers = new Map<string, { at: number; frames: Array<readonly Buffer[]>; bytes: number }>();
 
   constructor(effects: HandoverEffects, stats: DispatcherStats) {
     this.#effects = effects;
@@ -106,6 +115,73 @@ export class HandoverDesk {
     });
   }
 
+  /**
+   * A batch from a connection that has not said HELLO. Kept (true) while that connection sent nothing else, within
+   * bounds (64 connections, 64 batches and 16 MiB each, 5 s until its HELLO); false: answer it as unknown.
+   */
+  offerLeftover(key: string, frames: readonly Buffer[], now: number): boolean {
+    for (const [k, v] of this.#leftovers) if (now - v.at > LEFTOVER_MS) this.#leftovers.delete(k);
+    let entry = this.#leftovers.get(key);
+    if (entry === undefined) {
+      if (this.#leftovers.size >= LEFTOVER_CONNECTIONS) return false;
+      this.#leftovers.set(key, (entry = { at: now, frames: [], bytes: 0 }));
+    }
+    const bytes = frames.reduce((n, f) => n + f.length, 0);
+    if (entry.frames.length >= LEFTOVER_BATCHES || entry.bytes + bytes > LEFTOVER_BYTES) return false;
+    entry.frames.push(frames);
+    entry.bytes += bytes;
+    return true;
+  }
+
+  /**
+   * Connection `key` said HELLO: if it named a vanished predecessor, its leftover batches are taken over; else
+   * they are dropped (returned: how many replies were dropped).
+   */
+  helloFrom(key: string, predecessorVanished: boolean): number {
+    const entry = this.#leftovers.get(key);
+    this.#leftovers.delete(key);
+    if (entry === undefined) return 0;
+    const replies = new Map<number, Array<{ server: number; frame: Buffer }>>();
+    for (const frames of entry.frames) {
+      readBatch(frames, 0, toDispatcherHasPayload, (tag, id, server, payload) => {
+        if (tag !== Tag.REPLY || payload === undefined) return;
+        let list = replies.get(id);
+        if (list === undefined) replies.set(id, (list = []));
+        list.push({ server, frame: payload });
+      });
+    }
+    if (!predecessorVanished) return [...replies.values()].reduce((n, l) => n + l.length, 0);
+    for (const frames of replies.values()) this.#takeOver(frames);
+    return 0;
+  }
+
+  /** The leftover reply frames of one request, in order. */
+  #takeOver(frames: ReadonlyArray<{ server: number; frame: Buffer }>): void {
+    const first = frames[0];
+    if (first === undefined) return;
+    if (first.server >= this.#effects.servers) {
+      this.#stats.recovered('refused');
+      return;
+    }
+    let start;
+    try {
+      start = parseReply(first.frame);
+    } catch {
+      this.#stats.recovered('refused');
+      return;
+    }
+    if (start.extended || !(start.body.length === 0 || start.body.subarray(0, 5).equals(HTTP))) {
+      for (const id of start.connIds) this.#effects.close(first.server, `${start.sender} ${id}`, 'close');
+      this.#stats.recovered('cut');
+      return;
+    }
+    for (const { server, frame } of frames) {
+      if (server >= this.#effects.servers || !this.#isReply(server, frame)) continue;
+      this.#effects.forward(server, frame);
+      this.#stats.recovered('handed-over');
+    }
+  }
+
   /** Worker `key` is gone: the clients of what it held get a 503 (nothing sent yet) or a close. */
   workerLost(key: string): void {
     const holds = this.#holds.get(key);
@@ -134,3 +210,9 @@ export class HandoverDesk {
 }
 
 const SPACE = Buffer.from(' ');
+const HTTP = Buffer.from('HTTP/');
+/** Bounds of the leftover batches (see {@link HandoverDesk.offerLeftover}). */
+const LEFTOVER_MS = 5_000;
+const LEFTOVER_CONNECTIONS = 64;
+const LEFTOVER_BATCHES = 64;
+const LEFTOVER_BYTES = 16 * 1024 * 1024;

@@ -56,6 +56,8 @@ class RequestDelivery implements Delivery {
   broken = false;
   /** The dispatcher instance its hold was announced to in a HANDOVER. */
   announcedTo: string | undefined;
+  /** A reply frame of it went out to a live registration (the dead dispatcher may have forwarded it, or not). */
+  sentLive = false;
   constructor(
     readonly frame: Buffer,
     readonly server: number,
@@ -283,8 +285,13 @@ export class DispatcherLink implements Link {
 
   /** Reply frames of `d`: to its dispatcher, or kept for a successor if that dispatcher vanished. */
   replyFor(d: RequestDelivery, frame: Buffer): Promise<void> {
-    if (!this.#orphaned(d)) return this.reply(d.id, d.server, frame);
+    if (!this.#orphaned(d)) {
+      d.sentLive = true;
+      return this.reply(d.id, d.server, frame);
+    }
     if (this.#closed) return Promise.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: link closed`));
+    // Its earlier frames went to the dead dispatcher, forwarded or not: the rest alone would be half a reply.
+    if (d.sentLive) d.broken = true;
     if (!d.broken && !this.#handover.keepReply(d.id, d.server, frame, d.instance as string, Date.now())) d.broken = true;
     this.#scheduleHandover();
     return RESOLVED;
@@ -384,7 +391,7 @@ export class DispatcherLink implements Link {
     // kept replies are dropped (it answered those requests itself when it lost us).
     const vanished = this.#welcomed && this.#instance !== undefined && this.#goodbyeFrom !== this.#instance;
     if (vanished) this.#vanished.add(this.#instance as string);
-    this.#forgetRegistration(!vanished);
+    this.#forgetRegistration();
     // A leaving worker whose dispatcher went away will get no LEFT.
     if (!this.#receiving) this.#finishLeave();
     this.#notify();
@@ -392,13 +399,17 @@ export class DispatcherLink implements Link {
 
   /**
    * The dispatcher no longer knows us (it restarted, or declared us dead): what it sent and we have not handed out
-   * yet was already answered or re-dispatched by it, so it is dropped here; say HELLO again (on reconnection).
+   * yet was already answered or re-dispatched by it, so it is dropped here, unless it came from a dispatcher that
+   * vanished (handed over when done); say HELLO again (on reconnection).
    */
-  #forgetRegistration(dropBuffered = true): void {
+  #forgetRegistration(): void {
     this.#welcomed = false;
     this.#helloSent = false;
     this.#instance = undefined;
-    if (dropBuffered) this.#buffered.length = 0;
+    // Except requests of a vanished dispatcher: nobody else will answer them (their replies are handed over).
+    const keep = this.#buffered.filter((d) => d instanceof RequestDelivery && this.#orphaned(d));
+    this.#buffered.length = 0;
+    this.#buffered.push(...keep);
     clearInterval(this.#pingTimer);
     this.#pingTimer = undefined;
   }

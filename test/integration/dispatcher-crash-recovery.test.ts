@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { test } from 'node:test';
-import { buildRequest, HttpConnection, type RawResponse } from '../helpers/http-client';
+import { buildRequest, HttpConnection } from '../helpers/http-client';
 import { startLoad } from '../helpers/load';
 import { startTestMongrel2 } from '../helpers/mongrel2';
 import { settled, startPool } from '../helpers/pool';
@@ -23,6 +23,9 @@ const SLOW_APP = path.join(REPO_ROOT, 'dist/test/fixtures/slow-post-app.js');
 const NOBODY_WAITS_AFTER_MS = 30_000;
 /** Long enough to be surely in progress at the kill (asserted), short next to the bound. */
 const SLOW_MS = 10_000;
+
+/** Status and body of a response (status 0: no response, with the error). */
+type Outcome = [number, string];
 
 test('dispatcher kill -9 under keep-alive load: replies of requests at workers arrive, no client waits 30 s later', { timeout: 120_000 }, async (t) => {
   const m2 = await startTestMongrel2();
@@ -42,8 +45,12 @@ test('dispatcher kill -9 under keep-alive load: replies of requests at workers a
     conn.send(buildRequest(post
       ? { method: 'POST', path: `/slow?ms=${SLOW_MS}`, headers: [['Content-Type', 'text/plain']], body: `slow-post-${i}` }
       : { path: `/slow?ms=${SLOW_MS}&tag=slow-get-${i}` }));
-    let response: RawResponse | undefined;
-    const done = conn.read({ timeoutMs: 60_000 }).then((r) => (response = r));
+    let response: Outcome | undefined;
+    // A failed read is an outcome too (asserted below), never an unhandled rejection.
+    const done = conn.read({ timeoutMs: 60_000 }).then(
+      (r): Outcome => (response = [r.status, r.body.toString()]),
+      (err: unknown): Outcome => (response = [0, String(err)]),
+    );
     return { expected: post ? `slow-post-${i}` : `slept ${SLOW_MS} ms slow-get-${i}\n`, done, answered: () => response !== undefined };
   }));
   await pool.waitPool((p) => (p.dispatcher?.pending ?? 0) >= 4, 'the slow requests to reach the dispatcher');
@@ -74,8 +81,8 @@ test('dispatcher kill -9 under keep-alive load: replies of requests at workers a
   // Every slow request is answered, with its own body, through the new dispatcher.
   const slowOutcome = await Promise.race([Promise.all(slow.map((s) => s.done)), deadline]);
   assert.notEqual(slowOutcome, 'deadline', 'the slow requests were answered before the deadline');
-  const slowReplies = slowOutcome as RawResponse[];
-  assert.deepEqual(slowReplies.map((r) => [r.status, r.body.toString()]), slow.map((s) => [200, s.expected]));
+  const slowReplies = slowOutcome as Outcome[];
+  assert.deepEqual(slowReplies, slow.map((s): Outcome => [200, s.expected]));
   const handover = pool.proc.logs.filter((l) => l['event'] === 'dispatcher.handover' && l['pid'] === restarted);
   assert.ok(handover.length > 0, 'the workers handed the replies over to the restarted dispatcher');
 
