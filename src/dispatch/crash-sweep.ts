@@ -6,7 +6,8 @@
  *
  * A worker that was registered with the dead instance says so in its HELLO (`vanished`); the new dispatcher then
  * waits `graceMs` (workers reconnect, hand over their finished replies and announce what they still hold) and asks
- * each Mongrel2's control port for its connections (`status what=net`, mongrel2.md §6.6). It closes (`kill id=N`)
+ * (twice, `graceMs` apart: a connection between states at the first look is caught at the second) each Mongrel2's
+ * control port for its connections (`status what=net`, mongrel2.md §6.6). It closes (`kill id=N`)
  * every HTTP connection that this dispatcher has not seen since it started (no request read from it, no reply or
  * hold handed over for it) unless Mongrel2's clock shows it wrote to it after its last read (its last request was
  * answered: an idle keep-alive client). WebSocket and message-socket connections are left open: they wait for no
@@ -45,8 +46,15 @@ export interface SweepResult {
   readonly seen: number;
   readonly idle: number;
   readonly sockets: number;
+  /** Connections no request of which reached a handler yet (nothing to answer). */
+  readonly unidentified: number;
   readonly killed: number;
+  /** `kill` answers other than OK (the connection went meanwhile). */
+  readonly killFailed: number;
 }
+
+/** Passes of the sweep, `graceMs` apart: a second look catches a connection that was between states at the first. */
+const PASSES = 2;
 
 /** Is the last request of this connection answered? (Mongrel2 wrote to it in a later tick than it last read.) */
 function answered(row: Mongrel2ConnectionRow): boolean {
@@ -64,8 +72,7 @@ export class CrashSweep {
   #timer: NodeJS.Timeout | undefined;
   #stopRecording: NodeJS.Timeout | undefined;
   #state: 'armed' | 'scheduled' | 'done' = 'armed';
-  /** Resolves when a scheduled sweep finished (tests and stop wait for it). */
-  #running: Promise<void> | undefined;
+  #pass = 0;
 
   constructor(options: CrashSweepOptions) {
     this.#opts = options;
@@ -109,11 +116,6 @@ export class CrashSweep {
     this.#schedule(this.#opts.graceMs);
   }
 
-  /** Resolves once a scheduled sweep has run (at once if none is scheduled). */
-  async settled(): Promise<void> {
-    await this.#running;
-  }
-
   /** Stop: no sweep runs after this. */
   close(): void {
     clearTimeout(this.#timer);
@@ -124,23 +126,25 @@ export class CrashSweep {
     this.#timer = setTimeout(() => {
       // Requests still waiting in Mongrel2 (the dispatcher is not reading) have not been seen yet: not now.
       if (!this.#opts.accepting()) return this.#schedule(100);
-      this.#running = this.#sweep();
+      void this.#sweep();
     }, delayMs);
     this.#timer.unref();
   }
 
   async #sweep(): Promise<void> {
+    this.#pass += 1;
     const endpoints = [...this.#seen.keys()];
     for (const endpoint of endpoints) {
       try {
         const result = await this.#sweepOne(endpoint);
         this.#opts.stats.recovered('swept', result.killed);
-        this.#opts.logger.warn({ event: 'dispatcher.crash.swept', ...result }, 'connections whose requests died with the previous dispatcher closed');
+        this.#opts.logger.warn({ event: 'dispatcher.crash.swept', pass: this.#pass, ...result }, 'connections whose requests died with the previous dispatcher closed');
       } catch (err) {
         this.#opts.logger.error({ event: 'dispatcher.crash.sweep.failed', endpoint, error: errorMessage(err) }, 'could not sweep the previous dispatcher\'s lost requests: their clients wait until they give up');
       }
     }
-    this.#disarm();
+    if (this.#pass < PASSES && this.#state === 'scheduled') this.#schedule(this.#opts.graceMs);
+    else this.#disarm();
   }
 
   async #sweepOne(endpoint: string): Promise<SweepResult> {
@@ -150,9 +154,14 @@ export class CrashSweep {
     let seenCount = 0;
     let idle = 0;
     let sockets = 0;
+    let unidentified = 0;
     let killed = 0;
+    let killFailed = 0;
     for (const row of rows) {
-      if (row.id < 0 || row.type === Mongrel2ConnectionType.UNKNOWN) continue; // no request reached a handler yet
+      if (row.id < 0 || row.type === Mongrel2ConnectionType.UNKNOWN) {
+        unidentified += 1; // no request reached a handler yet
+        continue;
+      }
       if (row.type !== Mongrel2ConnectionType.HTTP) {
         sockets += 1;
         continue;
@@ -169,8 +178,9 @@ export class CrashSweep {
       if (seen.has(row.id)) continue;
       const answer = await control.kill(row.id);
       if (answer.includes('OK')) killed += 1;
+      else killFailed += 1;
     }
-    return { endpoint, connections: rows.length, seen: seenCount, idle, sockets, killed };
+    return { endpoint, connections: rows.length, seen: seenCount, idle, sockets, unidentified, killed, killFailed };
   }
 
   #disarm(): void {

@@ -1,6 +1,6 @@
 /**
  * A dead or hung worker's requests are never left hanging:
- * - kill -9 under POST load: the killed worker's in-flight POSTs are answered 503 (with Retry-After) within 1 s,
+ * - kill -9 under POST load: the killed worker's in-flight POSTs are answered 503 (with Retry-After) at once,
  *   each exactly once, and nothing else fails;
  * - SIGSTOP under GET load: the stopped worker's requests are answered (retried elsewhere, or 503) by the
  *   heartbeat deadline, and when it resumes its late replies are dropped, never sent as second answers.
@@ -17,7 +17,7 @@ import { waitFor } from '../helpers/wait-for';
 
 const SLOW_APP = path.join(REPO_ROOT, 'dist/test/fixtures/slow-post-app.js');
 
-test('kill -9 under POST load: its in-flight requests get 503 within 1 s, once; nothing else fails', { timeout: 40_000 }, async (t) => {
+test('kill -9 under POST load: its in-flight requests get 503 at once (no later than the slowest answer), once; nothing else fails', { timeout: 40_000 }, async (t) => {
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
   const dispatcher = await startTestDispatcher(m2);
@@ -113,7 +113,7 @@ test('SIGSTOP under GET load: its requests are answered by the heartbeat deadlin
   assert.deepEqual(lost.map((l) => l['cause']), ['heartbeat-timeout']);
 });
 
-test('dispatcher kill -9 under load: a new dispatcher on the same endpoint serves within 2 s, workers reconnect by themselves', { timeout: 40_000 }, async (t) => {
+test('dispatcher kill -9 under load: a new dispatcher on the same endpoint serves again, workers reconnect by themselves', { timeout: 40_000 }, async (t) => {
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
   const first = await startTestDispatcher(m2);
