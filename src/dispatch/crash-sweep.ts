@@ -46,8 +46,10 @@ export interface SweepResult {
   readonly seen: number;
   readonly idle: number;
   readonly sockets: number;
-  /** Connections no request of which reached a handler yet (nothing to answer). */
+  /** Connections no request of which reached a handler yet (nothing to answer; no id to kill them by). */
   readonly unidentified: number;
+  /** The first few of those, as Mongrel2 lists them (a client waiting on one would show here). */
+  readonly unidentifiedRows: readonly Mongrel2ConnectionRow[];
   readonly killed: number;
   /** `kill` answers other than OK (the connection went meanwhile). */
   readonly killFailed: number;
@@ -154,12 +156,12 @@ export class CrashSweep {
     let seenCount = 0;
     let idle = 0;
     let sockets = 0;
-    let unidentified = 0;
+    const unidentifiedRows: Mongrel2ConnectionRow[] = [];
     let killed = 0;
     let killFailed = 0;
     for (const row of rows) {
       if (row.id < 0 || row.type === Mongrel2ConnectionType.UNKNOWN) {
-        unidentified += 1; // no request reached a handler yet
+        unidentifiedRows.push(row); // no request reached a handler yet
         continue;
       }
       if (row.type !== Mongrel2ConnectionType.HTTP) {
@@ -180,7 +182,7 @@ export class CrashSweep {
       if (answer.includes('OK')) killed += 1;
       else killFailed += 1;
     }
-    return { endpoint, connections: rows.length, seen: seenCount, idle, sockets, unidentified, killed, killFailed };
+    return { endpoint, connections: rows.length, seen: seenCount, idle, sockets, unidentified: unidentifiedRows.length, unidentifiedRows: unidentifiedRows.slice(0, 5), killed, killFailed };
   }
 
   #disarm(): void {

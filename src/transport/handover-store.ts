@@ -42,6 +42,8 @@ export class HandoverStore {
   readonly #limits: HandoverLimits;
   #entries: HandoverEntry[] = [];
   #bytes = 0;
+  /** Requests a reply frame of which was refused or dropped: their later frames are refused too. */
+  readonly #gone = new Set<number>();
   /** Replies refused by a bound or dropped for age, since start. */
   dropped = 0;
 
@@ -54,10 +56,11 @@ export class HandoverStore {
     return this.#entries.length;
   }
 
-  /** Keep a reply frame; false (and counted) if a bound refuses it. */
+  /** Keep a reply frame; false (and counted) if a bound refuses it, or refused an earlier frame of its request. */
   keepReply(id: number, server: number, frame: Buffer, instance: string, now: number): boolean {
     this.#expire(now);
-    if (this.#entries.length >= this.#limits.maxEntries || this.#bytes + frame.length > this.#limits.maxBytes) {
+    if (this.#gone.has(id) || this.#entries.length >= this.#limits.maxEntries || this.#bytes + frame.length > this.#limits.maxBytes) {
+      this.#gone.add(id);
       this.dropped += 1;
       return false;
     }
@@ -78,6 +81,9 @@ export class HandoverStore {
     const out = this.#entries;
     this.#entries = [];
     this.#bytes = 0;
+    // A request whose frame was refused is cut by the link (a CUT entry); what is handed over here never needs
+    // the refusals again. (Bounds this set.)
+    this.#gone.clear();
     return out;
   }
 
@@ -96,6 +102,7 @@ export class HandoverStore {
     for (const e of this.#entries) {
       if (e.at < oldest || gone.has(e.id)) {
         gone.add(e.id);
+        this.#gone.add(e.id);
         if (e.tag === Tag.REPLY) {
           this.#bytes -= e.payload?.length ?? 0;
           this.dropped += 1;
