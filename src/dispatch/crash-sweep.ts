@@ -7,13 +7,14 @@
  * A worker that was registered with the dead instance says so in its HELLO (`vanished`); the new dispatcher then
  * waits `graceMs` (workers reconnect, hand over their finished replies and announce what they still hold) and asks
  * (twice, `graceMs` apart: a connection between states at the first look is caught at the second) each Mongrel2's
- * control port for its connections (`status what=net`, mongrel2.md §6.6). It closes (`kill id=N`)
- * every HTTP connection that this dispatcher has not seen since it started (no request read from it, no reply or
- * hold handed over for it) unless Mongrel2's clock shows it wrote to it after its last read (its last request was
- * answered: an idle keep-alive client). WebSocket and message-socket connections are left open: they wait for no
- * answer. So a client whose request died gets its connection closed (an HTTP client sees the connection end with
- * no response); an idle keep-alive connection whose last read and write fell in the same Mongrel2 tick is closed
- * too, as any server's idle timeout would.
+ * control port for its connections (`status what=net`, mongrel2.md §6.6). It answers every HTTP connection that
+ * this dispatcher has not seen since it started (no request read from it, no reply or hold handed over for it),
+ * unless Mongrel2's clock shows it wrote to it after its last read (its last request was answered: an idle
+ * keep-alive client): through the reply socket like any handler, 503 + close when the connection surely waits
+ * (read after its last write, or never written to), else a plain close; with the control port's `kill` only
+ * when no request has told it the sender to reply as. WebSocket and message-socket connections are left open:
+ * they wait for no answer. An idle keep-alive connection whose last read and write fell in the same Mongrel2
+ * tick is closed too, as any server's idle timeout would.
  * @module
  */
 import type { Logger } from 'pino';
@@ -34,6 +35,12 @@ export interface CrashSweepOptions {
   readonly stats: DispatcherStats;
   /** The dispatcher reads from Mongrel2 now (while it does not, waiting requests are still in Mongrel2: wait). */
   accepting(): boolean;
+  /**
+   * Answer a connection through Mongrel2's reply socket: `error` = 503 + close (its request surely waits), `close`
+   * = close. Preferred to the control port's `kill`, which closes the socket under its Mongrel2 task: a connection
+   * accepted next on the same descriptor was then never read (observed, mongrel2.md §6.6).
+   */
+  close(server: number, connection: string, action: 'error' | 'close'): void;
 }
 
 /** Connections are recorded from start for this long, unless a predecessor's crash is reported (bounds memory). */
@@ -50,6 +57,11 @@ export interface SweepResult {
   readonly unidentified: number;
   /** The first few of those, as Mongrel2 lists them (a client waiting on one would show here). */
   readonly unidentifiedRows: readonly Mongrel2ConnectionRow[];
+  /** Answered 503 + close through the reply socket (their request surely waited). */
+  readonly answered503: number;
+  /** Closed through the reply socket (a request may have waited, or the connection was idle). */
+  readonly closed: number;
+  /** Closed with the control port's `kill` (no sender known to reply with). */
   readonly killed: number;
   /** `kill` answers other than OK (the connection went meanwhile). */
   readonly killFailed: number;
@@ -63,6 +75,11 @@ function answered(row: Mongrel2ConnectionRow): boolean {
   return row.bytesRead > 0 && row.bytesWritten > 0 && row.lastWrite < row.lastRead;
 }
 
+/** Does this connection surely wait for an answer? (Nothing written yet, or read in a later tick than written.) */
+function waiting(row: Mongrel2ConnectionRow): boolean {
+  return row.bytesRead > 0 && (row.bytesWritten === 0 || row.lastRead < row.lastWrite);
+}
+
 /** The sweep of one dispatcher process: armed at start, runs at most once. */
 export class CrashSweep {
   readonly #opts: CrashSweepOptions;
@@ -70,6 +87,8 @@ export class CrashSweep {
   readonly #controlOf: ReadonlyArray<string | undefined>;
   /** Connection ids seen since start, per control endpoint (connection ids are per Mongrel2 process). */
   readonly #seen = new Map<string, Set<number>>();
+  /** Per server, the sender (send_ident) of its requests: replies name it. */
+  readonly #sender = new Map<number, string>();
   #recording: boolean;
   #timer: NodeJS.Timeout | undefined;
   #stopRecording: NodeJS.Timeout | undefined;
@@ -93,7 +112,9 @@ export class CrashSweep {
   noteRequest(server: number, frame: Buffer): void {
     if (!this.#recording) return;
     const peeked = peekConnection(frame);
-    if (peeked !== undefined) this.touched(server, peeked.connection);
+    if (peeked === undefined) return;
+    if (!this.#sender.has(server)) this.#sender.set(server, peeked.connection.slice(0, peeked.connection.indexOf(' ')));
+    this.touched(server, peeked.connection);
   }
 
   /** Connection `SENDER SP CONN_ID` of server `server` is answered through this dispatcher. */
@@ -139,7 +160,7 @@ export class CrashSweep {
     for (const endpoint of endpoints) {
       try {
         const result = await this.#sweepOne(endpoint);
-        this.#opts.stats.recovered('swept', result.killed);
+        this.#opts.stats.recovered('swept', result.killed + result.closed + result.answered503);
         this.#opts.logger.warn({ event: 'dispatcher.crash.swept', pass: this.#pass, ...result }, 'connections whose requests died with the previous dispatcher closed');
       } catch (err) {
         this.#opts.logger.error({ event: 'dispatcher.crash.sweep.failed', endpoint, error: errorMessage(err) }, 'could not sweep the previous dispatcher\'s lost requests: their clients wait until they give up');
@@ -152,11 +173,15 @@ export class CrashSweep {
   async #sweepOne(endpoint: string): Promise<SweepResult> {
     const control = new Mongrel2Control(endpoint, this.#opts.timeoutMs);
     const rows = await control.connections();
+    const server = this.#controlOf.findIndex((spec, i) => spec === endpoint && this.#sender.has(i));
+    const sender = this.#sender.get(server);
     const seen = this.#seen.get(endpoint) ?? new Set<number>();
     let seenCount = 0;
     let idle = 0;
     let sockets = 0;
     const unidentifiedRows: Mongrel2ConnectionRow[] = [];
+    let answered503 = 0;
+    let closed = 0;
     let killed = 0;
     let killFailed = 0;
     for (const row of rows) {
@@ -176,13 +201,19 @@ export class CrashSweep {
         idle += 1;
         continue;
       }
+      if (sender !== undefined) {
+        this.#opts.close(server, `${sender} ${row.id}`, waiting(row) ? 'error' : 'close');
+        if (waiting(row)) answered503 += 1;
+        else closed += 1;
+        continue;
+      }
       // Checked again after every await: a request read meanwhile makes it one of ours.
       if (seen.has(row.id)) continue;
       const answer = await control.kill(row.id);
       if (answer.includes('OK')) killed += 1;
       else killFailed += 1;
     }
-    return { endpoint, connections: rows.length, seen: seenCount, idle, sockets, unidentified: unidentifiedRows.length, unidentifiedRows: unidentifiedRows.slice(0, 5), killed, killFailed };
+    return { endpoint, connections: rows.length, seen: seenCount, idle, sockets, unidentified: unidentifiedRows.length, unidentifiedRows: unidentifiedRows.slice(0, 5), answered503, closed, killed, killFailed };
   }
 
   #disarm(): void {

@@ -92,6 +92,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       logger: this.#log,
       stats: this.scheduler.stats,
       accepting: () => this.scheduler.accepting,
+      close: (server, connection, action) => this.#closeConnection(server, connection, action),
     });
     this.#handover = new HandoverDesk(
       {
@@ -231,11 +232,13 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   }
 
   fail(req: PendingRequest, action: FailureAction, reason: FailureReason): void {
-    this.#log.debug({ event: 'dispatcher.request.failed', reason, action, connection: req.connectionId, server: req.server }, 'request answered by the dispatcher');
-    this.#closeConnection(req.server, req.connectionId, action);
+    const { sender, connId } = splitConnection(req.connectionId);
+    const frames = action === 'error' ? [...encodeReply(sender, [connId], this.#errorReply), ...encodeClose(sender, [connId])] : encodeClose(sender, [connId]);
+    this.#log.debug({ event: 'dispatcher.request.failed', reason, action, connId, server: req.server }, 'request answered by the dispatcher');
+    for (const frame of frames) this.reply(req.server, frame);
   }
 
-  /** Answer a client connection from the dispatcher: `error` = 503 + close, `close` = close. */
+  /** Answer a client connection of a crashed predecessor's request: `error` = 503 + close, `close` = close. */
   #closeConnection(server: number, connection: string, action: FailureAction): void {
     const { sender, connId } = splitConnection(connection);
     const frames = action === 'error' ? [...encodeReply(sender, [connId], this.#errorReply), ...encodeClose(sender, [connId])] : encodeClose(sender, [connId]);
