@@ -14,6 +14,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { buildRequest, HttpConnection } from '../helpers/http-client';
 import { startLoad } from '../helpers/load';
+import { startTestDispatcher } from '../helpers/dispatcher';
+import { rawRequest } from '../helpers/http-client';
+import { waitFor } from '../helpers/wait-for';
 import { startTestMongrel2 } from '../helpers/mongrel2';
 import { settled, startPool } from '../helpers/pool';
 import { REPO_ROOT } from '../helpers/processes';
@@ -106,4 +109,34 @@ test('dispatcher kill -9 under keep-alive load: replies of requests at workers a
   assert.deepEqual(failed.filter((r) => r.status !== 503 && !/closed before a complete response/.test(r.problem ?? '')).map((r) => r.problem), []);
   const swept = pool.proc.logs.filter((l) => l['event'] === 'dispatcher.crash.swept' && l['pid'] === restarted).reduce((n, l) => n + Number(l['killed']) + Number(l['closed']) + Number(l['answered503']), 0);
   assert.ok(failed.length <= swept, `${failed.length} closed connections, ${swept} closed by the sweep`);
+});
+
+test('a graceful dispatcher stop says GOODBYE: what it answered 503 at its drain deadline is never handed over', { timeout: 60_000 }, async (t) => {
+  const m2 = await startTestMongrel2();
+  t.after(() => m2.stop());
+  const control = ['--control-spec', `ipc://${path.join(m2.dir, 'run', 'control')}`];
+  const first = await startTestDispatcher(m2, ['--drain-timeout-ms', '100', ...control]);
+  t.after(() => first.proc.stop());
+  const worker = await first.worker(SLOW_APP, ['--request-log-level', 'info']);
+  t.after(() => worker.stop());
+
+  const conn = await HttpConnection.open(m2.port);
+  t.after(() => conn.close());
+  conn.send(buildRequest({ method: 'POST', path: '/slow?ms=3000', headers: [['Content-Type', 'text/plain']], body: 'once' }));
+  await first.proc.waitForLog((l) => l['msg'] === 'worker registered');
+  await waitFor(async () => (await rawRequest(m2.port, { path: '/slow?ms=0&tag=probe' })).status === 200, { what: 'the pool to serve' });
+  first.proc.signal('SIGTERM');
+  const answer = await conn.read({ timeoutMs: 10_000 });
+  assert.equal(answer.status, 503, 'the drain deadline answered the slow request 503');
+  await first.proc.exited;
+
+  const second = await startTestDispatcher(m2, control);
+  t.after(() => second.proc.stop());
+  await second.proc.waitForLog((l) => l['msg'] === 'worker registered');
+  // The worker finishes the slow POST after re-registering; a probe answered after that went through the same
+  // worker socket (FIFO), so a HANDOVER sent with the late reply would have reached the dispatcher first.
+  await worker.waitForLog((l) => l['msg'] === 'request' && l['method'] === 'POST', 15_000);
+  assert.equal((await rawRequest(m2.port, { path: '/slow?ms=0&tag=after' })).status, 200);
+  assert.equal(await conn.waitClosed(5_000), true, 'the 503 closed the connection');
+  assert.deepEqual(second.proc.logs.filter((l) => ['dispatcher.handover', 'dispatcher.crash.detected', 'dispatcher.crash.swept'].includes(String(l['event']))), []);
 });
