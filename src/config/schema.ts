@@ -60,6 +60,11 @@ export interface PoolConfig extends WorkerPassThrough {
   readonly sendSpecs: WorkerConfig['sendSpecs'];
   /** Mongrel2 `recv_spec` endpoints (worker PUB connects); same count and order as `sendSpecs`. @default ['tcp://127.0.0.1:9996'] */
   readonly recvSpecs: WorkerConfig['recvSpecs'];
+  /**
+   * Mongrel2 `control_port` endpoints, same order as `sendSpecs`, or none. Passed to the dispatcher the pool forks:
+   * after a dispatcher crash, the connections whose requests died with it are closed through them. @default []
+   */
+  readonly controlSpecs: readonly string[];
   /** Admin HTTP listen address `HOST:PORT` (`[v6]:PORT` for IPv6; port 0 = any free port). @default '127.0.0.1:9890' */
   readonly admin: string;
   /**
@@ -155,6 +160,7 @@ export const DEFAULTS: PoolDefaults = Object.freeze({
   minReady: 1,
   sendSpecs: Object.freeze(['tcp://127.0.0.1:9997']),
   recvSpecs: Object.freeze(['tcp://127.0.0.1:9996']),
+  controlSpecs: Object.freeze([]),
   admin: '127.0.0.1:9890',
   adminToken: '',
   metricsToken: '',

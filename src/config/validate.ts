@@ -9,7 +9,7 @@ import { DEFAULTS, type PoolConfig } from './schema';
 import type { ConfigKey } from './fields';
 import { tokenProblem } from './admin-token';
 import { isLoopbackHost, parseHostPort } from './host-port';
-import { bool, endpoints, int, isRecord, level, ms, onOff, Reader, show, str, strings, topology, unknownKeyIssues, uploadTemplate, workerEndpoint, MAX_TIMER_MS, type Check, type ReaderOptions } from './checks';
+import { bool, endpointList, endpoints, int, isRecord, level, ms, onOff, Reader, show, str, strings, topology, unknownKeyIssues, uploadTemplate, workerEndpoint, MAX_TIMER_MS, type Check, type ReaderOptions } from './checks';
 import { workerNumber as limited, type WorkerPassThrough } from './worker-config';
 import { AUTOSCALE_DEFAULTS, type AutoscaleSettings } from './autoscale';
 
@@ -36,7 +36,7 @@ const hostPort: Check<string> = (v) => {
 };
 
 const TOP_KEYS: ReadonlySet<string> = new Set([
-  'app', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
+  'app', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'controlSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
   'bootTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'drainTimeoutMs', 'shutdownTimeoutMs',
   'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
   'receiveHwm', 'requestTimeoutMs', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
@@ -128,6 +128,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
     minReady: r.read('minReady', int(0, 1024), d.minReady),
     sendSpecs: r.read('sendSpecs', endpoints, d.sendSpecs),
     recvSpecs: r.read('recvSpecs', endpoints, d.recvSpecs),
+    controlSpecs: r.read('controlSpecs', endpointList(0), d.controlSpecs),
     admin: r.read('admin', hostPort, d.admin),
     adminToken: r.read('adminToken', str(false), d.adminToken),
     metricsToken: r.read('metricsToken', str(false), d.metricsToken),
@@ -215,6 +216,9 @@ function crossChecks(c: PoolConfig, r: Reader<ConfigKey>): void {
   }
   if (r.ok('sendSpecs', 'recvSpecs') && c.sendSpecs.length !== c.recvSpecs.length) {
     r.problem('recvSpecs', `has ${c.recvSpecs.length} entries but sendSpecs has ${c.sendSpecs.length}; give one recv spec per send spec`);
+  }
+  if (r.ok('sendSpecs', 'controlSpecs') && c.controlSpecs.length > 0 && c.controlSpecs.length !== c.sendSpecs.length) {
+    r.problem('controlSpecs', `has ${c.controlSpecs.length} entries but sendSpecs has ${c.sendSpecs.length}; give one control spec per send spec, or none`);
   }
   if (r.ok('heartbeatIntervalMs', 'heartbeatTimeoutMs') && c.heartbeatTimeoutMs < 2 * c.heartbeatIntervalMs) {
     r.problem('heartbeatTimeoutMs', `(${c.heartbeatTimeoutMs}) must be at least twice heartbeatIntervalMs (${c.heartbeatIntervalMs})`);

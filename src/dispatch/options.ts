@@ -15,6 +15,11 @@ export interface DispatcherOptions {
   readonly sendSpecs: readonly string[];
   /** … and their `recv_spec`s, same order (an XPUB connects to each). */
   readonly recvSpecs: readonly string[];
+  /**
+   * … and their Mongrel2 `control_port`s, same order, or none: after a predecessor crashed, the connections whose
+   * requests died with it are closed through them (docs/runbook.md, "Dispatcher crash").
+   */
+  readonly controlSpecs: readonly string[];
   /** Where workers connect: `ipc://…` or `tcp://HOST:PORT`. */
   readonly bind: string;
   /** Receive high-water mark of each Mongrel2 PULL. */
@@ -78,6 +83,7 @@ export function defaultBind(runDir: string): string {
 export const DISPATCHER_FLAGS: FlagSpecs = {
   'send-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: 'Mongrel2 handler send_spec to PULL requests from' },
   'recv-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: 'Mongrel2 handler recv_spec to publish replies to; the i-th pairs with the i-th --send-spec' },
+  'control-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 control_port of the i-th --send-spec's server: after a dispatcher crash, clients whose requests died with it are disconnected through it", defaultText: 'none' },
   bind: { type: 'string', placeholder: 'endpoint', description: 'where workers connect: ipc://PATH, or tcp://HOST:PORT (needs CURVE keys or --insecure)', defaultText: 'ipc://RUN_DIR/dispatch.sock' },
   'run-dir': { type: 'string', placeholder: 'dir', description: 'directory of the default ipc endpoint', defaultText: DISPATCHER_DEFAULTS.runDir },
   'receive-hwm': { type: 'string', placeholder: 'n', description: 'receive high-water mark of each Mongrel2 request socket (what a dispatcher crash can lose per server, beyond the queue)', defaultText: String(DISPATCHER_DEFAULTS.receiveHwm) },
@@ -103,7 +109,9 @@ export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
   const r = new FlagReader(values);
   const sendSpecs = r.list('send-spec');
   const recvSpecs = r.list('recv-spec');
+  const controlSpecs = r.list('control-spec');
   if (sendSpecs.length === 0) r.issues.push('at least one --send-spec is required');
+  if (controlSpecs.length > 0 && controlSpecs.length !== sendSpecs.length) r.issues.push(`give one --control-spec per --send-spec, or none (got ${controlSpecs.length} and ${sendSpecs.length})`);
   if (sendSpecs.length !== recvSpecs.length) r.issues.push(`each --send-spec needs a matching --recv-spec (got ${sendSpecs.length} and ${recvSpecs.length})`);
   const bind = r.string('bind') ?? defaultBind(r.string('run-dir', DISPATCHER_DEFAULTS.runDir) ?? DISPATCHER_DEFAULTS.runDir);
   const adminText = r.string('admin');
@@ -117,6 +125,7 @@ export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
   const options: DispatcherOptions = {
     sendSpecs,
     recvSpecs,
+    controlSpecs,
     bind,
     receiveHwm: r.int('receive-hwm', DISPATCHER_DEFAULTS.receiveHwm, 1, 1_000_000),
     queueLimit,

@@ -41,8 +41,12 @@ export const DISPATCHER_METRICS = Object.freeze({
   notices: { name: 'm2pool_dispatcher_disconnect_notices_total', help: 'Mongrel2 disconnect notices, by what became of them.', kind: 'counter', label: 'outcome' },
   mongrel2Connected: { name: 'm2pool_dispatcher_mongrel2_servers_ready', help: 'Configured Mongrel2 servers connected and subscribed.', kind: 'gauge' },
   protocolErrors: { name: 'm2pool_dispatcher_protocol_errors_total', help: 'Malformed messages from workers or Mongrel2, skipped.', kind: 'counter' },
+  recovery: { name: 'm2pool_dispatcher_crash_recovery_total', help: 'After a predecessor dispatcher crashed: replies handed over by workers and forwarded, requests held by workers, connections closed (swept, a holder lost, a cut reply), hand-over entries refused.', kind: 'counter', label: 'outcome' },
   batches: { name: 'm2pool_dispatcher_worker_batches_total', help: 'Batch messages exchanged with workers, by direction (requests per batch = dispatched / out).', kind: 'counter', label: 'direction' },
 } as const);
+
+/** What a dispatcher did about requests of its crashed predecessor (docs/dispatch-protocol.md, "Dispatcher crash"). */
+export type RecoveryOutcome = 'handed-over' | 'held' | 'swept' | 'holder-lost' | 'cut' | 'refused';
 
 /** What became of a disconnect notice. */
 export type NoticeOutcome = 'routed' | 'cancelled-queued' | 'unclaimed';
@@ -62,6 +66,7 @@ export class DispatcherStats {
   readonly workersLost = new Map<string, number>();
   readonly notices = new Map<NoticeOutcome, number>();
   readonly misaddressed = new Map<string, number>();
+  readonly recovery = new Map<RecoveryOutcome, number>();
   /** Non-cumulative bucket counts; the last cell is above every bound. */
   readonly queueWaitBuckets = new Float64Array(QUEUE_WAIT_BUCKETS.length + 1);
   queueWaitSum = 0;
@@ -88,6 +93,11 @@ export class DispatcherStats {
   /** Count one reply frame of worker `label` that did not go to its request's connection. */
   misaddressedReply(label: string): void {
     this.misaddressed.set(label, (this.misaddressed.get(label) ?? 0) + 1);
+  }
+
+  /** Count `n` outcomes of taking over from a crashed predecessor. */
+  recovered(outcome: RecoveryOutcome, n = 1): void {
+    this.recovery.set(outcome, (this.recovery.get(outcome) ?? 0) + n);
   }
 
   workerLost(cause: string): void {
@@ -152,6 +162,7 @@ export function dispatcherFamilies(stats: DispatcherStats, gauges: DispatcherGau
     withLabel(M.notices, stats.notices),
     scalar(M.mongrel2Connected, gauges.mongrel2Ready),
     scalar(M.protocolErrors, stats.protocolErrors),
+    withLabel(M.recovery, stats.recovery),
     withLabel(M.batches, new Map([['out', stats.batchesOut], ['in', stats.batchesIn]])),
   ];
 }

@@ -13,6 +13,7 @@ import { encodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-c
 import { workerConfigOf } from '../config/worker-config-of';
 import { DISPATCHER_DEFAULTS } from '../dispatch/options';
 import type { SupervisorMessage } from '../ipc/messages';
+import { SUPERVISOR_PID_ENV } from '../ipc/stop-triggers';
 
 /** The part of a `ChildProcess` the supervisor uses; unit tests supply an EventEmitter that looks like it. */
 export interface WorkerProcess {
@@ -101,6 +102,7 @@ export function dispatcherArgs(config: PoolConfig): string[] {
     'dispatcher',
     ...config.sendSpecs.flatMap((s) => ['--send-spec', s]),
     ...config.recvSpecs.flatMap((s) => ['--recv-spec', s]),
+    ...config.controlSpecs.flatMap((s) => ['--control-spec', s]),
     '--bind', bind,
     ...passThrough('--receive-hwm', config.receiveHwm),
     ...passThrough('--queue-limit', config.queueLimit),
@@ -130,9 +132,9 @@ function forkedRequestTimeoutMs(config: PoolConfig): number | undefined {
   return doubled > DISPATCHER_DEFAULTS.requestTimeoutMs ? doubled : undefined;
 }
 
-/** The spawn request of the pool's dispatcher (slot -1: it holds no worker slot). */
+/** The spawn request of the pool's dispatcher (slot -1: it holds no worker slot); it names us as its supervisor. */
 export function dispatcherSpawnRequest(config: PoolConfig, generation: number): SpawnRequest {
-  return { slot: -1, generation, modulePath: config.workerModule, args: dispatcherArgs(config), env: {} };
+  return { slot: -1, generation, modulePath: config.workerModule, args: dispatcherArgs(config), env: { [SUPERVISOR_PID_ENV]: String(process.pid) } };
 }
 
 /** The full spawn request for `slot` in `generation`. */
