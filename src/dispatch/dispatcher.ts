@@ -12,6 +12,7 @@ import { encodeClose, encodeReply } from '../protocol/reply-writer';
 import { Command, intField, parseJsonFrame, Tag, WIRE_VERSION } from '../transport/dispatch-wire';
 import { Mongrel2Link } from '../transport/mongrel2-link';
 import { splitConnection } from './frame-peek';
+import { PushRouter } from './push-router';
 import { RetryHint, Scheduler, type FailureAction, type LossCause, type PendingRequest, type SchedulerEffects, type WorkerEntry } from './scheduler';
 import type { FailureReason } from './stats';
 import { WorkerPort, type CurveServerKeys, type WorkerPortHandler } from './worker-port';
@@ -34,6 +35,8 @@ const SWEEP_MS = 100;
 export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   readonly scheduler: Scheduler;
   readonly links: readonly Mongrel2Link[];
+  /** Pushes, rooms and disconnect events (issue #20). */
+  readonly push: PushRouter;
   readonly #port: WorkerPort;
   readonly #opts: DispatcherEngineOptions;
   readonly #log: Logger;
@@ -71,6 +74,16 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       this.#log.warn({ err, link: link.name }, 'reply not handed to Mongrel2 within the send timeout');
     });
     this.#port = new WorkerPort({ endpoint: options.bind, curve: options.curve, counters: this.scheduler.stats }, this);
+    this.push = new PushRouter(
+      {
+        post: (server, frame) => this.reply(server, frame),
+        toAnyWorker: (frames) => this.#toAnyWorker(frames),
+        toWorker: (address, frames) => this.#port.send(address, frames),
+      },
+      this.scheduler.stats,
+      this.#log,
+      () => performance.now(),
+    );
     this.#errorReply = serializeResponse(
       {
         version: 'HTTP/1.1',
@@ -114,6 +127,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     this.#sweep = setInterval(() => {
       this.scheduler.checkLiveness();
       this.scheduler.expire();
+      this.push.sweep();
       this.#wakeReaders();
     }, SWEEP_MS);
     this.#sweep.unref();
@@ -156,6 +170,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
         return;
       }
       if (delivery === null) return;
+      this.push.fromMongrel2(server, delivery.frame);
       this.scheduler.arrive(server, delivery.frame);
     }
   }
@@ -231,6 +246,13 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
         this.#wakeReaders();
         return;
       }
+      case Command.PUSH: {
+        // Pushes need no registration (they hold no request); a known worker is alive.
+        this.scheduler.touch(key);
+        const problem = this.push.handle(address, frames);
+        if (problem !== undefined) this.#protocolError(key, problem);
+        return;
+      }
       case Command.HELLO:
         return this.#hello(key, address, frames[1]);
       case Command.PING:
@@ -282,6 +304,18 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     if (!known) {
       this.#log.info({ event: 'dispatcher.worker.hello', worker: label, workerPid: body['pid'], capacity, inFlight: worker.foreign }, 'worker registered');
     }
+  }
+
+  /** An EVENTS message to the live worker with the most free credit (disconnect events run on one worker). */
+  #toAnyWorker(frames: Buffer[]): boolean {
+    let best: WorkerEntry | undefined;
+    for (const w of this.scheduler.workers()) {
+      if (w.leaving) continue;
+      if (best === undefined || w.capacity - w.used > best.capacity - best.used) best = w;
+    }
+    if (best === undefined) return false;
+    this.#port.send(best.address, frames);
+    return true;
   }
 
   #unknown(address: Buffer): void {

@@ -31,7 +31,32 @@ export const DISPATCHER_METRICS = Object.freeze({
   mongrel2Connected: { name: 'm2pool_dispatcher_mongrel2_servers_ready', help: 'Configured Mongrel2 servers connected and subscribed.', kind: 'gauge' },
   protocolErrors: { name: 'm2pool_dispatcher_protocol_errors_total', help: 'Malformed messages from workers or Mongrel2, skipped.', kind: 'counter' },
   batches: { name: 'm2pool_dispatcher_worker_batches_total', help: 'Batch messages exchanged with workers, by direction (requests per batch = dispatched / out).', kind: 'counter', label: 'direction' },
+  // Pushes and rooms (issue #20, push-router.ts).
+  pushOps: { name: 'm2pool_dispatcher_push_operations_total', help: 'Push and room operations received from workers, by operation.', kind: 'counter', label: 'op' },
+  pushMessages: { name: 'm2pool_dispatcher_push_messages_total', help: 'Mongrel2 messages the dispatcher sent for pushes (each to 1-128 connections), by kind.', kind: 'counter', label: 'kind' },
+  pushDeliveries: { name: 'm2pool_dispatcher_push_deliveries_total', help: 'Connections the push messages were addressed to (a broadcast to 1000 members counts 1000).', kind: 'counter' },
+  pushRejected: { name: 'm2pool_dispatcher_push_rejected_total', help: 'Push operations dropped, by reason.', kind: 'counter', label: 'reason' },
+  disconnectEvents: { name: 'm2pool_dispatcher_disconnect_events_total', help: 'Disconnect events for the app (a connection went away), by what became of them.', kind: 'counter', label: 'outcome' },
+  rooms: { name: 'm2pool_dispatcher_rooms', help: 'Rooms with at least one member.', kind: 'gauge' },
+  roomMembers: { name: 'm2pool_dispatcher_room_memberships', help: 'Room memberships (a connection in two rooms counts twice).', kind: 'gauge' },
 } as const);
+
+/** `op` values of `m2pool_dispatcher_push_operations_total`. */
+export const PUSH_OPS = ['message', 'join', 'leave', 'broadcast', 'answer', 'members', 'watch', 'gone'] as const;
+/** One of {@link PUSH_OPS}. */
+export type PushOp = (typeof PUSH_OPS)[number];
+/** `kind` values of `m2pool_dispatcher_push_messages_total`. */
+export const PUSH_MESSAGE_KINDS = ['direct', 'websocket', 'sse', 'raw', 'poll', 'poll-timeout', 'heartbeat'] as const;
+/** One of {@link PUSH_MESSAGE_KINDS}. */
+export type PushMessageKind = (typeof PUSH_MESSAGE_KINDS)[number];
+/** `reason` values of `m2pool_dispatcher_push_rejected_total`. */
+export const PUSH_REJECT_REASONS = ['unknown-server', 'malformed', 'not-parked'] as const;
+/** One of {@link PUSH_REJECT_REASONS}. */
+export type PushRejectReason = (typeof PUSH_REJECT_REASONS)[number];
+/** `outcome` values of `m2pool_dispatcher_disconnect_events_total`. */
+export const DISCONNECT_EVENT_OUTCOMES = ['sent', 'duplicate', 'no-worker'] as const;
+/** One of {@link DISCONNECT_EVENT_OUTCOMES}. */
+export type DisconnectEventOutcome = (typeof DISCONNECT_EVENT_OUTCOMES)[number];
 
 /** What became of a disconnect notice. */
 export type NoticeOutcome = 'routed' | 'cancelled-queued' | 'unclaimed';
@@ -53,6 +78,12 @@ export class DispatcherStats {
   readonly queueWaitBuckets = new Float64Array(QUEUE_WAIT_BUCKETS.length + 1);
   queueWaitSum = 0;
   queueWaitCount = 0;
+  // Pushes and rooms: every closed-set series exists from 0.
+  readonly pushOps = new Map<PushOp, number>(PUSH_OPS.map((op) => [op, 0]));
+  readonly pushMessages = new Map<PushMessageKind, number>(PUSH_MESSAGE_KINDS.map((k) => [k, 0]));
+  pushDeliveries = 0;
+  readonly pushRejected = new Map<PushRejectReason, number>(PUSH_REJECT_REASONS.map((r) => [r, 0]));
+  readonly disconnectEvents = new Map<DisconnectEventOutcome, number>(DISCONNECT_EVENT_OUTCOMES.map((o) => [o, 0]));
 
   /** Count one request handed to worker `label`, after waiting `seconds`. */
   dispatchedTo(label: string, seconds: number): void {
@@ -91,6 +122,8 @@ export interface DispatcherGauges {
   readonly creditCapacity: number;
   readonly workers: number;
   readonly mongrel2Ready: number;
+  readonly rooms?: number;
+  readonly roomMemberships?: number;
 }
 
 type Sample = ExpositionFamily['samples'][number];
@@ -133,6 +166,13 @@ export function dispatcherFamilies(stats: DispatcherStats, gauges: DispatcherGau
     scalar(M.mongrel2Connected, gauges.mongrel2Ready),
     scalar(M.protocolErrors, stats.protocolErrors),
     withLabel(M.batches, new Map([['out', stats.batchesOut], ['in', stats.batchesIn]])),
+    withLabel(M.pushOps, stats.pushOps),
+    withLabel(M.pushMessages, stats.pushMessages),
+    scalar(M.pushDeliveries, stats.pushDeliveries),
+    withLabel(M.pushRejected, stats.pushRejected),
+    withLabel(M.disconnectEvents, stats.disconnectEvents),
+    scalar(M.rooms, gauges.rooms ?? 0),
+    scalar(M.roomMembers, gauges.roomMemberships ?? 0),
   ];
 }
 

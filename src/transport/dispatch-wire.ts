@@ -30,6 +30,10 @@ export const Command = {
   LEFT: 0x46, // 'F'
   /** dispatcher → worker: I do not know you (restarted, or I declared you dead): say HELLO again. */
   UNKNOWN: 0x55, // 'U'
+  /** worker → dispatcher: pushes and room operations (`push-wire.ts`), never a reply to a request it holds. */
+  PUSH: 0x54, // 'T'
+  /** dispatcher → worker: disconnect events and room answers (`push-wire.ts`). */
+  EVENTS: 0x56, // 'V'
 } as const;
 
 /** Batch entry tags. Direction decides the meaning of the shared letter N. */
@@ -160,15 +164,15 @@ export class BatchWriter {
     }
   }
 
-  /** `[command B, index, data]`, then start a new batch. */
-  take(): Buffer[] {
+  /** `[command, index, data]` (command B unless told), then start a new batch. */
+  take(command: number = Command.BATCH): Buffer[] {
     // Both frames are fresh copies: a sent Buffer must never be reused (zeromq.js sends large Buffers zero-copy).
     const index = Buffer.from(this.#index.subarray(0, this.#length));
     const data = Buffer.concat(this.#payloads, this.#payloadBytes);
     this.#length = 0;
     this.#payloads = [];
     this.#payloadBytes = 0;
-    return [commandFrame(Command.BATCH), index, data];
+    return [commandFrame(command), index, data];
   }
 }
 
