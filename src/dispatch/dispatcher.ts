@@ -76,7 +76,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     this.#port = new WorkerPort({ endpoint: options.bind, curve: options.curve, counters: this.scheduler.stats }, this);
     this.push = new PushRouter(
       {
-        post: (server, frame) => this.reply(server, frame),
+        post: (server, frame) => this.#post(server, frame),
         toAnyWorker: (frames) => this.#toAnyWorker(frames),
         toWorker: (address, frames) => this.#port.send(address, frames),
       },
@@ -201,6 +201,19 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   }
 
   reply(server: number, frame: Buffer): void {
+    const link = this.links[server];
+    const failed = this.#replyFailed[server];
+    if (link === undefined || failed === undefined) {
+      this.scheduler.stats.protocolErrors += 1;
+      return;
+    }
+    // A push held for merging goes first: replies and pushes keep their order (push-router.ts).
+    this.push.flush(server);
+    link.post(frame, failed);
+  }
+
+  /** A push message to Mongrel2 `server` (push-router.ts has already ordered it). */
+  #post(server: number, frame: Buffer): void {
     const link = this.links[server];
     const failed = this.#replyFailed[server];
     if (link === undefined || failed === undefined) {

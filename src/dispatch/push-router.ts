@@ -34,6 +34,16 @@ const RECENT_DEPARTURES = 10_000;
 /** A comment line: what an SSE heartbeat sends. */
 const HEARTBEAT = Buffer.from(':\n\n');
 const CONN_RE = /^([A-Za-z0-9-]+):(\d{1,10})$/;
+/** Largest body consecutive pushes to the same connections are merged into (see `#emit`). */
+const MERGE_LIMIT = 256 * 1024;
+
+/** A push message held until the end of the turn, so that the next one to the same connections can join it. */
+interface Held {
+  /** `UUID SP LEN ":" IDS "," SP`. */
+  readonly head: Buffer;
+  readonly bodies: Buffer[];
+  bytes: number;
+}
 
 /** Pushes, rooms and disconnect events of one dispatcher. */
 export class PushRouter {
@@ -47,6 +57,13 @@ export class PushRouter {
   /** Per server: the last sender seen (`UUID SP`), so learning costs one byte compare per message. */
   readonly #lastSender: Array<Buffer | undefined> = [];
   readonly #departed = new Set<string>();
+  /** Per server: the last push message, while more to the same connections may follow in this turn. */
+  readonly #held: Array<Held | undefined> = [];
+  #flushScheduled = false;
+  readonly #flushAll = (): void => {
+    this.#flushScheduled = false;
+    for (let server = 0; server < this.#held.length; server++) this.flush(server);
+  };
 
   constructor(effects: PushRouterEffects, stats: DispatcherStats, log: Logger, now: () => number) {
     this.#effects = effects;
@@ -82,6 +99,44 @@ export class PushRouter {
     this.#depart(peeked.connection.replace(' ', ':'));
   }
 
+  /**
+   * Hand the held push message of `server` to Mongrel2. The dispatcher calls it before it forwards a reply to that
+   * server, so replies and pushes reach Mongrel2 in the order they came.
+   */
+  flush(server: number): void {
+    const held = this.#held[server];
+    if (held === undefined) return;
+    this.#held[server] = undefined;
+    this.#effects.post(server, Buffer.concat([held.head, ...held.bodies], held.head.length + held.bytes));
+  }
+
+  /**
+   * Mongrel2 gives each connection a queue of 16 messages and closes the connection when it overflows
+   * (docs/mongrel2.md §4.4): a burst of pushes to one client (a loop of sends, broadcasts to a busy room) would cut
+   * it off. So consecutive push messages to the same connections of one server, within one event-loop turn, become
+   * one message (their bodies concatenated: WebSocket frames, SSE events and raw bytes all concatenate). Only
+   * adjacent messages merge, so the order every connection sees is unchanged; closes and `X` messages never merge.
+   */
+  #emit(server: number, frame: Buffer): void {
+    const split = headEnd(frame);
+    const held = this.#held[server];
+    if (held !== undefined && split > 0 && split === held.head.length && held.bytes + frame.length - split <= MERGE_LIMIT && frame.compare(held.head, 0, split, 0, split) === 0) {
+      held.bodies.push(frame.subarray(split));
+      held.bytes += frame.length - split;
+      return;
+    }
+    this.flush(server);
+    if (split <= 0) {
+      this.#effects.post(server, frame);
+      return;
+    }
+    this.#held[server] = { head: frame.subarray(0, split), bodies: [frame.subarray(split)], bytes: frame.length - split };
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(this.#flushAll);
+    }
+  }
+
   /** A PUSH command from a worker (`frames[0]` is the command). Returns an error text for a malformed one. */
   handle(address: Buffer, frames: readonly Buffer[]): string | undefined {
     return readBatch(frames, 0, alwaysPayload, (tag, id, _server, payload) => {
@@ -98,7 +153,7 @@ export class PushRouter {
       if (member.timeoutReply !== undefined && member.timeoutReply.length > 0) {
         this.#post(member.server, member.uuid, [member.id], member.timeoutReply, 'poll-timeout');
       }
-      for (const frame of encodeClose(member.uuid, [member.id])) this.#effects.post(member.server, frame);
+      for (const frame of encodeClose(member.uuid, [member.id])) this.#emit(member.server, frame);
     }
   }
 
@@ -184,7 +239,8 @@ export class PushRouter {
     }
     const server = this.#servers.get(uuid);
     if (server === undefined) return this.#reject('unknown-server', `no Mongrel2 known by UUID ${JSON.stringify(uuid)}`);
-    this.#effects.post(server, frame);
+    // A copy: the frame is a view into the worker's batch, and it may be held until the end of the turn.
+    this.#emit(server, Buffer.from(frame));
     this.#sent('direct', targets);
   }
 
@@ -217,7 +273,7 @@ export class PushRouter {
   #answerPoll(member: Member, reply: Buffer): void {
     this.registry.remove(member.key);
     this.#post(member.server, member.uuid, [member.id], reply, 'poll');
-    for (const frame of encodeClose(member.uuid, [member.id])) this.#effects.post(member.server, frame);
+    for (const frame of encodeClose(member.uuid, [member.id])) this.#emit(member.server, frame);
   }
 
   #sendGroup(group: MemberGroup, body: Buffer, kind: PushMessageKind): void {
@@ -226,7 +282,7 @@ export class PushRouter {
 
   #post(server: number, uuid: string, ids: number[], body: Buffer, kind: PushMessageKind): void {
     const frames = encodeReply(uuid, ids, body);
-    for (const frame of frames) this.#effects.post(server, frame);
+    for (const frame of frames) this.#emit(server, frame);
     this.#stats.pushMessages.set(kind, (this.#stats.pushMessages.get(kind) ?? 0) + frames.length);
     this.#stats.pushDeliveries += ids.length;
   }
@@ -279,6 +335,21 @@ export class PushRouter {
     this.#stats.pushRejected.set(reason, (this.#stats.pushRejected.get(reason) ?? 0) + 1);
     if (detail !== undefined) this.#log.warn({ event: 'dispatcher.push.rejected', reason, detail: detail.slice(0, 200) }, 'push dropped');
   }
+}
+
+/**
+ * Where the body of a reply message starts (after `UUID SP LEN ":" IDS "," SP`), or 0 for one that must not be
+ * merged: a close (empty body), an extended (`X`) message, or anything that does not look like a reply.
+ */
+function headEnd(frame: Buffer): number {
+  const sp = frame.indexOf(0x20);
+  if (sp <= 0) return 0;
+  const colon = frame.indexOf(0x3a, sp + 1);
+  if (colon < 0 || colon - sp > 10) return 0;
+  const len = Number(frame.toString('latin1', sp + 1, colon));
+  const end = colon + 1 + len + 2;
+  if (!Number.isSafeInteger(len) || frame[colon + 1] === 0x58 || frame[end - 2] !== 0x2c || end >= frame.length) return 0;
+  return end;
 }
 
 function isRoom(value: unknown): value is string {

@@ -1,0 +1,256 @@
+/**
+ * Push from anywhere, rooms, disconnect events, SSE and long-poll in the dispatch topology (issue #20): a real
+ * `m2pool start` pool (dispatcher + 2 workers) behind TWO real Mongrel2 servers, driven by real clients — the `ws`
+ * package, a raw SSE reader over node:http, plain HTTP. The app is the chat example plus test routes
+ * (test/fixtures/push-app.ts).
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import WebSocket from 'ws';
+import type { PoolSnapshot } from '../../src/supervisor/pool-snapshot';
+import { startTestMongrel2, type TestMongrel2 } from '../helpers/mongrel2';
+import { freePort } from '../helpers/ports';
+import { CLI, REPO_ROOT, spawnNode, type TestProcess } from '../helpers/processes';
+import { adminCall } from '../helpers/supervisor-harness';
+import { waitFor } from '../helpers/wait-for';
+
+const PUSH_APP = path.join(REPO_ROOT, 'dist/test/fixtures/push-app.js');
+const POLL_TIMEOUT_MS = 1_500;
+
+/** A WebSocket client that keeps every text message it got. */
+export interface Member {
+  readonly ws: WebSocket;
+  readonly got: string[];
+  /** Resolves with the first `n` messages (already got or future). */
+  first(n: number, what?: string): Promise<string[]>;
+  /** Send `text` and resolve with the next message. */
+  ask(text: string): Promise<string>;
+}
+
+/** Connect to `url` and collect its messages. */
+export async function member(url: string): Promise<Member> {
+  const ws = new WebSocket(url);
+  const got: string[] = [];
+  const waiters = new Set<() => void>();
+  ws.on('message', (data, binary) => {
+    got.push(binary ? `<binary ${String(data)}>` : String(data));
+    for (const w of [...waiters]) w();
+  });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake answered ${res.statusCode}`)));
+  });
+  const first = (n: number, what = `${n} messages`): Promise<string[]> =>
+    waitFor(() => (got.length >= n ? got.slice(0, n) : undefined), { timeoutMs: 15_000, what: `${what} (got ${JSON.stringify(got.slice(0, 5))}…)` });
+  const ask = async (text: string): Promise<string> => {
+    const before = got.length;
+    ws.send(text);
+    const all = await first(before + 1, `answer to ${text}`);
+    return all[before] as string;
+  };
+  return { ws, got, first, ask };
+}
+
+/** POST text/plain; resolves with the status. */
+export function post(port: number, urlPath: string, body = ''): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: urlPath, method: 'POST', headers: { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** GET; resolves with status and body. */
+export function get(port: number, urlPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A raw SSE reader: the events' data in order, the comments seen, the status and headers. */
+export interface SseReader {
+  readonly status: number;
+  readonly contentType: string;
+  readonly data: string[];
+  comments: number;
+  close(): void;
+}
+
+export function sse(port: number, urlPath: string): Promise<SseReader> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: urlPath, agent: false, headers: { accept: 'text/event-stream' } }, (res) => {
+      const reader: SseReader = { status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), data: [], comments: 0, close: () => req.destroy() };
+      let buffer = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        for (let end = buffer.indexOf('\n\n'); end >= 0; end = buffer.indexOf('\n\n')) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const lines = block.split('\n');
+          if (lines.every((l) => l.startsWith(':'))) reader.comments += 1;
+          const data = lines.filter((l) => l.startsWith('data: ')).map((l) => l.slice(6));
+          if (data.length > 0) reader.data.push(data.join('\n'));
+        }
+      });
+      res.on('error', () => undefined);
+      resolve(reader);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('push and rooms, dispatch topology, 2 workers, 2 Mongrel2 servers', { timeout: 120_000 }, () => {
+  let a: TestMongrel2;
+  let b: TestMongrel2;
+  let pool: TestProcess;
+  let adminPort: number;
+  let dir: string;
+  const eventsFile = (): string => path.join(dir, 'events.log');
+  const clients: WebSocket[] = [];
+  const open = async (m2: TestMongrel2, p: string): Promise<Member> => {
+    const m = await member(`ws://127.0.0.1:${m2.port}${p}`);
+    clients.push(m.ws);
+    return m;
+  };
+  const poolDoc = async (): Promise<PoolSnapshot> => (await adminCall(adminPort, 'GET', '/pool')).body as unknown as PoolSnapshot;
+  const events = async (): Promise<string[]> => (await readFile(eventsFile(), 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
+
+  before(async () => {
+    a = await startTestMongrel2();
+    b = await startTestMongrel2();
+    dir = await mkdtemp(path.join(tmpdir(), 'm2push-'));
+    adminPort = await freePort();
+    pool = spawnNode(
+      [CLI, 'start', '--app', PUSH_APP, ...a.workerArgs(), ...b.workerArgs(), '--workers', '2', '--admin', `127.0.0.1:${adminPort}`, '--run-dir', path.join(dir, 'run')],
+      { env: { PUSH_EVENTS_FILE: path.join(dir, 'events.log'), CHAT_POLL_TIMEOUT_MS: String(POLL_TIMEOUT_MS) } },
+    );
+    await pool.waitForLog((l) => l['event'] === 'pool.ready', 30_000);
+    await waitFor(async () => ((await poolDoc()).ready === 2 ? true : undefined), { timeoutMs: 20_000, what: '2 ready workers' });
+  });
+  after(async () => {
+    for (const ws of clients) ws.terminate();
+    await pool?.stop(10_000);
+    await a?.stop();
+    await b?.stop();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  test('a broadcast reaches every WebSocket, SSE and long-poll member on both servers, in one room order', async (t) => {
+    const sockets = [await open(a, '/chat/ws/r1'), await open(b, '/chat/ws/r1'), await open(a, '/chat/ws/r1'), await open(b, '/chat/ws/r1')];
+    const stream = await sse(b.port, '/chat/sse/r1');
+    t.after(() => stream.close());
+    assert.equal(stream.status, 200);
+    assert.equal(stream.contentType, 'text/event-stream');
+    const poll = get(a.port, '/chat/poll/r1');
+    // Membership is in place once the stream's head arrived and the poll is parked: ask the hub.
+    await waitFor(async () => ((JSON.parse((await get(a.port, '/t/members/r1')).body) as string[]).length === 6 ? true : undefined), { what: '6 members in r1' });
+    // Every member sends one message, the HTTP client one more, alternating servers.
+    sockets.forEach((s, i) => s.ws.send(`from ${i}`));
+    assert.equal(await post(b.port, '/chat/say/r1', 'from http'), 204);
+    const seen = await Promise.all(sockets.map((s) => s.first(5)));
+    for (const got of seen) {
+      assert.deepEqual(got, seen[0], 'every member sees the room order');
+      assert.deepEqual([...got].sort(), ['from 0', 'from 1', 'from 2', 'from 3', 'from http']);
+    }
+    await waitFor(() => (stream.data.length >= 5 ? true : undefined), { what: 'SSE events' });
+    assert.deepEqual(stream.data.slice(0, 5), seen[0]);
+    const answered = await poll;
+    assert.equal(answered.status, 200);
+    assert.equal(answered.body, seen[0]?.[0], 'the poll got the first message after it parked');
+  });
+
+  test('frames of the members were handled by both workers; pushes cross Mongrel2 servers', async () => {
+    const pids = new Set<string>();
+    const mine = [];
+    for (let i = 0; i < 6; i++) {
+      const m = await open(i % 2 === 0 ? a : b, '/t/ws');
+      // Two frames each: the scheduler alternates idle workers, so handshakes alone would all land on one.
+      const me = (await m.ask('whoami')).split(' ');
+      pids.add(me[2] as string);
+      pids.add((await m.ask('whoami')).split(' ')[2] as string);
+      mine.push({ m, conn: me[1] as string });
+    }
+    assert.equal(pids.size, 2, 'both workers handled frames');
+    // A push from a request on server A to a connection on server B, and to several at once.
+    const target = mine[1]!;
+    assert.equal(await post(a.port, `/t/push?to=${encodeURIComponent(target.conn)}&n=3`, 'hello'), 204);
+    assert.deepEqual((await target.m.first(5)).slice(2), ['hello 0', 'hello 1', 'hello 2']);
+    const all = mine.map((x) => `to=${encodeURIComponent(x.conn)}`).join('&');
+    assert.equal(await post(b.port, `/t/push?${all}&n=1`, 'everyone'), 204);
+    for (const x of mine) await x.m.first(x === target ? 6 : 3, 'the push to every connection');
+    for (const x of mine) assert.equal(x.m.got.at(-1), 'everyone 0');
+  });
+
+  test('pushes to one connection from one sender keep their order (from a request and from a timer)', async () => {
+    const m = await open(b, '/t/ws');
+    const conn = (await m.ask('whoami')).split(' ')[1] as string;
+    assert.equal(await post(a.port, `/t/push?to=${encodeURIComponent(conn)}&n=300`, 'seq'), 204);
+    const got = await m.first(301);
+    assert.deepEqual(got.slice(1), Array.from({ length: 300 }, (_, i) => `seq ${i}`));
+    assert.equal(await post(a.port, `/t/later?to=${encodeURIComponent(conn)}&n=200`, 'timer'), 204);
+    const later = await m.first(501);
+    assert.deepEqual(later.slice(301), Array.from({ length: 200 }, (_, i) => `timer ${i}`));
+  });
+
+  test('a member that drops leaves every room at once; its disconnect event and close handler run once, on one worker', async () => {
+    const x = await open(a, '/t/ws');
+    const y = await open(b, '/t/ws');
+    const conn = (await x.ask('whoami')).split(' ')[1] as string;
+    const other = (await y.ask('whoami')).split(' ')[1] as string;
+    for (const room of ['d1', 'd2']) {
+      assert.equal(await x.ask(`join ${room}`), `joined ${room}`);
+      assert.equal(await y.ask(`join ${room}`), `joined ${room}`);
+    }
+    assert.match((await get(a.port, '/t/members/d1')).body, new RegExp(conn));
+    x.ws.terminate(); // the TCP connection just drops: no close frame
+    for (const room of ['d1', 'd2']) {
+      await waitFor(async () => (!(await get(b.port, `/t/members/${room}`)).body.includes(conn) ? true : undefined), { what: `${conn} out of ${room}` });
+    }
+    // Then the second one closes properly (close frame): it leaves too, its close handler ran for the frame.
+    y.ws.close(1000);
+    await waitFor(async () => (!(await get(b.port, '/t/members/d1')).body.includes(other) ? true : undefined), { what: `${other} out of d1` });
+    await waitFor(async () => ((await events()).some((l) => l.startsWith(`disconnect ${other} `)) ? true : undefined), { what: 'the second disconnect event' });
+    const lines = await events();
+    assert.deepEqual(lines.filter((l) => l.startsWith(`disconnect ${conn} `)).length, 1, lines.join('\n'));
+    assert.deepEqual(lines.filter((l) => l.startsWith(`close ${conn} 1006 `)).length, 1, lines.join('\n'));
+    assert.deepEqual(lines.filter((l) => l.startsWith(`close ${other} `)).map((l) => l.split(' ')[2]), ['1000'], 'one close handler run for the close frame');
+    assert.deepEqual(lines.filter((l) => l.startsWith(`disconnect ${other} `)).length, 1);
+  });
+
+  test('a long-poll is answered 204 at its deadline and holds no worker slot while parked', async () => {
+    const started = Date.now();
+    const polls = await Promise.all([get(a.port, '/chat/poll/quiet'), get(b.port, '/chat/poll/quiet')]);
+    assert.deepEqual(polls.map((p) => p.status), [204, 204]);
+    assert.ok(Date.now() - started >= POLL_TIMEOUT_MS - 50, 'not before the deadline');
+  });
+
+  test('kill -9 of every worker loses no membership', async () => {
+    const sockets = [await open(a, '/chat/ws/k1'), await open(b, '/chat/ws/k1')];
+    const before = await poolDoc();
+    const pids = before.workers.map((w) => w.pid).filter((pid): pid is number => typeof pid === 'number');
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    await waitFor(async () => {
+      const p = await poolDoc();
+      return p.ready === 2 && p.workers.every((w) => w.pid !== null && !pids.includes(w.pid)) ? true : undefined;
+    }, { timeoutMs: 30_000, what: 'two new workers' });
+    assert.equal(await post(a.port, '/chat/say/k1', 'after the crash'), 204);
+    for (const s of sockets) assert.deepEqual(await s.first(1), ['after the crash']);
+  });
+});
