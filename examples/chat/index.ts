@@ -10,7 +10,7 @@
  *
  * Rooms need the dispatch topology (the default): in the direct topology these routes answer 501.
  * Run it: README "Push, rooms and events" (m2pool mongrel2 --config examples/chat/mongrel2.conf, then
- * m2pool start --app examples/chat). Outside this repository, import from 'm2pool' instead of '../../src'.
+ * m2pool start --app ./examples/chat). Outside this repository, import from 'm2pool' instead of '../../src'.
  */
 import { App, ErrorCode, HttpError, M2PoolError } from '../../src';
 
