@@ -101,7 +101,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   // Metrics only make sense with a supervisor to push them to.
   const metrics = process.send === undefined || config.metrics === 'off' ? undefined : new WorkerMetrics({ onPushError: (err) => logger.debug({ err }, 'metrics push failed') });
   const relay = transport.misroutesNotices ? disconnectRelayPlug(() => runtime, sendToSupervisor, logger) : undefined;
-  const pushBinding = bindPush(app, transport, logger);
+  const pushBinding = bindPush(app, transport, logger, metrics);
   const runtime: WorkerRuntime = new WorkerRuntime({
     metrics,
     transport,

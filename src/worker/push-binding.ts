@@ -10,6 +10,7 @@ import { Conn } from '../app/conn';
 import type { PushTransport } from '../app/push';
 import type { RawMessage } from '../protocol/types';
 import { parseMessage } from '../protocol/request-parser';
+import type { PushChannel } from '../transport/push-channel';
 import type { Transport } from '../transport/transport';
 import type { WorkerApp } from './app-contract';
 
@@ -33,8 +34,30 @@ export interface PushBinding {
   unbind(): void;
 }
 
-/** Bind `app.push` to `transport.pushes` and route disconnect events to the app. */
-export function bindPush(app: WorkerApp, transport: Transport, logger: Logger): PushBinding {
+/** Where pushes are counted (`WorkerMetrics.pushed`). */
+export interface PushCounter {
+  pushed(n: number, failed: number): void;
+}
+
+/** `channel` with its messages counted: handed over, or failed (and logged at debug: the caller gets the error). */
+function counted(channel: PushChannel, counter: PushCounter | undefined, logger: Logger): PushTransport {
+  if (counter === undefined) return channel;
+  return {
+    hub: channel.hub,
+    messages: (frames) =>
+      channel.messages(frames).then(
+        () => counter.pushed(frames.length, 0),
+        (err: unknown) => {
+          counter.pushed(0, frames.length);
+          logger.debug({ err }, 'push not handed over');
+          throw err;
+        },
+      ),
+  };
+}
+
+/** Bind `app.push` to `transport.pushes` (counted in `metrics`) and route disconnect events to the app. */
+export function bindPush(app: WorkerApp, transport: Transport, logger: Logger, metrics?: PushCounter): PushBinding {
   let running = 0;
   const run = (connText: string, handshake: Buffer | undefined): void => {
     if (!isPushApp(app)) return;
@@ -55,7 +78,7 @@ export function bindPush(app: WorkerApp, transport: Transport, logger: Logger): 
         running -= 1;
       });
   };
-  if (isPushApp(app)) app.push.bind(transport.pushes);
+  if (isPushApp(app)) app.push.bind(counted(transport.pushes, metrics, logger));
   transport.pushes.onDisconnect((event) => run(event.conn, event.handshake));
   return {
     disconnected: (conn) => run(conn, undefined),

@@ -142,3 +142,13 @@ export async function startPushPool(servers: ReadonlyArray<{ workerArgs(i?: numb
   const events = async (): Promise<string[]> => (await readFile(eventsFile, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
   return { proc, adminPort, dir, events, stop };
 }
+
+/** The sum of every sample of metric `name` (any labels) in the pool's `/metrics`. */
+export async function metricSum(adminPort: number, name: string): Promise<number> {
+  const { body } = await get(adminPort, '/metrics');
+  let sum = 0;
+  for (const line of body.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}

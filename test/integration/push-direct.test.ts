@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type WebSocket from 'ws';
 import { startTestMongrel2, type TestMongrel2 } from '../helpers/mongrel2';
-import { get, member, post, startPushPool, type Member, type PushPool } from '../helpers/push-clients';
+import { get, member, metricSum, post, startPushPool, type Member, type PushPool } from '../helpers/push-clients';
 import { waitFor } from '../helpers/wait-for';
 
 describe('push, direct topology', { timeout: 90_000 }, () => {
@@ -40,6 +40,8 @@ describe('push, direct topology', { timeout: 90_000 }, () => {
     const conn = (await onB.ask('whoami')).split(' ')[1] as string;
     assert.equal(await post(a.port, `/t/push?to=${encodeURIComponent(conn)}&n=3`, 'cross'), 204);
     assert.deepEqual((await onB.first(4)).slice(1), ['cross 0', 'cross 1', 'cross 2']);
+    // Counted by the worker (its snapshots reach /metrics every 2 s).
+    await waitFor(async () => ((await metricSum(one.adminPort, 'm2pool_push_messages_total')) >= 3 ? true : undefined), { what: 'm2pool_push_messages_total >= 3' });
   });
 
   test('pushes reach connections whichever worker handled them; frames went to both workers', async () => {

@@ -13,7 +13,7 @@ import type WebSocket from 'ws';
 import type { PoolSnapshot } from '../../src/supervisor/pool-snapshot';
 import { startTestMongrel2, type TestMongrel2 } from '../helpers/mongrel2';
 import { freePort } from '../helpers/ports';
-import { get, member, post, sse, type Member } from '../helpers/push-clients';
+import { get, member, metricSum, post, sse, type Member } from '../helpers/push-clients';
 import { CLI, REPO_ROOT, spawnNode, type TestProcess } from '../helpers/processes';
 import { adminCall } from '../helpers/supervisor-harness';
 import { waitFor } from '../helpers/wait-for';
@@ -79,6 +79,9 @@ describe('push and rooms, dispatch topology, 2 workers, 2 Mongrel2 servers', { t
     const answered = await poll;
     assert.equal(answered.status, 200);
     assert.equal(answered.body, seen[0]?.[0], 'the poll got the first message after it parked');
+    // 5 broadcasts to 6 members (the poll left after the first): counted by the dispatcher.
+    await waitFor(async () => ((await metricSum(adminPort, 'm2pool_dispatcher_push_deliveries_total')) >= 26 ? true : undefined), { what: 'push deliveries counted' });
+    assert.ok((await metricSum(adminPort, 'm2pool_dispatcher_push_operations_total')) >= 5);
   });
 
   test('frames of the members were handled by both workers; pushes cross Mongrel2 servers', async () => {
