@@ -112,7 +112,7 @@ export class PushRouter {
 
   /**
    * Mongrel2 gives each connection a queue of 16 messages and closes the connection when it overflows
-   * (docs/mongrel2.md §4.4): a burst of pushes to one client (a loop of sends, broadcasts to a busy room) would cut
+   * (docs/mongrel2.md §4.4, §4.8): a burst of pushes to one client (a loop of sends, broadcasts to a busy room) would cut
    * it off. So consecutive push messages to the same connections of one server, within one event-loop turn, become
    * one message (their bodies concatenated: WebSocket frames, SSE events and raw bytes all concatenate). Only
    * adjacent messages merge, so the order every connection sees is unchanged; closes and `X` messages never merge.
