@@ -34,6 +34,9 @@ const RECENT_DEPARTURES = 10_000;
 /** A comment line: what an SSE heartbeat sends. */
 const HEARTBEAT = Buffer.from(':\n\n');
 const CONN_RE = /^([A-Za-z0-9-]+):(\d{1,10})$/;
+/** A WebSocket close frame's FLAGS header (docs/mongrel2.md §3.3), tnetstring and JSON headers. */
+const CLOSE_FLAGS_TNET = Buffer.from('5:FLAGS,4:0x88,');
+const CLOSE_FLAGS_JSON = Buffer.from('"FLAGS":"0x88"');
 /** Largest body consecutive pushes to the same connections are merged into (see `#emit`). */
 const MERGE_LIMIT = 256 * 1024;
 
@@ -93,7 +96,11 @@ export class PushRouter {
     // A notice's path is `@*`: checked before anything is copied.
     const sp1 = frame.indexOf(0x20);
     const sp2 = sp1 < 0 ? -1 : frame.indexOf(0x20, sp1 + 1);
-    if (sp2 < 0 || frame[sp2 + 1] !== 0x40 || frame[sp2 + 2] !== 0x2a) return;
+    if (sp2 < 0) return;
+    if (frame[sp2 + 1] !== 0x40 || frame[sp2 + 2] !== 0x2a) {
+      if (this.registry.watched > 0) this.#closeFrame(frame, sp1, sp2);
+      return;
+    }
     const peeked = peekConnection(frame);
     if (peeked === undefined || !isDisconnectNotice(frame, peeked.pathAt)) return;
     this.#depart(peeked.connection.replace(' ', ':'));
@@ -135,6 +142,21 @@ export class PushRouter {
       this.#flushScheduled = true;
       setImmediate(this.#flushAll);
     }
+  }
+
+  /**
+   * A watched WebSocket's client sent a close frame: the worker that gets the frame runs its close handler, so the
+   * disconnect notice that may follow must not run it again — whatever reaches the dispatcher first (exactly once).
+   * Only the header part of the message is searched.
+   */
+  #closeFrame(frame: Buffer, sp1: number, sp2: number): void {
+    const sp3 = frame.indexOf(0x20, sp2 + 1);
+    const colon = sp3 < 0 ? -1 : frame.indexOf(0x3a, sp3 + 1);
+    if (colon < 0 || colon - sp3 > 10) return;
+    const end = colon + 1 + Number(frame.toString('latin1', sp3 + 1, colon));
+    const at = frame.indexOf(frame[colon + 1] === 0x7b ? CLOSE_FLAGS_JSON : CLOSE_FLAGS_TNET, colon + 1);
+    if (at < 0 || at > end) return;
+    this.registry.unwatch(`${frame.toString('latin1', 0, sp1)}:${frame.toString('latin1', sp1 + 1, sp2)}`);
   }
 
   /** A PUSH command from a worker (`frames[0]` is the command). Returns an error text for a malformed one. */
@@ -215,8 +237,7 @@ export class PushRouter {
         if (typeof key !== 'string' || !CONN_RE.test(key)) return this.#reject('malformed', 'bad gone');
         // The framework closed it after handling the client's close frame (or failing it): its close handler already
         // ran, so the event carries no handshake.
-        const member = this.registry.get(key);
-        if (member !== undefined) member.handshake = undefined;
+        this.registry.unwatch(key);
         this.#depart(key);
         return;
       }

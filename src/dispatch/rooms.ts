@@ -59,6 +59,7 @@ export class Registry {
   readonly #beating = new Set<Member>();
   readonly #parked = new Set<Member>();
   #memberships = 0;
+  #watched = 0;
 
   /** Rooms with at least one member. */
   get rooms(): number {
@@ -73,6 +74,20 @@ export class Registry {
   /** Known connections (members, watched WebSockets, streams). */
   get connections(): number {
     return this.#members.size;
+  }
+
+  /** Connections whose handshake is kept (watched WebSockets). */
+  get watched(): number {
+    return this.#watched;
+  }
+
+  /** Drop `key`'s handshake: its close handler runs elsewhere (the client sent a close frame). */
+  unwatch(key: string): void {
+    const member = this.#members.get(key);
+    if (member === undefined || member.handshake === undefined) return;
+    member.handshake = undefined;
+    this.#watched -= 1;
+    if (member.rooms.size === 0 && member.heartbeatMs === 0) this.remove(key);
   }
 
   /** The record of `key`, if known. */
@@ -110,6 +125,7 @@ export class Registry {
   watch(key: string, uuid: string, id: number, server: number, handshake: Buffer): void {
     let member = this.#members.get(key);
     if (member === undefined) this.#members.set(key, (member = new Member(key, uuid, id, server, 'websocket')));
+    if (member.handshake === undefined) this.#watched += 1;
     member.handshake = handshake;
   }
 
@@ -127,6 +143,7 @@ export class Registry {
     if (member === undefined) return undefined;
     for (const room of [...member.rooms]) this.#leaveRoom(member, room);
     this.#members.delete(key);
+    if (member.handshake !== undefined) this.#watched -= 1;
     this.#beating.delete(member);
     this.#parked.delete(member);
     return member;

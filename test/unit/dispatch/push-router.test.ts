@@ -89,6 +89,20 @@ describe('push router', () => {
     assert.equal(s.stats.disconnectEvents.get('duplicate'), 1);
   });
 
+  test("a client's close frame seen first: the notice's event carries no handshake (the close handler runs once)", () => {
+    const s = setup();
+    s.join('r', [`${A}:5`]);
+    s.push([[PushTag.WATCH, opPayload({ conn: `${A}:5` }, Buffer.from('HS'))], [PushTag.WATCH, opPayload({ conn: `${A}:6` }, Buffer.from('HS6'))]]);
+    assert.equal(s.router.registry.watched, 2);
+    s.router.fromMongrel2(0, mongrel2Frame({ connId: 5, sender: A, method: 'WEBSOCKET', headers: { FLAGS: '0x88' }, body: '\u0003\u00e8' }));
+    s.router.fromMongrel2(0, mongrel2Frame({ connId: 6, sender: A, method: 'WEBSOCKET', headers: { FLAGS: '0x81' }, body: 'x' }));
+    assert.equal(s.router.registry.watched, 1);
+    s.router.fromMongrel2(0, disconnectNotice(5, A));
+    s.router.fromMongrel2(0, disconnectNotice(6, A));
+    assert.deepEqual(s.events.map((e) => [e.header['conn'], e.tail.toString()]), [[`${A}:5`, ''], [`${A}:6`, 'HS6']]);
+    assert.equal(s.router.registry.watched, 0);
+  });
+
   test('gone (the framework closed it): it leaves, its event carries no handshake (its close handler already ran)', () => {
     const s = setup();
     s.join('r', [`${A}:3`]);
