@@ -286,7 +286,13 @@ class Exchange {
 
   #park(parked: Parked): Promise<WorkOutcome> {
     this.#parkedStatus = parked.status;
-    return parked.commit(this.#gate).then(toResponse, (err: unknown) => this.#fail(err));
+    return parked.commit(this.#gate).then(toResponse, async (err: unknown) => {
+      if (parked.head === undefined) return this.#fail(err);
+      // The stream's head is out: the only honest signal left is cutting the connection.
+      this.#log.error({ err }, 'parking the connection failed after its head was sent');
+      await this.#quietly(() => this.#gate.close(), 'could not close after a failed park');
+      return 'error';
+    });
   }
 
   /** Log `err` and answer it (see `errorReply`). */

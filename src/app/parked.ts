@@ -20,13 +20,13 @@ export class Parked {
   constructor(
     readonly status: number,
     readonly head: Buffer | undefined,
-    readonly hubStep: () => void,
+    readonly hubStep: () => Promise<void> | void,
   ) {}
 
   /** Send the head, then run the hub step: pushes that follow the join reach the client after the head. */
   async commit(sink: ReplySink): Promise<void> {
     if (this.head !== undefined) await sink.write(this.head);
-    this.hubStep();
+    await this.hubStep();
   }
 }
 

@@ -44,14 +44,14 @@ export interface HubJoinOptions {
 
 /** The pool's room hub (the dispatcher); absent in the direct topology. Calls are queued in order. */
 export interface RoomHub {
-  join(room: string | null, conns: readonly string[], kind: MemberKind, options: HubJoinOptions): void;
-  leave(room: string | null, conns: readonly string[]): void;
-  broadcast(room: string, bodies: KindBodies, except: string | undefined): void;
+  join(room: string | null, conns: readonly string[], kind: MemberKind, options: HubJoinOptions): Promise<void> | void;
+  leave(room: string | null, conns: readonly string[]): Promise<void> | void;
+  broadcast(room: string, bodies: KindBodies, except: string | undefined): Promise<void> | void;
   /** Answer a parked request (kind `poll`) if it is still parked; dropped (and counted) otherwise. */
-  answer(conn: string, reply: Buffer): void;
+  answer(conn: string, reply: Buffer): Promise<void> | void;
   members(room: string): Promise<ReadonlyArray<readonly [conn: string, kind: MemberKind]>>;
   /** The app closed this connection: it leaves every room and its disconnect event runs. */
-  gone(conn: string): void;
+  gone(conn: string): Promise<void> | void;
 }
 
 /** What a topology gives `app.push` (bound by the worker runtime). */
@@ -184,7 +184,7 @@ export class Pusher {
     const hub = this.#transport?.hub;
     if (hub !== undefined) {
       try {
-        for (const conn of keys(to)) hub.gone(conn);
+        for (const conn of keys(to)) void Promise.resolve(hub.gone(conn)).catch(() => undefined); // `sent` reports a dead link
       } catch {
         // bad targets: `sent` already rejects for them
       }
@@ -222,7 +222,7 @@ export class Pusher {
         raw: bytes,
         poll: pollReply(200, bytes, text ? 'text/plain; charset=utf-8' : 'application/octet-stream'),
       };
-      hub.broadcast(roomName(room), bodies, options.except === undefined ? undefined : String(Conn.from(options.except)));
+      return hub.broadcast(roomName(room), bodies, options.except === undefined ? undefined : String(Conn.from(options.except)));
     });
   }
 
@@ -248,10 +248,10 @@ export class Pusher {
     const retry = options.retryMs === undefined ? undefined : Buffer.from(`retry: ${Math.max(0, Math.floor(options.retryMs))}\n\n`);
     const head = retry === undefined ? STREAM_HEAD : Buffer.concat([STREAM_HEAD, retry]);
     const conn = [String(ctx.conn)];
-    return new Parked(200, head, () => {
+    return new Parked(200, head, async () => {
       if (hub === undefined) return;
-      if (rooms.length === 0) hub.join(null, conn, 'sse', { heartbeatMs });
-      for (const room of rooms) hub.join(room, conn, 'sse', { heartbeatMs });
+      if (rooms.length === 0) await hub.join(null, conn, 'sse', { heartbeatMs });
+      await Promise.all(rooms.map((room) => hub.join(room, conn, 'sse', { heartbeatMs })));
     });
   }
 
@@ -293,10 +293,10 @@ export class Pusher {
     return this.#transport;
   }
 
-  #hub(op: (hub: RoomHub) => void): Promise<void> {
+  /** Run a hub operation: resolves once it was handed to the hub, rejects when it cannot be. */
+  #hub(op: (hub: RoomHub) => Promise<void> | void): Promise<void> {
     try {
-      op(this.hubOrThrow());
-      return Promise.resolve();
+      return Promise.resolve(op(this.hubOrThrow()));
     } catch (err) {
       return Promise.reject(err);
     }

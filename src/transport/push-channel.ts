@@ -31,10 +31,10 @@ export type HubBodies = Partial<Record<ConnKind, Buffer>>;
 
 /** The room hub's operations, as a worker sends them. */
 export interface PushHub {
-  join(room: string | null, conns: readonly string[], kind: ConnKind, options: HubJoin): void;
-  leave(room: string | null, conns: readonly string[]): void;
-  broadcast(room: string, bodies: HubBodies, except: string | undefined): void;
-  answer(conn: string, reply: Buffer): void;
+  join(room: string | null, conns: readonly string[], kind: ConnKind, options: HubJoin): Promise<void>;
+  leave(room: string | null, conns: readonly string[]): Promise<void>;
+  broadcast(room: string, bodies: HubBodies, except: string | undefined): Promise<void>;
+  answer(conn: string, reply: Buffer): Promise<void>;
   members(room: string): Promise<ReadonlyArray<readonly [string, ConnKind]>>;
   gone(conn: string): void;
 }
@@ -138,23 +138,23 @@ export class HubChannel implements PushChannel, PushHub {
     return last;
   }
 
-  join(room: string | null, conns: readonly string[], kind: ConnKind, options: HubJoin): void {
+  join(room: string | null, conns: readonly string[], kind: ConnKind, options: HubJoin): Promise<void> {
     const header = { room, conns, kind, ...(options.heartbeatMs === undefined ? {} : { heartbeatMs: options.heartbeatMs }), ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }) };
-    this.#op(PushTag.JOIN, 0, opPayload(header, options.timeoutReply));
+    return this.#outlet.push(PushTag.JOIN, 0, opPayload(header, options.timeoutReply));
   }
 
-  leave(room: string | null, conns: readonly string[]): void {
-    this.#op(PushTag.LEAVE, 0, opPayload({ room, conns }));
+  leave(room: string | null, conns: readonly string[]): Promise<void> {
+    return this.#outlet.push(PushTag.LEAVE, 0, opPayload({ room, conns }));
   }
 
-  broadcast(room: string, bodies: HubBodies, except: string | undefined): void {
+  broadcast(room: string, bodies: HubBodies, except: string | undefined): Promise<void> {
     const parts = CONN_KINDS.map((kind) => bodies[kind] ?? EMPTY);
     const header = { room, lens: parts.map((p) => p.length), ...(except === undefined ? {} : { except }) };
-    this.#op(PushTag.BROADCAST, 0, opPayload(header, Buffer.concat(parts)));
+    return this.#outlet.push(PushTag.BROADCAST, 0, opPayload(header, Buffer.concat(parts)));
   }
 
-  answer(conn: string, reply: Buffer): void {
-    this.#op(PushTag.ANSWER, 0, opPayload({ conn }, reply));
+  answer(conn: string, reply: Buffer): Promise<void> {
+    return this.#outlet.push(PushTag.ANSWER, 0, opPayload({ conn }, reply));
   }
 
   members(room: string): Promise<ReadonlyArray<readonly [string, ConnKind]>> {
@@ -220,8 +220,8 @@ export class HubChannel implements PushChannel, PushHub {
     }
   }
 
+  /** The runtime's own operations (watch, members): nobody awaits their hand-over; a dead link fails the question. */
   #op(tag: number, id: number, payload: Buffer): void {
-    // Room operations are fire-and-forget for the caller; a link that cannot send is reported by its own logs.
     this.#outlet.push(tag, id, payload).catch(() => undefined);
   }
 }
