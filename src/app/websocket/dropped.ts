@@ -7,7 +7,6 @@
  */
 import type { ReplySink } from '../../http/sink';
 import type { RawMessage } from '../../protocol/types';
-import { WS_CLOSE } from '../../protocol/websocket';
 import { invoke } from '../invoke';
 import { WebSocketSession, type WebSocketConfig } from './session';
 
@@ -37,6 +36,3 @@ export async function dispatchDropped(config: WebSocketConfig, handshake: RawMes
   if (settled.kind === 'timeout') session.log.warn({ timeoutMs }, 'websocket close handler timed out');
   return settled.kind === 'ok' ? 'closed' : settled.kind === 'aborted' ? 'none' : settled.kind;
 }
-
-/** Re-exported so callers need not import the protocol module for the one constant they compare with. */
-export const NORMAL_CLOSURE = WS_CLOSE.NORMAL;
