@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { App, Conn, ErrorCode, formatSseEvent, lastEventId, Parked, type PushTransport, type RoomHub } from '../../../src';
 import { parseReply } from '../../../src/protocol/reply-writer';
-import { parseFrames } from '../../../src/app';
+import { CollectingSink, parseFrames } from '../../../src/app';
 
 const A = '6a3f9c3e-5a53-4d4b-9d1e-3c2b9a7d1f00';
 const B = '8c1d4f52-2b7e-4c39-a0a4-5e6f7d8c9b01';
@@ -51,6 +51,10 @@ describe('Conn', () => {
     assert.match(res.text(), /^[A-Za-z0-9-]+:\d+$/);
     const ws = await app.websocketMessage('/ws', 'hi');
     assert.match(ws.frames[0]?.text() ?? '', /^[A-Za-z0-9-]+:\d+$/);
+    const sink = new CollectingSink();
+    const msg = { sender: A, connId: 42, path: '@who', headers: { PATH: '@who', METHOD: 'JSON' }, body: Buffer.from('{}'), protocol: 'json' as const };
+    await app.dispatchSocketMessage({ msg, method: 'JSON', data: '{}' }, sink);
+    assert.deepEqual(sink.writes.map((w) => w.toString()), [`${A}:42`]);
   });
 });
 
