@@ -154,8 +154,9 @@ export class PushRouter {
     const colon = sp3 < 0 ? -1 : frame.indexOf(0x3a, sp3 + 1);
     if (colon < 0 || colon - sp3 > 10) return;
     const end = colon + 1 + Number(frame.toString('latin1', sp3 + 1, colon));
-    const at = frame.indexOf(frame[colon + 1] === 0x7b ? CLOSE_FLAGS_JSON : CLOSE_FLAGS_TNET, colon + 1);
-    if (at < 0 || at > end) return;
+    if (!Number.isSafeInteger(end) || end > frame.length) return;
+    // Within the headers only: a large body is never scanned.
+    if (frame.subarray(colon + 1, end).indexOf(frame[colon + 1] === 0x7b ? CLOSE_FLAGS_JSON : CLOSE_FLAGS_TNET) < 0) return;
     this.registry.unwatch(`${frame.toString('latin1', 0, sp1)}:${frame.toString('latin1', sp1 + 1, sp2)}`);
   }
 
