@@ -6,20 +6,12 @@
  * @module
  */
 import type { Logger } from 'pino';
+import type { AppKind } from '../config/app-kind';
 import { isWorkerApp, type WorkerApp } from '../worker/app-contract';
 import { FetchAdapter, type FetchHandler } from './fetch';
 import { NodeHttpAdapter, type NodeListener } from './node-http';
 
-/** The kinds of app `--app` accepts. */
-export const APP_KINDS = ['auto', 'm2pool', 'fetch', 'node'] as const;
-
-/** One of {@link APP_KINDS}. */
-export type AppKind = (typeof APP_KINDS)[number];
-
-/** True for one of {@link APP_KINDS}. */
-export function isAppKind(value: unknown): value is AppKind {
-  return typeof value === 'string' && (APP_KINDS as readonly string[]).includes(value);
-}
+export { APP_KINDS, isAppKind, type AppKind } from '../config/app-kind';
 
 /** What each kind looks like, for error messages. */
 export const APP_KIND_SHAPES: Readonly<Record<Exclude<AppKind, 'auto'>, string>> = {

@@ -12,7 +12,7 @@ export type FieldKind = 'int' | 'number' | 'string' | 'strings' | 'level' | 'boo
 
 /** Dotted path of a config key: `workers`, `restartBackoff.initialMs`. */
 export type ConfigKey =
-  | 'app' | 'workers' | 'minWorkers' | 'maxWorkers' | 'minReady' | 'sendSpecs' | 'recvSpecs' | 'admin'
+  | 'app' | 'appKind' | 'workers' | 'minWorkers' | 'maxWorkers' | 'minReady' | 'sendSpecs' | 'recvSpecs' | 'admin'
   | 'adminToken' | 'adminTokenFile' | 'metricsToken' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'drainTimeoutMs'
   | 'shutdownTimeoutMs' | 'restartBackoff.initialMs' | 'restartBackoff.maxMs' | 'restartBackoff.resetAfterMs'
   | 'crashLoop.maxFailures' | 'crashLoop.windowMs' | 'crashLoop.probeAfterMs' | 'maxRequests' | 'maxRequestsJitter' | 'maxRssBytes'
@@ -52,6 +52,7 @@ function field(key: ConfigKey, kind: FieldKind, arg: string, help: string, flag?
 /** Every configuration key, in `--help` order. */
 export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('app', 'string', 'MODULE', 'handler app module each worker loads (required)'),
+  field('appKind', 'string', 'auto|m2pool|fetch|node', "what --app exports: an m2pool App, a fetch(Request) app (Hono), a node (req, res) listener (Express); auto tells them apart (default auto)"),
   field('workers', 'int', 'N', 'workers to run at start (default 2)'),
   field('minWorkers', 'int', 'N', 'lowest count scale accepts (default 1)'),
   field('maxWorkers', 'int', 'N', 'highest count scale accepts (default 32)'),

@@ -10,6 +10,7 @@ import type { ConfigKey } from './fields';
 import { tokenProblem } from './admin-token';
 import { isLoopbackHost, parseHostPort } from './host-port';
 import { bool, endpoints, int, isRecord, level, ms, onOff, Reader, show, str, strings, topology, unknownKeyIssues, uploadTemplate, workerEndpoint, MAX_TIMER_MS, type Check, type ReaderOptions } from './checks';
+import { appKind as appKindCheck } from './app-kind';
 import { workerNumber as limited, type WorkerPassThrough } from './worker-config';
 import { AUTOSCALE_DEFAULTS, type AutoscaleSettings } from './autoscale';
 
@@ -36,7 +37,7 @@ const hostPort: Check<string> = (v) => {
 };
 
 const TOP_KEYS: ReadonlySet<string> = new Set([
-  'app', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
+  'app', 'appKind', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
   'bootTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'drainTimeoutMs', 'shutdownTimeoutMs',
   'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
   'receiveHwm', 'requestTimeoutMs', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
@@ -84,6 +85,8 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   const pass: { -readonly [K in PassKey]?: PoolConfig[K] } = {};
   const adminTokenFile = r.optional('adminTokenFile', str(true));
   if (adminTokenFile !== undefined) pass.adminTokenFile = adminTokenFile;
+  const appKind = r.optional('appKind', appKindCheck);
+  if (appKind !== undefined) pass.appKind = appKind;
   const maxInFlight = r.optional('maxInFlight', limited('maxInFlight'));
   if (maxInFlight !== undefined) pass.maxInFlight = maxInFlight;
   const receiveHwm = r.optional('receiveHwm', limited('receiveHwm'));

@@ -70,7 +70,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   }
   let app: WorkerApp;
   try {
-    app = await loadApp(config.app, process.cwd());
+    app = await loadApp(config.app, process.cwd(), config.appKind);
     applyRequestTimeout(app, config.requestTimeoutMs);
   } catch (err) {
     return fatal(ExitCode.APP_LOAD_ERROR, ErrorCode.APP_LOAD, err);

@@ -8,6 +8,7 @@
 import { posix } from 'node:path';
 import { workerEndpoint } from '../config/checks';
 import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
+import { APP_KINDS } from '../config/app-kind';
 import { LOG_LEVELS } from '../config/log-level';
 import { DEFAULT_UPLOAD_BASENAME, parseUploadStore } from '../config/upload-template';
 import { decodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
@@ -19,7 +20,8 @@ export type WorkerOptions = WorkerConfig;
 
 /** Flags of `m2pool worker`. */
 export const WORKER_FLAGS: FlagSpecs = {
-  app: { type: 'string', placeholder: 'module', description: 'module exporting `app` (an m2pool App), resolved from the current directory' },
+  app: { type: 'string', placeholder: 'module', description: 'module exporting `app` or a default export: an m2pool App, a fetch(Request) app (Hono) or a node (req, res) listener (Express); resolved from the current directory' },
+  'app-kind': { type: 'string', placeholder: 'kind', description: `which kind of app --app exports: ${APP_KINDS.join(', ')} (auto tells them apart by shape)`, defaultText: 'auto' },
   'send-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 handler send_spec to PULL requests from, e.g. tcp://127.0.0.1:9997" },
   'recv-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 handler recv_spec to PUB replies to; the i-th pairs with the i-th --send-spec" },
   dispatcher: { type: 'string', placeholder: 'endpoint', description: "the pool dispatcher's endpoint (ipc://PATH or tcp://HOST:PORT), instead of --send-spec/--recv-spec" },
@@ -56,6 +58,7 @@ export function readWorkerConfig(values: FlagValues, handed?: string): WorkerCon
   const uploadStore = readUploadTemplate(r) ?? base?.uploadStore;
   const config: WorkerConfig = {
     app: base === undefined || values['app'] !== undefined ? r.required('app') : base.app,
+    ...readAppKind(r, base),
     ...readEndpoints(r, base),
     maxInFlight: intFlag('max-in-flight', 'maxInFlight'),
     receiveHwm: intFlag('receive-hwm', 'receiveHwm'),
@@ -73,6 +76,12 @@ export function readWorkerConfig(values: FlagValues, handed?: string): WorkerCon
   };
   r.check();
   return config;
+}
+
+/** `--app-kind`, else the handed-over configuration's (absent: auto). */
+function readAppKind(r: FlagReader, base: WorkerConfig | undefined): Pick<WorkerConfig, 'appKind'> {
+  const kind = r.string('app-kind') === undefined ? base?.appKind : r.choice('app-kind', APP_KINDS, 'auto');
+  return kind === undefined ? {} : { appKind: kind };
 }
 
 /** The handed-over configuration, or undefined with its problems recorded (a broken one is a usage error). */
