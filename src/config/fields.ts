@@ -53,7 +53,7 @@ function field(key: ConfigKey, kind: FieldKind, arg: string, help: string, flag?
 export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('app', 'string', 'MODULE', 'handler app module each worker loads (required)'),
   field('appKind', 'string', 'auto|m2pool|fetch|node', "what --app exports: an m2pool App, a fetch(Request) app (Hono), a node (req, res) listener (Express); auto tells them apart (default auto)"),
-  field('workers', 'int', 'N', 'workers to run at start (default 2)'),
+  field('workers', 'int', 'N|auto', 'workers to run at start; auto = the CPUs available to the process (default 2)'),
   field('minWorkers', 'int', 'N', 'lowest count scale accepts (default 1)'),
   field('maxWorkers', 'int', 'N', 'highest count scale accepts (default 32)'),
   field('minReady', 'int', 'N', 'ready workers needed for /readyz and pm2 wait_ready (default 1)'),

@@ -3,6 +3,7 @@
  * one small check per key, every problem collected, unknown keys rejected, one {@link ConfigError} thrown.
  * @module
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors';
 import { DEFAULTS, type PoolConfig } from './schema';
@@ -29,6 +30,9 @@ function num(min: number, max: number, minExclusive = false): Check<number> {
       ? { value: v }
       : { problem: `must be a number ${minExclusive ? 'above' : 'from'} ${min} ${minExclusive ? 'and at most' : 'to'} ${max}, got ${show(v)}` };
 }
+
+/** A worker count, or `auto`: the CPUs this process may use (`os.availableParallelism()`, as pm2's `-i max`). */
+const workerCount: Check<number> = (v) => (v === 'auto' ? { value: availableParallelism() } : int(0, 1024)(v));
 
 const hostPort: Check<string> = (v) => {
   if (typeof v !== 'string') return { problem: `must be a HOST:PORT string, got ${show(v)}` };
@@ -119,7 +123,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   if (autoscale !== undefined) pass.autoscale = autoscale;
   const config: PoolConfig = {
     app,
-    workers: r.read('workers', int(0, 1024), d.workers),
+    workers: r.read('workers', workerCount, d.workers),
     minWorkers: r.read('minWorkers', int(0, 1024), d.minWorkers),
     maxWorkers: r.read('maxWorkers', int(1, 1024), d.maxWorkers),
     minReady: r.read('minReady', int(0, 1024), d.minReady),

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { ConfigError } from '../../../src/errors';
 import { DEFAULTS } from '../../../src/config/schema';
 import { validateConfig } from '../../../src/config/validate';
@@ -164,4 +165,9 @@ test('appKind is one of auto, m2pool, fetch, node; absent unless given', () => {
   assert.equal('appKind' in validateConfig({ app: 'a' }), false);
   assert.equal(validateConfig({ app: 'a', appKind: 'node' }).appKind, 'node');
   assert.ok(issuesOf({ app: 'a', appKind: 'express' }).some((i) => i.startsWith('appKind: must be one of auto, m2pool, fetch, node')));
+});
+
+test('workers auto is the CPUs available to the process', () => {
+  assert.equal(validateConfig({ app: 'a', workers: 'auto' }).workers, availableParallelism());
+  assert.ok(issuesOf({ app: 'a', workers: 'many' }).some((i) => i.startsWith('workers: must be an integer')));
 });
