@@ -55,8 +55,9 @@ export function runForeign(config: ForeignConfig, msg: RawMessage, sink: ReplySi
 class ForeignExchange implements ForeignRequest {
   readonly req: Request;
   readonly out: GatedSink;
-  readonly logger: Logger;
   readonly #config: ForeignConfig;
+  readonly #baseLog: Logger;
+  #log: Logger | undefined;
   readonly #counting: CountingSink;
   readonly #controller = new AbortController();
   readonly #external: AbortSource | undefined;
@@ -69,7 +70,12 @@ class ForeignExchange implements ForeignRequest {
     this.#counting = new CountingSink(sink);
     this.out = new GatedSink(this.#counting);
     this.#external = options.cancellation ?? options.signal;
-    this.logger = (options.logger ?? config.logger).child({ route: config.route, method: this.req.method, connId: this.req.connId });
+    this.#baseLog = options.logger ?? config.logger;
+  }
+
+  /** The request's child logger, made on first use: most requests never log. */
+  get logger(): Logger {
+    return (this.#log ??= this.#baseLog.child({ route: this.#config.route, method: this.req.method, connId: this.req.connId }));
   }
 
   get signal(): AbortSignal {

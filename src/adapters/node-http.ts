@@ -124,7 +124,9 @@ class ReplySocket extends Duplex {
     this.remoteAddress = request.req.remoteAddress || undefined;
     this.encrypted = request.req.scheme === 'https' ? true : undefined;
     // Destroying with an error (an abort) must not crash the process: nobody else listens on this socket.
-    this.on('error', (err: Error) => request.logger.debug({ err }, 'response socket error'));
+    this.on('error', (err: Error) => {
+      if (request.logger.isLevelEnabled('debug')) request.logger.debug({ err }, 'response socket error');
+    });
   }
 
   setTimeout(): this {

@@ -12,7 +12,7 @@ export type FieldKind = 'int' | 'number' | 'string' | 'strings' | 'level' | 'boo
 
 /** Dotted path of a config key: `workers`, `restartBackoff.initialMs`. */
 export type ConfigKey =
-  | 'app' | 'appKind' | 'workers' | 'minWorkers' | 'maxWorkers' | 'minReady' | 'sendSpecs' | 'recvSpecs' | 'admin'
+  | 'app' | 'appKind' | 'mongrel2Config' | 'workers' | 'minWorkers' | 'maxWorkers' | 'minReady' | 'sendSpecs' | 'recvSpecs' | 'admin'
   | 'adminToken' | 'adminTokenFile' | 'metricsToken' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'drainTimeoutMs'
   | 'shutdownTimeoutMs' | 'restartBackoff.initialMs' | 'restartBackoff.maxMs' | 'restartBackoff.resetAfterMs'
   | 'crashLoop.maxFailures' | 'crashLoop.windowMs' | 'crashLoop.probeAfterMs' | 'maxRequests' | 'maxRequestsJitter' | 'maxRssBytes'
@@ -57,8 +57,9 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('minWorkers', 'int', 'N', 'lowest count scale accepts (default 1)'),
   field('maxWorkers', 'int', 'N', 'highest count scale accepts (default 32)'),
   field('minReady', 'int', 'N', 'ready workers needed for /readyz and pm2 wait_ready (default 1)'),
-  field('sendSpecs', 'strings', 'EP', "Mongrel2 send_spec, repeatable; env: comma-separated (default tcp://127.0.0.1:9997)", 'send-spec'),
-  field('recvSpecs', 'strings', 'EP', "Mongrel2 recv_spec, repeatable, same count as --send-spec (default tcp://127.0.0.1:9996)", 'recv-spec'),
+  field('sendSpecs', 'strings', 'EP', "Mongrel2 send_spec, repeatable; env: comma-separated (default: the handler of --mongrel2-config)", 'send-spec'),
+  field('recvSpecs', 'strings', 'EP', "Mongrel2 recv_spec, repeatable, same count as --send-spec (default: the handler of --mongrel2-config)", 'recv-spec'),
+  field('mongrel2Config', 'string', 'FILE', "without --send-spec/--recv-spec, use this mongrel2.conf's Handler endpoints, ${RUN_DIR} = ./run/mongrel2 as `m2pool mongrel2` runs it (default deploy/mongrel2/mongrel2.conf)", 'mongrel2-config'),
   field('topology', 'string', 'dispatch|direct', 'dispatch: a dispatcher between Mongrel2 and the workers (scaling, reloads and crashes lose nothing); direct: workers connect to Mongrel2 (default dispatch)'),
   field('dispatcher', 'string', 'tcp://HOST:PORT', 'dispatch: join this remote dispatcher instead of forking one'),
   field('dispatcherBind', 'string', 'EP', 'dispatch: where the forked dispatcher listens for workers (default ipc://RUN_DIR/dispatch.sock)'),

@@ -48,6 +48,8 @@ export type Topology = 'dispatch' | 'direct';
 export interface PoolConfig extends WorkerPassThrough {
   /** Module the workers load (`--app`). Required: there is no default. */
   readonly app: WorkerConfig['app'];
+  /** The mongrel2.conf whose Handler endpoints are the default `sendSpecs`/`recvSpecs` (config/mongrel2-endpoints.ts). */
+  readonly mongrel2Config?: string;
   /** Desired number of workers at start. @default 2 */
   readonly workers: number;
   /** Lowest count `scale` accepts. @default 1 */
@@ -56,9 +58,12 @@ export interface PoolConfig extends WorkerPassThrough {
   readonly maxWorkers: number;
   /** Ready workers needed for `/readyz` 200 and pm2's `wait_ready`. @default 1 */
   readonly minReady: number;
-  /** Mongrel2 `send_spec` endpoints (worker PULL connects); one per Mongrel2 server. @default ['tcp://127.0.0.1:9997'] */
+  /**
+   * Mongrel2 `send_spec` endpoints (worker PULL connects); one per Mongrel2 server. Default: the handler of
+   * `mongrel2Config` (the shipped mongrel2.conf), else (`resolveConfig` without file access) ['tcp://127.0.0.1:9997'].
+   */
   readonly sendSpecs: WorkerConfig['sendSpecs'];
-  /** Mongrel2 `recv_spec` endpoints (worker PUB connects); same count and order as `sendSpecs`. @default ['tcp://127.0.0.1:9996'] */
+  /** Mongrel2 `recv_spec` endpoints (worker PUB connects); same count and order as `sendSpecs`. Default: as `sendSpecs`. */
   readonly recvSpecs: WorkerConfig['recvSpecs'];
   /** Admin HTTP listen address `HOST:PORT` (`[v6]:PORT` for IPv6; port 0 = any free port). @default '127.0.0.1:9890' */
   readonly admin: string;
@@ -133,7 +138,7 @@ export interface PoolConfig extends WorkerPassThrough {
 }
 
 /** Keys that have a default (every key except the required `app` and the optional pass-throughs). */
-type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'adminTokenFile' | keyof WorkerPassThrough | 'uploadDir' | 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'autoscale'>;
+type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'mongrel2Config' | 'adminTokenFile' | keyof WorkerPassThrough | 'uploadDir' | 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'autoscale'>;
 
 /** Shape of {@link DEFAULTS}. */
 export type PoolDefaults = Pick<PoolConfig, DefaultedKeys>;

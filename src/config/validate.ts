@@ -21,7 +21,7 @@ export interface ValidateOptions extends ReaderOptions<ConfigKey> {
   readonly unknownKeyOrigin?: string;
 }
 
-type PassKey = 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'adminTokenFile' | 'uploadDir' | keyof WorkerPassThrough | 'autoscale';
+type PassKey = 'mongrel2Config' | 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'adminTokenFile' | 'uploadDir' | keyof WorkerPassThrough | 'autoscale';
 
 /** A finite number in (min, max] (`minExclusive`) or [min, max]. */
 function num(min: number, max: number, minExclusive = false): Check<number> {
@@ -41,7 +41,7 @@ const hostPort: Check<string> = (v) => {
 };
 
 const TOP_KEYS: ReadonlySet<string> = new Set([
-  'app', 'appKind', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
+  'app', 'appKind', 'mongrel2Config', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
   'bootTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'drainTimeoutMs', 'shutdownTimeoutMs',
   'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
   'receiveHwm', 'requestTimeoutMs', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
@@ -89,6 +89,8 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   const pass: { -readonly [K in PassKey]?: PoolConfig[K] } = {};
   const adminTokenFile = r.optional('adminTokenFile', str(true));
   if (adminTokenFile !== undefined) pass.adminTokenFile = adminTokenFile;
+  const mongrel2Config = r.optional('mongrel2Config', str(true));
+  if (mongrel2Config !== undefined) pass.mongrel2Config = mongrel2Config;
   const appKind = r.optional('appKind', appKindCheck);
   if (appKind !== undefined) pass.appKind = appKind;
   const maxInFlight = r.optional('maxInFlight', limited('maxInFlight'));

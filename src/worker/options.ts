@@ -14,6 +14,7 @@ import { DEFAULT_UPLOAD_BASENAME, parseUploadStore } from '../config/upload-temp
 import { decodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
 import { WORKER_DEFAULTS, WORKER_LIMITS, type DispatcherEndpoint, type WorkerConfig, type WorkerDefaults, type WorkerNumberKey } from '../config/worker-config';
 import { ConfigError } from '../errors';
+import { MONGREL2_CONFIG_FLAG, mongrel2Endpoints } from '../config/mongrel2-endpoints';
 
 /** The settings `runWorker` takes: the worker configuration itself (kept as a name for embedders). */
 export type WorkerOptions = WorkerConfig;
@@ -24,6 +25,7 @@ export const WORKER_FLAGS: FlagSpecs = {
   'app-kind': { type: 'string', placeholder: 'kind', description: `which kind of app --app exports: ${APP_KINDS.join(', ')} (auto tells them apart by shape)`, defaultText: 'auto' },
   'send-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 handler send_spec to PULL requests from, e.g. tcp://127.0.0.1:9997" },
   'recv-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 handler recv_spec to PUB replies to; the i-th pairs with the i-th --send-spec" },
+  'mongrel2-config': MONGREL2_CONFIG_FLAG,
   dispatcher: { type: 'string', placeholder: 'endpoint', description: "the pool dispatcher's endpoint (ipc://PATH or tcp://HOST:PORT), instead of --send-spec/--recv-spec" },
   'curve-server-key-file': { type: 'string', placeholder: 'file', description: "the dispatcher's CURVE public key (.pub), for a tcp:// --dispatcher" },
   'curve-secret-file': { type: 'string', placeholder: 'file', description: "this worker's CURVE secret key (.key, m2pool keygen); its .pub must be in the dispatcher's authorized directory" },
@@ -124,7 +126,7 @@ function readEndpoints(r: FlagReader, base: WorkerConfig | undefined): Pick<Work
     if (sendSpecs.length > 0 || recvSpecs.length > 0) r.issues.push('--dispatcher and --send-spec/--recv-spec are mutually exclusive');
     return { sendSpecs, recvSpecs, dispatcher };
   }
-  if (sendSpecs.length === 0) r.issues.push('at least one --send-spec (or a --dispatcher) is required');
+  if (sendSpecs.length === 0 && recvSpecs.length === 0) return mongrel2Endpoints(r);
   if (sendSpecs.length !== recvSpecs.length) {
     r.issues.push(`each --send-spec needs a matching --recv-spec (got ${sendSpecs.length} and ${recvSpecs.length})`);
   }
