@@ -22,6 +22,7 @@ import { applyRequestTimeout, type WorkerApp } from './app-contract';
 import { startHeartbeat } from './heartbeat';
 import { WorkerRuntime } from './runtime';
 import { listenForStopTriggers } from '../ipc/stop-triggers';
+import { waitingIntervalMs, warnWhileWaiting } from '../log/waiting-warning';
 
 const LINGER_MS = 2_000;
 
@@ -90,9 +91,11 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     else logger.warn({ event: 'link.lost', link: link.name }, `link.lost: ${transport.topology === 'dispatch' ? 'the dispatcher (or its Mongrel2)' : 'Mongrel2'} went away; waiting for it to come back`);
     metrics?.endpointsConnected(transport.connectedCount());
   });
+  const stopWaitingWarning = warnWhileWaiting(logger, 'worker.waiting', () => transport.links, waitingIntervalMs());
   try {
     await transport.start(config.bootTimeoutMs);
   } catch (err) {
+    stopWaitingWarning();
     await transport.close(0);
     return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
   }
@@ -165,6 +168,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   });
 
   await stopped;
+  stopWaitingWarning();
   stopHeartbeat();
   if (metrics !== undefined) {
     metrics.stopPushing();
