@@ -10,6 +10,7 @@ import { HttpFront } from '../http-front/front';
 import { createLogger } from '../log/logger';
 import { APP_KINDS } from '../config/app-kind';
 import { LOG_LEVELS } from '../config/log-level';
+import { applyLogFormatFlag } from '../log/log-format';
 import { WORKER_DEFAULTS } from '../config/worker-config';
 import { applyRequestTimeout, type WorkerApp } from '../worker/app-contract';
 import { loadApp } from '../worker/app-loader';
@@ -24,6 +25,7 @@ export const SERVE_FLAGS: FlagSpecs = {
   'drain-timeout-ms': WORKER_FLAGS['drain-timeout-ms']!,
   'max-body-bytes': { type: 'string', placeholder: 'n', description: 'largest request body read into memory; larger ones get 413', defaultText: String(WORKER_DEFAULTS.maxUploadBytes) },
   'log-level': WORKER_FLAGS['log-level']!,
+  'log-format': WORKER_FLAGS['log-format']!,
 };
 
 /** Help text of the command. */
@@ -49,6 +51,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const drainTimeoutMs = r.int('drain-timeout-ms', WORKER_DEFAULTS.drainTimeoutMs, 0);
   const maxBodyBytes = r.int('max-body-bytes', WORKER_DEFAULTS.maxUploadBytes, 0);
   const logLevel = r.choice('log-level', LOG_LEVELS, WORKER_DEFAULTS.logLevel);
+  const formatProblem = applyLogFormatFlag(values['log-format']);
+  if (formatProblem !== undefined) r.issues.push(formatProblem);
   r.check();
   if (typeof listen === 'string') return ExitCode.USAGE; // unreachable: check() threw
 

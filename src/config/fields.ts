@@ -17,7 +17,7 @@ export type ConfigKey =
   | 'shutdownTimeoutMs' | 'restartBackoff.initialMs' | 'restartBackoff.maxMs' | 'restartBackoff.resetAfterMs'
   | 'crashLoop.maxFailures' | 'crashLoop.windowMs' | 'crashLoop.probeAfterMs' | 'maxRequests' | 'maxRequestsJitter' | 'maxRssBytes'
   | 'maxSurge' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'logLevel' | 'requestLogLevel'
-  | 'metrics' | 'topology' | 'dispatcher' | 'dispatcherBind' | 'runDir' | 'queueLimit' | 'queueTimeoutMs'
+  | 'metrics' | 'logFormat' | 'topology' | 'dispatcher' | 'dispatcherBind' | 'runDir' | 'queueLimit' | 'queueTimeoutMs'
   | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'insecure'
   | 'workerModule' | 'workerArgs'
   | 'autoscale.min' | 'autoscale.max' | 'autoscale.intervalMs' | 'autoscale.targetUtilization' | 'autoscale.targetQueueWaitMs'
@@ -96,6 +96,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('uploadDir', 'string', 'DIR', 'worker: shorthand for --upload-store DIR/upload.XXXXXX'),
   field('uploadThreshold', 'int', 'BYTES', `worker: Mongrel2's limits.content_length (default ${WORKER_DEFAULTS.uploadThreshold})`),
   field('logLevel', 'level', 'LEVEL', `${LOG_LEVELS.join('|')} (default ${WORKER_DEFAULTS.logLevel})`),
+  field('logFormat', 'string', 'json|pretty', 'log lines as JSON (pm2, systemd, log shippers) or pretty for a terminal, in every process of the pool (default json)'),
   field('requestLogLevel', 'level', 'LEVEL', `worker: level of per-request log lines (default ${WORKER_DEFAULTS.requestLogLevel})`),
   field('metrics', 'string', 'on|off', `worker: record request metrics and push them to the supervisor (default ${WORKER_DEFAULTS.metrics})`),
   field('workerModule', 'string', 'FILE', 'script forked per worker (default: this package\'s dist/src/cli/main.js)'),

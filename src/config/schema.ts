@@ -106,6 +106,8 @@ export interface PoolConfig extends WorkerPassThrough {
   readonly uploadDir?: string;
   /** Log level of the supervisor, also passed to workers. @default 'info' */
   readonly logLevel: WorkerConfig['logLevel'];
+  /** `pretty`: pino-pretty in the supervisor and every process it forks (log/log-format.ts). @default 'json' */
+  readonly logFormat: 'json' | 'pretty';
   /**
    * `dispatch`: the supervisor forks a dispatcher (`m2pool dispatcher`), the only process connected to Mongrel2,
    * and the workers ask it for work; `direct`: every worker connects to Mongrel2 itself. @default 'dispatch'
@@ -166,6 +168,7 @@ export const DEFAULTS: PoolDefaults = Object.freeze({
   maxRssBytes: 0,
   maxSurge: 1,
   logLevel: WORKER_DEFAULTS.logLevel,
+  logFormat: 'json',
   topology: 'dispatch',
   runDir: 'run',
   insecure: false,

@@ -34,6 +34,8 @@ function num(min: number, max: number, minExclusive = false): Check<number> {
 /** A worker count, or `auto`: the CPUs this process may use (`os.availableParallelism()`, as pm2's `-i max`). */
 const workerCount: Check<number> = (v) => (v === 'auto' ? { value: availableParallelism() } : int(0, 1024)(v));
 
+const logFormat: Check<'json' | 'pretty'> = (v) => (v === 'json' || v === 'pretty' ? { value: v } : { problem: `must be json or pretty, got ${show(v)}` });
+
 const hostPort: Check<string> = (v) => {
   if (typeof v !== 'string') return { problem: `must be a HOST:PORT string, got ${show(v)}` };
   const hp = parseHostPort(v);
@@ -44,7 +46,7 @@ const TOP_KEYS: ReadonlySet<string> = new Set([
   'app', 'appKind', 'mongrel2Config', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
   'bootTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'drainTimeoutMs', 'shutdownTimeoutMs',
   'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
-  'receiveHwm', 'requestTimeoutMs', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
+  'receiveHwm', 'requestTimeoutMs', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'logFormat', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
   'topology', 'dispatcher', 'dispatcherBind', 'runDir', 'queueLimit', 'queueTimeoutMs', 'curveSecretFile', 'curveServerKeyFile', 'curveAuthorizedDir', 'insecure',
   'autoscale',
 ]);
@@ -154,6 +156,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
     maxRssBytes: r.read('maxRssBytes', int(0), d.maxRssBytes),
     maxSurge: r.read('maxSurge', int(1, 1024), d.maxSurge),
     logLevel: r.read('logLevel', level, d.logLevel),
+    logFormat: r.read('logFormat', logFormat, d.logFormat),
     workerModule: r.read('workerModule', str(true), d.workerModule),
     workerArgs: r.read('workerArgs', strings(() => undefined, 0), d.workerArgs),
     topology: r.read('topology', topology, d.topology),

@@ -4,6 +4,7 @@
  * `workerConfigOf`) in `M2POOL_WORKER_CONFIG` (docs/architecture.md, "The worker contract").
  * @module
  */
+import { LOG_FORMAT_ENV } from '../log/log-format';
 import { fork } from 'node:child_process';
 import type { PoolConfig } from '../config/schema';
 import { forkedDispatcherBind } from '../config/validate';
@@ -112,9 +113,14 @@ export function dispatcherArgs(config: PoolConfig): string[] {
   ];
 }
 
+/** The pool's log format for a child (the only M2POOL_* variable a child gets besides its own; json: none). */
+function logFormatEnv(config: PoolConfig): Record<string, string> {
+  return config.logFormat === 'pretty' ? { [LOG_FORMAT_ENV]: 'pretty' } : {};
+}
+
 /** The spawn request of the pool's dispatcher (slot -1: it holds no worker slot). */
 export function dispatcherSpawnRequest(config: PoolConfig, generation: number): SpawnRequest {
-  return { slot: -1, generation, modulePath: config.workerModule, args: dispatcherArgs(config), env: {} };
+  return { slot: -1, generation, modulePath: config.workerModule, args: dispatcherArgs(config), env: logFormatEnv(config) };
 }
 
 /** The full spawn request for `slot` in `generation`. */
@@ -124,7 +130,7 @@ export function spawnRequest(config: PoolConfig, slot: number, generation: numbe
     generation,
     modulePath: config.workerModule,
     args: workerArgs(config),
-    env: { M2POOL_WORKER_SLOT: String(slot), M2POOL_WORKER_GENERATION: String(generation) },
+    env: { M2POOL_WORKER_SLOT: String(slot), M2POOL_WORKER_GENERATION: String(generation), ...logFormatEnv(config) },
     config: workerConfigOf(config),
   };
 }

@@ -9,6 +9,7 @@ import { posix } from 'node:path';
 import { workerEndpoint } from '../config/checks';
 import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
 import { APP_KINDS } from '../config/app-kind';
+import { LOG_FORMAT_FLAG } from '../log/log-format';
 import { LOG_LEVELS } from '../config/log-level';
 import { DEFAULT_UPLOAD_BASENAME, parseUploadStore } from '../config/upload-template';
 import { decodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
@@ -41,6 +42,7 @@ export const WORKER_FLAGS: FlagSpecs = {
   'upload-threshold': { type: 'string', placeholder: 'bytes', description: "Mongrel2's limits.content_length: an upload notice must declare more than this (or chunked)", defaultText: String(WORKER_DEFAULTS.uploadThreshold) },
   'max-upload-bytes': { type: 'string', placeholder: 'n', description: 'largest async upload read into memory; larger ones get 413', defaultText: String(WORKER_DEFAULTS.maxUploadBytes) },
   'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}`, defaultText: WORKER_DEFAULTS.logLevel },
+  'log-format': LOG_FORMAT_FLAG,
   'request-log-level': { type: 'string', placeholder: 'level', description: 'level of the one-line-per-request log', defaultText: WORKER_DEFAULTS.requestLogLevel },
   metrics: { type: 'string', placeholder: 'on|off', description: 'record request metrics and push them to the supervisor (only when forked by it)', defaultText: WORKER_DEFAULTS.metrics },
 };
