@@ -23,7 +23,7 @@ const CLI = path.join(__dirname, 'main.js');
 const DEV_FLAGS: FlagSpecs = {
   app: { type: 'string', placeholder: 'module', description: 'the app module (.ts runs through tsx, which must be installed in the project)' },
   port: { type: 'string', placeholder: 'n', description: "Mongrel2's HTTP port", defaultText: '$M2POOL_HTTP_PORT, else 6767' },
-  admin: { type: 'string', placeholder: 'host:port', description: 'admin API of the pool (the watcher reloads through it)', defaultText: '127.0.0.1:9890' },
+  admin: { type: 'string', placeholder: 'host:port', description: 'admin API of the pool (the watcher reloads through it)', defaultText: '$M2POOL_ADMIN, else 127.0.0.1:9890' },
   watch: { type: 'string', placeholder: 'dir', description: 'folder to watch (recursively)', defaultText: "the app's folder" },
   'mongrel2-config': { type: 'string', placeholder: 'file', description: 'mongrel2.conf to run', defaultText: 'deploy/mongrel2/mongrel2.conf' },
 };
@@ -50,7 +50,8 @@ export async function devCommand(argv: string[]): Promise<number> {
   const r = new FlagReader(values.port === undefined && envPort !== undefined && envPort !== '' ? { ...values, port: envPort } : values);
   const app = r.required('app');
   const port = r.int('port', DEFAULT_HTTP_PORT, 1, 65535);
-  const adminText = r.string('admin', '127.0.0.1:9890') ?? '127.0.0.1:9890';
+  const adminDefault = process.env['M2POOL_ADMIN'] || '127.0.0.1:9890';
+  const adminText = r.string('admin', adminDefault) ?? adminDefault;
   const admin = parseHostPort(adminText);
   if (typeof admin === 'string') r.issues.push(`--admin: ${admin}`);
   r.check();
