@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateConfig } from '../../../src/config/validate';
-import { dispatcherSpawnRequest, spawnRequest, workerEnvironment } from '../../../src/supervisor/spawn';
+import { dispatcherArgs, dispatcherSpawnRequest, spawnRequest, workerEnvironment } from '../../../src/supervisor/spawn';
 
 test("a worker's environment keeps the app's variables and drops every M2POOL_* one, the admin token first", () => {
   const env = workerEnvironment(
@@ -18,4 +18,18 @@ test('a pool with logFormat pretty hands M2POOL_LOG_FORMAT to its workers and it
   const json = validateConfig({ app: 'a' });
   assert.equal(json.logFormat, 'json');
   assert.equal('M2POOL_LOG_FORMAT' in spawnRequest(json, 0, 0).env, false);
+});
+
+test("the forked dispatcher's credit cap and request timeout follow the workers' maxInFlight and the app deadline (#18)", () => {
+  const base = { app: 'a', sendSpecs: ['ipc:///tmp/q'], recvSpecs: ['ipc:///tmp/r'] };
+  const flag = (args: string[], name: string): string | undefined => {
+    const i = args.indexOf(name);
+    return i < 0 ? undefined : args[i + 1];
+  };
+  const plain = dispatcherArgs(validateConfig(base));
+  assert.deepEqual([flag(plain, '--max-worker-credit'), flag(plain, '--request-timeout-ms'), flag(plain, '--backlog-limit')], [undefined, undefined, undefined], 'the dispatcher defaults');
+  const big = dispatcherArgs(validateConfig({ ...base, maxInFlight: 5_000, requestTimeoutMs: 45_000, backlogLimit: 5_000 }));
+  assert.deepEqual([flag(big, '--max-worker-credit'), flag(big, '--request-timeout-ms'), flag(big, '--backlog-limit')], ['5000', '90000', '5000']);
+  const given = dispatcherArgs(validateConfig({ ...base, maxInFlight: 5_000, maxWorkerCredit: 6_000, requestTimeoutMs: 45_000, dispatcherRequestTimeoutMs: 50_000 }));
+  assert.deepEqual([flag(given, '--max-worker-credit'), flag(given, '--request-timeout-ms')], ['6000', '50000']);
 });
