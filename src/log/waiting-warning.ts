@@ -9,6 +9,12 @@ import type { Logger } from 'pino';
 /** How often the warning repeats while something is awaited. @default 3000 */
 export const WAITING_WARNING_INTERVAL_MS = 3_000;
 
+/** What a process waiting on Mongrel2 itself suggests. */
+export const MONGREL2_HINT = 'is Mongrel2 running with these handler endpoints?';
+
+/** What a worker waiting on a dispatcher suggests (the dispatcher warns about its own Mongrel2). */
+export const DISPATCHER_HINT = 'is the dispatcher running? it waits for Mongrel2 before it serves workers';
+
 /** Something with endpoints that may or may not answer (a transport link, a dispatcher's Mongrel2 link). */
 export interface Awaited {
   readonly name: string;
@@ -19,7 +25,7 @@ export interface Awaited {
  * Warn every `intervalMs` (`event`, the names of the links not ready, how long) while any of `links()` is not
  * ready. Returns the function that stops it. The timer does not keep the process alive.
  */
-export function warnWhileWaiting(logger: Logger, event: string, links: () => readonly Awaited[], intervalMs: number = WAITING_WARNING_INTERVAL_MS): () => void {
+export function warnWhileWaiting(logger: Logger, event: string, links: () => readonly Awaited[], intervalMs: number = WAITING_WARNING_INTERVAL_MS, hint: string = MONGREL2_HINT): () => void {
   let since: number | undefined;
   const timer = setInterval(() => {
     const waiting = links().filter((l) => !l.ready).map((l) => l.name);
@@ -29,7 +35,7 @@ export function warnWhileWaiting(logger: Logger, event: string, links: () => rea
     }
     const now = Date.now();
     since ??= now - intervalMs;
-    logger.warn({ event, waitingFor: waiting, waitedMs: now - since }, `${event}: no answer yet from ${waiting.join(', ')} (is Mongrel2 running with these handler endpoints?)`);
+    logger.warn({ event, waitingFor: waiting, waitedMs: now - since }, `${event}: no answer yet from ${waiting.join(', ')} (${hint})`);
   }, intervalMs);
   timer.unref();
   return () => clearInterval(timer);

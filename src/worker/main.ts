@@ -22,7 +22,7 @@ import { applyRequestTimeout, type WorkerApp } from './app-contract';
 import { startHeartbeat } from './heartbeat';
 import { WorkerRuntime } from './runtime';
 import { listenForStopTriggers } from '../ipc/stop-triggers';
-import { waitingIntervalMs, warnWhileWaiting } from '../log/waiting-warning';
+import { DISPATCHER_HINT, MONGREL2_HINT, waitingIntervalMs, warnWhileWaiting } from '../log/waiting-warning';
 
 const LINGER_MS = 2_000;
 
@@ -91,7 +91,8 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     else logger.warn({ event: 'link.lost', link: link.name }, `link.lost: ${transport.topology === 'dispatch' ? 'the dispatcher (or its Mongrel2)' : 'Mongrel2'} went away; waiting for it to come back`);
     metrics?.endpointsConnected(transport.connectedCount());
   });
-  const stopWaitingWarning = warnWhileWaiting(logger, 'worker.waiting', () => transport.links, waitingIntervalMs());
+  const hint = transport.topology === 'dispatch' ? DISPATCHER_HINT : MONGREL2_HINT;
+  const stopWaitingWarning = warnWhileWaiting(logger, 'worker.waiting', () => transport.links, waitingIntervalMs(), hint);
   try {
     await transport.start(config.bootTimeoutMs);
   } catch (err) {
