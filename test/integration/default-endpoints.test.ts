@@ -1,5 +1,5 @@
 /**
- * Defaults that work: `m2pool mongrel2 --config deploy/mongrel2/mongrel2.conf` and `m2pool worker --app X` with no
+ * Defaults that work: `m2pool mongrel2 --config deploy/mongrel2/mongrel2.conf` and `m2pool worker` (or `start`) with no
  * endpoint flags, run from the same directory, meet on the shipped config's ipc sockets; while Mongrel2 is not
  * there yet, the worker warns every few seconds (shortened here) naming the endpoints it waits on.
  */
@@ -32,4 +32,20 @@ test('a worker without endpoint flags warns while no Mongrel2 answers, then serv
     return r?.status === 200 ? r : undefined;
   }, { timeoutMs: 15_000, what: 'the site to answer' });
   assert.equal(res.body.toString(), 'hello defaults');
+});
+
+test('m2pool start without endpoint flags (dispatch topology) serves through `m2pool mongrel2` with the shipped config', { timeout: 90_000 }, async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'm2p-defaults-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const [port, adminPort] = [await freePort(), await freePort()];
+  const mongrel2 = spawnNode([CLI, 'mongrel2', '--config', path.join(REPO_ROOT, 'deploy/mongrel2/mongrel2.conf'), '--port', String(port)], { cwd: dir });
+  t.after(() => mongrel2.stop());
+  const pool = spawnNode([CLI, 'start', '--app', path.join(REPO_ROOT, 'examples/express'), '--workers', '1', '--admin', `127.0.0.1:${adminPort}`], { cwd: dir });
+  t.after(() => pool.stop());
+  await pool.waitForLog((l) => l['event'] === 'pool.ready', 60_000);
+  const res = await waitFor(async () => {
+    const r = await rawRequest(port, { path: '/hello/pool' }).catch(() => undefined);
+    return r?.status === 200 ? r : undefined;
+  }, { timeoutMs: 15_000, what: 'the site to answer' });
+  assert.equal(res.body.toString(), 'hello pool');
 });
