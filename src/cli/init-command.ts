@@ -17,7 +17,7 @@ export const INIT_HELP = renderHelp(
   {},
 );
 
-/** The tsx version the project gets: the one this m2pool was tested with. */
+/** The tsx range the project gets (^4.20: `--import tsx` on Node 20.6+; test/integration/init-project.test.ts installs it from the registry). */
 const TSX_VERSION = '4.20.0';
 
 /** Run the command; resolves with the exit code. */
