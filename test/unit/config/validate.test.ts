@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { loadConfigSync } from '../../../src/config/load';
 import { availableParallelism } from 'node:os';
 import { ConfigError } from '../../../src/errors';
 import { DEFAULTS } from '../../../src/config/schema';
@@ -186,5 +187,7 @@ test('appKind is one of auto, m2pool, fetch, node; absent unless given', () => {
 
 test('workers auto is the CPUs available to the process', () => {
   assert.equal(validateConfig({ app: 'a', workers: 'auto' }).workers, availableParallelism());
+  assert.equal(loadConfigSync({ flags: { app: 'a', workers: 'auto' } }).workers, availableParallelism(), '--workers auto');
+  assert.equal(loadConfigSync({ env: { M2POOL_WORKERS: 'auto' }, flags: { app: 'a' } }).workers, availableParallelism(), 'M2POOL_WORKERS=auto');
   assert.ok(issuesOf({ app: 'a', workers: 'many' }).some((i) => i.startsWith('workers: must be an integer')));
 });
