@@ -20,8 +20,10 @@ import { loadApp } from './app-loader';
 import { disconnectRelayPlug } from './disconnect-relay-plug';
 import { applyRequestTimeout, startApp, stopApp, type WorkerApp } from './app-contract';
 import { startHeartbeat } from './heartbeat';
+import { bindPush } from './push-binding';
 import { WorkerRuntime } from './runtime';
 import { listenForStopTriggers } from '../ipc/stop-triggers';
+import { DISPATCHER_HINT, MONGREL2_HINT, waitingIntervalMs, warnWhileWaiting } from '../log/waiting-warning';
 
 const LINGER_MS = 2_000;
 
@@ -73,7 +75,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   }
   let app: WorkerApp;
   try {
-    app = await loadApp(config.app, process.cwd());
+    app = await loadApp(config.app, process.cwd(), config.appKind);
     applyRequestTimeout(app, config.requestTimeoutMs);
   } catch (err) {
     return fatal(ExitCode.APP_LOAD_ERROR, ErrorCode.APP_LOAD, err);
@@ -102,9 +104,12 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     else logger.warn({ event: 'link.lost', link: link.name }, `link.lost: ${transport.topology === 'dispatch' ? 'the dispatcher (or its Mongrel2)' : 'Mongrel2'} went away; waiting for it to come back`);
     metrics?.endpointsConnected(transport.connectedCount());
   });
+  const hint = transport.topology === 'dispatch' ? DISPATCHER_HINT : MONGREL2_HINT;
+  const stopWaitingWarning = warnWhileWaiting(logger, 'worker.waiting', () => transport.links, waitingIntervalMs(), hint);
   try {
     await transport.start(Math.max(1, bootDeadline - Date.now()));
   } catch (err) {
+    stopWaitingWarning();
     await transport.close(0);
     return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
   }
@@ -112,6 +117,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   // Metrics only make sense with a supervisor to push them to.
   const metrics = process.send === undefined || config.metrics === 'off' ? undefined : new WorkerMetrics({ onPushError: (err) => logger.debug({ err }, 'metrics push failed') });
   const relay = transport.misroutesNotices ? disconnectRelayPlug(() => runtime, sendToSupervisor, logger) : undefined;
+  const pushBinding = bindPush(app, transport, logger, metrics);
   const runtime: WorkerRuntime = new WorkerRuntime({
     metrics,
     transport,
@@ -123,6 +129,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     requestLogLevel: config.requestLogLevel,
     lingerMs: LINGER_MS,
     onUnclaimedDisconnect: relay?.unclaimed,
+    onDisconnectEvent: pushBinding.disconnected,
   });
   runtime.start();
   booted = true;
@@ -177,6 +184,8 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   });
 
   await stopped;
+  pushBinding.unbind();
+  stopWaitingWarning();
   stopHeartbeat();
   // After the drain: nothing is in flight, the transport is closed.
   await stopApp(app).then(
