@@ -1,8 +1,9 @@
 /**
  * The dispatcher's engine: Mongrel2 links on one side ({@link Mongrel2Link}, one per server: PULL with a small
  * receive high-water mark and no ZMTP heartbeat, XPUB with noDrop + immediate, ready once Mongrel2 subscribed),
- * the worker ROUTER on the other ({@link WorkerPort}), the {@link Scheduler} in between. It reads from Mongrel2
- * only while the queue is below its limit, so back-pressure stays in Mongrel2.
+ * the worker ROUTER on the other ({@link WorkerPort}), the {@link Scheduler} in between. It keeps reading from
+ * Mongrel2 past the queue limit (the scheduler answers the overflow 503 at once) and stops only at the backlog
+ * limit, the memory bound, where back-pressure goes into Mongrel2.
  * @module
  */
 import { randomBytes } from 'node:crypto';
@@ -23,7 +24,19 @@ import type { DispatcherOptions } from './options';
 /** Settings of a {@link Dispatcher}. */
 export type DispatcherEngineOptions = Pick<
   DispatcherOptions,
-  'sendSpecs' | 'recvSpecs' | 'bind' | 'receiveHwm' | 'queueLimit' | 'queueTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'sendTimeoutMs' | 'retryAfterSeconds'
+  | 'sendSpecs'
+  | 'recvSpecs'
+  | 'bind'
+  | 'receiveHwm'
+  | 'queueLimit'
+  | 'backlogLimit'
+  | 'queueTimeoutMs'
+  | 'maxWorkerCredit'
+  | 'requestTimeoutMs'
+  | 'heartbeatIntervalMs'
+  | 'heartbeatTimeoutMs'
+  | 'sendTimeoutMs'
+  | 'retryAfterSeconds'
 > & {
   /** Mongrel2 control ports, one per server, or none (no sweep after a predecessor's crash). @default [] */
   readonly controlSpecs?: readonly string[] | undefined;
@@ -43,6 +56,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   readonly #opts: DispatcherEngineOptions;
   readonly #log: Logger;
   readonly #errorReply: Buffer;
+  readonly #timeoutReply: Buffer;
   #sweep: NodeJS.Timeout | undefined;
   #reading = true;
   /** Read loops waiting for the queue to go below its limit. */
@@ -64,7 +78,15 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     this.#opts = options;
     this.#log = options.logger;
     this.scheduler = new Scheduler(
-      { queueLimit: options.queueLimit, queueTimeoutMs: options.queueTimeoutMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs, now: () => performance.now() },
+      {
+        queueLimit: options.queueLimit,
+        backlogLimit: options.backlogLimit,
+        queueTimeoutMs: options.queueTimeoutMs,
+        maxCredit: options.maxWorkerCredit,
+        requestTimeoutMs: options.requestTimeoutMs,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+        now: () => performance.now(),
+      },
       this,
     );
     this.links = options.sendSpecs.map(
@@ -110,6 +132,10 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
         headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Retry-After', String(options.retryAfterSeconds)], ['Connection', 'close']],
       },
       Buffer.from('service unavailable: no worker could take this request\n'),
+    );
+    this.#timeoutReply = serializeResponse(
+      { version: 'HTTP/1.1', status: 504, headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Connection', 'close']] },
+      Buffer.from('gateway timeout: the worker did not answer in time\n'),
     );
   }
 
@@ -233,7 +259,8 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
 
   fail(req: PendingRequest, action: FailureAction, reason: FailureReason): void {
     const { sender, connId } = splitConnection(req.connectionId);
-    const frames = action === 'error' ? [...encodeReply(sender, [connId], this.#errorReply), ...encodeClose(sender, [connId])] : encodeClose(sender, [connId]);
+    const body = action === 'error' ? this.#errorReply : action === 'timeout' ? this.#timeoutReply : undefined;
+    const frames = body === undefined ? encodeClose(sender, [connId]) : [...encodeReply(sender, [connId], body), ...encodeClose(sender, [connId])];
     this.#log.debug({ event: 'dispatcher.request.failed', reason, action, connId, server: req.server }, 'request answered by the dispatcher');
     for (const frame of frames) this.reply(req.server, frame);
   }
@@ -338,7 +365,13 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     this.#port.control(address, Command.WELCOME, { v: WIRE_VERSION, servers: this.links.length, ready: this.ready, heartbeatMs: this.#opts.heartbeatIntervalMs, instance: this.instance });
     const worker = this.scheduler.hello(key, address, capacity, intField(body, 'inFlight', 0), label);
     if (!known) {
-      this.#log.info({ event: 'dispatcher.worker.hello', worker: label, workerPid: body['pid'], capacity, inFlight: worker.foreign }, 'worker registered');
+      this.#log.info({ event: 'dispatcher.worker.hello', worker: label, workerPid: body['pid'], capacity: worker.capacity, inFlight: worker.foreign }, 'worker registered');
+    }
+    if (worker.capacity < capacity) {
+      this.#log.warn(
+        { event: 'dispatcher.worker.credit-clamped', worker: label, workerPid: body['pid'], claimed: capacity, capacity: worker.capacity },
+        'worker claimed more credit than --max-worker-credit: clamped',
+      );
     }
     // Its previous dispatcher dropped without a GOODBYE: if that was another instance, it crashed.
     const vanished = body['vanished'];
@@ -357,6 +390,17 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   #protocolError(who: string, problem: string): void {
     this.scheduler.stats.protocolErrors += 1;
     this.#log.warn({ event: 'dispatcher.protocol.error', worker: who, problem }, 'malformed message from a worker skipped');
+  }
+
+  misaddressed(worker: WorkerEntry, req: PendingRequest, frame: Buffer): void {
+    if (worker.misaddressedLogged) return;
+    worker.misaddressedLogged = true;
+    // The reply's head only (its sender and target list), never its body; capped, latin1 like the wire.
+    const head = frame.subarray(0, Math.min(frame.length, 120)).toString('latin1');
+    this.#log.warn(
+      { event: 'dispatcher.reply.misaddressed', worker: worker.label, connection: req.connectionId, reply: head.slice(0, head.indexOf(', ') + 1 || head.length) },
+      'reply not addressed to its request\'s connection: dropped (logged once per worker, counted in m2pool_dispatcher_misaddressed_replies_total)',
+    );
   }
 
   workerLost(worker: WorkerEntry, cause: LossCause): void {
