@@ -59,7 +59,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('minReady', 'int', 'N', 'ready workers needed for /readyz and pm2 wait_ready (default 1)'),
   field('sendSpecs', 'strings', 'EP', "Mongrel2 send_spec, repeatable; env: comma-separated (default tcp://127.0.0.1:9997)", 'send-spec'),
   field('recvSpecs', 'strings', 'EP', "Mongrel2 recv_spec, repeatable, same count as --send-spec (default tcp://127.0.0.1:9996)", 'recv-spec'),
-  field('controlSpecs', 'strings', 'EP', 'Mongrel2 control_port, repeatable, one per --send-spec or none: after a dispatcher crash, clients whose requests died with it are disconnected through it (default none)', 'control-spec'),
+  field('controlSpecs', 'strings', 'EP', 'Mongrel2 control_port, repeatable, one per --send-spec or none: after a dispatcher crash, it lists the connections whose requests died with it, which then get 503 or are closed (default none)', 'control-spec'),
   field('topology', 'string', 'dispatch|direct', 'dispatch: a dispatcher between Mongrel2 and the workers (scaling, reloads and crashes lose nothing); direct: workers connect to Mongrel2 (default dispatch)'),
   field('dispatcher', 'string', 'tcp://HOST:PORT', 'dispatch: join this remote dispatcher instead of forking one'),
   field('dispatcherBind', 'string', 'EP', 'dispatch: where the forked dispatcher listens for workers (default ipc://RUN_DIR/dispatch.sock)'),

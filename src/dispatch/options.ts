@@ -83,7 +83,7 @@ export function defaultBind(runDir: string): string {
 export const DISPATCHER_FLAGS: FlagSpecs = {
   'send-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: 'Mongrel2 handler send_spec to PULL requests from' },
   'recv-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: 'Mongrel2 handler recv_spec to publish replies to; the i-th pairs with the i-th --send-spec' },
-  'control-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 control_port of the i-th --send-spec's server: after a dispatcher crash, clients whose requests died with it are disconnected through it", defaultText: 'none' },
+  'control-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 control_port of the i-th --send-spec's server: after a dispatcher crash, it lists the connections whose requests died with it, which then get 503 or are closed", defaultText: 'none' },
   bind: { type: 'string', placeholder: 'endpoint', description: 'where workers connect: ipc://PATH, or tcp://HOST:PORT (needs CURVE keys or --insecure)', defaultText: 'ipc://RUN_DIR/dispatch.sock' },
   'run-dir': { type: 'string', placeholder: 'dir', description: 'directory of the default ipc endpoint', defaultText: DISPATCHER_DEFAULTS.runDir },
   'receive-hwm': { type: 'string', placeholder: 'n', description: 'receive high-water mark of each Mongrel2 request socket (what a dispatcher crash can lose per server, beyond the queue)', defaultText: String(DISPATCHER_DEFAULTS.receiveHwm) },
