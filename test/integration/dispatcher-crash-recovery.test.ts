@@ -88,6 +88,7 @@ test('dispatcher kill -9 under keep-alive load: replies of requests at workers a
   assert.deepEqual(slowReplies, slow.map((s): Outcome => [200, s.expected]));
   const handover = pool.proc.logs.filter((l) => l['event'] === 'dispatcher.handover' && l['pid'] === restarted);
   assert.ok(handover.length > 0, 'the workers handed the replies over to the restarted dispatcher');
+  assert.ok(pool.proc.logs.some((l) => l['event'] === 'dispatcher.vanished' && l['role'] !== 'dispatcher'), 'a worker logged that its dispatcher vanished');
 
   // No client waits: stopping the load ends every client's last request before the deadline.
   const stopped = await Promise.race([load.stop(), deadline]);
