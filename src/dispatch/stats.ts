@@ -65,8 +65,8 @@ export class DispatcherStats {
   readonly failures = new Map<FailureReason, number>();
   readonly workersLost = new Map<string, number>();
   readonly notices = new Map<NoticeOutcome, number>();
-  readonly recovery = new Map<RecoveryOutcome, number>();
   readonly misaddressed = new Map<string, number>();
+  readonly recovery = new Map<RecoveryOutcome, number>();
   /** Non-cumulative bucket counts; the last cell is above every bound. */
   readonly queueWaitBuckets = new Float64Array(QUEUE_WAIT_BUCKETS.length + 1);
   queueWaitSum = 0;
@@ -90,13 +90,14 @@ export class DispatcherStats {
     this.notices.set(outcome, (this.notices.get(outcome) ?? 0) + 1);
   }
 
-  recovered(outcome: RecoveryOutcome, n = 1): void {
-    this.recovery.set(outcome, (this.recovery.get(outcome) ?? 0) + n);
-  }
-
   /** Count one reply frame of worker `label` that did not go to its request's connection. */
   misaddressedReply(label: string): void {
     this.misaddressed.set(label, (this.misaddressed.get(label) ?? 0) + 1);
+  }
+
+  /** Count `n` outcomes of taking over from a crashed predecessor. */
+  recovered(outcome: RecoveryOutcome, n = 1): void {
+    this.recovery.set(outcome, (this.recovery.get(outcome) ?? 0) + n);
   }
 
   workerLost(cause: string): void {
