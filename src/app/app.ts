@@ -6,10 +6,13 @@
 import { pino, type Logger } from 'pino';
 import type { ReplySink } from '../http/sink';
 import type { RawMessage } from '../protocol/types';
+import type { Conn } from './conn';
 import type { QueryObject } from './context';
+import { runDisconnect, type DisconnectHook, type DisconnectResult } from './disconnect';
 import { dispatch, type DispatchConfig, type DispatchOptions, type DispatchResult } from './dispatch';
 import { methodInvokers, type HandlerFn, type RouteTarget } from './handler';
 import { checkTimeout, createRouteEntry, type RouteEntry, type RouteOptions } from './route-entry';
+import { Pusher } from './push';
 import { OrderedRouter, type RoutePattern, type Router } from './router';
 import { SocketRoutes, type SocketEvent, type SocketHandler, type SocketResult, type SocketRouteOptions } from './socket';
 import { testRequest, type TestRequestInit, type TestResponse } from './testing/testing';
@@ -48,6 +51,12 @@ export class App {
   readonly #labels = new Set<string>();
   readonly #websockets = new OrderedRouter<WebSocketRoute>();
   readonly #sockets = new SocketRoutes();
+  readonly #disconnectHooks: DisconnectHook[] = [];
+  /**
+   * Push to any connection of the pool, and rooms (see `app/push.ts`). Bound by the worker runtime when it
+   * starts; `app.request()` and `m2pool serve` have none (calls reject with `M2P_ERR_PUSH_UNAVAILABLE`).
+   */
+  readonly push = new Pusher();
 
   constructor(options: AppOptions = {}) {
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -194,6 +203,31 @@ export class App {
    */
   websocketMessage(path: string, message: TestWebSocketMessage, init: TestWebSocketInit = {}): Promise<TestFrames> {
     return testFrame((frame, sink, options) => this.dispatchFrame(frame, sink, options), path, message, init);
+  }
+
+  /**
+   * Run `hook` when a client connection goes away without the app closing it (Mongrel2's disconnect notice):
+   * once per connection, on one worker. In the dispatch topology the dispatcher also reports connections the
+   * framework closed (a WebSocket close handshake, `app.push.close`).
+   * @example app.onDisconnect((conn) => presence.delete(String(conn)));
+   */
+  onDisconnect(hook: DisconnectHook): this {
+    if (typeof hook !== 'function') throw new TypeError('onDisconnect needs a function');
+    this.#disconnectHooks.push(hook);
+    return this;
+  }
+
+  /** Whether any disconnect hook is registered. */
+  get hasDisconnectHooks(): boolean {
+    return this.#disconnectHooks.length > 0;
+  }
+
+  /**
+   * Handle one disconnect event: the hooks, then — given the handshake of a WebSocket — its route's `close`
+   * handler with code 1006. The worker runtime calls it; never rejects.
+   */
+  dispatchDisconnect(conn: Conn, handshake?: RawMessage): Promise<DisconnectResult> {
+    return runDisconnect({ hooks: this.#disconnectHooks, logger: this.logger, websocket: this.#websocketConfig() }, conn, handshake);
   }
 
   #websocketConfig(): WebSocketConfig {

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { MultiValueRecord } from '../http/parse';
 import type { Request } from '../http/request';
 import type { Response } from '../http/response';
+import { connOf, type Conn } from './conn';
 import type { Params } from './router';
 
 /** The default type of `ctx.query` when the route has no query schema. */
@@ -76,6 +77,11 @@ export class Context<B = unknown, Q = QueryObject> {
   /** Child logger bound to this request (`route`, `method`, `connId`). */
   get log(): Logger {
     return this.#init.log;
+  }
+
+  /** This request's client connection, to store and push to later from any worker (`app.push`). */
+  get conn(): Conn {
+    return connOf(this.req);
   }
 
   /** Milliseconds left before the deadline (0 when passed): use it as the timeout of a nested call. */

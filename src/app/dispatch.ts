@@ -15,6 +15,7 @@ import type { RawMessage, UploadInfo } from '../protocol/types';
 import { Cancellation, onAbort, type AbortSource } from './cancellation';
 import type { ContextInit } from './context';
 import { isPromiseLike } from './handler';
+import { Parked } from './parked';
 import type { RouteEntry } from './route-entry';
 import { errorReply, sendErrorReply, sendReturnValue, type ErrorReply } from './respond';
 import type { Params, RouteMatch, Router } from './router';
@@ -127,6 +128,8 @@ class Exchange {
   #current: Response;
   /** Every response created, the handler's first: the first whose head went out gives the status. */
   readonly #responses: Response[] = [];
+  /** The status a parked connection reports (see `Parked`); 0 while not parked. */
+  #parkedStatus = 0;
 
   constructor(config: DispatchConfig, req: Request, counting: CountingSink, options: DispatchOptions, started: number) {
     this.#config = config;
@@ -221,7 +224,7 @@ class Exchange {
   /** Status of the first response whose head reached the sink; 0 if none did. */
   #wireStatus(): number {
     for (const r of this.#responses) if (r.headersSent) return r.statusCode;
-    return 0;
+    return this.#parkedStatus;
   }
 
   #context(params: Params): ContextInit {
@@ -269,6 +272,8 @@ class Exchange {
         this.#log.warn('handler returned with its response stream open; ending it');
         return res.end().then(toResponse, (err: unknown) => this.#fail(err));
       }
+      // A parked connection (SSE stream, long-poll) is answered later by pushes: the request ends here (#20).
+      if (value instanceof Parked) return this.#park(value);
       if (value === undefined) {
         this.#log.error('handler returned without sending a response');
         return this.#sendError({ status: 500, message: statusText(500) });
@@ -277,6 +282,17 @@ class Exchange {
     } catch (err) {
       return this.#fail(err);
     }
+  }
+
+  #park(parked: Parked): Promise<WorkOutcome> {
+    this.#parkedStatus = parked.status;
+    return parked.commit(this.#gate).then(toResponse, async (err: unknown) => {
+      if (parked.head === undefined) return this.#fail(err);
+      // The stream's head is out: the only honest signal left is cutting the connection.
+      this.#log.error({ err }, 'parking the connection failed after its head was sent');
+      await this.#quietly(() => this.#gate.close(), 'could not close after a failed park');
+      return 'error';
+    });
   }
 
   /** Log `err` and answer it (see `errorReply`). */

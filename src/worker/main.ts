@@ -20,6 +20,7 @@ import { loadApp } from './app-loader';
 import { disconnectRelayPlug } from './disconnect-relay-plug';
 import { applyRequestTimeout, type WorkerApp } from './app-contract';
 import { startHeartbeat } from './heartbeat';
+import { bindPush } from './push-binding';
 import { WorkerRuntime } from './runtime';
 import { listenForStopTriggers } from '../ipc/stop-triggers';
 import { DISPATCHER_HINT, MONGREL2_HINT, waitingIntervalMs, warnWhileWaiting } from '../log/waiting-warning';
@@ -105,6 +106,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   // Metrics only make sense with a supervisor to push them to.
   const metrics = process.send === undefined || config.metrics === 'off' ? undefined : new WorkerMetrics({ onPushError: (err) => logger.debug({ err }, 'metrics push failed') });
   const relay = transport.misroutesNotices ? disconnectRelayPlug(() => runtime, sendToSupervisor, logger) : undefined;
+  const pushBinding = bindPush(app, transport, logger, metrics);
   const runtime: WorkerRuntime = new WorkerRuntime({
     metrics,
     transport,
@@ -116,6 +118,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     requestLogLevel: config.requestLogLevel,
     lingerMs: LINGER_MS,
     onUnclaimedDisconnect: relay?.unclaimed,
+    onDisconnectEvent: pushBinding.disconnected,
   });
   runtime.start();
   booted = true;
@@ -170,6 +173,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   });
 
   await stopped;
+  pushBinding.unbind();
   stopWaitingWarning();
   stopHeartbeat();
   if (metrics !== undefined) {
