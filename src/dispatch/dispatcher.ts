@@ -12,6 +12,7 @@ import { errorMessage } from '../errors';
 import { serializeResponse } from '../protocol/http-response';
 import { encodeClose, encodeReply } from '../protocol/reply-writer';
 import { Command, ENTRY_BYTES, intField, parseJsonFrame, Tag, WIRE_VERSION } from '../transport/dispatch-wire';
+import { HANDOVER_LIMITS } from '../transport/handover-store';
 import { Mongrel2Link } from '../transport/mongrel2-link';
 import { CrashSweep } from './crash-sweep';
 import { peekRequestId, splitConnection } from './frame-peek';
@@ -75,12 +76,19 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   readonly instance = randomBytes(8).toString('hex');
   readonly #handover: HandoverDesk;
   readonly #crashSweep: CrashSweep;
-  /** Workers whose HELLO named a vanished predecessor: the only ones whose HANDOVER is accepted. */
-  readonly #handingOver = new Set<string>();
+  /**
+   * Workers whose HELLO named a vanished predecessor, with the time their hand-over window closes: the only ones
+   * whose HANDOVER is accepted, and only while a worker may still hold replies of a predecessor (which died before
+   * this instance started): HANDOVER_LIMITS.maxAgeMs plus a heartbeat deadline from this instance's start. So no
+   * worker can use the command to reach arbitrary connections later, whatever its HELLO says.
+   */
+  readonly #handingOver = new Map<string, number>();
+  readonly #handoverWindowEnds: number;
 
   constructor(options: DispatcherEngineOptions) {
     this.#opts = options;
     this.#log = options.logger;
+    this.#handoverWindowEnds = performance.now() + HANDOVER_LIMITS.maxAgeMs + options.heartbeatTimeoutMs;
     this.scheduler = new Scheduler(
       {
         queueLimit: options.queueLimit,
@@ -350,9 +358,10 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
         // accepted), only from a registered worker.
         const worker = this.scheduler.touch(key);
         if (worker === undefined) return this.#unknown(address);
-        if (!this.#handingOver.has(key)) {
+        const windowEnds = this.#handingOver.get(key);
+        if (windowEnds === undefined || performance.now() > windowEnds) {
           this.scheduler.stats.recovered('refused');
-          return this.#protocolError(worker.label, 'HANDOVER from a worker that named no vanished dispatcher');
+          return this.#protocolError(worker.label, windowEnds === undefined ? 'HANDOVER from a worker that named no vanished dispatcher' : 'HANDOVER after its window closed');
         }
         const problem = this.#handover.accept(key, frames);
         if (problem !== undefined) this.#protocolError(worker.label, problem);
@@ -418,7 +427,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     const vanished = body['vanished'];
     const predecessorVanished = typeof vanished === 'string' && vanished !== this.instance;
     if (predecessorVanished) {
-      this.#handingOver.add(key);
+      this.#handingOver.set(key, this.#handoverWindowEnds);
       this.#crashSweep.predecessorDied(vanished);
     }
     this.scheduler.stats.lateReplies += this.#handover.helloFrom(key, predecessorVanished);
