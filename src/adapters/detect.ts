@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { AppKind } from '../config/app-kind';
-import { isWorkerApp, type WorkerApp } from '../worker/app-contract';
+import { isWorkerApp, type WorkerApp } from './app-contract';
 import { FetchAdapter, type FetchHandler } from './fetch';
 import { NodeHttpAdapter, type NodeListener } from './node-http';
 

@@ -16,7 +16,7 @@ import { Response } from '../http/response';
 import type { ReplySink } from '../http/sink';
 import { statusText } from '../protocol/status-text';
 import type { RawMessage } from '../protocol/types';
-import type { MessageOptions } from '../worker/app-contract';
+import type { MessageOptions } from './app-contract';
 
 /** What an adapter gets for one request. */
 export interface ForeignRequest {

@@ -16,7 +16,7 @@ import { checkTimeout } from '../app/route-entry';
 import { Response as M2Response } from '../http/response';
 import type { ReplySink } from '../http/sink';
 import type { RawMessage } from '../protocol/types';
-import type { MessageOptions, WorkerApp } from '../worker/app-contract';
+import type { MessageOptions, WorkerApp } from './app-contract';
 import { runForeign, type ForeignRequest } from './exchange';
 
 /** What a fetch-style app offers: Hono's `app.fetch`, itty-router's `router.fetch`. */

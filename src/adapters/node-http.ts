@@ -18,7 +18,7 @@ import { checkTimeout } from '../app/route-entry';
 import type { Request } from '../http/request';
 import type { ReplySink } from '../http/sink';
 import type { RawMessage } from '../protocol/types';
-import type { MessageOptions, WorkerApp } from '../worker/app-contract';
+import type { MessageOptions, WorkerApp } from './app-contract';
 import { runForeign, type ForeignRequest } from './exchange';
 
 /** A node:http request listener (what `http.createServer` takes). */

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { MultiValueRecord } from '../http/parse';
 import type { Request } from '../http/request';
 import type { Response } from '../http/response';
-import type { FinishInfo } from './middleware';
+import type { FinishInfo } from './outcome';
 import { connOf, type Conn } from './conn';
 import type { Params } from './router';
 import type { TraceContext } from '../protocol/request-id';

@@ -25,9 +25,10 @@ import { errorReply, sendErrorReply, sendReturnValue, type ErrorReply } from './
 import type { Params, RouteMatch, Router } from './router';
 import { CountingSink, GatedSink } from './sinks';
 import { UNMATCHED_ROUTE } from '../metrics/labels';
+import type { DispatchOutcome, DispatchResult } from './outcome';
 
-/** How a request ended. */
-export type DispatchOutcome = 'response' | 'error' | 'timeout' | 'aborted';
+export type { DispatchOutcome, DispatchResult };
+
 
 /** Per-call options of `App.dispatch`. */
 export interface DispatchOptions {
@@ -45,27 +46,6 @@ export interface DispatchOptions {
   madeRequestId?(): string;
 }
 
-/** What happened to one request; every field is safe as a metric label or log field. */
-export interface DispatchResult {
-  /**
-   * `response`: the handler answered (any status); `error`: the framework answered 4xx/5xx (404, 405, 400
-   * validation, a thrown error); `timeout`: the deadline passed (504, or a close if headers were out);
-   * `aborted`: `signal` fired before the response was complete.
-   */
-  readonly outcome: DispatchOutcome;
-  /** Status of the response head handed to the sink (the one the client gets); 0 when none was. */
-  readonly status: number;
-  /** The route label, or `(unmatched)`; never the raw path. */
-  readonly route: string;
-  readonly method: string;
-  /** Bytes the sink accepted during dispatch. */
-  readonly bytesSent: number;
-  /** Whether dispatch closed the client connection. */
-  readonly closed: boolean;
-  readonly durationMs: number;
-  /** The request's id (`ctx.requestId`); '' when dispatch failed before the request was read, absent from apps that are not an `App`. */
-  readonly requestId?: string;
-}
 
 /** Route label of requests that matched no route (defined with the other metric labels, which sit below the app). */
 export { UNMATCHED_ROUTE };

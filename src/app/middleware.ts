@@ -10,7 +10,9 @@
 
 import type { Logger } from 'pino';
 import type { Context } from './context';
-import type { DispatchResult } from './dispatch';
+import type { FinishInfo } from './outcome';
+
+export type { FinishInfo };
 
 /**
  * Call the rest of the chain (inner middleware, then validation and the handler). Resolves with what the inner
@@ -46,11 +48,6 @@ export type Middleware = (ctx: Context, next: Next) => unknown;
  */
 export type ErrorHook = (err: unknown, ctx: Context) => unknown;
 
-/** What an {@link FinishHook} learns about the request: how it ended (see `DispatchResult`) and the thrown error. */
-export interface FinishInfo extends DispatchResult {
-  /** The error a handler or middleware threw, when the request failed with one. */
-  readonly error?: unknown;
-}
 
 /**
  * Runs once per request after its reply was handed to the transport — also after an error reply, a deadline (504

@@ -12,7 +12,7 @@ import { APP_KINDS } from '../config/app-kind';
 import { LOG_LEVELS } from '../config/log-level';
 import { applyLogFormatFlag } from '../log/log-format';
 import { WORKER_DEFAULTS } from '../config/worker-config';
-import { applyRequestTimeout, startApp, stopApp, type WorkerApp } from '../worker/app-contract';
+import { applyRequestTimeout, startApp, stopApp, type WorkerApp } from '../adapters/app-contract';
 import { loadApp } from '../worker/app-loader';
 import { WORKER_FLAGS } from '../worker/options';
 

@@ -6,7 +6,6 @@
  * @module
  */
 import { LOG_LEVELS, type LogLevel } from './log-level';
-import type { Topology } from './schema';
 import { parseUploadStore } from './upload-template';
 
 /** Options of a {@link Reader}. */
@@ -53,6 +52,9 @@ export const uploadTemplate: Check<string> = (v) => {
     return { problem: err instanceof Error ? err.message : String(err) };
   }
 };
+
+/** How requests reach the workers. */
+export type Topology = 'dispatch' | 'direct';
 
 /** `dispatch` or `direct`. */
 export const topology: Check<Topology> = (v) => (v === 'dispatch' || v === 'direct' ? { value: v } : { problem: `must be dispatch or direct, got ${show(v)}` });

@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { WORKER_DEFAULTS, type WorkerConfig, type WorkerPassThrough } from './worker-config';
 import type { AutoscaleSettings } from './autoscale';
+import type { Topology } from './checks';
 
 /** Per-slot restart backoff: full-jitter exponential delay between respawns of a failing slot. */
 export interface RestartBackoffConfig {
@@ -36,8 +37,8 @@ export interface CrashLoopConfig {
   readonly probeAfterMs: number;
 }
 
-/** How requests reach the workers. */
-export type Topology = 'dispatch' | 'direct';
+/** How requests reach the workers (defined with its check, below this file). */
+export type { Topology };
 
 /**
  * The whole, validated, deep-frozen pool configuration. The worker settings it passes through

@@ -20,7 +20,7 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors';
 import { Mongrel2Control, Mongrel2ConnectionType, type Mongrel2ConnectionRow } from '../transport/mongrel2-control';
-import { peekConnection } from './frame-peek';
+import { peekConnection } from '../protocol/frame-peek';
 import type { DispatcherStats } from './stats';
 
 /** Settings of a {@link CrashSweep}. */

@@ -20,8 +20,8 @@
  * @module
  */
 import { parseReply } from '../protocol/reply-writer';
-import { Tag, handoverHasPayload, readBatch, toDispatcherHasPayload } from '../transport/dispatch-wire';
-import { peekConnection } from './frame-peek';
+import { Tag, handoverHasPayload, readBatch, toDispatcherHasPayload } from '../protocol/dispatch-wire';
+import { peekConnection } from '../protocol/frame-peek';
 import type { DispatcherStats } from './stats';
 
 /** One request a worker still holds for the dead dispatcher. */

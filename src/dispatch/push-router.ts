@@ -13,9 +13,9 @@
  */
 import type { Logger } from 'pino';
 import { encodeReply, encodeClose, parseReply } from '../protocol/reply-writer';
-import { BatchWriter, readBatch } from '../transport/dispatch-wire';
-import { alwaysPayload, CONN_KINDS, connKindOf, EVENTS_COMMAND, EventTag, opPayload, PushTag, readOp, type ConnKind } from '../transport/push-wire';
-import { isDisconnectNotice, peekConnection } from './frame-peek';
+import { BatchWriter, readBatch } from '../protocol/dispatch-wire';
+import { alwaysPayload, CONN_KINDS, connKindOf, EVENTS_COMMAND, EventTag, opPayload, PushTag, readOp, type ConnKind } from '../protocol/push-wire';
+import { isDisconnectNotice, peekConnection } from '../protocol/frame-peek';
 import { Registry, type Member, type MemberGroup } from './rooms';
 import type { DispatcherStats, PushMessageKind, PushOp, PushRejectReason } from './stats';
 

@@ -9,7 +9,7 @@
  * kept to run its `close` handler when the client drops) or an SSE stream that only wants heartbeats.
  * @module
  */
-import type { ConnKind } from '../transport/push-wire';
+import type { ConnKind } from '../protocol/push-wire';
 
 /** One known connection. */
 export class Member {

@@ -9,7 +9,7 @@
  * @module
  */
 import { repliesOnlyTo } from '../protocol/reply-writer';
-import { isDisconnectNotice, isIdempotentMethod, peekConnection, peekMethod } from './frame-peek';
+import { isDisconnectNotice, isIdempotentMethod, peekConnection, peekMethod } from '../protocol/frame-peek';
 import { DispatcherStats, type FailureReason } from './stats';
 
 /** A worker's say on whether its request may be re-dispatched. */

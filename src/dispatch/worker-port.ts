@@ -9,7 +9,7 @@
  * @module
  */
 import { Router } from 'zeromq';
-import { BatchWriter, commandFrame, jsonFrame, readBatch, toDispatcherHasPayload, type BatchVisitor } from '../transport/dispatch-wire';
+import { BatchWriter, commandFrame, jsonFrame, readBatch, toDispatcherHasPayload, type BatchVisitor } from '../protocol/dispatch-wire';
 
 /** libzmq's ZMQ_ROUTER_NOTIFY option and its "notify on disconnect" flag (zmq_draft.h). */
 const ZMQ_ROUTER_NOTIFY = 97;

@@ -12,7 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Cancellation } from '../app/cancellation';
 import { errorMessage } from '../errors';
-import { messageOptions, type WorkerApp } from '../worker/app-contract';
+import { messageOptions, type WorkerApp } from '../adapters/app-contract';
 import { ConnectionIds, toRawMessage } from './raw-message';
 import { ServerResponseSink } from './response-sink';
 

@@ -53,15 +53,8 @@ export const OVERFLOW_ROUTE = '(overflow)';
 /** Longest label value a worker may send; the supervisor rejects snapshots with longer ones. */
 export const MAX_LABEL_VALUE_LENGTH = 256;
 
-/** `status_class` values; `none` = no HTTP response was delivered (client gone, connection closed). */
-export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'none'] as const;
-/** One of {@link STATUS_CLASSES}. */
-export type StatusClass = (typeof STATUS_CLASSES)[number];
-
-/** `method` values; anything else (Mongrel2's `JSON`/`XML` socket methods, extension methods) is `OTHER`. */
-export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE', 'OTHER'] as const;
-/** One of {@link HTTP_METHODS}. */
-export type HttpMethodLabel = (typeof HTTP_METHODS)[number];
+/** `status_class` and `method` label values (defined with their mappers, below this file). */
+export { HTTP_METHODS, STATUS_CLASSES, type HttpMethodLabel, type StatusClass } from './labels';
 
 /** `state` values of `m2pool_workers` (exited workers are not counted). */
 export const WORKER_STATES = ['booting', 'ready', 'draining'] as const;

@@ -6,7 +6,7 @@
  * a dead dispatcher counted); its gauges come from the live process only, without a slot label.
  * @module
  */
-import { DISPATCHER_METRICS, QUEUE_WAIT_BUCKETS } from '../dispatch/stats';
+import { DISPATCHER_METRICS, QUEUE_WAIT_BUCKETS } from './dispatcher-definitions';
 import type { WorkerMetricSpec } from './definitions';
 import type { ExpositionFamily } from './exposition';
 import type { Snapshot } from './snapshot';

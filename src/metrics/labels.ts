@@ -2,7 +2,16 @@
  * Map raw request facts to closed label sets (no allocation: every result is a constant string).
  * @module
  */
-import type { HttpMethodLabel, StatusClass } from './definitions';
+
+/** `status_class` values; `none` = no HTTP response was delivered (client gone, connection closed). */
+export const STATUS_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx', 'none'] as const;
+/** One of {@link STATUS_CLASSES}. */
+export type StatusClass = (typeof STATUS_CLASSES)[number];
+
+/** `method` values; anything else (Mongrel2's `JSON`/`XML` socket methods, extension methods) is `OTHER`. */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'CONNECT', 'TRACE', 'OTHER'] as const;
+/** One of {@link HTTP_METHODS}. */
+export type HttpMethodLabel = (typeof HTTP_METHODS)[number];
 
 /** The `route` label of requests that matched no route (the raw path is never a label: unbounded cardinality). */
 export const UNMATCHED_ROUTE = '(unmatched)';

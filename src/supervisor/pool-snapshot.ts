@@ -6,10 +6,11 @@ import { breakerOpen, type SlotState } from './slot';
 import type { Topology } from '../config/schema';
 import type { DispatcherView } from './dispatcher-handle';
 import type { AutoscaleView } from './autoscaler';
+import type { PoolPhase } from './pool-state';
 import type { WorkerHandle, WorkerView } from './worker-handle';
 
-/** Lifecycle of the supervisor itself. */
-export type PoolPhase = 'idle' | 'running' | 'stopping' | 'stopped';
+/** Lifecycle of the supervisor itself (defined with the state that holds it). */
+export type { PoolPhase };
 
 /** A slot with failure history: its breaker state and when it may respawn. */
 export interface BreakerView {

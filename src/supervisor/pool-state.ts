@@ -4,9 +4,11 @@
  * intent) write it.
  * @module
  */
-import type { PoolPhase } from './pool-snapshot';
 import type { SlotState } from './slot';
 import type { WorkerHandle } from './worker-handle';
+
+/** Lifecycle of the supervisor itself. */
+export type PoolPhase = 'idle' | 'running' | 'stopping' | 'stopped';
 
 /** A stop in progress. */
 export interface StopState {

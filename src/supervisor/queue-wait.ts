@@ -4,7 +4,7 @@
  * of the waits between two snapshots, interpolated within a bucket as PromQL's `histogram_quantile` does.
  * @module
  */
-import { DISPATCHER_METRICS, QUEUE_WAIT_BUCKETS } from '../dispatch/stats';
+import { DISPATCHER_METRICS, QUEUE_WAIT_BUCKETS } from '../metrics/dispatcher-definitions';
 import { DISPATCHER_SPECS } from '../metrics/dispatcher-families';
 import { parseSnapshot } from '../metrics/snapshot';
 

@@ -20,11 +20,11 @@ import {
   Tag,
   toWorkerHasPayload,
   WIRE_VERSION,
-} from './dispatch-wire';
+} from '../protocol/dispatch-wire';
 import { HandoverStore } from './handover-store';
 import { LinkSet } from './link-set';
 import { HubChannel } from './push-channel';
-import { alwaysPayload } from './push-wire';
+import { alwaysPayload } from '../protocol/push-wire';
 import type { Delivery, Link } from './transport';
 
 /** CURVE client keys (Z85) for a `tcp://` dispatcher. */

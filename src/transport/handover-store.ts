@@ -8,7 +8,7 @@
  * connections, docs/runbook.md).
  * @module
  */
-import { Tag } from './dispatch-wire';
+import { Tag } from '../protocol/dispatch-wire';
 
 /** Bounds of a {@link HandoverStore}. */
 export interface HandoverLimits {

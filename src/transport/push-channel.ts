@@ -11,7 +11,7 @@
  * @module
  */
 import { ErrorCode, M2PoolError } from '../errors';
-import { CONN_KINDS, connKindOf, EventTag, opPayload, PushTag, readOp, type ConnKind } from './push-wire';
+import { CONN_KINDS, connKindOf, EventTag, opPayload, PushTag, readOp, type ConnKind } from '../protocol/push-wire';
 
 /** A disconnect event from the transport: the connection, and a WebSocket's handshake message when it was watched. */
 export interface DisconnectEvent {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ErrorCode, M2PoolError, errorMessage } from '../errors';
 import { adaptApp, APP_KIND_SHAPES, type AppKind } from '../adapters/detect';
-import type { WorkerApp } from './app-contract';
+import type { WorkerApp } from '../adapters/app-contract';
 
 /** Resolve `spec` like Node would from `cwd` (relative paths and existing files against cwd, other bare names from cwd's node_modules). */
 export function resolveAppModule(spec: string, cwd: string): string {

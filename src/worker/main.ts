@@ -18,7 +18,7 @@ import { createTransport } from '../transport/create-transport';
 import { transportConfig } from './transport-config';
 import { loadApp } from './app-loader';
 import { disconnectRelayPlug } from './disconnect-relay-plug';
-import { applyRequestTimeout, startApp, stopApp, type WorkerApp } from './app-contract';
+import { applyRequestTimeout, startApp, stopApp, type WorkerApp } from '../adapters/app-contract';
 import { startHeartbeat } from './heartbeat';
 import { bindPush } from './push-binding';
 import { WorkerRuntime } from './runtime';

@@ -12,7 +12,7 @@ import type { RawMessage } from '../protocol/types';
 import { parseMessage } from '../protocol/request-parser';
 import type { PushChannel } from '../transport/push-channel';
 import type { Transport } from '../transport/transport';
-import type { WorkerApp } from './app-contract';
+import type { WorkerApp } from '../adapters/app-contract';
 
 /** The parts of an `App` the binding uses. */
 interface PushApp {

@@ -15,7 +15,7 @@ import { parseMessage } from '../protocol/request-parser';
 import type { RawMessage } from '../protocol/types';
 import { encodeCloseFrame, WS_CLOSE } from '../protocol/websocket';
 import type { Delivery, Link, Transport } from '../transport/transport';
-import { handlesMessages, messageOptions, type DispatchSummary, type MessageOptions, type WorkerApp } from './app-contract';
+import { handlesMessages, messageOptions, type DispatchSummary, type MessageOptions, type WorkerApp } from '../adapters/app-contract';
 import { InFlightLimiter } from './in-flight-limiter';
 import { OrderedReplies } from './ordered-replies';
 import { ConnectionWork } from './connection-work';

@@ -13,7 +13,7 @@ import type { ReplySink } from '../../src/http/sink';
 import { WorkerMetrics } from '../../src/metrics/worker-metrics';
 import { parseMessage } from '../../src/protocol/request-parser';
 import { encode } from '../../src/protocol/tnetstring';
-import { messageOptions, type WorkerApp } from '../../src/worker/app-contract';
+import { messageOptions, type WorkerApp } from '../../src/adapters/app-contract';
 import { WorkerRuntime } from '../../src/worker/runtime';
 import { loadApp } from '../../src/worker/app-loader';
 import { FakeLink, FakeTransport } from '../helpers/fake-link';

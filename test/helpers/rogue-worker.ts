@@ -4,7 +4,7 @@
  * heartbeating without answering, reply to any connection. For tests of what the dispatcher lets a worker do.
  */
 import { Dealer } from 'zeromq';
-import { BatchWriter, Command, commandFrame, intField, jsonFrame, parseJsonFrame, readBatch, Tag, toWorkerHasPayload, WIRE_VERSION } from '../../src/transport/dispatch-wire';
+import { BatchWriter, Command, commandFrame, intField, jsonFrame, parseJsonFrame, readBatch, Tag, toWorkerHasPayload, WIRE_VERSION } from '../../src/protocol/dispatch-wire';
 import { waitFor } from './wait-for';
 
 /** A request the dispatcher handed to the rogue peer. */

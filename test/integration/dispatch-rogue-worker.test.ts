@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { encodeReply } from '../../src/protocol/reply-writer';
 import { serializeResponse } from '../../src/protocol/http-response';
-import { Tag } from '../../src/transport/dispatch-wire';
+import { Tag } from '../../src/protocol/dispatch-wire';
 import { startTestDispatcher, type TestDispatcher } from '../helpers/dispatcher';
 import { HttpConnection, buildRequest, rawRequest } from '../helpers/http-client';
 import { startTestMongrel2, type TestMongrel2 } from '../helpers/mongrel2';

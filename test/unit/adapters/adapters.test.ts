@@ -16,7 +16,7 @@ import { App } from '../../../src/app/app';
 import { Cancellation } from '../../../src/app/cancellation';
 import { buildRawMessage, type TestRequestInit } from '../../../src/app/testing/testing';
 import type { ReplySink } from '../../../src/http/sink';
-import { messageOptions, type WorkerApp } from '../../../src/worker/app-contract';
+import { messageOptions, type WorkerApp } from '../../../src/adapters/app-contract';
 import { captureLogs, LEVEL } from '../app/log-capture';
 
 /** Records every write (one entry per sink write) and closes; `slow` resolves each write on a later turn. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { HandoverDesk } from '../../../src/dispatch/handover-desk';
 import { DispatcherStats } from '../../../src/dispatch/stats';
-import { BatchWriter, Command, Tag } from '../../../src/transport/dispatch-wire';
+import { BatchWriter, Command, Tag } from '../../../src/protocol/dispatch-wire';
 
 const SENDER = '6a3f9c3e-5a53-4d4b-9d1e-3c2b9a7d1f00';
 const reply = (conn: number, body: string): Buffer => Buffer.from(`${SENDER} ${String(conn).length}:${conn}, ${body}`);

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { peekConnection, peekRequestId } from '../../../src/dispatch/frame-peek';
+import { peekConnection, peekRequestId } from '../../../src/protocol/frame-peek';
 import { Request } from '../../../src/http/request';
 import { parseMessage } from '../../../src/protocol/request-parser';
 import { mongrel2Frame, TEST_SENDER } from '../../helpers/mongrel2-frames';

@@ -11,8 +11,8 @@ import { pino } from 'pino';
 import { encodeClose, encodeReply, parseReply } from '../../../src/protocol/reply-writer';
 import { PushRouter } from '../../../src/dispatch/push-router';
 import { DispatcherStats } from '../../../src/dispatch/stats';
-import { BatchWriter, readBatch } from '../../../src/transport/dispatch-wire';
-import { alwaysPayload, EventTag, opPayload, PushTag, PUSH_COMMAND, readOp } from '../../../src/transport/push-wire';
+import { BatchWriter, readBatch } from '../../../src/protocol/dispatch-wire';
+import { alwaysPayload, EventTag, opPayload, PushTag, PUSH_COMMAND, readOp } from '../../../src/protocol/push-wire';
 import { disconnectNotice, mongrel2Frame } from '../../helpers/mongrel2-frames';
 
 const A = '6a3f9c3e-5a53-4d4b-9d1e-3c2b9a7d1f00';

@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { isDisconnectNotice, peekConnection, peekMethod } from '../../../src/dispatch/frame-peek';
+import { isDisconnectNotice, peekConnection, peekMethod } from '../../../src/protocol/frame-peek';
 import { parseMessage } from '../../../src/protocol/request-parser';
 import { classify } from '../../../src/protocol/classify';
-import { BatchWriter, Command, readBatch, Tag, toDispatcherHasPayload, toWorkerHasPayload } from '../../../src/transport/dispatch-wire';
+import { BatchWriter, Command, readBatch, Tag, toDispatcherHasPayload, toWorkerHasPayload } from '../../../src/protocol/dispatch-wire';
 import { loadManifest, loadVector } from '../protocol/vector-fixtures';
 
 describe('batch codec', () => {

@@ -1,7 +1,7 @@
 /** The bounded store of replies a worker keeps for a vanished dispatcher's successor. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Tag } from '../../../src/transport/dispatch-wire';
+import { Tag } from '../../../src/protocol/dispatch-wire';
 import { HandoverStore } from '../../../src/transport/handover-store';
 
 const frame = (n: number): Buffer => Buffer.alloc(n, 0x61);

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { DispatchSummary, WorkerApp } from '../../../src/worker/app-contract';
+import type { DispatchSummary, WorkerApp } from '../../../src/adapters/app-contract';
 import { WorkerRuntime } from '../../../src/worker/runtime';
 import { encode } from '../../../src/protocol/tnetstring';
 import { MemoryTransport } from '../../helpers/memory-transport';

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { isValidRequestId, parseTraceparent } from '../protocol/request-id';
+import { isValidRequestId, parseTraceparent } from './request-id';
 
 const SPACE = 0x20;
 const AT = 0x40;
