@@ -120,6 +120,3 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('autoscale.cpuSaturation', 'number', 'RATIO', 'autoscaling: no scale-up while machine CPU use is above this, 1 = off (default 0.9)'),
   field('autoscale.memoryCapBytes', 'int', 'BYTES', 'autoscaling: workers x largest worker RSS stays below this, 0 = off (default 0)'),
 ]);
-
-/** Lookup of {@link CONFIG_FIELDS} by key. */
-export const FIELD_BY_KEY: ReadonlyMap<ConfigKey, ConfigField> = new Map(CONFIG_FIELDS.map((f) => [f.key, f]));

@@ -52,10 +52,6 @@ export async function prepareRunDir(runDir: string): Promise<void> {
   await Promise.all(['run', 'logs', 'tmp'].map((d) => mkdir(path.join(runDir, d), { recursive: true })));
 }
 
-/** Placeholder in a config that {@link loadConfig} replaces with the absolute run directory. */
-export const RUN_DIR_PLACEHOLDER = '${RUN_DIR}';
-/** Placeholder for the HTTP port (`m2pool mongrel2 --port`). */
-export const PORT_PLACEHOLDER = '${PORT}';
 /** Port used for `${PORT}` when none is given. */
 export const DEFAULT_HTTP_PORT = 6767;
 

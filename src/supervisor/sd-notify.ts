@@ -5,9 +5,8 @@
  * one. systemd-notify (systemd ≥ 246) waits until systemd has processed the message, so the child's quick exit
  * cannot make systemd drop it.
  *
- * Where to call it: {@link notifyReady} at the moment the supervisor tells pm2 it is ready (the minimum of
- * workers ready), {@link notifyStopping} when a graceful stop begins, {@link notifyReloading} /
- * {@link notifyReady} around a rolling reload. Outside systemd every call is a no-op resolving `false`.
+ * Called once: {@link notifyReady} when the supervisor tells pm2 it is ready (the minimum of workers ready;
+ * `cli/start-command.ts`). Outside systemd every call is a no-op resolving `false`.
  * @module
  */
 import { execFile } from 'node:child_process';
@@ -42,14 +41,4 @@ export function sdNotify(assignments: readonly string[], options: SdNotifyOption
 /** `READY=1` with a status line. */
 export function notifyReady(status: string, options?: SdNotifyOptions): Promise<boolean> {
   return sdNotify(['READY=1', `STATUS=${status}`], options);
-}
-
-/** `RELOADING=1`: a rolling reload began (send {@link notifyReady} when it is done). */
-export function notifyReloading(status: string, options?: SdNotifyOptions): Promise<boolean> {
-  return sdNotify(['RELOADING=1', `STATUS=${status}`], options);
-}
-
-/** `STOPPING=1`: a graceful stop began. */
-export function notifyStopping(status: string, options?: SdNotifyOptions): Promise<boolean> {
-  return sdNotify(['STOPPING=1', `STATUS=${status}`], options);
 }
