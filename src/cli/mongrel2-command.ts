@@ -1,6 +1,6 @@
 /**
  * `m2pool mongrel2 --config <mongrel2.conf>`: load the config with m2sh and run Mongrel2 in the foreground;
- * SIGTERM/SIGINT stop it cleanly (Mongrel2 treats both as a graceful shutdown, §6.4).
+ * SIGTERM/SIGINT stop it cleanly (Mongrel2 treats both as a graceful shutdown, docs/mongrel2.md §6.4).
  * @module
  */
 import { ExitCode, errorMessage } from '../errors';

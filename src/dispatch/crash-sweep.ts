@@ -1,13 +1,13 @@
 /**
  * After a dispatcher crash, close the client connections whose requests died with it (docs/runbook.md,
- * "Dispatcher crash"). Mongrel2 has no handler timeout and m2pool's config turns its reaper off (mongrel2.md §5.4),
+ * "Dispatcher crash"). Mongrel2 has no handler timeout and m2pool's config turns its reaper off (docs/mongrel2.md §5.4),
  * so a request that was queued in the dead dispatcher, parked in its sockets, or lost in between would keep its
  * client waiting forever.
  *
  * A worker that was registered with the dead instance says so in its HELLO (`vanished`); the new dispatcher then
  * waits `graceMs` (workers reconnect, hand over their finished replies and announce what they still hold) and asks
  * (twice, `graceMs` apart: a connection between states at the first look is caught at the second) each Mongrel2's
- * control port for its connections (`status what=net`, mongrel2.md §6.6). It answers every HTTP connection that
+ * control port for its connections (`status what=net`, docs/mongrel2.md §6.6). It answers every HTTP connection that
  * this dispatcher has not seen since it started (no request read from it, no reply or hold handed over for it),
  * unless Mongrel2's clock shows it wrote to it after its last read (its last request was answered: an idle
  * keep-alive client): through the reply socket like any handler, 503 + close when the connection surely waits
@@ -38,7 +38,7 @@ export interface CrashSweepOptions {
   /**
    * Answer a connection through Mongrel2's reply socket: `error` = 503 + close (its request surely waits), `close`
    * = close. Preferred to the control port's `kill`, which closes the socket under its Mongrel2 task: a connection
-   * accepted next on the same descriptor was then never read (observed, mongrel2.md §6.6).
+   * accepted next on the same descriptor was then never read (observed, docs/mongrel2.md §6.6).
    */
   close(server: number, connection: string, action: 'error' | 'close'): void;
 }

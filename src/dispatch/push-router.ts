@@ -295,7 +295,7 @@ export class PushRouter {
     }
   }
 
-  /** One Mongrel2 message from a worker: to the server its UUID names, checked as Mongrel2 would (§4.1, §4.6). */
+  /** One Mongrel2 message from a worker: to the server its UUID names, checked as Mongrel2 would (docs/mongrel2.md §4.1, §4.6). */
   #message(frame: Buffer): void {
     this.#count('message');
     let targets: number;

@@ -1,7 +1,7 @@
 /**
  * The dispatcher's socket towards workers: one ROUTER (workers connect DEALERs), with
  * - `ROUTER_NOTIFY` (draft option 97) set to "disconnect": libzmq hands us an empty message from a peer's
- *   routing id the moment its connection goes, so a dead worker is seen at once (zeromq-semantics.md §3.4);
+ *   routing id the moment its connection goes, so a dead worker is seen at once (docs/zeromq.md §3.4);
  * - `mandatory`: a send to a peer that is gone fails instead of vanishing;
  * - one batch per worker per event-loop turn (everything queued for it in this turn goes in one multipart);
  * - one writer: zeromq.js allows one pending send per socket, so messages are queued and sent in order.

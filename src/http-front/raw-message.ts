@@ -1,5 +1,5 @@
 /**
- * The message Mongrel2 would have sent for a node:http request (mongrel2-protocol.md §2): client headers
+ * The message Mongrel2 would have sent for a node:http request (docs/mongrel2.md §2): client headers
  * lowercased in arrival order (a repeated one as an array), Mongrel2's own keys upper-case (METHOD, VERSION, URI,
  * PATH, QUERY, URL_SCHEME, PATTERN, REMOTE_ADDR). The app parses it exactly as it parses Mongrel2's.
  * @module

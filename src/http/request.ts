@@ -96,7 +96,7 @@ export class Request {
     return this.#headers as MultiValueRecord;
   }
 
-  /** Mongrel2's UPPERCASE keys (trusted: a client cannot send them, §2.3). Built on first use. */
+  /** Mongrel2's UPPERCASE keys (trusted: a client cannot send them, docs/mongrel2.md §2.3). Built on first use. */
   get meta(): Readonly<Record<string, string>> {
     if (this.#meta === undefined) this.#split();
     return this.#meta as Readonly<Record<string, string>>;
@@ -217,7 +217,7 @@ export class Request {
     return typeof value === 'string' ? [value] : [...value];
   }
 
-  /** A client header straight from the message (lowercase keys are the client's, §2.3): no `headers` record needed. */
+  /** A client header straight from the message (lowercase keys are the client's, docs/mongrel2.md §2.3): no `headers` record needed. */
   #clientHeader(name: string): string | readonly string[] | undefined {
     const key = name.toLowerCase();
     const raw = this.raw.headers;
@@ -237,7 +237,7 @@ export class Request {
 
   /**
    * True when the connection must be closed after the response (Python mongrel2 `Request.should_close()`):
-   * `Connection: close`, or HTTP/1.0 without `Connection: keep-alive`. Mongrel2 does not do it (§3.7).
+   * `Connection: close`, or HTTP/1.0 without `Connection: keep-alive`. Mongrel2 does not do it (docs/mongrel2.md §3.7).
    */
   get wantsClose(): boolean {
     const tokens = headerTokens(this.headerAll('connection'));

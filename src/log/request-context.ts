@@ -1,5 +1,5 @@
 /**
- * The request a piece of code runs for, through `AsyncLocalStorage` (issue #21 item 3): with `asyncContext` on, every
+ * The request a piece of code runs for, through `AsyncLocalStorage`: with `asyncContext` on, every
  * request runs inside `requestStorage`, and a logger with {@link requestMixin} adds `requestId` to every line written
  * while it runs — also lines of loggers that never saw `ctx` (a database module's). Off by default: on Node 20 an
  * AsyncLocalStorage that was ever entered turns on promise hooks for the whole process, which made every promise

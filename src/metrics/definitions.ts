@@ -4,7 +4,7 @@
  * {@link WORKER_METRICS}, the supervisor validates worker snapshots against the same specs and builds its own
  * registry from {@link SUPERVISOR_METRICS}.
  *
- * Label rule (docs/contributing.md#metric-names-and-labels, issue #4): label values come from a closed set — a `slot` number, a route *pattern*,
+ * Label rule (docs/contributing.md#metric-names-and-labels): label values come from a closed set — a `slot` number, a route *pattern*,
  * a method from {@link HTTP_METHODS} — never a pid or a raw path, so restarts do not churn series.
  * @module
  */
@@ -203,7 +203,7 @@ export const WORKER_METRICS = Object.freeze({
   },
   pushMessages: {
     name: 'm2pool_push_messages_total',
-    help: 'Mongrel2 messages this pool pushed with app.push (each to 1-128 connections; issue #20).',
+    help: 'Mongrel2 messages this pool pushed with app.push (each to 1-128 connections).',
     kind: 'counter',
     labelNames: [],
     merge: 'sum',

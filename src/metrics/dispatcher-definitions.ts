@@ -33,7 +33,7 @@ export const DISPATCHER_METRICS = Object.freeze({
   protocolErrors: { name: 'm2pool_dispatcher_protocol_errors_total', help: 'Malformed messages from workers or Mongrel2, skipped.', kind: 'counter' },
   recovery: { name: 'm2pool_dispatcher_crash_recovery_total', help: 'After a predecessor dispatcher crashed: replies handed over by workers and forwarded, requests held by workers, connections closed (swept, a holder lost, a cut reply), hand-over entries refused.', kind: 'counter', label: 'outcome' },
   batches: { name: 'm2pool_dispatcher_worker_batches_total', help: 'Batch messages exchanged with workers, by direction (requests per batch = dispatched / out).', kind: 'counter', label: 'direction' },
-  // Pushes and rooms (issue #20, push-router.ts).
+  // Pushes and rooms (dispatch/push-router.ts).
   pushOps: { name: 'm2pool_dispatcher_push_operations_total', help: 'Push and room operations received from workers, by operation.', kind: 'counter', label: 'op' },
   pushMessages: { name: 'm2pool_dispatcher_push_messages_total', help: 'Mongrel2 messages the dispatcher sent for pushes (each to 1-128 connections), by kind.', kind: 'counter', label: 'kind' },
   pushDeliveries: { name: 'm2pool_dispatcher_push_deliveries_total', help: 'Connections the push messages were addressed to (a broadcast to 1000 members counts 1000).', kind: 'counter' },

@@ -42,7 +42,7 @@ export interface Mongrel2Process {
   readonly runDir: string;
 }
 
-/** Environment for m2sh: it logs an error when LOGNAME is unset (§6.2). */
+/** Environment for m2sh: it logs an error when LOGNAME is unset (docs/mongrel2.md §6.2). */
 function m2shEnv(): NodeJS.ProcessEnv {
   return { ...process.env, LOGNAME: process.env['LOGNAME'] ?? 'm2pool' };
 }

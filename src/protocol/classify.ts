@@ -12,7 +12,7 @@ export interface ClassifyOptions {
   /**
    * Absolute directory of Mongrel2's `upload.temp_store` (e.g. `/tmp` for `/tmp/upload.XXXXXX`), as the paths
    * appear in the `x-mongrel2-upload-*` headers (relative to Mongrel2's chroot). When unset, every message
-   * carrying upload headers is `invalid`, because those headers are client-forgeable (§3.4).
+   * carrying upload headers is `invalid`, because those headers are client-forgeable (docs/mongrel2.md §3.4).
    * @default undefined
    */
   readonly uploadDir?: string | undefined;
@@ -35,7 +35,7 @@ const DECIMAL_RE = /^\d{1,15}$/;
 const FLAGS_RE = /^0[xX][0-9A-Fa-f]{1,2}$/;
 
 /**
- * Classifies a parsed message (§3). Order: `@*` notices, WebSocket handshake and frames, `UPLOAD_STREAM` chunks,
+ * Classifies a parsed message (docs/mongrel2.md §3). Order: `@*` notices, WebSocket handshake and frames, `UPLOAD_STREAM` chunks,
  * `@route`/`<route` socket messages, async upload start/done (validated against `opts.uploadDir`), then requests.
  * @example classify(parseMessage(buf), { uploadDir: '/tmp' }).kind // 'request' | 'disconnect' | ...
  */

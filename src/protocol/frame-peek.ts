@@ -1,5 +1,5 @@
 /**
- * What the dispatcher reads of a Mongrel2 request, and no more (mongrel2-protocol.md §2): the sender and the
+ * What the dispatcher reads of a Mongrel2 request, and no more (docs/mongrel2.md §2): the sender and the
  * connection id (the connection a request belongs to), whether it is a disconnect notice, and, only when a
  * worker died holding it, the METHOD header; only when it logs about a request, its request id. Frames are forwarded to workers as they came; the worker parses
  * them fully.
@@ -39,7 +39,7 @@ export function peekConnection(frame: Buffer): Peeked | undefined {
   return { connection: frame.toString('latin1', 0, sp2), senderEnd: sp1, pathAt: sp2 + 1 };
 }
 
-/** A `@*` notice whose body says `"disconnect"` (Mongrel2's disconnect notice, §3.2). */
+/** A `@*` notice whose body says `"disconnect"` (Mongrel2's disconnect notice, docs/mongrel2.md §3.1). */
 export function isDisconnectNotice(frame: Buffer, pathAt: number): boolean {
   return frame[pathAt] === AT && frame[pathAt + 1] === STAR && frame[pathAt + 2] === SPACE && frame.includes(DISCONNECT, pathAt);
 }

@@ -1,6 +1,6 @@
 /**
  * HTTP/1.x response serialisation (status line, header block, chunked framing). Mongrel2 adds and checks no
- * HTTP framing of its own (§4.3), so every byte the client sees is produced here.
+ * HTTP framing of its own (docs/mongrel2.md §4.3), so every byte the client sees is produced here.
  * Validation follows RFC 9110 §5.1/§5.5: a response that would break framing is never serialised.
  * @module
  */

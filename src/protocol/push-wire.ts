@@ -1,5 +1,5 @@
 /**
- * Pushes and rooms on the worker ⇄ dispatcher wire (docs/dispatch-protocol.md "Pushes and rooms", issue #20).
+ * Pushes and rooms on the worker ⇄ dispatcher wire (docs/dispatch-protocol.md "Pushes and rooms").
  * Both directions reuse the batch layout of `dispatch-wire.ts` (command, index, data) under their own commands —
  * `T` (PUSH, worker → dispatcher) and `V` (EVENTS, dispatcher → worker) — so a push is never mistaken for a reply:
  * the dispatcher keeps checking that replies go only to the connection of the request they answer, and routes

@@ -76,7 +76,7 @@ export function encodeClose(sender: string, connIds: readonly number[]): Buffer[
 }
 
 /**
- * Encodes an extended reply (§4.5): `UUID SP LEN ":" "X " IDS "," SP` followed by the tnetstring list `[key, args]`.
+ * Encodes an extended reply (docs/mongrel2.md §4.5): `UUID SP LEN ":" "X " IDS "," SP` followed by the tnetstring list `[key, args]`.
  * @throws M2PoolError RESPONSE_INVALID for a bad sender, ids or key; PROTOCOL if `args` cannot be encoded.
  */
 export function encodeExtended(sender: string, connIds: readonly number[], key: string, args: TnetInput): Buffer[] {
@@ -93,7 +93,7 @@ export function encodeCtl(sender: string, connIds: readonly number[], args: Read
 }
 
 /**
- * Grants `n` more upload.stream body bytes to one connection (§3.5); `n` is sent as a tnetstring integer.
+ * Grants `n` more upload.stream body bytes to one connection (docs/mongrel2.md §3.5); `n` is sent as a tnetstring integer.
  * @throws M2PoolError RESPONSE_INVALID unless 1 ≤ n ≤ 2^31-1.
  * @example creditsMessage('rid-123', 5, 2000).toString() // 'rid-123 3:X 5, 27:3:ctl,17:7:credits,4:2000#}]'
  */
@@ -102,12 +102,12 @@ export function creditsMessage(sender: string, connId: number, n: number): Buffe
   return first(encodeCtl(sender, [connId], { credits: n }));
 }
 
-/** Hard-closes one connection with no disconnect notice in return (`ctl cancel`, §4.5). */
+/** Hard-closes one connection with no disconnect notice in return (`ctl cancel`, docs/mongrel2.md §4.5). */
 export function cancelMessage(sender: string, connId: number): Buffer {
   return first(encodeCtl(sender, [connId], { cancel: null }));
 }
 
-/** Refreshes one connection's idle timer (`ctl keep-alive`, §4.5, §5.4). */
+/** Refreshes one connection's idle timer (`ctl keep-alive`, docs/mongrel2.md §4.5, §5.4). */
 export function keepAliveMessage(sender: string, connId: number): Buffer {
   return first(encodeCtl(sender, [connId], { 'keep-alive': null }));
 }
@@ -163,7 +163,7 @@ function invalid(message: string): M2PoolError {
 }
 
 /**
- * Parses a reply exactly as Mongrel2's handler_parser does (§4.1): `UUID = [A-Za-z0-9-]+`, one space,
+ * Parses a reply exactly as Mongrel2's handler_parser does (docs/mongrel2.md §4.1): `UUID = [A-Za-z0-9-]+`, one space,
  * `LEN ":"`, an optional `"X "`, ids as `digit+ ' '?` filling exactly LEN bytes, `","`, one space, then the body.
  * For tests and debugging.
  * @param maxTargets Mongrel2's limits.handler_targets.
@@ -205,7 +205,7 @@ export function parseReply(buf: Buffer, maxTargets: number = MAX_REPLY_TARGETS):
 
 /**
  * Whether reply `reply` goes to exactly one connection: the one a Mongrel2 request `request` came from. The request
- * starts `UUID SP ID SP` (§2.1; `senderEnd` is the offset of its first space, `idEnd` of its second); the reply
+ * starts `UUID SP ID SP` (docs/mongrel2.md §2.1; `senderEnd` is the offset of its first space, `idEnd` of its second); the reply
  * must start `UUID SP LEN ":" ["X "] ID "," SP` (§4.1, §4.5) with the same UUID and that one ID, byte for byte.
  * Compares bytes in place (no allocation): the dispatcher runs it on every reply frame. Strict on purpose: an id
  * list Mongrel2 would also read as that id (a trailing space, leading zeros) is refused; m2pool never writes one.

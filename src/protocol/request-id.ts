@@ -1,5 +1,5 @@
 /**
- * Request ids and W3C trace context (issue #21 item 3): which incoming `X-Request-Id` values are honoured, how a
+ * Request ids and W3C trace context: which incoming `X-Request-Id` values are honoured, how a
  * `traceparent` header is read (W3C Trace Context §3.2), and how an id is made when the client sent neither. Pure
  * string functions, shared by the worker (which reads the parsed headers) and the dispatcher (which peeks the raw
  * frame only when it logs about a request).

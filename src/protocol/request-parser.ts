@@ -15,7 +15,7 @@ const MAX_CONN_ID = 0xffffffff;
 /**
  * Bounds on the header block, checked before any object is built. Mongrel2 itself refuses a request header
  * block over `limits.buffer_size` (4 KiB by default; 8 KiB is the most anyone configures) and more than
- * `limits.header_count` (1280) headers, and keeps at most 5 values of a repeated header (§2.4): a message beyond
+ * `limits.header_count` (1280) headers, and keeps at most 5 values of a repeated header (docs/mongrel2.md §2.4): a message beyond
  * these did not come from Mongrel2, and parsing it would only cost CPU and memory.
  */
 export const HEADER_LIMITS = Object.freeze({
@@ -30,7 +30,7 @@ export const HEADER_LIMITS = Object.freeze({
 });
 
 /**
- * Parses a Mongrel2 request message (§2.1). Headers may be JSON (a `,` netstring) or a tnetstring dict (`}`);
+ * Parses a Mongrel2 request message (docs/mongrel2.md §2.1). Headers may be JSON (a `,` netstring) or a tnetstring dict (`}`);
  * values are decoded as UTF-8 when valid, otherwise latin1, and repeated headers are arrays. Messages without
  * METHOD (upload.stream continuations) are accepted; interpretation is left to `classify`.
  * `body` is a `subarray` of `buf`: it shares memory with it.
@@ -82,7 +82,7 @@ export function parseMessage(buf: Buffer): RawMessage {
 }
 
 /**
- * A reply is addressed by the sender, and Mongrel2 parses it as `[A-Za-z0-9-]+` (§4.1): a message whose sender
+ * A reply is addressed by the sender, and Mongrel2 parses it as `[A-Za-z0-9-]+` (docs/mongrel2.md §4.1): a message whose sender
  * has any other byte could never be answered, so it is refused here, before any work is done for it.
  */
 function checkSender(buf: Buffer, end: number): void {
@@ -107,7 +107,7 @@ function parseConnId(buf: Buffer, start: number, end: number): number {
   return n;
 }
 
-/** tnetstring headers: a dict whose values are strings or lists of strings (repeated headers, §2.4). */
+/** tnetstring headers: a dict whose values are strings or lists of strings (repeated headers, docs/mongrel2.md §2.4). */
 function parseTnetHeaders(buf: Buffer, start: number, end: number): Record<string, HeaderValue> {
   // NOTE: one latin1 decode of the whole block, then substrings: much cheaper than one Buffer→string call per
   // key and value. Ranges holding bytes >= 0x80 are re-decoded with the UTF-8-else-latin1 rule.
@@ -152,7 +152,7 @@ function parseTnetHeaders(buf: Buffer, start: number, end: number): Record<strin
 }
 
 /**
- * JSON headers (§2.5). Mongrel2 escapes only `\` and `"`, so the text may hold raw control bytes (TAB) and
+ * JSON headers (docs/mongrel2.md §2.5). Mongrel2 escapes only `\` and `"`, so the text may hold raw control bytes (TAB) and
  * non-UTF-8 bytes. Decode as latin1 (byte = char), escape raw bytes < 0x20 inside strings as `\u00XX`,
  * JSON.parse, then re-decode every string's bytes with the UTF-8-else-latin1 rule.
  */

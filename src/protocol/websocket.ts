@@ -1,5 +1,5 @@
 /**
- * WebSocket (RFC 6455) bytes: Mongrel2 neither frames outgoing data nor sends the 101 itself (§3.3),
+ * WebSocket (RFC 6455) bytes: Mongrel2 neither frames outgoing data nor sends the 101 itself (docs/mongrel2.md §3.3),
  * so handlers send raw, unmasked server frames and the full handshake response. Also the inbound pieces
  * Mongrel2 leaves to handlers: close-payload validation, and a frame decoder for tools and tests.
  * @module
@@ -188,7 +188,7 @@ export interface DecodedFrame {
 
 /**
  * Reads one frame (masked or not) at `offset`; `undefined` when `data` does not hold all of it yet.
- * For tools and tests: Mongrel2 unmasks inbound frames itself (§3.3).
+ * For tools and tests: Mongrel2 unmasks inbound frames itself (docs/mongrel2.md §3.3).
  * @throws M2PoolError PROTOCOL for a 64-bit length with the high bit set or beyond Number.MAX_SAFE_INTEGER.
  */
 export function decodeFrame(data: Buffer, offset = 0): DecodedFrame | undefined {

@@ -1,5 +1,5 @@
 /**
- * Mongrel2 round-robins disconnect notices between the handler processes (mongrel2-protocol.md §3.1), so the
+ * Mongrel2 round-robins disconnect notices between the handler processes (docs/mongrel2.md §3.1), so the
  * worker that gets one is often not the one serving that connection, and a slow handler would never hear that
  * its client left. Workers report connections with long-running requests in their heartbeats (`waiting`); while
  * any worker does, every worker relays the notices it cannot place, and the supervisor hands each one to the

@@ -1,5 +1,5 @@
 /**
- * Whether the pool's workers reach a Mongrel2, for `/readyz` (issue 10 item 2: readiness tells the truth). A
+ * Whether the pool's workers reach a Mongrel2, for `/readyz`. A
  * worker's heartbeat reports how many of its links are ready: in the direct topology its Mongrel2 links, in the
  * dispatch topology its link to the dispatcher, which is ready only while the dispatcher has its Mongrel2. A
  * worker that has not sent a heartbeat since ready counts as connected (it reports ready only once connected).

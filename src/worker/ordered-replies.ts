@@ -6,7 +6,7 @@
  * A request is reported settled (its transport `done()`: a dispatcher's DONE) only once every write and close it
  * made was handed over by the writer, not merely started: a writer may hold bytes back (WebSocket replies are
  * coalesced and paced per connection, `reply-coalescer.ts`), and a DONE that overtakes its request's reply makes
- * the dispatcher drop that reply as late (issue #18: back-to-back WebSocket messages lost their echoes).
+ * the dispatcher drop that reply as late (back-to-back WebSocket messages lost their echoes).
  * @module
  */
 import type { ReplySink } from '../http/sink';

@@ -1,5 +1,5 @@
 /**
- * Connects an app to its transport's pushes (issue #20): `app.push` gets the transport's push channel, and
+ * Connects an app to its transport's pushes: `app.push` gets the transport's push channel, and
  * disconnect events — the dispatcher's (dispatch) or this worker's own Mongrel2 notices (direct) — run the app's
  * `onDisconnect` hooks and a dropped WebSocket's `close` handler. Duck-typed like `handlesMessages`: a plain
  * `WorkerApp` without these parts is left alone.

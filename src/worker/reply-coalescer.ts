@@ -6,7 +6,7 @@
  * written to the client verbatim, so concatenated WebSocket frames stay valid), and a busy connection gets at most
  * one message per interval, which doubles (up to `maxIntervalMs`) while it stays busy: the slower the client reads,
  * the bigger and fewer the messages. An idle connection's reply is sent at once.
- * Not for JSON/XML socket connections, where Mongrel2 base64-encodes each message on its own (§3.2).
+ * Not for JSON/XML socket connections, where Mongrel2 base64-encodes each message on its own (docs/mongrel2.md §3.2).
  * @module
  */
 

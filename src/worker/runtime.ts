@@ -213,7 +213,7 @@ export class WorkerRuntime {
       );
       return;
     }
-    // Which link serves which Mongrel2 UUID, for pushes (issue #20): a Map lookup per message.
+    // Which link serves which Mongrel2 UUID, for pushes: a Map lookup per message.
     this.#opts.transport.pushes.learn(msg.sender, delivery.server);
     const work = this.#route(delivery, msg);
     if (work === undefined) delivery.done();
@@ -246,7 +246,7 @@ export class WorkerRuntime {
         if (message.upload === true) return this.#refuseUpload(delivery, msg, store === undefined ? 'no-store' : 'headers');
         return this.#reject(delivery, msg, 400, message.reason);
       case 'upload-stream':
-        // NOTE: upload.stream=1 needs every chunk at one process; a pool cannot promise that (§3.5).
+        // NOTE: upload.stream=1 needs every chunk at one process; a pool cannot promise that (docs/mongrel2.md §3.5).
         if (msg.headers['METHOD'] !== undefined) return this.#reject(delivery, msg, 501, 'upload.stream is not supported; use async uploads');
         this.stats.otherNotices += 1;
         return undefined;
@@ -280,7 +280,7 @@ export class WorkerRuntime {
         return this.#serveMessage(delivery, msg, 'socket.message', undefined, (sink, options) => app.dispatchSocketMessage(message, sink, options));
       }
       case 'upload-start': {
-        // Mongrel2 is streaming the body to disk; an empty reply now is its "kill" message (§3.4), so an upload
+        // Mongrel2 is streaming the body to disk; an empty reply now is its "kill" message (docs/mongrel2.md §3.4), so an upload
         // we would refuse anyway is stopped here instead of after the whole body arrived. A start that is not
         // Mongrel2's (see upload-store.ts) is answered 400 at once, so a forged one never leaves its client waiting.
         const refusal = store === undefined ? 'no-store' : checkUploadNotice(store, msg, message.file);

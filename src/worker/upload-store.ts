@@ -1,5 +1,5 @@
 /**
- * Which async-upload files a worker may read and unlink: only the ones Mongrel2 itself wrote (issue 11, finding 1).
+ * Which async-upload files a worker may read and unlink: only the ones Mongrel2 itself wrote.
  *
  * Mongrel2 creates the temp file with `mkstemp(upload.temp_store)` and names it in `x-mongrel2-upload-start` /
  * `-done` headers, which any client can also send on an ordinary request (docs/mongrel2.md §3.4). A name is

@@ -38,7 +38,7 @@ function send(frame: Buffer): void {
 
 function reply(head: string, type: string, body: Buffer, close: boolean): void {
   send(Buffer.concat([Buffer.from(`${head}HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n`, 'latin1'), body]));
-  if (close) send(Buffer.from(head, 'latin1')); // empty body = close, after what is queued (§4.2)
+  if (close) send(Buffer.from(head, 'latin1')); // empty body = close, after what is queued (docs/mongrel2.md §4.2)
 }
 
 function handle(msg: Buffer): void {

@@ -4,7 +4,7 @@
  *
  *   npm run build && node dist/test/bench/pool-loss.js [--rounds 5] [--clients 32] [--transport ipc|tcp] [--receive-hwm N]
  *
- * `--receive-hwm` is passed to the pool (default: the worker's, 16); 1 is the §6.1 mitigation.
+ * `--receive-hwm` is passed to the pool (default: the worker's, 16); 1 is the mitigation of docs/zeromq.md §6.1.
  *
  * Setup: a real Mongrel2, a real supervisor with 4 workers of the example app, `clients` keep-alive
  * connections each sending one request at a time. A request unanswered after 2 s is counted as lost and its

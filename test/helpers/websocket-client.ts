@@ -1,6 +1,6 @@
 /**
  * A minimal RFC 6455 client over node:net for integration tests (Node 20 has no WebSocket client): the HTTP
- * upgrade with a random Sec-WebSocket-Key, MASKED client frames (§5.3: clients must mask), and a parser for the
+ * upgrade with a random Sec-WebSocket-Key, MASKED client frames (RFC 6455 §5.3: clients must mask), and a parser for the
  * server's unmasked frames that keeps each frame's raw header bytes for exact assertions. Written apart from
  * src/protocol on purpose, so the tests do not check the server's codec with itself.
  */

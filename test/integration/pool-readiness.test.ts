@@ -1,5 +1,5 @@
 /**
- * `/readyz` tells the truth (issue 10 item 2): 503 with the reason in the body while Mongrel2 is stopped, 200
+ * `/readyz` tells the truth: 503 with the reason in the body while Mongrel2 is stopped, 200
  * once it is back, in both topologies; `m2pool status` and `/pool` say why too.
  */
 import assert from 'node:assert/strict';

@@ -1,7 +1,7 @@
 /**
  * `dispatchFrame`: one inbound WebSocket message (`METHOD=WEBSOCKET`, already unmasked and reassembled by
  * Mongrel2) in, the replies out. The protocol duties Mongrel2 leaves to handlers are done here, not in user code
- * (§3.3): pong for ping, the closing handshake, and failing the connection on what RFC 6455 forbids.
+ * (docs/mongrel2.md §3.3): pong for ping, the closing handshake, and failing the connection on what RFC 6455 forbids.
  * @module
  */
 
@@ -100,7 +100,7 @@ async function handle(config: WebSocketConfig, session: WebSocketSession, frame:
 /** RFC 6455 rules Mongrel2 does not enforce (it checks masking, fragmented control frames and their length). */
 function checkFrame(frame: FrameEvent, entry: WebSocketRoute): { code: number; why: string } | undefined {
   const { opcode, payload } = frame;
-  // §5.2: no extension was negotiated (Mongrel2 cannot), so every RSV bit must be 0.
+  // RFC 6455 §5.2: no extension was negotiated (Mongrel2 cannot), so every RSV bit must be 0.
   if ((frame.flags & 0x70) !== 0) return { code: WS_CLOSE.PROTOCOL_ERROR, why: 'reserved bits set' };
   if (opcode === WS_OPCODE.CONTINUATION) return { code: WS_CLOSE.PROTOCOL_ERROR, why: 'unexpected continuation frame' };
   if (!DATA_OPCODES.has(opcode) && !CONTROL_OPCODES.has(opcode)) return { code: WS_CLOSE.PROTOCOL_ERROR, why: `unknown opcode ${opcode}` };
@@ -135,7 +135,7 @@ async function message(session: WebSocketSession, entry: WebSocketRoute, frame: 
   }
 }
 
-/** The client's close frame: validate, tell the handler, echo the code, close (echo.py's sequence, §3.3). */
+/** The client's close frame: validate, tell the handler, echo the code, close (echo.py's sequence, docs/mongrel2.md §3.3). */
 async function closing(session: WebSocketSession, entry: WebSocketRoute, payload: Buffer, run: Runner, timeoutMs: number): Promise<FrameOutcome> {
   const info = parseClosePayload(payload);
   if (!info.ok) {

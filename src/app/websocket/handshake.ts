@@ -1,6 +1,6 @@
 /**
  * `dispatchHandshake`: a `WEBSOCKET_HANDSHAKE` message in, the 101 (or a refusal and a close) out. Mongrel2 does
- * not answer the upgrade itself; the handler sends the whole 101 with the accept value Mongrel2 computed (§3.3).
+ * not answer the upgrade itself; the handler sends the whole 101 with the accept value Mongrel2 computed (docs/mongrel2.md §3.3).
  * A handshake is an HTTP request: it ends in exactly one `DispatchResult`.
  * @module
  */

@@ -73,7 +73,7 @@ export interface WebSocketRouteOptions {
    * here is selected (`ctx.protocol`) and confirmed in the 101. @default none
    */
   readonly protocols?: readonly string[];
-  /** Larger messages close the connection with 1009 (Mongrel2 itself has no limit, §3.3). @default 1048576 */
+  /** Larger messages close the connection with 1009 (Mongrel2 itself has no limit, docs/mongrel2.md §3.3). @default 1048576 */
   readonly maxMessageBytes?: number;
 }
 

@@ -112,7 +112,7 @@ describe('chunked encoding', () => {
     assert.equal(str(LAST_CHUNK), '0\r\n\r\n');
   });
 
-  test('reproduces the §4.3 streaming example', () => {
+  test('reproduces the docs/mongrel2.md §4.3 streaming example', () => {
     const headBytes = serializeResponseHead(head(200, [['Content-Type', 'text/plain'], ['Transfer-Encoding', 'chunked']]));
     const parts = [headBytes, encodeChunk('hello '), encodeChunk('world\n'), LAST_CHUNK].map(str);
     assert.deepEqual(parts, [

@@ -103,7 +103,7 @@ describe('extended replies', () => {
   });
 });
 
-describe('parseReply (Mongrel2 handler_parser grammar, §4.1 / §8.2)', () => {
+describe('parseReply (Mongrel2 handler_parser grammar, docs/mongrel2.md §4.1 / §8.2)', () => {
   const OK: Array<[string, number]> = [
     ['5a9a6354-fc33-4468-8ccd-5d736737dad7 2:12, The body', 1],
     ['5a9a6354-fc33-4468-8ccd-5d736737dad7 11:0 1 2 3 4 5, The body', 6],

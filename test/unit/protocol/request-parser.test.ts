@@ -81,7 +81,7 @@ describe('parseMessage: tnetstring headers', () => {
 });
 
 describe('parseMessage: JSON headers', () => {
-  test('tolerates a raw TAB and a raw 0xE9 byte inside JSON header values (§2.5)', () => {
+  test('tolerates a raw TAB and a raw 0xE9 byte inside JSON header values (docs/mongrel2.md §2.5)', () => {
     const json = Buffer.concat([b('{"METHOD":"GET","x-ctl":"tab\there","x-lat":"caf'), Buffer.from([0xe9]), b('"}')]);
     const msg = parseMessage(jsonMessage(S, 7, '/j', json, b('')));
     assert.equal(msg.protocol, 'json');
