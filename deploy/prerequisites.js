@@ -26,7 +26,7 @@ function has(cmd) {
 
 /** Install the node modules from the lock file unless they are there. Returns false on failure. */
 function ensureNodeModules() {
-  const installed = ['typescript', 'zeromq', 'pm2'].every((m) => fs.existsSync(path.join(root, 'node_modules', m)));
+  const installed = ['typescript', 'zeromq', 'pm2', 'eslint', 'typescript-eslint'].every((m) => fs.existsSync(path.join(root, 'node_modules', m)));
   if (installed) return true;
   step('installing node modules (npm ci)');
   return run('npm', ['ci', '--no-audit', '--no-fund']) === 0;

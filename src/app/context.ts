@@ -17,6 +17,7 @@ import type { TraceContext } from '../protocol/request-id';
  * Augment it to type your keys (hono's `ContextVariableMap`):
  * @example declare module 'm2pool' { interface ContextVariableMap { user: { name: string } } }
  */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- empty on purpose: apps add their keys by declaration merging
 export interface ContextVariableMap {}
 
 /** A key of {@link ContextVariableMap}, or any other string (then the value is `unknown`). */

@@ -89,7 +89,6 @@ export async function devCommand(argv: string[]): Promise<number> {
   const pool = spawn(process.execPath, [CLI, 'start', '--app', app, '--admin', formatHostPort(admin), ...defaults, ...startArgs], { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
   children.push(pool);
   const adminUrl = `http://${formatHostPort(admin)}`;
-  let watcher: FSWatcher | undefined;
   const exited = new Promise<number>((resolve) => pool.once('exit', (code) => resolve(code ?? ExitCode.CRASH)));
   const ready = await Promise.race([waitReady(`${adminUrl}/readyz`, 60_000), exited.then(() => false)]);
   if (!ready) {
@@ -99,7 +98,7 @@ export async function devCommand(argv: string[]): Promise<number> {
   }
   const site = ownMongrel2 ? `http://127.0.0.1:${port}/` : 'your Mongrel2';
   process.stdout.write(`\nm2pool dev is up.\n\n  site        ${site}\n  pool        ${adminUrl}/pool   (node ${path.relative(cwd, CLI) || CLI} status --admin ${formatHostPort(admin)})\n  watching    ${watchDir}: a saved change reloads the pool (new workers first; a broken app is refused)\n  stop        Ctrl-C\n\n`);
-  watcher = watchAndReload(watchDir, adminUrl);
+  const watcher: FSWatcher = watchAndReload(watchDir, adminUrl);
   const stop = new Promise<number>((resolve) => {
     const onSignal = (): void => resolve(ExitCode.OK);
     process.once('SIGINT', onSignal);

@@ -14,8 +14,10 @@ export class MemoryTransport extends FakeTransport {
   readonly #sentWaiters: Array<{ count: number; resolve: () => void }> = [];
 
   constructor() {
+    // `this` cannot be used before super(); the link's callback reaches the instance through `self`, set right after.
     let self: MemoryTransport | undefined;
     super([new FakeLink({ record: false, onSend: (frame) => (self as MemoryTransport).#accept(frame) })]);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- see above
     self = this;
   }
 

@@ -37,7 +37,6 @@ export async function connectRogue(endpoint: string, capacity: number): Promise<
   const requests: RogueRequest[] = [];
   let welcomed: ((heartbeatMs: number) => void) | undefined;
   const welcome = new Promise<number>((resolve) => (welcomed = resolve));
-  let ping: NodeJS.Timeout | undefined;
   let closed = false;
   const pending: Buffer[][] = [];
   let sending: Promise<void> = Promise.resolve();
@@ -71,7 +70,7 @@ export async function connectRogue(endpoint: string, capacity: number): Promise<
   })();
   await enqueue([commandFrame(Command.HELLO), jsonFrame({ v: WIRE_VERSION, capacity, inFlight: 0, pid: process.pid })]);
   const heartbeatMs = await welcome;
-  ping = setInterval(() => void enqueue([commandFrame(Command.PING), jsonFrame({ inFlight: requests.length })]).catch(() => undefined), heartbeatMs);
+  const ping = setInterval(() => void enqueue([commandFrame(Command.PING), jsonFrame({ inFlight: requests.length })]).catch(() => undefined), heartbeatMs);
   return {
     requests,
     send: (entries) => {
