@@ -6,8 +6,8 @@
  * @module
  */
 import { ConfigError, errorMessage } from '../errors';
-import { endpointList, isRecord, level, onOff, Reader, show, str, unknownKeyIssues, uploadTemplate, workerEndpoint, type Check } from './checks';
-import { WORKER_DEFAULTS, workerNumber as limited, type DispatcherEndpoint, type WorkerConfig, type WorkerNumberKey } from './worker-config';
+import { bool, endpointList, isRecord, level, onOff, Reader, show, str, unknownKeyIssues, uploadTemplate, workerEndpoint, type Check } from './checks';
+import { dispatcherEndpointProblem, WORKER_DEFAULTS, workerNumber as limited, type DispatcherEndpoint, type WorkerConfig, type WorkerNumberKey } from './worker-config';
 
 /** The environment variable a forked worker finds its configuration in. */
 export const WORKER_CONFIG_ENV = 'M2POOL_WORKER_CONFIG';
@@ -19,7 +19,7 @@ const WORKER_KEYS: ReadonlySet<string> = new Set(Object.keys({
   maxUploadBytes: true, logLevel: true, requestLogLevel: true, metrics: true,
 } satisfies Record<keyof WorkerConfig, true>));
 
-const DISPATCHER_KEYS: ReadonlySet<string> = new Set(Object.keys({ endpoint: true, curveServerKeyFile: true, curveSecretFile: true } satisfies Record<keyof DispatcherEndpoint, true>));
+const DISPATCHER_KEYS: ReadonlySet<string> = new Set(Object.keys({ endpoint: true, curveServerKeyFile: true, curveSecretFile: true, insecure: true } satisfies Record<keyof DispatcherEndpoint, true>));
 
 /** The text {@link decodeWorkerConfig} turns back into `config`. */
 export function encodeWorkerConfig(config: WorkerConfig): string {
@@ -33,9 +33,18 @@ const dispatcherEndpoint: Check<DispatcherEndpoint> = (v) => {
   const endpoint = r.required('endpoint', workerEndpoint, '');
   const curveServerKeyFile = r.optional('curveServerKeyFile', str(true));
   const curveSecretFile = r.optional('curveSecretFile', str(true));
+  const insecure = r.optional('insecure', bool);
   if ((curveServerKeyFile === undefined) !== (curveSecretFile === undefined)) r.problem('curveSecretFile', 'and curveServerKeyFile go together');
+  const value: DispatcherEndpoint = {
+    endpoint,
+    ...(curveServerKeyFile === undefined ? {} : { curveServerKeyFile }),
+    ...(curveSecretFile === undefined ? {} : { curveSecretFile }),
+    ...(insecure === true ? { insecure } : {}),
+  };
+  const unsafe = r.issues.length > 0 ? undefined : dispatcherEndpointProblem(value, false);
+  if (unsafe !== undefined) r.problem('endpoint', unsafe);
   if (r.issues.length > 0) return { problem: r.issues.join('; ') };
-  return { value: { endpoint, ...(curveServerKeyFile === undefined ? {} : { curveServerKeyFile }), ...(curveSecretFile === undefined ? {} : { curveSecretFile }) } };
+  return { value };
 };
 
 /**

@@ -18,6 +18,22 @@ export interface DispatcherEndpoint {
   readonly curveServerKeyFile?: string;
   /** This worker's secret key file; its public key is derived from it. */
   readonly curveSecretFile?: string;
+  /**
+   * Talk plaintext to a `tcp://` dispatcher without CURVE keys (anyone on the path can read the requests and
+   * forge replies). Without it such an endpoint is refused: {@link dispatcherEndpointProblem}. @default false
+   */
+  readonly insecure?: boolean;
+}
+
+/**
+ * The problem with connecting to `d`, or undefined: a `tcp://` dispatcher without CURVE keys is refused unless
+ * `insecure` says so, the worker-side twin of the dispatcher refusing such a bind (issue 18, item 9). `flags`
+ * names the settings as `m2pool worker` flags, else as configuration keys.
+ */
+export function dispatcherEndpointProblem(d: DispatcherEndpoint, flags: boolean): string | undefined {
+  if (!d.endpoint.startsWith('tcp://') || d.curveServerKeyFile !== undefined || d.insecure === true) return undefined;
+  const how = flags ? '--curve-server-key-file and --curve-secret-file (m2pool keygen), or --insecure' : 'curveServerKeyFile and curveSecretFile (m2pool keygen), or insecure';
+  return `refusing to connect to ${d.endpoint} without CURVE keys (requests and replies would cross the network in plaintext): give ${how}`;
 }
 
 /** Everything one worker process needs. Plain data (it travels as JSON); absent optional keys mean "none". */

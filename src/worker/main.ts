@@ -80,7 +80,11 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   let booted = false;
   let transport;
   try {
-    transport = createTransport(await transportConfig(config, slot, generation));
+    const chosen = await transportConfig(config, slot, generation);
+    if (chosen.topology === 'dispatch' && chosen.curve === undefined && chosen.endpoint.startsWith('tcp://')) {
+      logger.warn({ event: 'worker.insecure', endpoint: chosen.endpoint }, `worker.insecure: talking plaintext to ${chosen.endpoint} (--insecure): anyone on the path can read requests and forge replies`);
+    }
+    transport = createTransport(chosen);
   } catch (err) {
     return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
   }

@@ -11,7 +11,7 @@ import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
 import { LOG_LEVELS } from '../config/log-level';
 import { DEFAULT_UPLOAD_BASENAME, parseUploadStore } from '../config/upload-template';
 import { decodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
-import { WORKER_DEFAULTS, WORKER_LIMITS, type DispatcherEndpoint, type WorkerConfig, type WorkerDefaults, type WorkerNumberKey } from '../config/worker-config';
+import { dispatcherEndpointProblem, WORKER_DEFAULTS, WORKER_LIMITS, type DispatcherEndpoint, type WorkerConfig, type WorkerDefaults, type WorkerNumberKey } from '../config/worker-config';
 import { ConfigError } from '../errors';
 
 /** The settings `runWorker` takes: the worker configuration itself (kept as a name for embedders). */
@@ -25,6 +25,7 @@ export const WORKER_FLAGS: FlagSpecs = {
   dispatcher: { type: 'string', placeholder: 'endpoint', description: "the pool dispatcher's endpoint (ipc://PATH or tcp://HOST:PORT), instead of --send-spec/--recv-spec" },
   'curve-server-key-file': { type: 'string', placeholder: 'file', description: "the dispatcher's CURVE public key (.pub), for a tcp:// --dispatcher" },
   'curve-secret-file': { type: 'string', placeholder: 'file', description: "this worker's CURVE secret key (.key, m2pool keygen); its .pub must be in the dispatcher's authorized directory" },
+  insecure: { type: 'boolean', description: 'allow a tcp:// --dispatcher without CURVE keys (anyone on the path can read requests and forge replies)' },
   'max-in-flight': { type: 'string', placeholder: 'n', description: 'requests handled at once; at the cap the worker stops reading', defaultText: String(WORKER_DEFAULTS.maxInFlight) },
   'receive-hwm': { type: 'string', placeholder: 'n', description: 'ZeroMQ receive high-water mark of the request socket', defaultText: String(WORKER_DEFAULTS.receiveHwm) },
   'request-timeout-ms': { type: 'string', placeholder: 'ms', description: "default request deadline (routes may override); on expiry the client gets 504", defaultText: "the app's (30000)" },
@@ -101,12 +102,12 @@ function readUploadTemplate(r: FlagReader): string | undefined {
 
 /**
  * `--send-spec`/`--recv-spec` or `--dispatcher` with its CURVE files; without any of them, the handed-over
- * configuration's. A tcp:// endpoint without keys is refused (no --insecure on the worker side).
+ * configuration's. A tcp:// dispatcher without keys is refused unless `--insecure`.
  */
 function readEndpoints(r: FlagReader, base: WorkerConfig | undefined): Pick<WorkerConfig, 'sendSpecs' | 'recvSpecs' | 'dispatcher'> {
   const sendSpecs = r.list('send-spec');
   const recvSpecs = r.list('recv-spec');
-  const given = ['dispatcher', 'curve-server-key-file', 'curve-secret-file'].some((f) => r.string(f) !== undefined);
+  const given = ['dispatcher', 'curve-server-key-file', 'curve-secret-file'].some((f) => r.string(f) !== undefined) || r.flag('insecure');
   if (base !== undefined && !given && sendSpecs.length === 0 && recvSpecs.length === 0) {
     return { sendSpecs: base.sendSpecs, recvSpecs: base.recvSpecs, ...(base.dispatcher === undefined ? {} : { dispatcher: base.dispatcher }) };
   }
@@ -127,12 +128,21 @@ function readDispatcherEndpoint(r: FlagReader): DispatcherEndpoint | undefined {
   const endpoint = r.string('dispatcher');
   const curveServerKeyFile = r.string('curve-server-key-file');
   const curveSecretFile = r.string('curve-secret-file');
+  const insecure = r.flag('insecure');
   if (endpoint === undefined) {
-    if (curveServerKeyFile !== undefined || curveSecretFile !== undefined) r.issues.push('--curve-server-key-file and --curve-secret-file need --dispatcher');
+    if (curveServerKeyFile !== undefined || curveSecretFile !== undefined || insecure) r.issues.push('--curve-server-key-file, --curve-secret-file and --insecure need --dispatcher');
     return undefined;
   }
   const checked = workerEndpoint(endpoint);
   if ('problem' in checked) r.issues.push(`--dispatcher ${checked.problem}`);
   if ((curveServerKeyFile === undefined) !== (curveSecretFile === undefined)) r.issues.push('--curve-server-key-file and --curve-secret-file go together');
-  return { endpoint, ...(curveServerKeyFile === undefined ? {} : { curveServerKeyFile }), ...(curveSecretFile === undefined ? {} : { curveSecretFile }) };
+  const d: DispatcherEndpoint = {
+    endpoint,
+    ...(curveServerKeyFile === undefined ? {} : { curveServerKeyFile }),
+    ...(curveSecretFile === undefined ? {} : { curveSecretFile }),
+    ...(insecure ? { insecure } : {}),
+  };
+  const unsafe = 'problem' in checked ? undefined : dispatcherEndpointProblem(d, true);
+  if (unsafe !== undefined) r.issues.push(unsafe);
+  return d;
 }

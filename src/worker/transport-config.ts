@@ -5,9 +5,10 @@
  */
 import { publicKeyOf, readKeyFile } from '../transport/curve-keys';
 import type { TransportConfig } from '../transport/create-transport';
-import type { WorkerConfig } from '../config/worker-config';
+import { dispatcherEndpointProblem, type WorkerConfig } from '../config/worker-config';
+import { ConfigError } from '../errors';
 
-/** The transport `config` asks for; rejects with a ConfigError for unreadable or invalid key files. */
+/** The transport `config` asks for; rejects with a ConfigError for unreadable or invalid key files, or a tcp:// dispatcher without keys nor `insecure`. */
 export async function transportConfig(config: WorkerConfig, slot: string | undefined, generation: string | undefined): Promise<TransportConfig> {
   const d = config.dispatcher;
   if (d === undefined) {
@@ -19,6 +20,9 @@ export async function transportConfig(config: WorkerConfig, slot: string | undef
       sendTimeoutMs: config.sendTimeoutMs,
     };
   }
+  // Flags and the handed-over configuration were checked already; this guards a config built in code (runWorker).
+  const unsafe = dispatcherEndpointProblem(d, false);
+  if (unsafe !== undefined) throw new ConfigError([`dispatcher: ${unsafe}`]);
   let curve;
   if (d.curveServerKeyFile !== undefined && d.curveSecretFile !== undefined) {
     const secretKey = await readKeyFile(d.curveSecretFile, 'CURVE secret key');

@@ -144,3 +144,26 @@ test('m2pool worker given a broken configuration exits with the usage code and s
   assert.match(worker.stderr(), /m2pool worker: M2POOL_WORKER_CONFIG \(the configuration the supervisor handed over\) is invalid:\n {2}- app: must be a non-empty string, got 1\n/);
   assert.match(worker.stderr(), /\n {2}- sendSpecs: is missing\n/);
 });
+
+test('a tcp:// dispatcher without CURVE keys is refused on the worker side unless insecure (flags, handover, pool)', () => {
+  const tcp = ['--app', 'a', '--dispatcher', 'tcp://127.0.0.1:7000'];
+  assert.throws(
+    () => readWorkerConfig(parseFlags(tcp, WORKER_FLAGS).values),
+    (err: unknown) => err instanceof UsageError && /refusing to connect to tcp:\/\/127\.0\.0\.1:7000 without CURVE keys .*--curve-server-key-file and --curve-secret-file \(m2pool keygen\), or --insecure/.test(err.message),
+  );
+  assert.deepEqual(readWorkerConfig(parseFlags([...tcp, '--insecure'], WORKER_FLAGS).values).dispatcher, { endpoint: 'tcp://127.0.0.1:7000', insecure: true });
+  assert.deepEqual(readWorkerConfig(parseFlags([...tcp, '--curve-server-key-file', 'd.pub', '--curve-secret-file', 'w.key'], WORKER_FLAGS).values).dispatcher, {
+    endpoint: 'tcp://127.0.0.1:7000', curveServerKeyFile: 'd.pub', curveSecretFile: 'w.key',
+  });
+  // ipc:// is local: no keys needed, and --insecure without a --dispatcher is a usage error.
+  assert.deepEqual(readWorkerConfig(parseFlags(['--app', 'a', '--dispatcher', 'ipc:///d'], WORKER_FLAGS).values).dispatcher, { endpoint: 'ipc:///d' });
+  assert.throws(() => readWorkerConfig(parseFlags(['--app', 'a', '--send-spec', 'ipc:///a', '--recv-spec', 'ipc:///b', '--insecure'], WORKER_FLAGS).values), /--insecure need --dispatcher/);
+
+  const good = workerConfigOf(validateConfig({ app: './app' }));
+  assert.deepEqual(handoverIssues(JSON.stringify({ ...good, dispatcher: { endpoint: 'tcp://10.0.0.1:7000' } })), [
+    'dispatcher: endpoint: refusing to connect to tcp://10.0.0.1:7000 without CURVE keys (requests and replies would cross the network in plaintext): give curveServerKeyFile and curveSecretFile (m2pool keygen), or insecure',
+  ]);
+  // An insecure pool hands its workers the permission, and only for a tcp:// endpoint without keys.
+  assert.deepEqual(workerConfigOf(validateConfig({ app: 'a', dispatcher: 'tcp://10.0.0.1:7000', insecure: true })).dispatcher, { endpoint: 'tcp://10.0.0.1:7000', insecure: true });
+  assert.deepEqual(workerConfigOf(validateConfig({ app: 'a', runDir: '/tmp/m2p-contract', insecure: true })).dispatcher, { endpoint: forkedDispatcherBind(validateConfig({ app: 'a', runDir: '/tmp/m2p-contract' })) });
+});
