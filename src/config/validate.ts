@@ -7,7 +7,7 @@ import path from 'node:path';
 import { ConfigError } from '../errors';
 import { DEFAULTS, type PoolConfig } from './schema';
 import type { ConfigKey } from './fields';
-import { tokenProblem } from './admin-token';
+import { adminAccessProblems } from './admin-token';
 import { isLoopbackHost, parseHostPort } from './host-port';
 import { bool, endpoints, int, isRecord, level, ms, onOff, Reader, show, str, strings, topology, unknownKeyIssues, uploadTemplate, workerEndpoint, MAX_TIMER_MS, type Check, type ReaderOptions } from './checks';
 import { workerNumber as limited, type WorkerPassThrough } from './worker-config';
@@ -222,12 +222,8 @@ function crossChecks(c: PoolConfig, r: Reader<ConfigKey>): void {
   if (r.ok('admin')) {
     const hp = parseHostPort(c.admin);
     const offHost = typeof hp !== 'string' && !isLoopbackHost(hp.host);
-    if (r.ok('adminToken') && offHost && c.adminToken === '') {
-      r.problem('adminToken', `is required when admin listens on a non-loopback address (${c.admin})`);
-    }
-    for (const key of ['adminToken', 'metricsToken'] as const) {
-      const problem = r.ok(key) ? tokenProblem(c[key], offHost) : undefined;
-      if (problem !== undefined) r.problem(key, problem);
+    for (const { key, problem } of adminAccessProblems({ offHost, adminToken: c.adminToken, metricsToken: c.metricsToken }, c.admin)) {
+      if (r.ok(key)) r.problem(key, problem);
     }
   }
 }

@@ -81,6 +81,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     try {
       admin = await startDispatcherAdmin(
         options.admin,
+        { adminToken: options.adminToken, metricsToken: options.metricsToken },
         { families: () => dispatcherFamilies(dispatcher.scheduler.stats, gauges()), notReadyReason: () => dispatcher.notReadyReason() },
         (err) => logger.error({ err }, 'metrics render failed'),
       );
@@ -91,7 +92,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     }
   }
 
-  logger.info({ event: 'dispatcher.start', bind: options.bind, servers: options.sendSpecs.length, curve: curve !== undefined, admin: options.admin }, 'dispatcher.start');
+  logger.info({ event: 'dispatcher.start', bind: options.bind, servers: options.sendSpecs.length, curve: curve !== undefined, admin: options.admin, adminAuth: options.adminToken !== '' || options.metricsToken !== '' }, 'dispatcher.start');
   const announceReady = (): void => {
     logger.info({ event: 'dispatcher.ready', bind: options.bind }, 'dispatcher.ready');
     sendToSupervisor({ type: 'm2pool:ready', pid: process.pid, endpoints: dispatcher.links.length });

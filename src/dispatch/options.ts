@@ -4,9 +4,10 @@
  * @module
  */
 import path from 'node:path';
+import { adminAccessProblems, readTokenFile } from '../config/admin-token';
 import { workerEndpoint } from '../config/checks';
 import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
-import { parseHostPort, type HostPort } from '../config/host-port';
+import { isLoopbackHost, parseHostPort, type HostPort } from '../config/host-port';
 import { LOG_LEVELS, type LogLevel } from '../config/log-level';
 
 /** Everything one dispatcher process needs. */
@@ -41,6 +42,13 @@ export interface DispatcherOptions {
   readonly insecure: boolean;
   /** Serve `/metrics`, `/healthz`, `/readyz` here (standalone use; a forked dispatcher reports over IPC). */
   readonly admin?: HostPort | undefined;
+  /**
+   * Bearer token `/metrics` needs ('' = none); required, at least 16 characters, when `admin` is not loopback —
+   * the pool's rules (`config/admin-token.ts`). From `--admin-token` or `--admin-token-file`. @default ''
+   */
+  readonly adminToken: string;
+  /** A second token that opens `/metrics` too (a scraper's, so it need not hold the admin token). @default '' */
+  readonly metricsToken: string;
   readonly logLevel: LogLevel;
 }
 
@@ -80,7 +88,10 @@ export const DISPATCHER_FLAGS: FlagSpecs = {
   'curve-secret-file': { type: 'string', placeholder: 'file', description: "the dispatcher's CURVE secret key (m2pool keygen); workers need the matching .pub" },
   'curve-authorized-dir': { type: 'string', placeholder: 'dir', description: 'directory of worker public keys (*.pub): only those workers are accepted' },
   insecure: { type: 'boolean', description: 'allow a tcp:// bind without CURVE (anyone who reaches the port can read requests and inject replies)' },
-  admin: { type: 'string', placeholder: 'host:port', description: 'serve /metrics, /healthz and /readyz on this address', defaultText: 'off' },
+  admin: { type: 'string', placeholder: 'host:port', description: 'serve /metrics, /healthz and /readyz on this address (off loopback it needs --admin-token)', defaultText: 'off' },
+  'admin-token': { type: 'string', placeholder: 'token', description: 'bearer token /metrics of --admin needs; required off loopback, >= 16 chars (prefer --admin-token-file)' },
+  'admin-token-file': { type: 'string', placeholder: 'file', description: 'file holding the admin token (kept out of ps and the environment)' },
+  'metrics-token': { type: 'string', placeholder: 'token', description: 'a second bearer token for GET /metrics (a scraper\'s); unset = the admin token only' },
   'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}`, defaultText: DISPATCHER_DEFAULTS.logLevel },
 };
 
@@ -99,6 +110,7 @@ export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
     if (typeof parsed === 'string') r.issues.push(`--admin: ${parsed}`);
     else admin = parsed;
   }
+  const { adminToken, metricsToken } = readAdminTokens(r, adminText, admin);
   const options: DispatcherOptions = {
     sendSpecs,
     recvSpecs,
@@ -115,12 +127,34 @@ export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
     curveAuthorizedDir: r.string('curve-authorized-dir'),
     insecure: values['insecure'] === true,
     admin,
+    adminToken,
+    metricsToken,
     logLevel: r.choice('log-level', LOG_LEVELS, DISPATCHER_DEFAULTS.logLevel),
   };
   r.issues.push(...securityIssues(options));
   if (options.heartbeatTimeoutMs <= options.heartbeatIntervalMs) r.issues.push('--heartbeat-timeout-ms must be longer than --heartbeat-interval-ms');
   r.check();
   return options;
+}
+
+/** `--admin-token` or `--admin-token-file`, and `--metrics-token`, checked by the pool admin's rules. */
+function readAdminTokens(r: FlagReader, adminText: string | undefined, admin: HostPort | undefined): { adminToken: string; metricsToken: string } {
+  const file = r.string('admin-token-file');
+  let adminToken = r.string('admin-token') ?? '';
+  const metricsToken = r.string('metrics-token') ?? '';
+  if (file !== undefined) {
+    if (adminToken !== '') r.issues.push('--admin-token and --admin-token-file: give one of them, not both');
+    const read = readTokenFile(file);
+    if ('problem' in read) r.issues.push(`--admin-token-file: ${read.problem}`);
+    else adminToken = read.token;
+  }
+  if (adminText === undefined) {
+    if (adminToken !== '' || metricsToken !== '' || file !== undefined) r.issues.push('--admin-token, --admin-token-file and --metrics-token need --admin');
+  } else if (admin !== undefined) {
+    const flag = { adminToken: '--admin-token', metricsToken: '--metrics-token' } as const;
+    for (const { key, problem } of adminAccessProblems({ offHost: !isLoopbackHost(admin.host), adminToken, metricsToken }, adminText)) r.issues.push(`${flag[key]} ${problem}`);
+  }
+  return { adminToken, metricsToken };
 }
 
 /**
