@@ -13,6 +13,7 @@ export const ErrorCode = {
   SEND_FAILED: 'M2P_ERR_SEND_FAILED',
   RESPONSE_INVALID: 'M2P_ERR_RESPONSE_INVALID',
   MONGREL2_START: 'M2P_ERR_MONGREL2_START',
+  ENDPOINT_IN_USE: 'M2P_ERR_ENDPOINT_IN_USE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -7,7 +7,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Server } from 'node:http';
-import { ErrorCode, ExitCode, errorMessage } from '../errors';
+import { ErrorCode, ExitCode, M2PoolError, errorMessage } from '../errors';
 import { isSupervisorMessage, type WorkerMessage } from '../ipc/messages';
 import { createLogger } from '../log/logger';
 import { DEFAULT_PUSH_INTERVAL_MS } from '../metrics/definitions';
@@ -15,6 +15,7 @@ import { readKeyFile } from '../transport/curve-keys';
 import { startHeartbeat } from '../worker/heartbeat';
 import { startDispatcherAdmin } from './admin';
 import { Dispatcher } from './dispatcher';
+import { bindError, claimEndpoint, type EndpointClaim } from './endpoint-claim';
 import type { DispatcherOptions } from './options';
 import { dispatcherFamilies, dispatcherSnapshot, type DispatcherGauges } from './stats';
 import { ZapHandler } from './zap-handler';
@@ -33,6 +34,11 @@ function sendToSupervisor(msg: WorkerMessage): void {
   }
 }
 
+/** The code a boot failure is reported with: the error's own, else WORKER_BOOT. */
+function errorCodeOf(err: unknown): ErrorCode {
+  return err instanceof M2PoolError ? err.code : ErrorCode.WORKER_BOOT;
+}
+
 /** Run a dispatcher until it is stopped; resolves with the process exit code. */
 export async function runDispatcher(options: DispatcherOptions): Promise<number> {
   process.title = 'm2pool dispatcher';
@@ -46,6 +52,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
 
   let zap: ZapHandler | undefined;
   let curve: { secretKey: string } | undefined;
+  let claim: EndpointClaim;
   try {
     if (options.curveSecretFile !== undefined && options.curveAuthorizedDir !== undefined) {
       curve = { secretKey: await readKeyFile(options.curveSecretFile, 'CURVE secret key') };
@@ -54,10 +61,13 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
       });
     }
     if (options.bind.startsWith('ipc://')) await mkdir(path.dirname(options.bind.slice('ipc://'.length)), { recursive: true });
+    // Never bind over a live dispatcher's socket (libzmq would unlink it): issue 18, item 2.
+    claim = await claimEndpoint(options.bind);
   } catch (err) {
     zap?.close();
-    return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
+    return fatal(ExitCode.BOOT_ERROR, errorCodeOf(err), err);
   }
+  if (claim.tookOverStale) logger.warn({ event: 'dispatcher.endpoint.stale', endpoint: options.bind }, 'a dead dispatcher\'s socket file was left behind: removed and bound again');
 
   const dispatcher = new Dispatcher({ ...options, bind: options.bind, curve, logger });
   const gauges = (): DispatcherGauges => ({
@@ -72,7 +82,9 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
   } catch (err) {
     zap?.close();
     await dispatcher.stop(0, 0).catch(() => undefined);
-    return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
+    await claim.release();
+    const reported = await bindError(options.bind, err);
+    return fatal(ExitCode.BOOT_ERROR, errorCodeOf(reported), reported);
   }
   dispatcher.workerEvents.on('handshake:error:auth', (e) => logger.warn({ event: 'dispatcher.auth.failed', address: e.address }, 'worker handshake failed authentication'));
 
@@ -88,6 +100,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     } catch (err) {
       await dispatcher.stop(0, 0);
       zap?.close();
+      await claim.release();
       return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
     }
   }
@@ -146,6 +159,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
   clearInterval(metricsTimer);
   if (process.send !== undefined) sendToSupervisor({ type: 'm2pool:metrics', metrics: dispatcherSnapshot(dispatcher.scheduler.stats, gauges()) });
   zap?.close();
+  await claim.release();
   await new Promise((resolve) => (admin === undefined ? resolve(undefined) : admin.close(resolve)));
   const stats = dispatcher.scheduler.stats;
   logger.info(

@@ -1,0 +1,179 @@
+/**
+ * One live dispatcher per worker endpoint (issue 18, item 2). libzmq unlinks whatever file sits at an `ipc://`
+ * path before it binds, so a second dispatcher on the same path (two pools started from one directory share
+ * `ipc://run/dispatch.sock`) silently steals the first one's workers. Before binding, a dispatcher claims the path:
+ *
+ * - **the claim** is a listening Unix socket in Linux's abstract namespace, named after the socket's real path. Its
+ *   bind is atomic and exclusive, and the kernel drops it the moment the holder dies (even `kill -9`), so there is
+ *   no stale lock to judge and no pid to be fooled by reuse; a dispatcher restarted after its predecessor died
+ *   simply claims again. The holder answers whoever connects with its pid, which the refusal names.
+ * - **the socket file**, once claimed: a connect probe tells a live listener (a dispatcher of another network
+ *   namespace or an older m2pool, or a foreign program: refused, named with its pid from `/proc`) from a stale file
+ *   left by a killed dispatcher (connection refused: removed, then bound). A live socket is never unlinked.
+ *
+ * `tcp://` needs no claim: binding a port a live process listens on fails with EADDRINUSE, which
+ * {@link bindError} turns into the same clear refusal. Refusals are {@link EndpointInUseError}s: exit code 3.
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { lstat, realpath, unlink } from 'node:fs/promises';
+import { connect, createServer, type Server } from 'node:net';
+import path from 'node:path';
+import { ErrorCode, M2PoolError, isErrnoException } from '../errors';
+import { pidHoldingInode, tcpListenerInodes, unixListenerInodes } from './socket-owner';
+
+/** How long a holder may take to say its pid. */
+const ASK_TIMEOUT_MS = 1_000;
+
+/** An endpoint another live process holds. */
+export class EndpointInUseError extends M2PoolError {
+  constructor(
+    readonly endpoint: string,
+    readonly pid: number | undefined,
+    what = 'a live dispatcher',
+  ) {
+    super(
+      ErrorCode.ENDPOINT_IN_USE,
+      `${endpoint} is held by ${what} (${pid === undefined ? 'pid unknown' : `pid ${pid}`}): refusing to take it over. ` +
+        'Is another pool running from this run directory? Give each pool its own --run-dir (or --dispatcher-bind / --bind).',
+    );
+    this.name = 'EndpointInUseError';
+  }
+}
+
+/** A held endpoint. */
+export interface EndpointClaim {
+  /** A stale socket file (its dispatcher died) was removed to bind. */
+  readonly tookOverStale: boolean;
+  /** Give the endpoint up: remove our socket file (we still hold the claim, so it is ours) and drop the claim. */
+  release(): Promise<void>;
+}
+
+const NO_CLAIM: EndpointClaim = { tookOverStale: false, release: async () => undefined };
+
+/** The socket path of an `ipc://` endpoint, else undefined. */
+function ipcPath(endpoint: string): string | undefined {
+  return endpoint.startsWith('ipc://') ? endpoint.slice('ipc://'.length) : undefined;
+}
+
+/** The abstract-namespace name of the claim on `socketPath` (its directory resolved, so aliases meet). */
+async function claimName(socketPath: string): Promise<string> {
+  const absolute = path.resolve(socketPath);
+  const dir = await realpath(path.dirname(absolute)).catch(() => path.dirname(absolute));
+  const digest = createHash('sha256').update(path.join(dir, path.basename(absolute))).digest('hex').slice(0, 40);
+  return `m2pool-dispatch-endpoint:${digest}`;
+}
+
+/** Ask the holder of claim `name` for its pid; undefined when nobody holds it. */
+async function askHolder(name: string): Promise<{ pid: number | undefined } | undefined> {
+  return new Promise((resolve) => {
+    let text = '';
+    const socket = connect({ path: `\0${name}` });
+    const timer = setTimeout(() => socket.destroy(new Error('timeout')), ASK_TIMEOUT_MS);
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => (text += chunk.slice(0, 200)));
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      // Refused / absent: nobody holds it. Anything else (a holder too busy to answer): held, pid from /proc.
+      if (isErrnoException(err) && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT')) resolve(undefined);
+      else void unixListenerInodes(`@${name}`).then(pidHoldingInode).then((pid) => resolve({ pid }));
+    });
+    socket.on('end', () => {
+      clearTimeout(timer);
+      const pid = /^\{"pid":(\d+)/.exec(text)?.[1];
+      resolve({ pid: pid === undefined ? undefined : Number(pid) });
+    });
+  });
+}
+
+/** What is at a socket path: nothing, a stale file, a live listener, or a file that is no socket. */
+async function probeSocket(socketPath: string): Promise<'absent' | 'stale' | 'live' | 'not-a-socket'> {
+  try {
+    if (!(await lstat(socketPath)).isSocket()) return 'not-a-socket';
+  } catch (err) {
+    if (isErrnoException(err) && err.code === 'ENOENT') return 'absent';
+    throw err;
+  }
+  return new Promise((resolve) => {
+    const socket = connect({ path: socketPath });
+    socket.on('connect', () => {
+      socket.destroy();
+      resolve('live');
+    });
+    socket.on('error', (err) => resolve(isErrnoException(err) && err.code === 'ECONNREFUSED' ? 'stale' : 'live'));
+  });
+}
+
+/** The live listener on `socketPath`, as an error naming it. */
+async function liveListener(endpoint: string, socketPath: string): Promise<EndpointInUseError> {
+  return new EndpointInUseError(endpoint, await pidHoldingInode(await unixListenerInodes(path.resolve(socketPath))), 'a live process');
+}
+
+/**
+ * Who holds `endpoint` now, without taking it: for `m2pool start` to refuse before it forks a dispatcher of its
+ * own onto an endpoint in use. Undefined when it is free (or only a stale file is left).
+ */
+export async function endpointHolder(endpoint: string): Promise<EndpointInUseError | undefined> {
+  const socketPath = ipcPath(endpoint);
+  if (socketPath === undefined) {
+    const port = /^tcp:\/\/.*:(\d+)$/.exec(endpoint)?.[1];
+    if (port === undefined) return undefined;
+    const inodes = await tcpListenerInodes(Number(port));
+    return inodes.length === 0 ? undefined : new EndpointInUseError(endpoint, await pidHoldingInode(inodes), 'a live process');
+  }
+  const holder = await askHolder(await claimName(socketPath));
+  if (holder !== undefined) return new EndpointInUseError(endpoint, holder.pid);
+  return (await probeSocket(socketPath)) === 'live' ? liveListener(endpoint, socketPath) : undefined;
+}
+
+/**
+ * Claim `endpoint` for this process before binding it (a no-op for `tcp://`). The socket's directory must exist.
+ * @throws EndpointInUseError when a live process holds it.
+ */
+export async function claimEndpoint(endpoint: string): Promise<EndpointClaim> {
+  const socketPath = ipcPath(endpoint);
+  if (socketPath === undefined) return NO_CLAIM;
+  const name = await claimName(socketPath);
+  const server: Server = createServer((c) => c.end(`${JSON.stringify({ pid: process.pid, endpoint })}\n`));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ path: `\0${name}` }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    if (!isErrnoException(err) || err.code !== 'EADDRINUSE') throw err;
+    throw new EndpointInUseError(endpoint, (await askHolder(name))?.pid);
+  }
+  server.unref();
+  const drop = (): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
+  const state = await probeSocket(socketPath).catch(async (err: unknown) => {
+    await drop();
+    throw err;
+  });
+  if (state === 'live' || state === 'not-a-socket') {
+    await drop();
+    if (state === 'live') throw await liveListener(endpoint, socketPath);
+    throw new M2PoolError(ErrorCode.ENDPOINT_IN_USE, `${endpoint}: ${socketPath} exists and is not a socket: refusing to replace it`);
+  }
+  // Stale: the claim is ours and nothing listens there, so the file is a dead dispatcher's.
+  if (state === 'stale') await unlink(socketPath).catch(() => undefined);
+  return {
+    tookOverStale: state === 'stale',
+    release: async () => {
+      if ((await probeSocket(socketPath).catch(() => 'live')) !== 'live') await unlink(socketPath).catch(() => undefined);
+      await drop();
+    },
+  };
+}
+
+/**
+ * The error to report for a failed bind of `endpoint`: an address in use becomes an {@link EndpointInUseError}
+ * naming the listener's pid; anything else is returned as it is.
+ */
+export async function bindError(endpoint: string, err: unknown): Promise<unknown> {
+  if (!isErrnoException(err) || err.code !== 'EADDRINUSE') return err;
+  return (await endpointHolder(endpoint)) ?? new EndpointInUseError(endpoint, undefined, 'another process');
+}
