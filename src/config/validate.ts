@@ -39,7 +39,7 @@ const TOP_KEYS: ReadonlySet<string> = new Set([
   'app', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
   'bootTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'drainTimeoutMs', 'shutdownTimeoutMs',
   'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
-  'receiveHwm', 'requestTimeoutMs', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
+  'receiveHwm', 'requestTimeoutMs', 'maxRequestBytes', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
   'topology', 'dispatcher', 'dispatcherBind', 'runDir', 'queueLimit', 'queueTimeoutMs', 'curveSecretFile', 'curveServerKeyFile', 'curveAuthorizedDir', 'insecure',
   'autoscale',
 ]);
@@ -90,6 +90,8 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   if (receiveHwm !== undefined) pass.receiveHwm = receiveHwm;
   const requestTimeoutMs = r.optional('requestTimeoutMs', limited('requestTimeoutMs'));
   if (requestTimeoutMs !== undefined) pass.requestTimeoutMs = requestTimeoutMs;
+  const maxRequestBytes = r.optional('maxRequestBytes', limited('maxRequestBytes'));
+  if (maxRequestBytes !== undefined) pass.maxRequestBytes = maxRequestBytes;
   const uploadDir = r.optional('uploadDir', str(true));
   if (uploadDir !== undefined) pass.uploadDir = uploadDir;
   const uploadStore = r.optional('uploadStore', uploadTemplate);

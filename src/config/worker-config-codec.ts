@@ -14,7 +14,7 @@ export const WORKER_CONFIG_ENV = 'M2POOL_WORKER_CONFIG';
 
 /** Every key of {@link WorkerConfig} (a `Record` over the keys, so a key added to the type must be added here). */
 const WORKER_KEYS: ReadonlySet<string> = new Set(Object.keys({
-  app: true, sendSpecs: true, recvSpecs: true, dispatcher: true, maxInFlight: true, receiveHwm: true, requestTimeoutMs: true,
+  app: true, sendSpecs: true, recvSpecs: true, dispatcher: true, maxInFlight: true, receiveHwm: true, requestTimeoutMs: true, maxRequestBytes: true,
   drainTimeoutMs: true, bootTimeoutMs: true, heartbeatIntervalMs: true, sendTimeoutMs: true, uploadStore: true, uploadThreshold: true,
   maxUploadBytes: true, logLevel: true, requestLogLevel: true, metrics: true,
 } satisfies Record<keyof WorkerConfig, true>));
@@ -65,6 +65,7 @@ export function decodeWorkerConfig(text: string): WorkerConfig {
   const setting = (key: keyof typeof d & WorkerNumberKey): number => r.required(key, limited(key), d[key]);
   const dispatcher = r.optional('dispatcher', dispatcherEndpoint);
   const requestTimeoutMs = r.optional('requestTimeoutMs', limited('requestTimeoutMs'));
+  const maxRequestBytes = r.optional('maxRequestBytes', limited('maxRequestBytes'));
   const uploadStore = r.optional('uploadStore', uploadTemplate);
   const config: WorkerConfig = {
     app: r.required('app', str(true), ''),
@@ -74,6 +75,7 @@ export function decodeWorkerConfig(text: string): WorkerConfig {
     maxInFlight: setting('maxInFlight'),
     receiveHwm: setting('receiveHwm'),
     ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+    ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }),
     drainTimeoutMs: setting('drainTimeoutMs'),
     bootTimeoutMs: setting('bootTimeoutMs'),
     heartbeatIntervalMs: setting('heartbeatIntervalMs'),

@@ -37,6 +37,7 @@ export function workerConfigOf(pool: PoolConfig): WorkerConfig {
     maxInFlight: pool.maxInFlight ?? d.maxInFlight,
     receiveHwm: pool.receiveHwm ?? d.receiveHwm,
     ...(pool.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: pool.requestTimeoutMs }),
+    ...(pool.maxRequestBytes === undefined ? {} : { maxRequestBytes: pool.maxRequestBytes }),
     drainTimeoutMs: pool.drainTimeoutMs,
     bootTimeoutMs: pool.bootTimeoutMs,
     heartbeatIntervalMs: pool.heartbeatIntervalMs,

@@ -55,6 +55,11 @@ export interface WorkerConfig {
   readonly receiveHwm: number;
   /** Default request deadline (routes may override; 504 on expiry). Absent: the app's own (30000). */
   readonly requestTimeoutMs?: number;
+  /**
+   * Largest message accepted from Mongrel2 (ZeroMQ's maximum message size; a peer sending more is disconnected).
+   * Absent: derived from Mongrel2's limits, `mongrel2MessageBytes(uploadThreshold)` (`config/message-limits.ts`).
+   */
+  readonly maxRequestBytes?: number;
   /** On stop, how long in-flight requests may take before they are answered 503. */
   readonly drainTimeoutMs: number;
   /** Give up (exit 3) if the transport is not ready within this time. */
@@ -78,7 +83,7 @@ export interface WorkerConfig {
 }
 
 /** The settings that have a default: all but the app, the endpoints and the optional ones. */
-export type WorkerDefaults = Omit<WorkerConfig, 'app' | 'sendSpecs' | 'recvSpecs' | 'dispatcher' | 'requestTimeoutMs' | 'uploadStore'>;
+export type WorkerDefaults = Omit<WorkerConfig, 'app' | 'sendSpecs' | 'recvSpecs' | 'dispatcher' | 'requestTimeoutMs' | 'maxRequestBytes' | 'uploadStore'>;
 
 /**
  * Every worker default, frozen: what a worker run by hand gets for a flag it is not given, and what the
@@ -100,7 +105,7 @@ export const WORKER_DEFAULTS: WorkerDefaults = Object.freeze({
 });
 
 /** The numeric settings of {@link WorkerConfig}. */
-export type WorkerNumberKey = 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'drainTimeoutMs' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'sendTimeoutMs' | 'uploadThreshold' | 'maxUploadBytes';
+export type WorkerNumberKey = 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'maxRequestBytes' | 'drainTimeoutMs' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'sendTimeoutMs' | 'uploadThreshold' | 'maxUploadBytes';
 
 /** Inclusive range of a numeric setting. */
 export interface IntRange {
@@ -113,6 +118,8 @@ export const WORKER_LIMITS: Readonly<Record<WorkerNumberKey, IntRange>> = Object
   maxInFlight: { min: 1, max: 100_000 },
   receiveHwm: { min: 1, max: 1_000_000 },
   requestTimeoutMs: { min: 1, max: MAX_TIMER_MS },
+  // Below this even a small request with Mongrel2's headers would not fit.
+  maxRequestBytes: { min: 65_536, max: 2 ** 31 },
   drainTimeoutMs: { min: 0, max: MAX_TIMER_MS },
   bootTimeoutMs: { min: 1, max: MAX_TIMER_MS },
   heartbeatIntervalMs: { min: 10, max: MAX_TIMER_MS },
@@ -127,4 +134,4 @@ export function workerNumber(key: WorkerNumberKey): Check<number> {
 }
 
 /** The worker settings a pool configuration may set; unset ones take {@link WORKER_DEFAULTS}. */
-export type WorkerPassThrough = Partial<Pick<WorkerConfig, 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadThreshold' | 'requestLogLevel' | 'metrics'>>;
+export type WorkerPassThrough = Partial<Pick<WorkerConfig, 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'maxRequestBytes' | 'uploadStore' | 'uploadThreshold' | 'requestLogLevel' | 'metrics'>>;

@@ -9,6 +9,8 @@ import { workerEndpoint } from '../config/checks';
 import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
 import { isLoopbackHost, parseHostPort, type HostPort } from '../config/host-port';
 import { LOG_LEVELS, type LogLevel } from '../config/log-level';
+import { DEFAULT_WORKER_MESSAGE_BYTES, mongrel2MessageBytes } from '../config/message-limits';
+import { WORKER_LIMITS } from '../config/worker-config';
 
 /** Everything one dispatcher process needs. */
 export interface DispatcherOptions {
@@ -20,6 +22,10 @@ export interface DispatcherOptions {
   readonly bind: string;
   /** Receive high-water mark of each Mongrel2 PULL. */
   readonly receiveHwm: number;
+  /** Largest message accepted from Mongrel2 (ZeroMQ's maximum message size of each PULL). */
+  readonly maxRequestBytes: number;
+  /** Largest message (batch frame) accepted from a worker; told to workers in WELCOME so they split below it. */
+  readonly maxMessageBytes: number;
   /** Queued requests beyond which the dispatcher stops reading from Mongrel2. */
   readonly queueLimit: number;
   /** A request queued this long is answered 503 with `Retry-After`. */
@@ -56,6 +62,8 @@ export interface DispatcherOptions {
 export const DISPATCHER_DEFAULTS = {
   runDir: 'run',
   receiveHwm: 100,
+  maxRequestBytes: mongrel2MessageBytes(),
+  maxMessageBytes: DEFAULT_WORKER_MESSAGE_BYTES,
   queueLimit: 1_000,
   queueTimeoutMs: 30_000,
   heartbeatIntervalMs: 1_000,
@@ -78,6 +86,8 @@ export const DISPATCHER_FLAGS: FlagSpecs = {
   bind: { type: 'string', placeholder: 'endpoint', description: 'where workers connect: ipc://PATH, or tcp://HOST:PORT (needs CURVE keys or --insecure)', defaultText: 'ipc://RUN_DIR/dispatch.sock' },
   'run-dir': { type: 'string', placeholder: 'dir', description: 'directory of the default ipc endpoint', defaultText: DISPATCHER_DEFAULTS.runDir },
   'receive-hwm': { type: 'string', placeholder: 'n', description: 'receive high-water mark of each Mongrel2 request socket (what a dispatcher crash can lose per server, beyond the queue)', defaultText: String(DISPATCHER_DEFAULTS.receiveHwm) },
+  'max-request-bytes': { type: 'string', placeholder: 'bytes', description: "largest message accepted from Mongrel2; ZeroMQ disconnects a peer that sends more (at least the app's largest WebSocket maxMessageBytes)", defaultText: `${DISPATCHER_DEFAULTS.maxRequestBytes}: Mongrel2's default content_length or a 1 MiB WebSocket message, plus headers` },
+  'max-message-bytes': { type: 'string', placeholder: 'bytes', description: "largest message accepted from a worker (its biggest reply in one piece); workers split their batches below it, a peer sending more is disconnected", defaultText: `${DISPATCHER_DEFAULTS.maxMessageBytes} (64 MiB)` },
   'queue-limit': { type: 'string', placeholder: 'n', description: 'requests queued while no worker has credit; beyond it the dispatcher stops reading from Mongrel2', defaultText: String(DISPATCHER_DEFAULTS.queueLimit) },
   'queue-timeout-ms': { type: 'string', placeholder: 'ms', description: 'a request queued this long gets 503 with Retry-After', defaultText: String(DISPATCHER_DEFAULTS.queueTimeoutMs) },
   'heartbeat-interval-ms': { type: 'string', placeholder: 'ms', description: 'how often workers PING the dispatcher', defaultText: String(DISPATCHER_DEFAULTS.heartbeatIntervalMs) },
@@ -116,6 +126,8 @@ export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
     recvSpecs,
     bind,
     receiveHwm: r.int('receive-hwm', DISPATCHER_DEFAULTS.receiveHwm, 1, 1_000_000),
+    maxRequestBytes: r.int('max-request-bytes', DISPATCHER_DEFAULTS.maxRequestBytes, WORKER_LIMITS.maxRequestBytes.min, WORKER_LIMITS.maxRequestBytes.max),
+    maxMessageBytes: r.int('max-message-bytes', DISPATCHER_DEFAULTS.maxMessageBytes, WORKER_LIMITS.maxRequestBytes.min, 2 ** 31),
     queueLimit: r.int('queue-limit', DISPATCHER_DEFAULTS.queueLimit, 1, 10_000_000),
     queueTimeoutMs: r.int('queue-timeout-ms', DISPATCHER_DEFAULTS.queueTimeoutMs, 1),
     heartbeatIntervalMs: r.int('heartbeat-interval-ms', DISPATCHER_DEFAULTS.heartbeatIntervalMs, 10),

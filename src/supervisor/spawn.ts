@@ -6,6 +6,7 @@
  */
 import { fork } from 'node:child_process';
 import type { PoolConfig } from '../config/schema';
+import { requestBytesOf } from '../config/message-limits';
 import { forkedDispatcherBind } from '../config/validate';
 import type { WorkerConfig } from '../config/worker-config';
 import { encodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
@@ -101,6 +102,8 @@ export function dispatcherArgs(config: PoolConfig): string[] {
     ...config.recvSpecs.flatMap((s) => ['--recv-spec', s]),
     '--bind', bind,
     ...passThrough('--receive-hwm', config.receiveHwm),
+    // The same bound the workers derive, so a request the dispatcher takes is one its workers take.
+    '--max-request-bytes', String(requestBytesOf(workerConfigOf(config))),
     ...passThrough('--queue-limit', config.queueLimit),
     ...passThrough('--queue-timeout-ms', config.queueTimeoutMs),
     '--heartbeat-interval-ms', String(config.heartbeatIntervalMs),

@@ -21,6 +21,7 @@ import {
   WIRE_VERSION,
 } from './dispatch-wire';
 import { LinkSet } from './link-set';
+import { reconnectAfterRefusal } from './refusal-watch';
 import type { Delivery, Link } from './transport';
 
 /** CURVE client keys (Z85) for a `tcp://` dispatcher. */
@@ -45,6 +46,13 @@ export interface DispatcherTransportOptions {
   readonly generation?: number | undefined;
   /** Longest wait for LEFT after LEAVE before the link gives up on the dispatcher. @default 5000 */
   readonly leaveTimeoutMs?: number | undefined;
+  /**
+   * ZeroMQ's maximum message size of the DEALER: a batch of at most `capacity` requests (`dispatcherBatchBytes`,
+   * `config/message-limits.ts`). A peer sending more is disconnected before anything is allocated. Absent: none.
+   */
+  readonly maxMessageBytes?: number | undefined;
+  /** ZeroMQ refused a message over `maxMessageBytes` from the dispatcher (the link reconnects by itself). */
+  readonly onRefused?: (linkName: string) => void;
 }
 
 /** A request from the dispatcher: completion and retry hints go back as batch entries. */
@@ -125,6 +133,8 @@ export class DispatcherLink implements Link {
   #leaveTimer: NodeJS.Timeout | undefined;
   #pingTimer: NodeJS.Timeout | undefined;
   #authError: string | undefined;
+  /** The dispatcher's `--max-message-bytes` (from WELCOME; 0 = not told): batches stay below it. */
+  #peerLimit = 0;
   /** Deliveries handed to the runtime and not done. */
   #active = 0;
   #batch = newBatch();
@@ -150,6 +160,7 @@ export class DispatcherLink implements Link {
       reconnectMaxInterval: 250,
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
+      ...(options.maxMessageBytes === undefined ? {} : { maxMessageSize: options.maxMessageBytes }),
       ...(curve === undefined ? {} : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
     });
     this.#dealer.events.on('handshake', () => this.#onConnected());
@@ -159,6 +170,7 @@ export class DispatcherLink implements Link {
       this.#notify();
     });
     this.#dealer.connect(options.endpoint);
+    reconnectAfterRefusal(this.#dealer, options.endpoint, () => options.onRefused?.(this.name));
     void this.#readLoop();
   }
 
@@ -234,6 +246,15 @@ export class DispatcherLink implements Link {
    */
   reply(id: number, server: number, frame: Buffer): Promise<void> {
     if (this.#closed) return Promise.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: link closed`));
+    const limit = this.#peerLimit;
+    if (limit > 0) {
+      // The dispatcher would disconnect us for a frame over its limit (and count us lost): refuse the one reply
+      // instead, and start a new batch rather than let this one grow past it.
+      if (frame.length > limit) {
+        return Promise.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: a reply frame of ${frame.length} bytes is over the dispatcher's --max-message-bytes (${limit}); send the body in pieces (a stream)`));
+      }
+      if (this.#batch.bytes + frame.length > limit) this.#flushBatch();
+    }
     const batch = this.#batch;
     batch.writer.add(Tag.REPLY, id, server, frame);
     batch.bytes += frame.length;
@@ -355,6 +376,7 @@ export class DispatcherLink implements Link {
         const body = parseJsonFrame(frames[1]) ?? {};
         this.#welcomed = true;
         this.#dispatcherReady = body['ready'] === true;
+        this.#peerLimit = intField(body, 'maxMessageBytes', 0);
         this.#startPinging(intField(body, 'heartbeatMs', 1_000));
         // A LEAVE sent before this registration went to a dispatcher that forgot us: say it again.
         if (!this.#receiving && !this.#left) this.#control(Command.LEAVE);

@@ -29,6 +29,7 @@ export const WORKER_FLAGS: FlagSpecs = {
   'max-in-flight': { type: 'string', placeholder: 'n', description: 'requests handled at once; at the cap the worker stops reading', defaultText: String(WORKER_DEFAULTS.maxInFlight) },
   'receive-hwm': { type: 'string', placeholder: 'n', description: 'ZeroMQ receive high-water mark of the request socket', defaultText: String(WORKER_DEFAULTS.receiveHwm) },
   'request-timeout-ms': { type: 'string', placeholder: 'ms', description: "default request deadline (routes may override); on expiry the client gets 504", defaultText: "the app's (30000)" },
+  'max-request-bytes': { type: 'string', placeholder: 'bytes', description: "largest message accepted from Mongrel2 or, per request, from the dispatcher; a peer sending more is disconnected (at least the app's largest WebSocket maxMessageBytes)", defaultText: "from Mongrel2's limits: max(--upload-threshold, 1 MiB) + 96 KiB" },
   'drain-timeout-ms': { type: 'string', placeholder: 'ms', description: 'on stop, how long in-flight requests may take before they are answered 503', defaultText: String(WORKER_DEFAULTS.drainTimeoutMs) },
   'boot-timeout-ms': { type: 'string', placeholder: 'ms', description: 'give up (exit 3) if Mongrel2 is not connected within this time', defaultText: String(WORKER_DEFAULTS.bootTimeoutMs) },
   'heartbeat-interval-ms': { type: 'string', placeholder: 'ms', description: 'heartbeat period towards the supervisor (only when forked by it)', defaultText: String(WORKER_DEFAULTS.heartbeatIntervalMs) },
@@ -54,6 +55,8 @@ export function readWorkerConfig(values: FlagValues, handed?: string): WorkerCon
   const intFlag = (flag: string, key: keyof WorkerDefaults & WorkerNumberKey): number => r.int(flag, d[key], WORKER_LIMITS[key].min, WORKER_LIMITS[key].max);
   const { min, max } = WORKER_LIMITS.requestTimeoutMs;
   const requestTimeoutMs = values['request-timeout-ms'] === undefined ? base?.requestTimeoutMs : r.int('request-timeout-ms', 0, min, max);
+  const bytes = WORKER_LIMITS.maxRequestBytes;
+  const maxRequestBytes = values['max-request-bytes'] === undefined ? base?.maxRequestBytes : r.int('max-request-bytes', 0, bytes.min, bytes.max);
   const uploadStore = readUploadTemplate(r) ?? base?.uploadStore;
   const config: WorkerConfig = {
     app: base === undefined || values['app'] !== undefined ? r.required('app') : base.app,
@@ -61,6 +64,7 @@ export function readWorkerConfig(values: FlagValues, handed?: string): WorkerCon
     maxInFlight: intFlag('max-in-flight', 'maxInFlight'),
     receiveHwm: intFlag('receive-hwm', 'receiveHwm'),
     ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+    ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }),
     drainTimeoutMs: intFlag('drain-timeout-ms', 'drainTimeoutMs'),
     bootTimeoutMs: intFlag('boot-timeout-ms', 'bootTimeoutMs'),
     heartbeatIntervalMs: intFlag('heartbeat-interval-ms', 'heartbeatIntervalMs'),

@@ -5,6 +5,7 @@
  */
 import { publicKeyOf, readKeyFile } from '../transport/curve-keys';
 import type { TransportConfig } from '../transport/create-transport';
+import { dispatcherBatchBytes, requestBytesOf } from '../config/message-limits';
 import { dispatcherEndpointProblem, type WorkerConfig } from '../config/worker-config';
 import { ConfigError } from '../errors';
 
@@ -18,6 +19,7 @@ export async function transportConfig(config: WorkerConfig, slot: string | undef
       recvSpecs: config.recvSpecs,
       receiveHighWaterMark: config.receiveHwm,
       sendTimeoutMs: config.sendTimeoutMs,
+      maxMessageBytes: requestBytesOf(config),
     };
   }
   // Flags and the handed-over configuration were checked already; this guards a config built in code (runWorker).
@@ -33,6 +35,8 @@ export async function transportConfig(config: WorkerConfig, slot: string | undef
     endpoint: d.endpoint,
     capacity: config.maxInFlight,
     sendTimeoutMs: config.sendTimeoutMs,
+    // A batch from the dispatcher holds at most our credit in requests.
+    maxMessageBytes: dispatcherBatchBytes(config.maxInFlight, requestBytesOf(config)),
     curve,
     slot: slot === undefined ? undefined : Number(slot),
     generation: generation === undefined ? undefined : Number(generation),
