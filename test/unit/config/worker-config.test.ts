@@ -19,7 +19,7 @@ import { CLI, spawnNode } from '../../helpers/processes';
 
 /** Every worker setting a pool file can hold, set away from its default. */
 const ALL_SET = {
-  maxInFlight: 8, receiveHwm: 4, requestTimeoutMs: 9_000, uploadStore: '/srv/up/upload.XXXXXX', uploadThreshold: 100,
+  maxInFlight: 8, receiveHwm: 4, requestTimeoutMs: 9_000, maxRequestBytes: 2_000_000, uploadStore: '/srv/up/upload.XXXXXX', uploadThreshold: 100,
   requestLogLevel: 'info', metrics: 'off', logLevel: 'warn', drainTimeoutMs: 5_000, bootTimeoutMs: 7_000, heartbeatIntervalMs: 200,
 } as const;
 
@@ -83,7 +83,7 @@ test('flags parse into the same WorkerConfig a pool file with the same settings 
   const fromFile = workerConfigOf(validateConfig({ app: './app', topology: 'direct', sendSpecs: ['ipc:///a'], recvSpecs: ['ipc:///b'], ...ALL_SET }));
   const flags = [
     '--app', './app', '--send-spec', 'ipc:///a', '--recv-spec', 'ipc:///b', '--max-in-flight', '8', '--receive-hwm', '4',
-    '--request-timeout-ms', '9000', '--upload-store', '/srv/up/upload.XXXXXX', '--upload-threshold', '100', '--request-log-level', 'info',
+    '--request-timeout-ms', '9000', '--max-request-bytes', '2000000', '--upload-store', '/srv/up/upload.XXXXXX', '--upload-threshold', '100', '--request-log-level', 'info',
     '--metrics', 'off', '--log-level', 'warn', '--drain-timeout-ms', '5000', '--boot-timeout-ms', '7000', '--heartbeat-interval-ms', '200',
   ];
   assert.deepEqual(readWorkerConfig(parseFlags(flags, WORKER_FLAGS).values), fromFile);
