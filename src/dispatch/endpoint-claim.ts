@@ -135,6 +135,7 @@ export async function claimEndpoint(endpoint: string): Promise<EndpointClaim> {
   if (socketPath === undefined) return NO_CLAIM;
   const name = await claimName(socketPath);
   const server: Server = createServer((c) => c.end(`${JSON.stringify({ pid: process.pid, endpoint })}\n`));
+  let claimed = true;
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -144,11 +145,12 @@ export async function claimEndpoint(endpoint: string): Promise<EndpointClaim> {
       });
     });
   } catch (err) {
-    if (!isErrnoException(err) || err.code !== 'EADDRINUSE') throw err;
-    throw new EndpointInUseError(endpoint, (await askHolder(name))?.pid);
+    if (isErrnoException(err) && err.code === 'EADDRINUSE') throw new EndpointInUseError(endpoint, (await askHolder(name))?.pid);
+    // NOTE: no abstract namespace (not Linux): the socket-file probe below is all the protection left.
+    claimed = false;
   }
   server.unref();
-  const drop = (): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
+  const drop = (): Promise<void> => (claimed ? new Promise((resolve) => server.close(() => resolve())) : Promise.resolve());
   const state = await probeSocket(socketPath).catch(async (err: unknown) => {
     await drop();
     throw err;
