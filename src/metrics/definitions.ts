@@ -208,6 +208,13 @@ export const WORKER_METRICS = Object.freeze({
     labelNames: [],
     merge: 'sum',
   },
+  linkRefusals: {
+    name: 'm2pool_link_refusals_total',
+    help: "Messages over the size limit a worker's link refused (Mongrel2's, or the dispatcher's): ZeroMQ dropped the connection and the link reconnected.",
+    kind: 'counter',
+    labelNames: [],
+    merge: 'sum',
+  },
   mongrel2EndpointsConnected: {
     name: 'm2pool_mongrel2_endpoints_connected',
     help: 'Mongrel2 servers a worker of the slot is connected to (max over the live processes of the slot).',

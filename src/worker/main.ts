@@ -83,7 +83,10 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   try {
     const chosen = {
       ...(await transportConfig(config, slot, generation)),
-      onRefused: (link: string) => logger.warn({ event: 'link.refused', link, maxRequestBytes: requestBytesOf(config) }, 'link.refused: the peer sent a message over the size limit; ZeroMQ dropped the connection (and what was in flight on it); reconnected'),
+      onRefused: (link: string) => {
+        logger.warn({ event: 'link.refused', link, maxRequestBytes: requestBytesOf(config) }, 'link.refused: the peer sent a message over the size limit; ZeroMQ dropped the connection (and what was in flight on it); reconnected');
+        if (booted) metrics?.linkRefused();
+      },
     };
     if (chosen.topology === 'dispatch' && chosen.curve === undefined && chosen.endpoint.startsWith('tcp://')) {
       logger.warn({ event: 'worker.insecure', endpoint: chosen.endpoint }, `worker.insecure: talking plaintext to ${chosen.endpoint} (--insecure): anyone on the path can read requests and forge replies`);
