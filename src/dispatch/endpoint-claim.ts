@@ -45,11 +45,13 @@ export class EndpointInUseError extends M2PoolError {
 export interface EndpointClaim {
   /** A stale socket file (its dispatcher died) was removed to bind. */
   readonly tookOverStale: boolean;
-  /** Give the endpoint up: remove our socket file (we still hold the claim, so it is ours) and drop the claim. */
+  /** Call once the endpoint is bound: remembers which file is ours, for {@link release}. */
+  bound(): Promise<void>;
+  /** Give the endpoint up: remove our own socket file (the one {@link bound} saw) and drop the claim. */
   release(): Promise<void>;
 }
 
-const NO_CLAIM: EndpointClaim = { tookOverStale: false, release: async () => undefined };
+const NO_CLAIM: EndpointClaim = { tookOverStale: false, bound: async () => undefined, release: async () => undefined };
 
 /** The socket path of an `ipc://` endpoint, else undefined. */
 function ipcPath(endpoint: string): string | undefined {
@@ -162,10 +164,16 @@ export async function claimEndpoint(endpoint: string): Promise<EndpointClaim> {
   }
   // Stale: the claim is ours and nothing listens there, so the file is a dead dispatcher's.
   if (state === 'stale') await unlink(socketPath).catch(() => undefined);
+  let ours: bigint | undefined;
+  const inode = async (): Promise<bigint | undefined> => (await lstat(socketPath, { bigint: true }).catch(() => undefined))?.ino;
   return {
     tookOverStale: state === 'stale',
+    bound: async () => {
+      ours = await inode();
+    },
     release: async () => {
-      if ((await probeSocket(socketPath).catch(() => 'live')) !== 'live') await unlink(socketPath).catch(() => undefined);
+      // Our own file even if libzmq has not closed its listener yet; never one somebody else bound since.
+      if (ours !== undefined && (await inode()) === ours) await unlink(socketPath).catch(() => undefined);
       await drop();
     },
   };

@@ -86,6 +86,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     const reported = await bindError(options.bind, err);
     return fatal(ExitCode.BOOT_ERROR, errorCodeOf(reported), reported);
   }
+  await claim.bound();
   dispatcher.workerEvents.on('handshake:error:auth', (e) => logger.warn({ event: 'dispatcher.auth.failed', address: e.address }, 'worker handshake failed authentication'));
 
   let admin: Server | undefined;

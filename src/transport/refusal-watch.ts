@@ -17,24 +17,31 @@ export const REFUSAL_GRACE_MS = 1_000;
  */
 export function reconnectAfterRefusal(socket: Socket, endpoint: string, onRefused: () => void, graceMs: number = REFUSAL_GRACE_MS): void {
   let timer: NodeJS.Timeout | undefined;
+  /** A disconnect is waiting for its reconnection attempt. */
+  let waiting = false;
   const settled = (): void => {
+    waiting = false;
     clearTimeout(timer);
     timer = undefined;
   };
+  const decide = (): void => {
+    if (!waiting || socket.closed) return;
+    waiting = false;
+    onRefused();
+    try {
+      // NOTE: what the dead session had queued is gone already; this only clears its endpoint record.
+      socket.disconnect(endpoint);
+    } catch {
+      // not connected any more: nothing to clear
+    }
+    socket.connect(endpoint);
+  };
   socket.events.on('disconnect', () => {
     settled();
-    timer = setTimeout(() => {
-      timer = undefined;
-      if (socket.closed) return;
-      onRefused();
-      try {
-        // NOTE: what the dead session had queued is gone already; this only clears its endpoint record.
-        socket.disconnect(endpoint);
-      } catch {
-        // not connected any more: nothing to clear
-      }
-      socket.connect(endpoint);
-    }, graceMs);
+    waiting = true;
+    // After a stalled event loop the timer may run before monitor events that were already waiting: decide only
+    // after one more poll phase (setImmediate), in which those events are read.
+    timer = setTimeout(() => setImmediate(decide), graceMs);
   });
   for (const event of ['connect', 'connect:delay', 'connect:retry', 'close', 'end'] as const) socket.events.on(event, settled);
 }
