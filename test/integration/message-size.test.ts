@@ -101,3 +101,37 @@ test('a direct worker refuses a frame over its bound from Mongrel2, reconnects a
   const growth = (await peakRss(worker.pid)) - peakBefore;
   assert.ok(growth < ROGUE_FRAME_BYTES / 4, `the worker's peak RSS grew by ${(growth / MiB).toFixed(1)} MiB for a refused ${ROGUE_FRAME_BYTES / MiB} MiB frame`);
 });
+
+test("the dispatcher's Mongrel2 socket refuses a frame over --max-request-bytes, counts it, reconnects and dispatches again", { timeout: 60_000 }, async (t) => {
+  const m2 = await startFakeMongrel2();
+  t.after(() => m2.close());
+  const adminPort = await freePort();
+  const endpoint = `ipc://${m2.dir}/dispatch.sock`;
+  const dispatcher = spawnNode([CLI, 'dispatcher', ...m2.workerArgs, '--bind', endpoint, '--admin', `127.0.0.1:${adminPort}`]);
+  t.after(() => dispatcher.stop());
+  // The fake's SUB does not replay its subscription (see fake-mongrel2.ts): subscribe until the dispatcher is ready.
+  await waitFor(async () => {
+    await m2.sub.send(Buffer.from([1]));
+    return dispatcher.logs.some((l) => l['msg'] === 'dispatcher.ready');
+  }, { what: 'the dispatcher ready on the fake Mongrel2' });
+  const worker = spawnNode([CLI, 'worker', '--app', HELLO_APP, '--dispatcher', endpoint]);
+  t.after(() => worker.stop());
+  await worker.waitForLog((l) => l['msg'] === 'worker.ready');
+  const peakBefore = await peakRss(dispatcher.pid);
+
+  await m2.push.send(Buffer.alloc(ROGUE_FRAME_BYTES, 0x41));
+  const refused = await dispatcher.waitForLog((l) => l['event'] === 'dispatcher.mongrel2.refused', 20_000);
+  assert.equal(refused['maxRequestBytes'], 1_048_576 + 8 * 4_096 + 65_536);
+  // Reconnected by the link (libzmq would not): the next request is dispatched and answered.
+  await waitFor(async () => {
+    await m2.sub.send(Buffer.from([1]));
+    return dispatcher.logs.filter((l) => l['event'] === 'dispatcher.mongrel2.ready').length >= 2;
+  }, { timeoutMs: 20_000, what: 'the Mongrel2 link back' });
+  await m2.push.send(mongrel2Frame({ connId: 9, path: '/echo/again' }));
+  const [reply] = await m2.sub.receive();
+  assert.match(String(reply), / 1:9, HTTP\/1\.1 200 OK\r\n[\s\S]*\/echo\/again$/);
+  const growth = (await peakRss(dispatcher.pid)) - peakBefore;
+  assert.ok(growth < ROGUE_FRAME_BYTES / 4, `the dispatcher's peak RSS grew by ${(growth / MiB).toFixed(1)} MiB`);
+  const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+  assert.match(metrics, /^m2pool_dispatcher_peer_connections_dropped_total\{socket="mongrel2"\} 1$/m);
+});
