@@ -9,7 +9,7 @@ import { CONFIG_FIELDS, type ConfigKey } from '../config/fields';
 import { loadConfig, loadConfigSync } from '../config/load';
 import type { PoolConfig } from '../config/schema';
 import { forkedDispatcherBind } from '../config/validate';
-import { endpointHolder } from '../dispatch/endpoint-claim';
+import { liveHolder } from '../dispatch/endpoint-claim';
 import { forksDispatcher } from '../supervisor/dispatcher-keeper';
 import { ConfigError, ExitCode, errorMessage, isErrnoException } from '../errors';
 import { PoolMetrics } from '../metrics';
@@ -105,7 +105,8 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
     return ExitCode.USAGE;
   }
   // Two pools from one directory would share run/dispatch.sock: refuse before forking a dispatcher onto a live one.
-  const holder = forksDispatcher(config) ? await endpointHolder(forkedDispatcherBind(config)) : undefined;
+  // A dispatcher that is stopping (say, the orphan of this pool's crashed supervisor) is waited for.
+  const holder = forksDispatcher(config) ? await liveHolder(forkedDispatcherBind(config)) : undefined;
   if (holder !== undefined) {
     stderr.write(`m2pool start: ${holder.message}\n`);
     return ExitCode.BOOT_ERROR;

@@ -6,7 +6,9 @@
  * - **the claim** is a listening Unix socket in Linux's abstract namespace, named after the socket's real path. Its
  *   bind is atomic and exclusive, and the kernel drops it the moment the holder dies (even `kill -9`), so there is
  *   no stale lock to judge and no pid to be fooled by reuse; a dispatcher restarted after its predecessor died
- *   simply claims again. The holder answers whoever connects with its pid, which the refusal names.
+ *   simply claims again. The holder answers whoever connects with its pid, which the refusal names, and whether
+ *   it is stopping: a dispatcher on its way out (an orphan draining after its supervisor died, a restart) is waited
+ *   for, up to {@link STOPPING_WAIT_MS}, instead of refused.
  * - **the socket file**, once claimed: a connect probe tells a live listener (a dispatcher of another network
  *   namespace or an older m2pool, or a foreign program: refused, named with its pid from `/proc`) from a stale file
  *   left by a killed dispatcher (connection refused: removed, then bound). A live socket is never unlinked.
@@ -24,6 +26,14 @@ import { pidHoldingInode, tcpListenerInodes, unixListenerInodes } from './socket
 
 /** How long a holder may take to say its pid. */
 const ASK_TIMEOUT_MS = 1_000;
+/**
+ * Longest wait for a stopping holder to let go: an orphaned dispatcher drains for at most 2 s
+ * (`ORPHAN_DRAIN_MS`) and lingers 2 s for its replies; a supervisor's stop drains longer but then the pool that
+ * asks is a second one and should not start anyway.
+ */
+export const STOPPING_WAIT_MS = 10_000;
+/** How often a stopping holder is asked again. */
+const STOPPING_POLL_MS = 100;
 
 /** An endpoint another live process holds. */
 export class EndpointInUseError extends M2PoolError {
@@ -31,6 +41,8 @@ export class EndpointInUseError extends M2PoolError {
     readonly endpoint: string,
     readonly pid: number | undefined,
     what = 'a live dispatcher',
+    /** The holder said it is stopping. */
+    readonly stopping = false,
   ) {
     super(
       ErrorCode.ENDPOINT_IN_USE,
@@ -47,11 +59,13 @@ export interface EndpointClaim {
   readonly tookOverStale: boolean;
   /** Call once the endpoint is bound: remembers which file is ours, for {@link release}. */
   bound(): Promise<void>;
+  /** We are stopping: a newcomer waits for the endpoint instead of being refused. */
+  leaving(): void;
   /** Give the endpoint up: remove our own socket file (the one {@link bound} saw) and drop the claim. */
   release(): Promise<void>;
 }
 
-const NO_CLAIM: EndpointClaim = { tookOverStale: false, bound: async () => undefined, release: async () => undefined };
+const NO_CLAIM: EndpointClaim = { tookOverStale: false, bound: async () => undefined, leaving: () => undefined, release: async () => undefined };
 
 /** The socket path of an `ipc://` endpoint, else undefined. */
 function ipcPath(endpoint: string): string | undefined {
@@ -66,8 +80,8 @@ async function claimName(socketPath: string): Promise<string> {
   return `m2pool-dispatch-endpoint:${digest}`;
 }
 
-/** Ask the holder of claim `name` for its pid; undefined when nobody holds it. */
-async function askHolder(name: string): Promise<{ pid: number | undefined } | undefined> {
+/** Ask the holder of claim `name` for its pid and whether it is stopping; undefined when nobody holds it. */
+async function askHolder(name: string): Promise<{ pid: number | undefined; stopping: boolean } | undefined> {
   return new Promise((resolve) => {
     let text = '';
     const socket = connect({ path: `\0${name}` });
@@ -78,12 +92,12 @@ async function askHolder(name: string): Promise<{ pid: number | undefined } | un
       clearTimeout(timer);
       // Refused / absent: nobody holds it. Anything else (a holder too busy to answer): held, pid from /proc.
       if (isErrnoException(err) && (err.code === 'ECONNREFUSED' || err.code === 'ENOENT')) resolve(undefined);
-      else void unixListenerInodes(`@${name}`).then(pidHoldingInode).then((pid) => resolve({ pid }));
+      else void unixListenerInodes(`@${name}`).then(pidHoldingInode).then((pid) => resolve({ pid, stopping: false }));
     });
     socket.on('end', () => {
       clearTimeout(timer);
       const pid = /^\{"pid":(\d+)/.exec(text)?.[1];
-      resolve({ pid: pid === undefined ? undefined : Number(pid) });
+      resolve({ pid: pid === undefined ? undefined : Number(pid), stopping: text.includes('"stopping":true') });
     });
   });
 }
@@ -124,19 +138,59 @@ export async function endpointHolder(endpoint: string): Promise<EndpointInUseErr
     return inodes.length === 0 ? undefined : new EndpointInUseError(endpoint, await pidHoldingInode(inodes), 'a live process');
   }
   const holder = await askHolder(await claimName(socketPath));
-  if (holder !== undefined) return new EndpointInUseError(endpoint, holder.pid);
+  if (holder !== undefined) return new EndpointInUseError(endpoint, holder.pid, undefined, holder.stopping);
   return (await probeSocket(socketPath)) === 'live' ? liveListener(endpoint, socketPath) : undefined;
 }
 
 /**
+ * {@link endpointHolder}, waiting (up to `waitMs`) while the holder is a dispatcher on its way out: what
+ * `m2pool start` checks before it forks a dispatcher of its own.
+ */
+export async function liveHolder(endpoint: string, waitMs: number = STOPPING_WAIT_MS): Promise<EndpointInUseError | undefined> {
+  return unlessStopping(async () => {
+    const holder = await endpointHolder(endpoint);
+    if (holder?.stopping === true) throw holder;
+    return holder;
+  }, waitMs).catch((err: unknown) => {
+    if (err instanceof EndpointInUseError) return err;
+    throw err;
+  });
+}
+
+/**
+ * Run `attempt` until it no longer fails with a stopping holder's {@link EndpointInUseError}, for at most
+ * `waitMs`: a dispatcher on its way out is waited for; a live one is refused at once.
+ */
+async function unlessStopping<T>(attempt: () => Promise<T>, waitMs: number = STOPPING_WAIT_MS, onWait?: (holder: EndpointInUseError) => void): Promise<T> {
+  const deadline = performance.now() + waitMs;
+  let told = false;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!(err instanceof EndpointInUseError) || !err.stopping || performance.now() >= deadline) throw err;
+      if (!told) onWait?.(err);
+      told = true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, STOPPING_POLL_MS));
+  }
+}
+
+/**
  * Claim `endpoint` for this process before binding it (a no-op for `tcp://`). The socket's directory must exist.
+ * A holder that is stopping is waited for (up to {@link STOPPING_WAIT_MS}); `onWait` hears of it once.
  * @throws EndpointInUseError when a live process holds it.
  */
-export async function claimEndpoint(endpoint: string): Promise<EndpointClaim> {
+export function claimEndpoint(endpoint: string, onWait?: (holder: EndpointInUseError) => void): Promise<EndpointClaim> {
+  return unlessStopping(() => claimOnce(endpoint), STOPPING_WAIT_MS, onWait);
+}
+
+async function claimOnce(endpoint: string): Promise<EndpointClaim> {
   const socketPath = ipcPath(endpoint);
   if (socketPath === undefined) return NO_CLAIM;
   const name = await claimName(socketPath);
-  const server: Server = createServer((c) => c.end(`${JSON.stringify({ pid: process.pid, endpoint })}\n`));
+  let stopping = false;
+  const server: Server = createServer((c) => c.end(`${JSON.stringify({ pid: process.pid, endpoint, stopping })}\n`));
   let claimed = true;
   try {
     await new Promise<void>((resolve, reject) => {
@@ -147,7 +201,10 @@ export async function claimEndpoint(endpoint: string): Promise<EndpointClaim> {
       });
     });
   } catch (err) {
-    if (isErrnoException(err) && err.code === 'EADDRINUSE') throw new EndpointInUseError(endpoint, (await askHolder(name))?.pid);
+    if (isErrnoException(err) && err.code === 'EADDRINUSE') {
+      const holder = await askHolder(name);
+      throw new EndpointInUseError(endpoint, holder?.pid, undefined, holder?.stopping ?? false);
+    }
     // NOTE: no abstract namespace (not Linux): the socket-file probe below is all the protection left.
     claimed = false;
   }
@@ -170,6 +227,9 @@ export async function claimEndpoint(endpoint: string): Promise<EndpointClaim> {
     tookOverStale: state === 'stale',
     bound: async () => {
       ours = await inode();
+    },
+    leaving: () => {
+      stopping = true;
     },
     release: async () => {
       // Our own file even if libzmq has not closed its listener yet; never one somebody else bound since.

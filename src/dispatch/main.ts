@@ -62,7 +62,9 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     }
     if (options.bind.startsWith('ipc://')) await mkdir(path.dirname(options.bind.slice('ipc://'.length)), { recursive: true });
     // Never bind over a live dispatcher's socket (libzmq would unlink it): issue 18, item 2.
-    claim = await claimEndpoint(options.bind);
+    claim = await claimEndpoint(options.bind, (holder) =>
+      logger.info({ event: 'dispatcher.endpoint.waiting', endpoint: options.bind, holderPid: holder.pid }, 'the dispatcher holding the endpoint is stopping: waiting for it'),
+    );
   } catch (err) {
     zap?.close();
     return fatal(ExitCode.BOOT_ERROR, errorCodeOf(err), err);
@@ -143,6 +145,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     const stop = (reason: string, drainMs: number): void => {
       if (stopping) return;
       stopping = true;
+      claim.leaving();
       logger.info({ event: 'dispatcher.stop', reason, drainMs, pending: dispatcher.scheduler.pending }, 'dispatcher.stop');
       sendToSupervisor({ type: 'm2pool:draining', inFlight: dispatcher.scheduler.pending });
       void dispatcher.stop(drainMs, LINGER_MS).then(resolve, (err: unknown) => {

@@ -138,3 +138,35 @@ test('a tcp:// port in use: the bind refusal names the endpoint and the pid, exi
   await waitFor(() => first.proc.child.exitCode === null, { what: 'the first dispatcher still running' });
 });
 
+
+test('a dispatcher on its way out is waited for, not refused: the next one binds once it has gone', { timeout: 60_000 }, async (t) => {
+  const m2 = await startTestMongrel2();
+  t.after(() => m2.stop());
+  // Its drain lasts while a request is held by a worker that does not answer (stopped; no heartbeat deadline).
+  const leaving = await startTestDispatcher(m2, ['--drain-timeout-ms', '6000', '--heartbeat-timeout-ms', '30000']);
+  t.after(() => leaving.proc.stop());
+  const worker = await leaving.worker(HELLO_APP, ['--log-level', 'debug']);
+  t.after(async () => {
+    worker.signal('SIGCONT');
+    await worker.stop();
+  });
+  const held = rawRequest(m2.port, { path: '/slow?ms=60000' }, { timeoutMs: 20_000 }).catch(() => undefined);
+  await worker.waitForLog((l) => l['event'] === 'request.start' && l['path'] === '/slow');
+  worker.signal('SIGSTOP');
+  leaving.proc.signal('SIGTERM');
+  await leaving.proc.waitForLog((l) => l['event'] === 'dispatcher.stop');
+
+  const next = spawnNode([CLI, 'dispatcher', ...m2.workerArgs(), '--bind', leaving.endpoint]);
+  t.after(() => next.stop());
+  const waiting = await next.waitForLog((l) => l['event'] === 'dispatcher.endpoint.waiting');
+  assert.equal(waiting['holderPid'], leaving.proc.pid);
+  assert.equal(leaving.proc.child.exitCode, null, 'the old dispatcher was still draining when the new one asked');
+  assert.equal(await outcome(next, 'dispatcher.ready'), 'dispatcher.ready (it took the endpoint over)', JSON.stringify(next.logs.find((l) => l['event'] === 'dispatcher.fatal')));
+  const [code] = await leaving.proc.exited;
+  assert.equal(code, 0);
+  // ISO timestamps of the two processes' own log lines (one machine, one clock).
+  const exitAt = Date.parse(String(leaving.proc.logs.find((l) => l['event'] === 'dispatcher.exit')?.['time']));
+  const startAt = Date.parse(String(next.logs.find((l) => l['event'] === 'dispatcher.start')?.['time']));
+  assert.ok(startAt >= exitAt, `bound only after the old one let go (${startAt} < ${exitAt})`);
+  await held;
+});
