@@ -126,8 +126,8 @@ async function liveListener(endpoint: string, socketPath: string): Promise<Endpo
 }
 
 /**
- * Who holds `endpoint` now, without taking it: for `m2pool start` to refuse before it forks a dispatcher of its
- * own onto an endpoint in use. Undefined when it is free (or only a stale file is left).
+ * Who holds `endpoint` now, without taking it. For `tcp://` any listener on the port counts (the address is not
+ * compared): only ask after a bind failed with EADDRINUSE. Undefined when it is free (or only a stale file is left).
  */
 export async function endpointHolder(endpoint: string): Promise<EndpointInUseError | undefined> {
   const socketPath = ipcPath(endpoint);
@@ -143,10 +143,11 @@ export async function endpointHolder(endpoint: string): Promise<EndpointInUseErr
 }
 
 /**
- * {@link endpointHolder}, waiting (up to `waitMs`) while the holder is a dispatcher on its way out: what
- * `m2pool start` checks before it forks a dispatcher of its own.
+ * The holder of an `ipc://` endpoint, waiting (up to `waitMs`) while it is a dispatcher on its way out: what
+ * `m2pool start` checks before it forks a dispatcher of its own. A `tcp://` endpoint is left to the bind itself.
  */
 export async function liveHolder(endpoint: string, waitMs: number = STOPPING_WAIT_MS): Promise<EndpointInUseError | undefined> {
+  if (ipcPath(endpoint) === undefined) return undefined;
   return unlessStopping(async () => {
     const holder = await endpointHolder(endpoint);
     if (holder?.stopping === true) throw holder;
