@@ -19,6 +19,10 @@
 //   'shutdown' from the supervisor together are fine.
 // - Scale live: `pm2 trigger m2pool scale 4`, `npx m2pool scale +1`, or `kill -TTIN <supervisor pid>`.
 // - Where it listens can be moved with M2POOL_HTTP_PORT, M2POOL_ADMIN and M2POOL_RUN_DIR (the tests do).
+// - Your app without editing this file: M2POOL_APP (and M2POOL_APP_KIND, M2POOL_WORKERS, any M2POOL_* setting)
+//   from the shell (`M2POOL_APP=./dist/app.js pm2 start ecosystem.config.js`) or from an env_<name> block of
+//   your own with `pm2 start ecosystem.config.js --env <name>`. They reach the supervisor as environment, not as
+//   flags (a flag would beat the environment); the example app is only the default.
 'use strict';
 const path = require('node:path');
 
@@ -31,6 +35,8 @@ const ADMIN = process.env.M2POOL_ADMIN || '127.0.0.1:9890';
 const DIRECT = process.env.M2POOL_TOPOLOGY === 'direct';
 const DISPATCHER = `ipc://${RUN_DIR}/dispatch.sock`;
 const MONGREL2_SPECS = ['--send-spec', `ipc://${RUN_DIR}/run/requests`, '--recv-spec', `ipc://${RUN_DIR}/run/replies`];
+const APP = process.env.M2POOL_APP || path.join(__dirname, 'examples', 'hello');
+const WORKERS = process.env.M2POOL_WORKERS || '2';
 const DISPATCHER_ADMIN = [
   ...(process.env.M2POOL_DISPATCHER_ADMIN ? ['--admin', process.env.M2POOL_DISPATCHER_ADMIN] : []),
   // Off loopback the dispatcher's admin endpoint needs a token (its /metrics asks for it).
@@ -69,8 +75,6 @@ module.exports = {
       script: CLI,
       args: [
         'start',
-        '--app', path.join(__dirname, 'examples', 'hello'),
-        '--workers', '2',
         ...(DIRECT ? ['--topology', 'direct', ...MONGREL2_SPECS] : ['--dispatcher', DISPATCHER]),
         // Must be deploy/mongrel2/mongrel2.conf's upload.temp_store and limits.content_length: only files that
         // template can name, announced by messages of Mongrel2's shape, are read and unlinked.
@@ -92,7 +96,8 @@ module.exports = {
       wait_ready: true,
       listen_timeout: 40_000,
       kill_timeout: 45_000,
-      env: { NODE_ENV: 'production' },
+      // Defaults of the settings a user changes: env_<name> blocks (pm2 --env <name>) override these.
+      env: { NODE_ENV: 'production', M2POOL_APP: APP, M2POOL_WORKERS: WORKERS },
     },
   ],
 };

@@ -7,7 +7,18 @@
 export { App, Cancellation, Context, Handler, OrderedRouter, SocketContext, UNMATCHED_ROUTE, lazySchema, validate, validateOrThrow, WebSocketContext } from './app';
 export type {
   AppOptions,
+  ContextKey,
+  ContextValue,
+  ContextVariableMap,
   DispatchResult,
+  ErrorHook,
+  FinishHook,
+  FinishInfo,
+  LifecycleHook,
+  LifecycleOptions,
+  Middleware,
+  MiddlewareOption,
+  Next,
   FrameEvent,
   FrameOutcome,
   FrameResult,
@@ -36,6 +47,13 @@ export type {
   WebSocketMessage,
   WebSocketRouteOptions,
 } from './app';
+/** Request ids: the current request's id (with `asyncContext`), a pino mixin adding it to log lines, trace context. */
+export { currentRequestId, requestMixin } from './log/request-context';
+export { isValidRequestId, parseTraceparent } from './protocol/request-id';
+export type { TraceContext } from './protocol/request-id';
+/** Push to any connection, rooms, SSE streams, long-poll and disconnect events (issue #20). */
+export { ABNORMAL_CLOSURE, Conn, formatSseEvent, lastEventId, Parked, Pusher, sseComment } from './app';
+export type { BroadcastOptions, ConnLike, DisconnectHook, MemberKind, ParkOptions, PushTransport, RoomHub, RoomMember, SseEvent, StreamOptions } from './app';
 /** WebSocket close codes and opcodes, for `ctx.close(code)` and tests. */
 export { WS_CLOSE, WS_OPCODE } from './protocol/websocket';
 /** The HTTP model. */

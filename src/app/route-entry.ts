@@ -5,8 +5,9 @@
  */
 
 import { ConfigError } from '../errors';
-import { Context, type ContextInit, type QueryObject } from './context';
+import { Context, SET_INPUT, type ContextInit, type QueryObject } from './context';
 import type { MethodInvoker } from './handler';
+import { middlewareList, type Middleware, type MiddlewareOption } from './middleware';
 import { bodyForValidation, validateOrThrow, type StandardSchema } from './validate';
 
 /** Per-route options of `app.route()` and the verb shortcuts. */
@@ -25,6 +26,11 @@ export interface RouteOptions<B = unknown, Q = QueryObject> {
    * with side effects, `true` for an idempotent POST/PUT. @default true for GET, HEAD and OPTIONS, else false
    */
   readonly retry?: boolean;
+  /**
+   * Middleware of this route only, run after the app's (`app.use`) and before the route's validation and handler
+   * (so a guard answers 401 before a bad body is refused with 400). See `Middleware`. @default none
+   */
+  readonly middleware?: MiddlewareOption;
 }
 
 /** What the router stores for each (method, pattern). */
@@ -41,6 +47,12 @@ export interface RouteEntry {
    * synchronous handler costs no promise; it may then also throw synchronously.
    */
   run(init: ContextInit): unknown;
+  /** The route's own middleware; undefined when it has none. */
+  readonly middleware: readonly Middleware[] | undefined;
+  /** The context for the middleware path: built before validation (`ctx.body` is set by `handle`). */
+  context(init: ContextInit): Context;
+  /** Validate into `ctx` (made by `context`) and call the handler: what it returned. May throw. */
+  handle(ctx: Context): unknown;
 }
 
 /** setTimeout's maximum delay; longer values fire at once. */
@@ -57,24 +69,46 @@ export function createRouteEntry<B, Q>(
 ): RouteEntry {
   if (options.timeoutMs !== undefined) checkTimeout(`timeoutMs of route ${label}`, options.timeoutMs);
   const { body: bodySchema, query: querySchema } = options;
+  const middleware = middlewareList(`route ${label}`, options.middleware);
+  // NOTE: a context is typed for its route (B, Q) but middleware and hooks see it as Context<unknown, QueryObject>:
+  // the same object, whose body and query are only the route's schema outputs once `handle` validated them.
+  const context = (init: ContextInit): Context => new Context(init, undefined);
   if (bodySchema === undefined && querySchema === undefined) {
     // NOTE: without a schema B and Q keep their defaults (see below): `undefined` is the body.
-    return { label, timeoutMs: options.timeoutMs, retry: options.retry, run: (init: ContextInit): unknown => invoker.invoke(new Context<B, Q>(init, undefined as B)) };
+    return {
+      label,
+      timeoutMs: options.timeoutMs,
+      retry: options.retry,
+      middleware,
+      run: (init: ContextInit): unknown => invoker.invoke(new Context<B, Q>(init, undefined as B)),
+      context,
+      handle: (ctx: Context): unknown => invoker.invoke(ctx as unknown as Context<B, Q>),
+    };
   }
+  const validated = async (req: ContextInit['req']): Promise<{ body: B; query: Q | undefined }> => {
+    const query = querySchema === undefined ? undefined : await validateOrThrow(querySchema, req.query);
+    const body = bodySchema === undefined || NO_BODY.has(req.method) ? undefined : await validateOrThrow(bodySchema, bodyForValidation(req));
+    // NOTE: without a schema, B and Q keep their defaults (unknown / QueryObject), which `undefined` and
+    // `req.query` (what Context falls back to, parsed only if read) satisfy; TypeScript cannot see that link.
+    return { body: body as B, query: query as Q | undefined };
+  };
   return {
     label,
     timeoutMs: options.timeoutMs,
     retry: options.retry,
+    middleware,
     async run(init: ContextInit): Promise<unknown> {
-      const query = querySchema === undefined ? undefined : await validateOrThrow(querySchema, init.req.query);
-      const body =
-        bodySchema === undefined || NO_BODY.has(init.req.method)
-          ? undefined
-          : await validateOrThrow(bodySchema, bodyForValidation(init.req));
-      // NOTE: without a schema, B and Q keep their defaults (unknown / QueryObject), which `undefined` and
-      // `req.query` (what Context falls back to, parsed only if read) satisfy; TypeScript cannot see that link.
-      const ctx = querySchema === undefined ? new Context<B, Q>(init, body as B) : new Context<B, Q>(init, body as B, query as Q);
+      const { body, query } = await validated(init.req);
+      const ctx = querySchema === undefined ? new Context<B, Q>(init, body) : new Context<B, Q>(init, body, query as Q);
       return await invoker.invoke(ctx);
+    },
+    context,
+    async handle(ctx: Context): Promise<unknown> {
+      const { body, query } = await validated(ctx.req);
+      const typed = ctx as unknown as Context<B, Q>;
+      if (querySchema === undefined) typed[SET_INPUT](body);
+      else typed[SET_INPUT](body, query as Q);
+      return await invoker.invoke(typed);
     },
   };
 }

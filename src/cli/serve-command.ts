@@ -8,9 +8,11 @@ import { FlagReader, parseFlags, renderHelp, type FlagSpecs } from '../config/fl
 import { ErrorCode, ExitCode, errorMessage } from '../errors';
 import { HttpFront } from '../http-front/front';
 import { createLogger } from '../log/logger';
+import { APP_KINDS } from '../config/app-kind';
 import { LOG_LEVELS } from '../config/log-level';
+import { applyLogFormatFlag } from '../log/log-format';
 import { WORKER_DEFAULTS } from '../config/worker-config';
-import { applyRequestTimeout, type WorkerApp } from '../worker/app-contract';
+import { applyRequestTimeout, startApp, stopApp, type WorkerApp } from '../worker/app-contract';
 import { loadApp } from '../worker/app-loader';
 import { WORKER_FLAGS } from '../worker/options';
 
@@ -18,10 +20,12 @@ import { WORKER_FLAGS } from '../worker/options';
 export const SERVE_FLAGS: FlagSpecs = {
   http: { type: 'string', placeholder: 'host:port', description: 'address to listen on, e.g. 127.0.0.1:8080 ([::1]:8080 for IPv6; port 0: any free port)' },
   app: WORKER_FLAGS['app']!,
+  'app-kind': WORKER_FLAGS['app-kind']!,
   'request-timeout-ms': WORKER_FLAGS['request-timeout-ms']!,
   'drain-timeout-ms': WORKER_FLAGS['drain-timeout-ms']!,
   'max-body-bytes': { type: 'string', placeholder: 'n', description: 'largest request body read into memory; larger ones get 413', defaultText: String(WORKER_DEFAULTS.maxUploadBytes) },
   'log-level': WORKER_FLAGS['log-level']!,
+  'log-format': WORKER_FLAGS['log-format']!,
 };
 
 /** Help text of the command. */
@@ -42,17 +46,20 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const listen = parseHostPort(r.required('http'));
   if (typeof listen === 'string' && values['http'] !== undefined) r.issues.push(`--http: ${listen}`);
   const appSpec = r.required('app');
+  const appKind = r.choice('app-kind', APP_KINDS, 'auto');
   const requestTimeoutMs = values['request-timeout-ms'] === undefined ? undefined : r.int('request-timeout-ms', 0, 1);
   const drainTimeoutMs = r.int('drain-timeout-ms', WORKER_DEFAULTS.drainTimeoutMs, 0);
   const maxBodyBytes = r.int('max-body-bytes', WORKER_DEFAULTS.maxUploadBytes, 0);
   const logLevel = r.choice('log-level', LOG_LEVELS, WORKER_DEFAULTS.logLevel);
+  const formatProblem = applyLogFormatFlag(values['log-format']);
+  if (formatProblem !== undefined) r.issues.push(formatProblem);
   r.check();
   if (typeof listen === 'string') return ExitCode.USAGE; // unreachable: check() threw
 
-  const logger = createLogger({ level: logLevel, bindings: { role: 'serve' } });
+  const logger = createLogger({ level: logLevel, requestMixin: true, bindings: { role: 'serve' } });
   let app: WorkerApp;
   try {
-    app = await loadApp(appSpec, process.cwd());
+    app = await loadApp(appSpec, process.cwd(), appKind);
     applyRequestTimeout(app, requestTimeoutMs);
   } catch (err) {
     logger.fatal({ event: 'serve.fatal', code: ErrorCode.APP_LOAD, err }, errorMessage(err));
@@ -60,12 +67,21 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.stderr.write(`m2pool serve: ${errorMessage(err)}\n`);
     return ExitCode.APP_LOAD_ERROR;
   }
+  try {
+    await startApp(app, Number.MAX_SAFE_INTEGER);
+  } catch (err) {
+    logger.fatal({ event: 'serve.fatal', code: ErrorCode.APP_HOOK, err }, errorMessage(err));
+    logger.flush();
+    process.stderr.write(`m2pool serve: ${errorMessage(err)}\n`);
+    return ExitCode.BOOT_ERROR;
+  }
   const front = new HttpFront({ app, logger, maxBodyBytes });
   try {
     const bound = await front.listen(listen.host, listen.port);
     logger.info({ event: 'serve.ready', http: formatHostPort({ host: listen.host, port: bound.port }), port: bound.port }, 'serve.ready');
   } catch (err) {
     process.stderr.write(`m2pool serve: cannot listen on ${formatHostPort(listen)}: ${errorMessage(err)}\n`);
+    await stopApp(app).catch(() => undefined);
     return ExitCode.BOOT_ERROR;
   }
   await new Promise<void>((resolve) => {
@@ -83,6 +99,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  await stopApp(app).catch((err: unknown) => logger.error({ event: 'app.stop.failed', code: ErrorCode.APP_HOOK, err }, 'app.stop.failed'));
   logger.info({ event: 'serve.exit' }, 'serve.exit');
   logger.flush();
   return ExitCode.OK;

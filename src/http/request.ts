@@ -4,6 +4,7 @@
  * @module
  */
 
+import { incomingRequestId, newRequestId, parseTraceparent, type TraceContext } from '../protocol/request-id';
 import type { RawMessage, UploadInfo } from '../protocol/types';
 import { HttpError } from './http-error';
 import {
@@ -22,9 +23,21 @@ export type HttpVersion = 'HTTP/1.1' | 'HTTP/1.0';
 export interface RequestOptions {
   /** A completed async upload (the body is in `upload.file`, which the handler must unlink). */
   readonly upload?: UploadInfo;
+  /**
+   * The header that carries request ids (honoured when valid, echoed on the response), e.g. `X-Request-Id`;
+   * unset: ids are still made (and a `traceparent` honoured) but none is read from or echoed in a header.
+   */
+  readonly requestIdHeader?: string | undefined;
+  /** `requestIdHeader` lowercased (the key Mongrel2 gives the client's header); required with it. */
+  readonly requestIdKey?: string | undefined;
 }
 
 const FORM_TYPE = 'application/x-www-form-urlencoded';
+
+/** Makes the id of a request whose client sent none (the worker: the dispatcher's number for it). */
+export interface RequestIdSource {
+  madeRequestId?(): string;
+}
 
 /**
  * The request as a handler sees it. Client headers (lowercase keys, as Mongrel2 sends them) are kept
@@ -41,10 +54,40 @@ export class Request {
   #cookies?: Readonly<Record<string, string>>;
   #json?: { readonly value: unknown };
   #form?: MultiValueRecord;
+  #requestId?: string;
+  /** Header echoing the request id on responses (see `RequestOptions.requestIdHeader`). */
+  readonly requestIdHeader: string | undefined;
+  /** `requestIdHeader` lowercased: the key of the client's header in the message. */
+  readonly requestIdKey: string | undefined;
 
-  constructor(raw: RawMessage, options: RequestOptions = {}) {
+  readonly #ids: RequestIdSource | undefined;
+
+  /** `ids`: where a request id comes from when the client sent none (default: a new one). */
+  constructor(raw: RawMessage, options: RequestOptions = {}, ids?: RequestIdSource) {
     this.raw = raw;
+    this.#ids = ids;
     if (options.upload !== undefined) this.upload = options.upload;
+    this.requestIdHeader = options.requestIdHeader;
+    this.requestIdKey = options.requestIdKey ?? options.requestIdHeader?.toLowerCase();
+  }
+
+  /**
+   * The request's id: a valid client id in `requestIdHeader`, else the trace id of a valid `traceparent`, else a
+   * new one (see protocol/request-id.ts). Fixed on first read.
+   */
+  get requestId(): string {
+    if (this.#requestId === undefined) {
+      const h = this.raw.headers;
+      const key = this.requestIdKey;
+      this.#requestId = incomingRequestId(key === undefined ? undefined : h[key], h['traceparent']) ?? this.#ids?.madeRequestId?.() ?? newRequestId();
+    }
+    return this.#requestId;
+  }
+
+  /** The W3C trace context of a valid `traceparent` header, else undefined. */
+  get trace(): TraceContext | undefined {
+    const value = this.raw.headers['traceparent'];
+    return typeof value === 'string' ? parseTraceparent(value) : undefined;
   }
 
   /** Client headers, lowercase keys; a repeated header is an array in arrival order. Built on first use. */

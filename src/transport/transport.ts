@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { PushChannel } from './push-channel';
+
 /** Which topology a transport belongs to. */
 export type Topology = 'direct' | 'dispatch';
 
@@ -34,6 +36,8 @@ export interface Delivery {
   retryable(allowed: boolean): void;
   /** This message needs nothing more from the transport (replied, refused or ignored). Call exactly once. */
   done(): void;
+  /** The number the dispatcher gave this request (dispatch topology only): its request id when the client sent none. */
+  readonly dispatchNumber?: number;
 }
 
 /** One source of deliveries (direct: one Mongrel2 server; dispatch: the dispatcher). */
@@ -68,6 +72,8 @@ export interface Transport {
    * dispatcher routes every notice to the worker that holds the connection.
    */
   readonly misroutesNotices: boolean;
+  /** Pushes to any connection and the room hub, for `app.push` (issue #20; `push-channel.ts`). */
+  readonly pushes: PushChannel;
   /** Connect every link; resolves once all are ready to receive and to reply, rejects after `timeoutMs`. */
   start(timeoutMs: number): Promise<void>;
   /** Number of links that are `ready` right now. */

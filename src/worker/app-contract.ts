@@ -8,6 +8,7 @@ import type { App } from '../app/app';
 import { Cancellation } from '../app/cancellation';
 import type { DispatchResult } from '../app/dispatch';
 import type { ReplySink } from '../http/sink';
+import { dispatchedRequestId, newRequestId } from '../protocol/request-id';
 import type { RawMessage } from '../protocol/types';
 
 /** How one dispatched request ended, as the app reports it. */
@@ -28,11 +29,14 @@ export interface MessageOptions {
   readonly logger: Logger;
   /** The matched route's `retry` option, for the transport (see `Delivery.retryable`). */
   retryable(allowed: boolean): void;
+  /** The request id to use when the client sent none (dispatch topology: the dispatcher's number for it). */
+  madeRequestId(): string;
 }
 
-/** Where a route's `retry` option goes: the request's transport delivery. */
+/** Where a route's `retry` option goes: the request's transport delivery (which may carry the dispatcher's number). */
 export interface RetryTarget {
   retryable(allowed: boolean): void;
+  readonly dispatchNumber?: number;
 }
 
 const NO_RETRY_TARGET: RetryTarget = { retryable: () => undefined };
@@ -61,6 +65,11 @@ class LazySignalOptions implements MessageOptions {
     this.#retry.retryable(allowed);
   }
 
+  madeRequestId(): string {
+    const n = this.#retry.dispatchNumber;
+    return n === undefined ? newRequestId() : dispatchedRequestId(n);
+  }
+
   get signal(): AbortSignal {
     return this.cancellation.signal;
   }
@@ -79,6 +88,33 @@ export function handlesMessages(app: WorkerApp): app is WorkerApp & MessageHandl
 export function applyRequestTimeout(app: WorkerApp, ms: number | undefined): void {
   const target = app as { setDefaultTimeout?: (ms: number) => void };
   if (ms !== undefined && typeof target.setDefaultTimeout === 'function') target.setDefaultTimeout(ms);
+}
+
+/** The start and stop hooks an `App` has (`app.onStart` / `app.onStop`); a plain `WorkerApp` has none. */
+interface LifecycleApp {
+  start(options: { timeoutMs: number }): Promise<void>;
+  stop(options: { timeoutMs?: number }): Promise<void>;
+  readonly startTimeoutMs?: number;
+}
+
+function hasLifecycle(app: WorkerApp): app is WorkerApp & LifecycleApp {
+  const a = app as Partial<LifecycleApp>;
+  return typeof a.start === 'function' && typeof a.stop === 'function';
+}
+
+/**
+ * Run the app's start hooks within the app's own `startTimeoutMs` and at most `budgetMs` (what is left of the boot
+ * timeout). Resolves at once for an app without hooks; rejects with the app's `M2PoolError(APP_HOOK)`.
+ */
+export function startApp(app: WorkerApp, budgetMs: number): Promise<void> {
+  if (!hasLifecycle(app)) return Promise.resolve();
+  const own = app.startTimeoutMs ?? budgetMs;
+  return app.start({ timeoutMs: Math.max(1, Math.min(own, budgetMs)) });
+}
+
+/** Run the app's stop hooks (with the app's `stopTimeoutMs`). Resolves at once for an app without hooks. */
+export function stopApp(app: WorkerApp): Promise<void> {
+  return hasLifecycle(app) ? app.stop({}) : Promise.resolve();
 }
 
 /** Duck-type check used when loading a user's app module. */

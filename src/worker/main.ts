@@ -19,10 +19,12 @@ import { createTransport } from '../transport/create-transport';
 import { transportConfig } from './transport-config';
 import { loadApp } from './app-loader';
 import { disconnectRelayPlug } from './disconnect-relay-plug';
-import { applyRequestTimeout, type WorkerApp } from './app-contract';
+import { applyRequestTimeout, startApp, stopApp, type WorkerApp } from './app-contract';
 import { startHeartbeat } from './heartbeat';
+import { bindPush } from './push-binding';
 import { WorkerRuntime } from './runtime';
 import { listenForStopTriggers } from '../ipc/stop-triggers';
+import { DISPATCHER_HINT, MONGREL2_HINT, waitingIntervalMs, warnWhileWaiting } from '../log/waiting-warning';
 
 const LINGER_MS = 2_000;
 
@@ -54,6 +56,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   const generation = process.env['M2POOL_WORKER_GENERATION'];
   const logger = createLogger({
     level: config.logLevel,
+    requestMixin: true,
     bindings: { role: 'worker', ...(slot === undefined ? {} : { slot: Number(slot) }), ...(generation === undefined ? {} : { generation: Number(generation) }) },
   });
   const fatal = (code: ExitCode, errCode: string, err: unknown): number => {
@@ -63,6 +66,8 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     return code;
   };
 
+  // One boot budget (the supervisor waits `bootTimeoutMs` for `ready`): the start hooks and the connection share it.
+  const bootDeadline = Date.now() + config.bootTimeoutMs;
   let uploadStore: UploadStore | undefined;
   try {
     uploadStore = uploadStoreOf(config);
@@ -71,10 +76,19 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   }
   let app: WorkerApp;
   try {
-    app = await loadApp(config.app, process.cwd());
+    app = await loadApp(config.app, process.cwd(), config.appKind);
     applyRequestTimeout(app, config.requestTimeoutMs);
   } catch (err) {
     return fatal(ExitCode.APP_LOAD_ERROR, ErrorCode.APP_LOAD, err);
+  }
+  // Start hooks run before the transport exists: no Mongrel2 PUSH connection (direct) and no HELLO, so no credit
+  // (dispatch), until they resolved. A failure is a boot failure: exit 3, counted by the slot's crash-loop breaker.
+  try {
+    const started = performance.now();
+    await startApp(app, bootDeadline - Date.now());
+    logger.debug({ event: 'app.started', durationMs: Math.round(performance.now() - started) }, 'app.started');
+  } catch (err) {
+    return fatal(ExitCode.BOOT_ERROR, ErrorCode.APP_HOOK, err);
   }
 
   /** Link changes before boot are the boot's business (its timeout); after it they are news for the logs. */
@@ -101,9 +115,12 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     else logger.warn({ event: 'link.lost', link: link.name }, `link.lost: ${transport.topology === 'dispatch' ? 'the dispatcher (or its Mongrel2)' : 'Mongrel2'} went away; waiting for it to come back`);
     metrics?.endpointsConnected(transport.connectedCount());
   });
+  const hint = transport.topology === 'dispatch' ? DISPATCHER_HINT : MONGREL2_HINT;
+  const stopWaitingWarning = warnWhileWaiting(logger, 'worker.waiting', () => transport.links, waitingIntervalMs(), hint);
   try {
-    await transport.start(config.bootTimeoutMs);
+    await transport.start(Math.max(1, bootDeadline - Date.now()));
   } catch (err) {
+    stopWaitingWarning();
     await transport.close(0);
     return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
   }
@@ -111,6 +128,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   // Metrics only make sense with a supervisor to push them to.
   const metrics = process.send === undefined || config.metrics === 'off' ? undefined : new WorkerMetrics({ onPushError: (err) => logger.debug({ err }, 'metrics push failed') });
   const relay = transport.misroutesNotices ? disconnectRelayPlug(() => runtime, sendToSupervisor, logger) : undefined;
+  const pushBinding = bindPush(app, transport, logger, metrics);
   const runtime: WorkerRuntime = new WorkerRuntime({
     metrics,
     transport,
@@ -122,6 +140,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     requestLogLevel: config.requestLogLevel,
     lingerMs: LINGER_MS,
     onUnclaimedDisconnect: relay?.unclaimed,
+    onDisconnectEvent: pushBinding.disconnected,
   });
   runtime.start();
   booted = true;
@@ -176,7 +195,14 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   });
 
   await stopped;
+  pushBinding.unbind();
+  stopWaitingWarning();
   stopHeartbeat();
+  // After the drain: nothing is in flight, the transport is closed.
+  await stopApp(app).then(
+    () => logger.debug({ event: 'app.stopped' }, 'app.stopped'),
+    (err: unknown) => logger.error({ event: 'app.stop.failed', code: ErrorCode.APP_HOOK, err }, 'app.stop.failed'),
+  );
   if (metrics !== undefined) {
     metrics.stopPushing();
     metrics.inFlight(0);

@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../helpers/processes';
 import { AUTOSCALE_STEP_DEFAULTS, runAutoscaleStep, type AutoscaleStepReport } from './autoscale-step';
 import { runCodecBench, type CodecResult } from './codec';
+import { FANOUT_DEFAULTS, runFanout, type FanoutReport } from './fanout';
 import { runPipelineBench, type PipelineResult } from './pipeline';
 import { startBenchMongrel2, STATIC_HOST, type BenchMongrel2 } from './mongrel2-bench';
 import { installCleanup, stopAll } from './procs';
@@ -36,9 +37,11 @@ test/bench/results/<date>-<machine>.{json,md}. Partial runs (--quick, --only, --
 options:
   --quick              short smoke run: 1 round, 1 s warm-up, 3 s per variant, scenarios echo-c50, bytes-64k, slow-mix and codec
   --only NAME          run only these scenarios (repeatable or comma-separated; 'codec' = the micro benchmarks,
-                       'autoscale-step' = a load step against the autoscaler versus fixed pools at min and max);
+                       'autoscale-step' = a load step against the autoscaler versus fixed pools at min and max,
+                       'fanout' = one broadcast to 1,000 WebSocket members: time to the last one, deliveries/s, CPU);
                        a name matches exactly or as a prefix, e.g. --only echo,workers
-  --variants IDS       only these variants (m2pool-defaults, m2pool, m2pool-nometrics, floor, static, node-http);
+  --variants IDS       only these variants (m2pool-defaults, m2pool, m2pool-nometrics, floor, static, node-http,
+                       m2pool-hono, m2pool-express);
                        m2pool-defaults = \`m2pool start\` with nothing tuned (request log and metrics at their defaults)
   --rounds N           interleaved rounds per scenario (default 3; --quick 1)
   --duration S         measured seconds per variant per round (default 6; --quick 3)
@@ -72,13 +75,14 @@ interface Scenario {
 
 const ECHO_PATH = '/echo/hello';
 
-function variant(kind: VariantKind, workers: number, extra: { id?: string; metrics?: boolean; defaults?: boolean } = {}): VariantSpec {
+function variant(kind: VariantKind, workers: number, extra: { id?: string; metrics?: boolean; defaults?: boolean; app?: AppName } = {}): VariantSpec {
   return {
     id: extra.id ?? kind,
     kind,
     workers: kind === 'static' ? 0 : workers,
     ...(extra.metrics === undefined ? {} : { metrics: extra.metrics }),
     ...(extra.defaults === undefined ? {} : { defaults: extra.defaults }),
+    ...(extra.app === undefined ? {} : { app: extra.app }),
   };
 }
 
@@ -137,6 +141,16 @@ function scenarios(n: number): Scenario[] {
       staticFiles: {},
       variants: handlers(n),
       quick: true,
+    },
+    {
+      name: 'adapters',
+      title: `GET /hello/:name on m2pool's own App, a Hono app (fetch adapter) and an Express app (node:http adapter), ${n} workers`,
+      app: 'bench',
+      connections: 50,
+      load: { path: '/hello/bench' },
+      staticFiles: {},
+      variants: [variant('m2pool', n), variant('m2pool', n, { id: 'm2pool-hono', app: 'hono' }), variant('m2pool', n, { id: 'm2pool-express', app: 'express' })],
+      quick: false,
     },
     { name: 'workers-1', title: 'small responses, 1 worker each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(1), quick: false },
     { name: 'workers-2', title: 'small responses, 2 workers each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(2), quick: false },
@@ -435,6 +449,7 @@ async function main(): Promise<number> {
     for (const s of all) process.stdout.write(`${s.name.padEnd(12)} ${s.quick ? '[quick] ' : '        '}${s.title}; variants: ${s.variants.map((v) => v.id).join(', ')}\n`);
     process.stdout.write(`${'codec'.padEnd(12)} [quick] parser and reply-writer micro benchmarks, and the worker pipeline without ZeroMQ\n`);
     process.stdout.write(`${'autoscale-step'.padEnd(12)} a load step on /slow: time to the needed size and p99, autoscaling on versus fixed pools at min and max\n`);
+    process.stdout.write(`${'fanout'.padEnd(12)} one broadcast to 1,000 WebSocket members: time to the last member (p50/p99), deliveries/s, CPU per delivery against one request\n`);
     return 0;
   }
   const wrk = wrkVersion();
@@ -455,7 +470,8 @@ async function main(): Promise<number> {
   const chosen = all.filter((s) => selected(s.name, opts, s.quick));
   const runCodec = selected('codec', opts, true);
   const runAutoscale = selected('autoscale-step', opts, false);
-  if (chosen.length === 0 && !runCodec && !runAutoscale) {
+  const runFanoutScenario = selected('fanout', opts, false);
+  if (chosen.length === 0 && !runCodec && !runAutoscale && !runFanoutScenario) {
     process.stderr.write(`bench: --only ${opts.only.join(',')} matches nothing; --list shows the scenarios\n`);
     return 2;
   }
@@ -520,6 +536,18 @@ async function main(): Promise<number> {
       await stopAll(3_000);
     }
   }
+  let fanout: FanoutReport | null = null;
+  if (runFanoutScenario) {
+    process.stdout.write('\n== fanout: one broadcast to 1,000 WebSocket members\n');
+    try {
+      fanout = await runFanout(FANOUT_DEFAULTS, (line) => process.stdout.write(`   ${line}\n`));
+    } catch (err) {
+      const msg = `fanout failed: ${err instanceof Error ? err.message : String(err)}`;
+      notes.push(msg.split('\n')[0] ?? msg);
+      process.stderr.write(`bench: ${msg}\n`);
+      await stopAll(3_000);
+    }
+  }
   const finishedAt = new Date();
   const date = startedAt.toISOString().slice(0, 10);
   const args = process.argv.slice(2);
@@ -553,6 +581,7 @@ async function main(): Promise<number> {
     pipeline,
     scenarios: results,
     autoscale,
+    fanout,
     targets: targets(results),
   };
   const outDir = opts.out ?? (opts.canonical ? path.join(REPO_ROOT, 'test/bench/results') : path.join(os.tmpdir(), 'm2pool-bench'));
@@ -565,7 +594,7 @@ async function main(): Promise<number> {
   process.stdout.write(`results: ${base}.json\n         ${base}.md\n`);
   if (opts.keepTmp) process.stdout.write(`temp dir kept: ${root}\n`);
   else rmSync(root, { recursive: true, force: true });
-  return results.length === chosen.length && (!runAutoscale || autoscale !== null) ? 0 : 1;
+  return results.length === chosen.length && (!runAutoscale || autoscale !== null) && (!runFanoutScenario || fanout !== null) ? 0 : 1;
 }
 
 main().then(

@@ -26,11 +26,25 @@ export interface TestPool {
   stop(): Promise<void>;
 }
 
-/** Start `m2pool start --app examples/hello` against `m2`'s first handler, plus `extra` flags; waits for pool.ready. */
-export async function startPool(m2: TestMongrel2, extra: readonly string[]): Promise<TestPool> {
+/** Options of {@link startPool}. */
+export interface StartPoolOptions {
+  /** @default examples/hello */
+  readonly app?: string;
+  /** Extra environment of the pool (and so of its workers, except M2POOL_* variables). */
+  readonly env?: NodeJS.ProcessEnv;
+  /** The log line that means "started". @default event pool.ready */
+  readonly until?: (line: Record<string, unknown>) => boolean;
+}
+
+/**
+ * Start `m2pool start --app examples/hello` (or the app given) against `m2`'s first handler, plus `extra` flags;
+ * waits for pool.ready (or `options.until`). The third argument is the app module, or {@link StartPoolOptions}.
+ */
+export async function startPool(m2: TestMongrel2, extra: readonly string[], appOrOptions: string | StartPoolOptions = {}): Promise<TestPool> {
+  const options: StartPoolOptions = typeof appOrOptions === 'string' ? { app: appOrOptions } : appOrOptions;
   const adminPort = await freePort();
   const runDir = await mkdtemp(path.join(tmpdir(), 'm2r-'));
-  const proc = spawnNode([CLI, 'start', '--app', HELLO_APP, ...m2.workerArgs(), '--admin', `127.0.0.1:${adminPort}`, '--run-dir', runDir, ...extra]);
+  const proc = spawnNode([CLI, 'start', '--app', options.app ?? HELLO_APP, ...m2.workerArgs(), '--admin', `127.0.0.1:${adminPort}`, '--run-dir', runDir, ...extra], options.env === undefined ? {} : { env: options.env });
   const call = (method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => adminCall(adminPort, method, urlPath, body);
   const pool = async (): Promise<PoolSnapshot> => (await call('GET', '/pool')).body as unknown as PoolSnapshot; // our own admin document
   const waitPool = (pred: (p: PoolSnapshot) => boolean, what: string, timeoutMs = 20_000): Promise<PoolSnapshot> =>
@@ -43,7 +57,7 @@ export async function startPool(m2: TestMongrel2, extra: readonly string[]): Pro
     await rm(runDir, { recursive: true, force: true });
   };
   try {
-    await proc.waitForLog((l) => l['event'] === 'pool.ready', 30_000);
+    await proc.waitForLog(options.until ?? ((l) => l['event'] === 'pool.ready'), 30_000);
   } catch (err) {
     await stop();
     throw new Error(`${String(err)}\nstderr: ${proc.stderr()}`);
