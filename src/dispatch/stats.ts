@@ -41,6 +41,7 @@ export const DISPATCHER_METRICS = Object.freeze({
   notices: { name: 'm2pool_dispatcher_disconnect_notices_total', help: 'Mongrel2 disconnect notices, by what became of them.', kind: 'counter', label: 'outcome' },
   mongrel2Connected: { name: 'm2pool_dispatcher_mongrel2_servers_ready', help: 'Configured Mongrel2 servers connected and subscribed.', kind: 'gauge' },
   protocolErrors: { name: 'm2pool_dispatcher_protocol_errors_total', help: 'Malformed messages from workers or Mongrel2, skipped.', kind: 'counter' },
+  peersDropped: { name: 'm2pool_dispatcher_peer_connections_dropped_total', help: 'Connections ended on a peer-facing socket without a goodbye, by socket: workers (a peer that never registered: a message over --max-message-bytes is refused this way) and mongrel2 (Mongrel2 sent a message over --max-request-bytes: reconnected). A registered worker counts in workers_lost.', kind: 'counter', label: 'socket' },
   recovery: { name: 'm2pool_dispatcher_crash_recovery_total', help: 'After a predecessor dispatcher crashed: replies handed over by workers and forwarded, requests held by workers, connections closed (swept, a holder lost, a cut reply), hand-over entries refused.', kind: 'counter', label: 'outcome' },
   batches: { name: 'm2pool_dispatcher_worker_batches_total', help: 'Batch messages exchanged with workers, by direction (requests per batch = dispatched / out).', kind: 'counter', label: 'direction' },
   // Pushes and rooms (issue #20, push-router.ts).
@@ -89,6 +90,7 @@ export class DispatcherStats {
   readonly failures = new Map<FailureReason, number>();
   readonly workersLost = new Map<string, number>();
   readonly notices = new Map<NoticeOutcome, number>();
+  readonly peersDropped = new Map<'workers' | 'mongrel2', number>();
   readonly misaddressed = new Map<string, number>();
   readonly recovery = new Map<RecoveryOutcome, number>();
   /** Non-cumulative bucket counts; the last cell is above every bound. */
@@ -118,6 +120,10 @@ export class DispatcherStats {
 
   notice(outcome: NoticeOutcome): void {
     this.notices.set(outcome, (this.notices.get(outcome) ?? 0) + 1);
+  }
+
+  peerDropped(socket: 'workers' | 'mongrel2'): void {
+    this.peersDropped.set(socket, (this.peersDropped.get(socket) ?? 0) + 1);
   }
 
   /** Count one reply frame of worker `label` that did not go to its request's connection. */
@@ -194,6 +200,7 @@ export function dispatcherFamilies(stats: DispatcherStats, gauges: DispatcherGau
     withLabel(M.notices, stats.notices),
     scalar(M.mongrel2Connected, gauges.mongrel2Ready),
     scalar(M.protocolErrors, stats.protocolErrors),
+    withLabel(M.peersDropped, stats.peersDropped),
     withLabel(M.recovery, stats.recovery),
     withLabel(M.batches, new Map([['out', stats.batchesOut], ['in', stats.batchesIn]])),
     withLabel(M.pushOps, stats.pushOps),

@@ -8,6 +8,7 @@ import { LOG_FORMAT_ENV } from '../log/log-format';
 import { fork } from 'node:child_process';
 import { MAX_TIMER_MS } from '../config/checks';
 import type { PoolConfig } from '../config/schema';
+import { requestBytesOf } from '../config/message-limits';
 import { forkedDispatcherBind } from '../config/validate';
 import type { WorkerConfig } from '../config/worker-config';
 import { encodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
@@ -106,6 +107,8 @@ export function dispatcherArgs(config: PoolConfig): string[] {
     ...config.controlSpecs.flatMap((s) => ['--control-spec', s]),
     '--bind', bind,
     ...passThrough('--receive-hwm', config.receiveHwm),
+    // The same bound the workers derive, so a request the dispatcher takes is one its workers take.
+    '--max-request-bytes', String(requestBytesOf(workerConfigOf(config))),
     ...passThrough('--queue-limit', config.queueLimit),
     ...passThrough('--queue-timeout-ms', config.queueTimeoutMs),
     ...passThrough('--backlog-limit', config.backlogLimit),
