@@ -4,6 +4,7 @@
  */
 
 import { pino, type Logger } from 'pino';
+import { ConfigError } from '../errors';
 import type { ReplySink } from '../http/sink';
 import type { RawMessage } from '../protocol/types';
 import type { QueryObject } from './context';
@@ -11,6 +12,9 @@ import { dispatch, type DispatchConfig, type DispatchOptions, type DispatchResul
 import { methodInvokers, type HandlerFn, type RouteTarget } from './handler';
 import { checkTimeout, createRouteEntry, type RouteEntry, type RouteOptions } from './route-entry';
 import { OrderedRouter, type RoutePattern, type Router } from './router';
+import { createServices, type AuthOptions } from './services';
+import type { SessionOptions } from './session/session';
+import type { ErrorPages, TemplateEngine } from './templates/engine';
 import { SocketRoutes, type SocketEvent, type SocketHandler, type SocketResult, type SocketRouteOptions } from './socket';
 import { testRequest, type TestRequestInit, type TestResponse } from './testing/testing';
 import { createWebSocketRoute, type WebSocketHandler, type WebSocketRoute, type WebSocketRouteOptions } from './websocket/websocket';
@@ -29,6 +33,14 @@ export interface AppOptions {
   readonly exposeErrors?: boolean;
   /** Route table implementation. @default new OrderedRouter() */
   readonly router?: Router<RouteEntry>;
+  /** Sessions (`ctx.session`): a store and the cookie's secrets. @default none (ctx.session throws) */
+  readonly sessions?: SessionOptions;
+  /** Template engine of `ctx.render()` and the error pages. @default none */
+  readonly templates?: TemplateEngine;
+  /** Templated 404 and 500 pages (needs `templates`). @default plain-text error replies */
+  readonly errorPages?: ErrorPages;
+  /** The current-user resolver of guarded routes (`auth` route option) and `ctx.currentUser()`. @default none */
+  readonly auth?: AuthOptions;
 }
 
 /** Default of {@link AppOptions.requestTimeoutMs}. */
@@ -58,6 +70,7 @@ export class App {
       logger: this.logger,
       requestTimeoutMs,
       exposeErrors: options.exposeErrors ?? false,
+      services: createServices(options),
     };
   }
 
@@ -81,8 +94,11 @@ export class App {
    */
   route<B = unknown, Q = QueryObject>(pattern: RoutePattern, target: RouteTarget<B, Q>, options: RouteOptions<B, Q> = {}): this {
     const label = options.name ?? (typeof pattern === 'string' ? pattern : pattern.source);
+    if (options.auth !== undefined && this.#config.services.auth === undefined) {
+      throw new ConfigError([`route ${label} has auth: ${JSON.stringify(options.auth)} but the app has no auth: new App({ auth: { currentUser } })`]);
+    }
     for (const invoker of methodInvokers(target)) {
-      this.#config.router.add(invoker.method, pattern, createRouteEntry(label, invoker, options));
+      this.#config.router.add(invoker.method, pattern, createRouteEntry(label, invoker, options, this.#config.services.auth?.loginUrl));
     }
     this.#labels.add(label);
     return this;

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { HttpError } from '../http/http-error';
-import { Request } from '../http/request';
+import { Request, type BodySource, type RequestOptions } from '../http/request';
 import { Response } from '../http/response';
 import type { ReplySink } from '../http/sink';
 import { statusText } from '../protocol/status-text';
@@ -16,6 +16,8 @@ import { Cancellation, onAbort, type AbortSource } from './cancellation';
 import type { ContextInit } from './context';
 import { isPromiseLike } from './handler';
 import type { RouteEntry } from './route-entry';
+import type { AppServices } from './services';
+import type { TemplateEngine } from './templates/engine';
 import { errorReply, sendErrorReply, sendReturnValue, type ErrorReply } from './respond';
 import type { Params, RouteMatch, Router } from './router';
 import { CountingSink, GatedSink } from './sinks';
@@ -34,6 +36,8 @@ export interface DispatchOptions {
   readonly logger?: Logger;
   /** A completed async upload, passed through as `req.upload`. */
   readonly upload?: UploadInfo;
+  /** The body when it stayed on disk (a multipart async upload): `req.bodyStream()` reads it. */
+  readonly bodySource?: BodySource | undefined;
   /** Told the matched route's `retry` option, when it has one (the worker passes it to its transport). */
   retryable?(allowed: boolean): void;
 }
@@ -67,6 +71,8 @@ export interface DispatchConfig {
   readonly logger: Logger;
   readonly requestTimeoutMs: number;
   readonly exposeErrors: boolean;
+  /** Sessions, templates, error pages, auth. */
+  readonly services: AppServices;
 }
 
 /** Handle one request message, writing the response to `sink`. See {@link DispatchResult}. */
@@ -79,7 +85,7 @@ export function dispatch(
   const started = performance.now();
   const counting = new CountingSink(sink);
   try {
-    const req = new Request(msg, options.upload === undefined ? NO_REQUEST_OPTIONS : { upload: options.upload });
+    const req = new Request(msg, requestOptions(options));
     return new Exchange(config, req, counting, options, started).run();
   } catch (err) {
     return Promise.resolve(frameworkFailure(config, options, counting, started, err));
@@ -87,6 +93,18 @@ export function dispatch(
 }
 
 const NO_REQUEST_OPTIONS = {};
+
+function requestOptions(options: DispatchOptions): RequestOptions {
+  const { upload, bodySource } = options;
+  if (upload === undefined && bodySource === undefined) return NO_REQUEST_OPTIONS;
+  return { ...(upload === undefined ? {} : { upload }), ...(bodySource === undefined ? {} : { bodySource }) };
+}
+
+/** The error page template for `reply`, if the app has one: 404 and 500 only, and not for replies with JSON details. */
+function errorPage(services: AppServices, reply: ErrorReply): string | undefined {
+  if (services.templates === undefined || reply.details !== undefined) return undefined;
+  return reply.status === 404 ? services.errorPages[404] : reply.status === 500 ? services.errorPages[500] : undefined;
+}
 
 /** Only a bug in the framework itself lands here; the request still gets an outcome. */
 function frameworkFailure(config: DispatchConfig, options: DispatchOptions, counting: CountingSink, started: number, err: unknown): DispatchResult {
@@ -226,7 +244,7 @@ class Exchange {
 
   #context(params: Params): ContextInit {
     // Positional, not an options object: this runs once per request.
-    return new ExchangeScope(this, this.#req, this.#handlerRes, params, this.#deadline, this.#route);
+    return new ExchangeScope(this, this.#req, this.#handlerRes, params, this.#deadline, this.#route, this.#config.services);
   }
 
   /** The handler's signal (built on first read). */
@@ -302,6 +320,8 @@ class Exchange {
     const res = this.#adopt(this.#gate);
     await this.#quietly(async () => {
       try {
+        const page = errorPage(this.#config.services, reply);
+        if (page !== undefined && (await this.#sendErrorPage(res, reply, page))) return;
         await sendErrorReply(res, reply);
       } catch (err) {
         if (res.headersSent) throw err;
@@ -311,6 +331,23 @@ class Exchange {
       }
     }, 'could not send error response');
     return 'error';
+  }
+
+  /**
+   * Send the app's templated page for `reply` (`errorPages`); false when rendering failed (logged), so the caller
+   * sends the plain reply instead.
+   */
+  async #sendErrorPage(res: Response, reply: ErrorReply, page: string): Promise<boolean> {
+    let html: string;
+    try {
+      html = await (this.#config.services.templates as TemplateEngine).render(page, { status: reply.status, message: reply.message, path: this.#req.path });
+    } catch (err) {
+      this.#log.error({ err, page }, 'could not render error page');
+      return false;
+    }
+    for (const [name, value] of Object.entries(reply.headers ?? {})) res.header(name, value);
+    await res.html(html, reply.status);
+    return true;
   }
 
   /** 504 when nothing was sent yet, otherwise close: the handler's writes are already cut off. */
@@ -365,10 +402,12 @@ class ExchangeScope implements ContextInit {
   readonly params: Params;
   readonly deadline: number;
   readonly route: string;
+  readonly services: AppServices;
   readonly #exchange: Exchange;
 
-  constructor(exchange: Exchange, req: Request, res: Response, params: Params, deadline: number, route: string) {
+  constructor(exchange: Exchange, req: Request, res: Response, params: Params, deadline: number, route: string, services: AppServices) {
     this.#exchange = exchange;
+    this.services = services;
     this.req = req;
     this.res = res;
     this.params = params;

@@ -5,6 +5,7 @@
  */
 
 import { ConfigError } from '../errors';
+import { HttpError } from '../http/http-error';
 import { Context, type ContextInit, type QueryObject } from './context';
 import type { MethodInvoker } from './handler';
 import { bodyForValidation, validateOrThrow, type StandardSchema } from './validate';
@@ -25,6 +26,12 @@ export interface RouteOptions<B = unknown, Q = QueryObject> {
    * with side effects, `true` for an idempotent POST/PUT. @default true for GET, HEAD and OPTIONS, else false
    */
   readonly retry?: boolean;
+  /**
+   * Only for a logged-in user (the app's `auth.currentUser`): without one, `api` answers 401 and `page` redirects
+   * to the app's `auth.loginUrl` with `?next=` (the path asked for). The user is `await ctx.currentUser()`.
+   * @default none (open to everybody)
+   */
+  readonly auth?: 'api' | 'page';
 }
 
 /** What the router stores for each (method, pattern). */
@@ -52,10 +59,16 @@ const NO_BODY = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Build the router entry for one verb of a route. */
 export function createRouteEntry<B, Q>(
   label: string,
-  invoker: MethodInvoker<B, Q>,
+  routeInvoker: MethodInvoker<B, Q>,
   options: RouteOptions<B, Q>,
+  loginUrl = '/login',
 ): RouteEntry {
+  let invoker = routeInvoker;
   if (options.timeoutMs !== undefined) checkTimeout(`timeoutMs of route ${label}`, options.timeoutMs);
+  if (options.auth !== undefined && options.auth !== 'api' && options.auth !== 'page') {
+    throw new ConfigError([`auth of route ${label} must be 'api' or 'page', got ${JSON.stringify(options.auth)}`]);
+  }
+  if (options.auth !== undefined) invoker = guarded(invoker, options.auth, loginUrl);
   const { body: bodySchema, query: querySchema } = options;
   if (bodySchema === undefined && querySchema === undefined) {
     // NOTE: without a schema B and Q keep their defaults (see below): `undefined` is the body.
@@ -70,7 +83,7 @@ export function createRouteEntry<B, Q>(
       const body =
         bodySchema === undefined || NO_BODY.has(init.req.method)
           ? undefined
-          : await validateOrThrow(bodySchema, bodyForValidation(init.req));
+          : await validateOrThrow(bodySchema, await bodyForValidation(init.req));
       // NOTE: without a schema, B and Q keep their defaults (unknown / QueryObject), which `undefined` and
       // `req.query` (what Context falls back to, parsed only if read) satisfy; TypeScript cannot see that link.
       const ctx = querySchema === undefined ? new Context<B, Q>(init, body as B) : new Context<B, Q>(init, body as B, query as Q);
@@ -84,4 +97,23 @@ export function checkTimeout(what: string, ms: number): void {
   if (!Number.isInteger(ms) || ms < 1 || ms > MAX_TIMEOUT_MS) {
     throw new ConfigError([`${what} must be an integer in 1..${MAX_TIMEOUT_MS}, got ${ms}`]);
   }
+}
+
+/**
+ * The auth guard (Brubeck's `@authenticated` / `@web_authenticated`): the handler runs only for a logged-in user;
+ * otherwise `api` throws 401 and `page` redirects to the login URL with the asked-for path in `next`.
+ */
+function guarded<B, Q>(invoker: MethodInvoker<B, Q>, mode: 'api' | 'page', loginUrl: string): MethodInvoker<B, Q> {
+  return {
+    method: invoker.method,
+    async invoke(ctx: Context<B, Q>): Promise<unknown> {
+      const user = await ctx.currentUser();
+      if (user !== undefined) return invoker.invoke(ctx);
+      if (mode === 'api') throw new HttpError(401, 'authentication required');
+      // The login page itself guarded would redirect to itself forever.
+      if (ctx.req.path === loginUrl) throw new HttpError(401, 'authentication required');
+      await ctx.res.redirect(`${loginUrl}?next=${encodeURIComponent(ctx.req.uri)}`, 303);
+      return ctx.res;
+    },
+  };
 }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { App } from '../app/app';
 import { Cancellation } from '../app/cancellation';
 import type { DispatchResult } from '../app/dispatch';
+import type { BodySource } from '../http/request';
 import type { ReplySink } from '../http/sink';
 import type { RawMessage } from '../protocol/types';
 
@@ -28,6 +29,8 @@ export interface MessageOptions {
   readonly logger: Logger;
   /** The matched route's `retry` option, for the transport (see `Delivery.retryable`). */
   retryable(allowed: boolean): void;
+  /** The body when it stayed on disk (a multipart async upload); the message's own body is then empty. */
+  readonly bodySource: BodySource | undefined;
 }
 
 /** Where a route's `retry` option goes: the request's transport delivery. */
@@ -38,8 +41,8 @@ export interface RetryTarget {
 const NO_RETRY_TARGET: RetryTarget = { retryable: () => undefined };
 
 /** The options for one message: `signal` is only built if somebody reads it. */
-export function messageOptions(cancellation: Cancellation, logger: Logger, retry: RetryTarget = NO_RETRY_TARGET): MessageOptions {
-  return new LazySignalOptions(cancellation, logger, retry);
+export function messageOptions(cancellation: Cancellation, logger: Logger, retry: RetryTarget = NO_RETRY_TARGET, bodySource?: BodySource): MessageOptions {
+  return new LazySignalOptions(cancellation, logger, retry, bodySource);
 }
 
 /**
@@ -49,12 +52,14 @@ export function messageOptions(cancellation: Cancellation, logger: Logger, retry
 class LazySignalOptions implements MessageOptions {
   readonly cancellation: Cancellation;
   readonly logger: Logger;
+  readonly bodySource: BodySource | undefined;
   readonly #retry: RetryTarget;
 
-  constructor(cancellation: Cancellation, logger: Logger, retry: RetryTarget) {
+  constructor(cancellation: Cancellation, logger: Logger, retry: RetryTarget, bodySource: BodySource | undefined) {
     this.cancellation = cancellation;
     this.logger = logger;
     this.#retry = retry;
+    this.bodySource = bodySource;
   }
 
   retryable(allowed: boolean): void {
