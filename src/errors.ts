@@ -13,6 +13,7 @@ export const ErrorCode = {
   SEND_FAILED: 'M2P_ERR_SEND_FAILED',
   RESPONSE_INVALID: 'M2P_ERR_RESPONSE_INVALID',
   MONGREL2_START: 'M2P_ERR_MONGREL2_START',
+  APP_HOOK: 'M2P_ERR_APP_HOOK',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

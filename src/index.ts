@@ -6,7 +6,7 @@
 /** The application framework (Brubeck-style handlers, routes, deadlines, validation, in-process testing). */
 export { App, Cancellation, Context, Handler, OrderedRouter, SocketContext, UNMATCHED_ROUTE, lazySchema, validate, validateOrThrow, WebSocketContext } from './app';
 /** Sessions (memory and Redis stores) and templates (issue 21). */
-export { LiquidTemplates, MemoryStore, RedisStore, Session } from './app';
+export { LiquidTemplates, MemoryStore, RedisStore, requireUser, Session } from './app';
 export type {
   AuthOptions,
   ErrorPages,
@@ -19,7 +19,18 @@ export type {
   SessionStore,
   TemplateEngine,
   AppOptions,
+  ContextKey,
+  ContextValue,
+  ContextVariableMap,
   DispatchResult,
+  ErrorHook,
+  FinishHook,
+  FinishInfo,
+  LifecycleHook,
+  LifecycleOptions,
+  Middleware,
+  MiddlewareOption,
+  Next,
   FrameEvent,
   FrameOutcome,
   FrameResult,
@@ -48,6 +59,10 @@ export type {
   WebSocketMessage,
   WebSocketRouteOptions,
 } from './app';
+/** Request ids: the current request's id (with `asyncContext`), a pino mixin adding it to log lines, trace context. */
+export { currentRequestId, requestMixin } from './log/request-context';
+export { isValidRequestId, parseTraceparent } from './protocol/request-id';
+export type { TraceContext } from './protocol/request-id';
 /** WebSocket close codes and opcodes, for `ctx.close(code)` and tests. */
 export { WS_CLOSE, WS_OPCODE } from './protocol/websocket';
 /** The HTTP model. */

@@ -5,11 +5,14 @@
 
 import { pino, type Logger } from 'pino';
 import { ConfigError } from '../errors';
+import { requestStorage } from '../log/request-context';
 import type { ReplySink } from '../http/sink';
 import type { RawMessage } from '../protocol/types';
 import type { QueryObject } from './context';
 import { dispatch, type DispatchConfig, type DispatchOptions, type DispatchResult } from './dispatch';
 import { methodInvokers, type HandlerFn, type RouteTarget } from './handler';
+import { DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS, Lifecycle, type LifecycleHook, type LifecycleOptions } from './lifecycle';
+import { middlewareList, type ErrorHook, type FinishHook, type Middleware } from './middleware';
 import { checkTimeout, createRouteEntry, type RouteEntry, type RouteOptions } from './route-entry';
 import { OrderedRouter, type RoutePattern, type Router } from './router';
 import { createServices, type AuthOptions } from './services';
@@ -41,6 +44,22 @@ export interface AppOptions {
   readonly errorPages?: ErrorPages;
   /** The current-user resolver of guarded routes (`auth` route option) and `ctx.currentUser()`. @default none */
   readonly auth?: AuthOptions;
+  /**
+   * The header that carries request ids: a valid incoming value is the request's id (`ctx.requestId`), and every
+   * response echoes the id in it. `false`: no id is read from or echoed in a header (ids are still made, and a
+   * `traceparent` still honoured). @default 'X-Request-Id'
+   */
+  readonly requestIdHeader?: string | false;
+  /**
+   * Run every request inside an `AsyncLocalStorage`, so loggers built with `requestMixin` add its `requestId` to
+   * lines written while it runs, even where `ctx.log` is not at hand; `currentRequestId()` reads it. Off by default:
+   * on Node 20 it makes every promise in the process dearer (README, "Request ids"). @default false
+   */
+  readonly asyncContext?: boolean;
+  /** Deadline of the start hooks (`onStart`) together, in ms; a worker also stops at its `bootTimeoutMs`. @default 10000 */
+  readonly startTimeoutMs?: number;
+  /** Deadline of the stop hooks (`onStop`) together, in ms. @default 5000 */
+  readonly stopTimeoutMs?: number;
 }
 
 /** Default of {@link AppOptions.requestTimeoutMs}. */
@@ -60,10 +79,19 @@ export class App {
   readonly #labels = new Set<string>();
   readonly #websockets = new OrderedRouter<WebSocketRoute>();
   readonly #sockets = new SocketRoutes();
+  readonly #lifecycle = new Lifecycle();
+  readonly #startTimeoutMs: number;
+  readonly #stopTimeoutMs: number;
 
   constructor(options: AppOptions = {}) {
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     checkTimeout('requestTimeoutMs', requestTimeoutMs);
+    this.#startTimeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+    checkTimeout('startTimeoutMs', this.#startTimeoutMs);
+    this.#stopTimeoutMs = options.stopTimeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
+    checkTimeout('stopTimeoutMs', this.#stopTimeoutMs);
+    const idHeader = options.requestIdHeader ?? 'X-Request-Id';
+    if (idHeader !== false && !/^[A-Za-z0-9-]+$/.test(idHeader)) throw new ConfigError([`requestIdHeader must be a header name (letters, digits, "-"), got ${JSON.stringify(idHeader)}`]);
     this.logger = options.logger ?? pino({ level: 'silent' });
     this.#config = {
       router: options.router ?? new OrderedRouter<RouteEntry>(),
@@ -71,7 +99,95 @@ export class App {
       requestTimeoutMs,
       exposeErrors: options.exposeErrors ?? false,
       services: createServices(options),
+      requestOptions: idHeader === false ? {} : { requestIdHeader: idHeader, requestIdKey: idHeader.toLowerCase() },
+      middleware: [],
+      onError: undefined,
+      onFinish: [],
+      hooked: false,
+      storage: options.asyncContext === true ? requestStorage : undefined,
     };
+  }
+
+  /**
+   * Add app-wide middleware: it runs for every HTTP request (404s and 405s included), whenever it was registered
+   * relative to the routes, in `use` order, before each route's own middleware (`RouteOptions.middleware`). See
+   * `Middleware` for the model. WebSocket frames and socket messages do not pass through it.
+   * @example app.use(async (ctx, next) => { if (!ctx.req.header('x-api-key')) throw new HttpError(401); return next(); });
+   */
+  use(...middleware: Middleware[]): this {
+    const added = middlewareList('app.use', middleware) ?? [];
+    this.#hooks({ middleware: [...this.#config.middleware, ...added] });
+    return this;
+  }
+
+  /**
+   * Set the app-wide error hook (replacing an earlier one): it answers what a handler or middleware threw, the
+   * framework's 404, 405 and 400 included. See `ErrorHook`.
+   * @example app.onError((err, ctx) => { ctx.res.status(500); return { error: 'internal', requestId: ctx.requestId }; });
+   */
+  onError(hook: ErrorHook): this {
+    if (typeof hook !== 'function') throw new TypeError('onError: the hook must be a function');
+    this.#hooks({ onError: hook });
+    return this;
+  }
+
+  /**
+   * Add a hook that runs after every HTTP request's reply was handed over, whatever the outcome (see `FinishHook`).
+   * @example app.onFinish((ctx, info) => ctx.log.info({ status: info.status, outcome: info.outcome }, 'done'));
+   */
+  onFinish(hook: FinishHook): this {
+    if (typeof hook !== 'function') throw new TypeError('onFinish: the hook must be a function');
+    this.#hooks({ onFinish: [...this.#config.onFinish, hook] });
+    return this;
+  }
+
+  /**
+   * Add a start hook: run in every worker (and by `m2pool serve`) before it takes traffic, in registration order,
+   * within `startTimeoutMs` together. A rejection or an overrun is a boot failure (the worker exits 3). Tests run
+   * them with `await app.start()`.
+   * @example app.onStart(async (signal) => { pool = await openPool({ signal }); });
+   */
+  onStart(hook: LifecycleHook): this {
+    this.#lifecycle.onStart(hook);
+    return this;
+  }
+
+  /**
+   * Add a stop hook: run after the drain (no request in flight any more), before the process exits, in reverse
+   * registration order, within `stopTimeoutMs` together. Tests run them with `await app.stop()`.
+   * @example app.onStop(() => pool.end());
+   */
+  onStop(hook: LifecycleHook): this {
+    this.#lifecycle.onStop(hook);
+    return this;
+  }
+
+  /**
+   * Run the start hooks (once; later calls join the first). Rejects with `M2PoolError` code `M2P_ERR_APP_HOOK` when
+   * one fails or they overrun `timeoutMs`.
+   * @example before(() => app.start());
+   */
+  start(options: LifecycleOptions = {}): Promise<void> {
+    return this.#lifecycle.start(options.timeoutMs ?? this.#startTimeoutMs);
+  }
+
+  /**
+   * Run the stop hooks (once), every one even if an earlier one failed. Rejects with `M2P_ERR_APP_HOOK` naming what
+   * failed or overran `timeoutMs`.
+   * @example after(() => app.stop());
+   */
+  stop(options: LifecycleOptions = {}): Promise<void> {
+    return this.#lifecycle.stop(options.timeoutMs ?? this.#stopTimeoutMs);
+  }
+
+  /** The deadline `start()` uses by default (the worker takes the smaller of it and what is left of its boot timeout). */
+  get startTimeoutMs(): number {
+    return this.#startTimeoutMs;
+  }
+
+  #hooks(change: Partial<Pick<DispatchConfig, 'middleware' | 'onError' | 'onFinish'>>): void {
+    const next = { ...this.#config, ...change };
+    this.#config = { ...next, hooked: next.middleware.length > 0 || next.onError !== undefined || next.onFinish.length > 0 };
   }
 
   /**

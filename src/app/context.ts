@@ -8,9 +8,27 @@ import { ConfigError } from '../errors';
 import type { MultiValueRecord } from '../http/parse';
 import type { Request } from '../http/request';
 import type { Response } from '../http/response';
+import type { FinishInfo } from './middleware';
 import type { Params } from './router';
 import type { AppServices } from './services';
 import type { Session } from './session/session';
+import type { TraceContext } from '../protocol/request-id';
+
+/**
+ * Per-request variables set by middleware (`ctx.set`) and read by later middleware and the handler (`ctx.get`).
+ * Augment it to type your keys (hono's `ContextVariableMap`):
+ * @example declare module 'm2pool' { interface ContextVariableMap { user: { name: string } } }
+ */
+export interface ContextVariableMap {}
+
+/** A key of {@link ContextVariableMap}, or any other string (then the value is `unknown`). */
+export type ContextKey = keyof ContextVariableMap | (string & {});
+
+/** The value type of `key`. */
+export type ContextValue<K extends ContextKey> = K extends keyof ContextVariableMap ? ContextVariableMap[K] : unknown;
+
+/** Key of the internal method that sets a context's validated input (not exported from the package). */
+export const SET_INPUT = Symbol('m2pool.setInput');
 
 /** The default type of `ctx.query` when the route has no query schema. */
 export type QueryObject = MultiValueRecord;
@@ -29,6 +47,8 @@ export interface ContextInit {
   readonly route: string;
   /** The app's sessions, templates and auth (`NO_SERVICES` when it has none). */
   readonly services: AppServices;
+  /** Register a per-request finish hook for `ctx` (see `Context.onFinish`). */
+  onFinish(fn: (ctx: Context, info: FinishInfo) => unknown, ctx: Context): void;
 }
 
 /**
@@ -51,10 +71,11 @@ export class Context<B = unknown, Q = QueryObject> {
   /** The validated body (the body schema's output). */
   readonly body: B;
   /** The query schema's output; unset without a schema (then `query` is `req.query`, parsed on first read). */
-  readonly #query: Q | undefined;
-  readonly #hasQuery: boolean;
+  #query: Q | undefined;
+  #hasQuery: boolean;
+  #vars: Map<string, unknown> | undefined;
   #session: Session | undefined;
-  /** The current user once resolved (`{ value }`: a resolved "nobody" is `{ value: undefined }`). */
+  /** The current user, once `currentUser()` was called. */
   #user: Promise<unknown> | undefined;
 
   /** `query`: the query schema's output; omit it when the route has no query schema. */
@@ -123,6 +144,51 @@ export class Context<B = unknown, Q = QueryObject> {
     const html = await templates.render(name, data);
     await this.res.html(html, status);
     return this.res;
+  }
+
+  /**
+   * This request's id: the client's `X-Request-Id` when it is valid (1–128 characters of letters, digits and
+   * `-._:+=/@`), else the trace id of a valid W3C `traceparent`, else one made by m2pool (unique per process run).
+   * It is on every log line of `ctx.log` and echoed in the response's `X-Request-Id` header.
+   */
+  get requestId(): string {
+    return this.req.requestId;
+  }
+
+  /** The request's W3C trace context (a valid `traceparent` header), if it came with one. */
+  get trace(): TraceContext | undefined {
+    return this.req.trace;
+  }
+
+  /** Set a per-request variable for later middleware and the handler (see {@link ContextVariableMap}). */
+  set<K extends ContextKey>(key: K, value: ContextValue<K>): void {
+    (this.#vars ??= new Map()).set(key, value);
+  }
+
+  /** A variable set by `set` earlier in this request, or `undefined`. */
+  get<K extends ContextKey>(key: K): ContextValue<K> | undefined {
+    return this.#vars?.get(key) as ContextValue<K> | undefined;
+  }
+
+  /**
+   * Run `fn` once after this request's reply was handed over (any outcome: response, error, deadline, client
+   * disconnect), after the app's `onFinish` hooks. Use it to release what this request took (a pooled connection).
+   * What it throws is logged.
+   */
+  onFinish(fn: (ctx: Context, info: FinishInfo) => unknown): void {
+    // NOTE: a Context<B, Q> is handed to hooks typed for Context<unknown, QueryObject> (see route-entry.ts).
+    this.#init.onFinish(fn, this as unknown as Context);
+  }
+
+  /**
+   * Set the validated body and query once the route's schemas ran. Internal: a route with middleware builds its
+   * context before validating, so that middleware runs first (a 401 before a 400).
+   * @internal
+   */
+  [SET_INPUT](body: B, ...query: [] | [Q]): void {
+    (this as { body: B }).body = body;
+    this.#hasQuery = query.length === 1;
+    this.#query = query[0];
   }
 
   /** Milliseconds left before the deadline (0 when passed): use it as the timeout of a nested call. */

@@ -7,14 +7,17 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { HttpError } from '../http/http-error';
-import { Request, type BodySource, type RequestOptions } from '../http/request';
+import { Request, type BodySource } from '../http/request';
 import { Response } from '../http/response';
 import type { ReplySink } from '../http/sink';
 import { statusText } from '../protocol/status-text';
 import type { RawMessage, UploadInfo } from '../protocol/types';
+import type { RequestOptions } from '../http/request';
 import { Cancellation, onAbort, type AbortSource } from './cancellation';
-import type { ContextInit } from './context';
+import { Context, type ContextInit } from './context';
 import { isPromiseLike } from './handler';
+import { runChain, type ErrorHook, type FinishHook, type FinishInfo, type Middleware } from './middleware';
+import { markRequestBound, runInRequestScope, type RequestStorage } from '../log/request-context';
 import type { RouteEntry } from './route-entry';
 import type { AppServices } from './services';
 import type { TemplateEngine } from './templates/engine';
@@ -60,6 +63,8 @@ export interface DispatchResult {
   /** Whether dispatch closed the client connection. */
   readonly closed: boolean;
   readonly durationMs: number;
+  /** The request's id (`ctx.requestId`); '' when dispatch failed before the request was read, absent from apps that are not an `App`. */
+  readonly requestId?: string;
 }
 
 /** Route label of requests that matched no route (defined with the other metric labels, which sit below the app). */
@@ -73,6 +78,21 @@ export interface DispatchConfig {
   readonly exposeErrors: boolean;
   /** Sessions, templates, error pages, auth. */
   readonly services: AppServices;
+  /** How requests read and echo their id (`requestIdHeader`). */
+  readonly requestOptions: RequestOptions;
+  /** App-wide middleware (`app.use`), in order. */
+  readonly middleware: readonly Middleware[];
+  /** `app.onError`, if set. */
+  readonly onError: ErrorHook | undefined;
+  /** `app.onFinish` hooks, in order. */
+  readonly onFinish: readonly FinishHook[];
+  /**
+   * True when any of the three above is set: every request then takes the middleware path (a `Context` for every
+   * request, 404s included). False keeps the path of an app without hooks as it was (no extra promise or closure).
+   */
+  readonly hooked: boolean;
+  /** AsyncLocalStorage every request runs in (`asyncContext`), or undefined. */
+  readonly storage: RequestStorage | undefined;
 }
 
 /** Handle one request message, writing the response to `sink`. See {@link DispatchResult}. */
@@ -85,19 +105,17 @@ export function dispatch(
   const started = performance.now();
   const counting = new CountingSink(sink);
   try {
-    const req = new Request(msg, requestOptions(options));
+    const req = new Request(msg, requestOptions(config.requestOptions, options));
     return new Exchange(config, req, counting, options, started).run();
   } catch (err) {
     return Promise.resolve(frameworkFailure(config, options, counting, started, err));
   }
 }
 
-const NO_REQUEST_OPTIONS = {};
-
-function requestOptions(options: DispatchOptions): RequestOptions {
+function requestOptions(base: RequestOptions, options: DispatchOptions): RequestOptions {
   const { upload, bodySource } = options;
-  if (upload === undefined && bodySource === undefined) return NO_REQUEST_OPTIONS;
-  return { ...(upload === undefined ? {} : { upload }), ...(bodySource === undefined ? {} : { bodySource }) };
+  if (upload === undefined && bodySource === undefined) return base;
+  return { ...base, ...(upload === undefined ? {} : { upload }), ...(bodySource === undefined ? {} : { bodySource }) };
 }
 
 /** The error page template for `reply`, if the app has one: 404 and 500 only, and not for replies with JSON details. */
@@ -117,6 +135,7 @@ function frameworkFailure(config: DispatchConfig, options: DispatchOptions, coun
     bytesSent: counting.bytes,
     closed: counting.closed,
     durationMs: performance.now() - started,
+    requestId: '',
   };
 }
 
@@ -145,6 +164,14 @@ class Exchange {
   #current: Response;
   /** Every response created, the handler's first: the first whose head went out gives the status. */
   readonly #responses: Response[] = [];
+  /** The context of the middleware path (made once, also for a 404); undefined on the plain path. */
+  #ctx: Context | undefined;
+  /** Per-request finish hooks (`ctx.onFinish`), with the context that registered each. */
+  #finishers: Array<{ readonly fn: FinishHook; readonly ctx: Context }> | undefined;
+  /** What a handler or middleware threw last (for `FinishInfo.error`). */
+  #error: unknown;
+  #failed = false;
+  #errorHookRan = false;
 
   constructor(config: DispatchConfig, req: Request, counting: CountingSink, options: DispatchOptions, started: number) {
     this.#config = config;
@@ -167,7 +194,7 @@ class Exchange {
 
   /** The request's child logger (`route`, `method`, `connId`), made on first use: most requests never log. */
   get #log(): Logger {
-    return (this.#childLog ??= this.#baseLog.child({ route: this.#route, method: this.#req.method, connId: this.#req.connId }));
+    return (this.#childLog ??= markRequestBound(this.#baseLog.child({ route: this.#route, method: this.#req.method, connId: this.#req.connId, requestId: this.#req.requestId })));
   }
 
   /**
@@ -180,16 +207,17 @@ class Exchange {
     const external = this.#external;
     if (external?.aborted) {
       this.#cancellation.abort(external.reason);
-      return Promise.resolve(this.#result('aborted', 0));
+      return Promise.resolve(this.#end('aborted', 0));
     }
-    const work = this.#work();
+    const storage = this.#config.storage;
+    const work = storage === undefined ? this.#work() : runInRequestScope(storage, this.#req, () => this.#work());
     // A handler that read its signal (or subscribed to it) still sees an abort while its response is written.
     if (this.#current.sent && !this.#cancellation.observed) {
       return work.then(
-        (outcome) => this.#result(outcome, this.#wireStatus()),
+        (outcome) => this.#end(outcome, this.#wireStatus()),
         (err: unknown) => {
           this.#log.error({ err }, 'dispatch failed');
-          return this.#result('error', this.#wireStatus());
+          return this.#end('error', this.#wireStatus());
         },
       );
     }
@@ -226,7 +254,7 @@ class Exchange {
     clearTimeout(timer);
     unsubscribe?.();
     if (outcome === 'timeout') return this.#answerTimeout();
-    return this.#result(outcome, this.#wireStatus());
+    return this.#end(outcome, this.#wireStatus());
   }
 
   #adopt(sink: ReplySink): Response {
@@ -242,9 +270,14 @@ class Exchange {
     return 0;
   }
 
-  #context(params: Params): ContextInit {
+  #scope(params: Params): ContextInit {
     // Positional, not an options object: this runs once per request.
     return new ExchangeScope(this, this.#req, this.#handlerRes, params, this.#deadline, this.#route, this.#config.services);
+  }
+
+  /** Register a per-request finish hook (`ctx.onFinish`). */
+  addFinisher(fn: FinishHook, ctx: Context): void {
+    (this.#finishers ??= []).push({ fn, ctx });
   }
 
   /** The handler's signal (built on first read). */
@@ -262,6 +295,7 @@ class Exchange {
    * really waits: a handler that returns a value has its response handed to the sink before this returns.
    */
   #work(): Promise<WorkOutcome> {
+    if (this.#config.hooked || (this.#match.kind === 'found' && this.#match.handler.middleware !== undefined)) return this.#workThroughChain();
     try {
       const match = this.#match;
       if (match.kind === 'not-found') return this.#fail(new HttpError(404));
@@ -270,12 +304,47 @@ class Exchange {
         if (this.#req.method !== 'OPTIONS') return this.#fail(new HttpError(405, undefined, { headers: { Allow: allow } }));
         return this.#handlerRes.header('Allow', allow).empty(204).then(toResponse, (err: unknown) => this.#fail(err));
       }
-      const value = match.handler.run(this.#context(match.params));
+      const value = match.handler.run(this.#scope(match.params));
       if (isPromiseLike(value)) return Promise.resolve(value).then((v) => this.#finish(v), (err: unknown) => this.#fail(err));
       return this.#finish(value);
     } catch (err) {
       return this.#fail(err);
     }
+  }
+
+  /**
+   * The middleware path: one `Context` (also for a 404 or 405, so app middleware and hooks see every request), the
+   * app's middleware, the route's, then the route's validation and handler. Never rejects.
+   */
+  #workThroughChain(): Promise<WorkOutcome> {
+    try {
+      const match = this.#match;
+      const ctx = this.#context();
+      let core: (ctx: Context) => unknown;
+      if (match.kind === 'found') core = (c) => match.handler.handle(c);
+      else if (match.kind === 'not-found') core = notFound;
+      else {
+        const allow = match.allow.join(', ');
+        core = this.#req.method === 'OPTIONS' ? (c) => c.res.header('Allow', allow).empty(204) : () => methodNotAllowed(allow);
+      }
+      const middleware = match.kind === 'found' ? match.handler.middleware : undefined;
+      return runChain(ctx, this.#config.middleware, middleware, core).then(
+        (v) => this.#finish(v),
+        (err: unknown) => this.#fail(err),
+      );
+    } catch (err) {
+      return this.#fail(err);
+    }
+  }
+
+  /** The request's `Context` on the middleware path, made on first use. */
+  #context(): Context {
+    if (this.#ctx === undefined) {
+      const match = this.#match;
+      const scope = this.#scope(match.kind === 'found' ? match.params : NO_PARAMS);
+      this.#ctx = match.kind === 'found' ? match.handler.context(scope) : new Context(scope, undefined);
+    }
+    return this.#ctx;
   }
 
   /** Turn the handler's return value into the response, unless it already answered. Never rejects. */
@@ -297,18 +366,45 @@ class Exchange {
     }
   }
 
-  /** Log `err` and answer it (see `errorReply`). */
+  /** Log `err` and answer it: through `app.onError` when set, else (or when it did not answer) see `errorReply`. */
   async #fail(err: unknown): Promise<WorkOutcome> {
+    this.#error = err;
+    this.#failed = true;
     if (this.#cutOff(err)) return 'error';
     if (this.#handlerRes.finished) {
       // The transport has the whole response; only the log can tell.
       this.#log.error({ err }, 'request failed after its response was sent');
       return 'response';
     }
+    const hook = this.#config.onError;
+    if (hook !== undefined && !this.#errorHookRan && !this.#responses.some((r) => r.headersSent)) {
+      this.#errorHookRan = true;
+      if (await this.#answeredByHook(hook, err)) return 'error';
+    }
     const reply = errorReply(err, this.#config.exposeErrors);
     if (reply.status >= 500) this.#log.error({ err }, 'handler failed');
     else this.#log.debug({ status: reply.status, reason: err instanceof Error ? err.message : String(err) }, 'request rejected');
     return this.#sendError(reply);
+  }
+
+  /** Let `app.onError` answer `err`; true when it did (a value sent, or a response sent on `ctx.res`). */
+  async #answeredByHook(hook: ErrorHook, err: unknown): Promise<boolean> {
+    const res = this.#handlerRes;
+    try {
+      const value = await hook(err, this.#context());
+      if (this.#cutOff()) return true;
+      if (res.sent) return true;
+      if (res.headersSent) {
+        await res.end();
+        return true;
+      }
+      if (value === undefined) return false;
+      await sendReturnValue(res, value);
+      return true;
+    } catch (hookErr) {
+      this.#log.error({ err: hookErr }, 'onError hook failed');
+      return res.headersSent;
+    }
   }
 
   async #sendError(reply: ErrorReply): Promise<'error'> {
@@ -356,11 +452,11 @@ class Exchange {
     const status = this.#wireStatus();
     if (status !== 0) {
       await this.#quietly(() => this.#counting.close(), 'could not close after timeout');
-      return this.#result('timeout', status);
+      return this.#end('timeout', status);
     }
     const res = this.#adopt(this.#counting);
     await this.#quietly(() => res.text(statusText(504), 504), 'could not send timeout response');
-    return this.#result('timeout', res.headersSent ? 504 : 0);
+    return this.#end('timeout', res.headersSent ? 504 : 0);
   }
 
   /** After a timeout or an abort the outcome is settled and the gate shut: a late result is only logged. */
@@ -387,7 +483,34 @@ class Exchange {
       bytesSent: this.#counting.bytes,
       closed: this.#counting.closed,
       durationMs: performance.now() - this.#started,
+      requestId: this.#req.requestId,
     };
+  }
+
+  /** The result, after the finish hooks (the app's, then the request's) when there are any. */
+  #end(outcome: DispatchOutcome, status: number): DispatchResult | Promise<DispatchResult> {
+    const result = this.#result(outcome, status);
+    if (this.#finishers === undefined && this.#config.onFinish.length === 0) return result;
+    return this.#runFinishHooks(result);
+  }
+
+  async #runFinishHooks(result: DispatchResult): Promise<DispatchResult> {
+    const info: FinishInfo = this.#failed ? { ...result, error: this.#error } : result;
+    const ctx = this.#config.onFinish.length === 0 ? undefined : this.#context();
+    for (const hook of this.#config.onFinish) await this.#finishHook(hook, ctx as Context, info);
+    // Hooks a finish hook registers late are not run: the list is taken once.
+    const own = this.#finishers ?? [];
+    this.#finishers = [];
+    for (const { fn, ctx: c } of own) await this.#finishHook(fn, c, info);
+    return result;
+  }
+
+  async #finishHook(hook: FinishHook, ctx: Context, info: FinishInfo): Promise<void> {
+    try {
+      await hook(ctx, info);
+    } catch (err) {
+      this.#log.error({ err }, 'onFinish hook failed');
+    }
   }
 }
 
@@ -422,4 +545,18 @@ class ExchangeScope implements ContextInit {
   get log(): Logger {
     return this.#exchange.handlerLog;
   }
+
+  onFinish(fn: FinishHook, ctx: Context): void {
+    this.#exchange.addFinisher(fn, ctx);
+  }
+}
+
+const NO_PARAMS: Params = Object.freeze({});
+
+function notFound(): never {
+  throw new HttpError(404);
+}
+
+function methodNotAllowed(allow: string): never {
+  throw new HttpError(405, undefined, { headers: { Allow: allow } });
 }

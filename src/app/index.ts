@@ -8,7 +8,10 @@ export type { AppOptions } from './app';
 export { Cancellation } from './cancellation';
 export type { AbortSource } from './cancellation';
 export { Context } from './context';
-export type { ContextInit, QueryObject } from './context';
+export type { ContextInit, ContextKey, ContextValue, ContextVariableMap, QueryObject } from './context';
+export { DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS } from './lifecycle';
+export type { LifecycleHook, LifecycleOptions } from './lifecycle';
+export type { ErrorHook, FinishHook, FinishInfo, Middleware, MiddlewareOption, Next } from './middleware';
 export { UNMATCHED_ROUTE } from './dispatch';
 export type { DispatchOptions, DispatchOutcome, DispatchResult } from './dispatch';
 export { Handler, HANDLER_METHODS } from './handler';
@@ -44,3 +47,4 @@ export type { RedisSessionClient, RedisStoreOptions } from './session/redis-stor
 export { LiquidTemplates } from './templates/liquid';
 export type { LiquidTemplatesOptions } from './templates/liquid';
 export type { ErrorPages, TemplateEngine } from './templates/engine';
+export { DEFAULT_LOGIN_URL, requireUser } from './auth';

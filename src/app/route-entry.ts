@@ -5,9 +5,10 @@
  */
 
 import { ConfigError } from '../errors';
-import { HttpError } from '../http/http-error';
-import { Context, type ContextInit, type QueryObject } from './context';
+import { Context, SET_INPUT, type ContextInit, type QueryObject } from './context';
 import type { MethodInvoker } from './handler';
+import { DEFAULT_LOGIN_URL, requireUser } from './auth';
+import { middlewareList, type Middleware, type MiddlewareOption } from './middleware';
 import { bodyForValidation, validateOrThrow, type StandardSchema } from './validate';
 
 /** Per-route options of `app.route()` and the verb shortcuts. */
@@ -32,6 +33,11 @@ export interface RouteOptions<B = unknown, Q = QueryObject> {
    * @default none (open to everybody)
    */
   readonly auth?: 'api' | 'page';
+  /**
+   * Middleware of this route only, run after the app's (`app.use`) and before the route's validation and handler
+   * (so a guard answers 401 before a bad body is refused with 400). See `Middleware`. @default none
+   */
+  readonly middleware?: MiddlewareOption;
 }
 
 /** What the router stores for each (method, pattern). */
@@ -48,6 +54,12 @@ export interface RouteEntry {
    * synchronous handler costs no promise; it may then also throw synchronously.
    */
   run(init: ContextInit): unknown;
+  /** The route's own middleware; undefined when it has none. */
+  readonly middleware: readonly Middleware[] | undefined;
+  /** The context for the middleware path: built before validation (`ctx.body` is set by `handle`). */
+  context(init: ContextInit): Context;
+  /** Validate into `ctx` (made by `context`) and call the handler: what it returned. May throw. */
+  handle(ctx: Context): unknown;
 }
 
 /** setTimeout's maximum delay; longer values fire at once. */
@@ -59,35 +71,57 @@ const NO_BODY = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** Build the router entry for one verb of a route. */
 export function createRouteEntry<B, Q>(
   label: string,
-  routeInvoker: MethodInvoker<B, Q>,
+  invoker: MethodInvoker<B, Q>,
   options: RouteOptions<B, Q>,
-  loginUrl = '/login',
+  loginUrl = DEFAULT_LOGIN_URL,
 ): RouteEntry {
-  let invoker = routeInvoker;
   if (options.timeoutMs !== undefined) checkTimeout(`timeoutMs of route ${label}`, options.timeoutMs);
   if (options.auth !== undefined && options.auth !== 'api' && options.auth !== 'page') {
     throw new ConfigError([`auth of route ${label} must be 'api' or 'page', got ${JSON.stringify(options.auth)}`]);
   }
-  if (options.auth !== undefined) invoker = guarded(invoker, options.auth, loginUrl);
   const { body: bodySchema, query: querySchema } = options;
+  // The auth guard is the route's first middleware: 401 (or the login redirect) before validation's 400.
+  const own = middlewareList(`route ${label}`, options.middleware);
+  const middleware = options.auth === undefined ? own : [requireUser(options.auth, loginUrl), ...(own ?? [])];
+  // NOTE: a context is typed for its route (B, Q) but middleware and hooks see it as Context<unknown, QueryObject>:
+  // the same object, whose body and query are only the route's schema outputs once `handle` validated them.
+  const context = (init: ContextInit): Context => new Context(init, undefined);
   if (bodySchema === undefined && querySchema === undefined) {
     // NOTE: without a schema B and Q keep their defaults (see below): `undefined` is the body.
-    return { label, timeoutMs: options.timeoutMs, retry: options.retry, run: (init: ContextInit): unknown => invoker.invoke(new Context<B, Q>(init, undefined as B)) };
+    return {
+      label,
+      timeoutMs: options.timeoutMs,
+      retry: options.retry,
+      middleware,
+      run: (init: ContextInit): unknown => invoker.invoke(new Context<B, Q>(init, undefined as B)),
+      context,
+      handle: (ctx: Context): unknown => invoker.invoke(ctx as unknown as Context<B, Q>),
+    };
   }
+  const validated = async (req: ContextInit['req']): Promise<{ body: B; query: Q | undefined }> => {
+    const query = querySchema === undefined ? undefined : await validateOrThrow(querySchema, req.query);
+    const body = bodySchema === undefined || NO_BODY.has(req.method) ? undefined : await validateOrThrow(bodySchema, await bodyForValidation(req));
+    // NOTE: without a schema, B and Q keep their defaults (unknown / QueryObject), which `undefined` and
+    // `req.query` (what Context falls back to, parsed only if read) satisfy; TypeScript cannot see that link.
+    return { body: body as B, query: query as Q | undefined };
+  };
   return {
     label,
     timeoutMs: options.timeoutMs,
     retry: options.retry,
+    middleware,
     async run(init: ContextInit): Promise<unknown> {
-      const query = querySchema === undefined ? undefined : await validateOrThrow(querySchema, init.req.query);
-      const body =
-        bodySchema === undefined || NO_BODY.has(init.req.method)
-          ? undefined
-          : await validateOrThrow(bodySchema, await bodyForValidation(init.req));
-      // NOTE: without a schema, B and Q keep their defaults (unknown / QueryObject), which `undefined` and
-      // `req.query` (what Context falls back to, parsed only if read) satisfy; TypeScript cannot see that link.
-      const ctx = querySchema === undefined ? new Context<B, Q>(init, body as B) : new Context<B, Q>(init, body as B, query as Q);
+      const { body, query } = await validated(init.req);
+      const ctx = querySchema === undefined ? new Context<B, Q>(init, body) : new Context<B, Q>(init, body, query as Q);
       return await invoker.invoke(ctx);
+    },
+    context,
+    async handle(ctx: Context): Promise<unknown> {
+      const { body, query } = await validated(ctx.req);
+      const typed = ctx as unknown as Context<B, Q>;
+      if (querySchema === undefined) typed[SET_INPUT](body);
+      else typed[SET_INPUT](body, query as Q);
+      return await invoker.invoke(typed);
     },
   };
 }
@@ -99,21 +133,3 @@ export function checkTimeout(what: string, ms: number): void {
   }
 }
 
-/**
- * The auth guard (Brubeck's `@authenticated` / `@web_authenticated`): the handler runs only for a logged-in user;
- * otherwise `api` throws 401 and `page` redirects to the login URL with the asked-for path in `next`.
- */
-function guarded<B, Q>(invoker: MethodInvoker<B, Q>, mode: 'api' | 'page', loginUrl: string): MethodInvoker<B, Q> {
-  return {
-    method: invoker.method,
-    async invoke(ctx: Context<B, Q>): Promise<unknown> {
-      const user = await ctx.currentUser();
-      if (user !== undefined) return invoker.invoke(ctx);
-      if (mode === 'api') throw new HttpError(401, 'authentication required');
-      // The login page itself guarded would redirect to itself forever.
-      if (ctx.req.path === loginUrl) throw new HttpError(401, 'authentication required');
-      await ctx.res.redirect(`${loginUrl}?next=${encodeURIComponent(ctx.req.uri)}`, 303);
-      return ctx.res;
-    },
-  };
-}

@@ -5,6 +5,7 @@
  */
 
 import { Readable } from 'node:stream';
+import { incomingRequestId, newRequestId, parseTraceparent, type TraceContext } from '../protocol/request-id';
 import type { RawMessage, UploadInfo } from '../protocol/types';
 import { collectForm, type CollectedForm, type CollectFormOptions } from './form-data';
 import { HttpError } from './http-error';
@@ -38,6 +39,13 @@ export interface RequestOptions {
   readonly upload?: UploadInfo;
   /** The body, when it stayed on disk (then `body` is empty): read it with `bodyStream()` or `parts()`. */
   readonly bodySource?: BodySource;
+  /**
+   * The header that carries request ids (honoured when valid, echoed on the response), e.g. `X-Request-Id`;
+   * unset: ids are still made (and a `traceparent` honoured) but none is read from or echoed in a header.
+   */
+  readonly requestIdHeader?: string | undefined;
+  /** `requestIdHeader` lowercased (the key Mongrel2 gives the client's header); required with it. */
+  readonly requestIdKey?: string | undefined;
 }
 
 const FORM_TYPE = 'application/x-www-form-urlencoded';
@@ -59,11 +67,36 @@ export class Request {
   #cookies?: Readonly<Record<string, string>>;
   #json?: { readonly value: unknown };
   #form?: MultiValueRecord;
+  #requestId?: string;
+  /** Header echoing the request id on responses (see `RequestOptions.requestIdHeader`). */
+  readonly requestIdHeader: string | undefined;
+  readonly #requestIdKey: string | undefined;
 
   constructor(raw: RawMessage, options: RequestOptions = {}) {
     this.raw = raw;
     if (options.upload !== undefined) this.upload = options.upload;
     this.#bodySource = options.bodySource;
+    this.requestIdHeader = options.requestIdHeader;
+    this.#requestIdKey = options.requestIdKey ?? options.requestIdHeader?.toLowerCase();
+  }
+
+  /**
+   * The request's id: a valid client id in `requestIdHeader`, else the trace id of a valid `traceparent`, else a
+   * new one (see protocol/request-id.ts). Fixed on first read.
+   */
+  get requestId(): string {
+    if (this.#requestId === undefined) {
+      const h = this.raw.headers;
+      const key = this.#requestIdKey;
+      this.#requestId = incomingRequestId(key === undefined ? undefined : h[key], h['traceparent']) ?? newRequestId();
+    }
+    return this.#requestId;
+  }
+
+  /** The W3C trace context of a valid `traceparent` header, else undefined. */
+  get trace(): TraceContext | undefined {
+    const value = this.raw.headers['traceparent'];
+    return typeof value === 'string' ? parseTraceparent(value) : undefined;
   }
 
   /** Client headers, lowercase keys; a repeated header is an array in arrival order. Built on first use. */

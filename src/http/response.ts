@@ -21,6 +21,10 @@ export interface ResponseTarget {
   readonly version: HttpVersion;
   /** Close the connection after the response (HTTP/1.0 without keep-alive, or `Connection: close`). */
   readonly wantsClose: boolean;
+  /** When set, every response carries this header with `requestId`, unless the handler set it itself. */
+  readonly requestIdHeader?: string | undefined;
+  /** The request's id (read only when `requestIdHeader` is set). */
+  readonly requestId?: string;
 }
 
 /** Body data accepted by the senders; strings are written as UTF-8. */
@@ -252,6 +256,8 @@ export class Response {
   #renderHead(framing: Framing, length: number, closeAfter: boolean): string {
     let text = statusLine(this.#status) + this.#headers.render(FRAMING);
     if (!this.#headers.has('date')) text += dateHeaderLine();
+    const idHeader = this.#target.requestIdHeader;
+    if (idHeader !== undefined && !this.#headers.has(idHeader)) text += `${idHeader}: ${this.#target.requestId ?? ''}\r\n`;
     if (framing === 'length') text += `Content-Length: ${length}\r\n`;
     else if (framing === 'chunked') text += 'Transfer-Encoding: chunked\r\n';
     if (closeAfter) text += 'Connection: close\r\n\r\n';

@@ -3,6 +3,7 @@
  * @module
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
+import { requestMixin } from './request-context';
 
 /** Settings for {@link createLogger}. */
 export interface LoggerOptions {
@@ -14,6 +15,8 @@ export interface LoggerOptions {
   readonly destination?: DestinationStream;
   /** Rename fields of logged objects, e.g. `{ pid: 'workerPid' }` so a line never holds two `pid` keys. */
   readonly renameFields?: Readonly<Record<string, string>>;
+  /** Add the current request's `requestId` to lines written inside a request (`asyncContext`; see request-context.ts). @default false */
+  readonly requestMixin?: boolean;
 }
 
 /** Build a logger. */
@@ -25,6 +28,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       level: options.level ?? 'info',
       base: { pid: process.pid, ...options.bindings },
       timestamp: pino.stdTimeFunctions.isoTime,
+      ...(options.requestMixin === true ? { mixin: requestMixin } : {}),
       ...(renames.length === 0
         ? {}
         : {

@@ -27,6 +27,7 @@ describe('App handlers', () => {
       bytesSent: res.sink.bytes().length,
       closed: false,
       durationMs: 0,
+      requestId: res.headers['x-request-id'],
     });
   });
 

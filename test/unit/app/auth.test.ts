@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { App } from '../../../src/app/app';
+import { requireUser } from '../../../src/app/auth';
 import { ConfigError } from '../../../src/errors';
 
 function authApp(calls: { n: number }): App {
@@ -49,6 +50,19 @@ describe('auth guard', () => {
 
   it('a guarded login page itself answers 401 instead of redirecting to itself', async () => {
     assert.equal((await authApp({ n: 0 }).request('/signin')).status, 401);
+  });
+
+  it('the guard runs before validation (401, not 400, for a bad body without a user); requireUser() as middleware', async () => {
+    const app = authApp({ n: 0 });
+    const schema = { '~standard': { version: 1 as const, vendor: 't', validate: () => ({ issues: [{ message: 'bad' }] }) } };
+    app.post('/api/items', () => 'created', { auth: 'api', body: schema });
+    assert.equal((await app.request('/api/items', { method: 'POST', body: { x: 1 } })).status, 401);
+    assert.equal((await app.request('/api/items', { method: 'POST', body: { x: 1 }, headers: { 'x-user': 'ann' } })).status, 400);
+    const guardedAll = new App({ auth: { currentUser: (ctx) => ctx.req.header('x-user') } });
+    guardedAll.use(requireUser('api'));
+    guardedAll.get('/x', () => 'x');
+    assert.equal((await guardedAll.request('/x')).status, 401);
+    assert.equal((await guardedAll.request('/x', { headers: { 'x-user': 'u' } })).text(), 'x');
   });
 
   it('unguarded routes never call the resolver', async () => {

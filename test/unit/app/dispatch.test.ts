@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DATE_LINE_BYTES, withoutDate } from '../../helpers/http-date';
+import { DATE_LINE_BYTES, requestIdLineBytes, withoutDate } from '../../helpers/http-date';
 import { describe, it } from 'node:test';
 import { App } from '../../../src/app/app';
 import { buildRawMessage } from '../../../src/app/testing/testing';
@@ -48,7 +48,7 @@ describe('App.dispatch', () => {
     const result = await app.dispatch(buildRawMessage('/', { version: 'HTTP/1.0' }), failingSink('close'));
     assert.deepEqual({ outcome: result.outcome, status: result.status, closed: result.closed }, { outcome: 'response', status: 200, closed: false });
     const expected = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi';
-    assert.equal(result.bytesSent, Buffer.byteLength(expected) + DATE_LINE_BYTES);
+    assert.equal(result.bytesSent, Buffer.byteLength(expected) + DATE_LINE_BYTES + requestIdLineBytes(result.requestId ?? ''));
   });
 
   it('uses the per-call logger with route, method and connId bindings', async () => {
