@@ -26,11 +26,19 @@ export interface TestPool {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startPool}. */
+export interface StartPoolOptions {
+  /** The app module. @default examples/hello */
+  readonly app?: string;
+  /** Extra environment of the pool (and so of its workers, but for `M2POOL_*` variables). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
 /** Start `m2pool start --app examples/hello` against `m2`'s first handler, plus `extra` flags; waits for pool.ready. */
-export async function startPool(m2: TestMongrel2, extra: readonly string[]): Promise<TestPool> {
+export async function startPool(m2: TestMongrel2, extra: readonly string[], options: StartPoolOptions = {}): Promise<TestPool> {
   const adminPort = await freePort();
   const runDir = await mkdtemp(path.join(tmpdir(), 'm2r-'));
-  const proc = spawnNode([CLI, 'start', '--app', HELLO_APP, ...m2.workerArgs(), '--admin', `127.0.0.1:${adminPort}`, '--run-dir', runDir, ...extra]);
+  const proc = spawnNode([CLI, 'start', '--app', options.app ?? HELLO_APP, ...m2.workerArgs(), '--admin', `127.0.0.1:${adminPort}`, '--run-dir', runDir, ...extra], options.env === undefined ? {} : { env: options.env });
   const call = (method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> }> => adminCall(adminPort, method, urlPath, body);
   const pool = async (): Promise<PoolSnapshot> => (await call('GET', '/pool')).body as unknown as PoolSnapshot; // our own admin document
   const waitPool = (pred: (p: PoolSnapshot) => boolean, what: string, timeoutMs = 20_000): Promise<PoolSnapshot> =>
