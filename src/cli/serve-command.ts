@@ -10,7 +10,7 @@ import { HttpFront } from '../http-front/front';
 import { createLogger } from '../log/logger';
 import { LOG_LEVELS } from '../config/log-level';
 import { WORKER_DEFAULTS } from '../config/worker-config';
-import { applyRequestTimeout, type WorkerApp } from '../worker/app-contract';
+import { applyRequestTimeout, startApp, stopApp, type WorkerApp } from '../worker/app-contract';
 import { loadApp } from '../worker/app-loader';
 import { WORKER_FLAGS } from '../worker/options';
 
@@ -49,7 +49,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   r.check();
   if (typeof listen === 'string') return ExitCode.USAGE; // unreachable: check() threw
 
-  const logger = createLogger({ level: logLevel, bindings: { role: 'serve' } });
+  const logger = createLogger({ level: logLevel, requestMixin: true, bindings: { role: 'serve' } });
   let app: WorkerApp;
   try {
     app = await loadApp(appSpec, process.cwd());
@@ -60,12 +60,21 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.stderr.write(`m2pool serve: ${errorMessage(err)}\n`);
     return ExitCode.APP_LOAD_ERROR;
   }
+  try {
+    await startApp(app, Number.MAX_SAFE_INTEGER);
+  } catch (err) {
+    logger.fatal({ event: 'serve.fatal', code: ErrorCode.APP_HOOK, err }, errorMessage(err));
+    logger.flush();
+    process.stderr.write(`m2pool serve: ${errorMessage(err)}\n`);
+    return ExitCode.BOOT_ERROR;
+  }
   const front = new HttpFront({ app, logger, maxBodyBytes });
   try {
     const bound = await front.listen(listen.host, listen.port);
     logger.info({ event: 'serve.ready', http: formatHostPort({ host: listen.host, port: bound.port }), port: bound.port }, 'serve.ready');
   } catch (err) {
     process.stderr.write(`m2pool serve: cannot listen on ${formatHostPort(listen)}: ${errorMessage(err)}\n`);
+    await stopApp(app).catch(() => undefined);
     return ExitCode.BOOT_ERROR;
   }
   await new Promise<void>((resolve) => {
@@ -83,6 +92,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
   });
+  await stopApp(app).catch((err: unknown) => logger.error({ event: 'app.stop.failed', code: ErrorCode.APP_HOOK, err }, 'app.stop.failed'));
   logger.info({ event: 'serve.exit' }, 'serve.exit');
   logger.flush();
   return ExitCode.OK;

@@ -11,7 +11,7 @@ import { serializeResponse } from '../protocol/http-response';
 import { encodeClose, encodeReply } from '../protocol/reply-writer';
 import { Command, intField, parseJsonFrame, Tag, WIRE_VERSION } from '../transport/dispatch-wire';
 import { Mongrel2Link } from '../transport/mongrel2-link';
-import { splitConnection } from './frame-peek';
+import { peekRequestId, splitConnection } from './frame-peek';
 import { RetryHint, Scheduler, type FailureAction, type LossCause, type PendingRequest, type SchedulerEffects, type WorkerEntry } from './scheduler';
 import type { FailureReason } from './stats';
 import { WorkerPort, type CurveServerKeys, type WorkerPortHandler } from './worker-port';
@@ -198,7 +198,10 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   fail(req: PendingRequest, action: FailureAction, reason: FailureReason): void {
     const { sender, connId } = splitConnection(req.connectionId);
     const frames = action === 'error' ? [...encodeReply(sender, [connId], this.#errorReply), ...encodeClose(sender, [connId])] : encodeClose(sender, [connId]);
-    this.#log.debug({ event: 'dispatcher.request.failed', reason, action, connId, server: req.server }, 'request answered by the dispatcher');
+    if (this.#log.isLevelEnabled('debug')) {
+      const requestId = peekRequestId(req.frame, req.pathAt);
+      this.#log.debug({ event: 'dispatcher.request.failed', reason, action, connId, server: req.server, ...(requestId === undefined ? {} : { requestId }) }, 'request answered by the dispatcher');
+    }
     for (const frame of frames) this.reply(req.server, frame);
   }
 

@@ -86,6 +86,33 @@ export function applyRequestTimeout(app: WorkerApp, ms: number | undefined): voi
   if (ms !== undefined && typeof target.setDefaultTimeout === 'function') target.setDefaultTimeout(ms);
 }
 
+/** The start and stop hooks an `App` has (`app.onStart` / `app.onStop`); a plain `WorkerApp` has none. */
+interface LifecycleApp {
+  start(options: { timeoutMs: number }): Promise<void>;
+  stop(options: { timeoutMs?: number }): Promise<void>;
+  readonly startTimeoutMs?: number;
+}
+
+function hasLifecycle(app: WorkerApp): app is WorkerApp & LifecycleApp {
+  const a = app as Partial<LifecycleApp>;
+  return typeof a.start === 'function' && typeof a.stop === 'function';
+}
+
+/**
+ * Run the app's start hooks within the app's own `startTimeoutMs` and at most `budgetMs` (what is left of the boot
+ * timeout). Resolves at once for an app without hooks; rejects with the app's `M2PoolError(APP_HOOK)`.
+ */
+export function startApp(app: WorkerApp, budgetMs: number): Promise<void> {
+  if (!hasLifecycle(app)) return Promise.resolve();
+  const own = app.startTimeoutMs ?? budgetMs;
+  return app.start({ timeoutMs: Math.max(1, Math.min(own, budgetMs)) });
+}
+
+/** Run the app's stop hooks (with the app's `stopTimeoutMs`). Resolves at once for an app without hooks. */
+export function stopApp(app: WorkerApp): Promise<void> {
+  return hasLifecycle(app) ? app.stop({}) : Promise.resolve();
+}
+
 /** Duck-type check used when loading a user's app module. */
 export function isWorkerApp(x: unknown): x is WorkerApp {
   return typeof x === 'object' && x !== null && typeof (x as { dispatch?: unknown }).dispatch === 'function';

@@ -18,7 +18,7 @@ import { createTransport } from '../transport/create-transport';
 import { transportConfig } from './transport-config';
 import { loadApp } from './app-loader';
 import { disconnectRelayPlug } from './disconnect-relay-plug';
-import { applyRequestTimeout, type WorkerApp } from './app-contract';
+import { applyRequestTimeout, startApp, stopApp, type WorkerApp } from './app-contract';
 import { startHeartbeat } from './heartbeat';
 import { WorkerRuntime } from './runtime';
 import { listenForStopTriggers } from '../ipc/stop-triggers';
@@ -53,6 +53,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   const generation = process.env['M2POOL_WORKER_GENERATION'];
   const logger = createLogger({
     level: config.logLevel,
+    requestMixin: true,
     bindings: { role: 'worker', ...(slot === undefined ? {} : { slot: Number(slot) }), ...(generation === undefined ? {} : { generation: Number(generation) }) },
   });
   const fatal = (code: ExitCode, errCode: string, err: unknown): number => {
@@ -62,6 +63,8 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     return code;
   };
 
+  // One boot budget (the supervisor waits `bootTimeoutMs` for `ready`): the start hooks and the connection share it.
+  const bootDeadline = Date.now() + config.bootTimeoutMs;
   let uploadStore: UploadStore | undefined;
   try {
     uploadStore = uploadStoreOf(config);
@@ -74,6 +77,15 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     applyRequestTimeout(app, config.requestTimeoutMs);
   } catch (err) {
     return fatal(ExitCode.APP_LOAD_ERROR, ErrorCode.APP_LOAD, err);
+  }
+  // Start hooks run before the transport exists: no Mongrel2 PUSH connection (direct) and no HELLO, so no credit
+  // (dispatch), until they resolved. A failure is a boot failure: exit 3, counted by the slot's crash-loop breaker.
+  try {
+    const started = performance.now();
+    await startApp(app, bootDeadline - Date.now());
+    logger.debug({ event: 'app.started', durationMs: Math.round(performance.now() - started) }, 'app.started');
+  } catch (err) {
+    return fatal(ExitCode.BOOT_ERROR, ErrorCode.APP_HOOK, err);
   }
 
   /** Link changes before boot are the boot's business (its timeout); after it they are news for the logs. */
@@ -91,7 +103,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     metrics?.endpointsConnected(transport.connectedCount());
   });
   try {
-    await transport.start(config.bootTimeoutMs);
+    await transport.start(Math.max(1, bootDeadline - Date.now()));
   } catch (err) {
     await transport.close(0);
     return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
@@ -166,6 +178,11 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
 
   await stopped;
   stopHeartbeat();
+  // After the drain: nothing is in flight, the transport is closed.
+  await stopApp(app).then(
+    () => logger.debug({ event: 'app.stopped' }, 'app.stopped'),
+    (err: unknown) => logger.error({ event: 'app.stop.failed', code: ErrorCode.APP_HOOK, err }, 'app.stop.failed'),
+  );
   if (metrics !== undefined) {
     metrics.stopPushing();
     metrics.inFlight(0);

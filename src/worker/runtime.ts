@@ -326,7 +326,7 @@ export class WorkerRuntime {
       }
       if (logger.isLevelEnabled(requestLogLevel)) {
         logger[requestLogLevel](
-          { connId: raw.connId, method: result.method, path: raw.path, route: result.route, status: observation.status, outcome: observation.outcome, durationMs: Math.round(result.durationMs * 100) / 100 },
+          { connId: raw.connId, requestId: result.requestId, method: result.method, path: raw.path, route: result.route, status: observation.status, outcome: observation.outcome, durationMs: Math.round(result.durationMs * 100) / 100 },
           'request',
         );
       }
