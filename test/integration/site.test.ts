@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { rawRequest, type RawResponse } from '../helpers/http-client';
 import { startTestMongrel2, type TestMongrel2 } from '../helpers/mongrel2';
 import { multipartBody } from '../helpers/multipart';
-import { startPool, type TestPool } from '../helpers/pool';
+import { settled, startPool, type TestPool } from '../helpers/pool';
 import { REPO_ROOT } from '../helpers/processes';
 import { startTestRedis, type TestRedis } from '../helpers/redis';
 import { waitFor } from '../helpers/wait-for';
@@ -34,13 +34,14 @@ describe('examples/site on a pool of 2 workers, Redis sessions (real Mongrel2, r
   before(async () => {
     redis = await startTestRedis();
     m2 = await startTestMongrel2();
-    // Direct topology: Mongrel2's PUSH deals requests to the two workers in turn, so consecutive requests of one
-    // client are answered by both (the dispatch topology would be free to keep them on one).
+    // The dispatch topology: between idle workers of equal credit the dispatcher picks the one idle longest, so
+    // consecutive requests of one client (each on a new connection: no affinity) alternate between the two.
     pool = await startPool(
       m2,
-      ['--topology', 'direct', '--workers', '2', '--upload-store', path.join(m2.uploadDir, 'upload.XXXXXX'), '--upload-threshold', '20480', '--request-log-level', 'info'],
+      ['--workers', '2', '--upload-store', path.join(m2.uploadDir, 'upload.XXXXXX'), '--upload-threshold', '20480', '--request-log-level', 'info'],
       { app: SITE_APP, env: { REDIS_URL: redis.url } },
     );
+    await pool.waitPool(settled(2), 'both workers ready');
   });
   after(async () => {
     await pool?.stop();
@@ -120,7 +121,8 @@ describe('examples/site on a pool of 2 workers, Redis sessions (real Mongrel2, r
     });
     assert.equal(login.status, 200, login.body.toString());
     const after = cookieOf(login);
-    assert.notEqual(after.split('.')[0], before.split('.')[0], 'a new session id at login');
+    const id = (cookie: string): string => (cookie.split('=')[1] as string).split('.')[0] as string;
+    assert.notEqual(id(after), id(before), 'a new session id at login');
     assert.equal((await rawRequest(m2.port, { path: '/private', headers: [['Cookie', before]] })).status, 401, 'the pre-login id is gone');
     const page = await rawRequest(m2.port, { path: '/private', headers: [['Cookie', after]] });
     assert.equal(page.status, 200);
