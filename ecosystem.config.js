@@ -31,6 +31,9 @@ const DIRECT = process.env.M2POOL_TOPOLOGY === 'direct';
 const DISPATCHER = `ipc://${RUN_DIR}/dispatch.sock`;
 const MONGREL2_SPECS = ['--send-spec', `ipc://${RUN_DIR}/run/requests`, '--recv-spec', `ipc://${RUN_DIR}/run/replies`];
 const DISPATCHER_ADMIN = process.env.M2POOL_DISPATCHER_ADMIN ? ['--admin', process.env.M2POOL_DISPATCHER_ADMIN] : [];
+// The app the pool serves: examples/hello, or another module, e.g. M2POOL_APP=examples/site (forms, sessions,
+// templates; its sessions go to Redis when REDIS_URL is set, which the workers inherit).
+const APP = process.env.M2POOL_APP ? path.resolve(__dirname, process.env.M2POOL_APP) : path.join(__dirname, 'examples', 'hello');
 
 const dispatcherApp = {
   name: 'm2pool-dispatcher',
@@ -62,7 +65,7 @@ module.exports = {
       script: CLI,
       args: [
         'start',
-        '--app', path.join(__dirname, 'examples', 'hello'),
+        '--app', APP,
         '--workers', '2',
         ...(DIRECT ? ['--topology', 'direct', ...MONGREL2_SPECS] : ['--dispatcher', DISPATCHER]),
         // Must be deploy/mongrel2/mongrel2.conf's upload.temp_store and limits.content_length: only files that

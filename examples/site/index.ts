@@ -12,6 +12,7 @@
  *   GET  /private   401 without a logged-in session; else 200, a page with the user name (HTML-escaped)
  *   POST /logout    destroys the session
  *   GET  /login     the login form (a page)
+ *   GET  /          a page that counts its own visits in the session
  *
  * Sessions live in Redis when REDIS_URL is set (`redis://127.0.0.1:6379`), shared by every worker and host; in
  * memory otherwise (one worker's memory: development only, and the log says so in a pool). Cookies are signed
@@ -98,6 +99,12 @@ app.get('/visits', async (ctx) => {
   const visits = ((await ctx.session.get<number>('visits')) ?? 0) + 1;
   await ctx.session.set('visits', visits);
   return String(visits);
+});
+
+app.get('/', async (ctx) => {
+  const visits = ((await ctx.session.get<number>('pageViews')) ?? 0) + 1;
+  await ctx.session.set('pageViews', visits);
+  return ctx.render('index', { title: 'Home', visits });
 });
 
 app.get('/login', (ctx) => ctx.render('login', { title: 'Log in' }));
