@@ -38,7 +38,9 @@ const APP = process.env.M2POOL_APP ? path.resolve(__dirname, process.env.M2POOL_
 const dispatcherApp = {
   name: 'm2pool-dispatcher',
   script: CLI,
-  args: ['dispatcher', ...MONGREL2_SPECS, '--bind', DISPATCHER, ...DISPATCHER_ADMIN],
+  // --control-spec: Mongrel2's control_port (deploy/mongrel2/mongrel2.conf): after a dispatcher crash, the restarted
+  // one closes the connections whose requests died with it (docs/runbook.md, "A dispatcher crash").
+  args: ['dispatcher', ...MONGREL2_SPECS, '--control-spec', `ipc://${RUN_DIR}/run/control`, '--bind', DISPATCHER, ...DISPATCHER_ADMIN],
   cwd: __dirname,
   exec_mode: 'fork',
   instances: 1,

@@ -12,12 +12,13 @@ export type FieldKind = 'int' | 'number' | 'string' | 'strings' | 'level' | 'boo
 
 /** Dotted path of a config key: `workers`, `restartBackoff.initialMs`. */
 export type ConfigKey =
-  | 'app' | 'workers' | 'minWorkers' | 'maxWorkers' | 'minReady' | 'sendSpecs' | 'recvSpecs' | 'admin'
+  | 'app' | 'workers' | 'minWorkers' | 'maxWorkers' | 'minReady' | 'sendSpecs' | 'recvSpecs' | 'controlSpecs' | 'admin'
   | 'adminToken' | 'adminTokenFile' | 'metricsToken' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'drainTimeoutMs'
   | 'shutdownTimeoutMs' | 'restartBackoff.initialMs' | 'restartBackoff.maxMs' | 'restartBackoff.resetAfterMs'
   | 'crashLoop.maxFailures' | 'crashLoop.windowMs' | 'crashLoop.probeAfterMs' | 'maxRequests' | 'maxRequestsJitter' | 'maxRssBytes'
   | 'maxSurge' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'logLevel' | 'requestLogLevel'
   | 'metrics' | 'topology' | 'dispatcher' | 'dispatcherBind' | 'runDir' | 'queueLimit' | 'queueTimeoutMs'
+  | 'backlogLimit' | 'maxWorkerCredit' | 'dispatcherRequestTimeoutMs'
   | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'insecure'
   | 'workerModule' | 'workerArgs'
   | 'autoscale.min' | 'autoscale.max' | 'autoscale.intervalMs' | 'autoscale.targetUtilization' | 'autoscale.targetQueueWaitMs'
@@ -58,12 +59,16 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('minReady', 'int', 'N', 'ready workers needed for /readyz and pm2 wait_ready (default 1)'),
   field('sendSpecs', 'strings', 'EP', "Mongrel2 send_spec, repeatable; env: comma-separated (default tcp://127.0.0.1:9997)", 'send-spec'),
   field('recvSpecs', 'strings', 'EP', "Mongrel2 recv_spec, repeatable, same count as --send-spec (default tcp://127.0.0.1:9996)", 'recv-spec'),
+  field('controlSpecs', 'strings', 'EP', 'Mongrel2 control_port, repeatable, one per --send-spec or none: after a dispatcher crash, clients whose requests died with it are disconnected through it (default none)', 'control-spec'),
   field('topology', 'string', 'dispatch|direct', 'dispatch: a dispatcher between Mongrel2 and the workers (scaling, reloads and crashes lose nothing); direct: workers connect to Mongrel2 (default dispatch)'),
   field('dispatcher', 'string', 'tcp://HOST:PORT', 'dispatch: join this remote dispatcher instead of forking one'),
   field('dispatcherBind', 'string', 'EP', 'dispatch: where the forked dispatcher listens for workers (default ipc://RUN_DIR/dispatch.sock)'),
   field('runDir', 'string', 'DIR', 'run directory of the default dispatcher socket (default ./run)'),
-  field('queueLimit', 'int', 'N', 'dispatcher: requests queued while no worker has credit (default 1000)'),
+  field('queueLimit', 'int', 'N', 'dispatcher: requests queued while no worker has credit; beyond it new requests get 503 + Retry-After at once (default 1000)'),
+  field('backlogLimit', 'int', 'N', 'dispatcher: requests held waiting at which it stops reading from Mongrel2, the memory bound (default 4 × queueLimit)'),
   field('queueTimeoutMs', 'int', 'MS', 'dispatcher: a request queued this long gets 503 + Retry-After (default 30000)'),
+  field('maxWorkerCredit', 'int', 'N', 'dispatcher: most requests one worker may claim at once (default 1024, or maxInFlight if larger)'),
+  field('dispatcherRequestTimeoutMs', 'int', 'MS', 'dispatcher: a request at a worker with no reply this long gets 504 (default 60000, or 2 × requestTimeoutMs if larger)'),
   field('curveSecretFile', 'string', 'FILE', 'dispatch over tcp://: CURVE secret key (m2pool keygen) of the forked dispatcher and of the workers'),
   field('curveServerKeyFile', 'string', 'FILE', "dispatch over tcp://: the dispatcher's CURVE public key the workers check"),
   field('curveAuthorizedDir', 'string', 'DIR', 'dispatch over tcp://: worker public keys (*.pub) the forked dispatcher accepts'),

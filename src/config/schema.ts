@@ -60,6 +60,11 @@ export interface PoolConfig extends WorkerPassThrough {
   readonly sendSpecs: WorkerConfig['sendSpecs'];
   /** Mongrel2 `recv_spec` endpoints (worker PUB connects); same count and order as `sendSpecs`. @default ['tcp://127.0.0.1:9996'] */
   readonly recvSpecs: WorkerConfig['recvSpecs'];
+  /**
+   * Mongrel2 `control_port` endpoints, same order as `sendSpecs`, or none. Passed to the dispatcher the pool forks:
+   * after a dispatcher crash, the connections whose requests died with it are closed through them. @default []
+   */
+  readonly controlSpecs: readonly string[];
   /** Admin HTTP listen address `HOST:PORT` (`[v6]:PORT` for IPv6; port 0 = any free port). @default '127.0.0.1:9890' */
   readonly admin: string;
   /**
@@ -112,10 +117,19 @@ export interface PoolConfig extends WorkerPassThrough {
   readonly dispatcherBind?: string;
   /** Run directory (the default dispatcher socket lives here), relative to the working directory. @default 'run' */
   readonly runDir: string;
-  /** Dispatcher pass-through: queued requests beyond which it stops reading from Mongrel2. */
+  /** Dispatcher pass-through: queued requests beyond which new requests get 503 + `Retry-After` at once. */
   readonly queueLimit?: number;
+  /** Dispatcher pass-through: requests held waiting at which it stops reading from Mongrel2 (≥ queueLimit). */
+  readonly backlogLimit?: number;
   /** Dispatcher pass-through: a request queued this long gets 503 + `Retry-After`. */
   readonly queueTimeoutMs?: number;
+  /** Dispatcher pass-through: most credit one worker may claim. Default: 1024, or `maxInFlight` if larger. */
+  readonly maxWorkerCredit?: number;
+  /**
+   * Dispatcher pass-through (its `--request-timeout-ms`): a request at a worker with no reply this long gets 504.
+   * Default: 60000, or twice `requestTimeoutMs` if that is larger.
+   */
+  readonly dispatcherRequestTimeoutMs?: number;
   /** CURVE secret key file: the forked dispatcher's and the workers' (one key pair serves both ends). */
   readonly curveSecretFile?: string;
   /** CURVE public key file of the dispatcher, which the workers check. */
@@ -133,7 +147,7 @@ export interface PoolConfig extends WorkerPassThrough {
 }
 
 /** Keys that have a default (every key except the required `app` and the optional pass-throughs). */
-type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'adminTokenFile' | keyof WorkerPassThrough | 'uploadDir' | 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'autoscale'>;
+type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'adminTokenFile' | keyof WorkerPassThrough | 'uploadDir' | 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'backlogLimit' | 'maxWorkerCredit' | 'dispatcherRequestTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'autoscale'>;
 
 /** Shape of {@link DEFAULTS}. */
 export type PoolDefaults = Pick<PoolConfig, DefaultedKeys>;
@@ -146,6 +160,7 @@ export const DEFAULTS: PoolDefaults = Object.freeze({
   minReady: 1,
   sendSpecs: Object.freeze(['tcp://127.0.0.1:9997']),
   recvSpecs: Object.freeze(['tcp://127.0.0.1:9996']),
+  controlSpecs: Object.freeze([]),
   admin: '127.0.0.1:9890',
   adminToken: '',
   metricsToken: '',

@@ -9,7 +9,7 @@ import { DEFAULTS, type PoolConfig } from './schema';
 import type { ConfigKey } from './fields';
 import { tokenProblem } from './admin-token';
 import { isLoopbackHost, parseHostPort } from './host-port';
-import { bool, endpoints, int, isRecord, level, ms, onOff, Reader, show, str, strings, topology, unknownKeyIssues, uploadTemplate, workerEndpoint, MAX_TIMER_MS, type Check, type ReaderOptions } from './checks';
+import { bool, endpointList, endpoints, int, isRecord, level, ms, onOff, Reader, show, str, strings, topology, unknownKeyIssues, uploadTemplate, workerEndpoint, MAX_TIMER_MS, type Check, type ReaderOptions } from './checks';
 import { workerNumber as limited, type WorkerPassThrough } from './worker-config';
 import { AUTOSCALE_DEFAULTS, type AutoscaleSettings } from './autoscale';
 
@@ -19,7 +19,7 @@ export interface ValidateOptions extends ReaderOptions<ConfigKey> {
   readonly unknownKeyOrigin?: string;
 }
 
-type PassKey = 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'adminTokenFile' | 'uploadDir' | keyof WorkerPassThrough | 'autoscale';
+type PassKey = 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'backlogLimit' | 'maxWorkerCredit' | 'dispatcherRequestTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'adminTokenFile' | 'uploadDir' | keyof WorkerPassThrough | 'autoscale';
 
 /** A finite number in (min, max] (`minExclusive`) or [min, max]. */
 function num(min: number, max: number, minExclusive = false): Check<number> {
@@ -36,11 +36,11 @@ const hostPort: Check<string> = (v) => {
 };
 
 const TOP_KEYS: ReadonlySet<string> = new Set([
-  'app', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
+  'app', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'controlSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
   'bootTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'drainTimeoutMs', 'shutdownTimeoutMs',
   'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
   'receiveHwm', 'requestTimeoutMs', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
-  'topology', 'dispatcher', 'dispatcherBind', 'runDir', 'queueLimit', 'queueTimeoutMs', 'curveSecretFile', 'curveServerKeyFile', 'curveAuthorizedDir', 'insecure',
+  'topology', 'dispatcher', 'dispatcherBind', 'runDir', 'queueLimit', 'queueTimeoutMs', 'backlogLimit', 'maxWorkerCredit', 'dispatcherRequestTimeoutMs', 'curveSecretFile', 'curveServerKeyFile', 'curveAuthorizedDir', 'insecure',
   'autoscale',
 ]);
 const NESTED_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
@@ -112,6 +112,12 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   if (queueLimit !== undefined) pass.queueLimit = queueLimit;
   const queueTimeoutMs = r.optional('queueTimeoutMs', ms(1));
   if (queueTimeoutMs !== undefined) pass.queueTimeoutMs = queueTimeoutMs;
+  const backlogLimit = r.optional('backlogLimit', int(1, 10_000_000));
+  if (backlogLimit !== undefined) pass.backlogLimit = backlogLimit;
+  const maxWorkerCredit = r.optional('maxWorkerCredit', int(1, 1_000_000));
+  if (maxWorkerCredit !== undefined) pass.maxWorkerCredit = maxWorkerCredit;
+  const dispatcherRequestTimeoutMs = r.optional('dispatcherRequestTimeoutMs', ms(1));
+  if (dispatcherRequestTimeoutMs !== undefined) pass.dispatcherRequestTimeoutMs = dispatcherRequestTimeoutMs;
   const autoscale = autoscaleSettings(raw['autoscale'], r);
   if (autoscale !== undefined) pass.autoscale = autoscale;
   const config: PoolConfig = {
@@ -122,6 +128,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
     minReady: r.read('minReady', int(0, 1024), d.minReady),
     sendSpecs: r.read('sendSpecs', endpoints, d.sendSpecs),
     recvSpecs: r.read('recvSpecs', endpoints, d.recvSpecs),
+    controlSpecs: r.read('controlSpecs', endpointList(0), d.controlSpecs),
     admin: r.read('admin', hostPort, d.admin),
     adminToken: r.read('adminToken', str(false), d.adminToken),
     metricsToken: r.read('metricsToken', str(false), d.metricsToken),
@@ -210,6 +217,9 @@ function crossChecks(c: PoolConfig, r: Reader<ConfigKey>): void {
   if (r.ok('sendSpecs', 'recvSpecs') && c.sendSpecs.length !== c.recvSpecs.length) {
     r.problem('recvSpecs', `has ${c.recvSpecs.length} entries but sendSpecs has ${c.sendSpecs.length}; give one recv spec per send spec`);
   }
+  if (r.ok('sendSpecs', 'controlSpecs') && c.controlSpecs.length > 0 && c.controlSpecs.length !== c.sendSpecs.length) {
+    r.problem('controlSpecs', `has ${c.controlSpecs.length} entries but sendSpecs has ${c.sendSpecs.length}; give one control spec per send spec, or none`);
+  }
   if (r.ok('heartbeatIntervalMs', 'heartbeatTimeoutMs') && c.heartbeatTimeoutMs < 2 * c.heartbeatIntervalMs) {
     r.problem('heartbeatTimeoutMs', `(${c.heartbeatTimeoutMs}) must be at least twice heartbeatIntervalMs (${c.heartbeatIntervalMs})`);
   }
@@ -234,6 +244,14 @@ function crossChecks(c: PoolConfig, r: Reader<ConfigKey>): void {
 
 /** The dispatch settings: a forked dispatcher's bind must be safe and short enough; a remote one needs no bind. */
 function dispatchChecks(c: PoolConfig, r: Reader<ConfigKey>): void {
+  // Against the dispatcher's own default queue limit, the forked dispatcher checks it (its flags are validated too).
+  if (c.backlogLimit !== undefined && c.queueLimit !== undefined && c.backlogLimit < c.queueLimit) r.problem('backlogLimit', `(${c.backlogLimit}) is below queueLimit (${c.queueLimit})`);
+  if (c.maxWorkerCredit !== undefined && c.maxInFlight !== undefined && c.maxWorkerCredit < c.maxInFlight) {
+    r.problem('maxWorkerCredit', `(${c.maxWorkerCredit}) is below maxInFlight (${c.maxInFlight}): the dispatcher would never use the workers' full capacity`);
+  }
+  if (c.dispatcherRequestTimeoutMs !== undefined && c.requestTimeoutMs !== undefined && c.dispatcherRequestTimeoutMs <= c.requestTimeoutMs) {
+    r.problem('dispatcherRequestTimeoutMs', `(${c.dispatcherRequestTimeoutMs}) must be above requestTimeoutMs (${c.requestTimeoutMs}), or the dispatcher answers 504 before the app's own deadline`);
+  }
   if (c.topology === 'direct') {
     for (const key of ['dispatcher', 'dispatcherBind'] as const) {
       if (c[key] !== undefined) r.problem(key, 'is a dispatch-topology setting, but topology is direct');

@@ -1,17 +1,21 @@
 /**
  * The dispatcher's engine: Mongrel2 links on one side ({@link Mongrel2Link}, one per server: PULL with a small
  * receive high-water mark and no ZMTP heartbeat, XPUB with noDrop + immediate, ready once Mongrel2 subscribed),
- * the worker ROUTER on the other ({@link WorkerPort}), the {@link Scheduler} in between. It reads from Mongrel2
- * only while the queue is below its limit, so back-pressure stays in Mongrel2.
+ * the worker ROUTER on the other ({@link WorkerPort}), the {@link Scheduler} in between. It keeps reading from
+ * Mongrel2 past the queue limit (the scheduler answers the overflow 503 at once) and stops only at the backlog
+ * limit, the memory bound, where back-pressure goes into Mongrel2.
  * @module
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors';
 import { serializeResponse } from '../protocol/http-response';
 import { encodeClose, encodeReply } from '../protocol/reply-writer';
-import { Command, intField, parseJsonFrame, Tag, WIRE_VERSION } from '../transport/dispatch-wire';
+import { Command, ENTRY_BYTES, intField, parseJsonFrame, Tag, WIRE_VERSION } from '../transport/dispatch-wire';
 import { Mongrel2Link } from '../transport/mongrel2-link';
+import { CrashSweep } from './crash-sweep';
 import { peekRequestId, splitConnection } from './frame-peek';
+import { HandoverDesk } from './handover-desk';
 import { RetryHint, Scheduler, type FailureAction, type LossCause, type PendingRequest, type SchedulerEffects, type WorkerEntry } from './scheduler';
 import type { FailureReason } from './stats';
 import { WorkerPort, type CurveServerKeys, type WorkerPortHandler } from './worker-port';
@@ -20,8 +24,22 @@ import type { DispatcherOptions } from './options';
 /** Settings of a {@link Dispatcher}. */
 export type DispatcherEngineOptions = Pick<
   DispatcherOptions,
-  'sendSpecs' | 'recvSpecs' | 'bind' | 'receiveHwm' | 'queueLimit' | 'queueTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'sendTimeoutMs' | 'retryAfterSeconds'
+  | 'sendSpecs'
+  | 'recvSpecs'
+  | 'bind'
+  | 'receiveHwm'
+  | 'queueLimit'
+  | 'backlogLimit'
+  | 'queueTimeoutMs'
+  | 'maxWorkerCredit'
+  | 'requestTimeoutMs'
+  | 'heartbeatIntervalMs'
+  | 'heartbeatTimeoutMs'
+  | 'sendTimeoutMs'
+  | 'retryAfterSeconds'
 > & {
+  /** Mongrel2 control ports, one per server, or none (no sweep after a predecessor's crash). @default [] */
+  readonly controlSpecs?: readonly string[] | undefined;
   /** The CURVE keys read from `curveSecretFile` (tcp endpoints). */
   readonly curve?: CurveServerKeys | undefined;
   readonly logger: Logger;
@@ -38,6 +56,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   readonly #opts: DispatcherEngineOptions;
   readonly #log: Logger;
   readonly #errorReply: Buffer;
+  readonly #timeoutReply: Buffer;
   #sweep: NodeJS.Timeout | undefined;
   #reading = true;
   /** Read loops waiting for the queue to go below its limit. */
@@ -47,12 +66,27 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   readonly #readyListeners: Array<(ready: boolean) => void> = [];
   /** Per link: what a reply that could not be handed to it does (built once, not a closure per reply). */
   readonly #replyFailed: ReadonlyArray<(err: unknown) => void>;
+  // --- a predecessor's crash (docs/dispatch-protocol.md, "Dispatcher crash") ---
+  /** This process, in WELCOME and GOODBYE: workers hand over only to an instance other than the one that vanished. */
+  readonly instance = randomBytes(8).toString('hex');
+  readonly #handover: HandoverDesk;
+  readonly #crashSweep: CrashSweep;
+  /** Workers whose HELLO named a vanished predecessor: the only ones whose HANDOVER is accepted. */
+  readonly #handingOver = new Set<string>();
 
   constructor(options: DispatcherEngineOptions) {
     this.#opts = options;
     this.#log = options.logger;
     this.scheduler = new Scheduler(
-      { queueLimit: options.queueLimit, queueTimeoutMs: options.queueTimeoutMs, heartbeatTimeoutMs: options.heartbeatTimeoutMs, now: () => performance.now() },
+      {
+        queueLimit: options.queueLimit,
+        backlogLimit: options.backlogLimit,
+        queueTimeoutMs: options.queueTimeoutMs,
+        maxCredit: options.maxWorkerCredit,
+        requestTimeoutMs: options.requestTimeoutMs,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+        now: () => performance.now(),
+      },
       this,
     );
     this.links = options.sendSpecs.map(
@@ -71,6 +105,26 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       this.#log.warn({ err, link: link.name }, 'reply not handed to Mongrel2 within the send timeout');
     });
     this.#port = new WorkerPort({ endpoint: options.bind, curve: options.curve, counters: this.scheduler.stats }, this);
+    this.#crashSweep = new CrashSweep({
+      controlSpecs: options.controlSpecs ?? [],
+      // Long enough for every live worker to reconnect, say HELLO and hand over (a worker silent for longer is
+      // treated as hung anyway).
+      graceMs: options.heartbeatTimeoutMs,
+      timeoutMs: options.sendTimeoutMs,
+      logger: this.#log,
+      stats: this.scheduler.stats,
+      accepting: () => this.scheduler.accepting,
+      close: (server, connection, action) => this.#closeConnection(server, connection, action),
+    });
+    this.#handover = new HandoverDesk(
+      {
+        servers: this.links.length,
+        forward: (server, frame) => this.reply(server, frame),
+        close: (server, connection, action) => this.#closeConnection(server, connection, action),
+        touched: (server, connection) => this.#crashSweep.touched(server, connection),
+      },
+      this.scheduler.stats,
+    );
     this.#errorReply = serializeResponse(
       {
         version: 'HTTP/1.1',
@@ -78,6 +132,10 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
         headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Retry-After', String(options.retryAfterSeconds)], ['Connection', 'close']],
       },
       Buffer.from('service unavailable: no worker could take this request\n'),
+    );
+    this.#timeoutReply = serializeResponse(
+      { version: 'HTTP/1.1', status: 504, headers: [['Content-Type', 'text/plain; charset=utf-8'], ['Connection', 'close']] },
+      Buffer.from('gateway timeout: the worker did not answer in time\n'),
     );
   }
 
@@ -134,6 +192,9 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     const left = this.scheduler.failQueued('shutdown') + this.scheduler.abandonInFlight('shutdown');
     if (left > 0) this.#log.warn({ event: 'dispatcher.drain.timeout', answered503: left }, 'drain deadline: unanswered requests got 503');
     clearInterval(this.#sweep);
+    this.#crashSweep.close();
+    // Everything given out is answered: no worker may hand any of it over to a successor.
+    for (const worker of this.scheduler.workers()) this.#port.control(worker.address, Command.GOODBYE, { instance: this.instance });
     await this.#port.flushed();
     this.#port.close();
     await Promise.all(this.links.map((l) => l.close(lingerMs)));
@@ -156,6 +217,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
         return;
       }
       if (delivery === null) return;
+      this.#crashSweep.noteRequest(server, delivery.frame);
       this.scheduler.arrive(server, delivery.frame);
     }
   }
@@ -197,12 +259,20 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
 
   fail(req: PendingRequest, action: FailureAction, reason: FailureReason): void {
     const { sender, connId } = splitConnection(req.connectionId);
-    const frames = action === 'error' ? [...encodeReply(sender, [connId], this.#errorReply), ...encodeClose(sender, [connId])] : encodeClose(sender, [connId]);
+    const body = action === 'error' ? this.#errorReply : action === 'timeout' ? this.#timeoutReply : undefined;
+    const frames = body === undefined ? encodeClose(sender, [connId]) : [...encodeReply(sender, [connId], body), ...encodeClose(sender, [connId])];
     if (this.#log.isLevelEnabled('debug')) {
       const requestId = peekRequestId(req.frame, req.pathAt);
       this.#log.debug({ event: 'dispatcher.request.failed', reason, action, connId, server: req.server, ...(requestId === undefined ? {} : { requestId }) }, 'request answered by the dispatcher');
     }
     for (const frame of frames) this.reply(req.server, frame);
+  }
+
+  /** Answer a client connection of a crashed predecessor's request: `error` = 503 + close, `close` = close. */
+  #closeConnection(server: number, connection: string, action: FailureAction): void {
+    const { sender, connId } = splitConnection(connection);
+    const frames = action === 'error' ? [...encodeReply(sender, [connId], this.#errorReply), ...encodeClose(sender, [connId])] : encodeClose(sender, [connId]);
+    for (const frame of frames) this.reply(server, frame);
   }
 
   // --- WorkerPortHandler ---------------------------------------------------------------------------------------
@@ -227,7 +297,8 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     switch (command) {
       case Command.BATCH: {
         const worker = this.scheduler.touch(key);
-        if (worker === undefined) return this.#unknown(address);
+        // A new connection's batches before its HELLO may be replies for a crashed predecessor (handover-desk.ts).
+        if (worker === undefined) return this.#handover.offerLeftover(key, frames, performance.now()) ? undefined : this.#unknown(address);
         this.scheduler.stats.batchesIn += 1;
         const problem = this.#port.readEntries(frames, (tag, id, _server, payload) => this.#entry(worker, tag, id, payload));
         if (problem !== undefined) this.#protocolError(worker.label, problem);
@@ -236,6 +307,20 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       }
       case Command.HELLO:
         return this.#hello(key, address, frames[1]);
+      case Command.HANDOVER: {
+        // Replies for requests of a crashed predecessor: a command of its own (see handover-desk.ts for why it is
+        // accepted), only from a registered worker.
+        const worker = this.scheduler.touch(key);
+        if (worker === undefined) return this.#unknown(address);
+        if (!this.#handingOver.has(key)) {
+          this.scheduler.stats.recovered('refused');
+          return this.#protocolError(worker.label, 'HANDOVER from a worker that named no vanished dispatcher');
+        }
+        const problem = this.#handover.accept(key, frames);
+        if (problem !== undefined) this.#protocolError(worker.label, problem);
+        this.#log.info({ event: 'dispatcher.handover', worker: worker.label, entries: Math.floor((frames[1]?.length ?? 0) / ENTRY_BYTES), held: this.#handover.held }, 'a worker handed over replies of the previous dispatcher');
+        return;
+      }
       case Command.PING:
         if (this.scheduler.touch(key) === undefined) this.#unknown(address);
         return;
@@ -280,11 +365,25 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     const label = typeof slot === 'number' && Number.isSafeInteger(slot) && slot >= 0 && slot < 100_000 ? String(slot) : 'external';
     const known = this.scheduler.worker(key) !== undefined;
     // WELCOME goes out before the requests the registration lets the scheduler send (same socket, FIFO).
-    this.#port.control(address, Command.WELCOME, { v: WIRE_VERSION, servers: this.links.length, ready: this.ready, heartbeatMs: this.#opts.heartbeatIntervalMs });
+    this.#port.control(address, Command.WELCOME, { v: WIRE_VERSION, servers: this.links.length, ready: this.ready, heartbeatMs: this.#opts.heartbeatIntervalMs, instance: this.instance });
     const worker = this.scheduler.hello(key, address, capacity, intField(body, 'inFlight', 0), label);
     if (!known) {
-      this.#log.info({ event: 'dispatcher.worker.hello', worker: label, workerPid: body['pid'], capacity, inFlight: worker.foreign }, 'worker registered');
+      this.#log.info({ event: 'dispatcher.worker.hello', worker: label, workerPid: body['pid'], capacity: worker.capacity, inFlight: worker.foreign }, 'worker registered');
     }
+    if (worker.capacity < capacity) {
+      this.#log.warn(
+        { event: 'dispatcher.worker.credit-clamped', worker: label, workerPid: body['pid'], claimed: capacity, capacity: worker.capacity },
+        'worker claimed more credit than --max-worker-credit: clamped',
+      );
+    }
+    // Its previous dispatcher dropped without a GOODBYE: if that was another instance, it crashed.
+    const vanished = body['vanished'];
+    const predecessorVanished = typeof vanished === 'string' && vanished !== this.instance;
+    if (predecessorVanished) {
+      this.#handingOver.add(key);
+      this.#crashSweep.predecessorDied(vanished);
+    }
+    this.scheduler.stats.lateReplies += this.#handover.helloFrom(key, predecessorVanished);
   }
 
   #unknown(address: Buffer): void {
@@ -296,7 +395,21 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     this.#log.warn({ event: 'dispatcher.protocol.error', worker: who, problem }, 'malformed message from a worker skipped');
   }
 
+  misaddressed(worker: WorkerEntry, req: PendingRequest, frame: Buffer): void {
+    if (worker.misaddressedLogged) return;
+    worker.misaddressedLogged = true;
+    // The reply's head only (its sender and target list), never its body; capped, latin1 like the wire.
+    const head = frame.subarray(0, Math.min(frame.length, 120)).toString('latin1');
+    this.#log.warn(
+      { event: 'dispatcher.reply.misaddressed', worker: worker.label, connection: req.connectionId, reply: head.slice(0, head.indexOf(', ') + 1 || head.length) },
+      'reply not addressed to its request\'s connection: dropped (logged once per worker, counted in m2pool_dispatcher_misaddressed_replies_total)',
+    );
+  }
+
   workerLost(worker: WorkerEntry, cause: LossCause): void {
+    // What it held for a crashed predecessor has nobody else to answer it.
+    this.#handover.workerLost(worker.key);
+    this.#handingOver.delete(worker.key);
     if (cause === 'left') this.#log.info({ event: 'dispatcher.worker.left', worker: worker.label }, 'worker left');
     else this.#log.warn({ event: 'dispatcher.worker.lost', worker: worker.label, cause, inFlight: worker.inFlight.size }, 'worker lost');
   }

@@ -24,7 +24,9 @@ const MAX_PEEKED_VALUE = 512;
 export interface Peeked {
   /** `sender SP connId` as latin1 text: the connection's identity within one server. */
   readonly connection: string;
-  /** Byte offset of the space after the connection id (the path starts after it). */
+  /** Byte offset of the space after the sender. */
+  readonly senderEnd: number;
+  /** Byte offset of the path (one past the space after the connection id). */
   readonly pathAt: number;
 }
 
@@ -34,7 +36,7 @@ export function peekConnection(frame: Buffer): Peeked | undefined {
   if (sp1 <= 0) return undefined;
   const sp2 = frame.indexOf(SPACE, sp1 + 1);
   if (sp2 <= sp1 + 1 || sp2 - sp1 > 11) return undefined;
-  return { connection: frame.toString('latin1', 0, sp2), pathAt: sp2 + 1 };
+  return { connection: frame.toString('latin1', 0, sp2), senderEnd: sp1, pathAt: sp2 + 1 };
 }
 
 /** A `@*` notice whose body says `"disconnect"` (Mongrel2's disconnect notice, §3.2). */

@@ -18,7 +18,7 @@ import { Dispatcher } from './dispatcher';
 import type { DispatcherOptions } from './options';
 import { dispatcherFamilies, dispatcherSnapshot, type DispatcherGauges } from './stats';
 import { ZapHandler } from './zap-handler';
-import { listenForStopTriggers } from '../ipc/stop-triggers';
+import { listenForStopTriggers, SUPERVISOR_PID_ENV } from '../ipc/stop-triggers';
 
 export type { DispatcherOptions } from './options';
 
@@ -33,9 +33,21 @@ function sendToSupervisor(msg: WorkerMessage): void {
   }
 }
 
+/**
+ * Was this process forked by an m2pool supervisor (which then stops it in order, after the workers)? pm2 forks with
+ * an IPC channel too, so a channel alone proves nothing: the supervisor names itself in
+ * {@link SUPERVISOR_PID_ENV}, and only our parent may claim it. The variable is removed so nothing inherits it.
+ */
+function forkedBySupervisor(): boolean {
+  const claimed = process.env[SUPERVISOR_PID_ENV];
+  delete process.env[SUPERVISOR_PID_ENV];
+  return process.send !== undefined && claimed !== undefined && claimed === String(process.ppid);
+}
+
 /** Run a dispatcher until it is stopped; resolves with the process exit code. */
 export async function runDispatcher(options: DispatcherOptions): Promise<number> {
   process.title = 'm2pool dispatcher';
+  const supervised = forkedBySupervisor();
   const logger = createLogger({ level: options.logLevel, bindings: { role: 'dispatcher' } });
   const fatal = (code: ExitCode, errCode: string, err: unknown): number => {
     logger.fatal({ event: 'dispatcher.fatal', code: errCode, err }, errorMessage(err));
@@ -138,7 +150,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     process.on('message', (msg: unknown) => {
       if (isSupervisorMessage(msg) && msg.type === 'm2pool:shutdown') stop('supervisor', msg.drainTimeoutMs);
     });
-    listenForStopTriggers({ role: 'dispatcher', logger, drainTimeoutMs: options.drainTimeoutMs, isStopping: () => stopping, stop, deferToSupervisor: true });
+    listenForStopTriggers({ role: 'dispatcher', logger, drainTimeoutMs: options.drainTimeoutMs, isStopping: () => stopping, stop, deferToSupervisor: supervised });
   });
 
   stopHeartbeat();

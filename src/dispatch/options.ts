@@ -15,14 +15,25 @@ export interface DispatcherOptions {
   readonly sendSpecs: readonly string[];
   /** … and their `recv_spec`s, same order (an XPUB connects to each). */
   readonly recvSpecs: readonly string[];
+  /**
+   * … and their Mongrel2 `control_port`s, same order, or none: after a predecessor crashed, the connections whose
+   * requests died with it are closed through them (docs/runbook.md, "Dispatcher crash").
+   */
+  readonly controlSpecs: readonly string[];
   /** Where workers connect: `ipc://…` or `tcp://HOST:PORT`. */
   readonly bind: string;
   /** Receive high-water mark of each Mongrel2 PULL. */
   readonly receiveHwm: number;
-  /** Queued requests beyond which the dispatcher stops reading from Mongrel2. */
+  /** Queued requests at which a new request is answered 503 with `Retry-After` at once instead of queued. */
   readonly queueLimit: number;
+  /** Requests held waiting (queued or parked) at which the dispatcher stops reading from Mongrel2; ≥ `queueLimit`. */
+  readonly backlogLimit: number;
   /** A request queued this long is answered 503 with `Retry-After`. */
   readonly queueTimeoutMs: number;
+  /** Most credit (requests at once) one worker may claim; a larger HELLO capacity is cut to it. */
+  readonly maxWorkerCredit: number;
+  /** A request at a worker with no reply frame for this long is answered 504 (or closed); its late reply is dropped. */
+  readonly requestTimeoutMs: number;
   /** How often workers PING. */
   readonly heartbeatIntervalMs: number;
   /** A worker silent this long is lost: its requests are retried or answered 503. */
@@ -49,7 +60,12 @@ export const DISPATCHER_DEFAULTS = {
   runDir: 'run',
   receiveHwm: 100,
   queueLimit: 1_000,
+  /** Four times the queue limit (unless given: see {@link readDispatcherOptions}). */
+  backlogLimit: 4_000,
   queueTimeoutMs: 30_000,
+  maxWorkerCredit: 1_024,
+  /** Above the app's default request deadline (`DEFAULT_REQUEST_TIMEOUT_MS`, 30 s), so the app answers first. */
+  requestTimeoutMs: 60_000,
   heartbeatIntervalMs: 1_000,
   heartbeatTimeoutMs: 3_000,
   sendTimeoutMs: 5_000,
@@ -67,11 +83,15 @@ export function defaultBind(runDir: string): string {
 export const DISPATCHER_FLAGS: FlagSpecs = {
   'send-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: 'Mongrel2 handler send_spec to PULL requests from' },
   'recv-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: 'Mongrel2 handler recv_spec to publish replies to; the i-th pairs with the i-th --send-spec' },
+  'control-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 control_port of the i-th --send-spec's server: after a dispatcher crash, clients whose requests died with it are disconnected through it", defaultText: 'none' },
   bind: { type: 'string', placeholder: 'endpoint', description: 'where workers connect: ipc://PATH, or tcp://HOST:PORT (needs CURVE keys or --insecure)', defaultText: 'ipc://RUN_DIR/dispatch.sock' },
   'run-dir': { type: 'string', placeholder: 'dir', description: 'directory of the default ipc endpoint', defaultText: DISPATCHER_DEFAULTS.runDir },
   'receive-hwm': { type: 'string', placeholder: 'n', description: 'receive high-water mark of each Mongrel2 request socket (what a dispatcher crash can lose per server, beyond the queue)', defaultText: String(DISPATCHER_DEFAULTS.receiveHwm) },
-  'queue-limit': { type: 'string', placeholder: 'n', description: 'requests queued while no worker has credit; beyond it the dispatcher stops reading from Mongrel2', defaultText: String(DISPATCHER_DEFAULTS.queueLimit) },
+  'queue-limit': { type: 'string', placeholder: 'n', description: 'requests queued while no worker has credit; beyond it new requests get 503 with Retry-After at once', defaultText: String(DISPATCHER_DEFAULTS.queueLimit) },
+  'backlog-limit': { type: 'string', placeholder: 'n', description: 'requests held waiting (queued, or behind a leaving worker) at which the dispatcher stops reading from Mongrel2 (memory bound; at least --queue-limit)', defaultText: '4 × --queue-limit' },
   'queue-timeout-ms': { type: 'string', placeholder: 'ms', description: 'a request queued this long gets 503 with Retry-After', defaultText: String(DISPATCHER_DEFAULTS.queueTimeoutMs) },
+  'max-worker-credit': { type: 'string', placeholder: 'n', description: 'most requests one worker may claim to take at once; a larger claim is cut to it', defaultText: String(DISPATCHER_DEFAULTS.maxWorkerCredit) },
+  'request-timeout-ms': { type: 'string', placeholder: 'ms', description: 'a request at a worker with no reply for this long gets 504 (WebSocket/JSON/XML: a close); keep it above the longest route deadline', defaultText: String(DISPATCHER_DEFAULTS.requestTimeoutMs) },
   'heartbeat-interval-ms': { type: 'string', placeholder: 'ms', description: 'how often workers PING the dispatcher', defaultText: String(DISPATCHER_DEFAULTS.heartbeatIntervalMs) },
   'heartbeat-timeout-ms': { type: 'string', placeholder: 'ms', description: 'a worker silent this long is lost: its requests are retried or answered 503', defaultText: String(DISPATCHER_DEFAULTS.heartbeatTimeoutMs) },
   'send-timeout-ms': { type: 'string', placeholder: 'ms', description: 'how long a reply may wait for its Mongrel2 before it counts as failed', defaultText: String(DISPATCHER_DEFAULTS.sendTimeoutMs) },
@@ -89,7 +109,9 @@ export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
   const r = new FlagReader(values);
   const sendSpecs = r.list('send-spec');
   const recvSpecs = r.list('recv-spec');
+  const controlSpecs = r.list('control-spec');
   if (sendSpecs.length === 0) r.issues.push('at least one --send-spec is required');
+  if (controlSpecs.length > 0 && controlSpecs.length !== sendSpecs.length) r.issues.push(`give one --control-spec per --send-spec, or none (got ${controlSpecs.length} and ${sendSpecs.length})`);
   if (sendSpecs.length !== recvSpecs.length) r.issues.push(`each --send-spec needs a matching --recv-spec (got ${sendSpecs.length} and ${recvSpecs.length})`);
   const bind = r.string('bind') ?? defaultBind(r.string('run-dir', DISPATCHER_DEFAULTS.runDir) ?? DISPATCHER_DEFAULTS.runDir);
   const adminText = r.string('admin');
@@ -99,13 +121,18 @@ export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
     if (typeof parsed === 'string') r.issues.push(`--admin: ${parsed}`);
     else admin = parsed;
   }
+  const queueLimit = r.int('queue-limit', DISPATCHER_DEFAULTS.queueLimit, 1, 10_000_000);
   const options: DispatcherOptions = {
     sendSpecs,
     recvSpecs,
+    controlSpecs,
     bind,
     receiveHwm: r.int('receive-hwm', DISPATCHER_DEFAULTS.receiveHwm, 1, 1_000_000),
-    queueLimit: r.int('queue-limit', DISPATCHER_DEFAULTS.queueLimit, 1, 10_000_000),
+    queueLimit,
+    backlogLimit: r.int('backlog-limit', Math.min(10_000_000, queueLimit * 4), 1, 10_000_000),
     queueTimeoutMs: r.int('queue-timeout-ms', DISPATCHER_DEFAULTS.queueTimeoutMs, 1),
+    maxWorkerCredit: r.int('max-worker-credit', DISPATCHER_DEFAULTS.maxWorkerCredit, 1, 1_000_000),
+    requestTimeoutMs: r.int('request-timeout-ms', DISPATCHER_DEFAULTS.requestTimeoutMs, 1),
     heartbeatIntervalMs: r.int('heartbeat-interval-ms', DISPATCHER_DEFAULTS.heartbeatIntervalMs, 10),
     heartbeatTimeoutMs: r.int('heartbeat-timeout-ms', DISPATCHER_DEFAULTS.heartbeatTimeoutMs, 20),
     sendTimeoutMs: r.int('send-timeout-ms', DISPATCHER_DEFAULTS.sendTimeoutMs, 1),
@@ -119,6 +146,7 @@ export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
   };
   r.issues.push(...securityIssues(options));
   if (options.heartbeatTimeoutMs <= options.heartbeatIntervalMs) r.issues.push('--heartbeat-timeout-ms must be longer than --heartbeat-interval-ms');
+  if (options.backlogLimit < options.queueLimit) r.issues.push(`--backlog-limit (${options.backlogLimit}) must be at least --queue-limit (${options.queueLimit})`);
   r.check();
   return options;
 }

@@ -1,11 +1,14 @@
 /**
  * The dispatcher's decisions, with no sockets: which worker gets a request (connection affinity first, then the
- * most free credit), the bounded FIFO queue when no worker has credit, and what happens to a lost worker's
- * requests (re-dispatched once within a retry budget, else answered by the dispatcher). Every request ends in
- * exactly one of: its worker's DONE, a dispatcher error reply, a cancellation by a disconnect notice — never two.
+ * most free credit), the bounded FIFO queue when no worker has credit, load shedding past the queue limit, what
+ * happens to a lost worker's requests (re-dispatched once within a retry budget, else answered by the
+ * dispatcher), and what a worker may do: claim at most `maxCredit`, reply only to the connection of the request it
+ * answers, answer within `requestTimeoutMs`. Every request ends in exactly one of: its worker's DONE, a
+ * dispatcher error reply, a cancellation by a disconnect notice — never two.
  * The socket layer (`dispatcher.ts`) feeds events in and carries out the {@link SchedulerEffects}.
  * @module
  */
+import { repliesOnlyTo } from '../protocol/reply-writer';
 import { isDisconnectNotice, isIdempotentMethod, peekConnection, peekMethod } from './frame-peek';
 import { DispatcherStats, type FailureReason } from './stats';
 
@@ -22,6 +25,14 @@ export class WorkerEntry {
   used = 0;
   /** Requests it was still working on when it (re)registered: they hold credit until their DONE. */
   foreign = 0;
+  /**
+   * Requests it held past the request timeout, answered by the dispatcher: as far as the dispatcher knows the
+   * worker is still busy with them, so each holds its credit until the worker's DONE (a peer that never answers
+   * runs out of credit instead of collecting ever more requests).
+   */
+  readonly expired = new Set<number>();
+  /** A misaddressed reply of it was logged already (logged once per registration, counted every time). */
+  misaddressedLogged = false;
   leaving = false;
   lastSeen: number;
   /** When it was last given a request (a dispatch sequence number): ties of free credit go to the longest idle. */
@@ -63,6 +74,8 @@ export class PendingRequest {
   worker: WorkerEntry | undefined;
   /** A reply frame of it was forwarded to Mongrel2. */
   replyStarted = false;
+  /** While at a worker: when it times out (set at dispatch, pushed back by each reply frame forwarded). */
+  deadline = 0;
   retry: RetryHint = RetryHint.UNSET;
   /** Already re-dispatched once. */
   retried = false;
@@ -72,6 +85,8 @@ export class PendingRequest {
     readonly server: number,
     readonly frame: Buffer,
     readonly connection: Connection,
+    /** Offset of the space after the sender in `frame` (for the reply address check). */
+    readonly senderEnd: number,
     /** Offset of the path in `frame` (for the lazy METHOD scan). */
     readonly pathAt: number,
     readonly arrivedAt: number,
@@ -89,8 +104,11 @@ export class PendingRequest {
   }
 }
 
-/** How the dispatcher answers a request no worker will: an HTTP 503, or closing the connection. */
-export type FailureAction = 'error' | 'close';
+/**
+ * How the dispatcher answers a request no worker will: `error` an HTTP 503, `timeout` an HTTP 504 (each with
+ * `Connection: close`, then a close), or `close`: just close the connection.
+ */
+export type FailureAction = 'error' | 'timeout' | 'close';
 
 /** What the scheduler asks the socket layer to do. Called synchronously; must not call back into the scheduler. */
 export interface SchedulerEffects {
@@ -100,10 +118,12 @@ export interface SchedulerEffects {
   notice(worker: WorkerEntry, server: number, frame: Buffer): void;
   /** Forward a worker's reply frame to Mongrel2 server `server`, as it is. */
   reply(server: number, frame: Buffer): void;
-  /** Answer `req` from the dispatcher: `error` = 503 with Retry-After and close; `close` = just close the connection. */
+  /** Answer `req` from the dispatcher: `error` = 503 with Retry-After, `timeout` = 504, then close; `close` = just close. */
   fail(req: PendingRequest, action: FailureAction, reason: FailureReason): void;
   /** A worker is being dropped (before its requests are dealt with); for logs. */
   workerLost(worker: WorkerEntry, cause: LossCause): void;
+  /** A reply frame of `worker` for `req` was dropped: not addressed to `req`'s connection alone; for logs. */
+  misaddressed(worker: WorkerEntry, req: PendingRequest, frame: Buffer): void;
 }
 
 /** Why a worker was dropped. */
@@ -112,10 +132,20 @@ export type LossCause = 'disconnected' | 'heartbeat-timeout' | 'unreachable' | '
 
 /** Settings of a {@link Scheduler}. */
 export interface SchedulerOptions {
-  /** Queued requests beyond which the dispatcher stops reading from Mongrel2. */
+  /** Queued requests at which a new request is answered 503 at once (shed) instead of queued. */
   readonly queueLimit: number;
+  /**
+   * Requests held waiting (queued or parked) at which the dispatcher stops reading from Mongrel2: the memory bound.
+   * Above `queueLimit`: only requests that may not be shed (a connection's later pipelined requests and frames) and
+   * re-dispatched ones fill the gap.
+   */
+  readonly backlogLimit: number;
   /** Queued longer than this: answered 503. */
   readonly queueTimeoutMs: number;
+  /** Capacity a worker may claim in HELLO; more is cut to this. */
+  readonly maxCredit: number;
+  /** A request at a worker with no reply frame forwarded for this long is answered 504 (or closed). */
+  readonly requestTimeoutMs: number;
   /** No message from a worker for this long: it is lost. */
   readonly heartbeatTimeoutMs: number;
   /** Monotonic clock in ms. */
@@ -154,6 +184,10 @@ export class Scheduler {
   #queueHead = 0;
   /** Queued requests not cancelled (front included). */
   #queued = 0;
+  /** Requests parked behind a leaving worker. */
+  #parked = 0;
+  /** Earliest request deadline seen by the last scan of in-flight requests (see {@link expire}). */
+  #nextDeadline = Infinity;
   /** Saved-up retries (see {@link RETRY_TOKEN_CAP}). */
   #retryTokens = 0;
   /** Request ids start at a random point, so ids of two dispatcher lifetimes rarely meet in a worker's logs. */
@@ -169,9 +203,12 @@ export class Scheduler {
     return this.#queued;
   }
 
-  /** Below the queue limit: the dispatcher may read another message from Mongrel2. */
+  /**
+   * Below the backlog limit: the dispatcher may read another message from Mongrel2. It keeps reading past the queue
+   * limit, so overload is answered (503 at once) instead of waiting unread in Mongrel2.
+   */
   get accepting(): boolean {
-    return this.#queued < this.#opts.queueLimit;
+    return this.#queued + this.#parked < this.#opts.backlogLimit;
   }
 
   /** Requests the dispatcher is responsible for (queued, parked or at a worker). */
@@ -234,7 +271,7 @@ export class Scheduler {
     if (conn === undefined) this.#connections.set(key, (conn = new Connection(key)));
     const id = this.#nextId;
     this.#nextId = (id + 1) >>> 0;
-    const req = new PendingRequest(id, server, frame, conn, peeked.pathAt, this.#opts.now());
+    const req = new PendingRequest(id, server, frame, conn, peeked.senderEnd, peeked.pathAt, this.#opts.now());
     this.#requests.set(id, req);
     this.#place(req, false);
     return true;
@@ -249,6 +286,7 @@ export class Scheduler {
     }
     if (conn.parked !== undefined) {
       for (const req of conn.parked) this.#forget(req);
+      this.#parked -= conn.parked.length;
       conn.parked = undefined;
       this.stats.notice('cancelled-queued');
     }
@@ -276,8 +314,11 @@ export class Scheduler {
    * A worker said HELLO. A new worker gets `capacity` credit minus what it reports still in flight from an earlier
    * registration; a known one (a repeated HELLO) keeps its requests and gets its capacity updated.
    */
-  hello(key: string, address: Buffer, capacity: number, inFlight: number, label: string): WorkerEntry {
+  hello(key: string, address: Buffer, claimed: number, inFlight: number, label: string): WorkerEntry {
     const now = this.#opts.now();
+    // A claim beyond the maximum would let one peer take every request (a HELLO says what it likes).
+    const capacity = Math.min(claimed, this.#opts.maxCredit);
+    if (capacity < claimed) this.stats.creditClamped += 1;
     let worker = this.#workers.get(key);
     if (worker === undefined) {
       worker = new WorkerEntry(key, address, capacity, label, now);
@@ -299,14 +340,25 @@ export class Scheduler {
     return worker;
   }
 
-  /** A reply frame for request `id` from `worker`: forwarded if that worker holds the request, else dropped. */
+  /**
+   * A reply frame for request `id` from `worker`: forwarded if that worker holds the request and the frame goes to
+   * that request's connection and no other (data, WebSocket frames, a close, an `X` control reply: anything to its
+   * own connection); anything else is dropped and counted. This is the one place a worker's bytes reach Mongrel2.
+   * NOTE: a write to other connections (push) is a separate, explicit command, never a reply.
+   */
   reply(worker: WorkerEntry, id: number, frame: Buffer): void {
     const req = this.#requests.get(id);
     if (req === undefined || req.worker !== worker) {
       this.stats.lateReplies += 1;
       return;
     }
+    if (!repliesOnlyTo(frame, req.frame, req.senderEnd, req.pathAt - 1)) {
+      this.stats.misaddressedReply(worker.label);
+      this.#effects.misaddressed(worker, req, frame);
+      return;
+    }
     req.replyStarted = true;
+    req.deadline = this.#opts.now() + this.#opts.requestTimeoutMs;
     this.#effects.reply(req.server, frame);
   }
 
@@ -320,6 +372,12 @@ export class Scheduler {
   done(worker: WorkerEntry, id: number): void {
     const req = this.#requests.get(id);
     if (req === undefined || req.worker !== worker) {
+      if (worker.expired.delete(id)) {
+        // Answered by the dispatcher at its timeout; the worker is done with it only now.
+        worker.used -= 1;
+        this.pump();
+        return;
+      }
       // A request of an earlier registration (see `hello`), or one already answered by the dispatcher.
       if (worker.foreign > 0) {
         worker.foreign -= 1;
@@ -376,6 +434,7 @@ export class Scheduler {
       }
     }
     worker.inFlight.clear();
+    worker.expired.clear();
     worker.used = 0;
     for (const conn of touched) {
       if (conn.worker === worker) conn.worker = undefined;
@@ -399,8 +458,13 @@ export class Scheduler {
     }
   }
 
-  /** Queued requests older than the queue timeout get a 503. */
+  /** Queued requests older than the queue timeout get a 503; requests at a worker past their deadline a 504. */
   expire(): void {
+    this.#expireQueue();
+    this.#expireInFlight();
+  }
+
+  #expireQueue(): void {
     const deadline = this.#opts.now() - this.#opts.queueTimeoutMs;
     if (this.#front.length > 0) {
       const keep: PendingRequest[] = [];
@@ -418,6 +482,38 @@ export class Scheduler {
       if (!req.cancelled) this.#expireQueued(req);
     }
     this.#compact();
+  }
+
+  /**
+   * Requests at workers past their deadline are answered by the dispatcher: 504, or a close (a WebSocket frame, a
+   * socket message, a reply already started). A scan of every in-flight request, done only once the earliest
+   * deadline seen by the previous scan has passed.
+   */
+  #expireInFlight(): void {
+    const now = this.#opts.now();
+    if (now < this.#nextDeadline) return;
+    let next = Infinity;
+    const due: PendingRequest[] = [];
+    for (const worker of this.#workers.values()) {
+      for (const req of worker.inFlight.values()) {
+        if (req.deadline <= now) due.push(req);
+        else if (req.deadline < next) next = req.deadline;
+      }
+    }
+    this.#nextDeadline = next;
+    for (const req of due) this.#timeOut(req);
+  }
+
+  #timeOut(req: PendingRequest): void {
+    const worker = req.worker;
+    if (worker === undefined) return;
+    worker.inFlight.delete(req.id);
+    worker.expired.add(req.id);
+    req.worker = undefined;
+    const conn = req.connection;
+    conn.inFlight -= 1;
+    this.#fail(req, req.replyStarted || answersWithClose(req.method) ? 'close' : 'timeout', 'request-timeout');
+    if (conn.inFlight === 0) this.#releaseConnection(conn);
   }
 
   /** Answer every queued and parked request (the dispatcher is stopping); returns how many. */
@@ -438,6 +534,7 @@ export class Scheduler {
         n += 1;
       }
       conn.parked = undefined;
+      this.#parked = 0;
       this.#dropIfIdle(conn);
     }
     return n;
@@ -453,7 +550,7 @@ export class Scheduler {
         n += 1;
       }
       worker.inFlight.clear();
-      worker.used = worker.foreign;
+      worker.used = worker.foreign + worker.expired.size;
     }
     this.#connections.clear();
     return n;
@@ -496,6 +593,7 @@ export class Scheduler {
     if (holder !== undefined) {
       if (holder.leaving || conn.parked !== undefined) {
         (conn.parked ??= []).push(req);
+        this.#parked += 1;
       } else if (!fromQueue && conn.queued > 0) {
         // An earlier request of this connection is still queued: never overtake it.
         this.#enqueue(req);
@@ -504,21 +602,24 @@ export class Scheduler {
       }
       return;
     }
-    if (!fromQueue && (conn.queued > 0 || this.#queued > 0)) {
+    const target = fromQueue || (conn.queued === 0 && this.#queued === 0) ? this.#mostFree() : undefined;
+    if (target !== undefined) {
+      this.#send(target, req);
+    } else if (!fromQueue && conn.queued === 0 && this.#queued >= this.#opts.queueLimit) {
+      // Shed at once (Envoy's overload manager, HAProxy's maxqueue): waiting could only end in a 503 later.
+      // A connection with requests already queued is not shed: a 503 now would overtake their replies.
+      this.#fail(req, this.#errorAction(req), 'queue-full');
+      this.#dropIfIdle(conn);
+    } else {
       this.#enqueue(req);
-      return;
     }
-    const target = this.#mostFree();
-    if (target === undefined) {
-      this.#enqueue(req);
-      return;
-    }
-    this.#send(target, req);
   }
 
   #send(worker: WorkerEntry, req: PendingRequest): void {
     if (!req.retried) this.#retryTokens = Math.min(RETRY_TOKEN_CAP, this.#retryTokens + RETRY_SHARE);
     req.worker = worker;
+    req.deadline = this.#opts.now() + this.#opts.requestTimeoutMs;
+    if (req.deadline < this.#nextDeadline) this.#nextDeadline = req.deadline;
     worker.inFlight.set(req.id, req);
     worker.used += 1;
     worker.lastPicked = ++this.#picks;
@@ -553,6 +654,7 @@ export class Scheduler {
     const parked = conn.parked;
     if (parked !== undefined) {
       conn.parked = undefined;
+      this.#parked -= parked.length;
       conn.queued += parked.length;
       this.#queued += parked.length;
       this.#front.push(...parked);

@@ -6,8 +6,12 @@
  */
 import type { ExpositionFamily } from '../metrics/exposition';
 
-/** Why the dispatcher answered a request itself (503 + Retry-After, or a close when the reply had started). */
-export const FAILURE_REASONS = ['queue-timeout', 'worker-lost', 'retry-budget', 'reply-cut', 'shutdown', 'reply-failed'] as const;
+/**
+ * Why the dispatcher answered a request itself: 503 + Retry-After (504 for `request-timeout`), or a close when the
+ * reply had started or the request is a WebSocket frame or socket message. `queue-full`: it arrived with the queue
+ * at `--queue-limit` (shed at once); `request-timeout`: its worker did not answer within `--request-timeout-ms`.
+ */
+export const FAILURE_REASONS = ['queue-timeout', 'queue-full', 'request-timeout', 'worker-lost', 'retry-budget', 'reply-cut', 'shutdown', 'reply-failed'] as const;
 /** One of {@link FAILURE_REASONS}. */
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
@@ -26,12 +30,23 @@ export const DISPATCHER_METRICS = Object.freeze({
   retries: { name: 'm2pool_dispatcher_retries_total', help: 'Requests of a lost worker handed to another worker.', kind: 'counter' },
   failures: { name: 'm2pool_dispatcher_failed_requests_total', help: 'Requests the dispatcher answered itself (503, or a close once the reply had started), by reason.', kind: 'counter', label: 'reason' },
   workersLost: { name: 'm2pool_dispatcher_workers_lost_total', help: 'Workers that disconnected or missed their heartbeat deadline while registered, by cause (left: it had asked to leave and held nothing, not a loss).', kind: 'counter', label: 'cause' },
-  lateReplies: { name: 'm2pool_dispatcher_late_replies_total', help: 'Replies from workers for requests already answered or re-dispatched: dropped.', kind: 'counter' },
+  lateReplies: { name: 'm2pool_dispatcher_late_replies_total', help: 'Replies from workers for requests already answered, timed out or re-dispatched: dropped.', kind: 'counter' },
+  misaddressedReplies: {
+    name: 'm2pool_dispatcher_misaddressed_replies_total',
+    help: 'Reply frames from a worker addressed to anything but the one connection of the request they answer: dropped, by worker slot (or "external").',
+    kind: 'counter',
+    label: 'worker',
+  },
+  creditClamped: { name: 'm2pool_dispatcher_credit_clamped_total', help: 'Worker registrations whose claimed capacity was cut to --max-worker-credit.', kind: 'counter' },
   notices: { name: 'm2pool_dispatcher_disconnect_notices_total', help: 'Mongrel2 disconnect notices, by what became of them.', kind: 'counter', label: 'outcome' },
   mongrel2Connected: { name: 'm2pool_dispatcher_mongrel2_servers_ready', help: 'Configured Mongrel2 servers connected and subscribed.', kind: 'gauge' },
   protocolErrors: { name: 'm2pool_dispatcher_protocol_errors_total', help: 'Malformed messages from workers or Mongrel2, skipped.', kind: 'counter' },
+  recovery: { name: 'm2pool_dispatcher_crash_recovery_total', help: 'After a predecessor dispatcher crashed: replies handed over by workers and forwarded, requests held by workers, connections closed (swept, a holder lost, a cut reply), hand-over entries refused.', kind: 'counter', label: 'outcome' },
   batches: { name: 'm2pool_dispatcher_worker_batches_total', help: 'Batch messages exchanged with workers, by direction (requests per batch = dispatched / out).', kind: 'counter', label: 'direction' },
 } as const);
+
+/** What a dispatcher did about requests of its crashed predecessor (docs/dispatch-protocol.md, "Dispatcher crash"). */
+export type RecoveryOutcome = 'handed-over' | 'held' | 'swept' | 'holder-lost' | 'cut' | 'refused';
 
 /** What became of a disconnect notice. */
 export type NoticeOutcome = 'routed' | 'cancelled-queued' | 'unclaimed';
@@ -41,6 +56,7 @@ export class DispatcherStats {
   received = 0;
   retries = 0;
   lateReplies = 0;
+  creditClamped = 0;
   protocolErrors = 0;
   /** Batches (multipart messages) sent to and received from workers: entries per batch = the batching factor. */
   batchesOut = 0;
@@ -49,6 +65,8 @@ export class DispatcherStats {
   readonly failures = new Map<FailureReason, number>();
   readonly workersLost = new Map<string, number>();
   readonly notices = new Map<NoticeOutcome, number>();
+  readonly misaddressed = new Map<string, number>();
+  readonly recovery = new Map<RecoveryOutcome, number>();
   /** Non-cumulative bucket counts; the last cell is above every bound. */
   readonly queueWaitBuckets = new Float64Array(QUEUE_WAIT_BUCKETS.length + 1);
   queueWaitSum = 0;
@@ -70,6 +88,16 @@ export class DispatcherStats {
 
   notice(outcome: NoticeOutcome): void {
     this.notices.set(outcome, (this.notices.get(outcome) ?? 0) + 1);
+  }
+
+  /** Count one reply frame of worker `label` that did not go to its request's connection. */
+  misaddressedReply(label: string): void {
+    this.misaddressed.set(label, (this.misaddressed.get(label) ?? 0) + 1);
+  }
+
+  /** Count `n` outcomes of taking over from a crashed predecessor. */
+  recovered(outcome: RecoveryOutcome, n = 1): void {
+    this.recovery.set(outcome, (this.recovery.get(outcome) ?? 0) + n);
   }
 
   workerLost(cause: string): void {
@@ -129,9 +157,12 @@ export function dispatcherFamilies(stats: DispatcherStats, gauges: DispatcherGau
     withLabel(M.failures, stats.failures),
     withLabel(M.workersLost, stats.workersLost),
     scalar(M.lateReplies, stats.lateReplies),
+    withLabel(M.misaddressedReplies, stats.misaddressed),
+    scalar(M.creditClamped, stats.creditClamped),
     withLabel(M.notices, stats.notices),
     scalar(M.mongrel2Connected, gauges.mongrel2Ready),
     scalar(M.protocolErrors, stats.protocolErrors),
+    withLabel(M.recovery, stats.recovery),
     withLabel(M.batches, new Map([['out', stats.batchesOut], ['in', stats.batchesIn]])),
   ];
 }

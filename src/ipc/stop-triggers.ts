@@ -8,6 +8,13 @@
 import type { Logger } from 'pino';
 import { ExitCode } from '../errors';
 
+/**
+ * The supervisor names itself (its pid) to the dispatcher it forks in this variable: only a child whose parent is
+ * that process defers its first signal to it. pm2 forks with an IPC channel too, and a dispatcher that took pm2 for
+ * its supervisor ignored pm2's SIGINT until pm2 SIGKILLed it 45 s later (issue #18, item 8).
+ */
+export const SUPERVISOR_PID_ENV = 'M2POOL_SUPERVISOR_PID';
+
 /** Drain budget when the supervisor vanished: finish quickly, never linger as an orphan. */
 export const ORPHAN_DRAIN_MS = 2_000;
 
@@ -24,7 +31,8 @@ export interface StopTriggers {
   /**
    * While a supervisor is connected, leave the first SIGTERM/SIGINT to it (it stops this child in its own order,
    * e.g. the dispatcher after the workers drained). A signal sent to the whole process group reaches every
-   * child at once; the supervisor's shutdown, or its channel dropping, still stops this one.
+   * child at once; the supervisor's shutdown, or its channel dropping, still stops this one. Only for a child
+   * forked by the m2pool supervisor ({@link SUPERVISOR_PID_ENV}), never for one pm2 runs.
    */
   readonly deferToSupervisor?: boolean;
 }

@@ -203,6 +203,28 @@ export function parseReply(buf: Buffer, maxTargets: number = MAX_REPLY_TARGETS):
   return { sender, extended, connIds, body: buf.subarray(end + 2) };
 }
 
+/**
+ * Whether reply `reply` goes to exactly one connection: the one a Mongrel2 request `request` came from. The request
+ * starts `UUID SP ID SP` (§2.1; `senderEnd` is the offset of its first space, `idEnd` of its second); the reply
+ * must start `UUID SP LEN ":" ["X "] ID "," SP` (§4.1, §4.5) with the same UUID and that one ID, byte for byte.
+ * Compares bytes in place (no allocation): the dispatcher runs it on every reply frame. Strict on purpose: an id
+ * list Mongrel2 would also read as that id (a trailing space, leading zeros) is refused; m2pool never writes one.
+ */
+export function repliesOnlyTo(reply: Buffer, request: Buffer, senderEnd: number, idEnd: number): boolean {
+  const idLength = idEnd - senderEnd - 1;
+  if (senderEnd <= 0 || idLength <= 0 || reply.length < idEnd + 4 || reply[senderEnd] !== 0x20) return false;
+  if (reply.compare(request, 0, senderEnd, 0, senderEnd) !== 0) return false;
+  let i = senderEnd + 1;
+  let len = 0;
+  while (i < reply.length && isDigit(reply[i]!) && i - senderEnd <= 9) len = len * 10 + reply[i++]! - 0x30;
+  if (i === senderEnd + 1 || reply[i] !== 0x3a) return false;
+  let at = i + 1;
+  if (len === idLength + 2 && reply[at] === 0x58 && reply[at + 1] === 0x20) at += 2;
+  else if (len !== idLength) return false;
+  const end = at + idLength;
+  return reply[end] === 0x2c && reply[end + 1] === 0x20 && reply.compare(request, senderEnd + 1, idEnd, at, end) === 0;
+}
+
 function isDigit(c: number): boolean {
   return c >= 0x30 && c <= 0x39;
 }

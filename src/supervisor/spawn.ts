@@ -5,12 +5,15 @@
  * @module
  */
 import { fork } from 'node:child_process';
+import { MAX_TIMER_MS } from '../config/checks';
 import type { PoolConfig } from '../config/schema';
 import { forkedDispatcherBind } from '../config/validate';
 import type { WorkerConfig } from '../config/worker-config';
 import { encodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
 import { workerConfigOf } from '../config/worker-config-of';
+import { DISPATCHER_DEFAULTS } from '../dispatch/options';
 import type { SupervisorMessage } from '../ipc/messages';
+import { SUPERVISOR_PID_ENV } from '../ipc/stop-triggers';
 
 /** The part of a `ChildProcess` the supervisor uses; unit tests supply an EventEmitter that looks like it. */
 export interface WorkerProcess {
@@ -99,10 +102,14 @@ export function dispatcherArgs(config: PoolConfig): string[] {
     'dispatcher',
     ...config.sendSpecs.flatMap((s) => ['--send-spec', s]),
     ...config.recvSpecs.flatMap((s) => ['--recv-spec', s]),
+    ...config.controlSpecs.flatMap((s) => ['--control-spec', s]),
     '--bind', bind,
     ...passThrough('--receive-hwm', config.receiveHwm),
     ...passThrough('--queue-limit', config.queueLimit),
     ...passThrough('--queue-timeout-ms', config.queueTimeoutMs),
+    ...passThrough('--backlog-limit', config.backlogLimit),
+    ...passThrough('--max-worker-credit', forkedMaxWorkerCredit(config)),
+    ...passThrough('--request-timeout-ms', forkedRequestTimeoutMs(config)),
     '--heartbeat-interval-ms', String(config.heartbeatIntervalMs),
     '--heartbeat-timeout-ms', String(config.heartbeatTimeoutMs),
     '--drain-timeout-ms', String(config.drainTimeoutMs),
@@ -112,9 +119,22 @@ export function dispatcherArgs(config: PoolConfig): string[] {
   ];
 }
 
-/** The spawn request of the pool's dispatcher (slot -1: it holds no worker slot). */
+/** The pool's own workers must never be clamped: the credit cap follows `maxInFlight` when that is larger. */
+function forkedMaxWorkerCredit(config: PoolConfig): number | undefined {
+  if (config.maxWorkerCredit !== undefined) return config.maxWorkerCredit;
+  return config.maxInFlight !== undefined && config.maxInFlight > DISPATCHER_DEFAULTS.maxWorkerCredit ? config.maxInFlight : undefined;
+}
+
+/** The dispatcher's deadline stays above the app's default deadline when the pool raises that. */
+function forkedRequestTimeoutMs(config: PoolConfig): number | undefined {
+  if (config.dispatcherRequestTimeoutMs !== undefined) return config.dispatcherRequestTimeoutMs;
+  const doubled = config.requestTimeoutMs === undefined ? 0 : Math.min(MAX_TIMER_MS, 2 * config.requestTimeoutMs);
+  return doubled > DISPATCHER_DEFAULTS.requestTimeoutMs ? doubled : undefined;
+}
+
+/** The spawn request of the pool's dispatcher (slot -1: it holds no worker slot); it names us as its supervisor. */
 export function dispatcherSpawnRequest(config: PoolConfig, generation: number): SpawnRequest {
-  return { slot: -1, generation, modulePath: config.workerModule, args: dispatcherArgs(config), env: {} };
+  return { slot: -1, generation, modulePath: config.workerModule, args: dispatcherArgs(config), env: { [SUPERVISOR_PID_ENV]: String(process.pid) } };
 }
 
 /** The full spawn request for `slot` in `generation`. */

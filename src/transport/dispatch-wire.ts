@@ -30,6 +30,16 @@ export const Command = {
   LEFT: 0x46, // 'F'
   /** dispatcher → worker: I do not know you (restarted, or I declared you dead): say HELLO again. */
   UNKNOWN: 0x55, // 'U'
+  /**
+   * worker → dispatcher: a hand-over (docs/dispatch-protocol.md, "Dispatcher crash"): batch frames whose entries
+   * are replies and holds for requests the worker got from a dispatcher that vanished (a different instance).
+   */
+  HANDOVER: 0x4f, // 'O'
+  /**
+   * dispatcher → worker: json {@link GoodbyeBody}, when it stops gracefully: it answered everything it gave you,
+   * so nothing of it may be handed over to its successor.
+   */
+  GOODBYE: 0x47, // 'G'
 } as const;
 
 /** Batch entry tags. Direction decides the meaning of the shared letter N. */
@@ -46,6 +56,18 @@ export const Tag = {
   RETRY_YES: 0x59, // 'Y'
   /** worker → dispatcher: request `id` must never be re-dispatched. */
   RETRY_NO: 0x4e, // 'N'
+  /**
+   * worker → dispatcher, in a HANDOVER: the worker still works on request `id` of the vanished dispatcher;
+   * payload = its client connection, `SENDER SP CONN_ID` as in the request.
+   */
+  HELD: 0x48, // 'H'
+  /** worker → dispatcher, in a HANDOVER: held request `id` needs nothing more (its replies came before). */
+  ENDED: 0x45, // 'E'
+  /**
+   * worker → dispatcher, in a HANDOVER: not every reply frame of request `id` could be kept: close its client
+   * connection (payload = the connection, as in HELD) rather than leave it with half a reply.
+   */
+  CUT: 0x43, // 'C'
 } as const;
 
 /** Bytes per index entry: tag (1), id (uint32 BE), server (uint16 BE), payload length (uint32 BE). */
@@ -61,6 +83,11 @@ export function toDispatcherHasPayload(tag: number): boolean {
   return tag === Tag.REPLY;
 }
 
+/** Worker → dispatcher, in a HANDOVER: replies and holds carry a payload. */
+export function handoverHasPayload(tag: number): boolean {
+  return tag === Tag.REPLY || tag === Tag.HELD || tag === Tag.CUT;
+}
+
 /** HELLO body. */
 export interface HelloBody {
   readonly v: number;
@@ -71,6 +98,12 @@ export interface HelloBody {
   readonly pid: number;
   readonly slot?: number | undefined;
   readonly generation?: number | undefined;
+  /**
+   * The instance of the dispatcher this worker was registered with when its connection dropped without a GOODBYE:
+   * that dispatcher may have died, and the worker keeps replies for its requests (a HANDOVER follows the WELCOME
+   * of a different instance).
+   */
+  readonly vanished?: string | undefined;
 }
 
 /** WELCOME body. */
@@ -82,6 +115,14 @@ export interface WelcomeBody {
   readonly ready: boolean;
   /** How often the worker must PING. */
   readonly heartbeatMs: number;
+  /** This dispatcher process (random, per start): a worker hands over only to a different instance. */
+  readonly instance?: string | undefined;
+}
+
+/** GOODBYE body. */
+export interface GoodbyeBody {
+  /** The instance that stops. */
+  readonly instance: string;
 }
 
 /** STATUS body. */
@@ -107,6 +148,13 @@ export function commandFrame(c: number): Buffer {
 /** A JSON body frame. */
 export function jsonFrame(body: object): Buffer {
   return Buffer.from(JSON.stringify(body));
+}
+
+/** `SENDER SP CONN_ID` of a Mongrel2 request frame (a view, no copy); the whole frame if it has no second space. */
+export function requestConnection(frame: Buffer): Buffer {
+  const first = frame.indexOf(0x20);
+  const second = first < 0 ? -1 : frame.indexOf(0x20, first + 1);
+  return second < 0 ? frame : frame.subarray(0, second);
 }
 
 /** Parse a JSON body frame into an object, or undefined if it is not one. */
@@ -160,15 +208,15 @@ export class BatchWriter {
     }
   }
 
-  /** `[command B, index, data]`, then start a new batch. */
-  take(): Buffer[] {
+  /** `[command B (or `command`: a HANDOVER has the same layout), index, data]`, then start a new batch. */
+  take(command: number = Command.BATCH): Buffer[] {
     // Both frames are fresh copies: a sent Buffer must never be reused (zeromq.js sends large Buffers zero-copy).
     const index = Buffer.from(this.#index.subarray(0, this.#length));
     const data = Buffer.concat(this.#payloads, this.#payloadBytes);
     this.#length = 0;
     this.#payloads = [];
     this.#payloadBytes = 0;
-    return [commandFrame(Command.BATCH), index, data];
+    return [commandFrame(command), index, data];
   }
 }
 

@@ -16,10 +16,12 @@ import {
   jsonFrame,
   parseJsonFrame,
   readBatch,
+  requestConnection,
   Tag,
   toWorkerHasPayload,
   WIRE_VERSION,
 } from './dispatch-wire';
+import { HandoverStore } from './handover-store';
 import { LinkSet } from './link-set';
 import type { Delivery, Link } from './transport';
 
@@ -50,15 +52,23 @@ export interface DispatcherTransportOptions {
 /** A request from the dispatcher: completion and retry hints go back as batch entries. */
 class RequestDelivery implements Delivery {
   #done = false;
+  /** Not every reply frame could be kept for a hand-over: its connection must be closed. */
+  broken = false;
+  /** The dispatcher instance its hold was announced to in a HANDOVER. */
+  announcedTo: string | undefined;
+  /** A reply frame of it went out to a live registration (the dead dispatcher may have forwarded it, or not). */
+  sentLive = false;
   constructor(
     readonly frame: Buffer,
     readonly server: number,
     readonly id: number,
     readonly link: DispatcherLink,
+    /** The dispatcher instance that sent it (undefined for a dispatcher that names none). */
+    readonly instance: string | undefined,
   ) {}
 
   send(frame: Buffer): Promise<void> {
-    return this.link.reply(this.id, this.server, frame);
+    return this.link.replyFor(this, frame);
   }
 
   retryable(allowed: boolean): void {
@@ -68,7 +78,7 @@ class RequestDelivery implements Delivery {
   done(): void {
     if (this.#done) return;
     this.#done = true;
-    this.link.completed(this.id, this.server);
+    this.link.completedFor(this);
   }
 }
 
@@ -137,6 +147,19 @@ export class DispatcherLink implements Link {
   readonly #onReadyChange: (ready: boolean) => void;
   #wasReady = false;
   readonly #flush = (): void => this.#flushBatch();
+  // --- dispatcher crash (docs/dispatch-protocol.md, "Dispatcher crash") ---
+  /** The instance of the dispatcher of the current registration (its WELCOME). */
+  #instance: string | undefined;
+  /** The last instance that said GOODBYE (it answered what it gave us: nothing of it is handed over). */
+  #goodbyeFrom: string | undefined;
+  /** Instances whose connection dropped without a GOODBYE: their requests' replies are kept for a successor. */
+  readonly #vanished = new Set<string>();
+  /** Requests handed to the runtime and not done (to announce the held ones of a vanished dispatcher). */
+  readonly #inProgress = new Set<RequestDelivery>();
+  readonly #handover = new HandoverStore();
+  #handoverScheduled = false;
+  /** Entries handed over to a successor dispatcher, since start. */
+  handedOver = 0;
 
   constructor(options: DispatcherTransportOptions, onReadyChange: (ready: boolean) => void) {
     this.#opts = options;
@@ -260,8 +283,77 @@ export class DispatcherLink implements Link {
     this.entry(Tag.DONE, id, server);
   }
 
+  /** Reply frames of `d`: to its dispatcher, or kept for a successor if that dispatcher vanished. */
+  replyFor(d: RequestDelivery, frame: Buffer): Promise<void> {
+    if (!this.#orphaned(d)) {
+      d.sentLive = true;
+      return this.reply(d.id, d.server, frame);
+    }
+    if (this.#closed) return Promise.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: link closed`));
+    // Its earlier frames went to the dead dispatcher, forwarded or not: the rest alone would be half a reply.
+    if (d.sentLive) d.broken = true;
+    if (!d.broken && !this.#handover.keepReply(d.id, d.server, frame, d.instance as string, Date.now())) d.broken = true;
+    this.#scheduleHandover();
+    return RESOLVED;
+  }
+
+  /** `d` needs nothing more. A request of a vanished dispatcher also ends its hold (or is cut) at the successor. */
+  completedFor(d: RequestDelivery): void {
+    this.#inProgress.delete(d);
+    if (this.#orphaned(d)) {
+      const instance = d.instance as string;
+      if (d.broken) this.#handover.keepMark(Tag.CUT, d.id, d.server, requestConnection(d.frame), instance, Date.now());
+      else if (d.announcedTo !== undefined) this.#handover.keepMark(Tag.ENDED, d.id, d.server, undefined, instance, Date.now());
+      this.#scheduleHandover();
+    }
+    this.completed(d.id, d.server);
+  }
+
+  /** Replies refused by the hand-over bounds or dropped for age, since start. */
+  get handoverDropped(): number {
+    return this.#handover.dropped;
+  }
+
+  #orphaned(d: RequestDelivery): boolean {
+    return d.instance !== undefined && this.#vanished.has(d.instance);
+  }
+
+  #scheduleHandover(): void {
+    if (this.#handoverScheduled) return;
+    this.#handoverScheduled = true;
+    setImmediate(() => this.#sendHandover());
+  }
+
+  /**
+   * To a dispatcher instance that is not one of the vanished: HELD for every request of a vanished one still being
+   * worked on (or waiting for a slot) and not yet announced to it, then what was kept (replies, ends, cuts). A
+   * separate command, never a BATCH: the successor did not hand these requests out, and accepts them only as a
+   * hand-over (docs/dispatch-protocol.md says why).
+   */
+  #sendHandover(): void {
+    this.#handoverScheduled = false;
+    const to = this.#instance;
+    if (!this.#welcomed || !this.#connected || to === undefined || this.#vanished.has(to) || this.#closed) return;
+    const writer = new BatchWriter();
+    const pending = [...this.#inProgress, ...this.#buffered];
+    for (const d of pending) {
+      if (d instanceof RequestDelivery && this.#orphaned(d) && !d.broken && d.announcedTo !== to) {
+        d.announcedTo = to;
+        writer.add(Tag.HELD, d.id, d.server, requestConnection(d.frame));
+      }
+    }
+    for (const e of this.#handover.take(Date.now())) writer.add(e.tag, e.id, e.server, e.payload);
+    if (writer.entries === 0) return;
+    this.handedOver += writer.entries;
+    this.#flushBatch();
+    this.#queue(writer.take(Command.HANDOVER), undefined);
+  }
+
   #handOut(delivery: Delivery): Delivery {
-    if (delivery instanceof RequestDelivery) this.#active += 1;
+    if (delivery instanceof RequestDelivery) {
+      this.#active += 1;
+      this.#inProgress.add(delivery);
+    }
     return delivery;
   }
 
@@ -294,6 +386,11 @@ export class DispatcherLink implements Link {
 
   #onDisconnected(): void {
     this.#connected = false;
+    // Gone without a GOODBYE: the dispatcher may have died. What it gave us is finished and kept for a successor
+    // (its own HELLO says so); if it was only the connection, that same instance will welcome us back and the
+    // kept replies are dropped (it answered those requests itself when it lost us).
+    const vanished = this.#welcomed && this.#instance !== undefined && this.#goodbyeFrom !== this.#instance;
+    if (vanished) this.#vanished.add(this.#instance as string);
     this.#forgetRegistration();
     // A leaving worker whose dispatcher went away will get no LEFT.
     if (!this.#receiving) this.#finishLeave();
@@ -302,12 +399,17 @@ export class DispatcherLink implements Link {
 
   /**
    * The dispatcher no longer knows us (it restarted, or declared us dead): what it sent and we have not handed out
-   * yet was already answered or re-dispatched by it, so it is dropped here; say HELLO again (on reconnection).
+   * yet was already answered or re-dispatched by it, so it is dropped here, unless it came from a dispatcher that
+   * vanished (handed over when done); say HELLO again (on reconnection).
    */
   #forgetRegistration(): void {
     this.#welcomed = false;
     this.#helloSent = false;
+    this.#instance = undefined;
+    // Except requests of a vanished dispatcher: nobody else will answer them (their replies are handed over).
+    const keep = this.#buffered.filter((d) => d instanceof RequestDelivery && this.#orphaned(d));
     this.#buffered.length = 0;
+    this.#buffered.push(...keep);
     clearInterval(this.#pingTimer);
     this.#pingTimer = undefined;
   }
@@ -323,6 +425,7 @@ export class DispatcherLink implements Link {
       pid: process.pid,
       ...(slot === undefined ? {} : { slot }),
       ...(generation === undefined ? {} : { generation }),
+      ...(this.#vanished.size === 0 ? {} : { vanished: [...this.#vanished].at(-1) }),
     });
   }
 
@@ -346,19 +449,31 @@ export class DispatcherLink implements Link {
         if (!this.#welcomed) return; // sent to an earlier registration
         readBatch(frames, 0, toWorkerHasPayload, (tag, id, server, payload) => {
           if (payload === undefined) return;
-          if (tag === Tag.REQUEST) this.#deliver(new RequestDelivery(payload, server, id, this));
+          if (tag === Tag.REQUEST) this.#deliver(new RequestDelivery(payload, server, id, this, this.#instance));
           else if (tag === Tag.NOTICE) this.#deliver(new NoticeDelivery(payload, server, this));
         });
         return;
       }
       case Command.WELCOME: {
         const body = parseJsonFrame(frames[1]) ?? {};
+        const instance = body['instance'];
+        this.#instance = typeof instance === 'string' && instance.length > 0 ? instance : undefined;
+        // Welcomed back by the same instance: it lived, and answered what it gave us itself.
+        if (this.#instance !== undefined && this.#vanished.delete(this.#instance)) this.#handover.forget(this.#instance);
         this.#welcomed = true;
         this.#dispatcherReady = body['ready'] === true;
         this.#startPinging(intField(body, 'heartbeatMs', 1_000));
         // A LEAVE sent before this registration went to a dispatcher that forgot us: say it again.
         if (!this.#receiving && !this.#left) this.#control(Command.LEAVE);
+        if (this.#vanished.size > 0) this.#scheduleHandover();
         this.#notify();
+        return;
+      }
+      case Command.GOODBYE: {
+        const instance = parseJsonFrame(frames[1])?.['instance'];
+        if (typeof instance !== 'string') return;
+        this.#goodbyeFrom = instance;
+        if (this.#vanished.delete(instance)) this.#handover.forget(instance);
         return;
       }
       case Command.STATUS:

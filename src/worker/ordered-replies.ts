@@ -2,6 +2,11 @@
  * Mongrel2 forwards pipelined requests of one connection at once, under one connection id, and writes
  * replies in the order handlers send them (docs/mongrel2.md §3.7). So replies are ordered per
  * connection: a later request's bytes wait until every earlier request on that connection has finished.
+ *
+ * A request is reported settled (its transport `done()`: a dispatcher's DONE) only once every write and close it
+ * made was handed over by the writer, not merely started: a writer may hold bytes back (WebSocket replies are
+ * coalesced and paced per connection, `reply-coalescer.ts`), and a DONE that overtakes its request's reply makes
+ * the dispatcher drop that reply as late (issue #18: back-to-back WebSocket messages lost their echoes).
  * @module
  */
 import type { ReplySink } from '../http/sink';
@@ -26,6 +31,10 @@ class Slot implements OrderedSink {
   /** The connection's next request (the queue is a linked list: no array per connection and request). */
   next: Slot | undefined = undefined;
   readonly buffered: Pending[] = [];
+  /** Writes and closes handed to the writer whose promise has not settled yet. */
+  #unsettled = 0;
+  /** `release()` was called: tell `settled` once `#unsettled` is 0. */
+  #released = false;
   constructor(
     private readonly writer: ReplySink,
     private readonly onFinish: (slot: Slot) => void,
@@ -33,15 +42,21 @@ class Slot implements OrderedSink {
   ) {}
 
   write(data: Buffer): Promise<void> {
-    if (this.head) return this.writer.write(data);
+    if (this.head) return this.#track(this.writer.write(data));
     this.buffered.push({ kind: 'write', data });
     return Promise.resolve();
   }
 
   close(): Promise<void> {
-    if (this.head) return this.writer.close();
+    if (this.head) return this.#track(this.writer.close());
     this.buffered.push({ kind: 'close' });
     return Promise.resolve();
+  }
+
+  /** The request left the connection's queue: tell `settled` once everything it wrote was handed over. */
+  release(): void {
+    this.#released = true;
+    if (this.#unsettled === 0) this.#settle();
   }
 
   finish(): void {
@@ -54,8 +69,32 @@ class Slot implements OrderedSink {
   promote(): void {
     this.head = true;
     for (const op of this.buffered.splice(0)) {
-      void (op.kind === 'write' ? this.writer.write(op.data) : this.writer.close()).catch(() => undefined);
+      void this.#track(op.kind === 'write' ? this.writer.write(op.data) : this.writer.close()).catch(() => undefined);
     }
+  }
+
+  #track(op: Promise<void>): Promise<void> {
+    if (this.settled === undefined) return op;
+    this.#unsettled += 1;
+    // A rejected write is settled too (its failure was reported by the writer): the request is still done.
+    op.then(
+      () => this.#opSettled(),
+      () => this.#opSettled(),
+    );
+    return op;
+  }
+
+  #opSettled(): void {
+    this.#unsettled -= 1;
+    if (this.#released && this.#unsettled === 0) this.#settle();
+  }
+
+  #settle(): void {
+    const settled = this.settled;
+    if (settled === undefined) return;
+    this.#released = false;
+    this.#unsettled = -1; // never again
+    settled.done();
   }
 }
 
@@ -65,8 +104,9 @@ export class OrderedReplies {
   readonly #queues = new Map<string, Slot>();
 
   /**
-   * Open the sink of a new request on connection `key`. `settled.done()` is called once the request finished and
-   * its replies left this queue: at `finish()` for the connection's head, later for a request that waited its turn.
+   * Open the sink of a new request on connection `key`. `settled.done()` is called once the request finished, its
+   * replies left this queue (at `finish()` for the connection's head, later for a request that waited its turn)
+   * and the writer settled every write and close of it.
    */
   open(key: string, writer: ReplySink, settled?: Settled): OrderedSink {
     const slot = new Slot(writer, (s) => this.#finished(key, s), settled);
@@ -88,12 +128,12 @@ export class OrderedReplies {
 
   #finished(key: string, slot: Slot): void {
     if (this.#queues.get(key) !== slot) return; // a later slot finished early: it waits its turn
-    slot.settled?.done();
+    slot.release();
     for (let next = slot.next; next !== undefined; next = next.next) {
       this.#queues.set(key, next);
       next.promote();
       if (!next.done) return;
-      next.settled?.done();
+      next.release();
     }
     this.#queues.delete(key);
   }

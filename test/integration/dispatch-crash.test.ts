@@ -1,6 +1,6 @@
 /**
  * A dead or hung worker's requests are never left hanging:
- * - kill -9 under POST load: the killed worker's in-flight POSTs are answered 503 (with Retry-After) within 1 s,
+ * - kill -9 under POST load: the killed worker's in-flight POSTs are answered 503 (with Retry-After) at once,
  *   each exactly once, and nothing else fails;
  * - SIGSTOP under GET load: the stopped worker's requests are answered (retried elsewhere, or 503) by the
  *   heartbeat deadline, and when it resumes its late replies are dropped, never sent as second answers.
@@ -17,7 +17,7 @@ import { waitFor } from '../helpers/wait-for';
 
 const SLOW_APP = path.join(REPO_ROOT, 'dist/test/fixtures/slow-post-app.js');
 
-test('kill -9 under POST load: its in-flight requests get 503 within 1 s, once; nothing else fails', { timeout: 40_000 }, async (t) => {
+test('kill -9 under POST load: its in-flight requests get 503 at once (no later than the slowest answer), once; nothing else fails', { timeout: 40_000 }, async (t) => {
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
   const dispatcher = await startTestDispatcher(m2);
@@ -48,9 +48,14 @@ test('kill -9 under POST load: its in-flight requests get 503 within 1 s, once; 
   const lost = await dispatcher.proc.waitForLog((l) => l['event'] === 'dispatcher.worker.lost');
   // (+1: the log's clock has millisecond resolution.)
   const lostAt = Date.parse(String(lost['time'])) - performance.timeOrigin + 1;
+  // "At once" without a wall-clock bound (issue 18, item 10): a 503 is the dispatcher's answer at the moment it
+  // saw the death, so it reaches its client no later than the slowest ordinary answer of this same run takes from
+  // send to answer (which includes the 100 ms of work a 503 does not wait for).
+  const slowestAnswer = Math.max(...results.filter((r) => r.status === 200).map((r) => r.endedAt - r.sentAt));
   for (const r of unavailable) {
     assert.ok(r.sentAt < lostAt, `only requests sent before the dispatcher saw the death got 503 (sent ${Math.round(r.sentAt - lostAt)} ms after)`);
-    assert.ok(r.endedAt - killedAt < 1_000, `503 came ${Math.round(r.endedAt - killedAt)} ms after the kill`);
+    assert.ok(r.endedAt > killedAt, 'a 503 came after the kill');
+    assert.ok(r.endedAt - lostAt <= slowestAnswer, `503 came ${Math.round(r.endedAt - lostAt)} ms after the dispatcher saw the death; the slowest answer took ${Math.round(slowestAnswer)} ms`);
   }
   // The dispatcher answered exactly those (a POST is never retried) and no late reply went out.
   await dispatcher.proc.stop();
@@ -91,9 +96,15 @@ test('SIGSTOP under GET load: its requests are answered by the heartbeat deadlin
 
   const problems = results.filter((r) => r.problem !== undefined);
   assert.deepEqual(problems.slice(0, 5), [], `${problems.length} requests failed`);
-  const slowest = Math.max(...results.filter((r) => r.sentAt < stoppedAt).map((r) => r.endedAt - stoppedAt));
-  // Deadline + the sweep period + a retried 50 ms request; far below "minutes".
-  assert.ok(slowest < HEARTBEAT_TIMEOUT_MS + 600, `a request in flight at the stop was answered ${Math.round(slowest)} ms after it`);
+  // Answered by the heartbeat deadline, measured in this run rather than by a wall-clock bound (issue 18, item
+  // 10): every request in flight at the stop ended once the dispatcher declared the worker lost plus the slowest
+  // ordinary answer of the run (a retried request is one more ordinary request).
+  const lostLine = await dispatcher.proc.waitForLog((l) => l['event'] === 'dispatcher.worker.lost');
+  const lostAt = Date.parse(String(lostLine['time'])) - performance.timeOrigin + 1;
+  assert.ok(lostAt - stoppedAt >= HEARTBEAT_TIMEOUT_MS - 1, 'declared lost by the heartbeat deadline, not before');
+  const slowestAnswer = Math.max(...results.filter((r) => r.status === 200 && r.sentAt > lostAt).map((r) => r.endedAt - r.sentAt));
+  const slowest = Math.max(...results.filter((r) => r.sentAt < stoppedAt).map((r) => r.endedAt - lostAt));
+  assert.ok(slowest <= slowestAnswer, `a request in flight at the stop was answered ${Math.round(slowest)} ms after the loss; the slowest answer took ${Math.round(slowestAnswer)} ms`);
   assert.ok(results.filter((r) => r.status === 200).length + results.filter((r) => r.status === 503).length === results.length);
   await dispatcher.proc.stop();
   const exit = await dispatcher.proc.waitForLog((l) => l['msg'] === 'dispatcher.exit');
@@ -102,7 +113,7 @@ test('SIGSTOP under GET load: its requests are answered by the heartbeat deadlin
   assert.deepEqual(lost.map((l) => l['cause']), ['heartbeat-timeout']);
 });
 
-test('dispatcher kill -9 under load: a new dispatcher on the same endpoint serves within 2 s, workers reconnect by themselves', { timeout: 40_000 }, async (t) => {
+test('dispatcher kill -9 under load: a new dispatcher on the same endpoint serves again, workers reconnect by themselves', { timeout: 40_000 }, async (t) => {
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
   const first = await startTestDispatcher(m2);
@@ -138,7 +149,13 @@ test('dispatcher kill -9 under load: a new dispatcher on the same endpoint serve
   const results = await load.stop();
 
   t.diagnostic(`served again ${Math.round(firstAnswer - killedAt)} ms after the kill`);
-  assert.ok(firstAnswer - killedAt < 2_000, `served again ${Math.round(firstAnswer - killedAt)} ms after the kill`);
+  // Order and outcome, not a wall-clock bound (issue 18, item 10): the pool answered again (waitFor above), through
+  // the new dispatcher, with the same worker processes, which registered with it by themselves.
+  const secondReady = await restarted.proc.waitForLog((l) => l['msg'] === 'dispatcher.ready');
+  assert.ok(Date.parse(String(secondReady['time'])) - performance.timeOrigin >= killedAt - 1, 'the new dispatcher came up after the kill');
+  assert.deepEqual(workers.map((w) => w.child.exitCode), [null, null], 'the workers were not restarted');
+  const registered = restarted.proc.logs.filter((l) => l['msg'] === 'worker registered').map((l) => l['workerPid']).sort();
+  assert.deepEqual(registered, workers.map((w) => w.pid).sort());
   // What the crash lost: requests passing through the dead dispatcher (their clients time out); at most one per
   // client here. Requests sent once the new dispatcher answered do not fail.
   const lost = results.filter((r) => r.problem !== undefined);

@@ -121,7 +121,7 @@ test('every config field has a validator entry and a unique flag and env name', 
   const full = validateConfig({
     app: 'a', adminTokenFile: 'f', maxInFlight: 1, receiveHwm: 1, requestTimeoutMs: 1, uploadDir: 'd', uploadStore: '/t/upload.XXXXXX', uploadThreshold: 1, requestLogLevel: 'info', metrics: 'off',
     dispatcherBind: 'tcp://0.0.0.0:7000', curveSecretFile: 'k', curveServerKeyFile: 'k.pub', curveAuthorizedDir: 'keys', queueLimit: 5, queueTimeoutMs: 5,
-    autoscale: { min: 1, max: 2 },
+    backlogLimit: 20, maxWorkerCredit: 4, dispatcherRequestTimeoutMs: 2, autoscale: { min: 1, max: 2 },
   });
   // A pool joining a remote dispatcher has no bind of its own: `dispatcher` is checked on a second config.
   const remote = validateConfig({ app: 'a', dispatcher: 'tcp://10.0.0.1:7000', insecure: true });
@@ -135,6 +135,23 @@ test('every config field has a validator entry and a unique flag and env name', 
   }
   assert.equal(CONFIG_FIELDS.find((f) => f.key === 'restartBackoff.initialMs')?.env, 'M2POOL_RESTART_BACKOFF_INITIAL_MS');
   assert.equal(CONFIG_FIELDS.find((f) => f.key === 'sendSpecs')?.flag, 'send-spec');
+});
+
+test('dispatcher pass-through: backlogLimit ≥ queueLimit, maxWorkerCredit ≥ maxInFlight, its request timeout above the app deadline (#18)', () => {
+  const issues = (raw: Record<string, unknown>): string[] => {
+    try {
+      validateConfig({ app: 'a', ...raw });
+      return [];
+    } catch (err) {
+      return (err as { issues: string[] }).issues;
+    }
+  };
+  assert.deepEqual(issues({ queueLimit: 10, backlogLimit: 10, maxInFlight: 8, maxWorkerCredit: 8, requestTimeoutMs: 1_000, dispatcherRequestTimeoutMs: 1_001 }), []);
+  const found = issues({ queueLimit: 10, backlogLimit: 9, maxInFlight: 8, maxWorkerCredit: 7, requestTimeoutMs: 1_000, dispatcherRequestTimeoutMs: 1_000 });
+  assert.equal(found.length, 3, found.join('\n'));
+  assert.match(found.join('\n'), /backlogLimit.*below queueLimit/);
+  assert.match(found.join('\n'), /maxWorkerCredit.*below maxInFlight/);
+  assert.match(found.join('\n'), /dispatcherRequestTimeoutMs.*above requestTimeoutMs/);
 });
 
 test('uploadStore must be an absolute mkstemp template; uploadThreshold a non-negative integer', () => {

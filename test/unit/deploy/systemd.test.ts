@@ -66,7 +66,7 @@ describe('systemd units', () => {
     const start = one(s, 'ExecStart') ?? '';
     assert.match(start, / start --app \S+ --dispatcher \$\{M2POOL_DISPATCHER_ENDPOINT\} --curve-server-key-file \S+dispatcher\.pub --curve-secret-file \S+pool\.key/);
     const dispatcher = one(settings('m2pool-dispatcher.service'), 'ExecStart') ?? '';
-    assert.match(dispatcher, / dispatcher --send-spec ipc:\/\/\/var\/lib\/m2pool\/mongrel2\/run\/requests --recv-spec ipc:\/\/\/var\/lib\/m2pool\/mongrel2\/run\/replies --bind \S+ --curve-secret-file \S+dispatcher\.key --curve-authorized-dir \S+ --admin \S+/);
+    assert.match(dispatcher, / dispatcher --send-spec ipc:\/\/\/var\/lib\/m2pool\/mongrel2\/run\/requests --recv-spec ipc:\/\/\/var\/lib\/m2pool\/mongrel2\/run\/replies --control-spec ipc:\/\/\/var\/lib\/m2pool\/mongrel2\/run\/control --bind \S+ --curve-secret-file \S+dispatcher\.key --curve-authorized-dir \S+ --admin \S+/);
     // The dispatcher reads the run directory Mongrel2 writes its ipc sockets to.
     assert.match(one(settings('m2pool-mongrel2.service'), 'ExecStart') ?? '', / mongrel2 --config \S+mongrel2\.conf --run-dir \/var\/lib\/m2pool\/mongrel2$/);
   });

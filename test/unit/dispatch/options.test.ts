@@ -22,6 +22,16 @@ test('dispatcher defaults: an ipc endpoint in the run directory, queue 1000 / 30
   assert.equal(o.insecure, false);
 });
 
+test('load shedding and worker limits (#18): backlog 4 × the queue limit unless given and never below it; credit cap 1024; request timeout 60 s', () => {
+  const o = readDispatcherOptions({ ...SPECS });
+  assert.deepEqual([o.backlogLimit, o.maxWorkerCredit, o.requestTimeoutMs], [4_000, 1_024, 60_000]);
+  assert.equal(readDispatcherOptions({ ...SPECS, 'queue-limit': '10' }).backlogLimit, 40);
+  const set = readDispatcherOptions({ ...SPECS, 'queue-limit': '10', 'backlog-limit': '10', 'max-worker-credit': '3', 'request-timeout-ms': '1500' });
+  assert.deepEqual([set.backlogLimit, set.maxWorkerCredit, set.requestTimeoutMs], [10, 3, 1_500]);
+  assert.throws(() => readDispatcherOptions({ ...SPECS, 'queue-limit': '10', 'backlog-limit': '9' }), /--backlog-limit \(9\) must be at least --queue-limit \(10\)/);
+  assert.throws(() => readDispatcherOptions({ ...SPECS, 'max-worker-credit': '0' }), /max-worker-credit/);
+});
+
 test('a tcp:// bind needs CURVE keys (both files) unless --insecure; problems are listed together', () => {
   assert.throws(() => readDispatcherOptions({ ...SPECS, bind: 'tcp://0.0.0.0:9899' }), /refusing to bind tcp:\/\/0\.0\.0\.0:9899 without CURVE keys/);
   assert.equal(readDispatcherOptions({ ...SPECS, bind: 'tcp://0.0.0.0:9899', insecure: true }).insecure, true);

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { RetryHint, Scheduler, type FailureAction, type PendingRequest, type SchedulerEffects, type WorkerEntry } from '../../../src/dispatch/scheduler';
 import type { FailureReason } from '../../../src/dispatch/stats';
+import { encodeClose, encodeCtl, encodeReply } from '../../../src/protocol/reply-writer';
 
 const SENDER = '34f9ceee-cd52-4b7f-b197-88bf2f0ec378';
 
@@ -12,6 +13,11 @@ const SENDER = '34f9ceee-cd52-4b7f-b197-88bf2f0ec378';
 function request(connId: number, method = 'GET', path = '/x'): Buffer {
   const headers = `6:METHOD,${method.length}:${method},4:PATH,${path.length}:${path},`;
   return Buffer.from(`${SENDER} ${connId} ${path} ${headers.length}:${headers}}0:,`);
+}
+
+/** A worker's reply frame to `connIds` of `sender`. */
+function replyTo(connIds: number | number[], body: string, sender = SENDER): Buffer {
+  return encodeReply(sender, typeof connIds === 'number' ? [connIds] : connIds, body)[0]!;
 }
 
 /** Mongrel2's disconnect notice (JSON headers). */
@@ -30,6 +36,7 @@ class Recorder implements SchedulerEffects {
   readonly replies: Buffer[] = [];
   readonly failures: Array<{ connId: string; action: FailureAction; reason: FailureReason }> = [];
   readonly lost: string[] = [];
+  readonly misaddressedLog: Array<{ worker: string; connId: string }> = [];
   request(worker: WorkerEntry, req: PendingRequest): void {
     this.sent.push({ worker: worker.key, req });
   }
@@ -45,17 +52,37 @@ class Recorder implements SchedulerEffects {
   workerLost(worker: WorkerEntry): void {
     this.lost.push(worker.key);
   }
+  misaddressed(worker: WorkerEntry, req: PendingRequest): void {
+    this.misaddressedLog.push({ worker: worker.key, connId: req.connectionId.split(' ')[1] ?? '' });
+  }
   /** Requests sent to `worker`, as connection ids. */
   to(worker: string): string[] {
     return this.sent.filter((s) => s.worker === worker).map((s) => s.req.connectionId.split(' ')[1] ?? '');
   }
 }
 
-function setup(options: { queueLimit?: number; queueTimeoutMs?: number } = {}) {
+interface SetupOptions {
+  readonly queueLimit?: number;
+  readonly backlogLimit?: number;
+  readonly queueTimeoutMs?: number;
+  readonly maxCredit?: number;
+  readonly requestTimeoutMs?: number;
+}
+
+function setup(options: SetupOptions = {}) {
   let now = 0;
   const effects = new Recorder();
+  const queueLimit = options.queueLimit ?? 100;
   const scheduler = new Scheduler(
-    { queueLimit: options.queueLimit ?? 100, queueTimeoutMs: options.queueTimeoutMs ?? 1_000, heartbeatTimeoutMs: 3_000, now: () => now },
+    {
+      queueLimit,
+      backlogLimit: options.backlogLimit ?? queueLimit * 4,
+      queueTimeoutMs: options.queueTimeoutMs ?? 1_000,
+      maxCredit: options.maxCredit ?? 1_024,
+      requestTimeoutMs: options.requestTimeoutMs ?? 60_000,
+      heartbeatTimeoutMs: 3_000,
+      now: () => now,
+    },
     effects,
   );
   const worker = (key: string, capacity: number, inFlight = 0): WorkerEntry => scheduler.hello(key, Buffer.from(key), capacity, inFlight, key);
@@ -121,16 +148,42 @@ describe('scheduler: placement', () => {
     assert.ok(Math.abs(scheduler.stats.queueWaitSum - 0.08) < 1e-9, `waits add up to 2 × 40 ms, got ${scheduler.stats.queueWaitSum}`);
   });
 
-  test('at the queue limit the scheduler stops accepting, below it accepts again', () => {
+  test('past the queue limit a new request is answered 503 at once (queue-full), and reading goes on', () => {
     const { scheduler, effects, worker } = setup({ queueLimit: 2 });
     const a = worker('a', 1);
     scheduler.arrive(0, request(1));
-    assert.equal(scheduler.accepting, true);
     scheduler.arrive(0, request(2));
     scheduler.arrive(0, request(3));
-    assert.equal(scheduler.accepting, false);
+    assert.equal(scheduler.queueDepth, 2);
+    assert.deepEqual(effects.failures, []);
+    scheduler.arrive(0, request(4));
+    scheduler.arrive(0, request(5, 'WEBSOCKET'));
+    assert.deepEqual(effects.failures, [
+      { connId: '4', action: 'error', reason: 'queue-full' },
+      { connId: '5', action: 'close', reason: 'queue-full' },
+    ]);
+    assert.equal(scheduler.accepting, true, 'overload is answered, not left unread in Mongrel2');
+    assert.equal(scheduler.pending, 3, 'a shed request is forgotten');
     scheduler.done(a, effects.sent[0]!.req.id);
+    assert.deepEqual(effects.to('a'), ['1', '2'], 'the queue keeps its order');
+    scheduler.arrive(0, request(6));
+    assert.equal(scheduler.queueDepth, 2, 'room again: queued');
+  });
+
+  test('a connection with requests queued is not shed (a 503 would overtake them); the backlog limit stops reading', () => {
+    const { scheduler, effects, worker } = setup({ queueLimit: 2, backlogLimit: 4 });
+    worker('a', 1);
+    scheduler.arrive(0, request(1));
+    scheduler.arrive(0, request(2));
+    scheduler.arrive(0, request(3));
+    // Pipelined requests of connection 3, whose first request is queued: queued behind it, past the queue limit.
+    scheduler.arrive(0, request(3));
+    assert.deepEqual(effects.failures, []);
+    assert.equal(scheduler.queueDepth, 3);
     assert.equal(scheduler.accepting, true);
+    scheduler.arrive(0, request(3));
+    assert.equal(scheduler.queueDepth, 4);
+    assert.equal(scheduler.accepting, false, 'at the backlog limit the dispatcher stops reading: the memory bound');
   });
 
   test('queued requests past the queue timeout get a 503 (queue-timeout); younger ones stay', () => {
@@ -170,7 +223,7 @@ describe('scheduler: lost workers', () => {
     scheduler.arrive(0, request(1, 'GET'));
     scheduler.arrive(0, request(2, 'POST'));
     scheduler.arrive(0, request(3, 'GET'));
-    scheduler.reply(a, effects.sent[2]!.req.id, Buffer.from('partial'));
+    scheduler.reply(a, effects.sent[2]!.req.id, replyTo(3, 'partial'));
     assert.equal(effects.replies.length, 1);
     worker('b', 10);
     scheduler.lost(a, 'disconnected');
@@ -232,8 +285,8 @@ describe('scheduler: lost workers', () => {
     assert.equal(effects.failures.length, 1);
     // a resumes (same routing id, registers again) and answers both: neither reply reaches Mongrel2.
     const again = worker('a', 10, 2);
-    scheduler.reply(again, get!, Buffer.from('late GET reply'));
-    scheduler.reply(again, post!, Buffer.from('late POST reply'));
+    scheduler.reply(again, get!, replyTo(1, 'late GET reply'));
+    scheduler.reply(again, post!, replyTo(2, 'late POST reply'));
     assert.equal(effects.replies.length, 0);
     assert.equal(scheduler.stats.lateReplies, 2);
     // Its DONEs give back the credit its HELLO said was still in use, not b's request.
@@ -243,8 +296,8 @@ describe('scheduler: lost workers', () => {
     assert.equal(again.used, 0);
     assert.equal(b.used, 1);
     // b's reply for the retried GET is the one that goes out.
-    scheduler.reply(b, get!, Buffer.from('GET reply'));
-    assert.deepEqual(effects.replies.map(String), ['GET reply']);
+    scheduler.reply(b, get!, replyTo(1, 'GET reply'));
+    assert.deepEqual(effects.replies, [replyTo(1, 'GET reply')]);
   });
 
   test('a reply after DONE, or for an unknown id, is dropped', () => {
@@ -253,10 +306,117 @@ describe('scheduler: lost workers', () => {
     scheduler.arrive(0, request(1));
     const id = effects.sent[0]!.req.id;
     scheduler.done(a, id);
-    scheduler.reply(a, id, Buffer.from('after done'));
-    scheduler.reply(a, id + 1000, Buffer.from('never sent'));
+    scheduler.reply(a, id, replyTo(1, 'after done'));
+    scheduler.reply(a, id + 1000, replyTo(1, 'never sent'));
     assert.equal(effects.replies.length, 0);
     assert.equal(scheduler.stats.lateReplies, 2);
+  });
+});
+
+describe('scheduler: what a worker may do (#18 item 4)', () => {
+  test('a reply goes out only to the connection of the request it answers; anything else is dropped and counted', () => {
+    const { scheduler, effects, worker } = setup();
+    const a = worker('a', 10);
+    scheduler.arrive(0, request(7, 'WEBSOCKET'));
+    scheduler.arrive(0, request(8));
+    const id = effects.sent[0]!.req.id;
+    const own = [
+      replyTo(7, 'frame one'),
+      replyTo(7, 'frame two'), // several frames of one request (WebSocket frames, body chunks)
+      encodeCtl(SENDER, [7], { 'keep-alive': null })[0]!, // an X control reply to its own connection
+      encodeClose(SENDER, [7])[0]!, // the close message
+    ];
+    for (const frame of own) scheduler.reply(a, id, frame);
+    assert.deepEqual(effects.replies, own);
+    const misaddressed = [
+      replyTo(8, 'to the other request of this worker'),
+      replyTo(9, 'to a connection nobody gave it'),
+      replyTo([7, 8], 'to its own and another'),
+      replyTo([8, 7], 'to another and its own'),
+      replyTo(7, 'right id, other server', 'aaaaaaaa-cd52-4b7f-b197-88bf2f0ec378'),
+      Buffer.from(`${SENDER} 3:7 7, trailing id`),
+      Buffer.from(`${SENDER} 2:07, leading zero`),
+      Buffer.from(`${SENDER} 1:7,no space`),
+      Buffer.from(`${SENDER} 1:7`),
+      Buffer.from('garbage'),
+      Buffer.alloc(0),
+    ];
+    for (const frame of misaddressed) scheduler.reply(a, id, frame);
+    assert.equal(effects.replies.length, own.length, 'none of them reached Mongrel2');
+    assert.deepEqual(Object.fromEntries(scheduler.stats.misaddressed), { a: misaddressed.length });
+    assert.deepEqual(effects.misaddressedLog[0], { worker: 'a', connId: '7' });
+    assert.equal(scheduler.stats.lateReplies, 0);
+    // The request itself is untouched: its worker still holds it and its DONE ends it normally.
+    scheduler.done(a, id);
+    assert.equal(scheduler.pending, 1);
+    assert.deepEqual(effects.failures, []);
+  });
+
+  test('a HELLO claiming more than the maximum credit is clamped and counted; requests spread to other workers', () => {
+    const { scheduler, effects, worker } = setup({ maxCredit: 8 });
+    const greedy = worker('greedy', 1e12);
+    assert.equal(greedy.capacity, 8);
+    assert.equal(scheduler.stats.creditClamped, 1);
+    worker('honest', 4);
+    assert.equal(scheduler.stats.creditClamped, 1, 'a claim within the maximum is not counted');
+    for (let i = 1; i <= 12; i++) scheduler.arrive(0, request(i));
+    assert.equal(effects.to('greedy').length, 8);
+    assert.equal(effects.to('honest').length, 4);
+    assert.equal(scheduler.creditCapacity, 12);
+    worker('greedy', 1e12); // a repeated HELLO is clamped as well
+    assert.equal(greedy.capacity, 8);
+  });
+
+  test('a request at a worker past the request timeout gets 504 (a close for WebSocket); its late reply is dropped', () => {
+    const { scheduler, effects, worker, advance } = setup({ requestTimeoutMs: 5_000 });
+    const silent = worker('silent', 3);
+    scheduler.arrive(0, request(1));
+    scheduler.arrive(0, request(2, 'WEBSOCKET'));
+    const [httpId, wsId] = effects.sent.map((s) => s.req.id);
+    advance(4_999);
+    scheduler.expire();
+    assert.deepEqual(effects.failures, []);
+    advance(1);
+    scheduler.expire();
+    assert.deepEqual(effects.failures, [
+      { connId: '1', action: 'timeout', reason: 'request-timeout' },
+      { connId: '2', action: 'close', reason: 'request-timeout' },
+    ]);
+    scheduler.reply(silent, httpId!, replyTo(1, 'too late'));
+    assert.equal(effects.replies.length, 0);
+    assert.equal(scheduler.stats.lateReplies, 1);
+    assert.equal(scheduler.pending, 0);
+    // The worker's credit for them stays in use until its DONE: a peer that never answers runs dry.
+    assert.equal(silent.used, 2);
+    assert.equal(silent.free, 1);
+    scheduler.arrive(0, request(3));
+    scheduler.arrive(0, request(4));
+    assert.deepEqual(effects.to('silent'), ['1', '2', '3']);
+    assert.equal(scheduler.queueDepth, 1, 'no credit left: the next request waits for another worker');
+    const other = worker('other', 1);
+    assert.deepEqual(effects.to('other'), ['4']);
+    scheduler.done(silent, wsId!);
+    assert.equal(silent.used, 2, 'a DONE gives the credit of a timed-out request back');
+    scheduler.done(silent, wsId!);
+    assert.equal(silent.used, 2, 'only once');
+    assert.equal(other.used, 1);
+  });
+
+  test('each reply frame pushes the deadline back (a stream that flows is not cut); a started reply is closed, not 504', () => {
+    const { scheduler, effects, worker, advance } = setup({ requestTimeoutMs: 1_000 });
+    const a = worker('a', 1);
+    scheduler.arrive(0, request(1));
+    const id = effects.sent[0]!.req.id;
+    for (let i = 0; i < 5; i++) {
+      advance(900);
+      scheduler.reply(a, id, replyTo(1, `chunk ${i}`));
+      scheduler.expire();
+    }
+    assert.deepEqual(effects.failures, []);
+    advance(1_000);
+    scheduler.expire();
+    assert.deepEqual(effects.failures, [{ connId: '1', action: 'close', reason: 'request-timeout' }]);
+    assert.deepEqual(Object.fromEntries(scheduler.stats.failures), { 'request-timeout': 1 });
   });
 });
 

@@ -13,6 +13,7 @@ import {
   encodeReply,
   keepAliveMessage,
   parseReply,
+  repliesOnlyTo,
 } from '../../../src/protocol/reply-writer';
 import { MAX_REPLY_TARGETS } from '../../../src/protocol/types';
 
@@ -231,4 +232,34 @@ describe('large bodies with headroom', () => {
     assert.notEqual(msg!.buffer, body.buffer);
     assert.equal(parseReply(msg!).sender, longSender);
   });
+});
+
+test('repliesOnlyTo: a reply to exactly the connection a request came from, compared in place (#18)', () => {
+  const sender = '34f9ceee-cd52-4b7f-b197-88bf2f0ec378';
+  const request = Buffer.from(`${sender} 36 /path 2:{},0:,`);
+  const senderEnd = sender.length;
+  const idEnd = senderEnd + 3;
+  const to = (frame: Buffer | string): boolean => repliesOnlyTo(Buffer.from(frame), request, senderEnd, idEnd);
+  for (const ok of [encodeReply(sender, [36], 'HTTP/1.1 200 OK\r\n\r\n')[0]!, encodeClose(sender, [36])[0]!, encodeCtl(sender, [36], { 'keep-alive': null })[0]!]) {
+    assert.equal(to(ok), true, ok.toString('latin1'));
+    assert.deepEqual(parseReply(ok).connIds, [36], 'and Mongrel2 reads it the same way');
+  }
+  for (const bad of [
+    encodeReply(sender, [37], 'x')[0]!,
+    encodeReply(sender, [3], 'x')[0]!,
+    encodeReply(sender, [366], 'x')[0]!,
+    encodeReply(sender, [36, 37], 'x')[0]!,
+    encodeReply(sender.replace('3', '4'), [36], 'x')[0]!,
+    `${sender}x 2:36, x`,
+    `${sender} 3:36 , x`,
+    `${sender} 3:036, x`,
+    `${sender} 2:36 x`,
+    `${sender} 2:36,x`,
+    `${sender} 2:36`,
+    `${sender}  2:36, x`,
+    `${sender} 4:X 36 x`,
+    '',
+  ]) {
+    assert.equal(to(bad), false, Buffer.from(bad).toString('latin1'));
+  }
 });
