@@ -24,6 +24,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { pino } from 'pino';
 import { App, HttpError, LiquidTemplates, MemoryStore, RedisStore, type RedisSessionClient, type SessionStore } from '../../src';
 
 /** The views next to this file (tsx runs it from examples/site; the build from dist/examples/site). */
@@ -54,11 +55,17 @@ function sessionStore(): { store: SessionStore; redis: ExampleRedis | undefined 
 const { store, redis } = sessionStore();
 
 export const app = new App({
+  // The app's own lines (Redis client errors, the secret warning); request lines use the worker's logger.
+  logger: pino({ base: { app: 'site' } }),
   sessions: { store, secrets: secrets.length > 0 ? secrets : [DEV_SECRET] },
   templates: new LiquidTemplates({ root: viewsDir() }),
   errorPages: { 404: 'not-found', 500: 'server-error' },
   auth: { currentUser: (ctx) => ctx.session.get<string>('user') },
 });
+
+if (secrets.length === 0) {
+  app.onStart(() => app.logger.warn({ event: 'site.dev-secret' }, 'SESSION_SECRETS is not set: session cookies are signed with the public development secret'));
+}
 
 if (redis !== undefined) {
   // Without a listener a lost connection would be an uncaught 'error'; the client reconnects by itself.

@@ -118,6 +118,20 @@ describe('ctx.session', () => {
     assert.deepEqual((await app.request('/peek', { headers: { cookie } })).json(), { visits: null, id: null });
   });
 
+  it('works on the middleware path too: a middleware can read the session the handler writes', async () => {
+    const app = sessionApp(new MemoryStore());
+    const seen: unknown[] = [];
+    app.use(async (ctx, next) => {
+      const value = await next();
+      seen.push(await ctx.session.get('visits'));
+      return value;
+    });
+    const first = await app.request('/visits');
+    const cookie = cookieOf(first) as string;
+    assert.equal((await app.request('/visits', { headers: { cookie } })).text(), '2');
+    assert.deepEqual(seen, [1, 2]);
+  });
+
   it('ctx.session without sessions configured is a ConfigError (500, logged)', async () => {
     const app = new App();
     let caught: unknown;
