@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { App } from '../../../src/app/app';
+import { Handler } from '../../../src/app/handler';
 import { LiquidTemplates } from '../../../src/app/templates/liquid';
 import type { TemplateEngine } from '../../../src/app/templates/engine';
 import { ConfigError } from '../../../src/errors';
@@ -26,6 +27,17 @@ describe('ctx.render', () => {
     assert.ok(res.text().includes('<h1>Hello &lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;</h1>'), res.text());
     assert.ok(res.text().includes('<li>a&amp;b</li><li>&#39;q&#39;</li>'), res.text());
     assert.ok(!res.text().includes('<script>'));
+  });
+
+  it('a Handler class renders through this.render()', async () => {
+    class Page extends Handler {
+      get(): Promise<unknown> {
+        return this.render('hello', { name: 'class' });
+      }
+    }
+    const app = new App({ templates: new LiquidTemplates({ root: VIEWS }) });
+    app.route('/p', Page);
+    assert.match((await app.request('/p')).text(), /<h1>Hello class<\/h1>/);
   });
 
   it('| raw opts out of escaping (trusted HTML only)', async () => {
