@@ -16,7 +16,8 @@ import type { RequestOptions } from '../http/request';
 import { Cancellation, onAbort, type AbortSource } from './cancellation';
 import { Context, type ContextInit } from './context';
 import { isPromiseLike } from './handler';
-import { runChain, type ErrorHook, type FinishHook, type FinishInfo, type Middleware } from './middleware';
+import { ExchangeScope } from './exchange-scope';
+import { runChain, runFinishHooks, type ErrorHook, type FinishHook, type FinishInfo, type Middleware } from './middleware';
 import { markRequestBound, runInRequestScope, type RequestStorage } from '../log/request-context';
 import type { RouteEntry } from './route-entry';
 import type { AppServices } from './services';
@@ -43,6 +44,8 @@ export interface DispatchOptions {
   readonly bodySource?: BodySource | undefined;
   /** Told the matched route's `retry` option, when it has one (the worker passes it to its transport). */
   retryable?(allowed: boolean): void;
+  /** The request's id when the client sent none. @default a new one (see protocol/request-id.ts) */
+  madeRequestId?(): string;
 }
 
 /** What happened to one request; every field is safe as a metric label or log field. */
@@ -105,7 +108,7 @@ export function dispatch(
   const started = performance.now();
   const counting = new CountingSink(sink);
   try {
-    const req = new Request(msg, requestOptions(config.requestOptions, options));
+    const req = new Request(msg, requestOptions(config.requestOptions, options), options);
     return new Exchange(config, req, counting, options, started).run();
   } catch (err) {
     return Promise.resolve(frameworkFailure(config, options, counting, started, err));
@@ -168,9 +171,8 @@ class Exchange {
   #ctx: Context | undefined;
   /** Per-request finish hooks (`ctx.onFinish`), with the context that registered each. */
   #finishers: Array<{ readonly fn: FinishHook; readonly ctx: Context }> | undefined;
-  /** What a handler or middleware threw last (for `FinishInfo.error`). */
-  #error: unknown;
-  #failed = false;
+  /** What a handler or middleware threw last (for `FinishInfo.error`); NO_ERROR while nothing was. */
+  #error: unknown = NO_ERROR;
   #errorHookRan = false;
 
   constructor(config: DispatchConfig, req: Request, counting: CountingSink, options: DispatchOptions, started: number) {
@@ -369,7 +371,6 @@ class Exchange {
   /** Log `err` and answer it: through `app.onError` when set, else (or when it did not answer) see `errorReply`. */
   async #fail(err: unknown): Promise<WorkOutcome> {
     this.#error = err;
-    this.#failed = true;
     if (this.#cutOff(err)) return 'error';
     if (this.#handlerRes.finished) {
       // The transport has the whole response; only the log can tell.
@@ -495,63 +496,20 @@ class Exchange {
   }
 
   async #runFinishHooks(result: DispatchResult): Promise<DispatchResult> {
-    const info: FinishInfo = this.#failed ? { ...result, error: this.#error } : result;
-    const ctx = this.#config.onFinish.length === 0 ? undefined : this.#context();
-    for (const hook of this.#config.onFinish) await this.#finishHook(hook, ctx as Context, info);
+    const info: FinishInfo = this.#error === NO_ERROR ? result : { ...result, error: this.#error };
+    const appHooks = this.#config.onFinish;
     // Hooks a finish hook registers late are not run: the list is taken once.
     const own = this.#finishers ?? [];
     this.#finishers = [];
-    for (const { fn, ctx: c } of own) await this.#finishHook(fn, c, info);
+    await runFinishHooks(appHooks.length === 0 ? undefined : this.#context(), appHooks, own, info, this.#log);
     return result;
-  }
-
-  async #finishHook(hook: FinishHook, ctx: Context, info: FinishInfo): Promise<void> {
-    try {
-      await hook(ctx, info);
-    } catch (err) {
-      this.#log.error({ err }, 'onFinish hook failed');
-    }
-  }
-}
-
-/**
- * What a handler's `Context` is built from. A class, not an object literal with getters: V8 keeps such a
- * literal in dictionary mode with accessor pairs that outlived young-generation GCs and kept every request's
- * objects alive until a full GC (test/unit/app/hidden-class.test.ts).
- */
-class ExchangeScope implements ContextInit {
-  readonly req: Request;
-  readonly res: Response;
-  readonly params: Params;
-  readonly deadline: number;
-  readonly route: string;
-  readonly services: AppServices;
-  readonly #exchange: Exchange;
-
-  constructor(exchange: Exchange, req: Request, res: Response, params: Params, deadline: number, route: string, services: AppServices) {
-    this.#exchange = exchange;
-    this.services = services;
-    this.req = req;
-    this.res = res;
-    this.params = params;
-    this.deadline = deadline;
-    this.route = route;
-  }
-
-  get signal(): AbortSignal {
-    return this.#exchange.handlerSignal;
-  }
-
-  get log(): Logger {
-    return this.#exchange.handlerLog;
-  }
-
-  onFinish(fn: FinishHook, ctx: Context): void {
-    this.#exchange.addFinisher(fn, ctx);
   }
 }
 
 const NO_PARAMS: Params = Object.freeze({});
+
+/** `Exchange.#error` before anything was thrown (`undefined` can be thrown). */
+const NO_ERROR = Symbol('no error');
 
 function notFound(): never {
   throw new HttpError(404);

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { Logger } from 'pino';
 import type { Context } from './context';
 import type { DispatchResult } from './dispatch';
 
@@ -96,4 +97,26 @@ export function runChain(ctx: Context, first: readonly Middleware[], second: rea
       .then((value) => (value === undefined && called ? inner : value));
   };
   return step(0);
+}
+
+/**
+ * Run the app's finish hooks with `ctx` (made only when there are any), then the request's own (`ctx.onFinish`)
+ * with the context that registered each; one after the other, each awaited. What a hook throws is logged.
+ */
+export async function runFinishHooks(
+  ctx: Context | undefined,
+  appHooks: readonly FinishHook[],
+  own: ReadonlyArray<{ readonly fn: FinishHook; readonly ctx: Context }>,
+  info: FinishInfo,
+  log: Logger,
+): Promise<void> {
+  const call = async (hook: FinishHook, c: Context): Promise<void> => {
+    try {
+      await hook(c, info);
+    } catch (err) {
+      log.error({ err }, 'onFinish hook failed');
+    }
+  };
+  if (ctx !== undefined) for (const hook of appHooks) await call(hook, ctx);
+  for (const { fn, ctx: c } of own) await call(fn, c);
 }

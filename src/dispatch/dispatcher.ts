@@ -16,6 +16,7 @@ import { Mongrel2Link } from '../transport/mongrel2-link';
 import { CrashSweep } from './crash-sweep';
 import { peekRequestId, splitConnection } from './frame-peek';
 import { HandoverDesk } from './handover-desk';
+import { dispatchedRequestId } from '../protocol/request-id';
 import { RetryHint, Scheduler, type FailureAction, type LossCause, type PendingRequest, type SchedulerEffects, type WorkerEntry } from './scheduler';
 import type { FailureReason } from './stats';
 import { WorkerPort, type CurveServerKeys, type WorkerPortHandler } from './worker-port';
@@ -261,9 +262,10 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     const { sender, connId } = splitConnection(req.connectionId);
     const body = action === 'error' ? this.#errorReply : action === 'timeout' ? this.#timeoutReply : undefined;
     const frames = body === undefined ? encodeClose(sender, [connId]) : [...encodeReply(sender, [connId], body), ...encodeClose(sender, [connId])];
+    // The id is read from the frame only when the line is written (never on the request path).
     if (this.#log.isLevelEnabled('debug')) {
-      const requestId = peekRequestId(req.frame, req.pathAt);
-      this.#log.debug({ event: 'dispatcher.request.failed', reason, action, connId, server: req.server, ...(requestId === undefined ? {} : { requestId }) }, 'request answered by the dispatcher');
+      const requestId = peekRequestId(req.frame, req.pathAt) ?? dispatchedRequestId(req.id);
+      this.#log.debug({ event: 'dispatcher.request.failed', reason, action, connId, server: req.server, requestId }, 'request answered by the dispatcher');
     }
     for (const frame of frames) this.reply(req.server, frame);
   }

@@ -74,8 +74,8 @@ export function peekMethod(frame: Buffer, pathAt: number): string {
 
 /**
  * The request id the worker gives this request when the client sent one (see protocol/request-id.ts): a valid
- * `x-request-id`, else the trace id of a valid `traceparent`; undefined when neither (the worker then makes one the
- * dispatcher cannot know). Only for log lines about a request: it scans the headers, so never call it per request.
+ * `x-request-id`, else the trace id of a valid `traceparent`; undefined when neither (the worker then names it
+ * `dispatchedRequestId` of the dispatcher's number for it). Only for log lines about a request: it scans the headers, so never call it per request.
  * Reads the headers netstring only (never the body). A repeated header counts as absent, as in the worker. In a
  * tnetstring frame a header value could imitate a key; the result is then still a valid id, only maybe not the one
  * the worker uses (it only ever reaches a log line).

@@ -43,6 +43,11 @@ export class HeaderMap {
     return this.#entries.has(name.toLowerCase());
   }
 
+  /** Whether a header whose lowercased name is `key` is set (no case folding: for names lowercased once, up front). */
+  hasLowercase(key: string): boolean {
+    return this.#entries.has(key);
+  }
+
   /** Remove every value of `name`. */
   delete(name: string): void {
     this.#entries.delete(name.toLowerCase());

@@ -51,6 +51,11 @@ export interface RequestOptions {
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 const MULTIPART_TYPE = 'multipart/form-data';
 
+/** Makes the id of a request whose client sent none (the worker: the dispatcher's number for it). */
+export interface RequestIdSource {
+  madeRequestId?(): string;
+}
+
 /**
  * The request as a handler sees it. Client headers (lowercase keys, as Mongrel2 sends them) are kept
  * apart from Mongrel2's own UPPERCASE keys (`METHOD`, `VERSION`, `URI`, …), which are exposed as `meta`
@@ -70,14 +75,19 @@ export class Request {
   #requestId?: string;
   /** Header echoing the request id on responses (see `RequestOptions.requestIdHeader`). */
   readonly requestIdHeader: string | undefined;
-  readonly #requestIdKey: string | undefined;
+  /** `requestIdHeader` lowercased: the key of the client's header in the message. */
+  readonly requestIdKey: string | undefined;
 
-  constructor(raw: RawMessage, options: RequestOptions = {}) {
+  readonly #ids: RequestIdSource | undefined;
+
+  /** `ids`: where a request id comes from when the client sent none (default: a new one). */
+  constructor(raw: RawMessage, options: RequestOptions = {}, ids?: RequestIdSource) {
     this.raw = raw;
+    this.#ids = ids;
     if (options.upload !== undefined) this.upload = options.upload;
     this.#bodySource = options.bodySource;
     this.requestIdHeader = options.requestIdHeader;
-    this.#requestIdKey = options.requestIdKey ?? options.requestIdHeader?.toLowerCase();
+    this.requestIdKey = options.requestIdKey ?? options.requestIdHeader?.toLowerCase();
   }
 
   /**
@@ -87,8 +97,8 @@ export class Request {
   get requestId(): string {
     if (this.#requestId === undefined) {
       const h = this.raw.headers;
-      const key = this.#requestIdKey;
-      this.#requestId = incomingRequestId(key === undefined ? undefined : h[key], h['traceparent']) ?? newRequestId();
+      const key = this.requestIdKey;
+      this.#requestId = incomingRequestId(key === undefined ? undefined : h[key], h['traceparent']) ?? this.#ids?.madeRequestId?.() ?? newRequestId();
     }
     return this.#requestId;
   }

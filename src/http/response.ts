@@ -23,6 +23,8 @@ export interface ResponseTarget {
   readonly wantsClose: boolean;
   /** When set, every response carries this header with `requestId`, unless the handler set it itself. */
   readonly requestIdHeader?: string | undefined;
+  /** `requestIdHeader` lowercased (required with it). */
+  readonly requestIdKey?: string | undefined;
   /** The request's id (read only when `requestIdHeader` is set). */
   readonly requestId?: string;
 }
@@ -62,6 +64,7 @@ export class Response {
   #finished = false;
   #bytes = 0;
   #stream: ResponseStream | undefined;
+  #headHooks: Array<(res: Response) => void> | undefined;
 
   constructor(sink: ReplySink, target: ResponseTarget) {
     this.#sink = sink;
@@ -91,6 +94,26 @@ export class Response {
   /** Bytes the sink has accepted so far (head, body and chunk framing). */
   get bytesWritten(): number {
     return this.#bytes;
+  }
+
+  /**
+   * Run `fn` synchronously just before the head is written, whoever sends it (the handler through `res`, or the
+   * framework with the handler's return value): the place for middleware to set a header that must go out with
+   * every response of this request (a session cookie), also when the handler sent the response itself. `fn` may
+   * set the status and headers; if it throws, the send rejects as for an invalid header. Not run for the
+   * framework's own error replies (they are a new response). Hooks run once, in registration order.
+   */
+  onHeaders(fn: (res: Response) => void): this {
+    this.#assertHeadersOpen();
+    (this.#headHooks ??= []).push(fn);
+    return this;
+  }
+
+  #runHeadHooks(): void {
+    const hooks = this.#headHooks;
+    if (hooks === undefined) return;
+    this.#headHooks = undefined;
+    for (const fn of hooks) fn(this);
   }
 
   /** Set the status code (200–599). */
@@ -206,6 +229,7 @@ export class Response {
    */
   async stream(): Promise<ResponseStream> {
     this.#assertHeadersOpen();
+    this.#runHeadHooks();
     const bodyAllowed = allowsBody(this.#status);
     const framing: Framing = !bodyAllowed ? 'none' : this.#target.version === 'HTTP/1.1' ? 'chunked' : 'close-delimited';
     const closeAfter = this.#mustClose() || (framing === 'close-delimited' && !this.#isHead);
@@ -229,6 +253,7 @@ export class Response {
     try {
       this.#assertHeadersOpen();
       if (status !== undefined) this.status(status);
+      this.#runHeadHooks();
       const bodyAllowed = allowsBody(this.#status);
       if (bodyAllowed && contentType !== undefined && !this.#headers.has('content-type')) {
         this.#headers.set('Content-Type', contentType);
@@ -256,8 +281,9 @@ export class Response {
   #renderHead(framing: Framing, length: number, closeAfter: boolean): string {
     let text = statusLine(this.#status) + this.#headers.render(FRAMING);
     if (!this.#headers.has('date')) text += dateHeaderLine();
-    const idHeader = this.#target.requestIdHeader;
-    if (idHeader !== undefined && !this.#headers.has(idHeader)) text += `${idHeader}: ${this.#target.requestId ?? ''}\r\n`;
+    const target = this.#target;
+    const idHeader = target.requestIdHeader;
+    if (idHeader !== undefined && !this.#headers.hasLowercase(target.requestIdKey ?? idHeader.toLowerCase())) text += `${idHeader}: ${target.requestId ?? ''}\r\n`;
     if (framing === 'length') text += `Content-Length: ${length}\r\n`;
     else if (framing === 'chunked') text += 'Transfer-Encoding: chunked\r\n';
     if (closeAfter) text += 'Connection: close\r\n\r\n';

@@ -75,6 +75,10 @@ class RequestDelivery implements Delivery {
     this.link.entry(allowed ? Tag.RETRY_YES : Tag.RETRY_NO, this.id, this.server);
   }
 
+  get dispatchNumber(): number {
+    return this.id;
+  }
+
   done(): void {
     if (this.#done) return;
     this.#done = true;

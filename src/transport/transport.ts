@@ -34,6 +34,8 @@ export interface Delivery {
   retryable(allowed: boolean): void;
   /** This message needs nothing more from the transport (replied, refused or ignored). Call exactly once. */
   done(): void;
+  /** The number the dispatcher gave this request (dispatch topology only): its request id when the client sent none. */
+  readonly dispatchNumber?: number;
 }
 
 /** One source of deliveries (direct: one Mongrel2 server; dispatch: the dispatcher). */

@@ -9,6 +9,7 @@ import { Cancellation } from '../app/cancellation';
 import type { DispatchResult } from '../app/dispatch';
 import type { BodySource } from '../http/request';
 import type { ReplySink } from '../http/sink';
+import { dispatchedRequestId, newRequestId } from '../protocol/request-id';
 import type { RawMessage } from '../protocol/types';
 
 /** How one dispatched request ended, as the app reports it. */
@@ -31,11 +32,14 @@ export interface MessageOptions {
   retryable(allowed: boolean): void;
   /** The body when it stayed on disk (a multipart async upload); the message's own body is then empty. */
   readonly bodySource: BodySource | undefined;
+  /** The request id to use when the client sent none (dispatch topology: the dispatcher's number for it). */
+  madeRequestId(): string;
 }
 
-/** Where a route's `retry` option goes: the request's transport delivery. */
+/** Where a route's `retry` option goes: the request's transport delivery (which may carry the dispatcher's number). */
 export interface RetryTarget {
   retryable(allowed: boolean): void;
+  readonly dispatchNumber?: number;
 }
 
 const NO_RETRY_TARGET: RetryTarget = { retryable: () => undefined };
@@ -64,6 +68,11 @@ class LazySignalOptions implements MessageOptions {
 
   retryable(allowed: boolean): void {
     this.#retry.retryable(allowed);
+  }
+
+  madeRequestId(): string {
+    const n = this.#retry.dispatchNumber;
+    return n === undefined ? newRequestId() : dispatchedRequestId(n);
   }
 
   get signal(): AbortSignal {

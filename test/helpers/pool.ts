@@ -28,10 +28,12 @@ export interface TestPool {
 
 /** Options of {@link startPool}. */
 export interface StartPoolOptions {
-  /** The app module. @default examples/hello */
+  /** @default examples/hello */
   readonly app?: string;
-  /** Extra environment of the pool (and so of its workers, but for `M2POOL_*` variables). */
+  /** Extra environment of the pool (and so of its workers, except M2POOL_* variables). */
   readonly env?: NodeJS.ProcessEnv;
+  /** The log line that means "started". @default event pool.ready */
+  readonly until?: (line: Record<string, unknown>) => boolean;
 }
 
 /** Start `m2pool start --app examples/hello` against `m2`'s first handler, plus `extra` flags; waits for pool.ready. */
@@ -51,7 +53,7 @@ export async function startPool(m2: TestMongrel2, extra: readonly string[], opti
     await rm(runDir, { recursive: true, force: true });
   };
   try {
-    await proc.waitForLog((l) => l['event'] === 'pool.ready', 30_000);
+    await proc.waitForLog(options.until ?? ((l) => l['event'] === 'pool.ready'), 30_000);
   } catch (err) {
     await stop();
     throw new Error(`${String(err)}\nstderr: ${proc.stderr()}`);

@@ -8,8 +8,8 @@ export interface ServeProcess {
 }
 
 /** Start `m2pool serve --app app` and wait until it listens. */
-export async function startServe(app: string, extra: readonly string[] = []): Promise<ServeProcess> {
-  const proc = spawnNode([CLI, 'serve', '--http', '127.0.0.1:0', '--app', app, ...extra]);
+export async function startServe(app: string, extra: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
+  const proc = spawnNode([CLI, 'serve', '--http', '127.0.0.1:0', '--app', app, ...extra], { env });
   try {
     const ready = await proc.waitForLog((l) => l['msg'] === 'serve.ready');
     return { proc, port: Number(ready['port']) };

@@ -301,3 +301,36 @@ describe('onFinish', () => {
     assert.equal(res.result.outcome, 'response');
   });
 });
+
+describe('ctx.res.onHeaders', () => {
+  it('lets middleware add a header to a response the handler sends itself, or streams, or returns', async () => {
+    const app = new App()
+      .use((ctx, next) => {
+        ctx.res.onHeaders((res) => res.cookie('sid', 'abc'));
+        return next();
+      })
+      .get('/sent', (ctx) => ctx.res.redirect('/home'))
+      .get('/returned', () => ({ ok: true }))
+      .get('/streamed', async (ctx) => {
+        const stream = await ctx.res.stream();
+        await stream.end('chunk');
+      });
+    for (const p of ['/sent', '/returned', '/streamed']) {
+      const res = await app.request(p);
+      assert.equal(res.headers['set-cookie'], 'sid=abc', p);
+    }
+  });
+
+  it('a throwing hook fails the send like an invalid header: 500, the hook header never sent', async () => {
+    const app = new App()
+      .use((ctx, next) => {
+        ctx.res.onHeaders(() => {
+          throw new Error('no');
+        });
+        return next();
+      })
+      .get('/x', () => 'x');
+    const res = await app.request('/x');
+    assert.equal(res.status, 500);
+  });
+});

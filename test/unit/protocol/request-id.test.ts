@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { incomingRequestId, isValidRequestId, newRequestId, parseTraceparent } from '../../../src/protocol/request-id';
+import { buildRawMessage } from '../../../src/app/testing/testing';
+import { Request } from '../../../src/http/request';
+import { dispatchedRequestId, incomingRequestId, isValidRequestId, newRequestId, parseTraceparent } from '../../../src/protocol/request-id';
 
 describe('request ids', () => {
   test('client ids: bounded length, safe characters only', () => {
@@ -39,5 +41,17 @@ describe('request ids', () => {
     assert.equal(new Set(ids).size, ids.length);
     for (const id of ids) assert.ok(isValidRequestId(id), id);
     assert.equal(new Set(ids.map((id) => id.slice(0, id.lastIndexOf('-')))).size, 1);
+  });
+});
+
+describe('ids of dispatched requests', () => {
+  test('the dispatcher number as 8 hex digits, valid as a request id, and what Request uses when the client sent none', () => {
+    assert.equal(dispatchedRequestId(0x1a2b), 'd00001a2b');
+    assert.equal(dispatchedRequestId(0xffffffff), 'dffffffff');
+    assert.ok(isValidRequestId(dispatchedRequestId(7)));
+    const source = { madeRequestId: () => dispatchedRequestId(7) };
+    const options = { requestIdHeader: 'X-Request-Id' };
+    assert.equal(new Request(buildRawMessage('/'), options, source).requestId, 'd00000007');
+    assert.equal(new Request(buildRawMessage('/', { headers: { 'x-request-id': 'mine' } }), options, source).requestId, 'mine');
   });
 });
