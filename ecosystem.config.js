@@ -18,6 +18,10 @@
 //   'shutdown' from the supervisor together are fine.
 // - Scale live: `pm2 trigger m2pool scale 4`, `npx m2pool scale +1`, or `kill -TTIN <supervisor pid>`.
 // - Where it listens can be moved with M2POOL_HTTP_PORT, M2POOL_ADMIN and M2POOL_RUN_DIR (the tests do).
+// - Your app without editing this file: M2POOL_APP (and M2POOL_APP_KIND, M2POOL_WORKERS, any M2POOL_* setting)
+//   from the shell (`M2POOL_APP=./dist/app.js pm2 start ecosystem.config.js`) or from an env_<name> block of
+//   your own with `pm2 start ecosystem.config.js --env <name>`. They reach the supervisor as environment, not as
+//   flags (a flag would beat the environment); the example app is only the default.
 'use strict';
 const path = require('node:path');
 
@@ -30,10 +34,9 @@ const ADMIN = process.env.M2POOL_ADMIN || '127.0.0.1:9890';
 const DIRECT = process.env.M2POOL_TOPOLOGY === 'direct';
 const DISPATCHER = `ipc://${RUN_DIR}/dispatch.sock`;
 const MONGREL2_SPECS = ['--send-spec', `ipc://${RUN_DIR}/run/requests`, '--recv-spec', `ipc://${RUN_DIR}/run/replies`];
+const APP = process.env.M2POOL_APP || path.join(__dirname, 'examples', 'hello');
+const WORKERS = process.env.M2POOL_WORKERS || '2';
 const DISPATCHER_ADMIN = process.env.M2POOL_DISPATCHER_ADMIN ? ['--admin', process.env.M2POOL_DISPATCHER_ADMIN] : [];
-// The app the pool serves: examples/hello, or another module, e.g. M2POOL_APP=examples/site (forms, sessions,
-// templates; its sessions go to Redis when REDIS_URL is set, which the workers inherit).
-const APP = process.env.M2POOL_APP ? path.resolve(__dirname, process.env.M2POOL_APP) : path.join(__dirname, 'examples', 'hello');
 
 const dispatcherApp = {
   name: 'm2pool-dispatcher',
@@ -67,8 +70,6 @@ module.exports = {
       script: CLI,
       args: [
         'start',
-        '--app', APP,
-        '--workers', '2',
         ...(DIRECT ? ['--topology', 'direct', ...MONGREL2_SPECS] : ['--dispatcher', DISPATCHER]),
         // Must be deploy/mongrel2/mongrel2.conf's upload.temp_store and limits.content_length: only files that
         // template can name, announced by messages of Mongrel2's shape, are read and unlinked.
@@ -90,7 +91,8 @@ module.exports = {
       wait_ready: true,
       listen_timeout: 40_000,
       kill_timeout: 45_000,
-      env: { NODE_ENV: 'production' },
+      // Defaults of the settings a user changes: env_<name> blocks (pm2 --env <name>) override these.
+      env: { NODE_ENV: 'production', M2POOL_APP: APP, M2POOL_WORKERS: WORKERS },
     },
   ],
 };

@@ -52,12 +52,12 @@ async function main() {
 m2pool is up.
 
   site        ${SITE}            (try ${SITE}echo/hello and ${SITE}inspect)
-  pool        ${ADMIN}/pool      (npx m2pool status)
+  pool        ${ADMIN}/pool      (npm run m2pool -- status)
   metrics     ${ADMIN}/metrics
   health      ${ADMIN}/healthz   ${ADMIN}/readyz
 
-  scale       npx m2pool scale 4   |   npx m2pool scale +1   |   npx pm2 trigger m2pool scale 4
-  reload      npx m2pool reload    (new workers first, then the old ones drain)
+  scale       npm run m2pool -- scale 4   |   npm run m2pool -- scale +1   |   npx pm2 trigger m2pool scale 4
+  reload      npm run m2pool -- reload    (new workers first, then the old ones drain)
   logs        npx pm2 logs          (m2pool-mongrel2, m2pool-dispatcher, m2pool)
   stop        npm stop
 `);

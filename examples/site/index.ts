@@ -18,7 +18,7 @@
  * memory otherwise (one worker's memory: development only, and the log says so in a pool). Cookies are signed
  * with SESSION_SECRETS (comma-separated; the first signs, all verify), or a development secret.
  *
- * Run it: M2POOL_APP=examples/site npm start, or npx m2pool start --app ./examples/site …
+ * Run it: M2POOL_APP=./examples/site npm start, or npx m2pool start --app ./examples/site …
  * Outside this repository, import from 'm2pool' instead of '../../src'.
  */
 import { createHash } from 'node:crypto';

@@ -75,6 +75,11 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export class App {
   /** The app's logger (the default for requests). */
   readonly logger: Logger;
+  /**
+   * Tells the worker and `m2pool serve` that this app reads a body left on disk (`DispatchOptions.bodySource`):
+   * a multipart async upload is then parsed from its temp file instead of being read into memory.
+   */
+  readonly readsBodySource = true;
   #config: DispatchConfig;
   readonly #labels = new Set<string>();
   readonly #websockets = new OrderedRouter<WebSocketRoute>();

@@ -19,6 +19,8 @@ const COMMANDS: Readonly<Record<string, { readonly summary: string; readonly loa
   reload: { summary: 'rolling reload: new workers first, then drain the old (admin API)', load: async () => (await import('./admin-commands.js')).reloadCommand },
   'log-level': { summary: 'show or set the log level of the supervisor and workers at runtime (admin API)', load: async () => (await import('./admin-commands.js')).logLevelCommand },
   dispatcher: { summary: 'run the dispatcher: the one process between Mongrel2 and the workers (dispatch topology)', load: async () => (await import('./dispatcher-command.js')).dispatcherCommand },
+  init: { summary: 'write a new project that depends on m2pool into a directory (app, test, Mongrel2 config, pm2 file)', load: async () => (await import('./init-command.js')).initCommand },
+  dev: { summary: 'development: Mongrel2, a pool with pretty logs, and a watcher that reloads it on every saved change (.ts through tsx)', load: async () => (await import('./dev-command.js')).devCommand },
   serve: { summary: 'serve the app over plain HTTP (node:http), without Mongrel2: development, or behind another proxy', load: async () => (await import('./serve-command.js')).serveCommand },
   keygen: { summary: 'write a CURVE key pair for a tcp:// dispatcher endpoint', load: async () => (await import('./keygen-command.js')).keygenCommand },
   mongrel2: { summary: 'load a mongrel2.conf and run Mongrel2 in the foreground', load: async () => (await import('./mongrel2-command.js')).mongrel2Command },

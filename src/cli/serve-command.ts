@@ -8,7 +8,9 @@ import { FlagReader, parseFlags, renderHelp, type FlagSpecs } from '../config/fl
 import { ErrorCode, ExitCode, errorMessage } from '../errors';
 import { HttpFront } from '../http-front/front';
 import { createLogger } from '../log/logger';
+import { APP_KINDS } from '../config/app-kind';
 import { LOG_LEVELS } from '../config/log-level';
+import { applyLogFormatFlag } from '../log/log-format';
 import { WORKER_DEFAULTS } from '../config/worker-config';
 import { applyRequestTimeout, startApp, stopApp, type WorkerApp } from '../worker/app-contract';
 import { loadApp } from '../worker/app-loader';
@@ -18,10 +20,12 @@ import { WORKER_FLAGS } from '../worker/options';
 export const SERVE_FLAGS: FlagSpecs = {
   http: { type: 'string', placeholder: 'host:port', description: 'address to listen on, e.g. 127.0.0.1:8080 ([::1]:8080 for IPv6; port 0: any free port)' },
   app: WORKER_FLAGS['app']!,
+  'app-kind': WORKER_FLAGS['app-kind']!,
   'request-timeout-ms': WORKER_FLAGS['request-timeout-ms']!,
   'drain-timeout-ms': WORKER_FLAGS['drain-timeout-ms']!,
   'max-body-bytes': { type: 'string', placeholder: 'n', description: 'largest request body read into memory; larger ones get 413', defaultText: String(WORKER_DEFAULTS.maxUploadBytes) },
   'log-level': WORKER_FLAGS['log-level']!,
+  'log-format': WORKER_FLAGS['log-format']!,
 };
 
 /** Help text of the command. */
@@ -42,17 +46,20 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const listen = parseHostPort(r.required('http'));
   if (typeof listen === 'string' && values['http'] !== undefined) r.issues.push(`--http: ${listen}`);
   const appSpec = r.required('app');
+  const appKind = r.choice('app-kind', APP_KINDS, 'auto');
   const requestTimeoutMs = values['request-timeout-ms'] === undefined ? undefined : r.int('request-timeout-ms', 0, 1);
   const drainTimeoutMs = r.int('drain-timeout-ms', WORKER_DEFAULTS.drainTimeoutMs, 0);
   const maxBodyBytes = r.int('max-body-bytes', WORKER_DEFAULTS.maxUploadBytes, 0);
   const logLevel = r.choice('log-level', LOG_LEVELS, WORKER_DEFAULTS.logLevel);
+  const formatProblem = applyLogFormatFlag(values['log-format']);
+  if (formatProblem !== undefined) r.issues.push(formatProblem);
   r.check();
   if (typeof listen === 'string') return ExitCode.USAGE; // unreachable: check() threw
 
   const logger = createLogger({ level: logLevel, requestMixin: true, bindings: { role: 'serve' } });
   let app: WorkerApp;
   try {
-    app = await loadApp(appSpec, process.cwd());
+    app = await loadApp(appSpec, process.cwd(), appKind);
     applyRequestTimeout(app, requestTimeoutMs);
   } catch (err) {
     logger.fatal({ event: 'serve.fatal', code: ErrorCode.APP_LOAD, err }, errorMessage(err));

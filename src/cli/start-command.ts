@@ -103,7 +103,7 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
   if (!(await appLoadsOrSay(config, stderr))) return ExitCode.APP_LOAD_ERROR; // in a child: nothing forked, no user code here
 
   process.title = 'm2pool supervisor';
-  const logger = deps.logger ?? createSupervisorLogger(config.logLevel, deps.logDestination);
+  const logger = deps.logger ?? createSupervisorLogger(config.logLevel, deps.logDestination, config.logFormat);
   let observer = deps.observer;
   let metricsHandler = deps.metricsHandler;
   if (observer === undefined && metricsHandler === undefined) {

@@ -8,7 +8,8 @@ import { ExitCode } from '../errors';
 import { readWorkerConfig, WORKER_FLAGS } from '../worker/options';
 import { WORKER_CONFIG_ENV } from '../config/worker-config-codec';
 import { runWorker } from '../worker/main';
-import { parseFlags, renderHelp } from '../config/flags';
+import { parseFlags, renderHelp, UsageError } from '../config/flags';
+import { applyLogFormatFlag } from '../log/log-format';
 
 /** Help text of the command. */
 export const WORKER_HELP = renderHelp(
@@ -24,6 +25,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
     process.stdout.write(WORKER_HELP);
     return ExitCode.OK;
   }
+  const formatProblem = applyLogFormatFlag(values['log-format']);
+  if (formatProblem !== undefined) throw new UsageError(formatProblem);
   const config = readWorkerConfig(values, process.env[WORKER_CONFIG_ENV]);
   // Read once: the app and the processes it starts do not inherit it (a `m2pool worker` it ran would take it).
   delete process.env[WORKER_CONFIG_ENV];

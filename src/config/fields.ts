@@ -12,12 +12,12 @@ export type FieldKind = 'int' | 'number' | 'string' | 'strings' | 'level' | 'boo
 
 /** Dotted path of a config key: `workers`, `restartBackoff.initialMs`. */
 export type ConfigKey =
-  | 'app' | 'workers' | 'minWorkers' | 'maxWorkers' | 'minReady' | 'sendSpecs' | 'recvSpecs' | 'controlSpecs' | 'admin'
+  | 'app' | 'appKind' | 'mongrel2Config' | 'workers' | 'minWorkers' | 'maxWorkers' | 'minReady' | 'sendSpecs' | 'recvSpecs' | 'controlSpecs' | 'admin'
   | 'adminToken' | 'adminTokenFile' | 'metricsToken' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'drainTimeoutMs'
   | 'shutdownTimeoutMs' | 'restartBackoff.initialMs' | 'restartBackoff.maxMs' | 'restartBackoff.resetAfterMs'
   | 'crashLoop.maxFailures' | 'crashLoop.windowMs' | 'crashLoop.probeAfterMs' | 'maxRequests' | 'maxRequestsJitter' | 'maxRssBytes'
   | 'maxSurge' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'logLevel' | 'requestLogLevel'
-  | 'metrics' | 'topology' | 'dispatcher' | 'dispatcherBind' | 'runDir' | 'queueLimit' | 'queueTimeoutMs'
+  | 'metrics' | 'logFormat' | 'topology' | 'dispatcher' | 'dispatcherBind' | 'runDir' | 'queueLimit' | 'queueTimeoutMs'
   | 'backlogLimit' | 'maxWorkerCredit' | 'dispatcherRequestTimeoutMs'
   | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'insecure'
   | 'workerModule' | 'workerArgs'
@@ -53,12 +53,14 @@ function field(key: ConfigKey, kind: FieldKind, arg: string, help: string, flag?
 /** Every configuration key, in `--help` order. */
 export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('app', 'string', 'MODULE', 'handler app module each worker loads (required)'),
-  field('workers', 'int', 'N', 'workers to run at start (default 2)'),
+  field('appKind', 'string', 'auto|m2pool|fetch|node', "what --app exports: an m2pool App, a fetch(Request) app (Hono), a node (req, res) listener (Express); auto tells them apart (default auto)"),
+  field('workers', 'int', 'N|auto', 'workers to run at start; auto = the CPUs available to the process (default 2)'),
   field('minWorkers', 'int', 'N', 'lowest count scale accepts (default 1)'),
   field('maxWorkers', 'int', 'N', 'highest count scale accepts (default 32)'),
   field('minReady', 'int', 'N', 'ready workers needed for /readyz and pm2 wait_ready (default 1)'),
-  field('sendSpecs', 'strings', 'EP', "Mongrel2 send_spec, repeatable; env: comma-separated (default tcp://127.0.0.1:9997)", 'send-spec'),
-  field('recvSpecs', 'strings', 'EP', "Mongrel2 recv_spec, repeatable, same count as --send-spec (default tcp://127.0.0.1:9996)", 'recv-spec'),
+  field('sendSpecs', 'strings', 'EP', "Mongrel2 send_spec, repeatable; env: comma-separated (default: the handler of --mongrel2-config)", 'send-spec'),
+  field('recvSpecs', 'strings', 'EP', "Mongrel2 recv_spec, repeatable, same count as --send-spec (default: the handler of --mongrel2-config)", 'recv-spec'),
+  field('mongrel2Config', 'string', 'FILE', "without --send-spec/--recv-spec, use this mongrel2.conf's Handler endpoints, ${RUN_DIR} = ./run/mongrel2 as `m2pool mongrel2` runs it (default deploy/mongrel2/mongrel2.conf)", 'mongrel2-config'),
   field('controlSpecs', 'strings', 'EP', 'Mongrel2 control_port, repeatable, one per --send-spec or none: after a dispatcher crash, clients whose requests died with it are disconnected through it (default none)', 'control-spec'),
   field('topology', 'string', 'dispatch|direct', 'dispatch: a dispatcher between Mongrel2 and the workers (scaling, reloads and crashes lose nothing); direct: workers connect to Mongrel2 (default dispatch)'),
   field('dispatcher', 'string', 'tcp://HOST:PORT', 'dispatch: join this remote dispatcher instead of forking one'),
@@ -99,6 +101,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('uploadDir', 'string', 'DIR', 'worker: shorthand for --upload-store DIR/upload.XXXXXX'),
   field('uploadThreshold', 'int', 'BYTES', `worker: Mongrel2's limits.content_length (default ${WORKER_DEFAULTS.uploadThreshold})`),
   field('logLevel', 'level', 'LEVEL', `${LOG_LEVELS.join('|')} (default ${WORKER_DEFAULTS.logLevel})`),
+  field('logFormat', 'string', 'json|pretty', 'log lines as JSON (pm2, systemd, log shippers) or pretty for a terminal, in every process of the pool (default json)'),
   field('requestLogLevel', 'level', 'LEVEL', `worker: level of per-request log lines (default ${WORKER_DEFAULTS.requestLogLevel})`),
   field('metrics', 'string', 'on|off', `worker: record request metrics and push them to the supervisor (default ${WORKER_DEFAULTS.metrics})`),
   field('workerModule', 'string', 'FILE', 'script forked per worker (default: this package\'s dist/src/cli/main.js)'),

@@ -4,6 +4,7 @@
  * the key's kind (`fields.ts`) and anything that does not coerce is left for the validator to report.
  * @module
  */
+import { readMongrel2Endpoints, SHIPPED_MONGREL2_CONFIG } from './mongrel2-endpoints';
 import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage, isErrnoException } from '../errors';
 import { readTokenFile } from './admin-token';
@@ -107,6 +108,7 @@ export function resolveConfig(sources: RawSources): PoolConfig {
   }
 
   issues.push(...takeTokenFile(merged, origin, sources.readFile));
+  issues.push(...takeMongrel2Endpoints(merged, origin, sources.readFile));
 
   const options = sources.file === undefined ? {} : { unknownKeyOrigin: sources.file.name };
   let config: PoolConfig;
@@ -164,6 +166,28 @@ function takeTokenFile(merged: Record<string, unknown>, origin: Map<ConfigKey, s
   merged['adminToken'] = r.token;
   origin.set('adminToken', `the file ${file}`);
   return [];
+}
+
+/**
+ * Without endpoints (and no remote dispatcher), the handler of `mongrel2Config` or the shipped mongrel2.conf
+ * (config/mongrel2-endpoints.ts). A named config that cannot be used is a problem; the shipped one missing (no
+ * file access: `resolveConfig` alone) leaves the static defaults.
+ */
+function takeMongrel2Endpoints(merged: Record<string, unknown>, origin: Map<ConfigKey, string>, read: RawSources['readFile']): string[] {
+  if (merged['sendSpecs'] !== undefined || merged['recvSpecs'] !== undefined || merged['dispatcher'] !== undefined) return [];
+  const named = merged['mongrel2Config'];
+  if (read === undefined || (named !== undefined && typeof named !== 'string')) return [];
+  const file = named ?? SHIPPED_MONGREL2_CONFIG;
+  try {
+    const found = readMongrel2Endpoints(file, process.cwd(), read);
+    merged['sendSpecs'] = found.sendSpecs;
+    merged['recvSpecs'] = found.recvSpecs;
+    origin.set('sendSpecs', `the Handler of ${file}`);
+    origin.set('recvSpecs', `the Handler of ${file}`);
+    return [];
+  } catch (err) {
+    return named === undefined ? [] : [`mongrel2Config: ${errorMessage(err)} (from ${origin.get('mongrel2Config') ?? 'config'})`];
+  }
 }
 
 function unreadable(name: string, err: unknown): ConfigError {

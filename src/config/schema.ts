@@ -48,6 +48,8 @@ export type Topology = 'dispatch' | 'direct';
 export interface PoolConfig extends WorkerPassThrough {
   /** Module the workers load (`--app`). Required: there is no default. */
   readonly app: WorkerConfig['app'];
+  /** The mongrel2.conf whose Handler endpoints are the default `sendSpecs`/`recvSpecs` (config/mongrel2-endpoints.ts). */
+  readonly mongrel2Config?: string;
   /** Desired number of workers at start. @default 2 */
   readonly workers: number;
   /** Lowest count `scale` accepts. @default 1 */
@@ -56,9 +58,12 @@ export interface PoolConfig extends WorkerPassThrough {
   readonly maxWorkers: number;
   /** Ready workers needed for `/readyz` 200 and pm2's `wait_ready`. @default 1 */
   readonly minReady: number;
-  /** Mongrel2 `send_spec` endpoints (worker PULL connects); one per Mongrel2 server. @default ['tcp://127.0.0.1:9997'] */
+  /**
+   * Mongrel2 `send_spec` endpoints (worker PULL connects); one per Mongrel2 server. Default: the handler of
+   * `mongrel2Config` (the shipped mongrel2.conf), else (`resolveConfig` without file access) ['tcp://127.0.0.1:9997'].
+   */
   readonly sendSpecs: WorkerConfig['sendSpecs'];
-  /** Mongrel2 `recv_spec` endpoints (worker PUB connects); same count and order as `sendSpecs`. @default ['tcp://127.0.0.1:9996'] */
+  /** Mongrel2 `recv_spec` endpoints (worker PUB connects); same count and order as `sendSpecs`. Default: as `sendSpecs`. */
   readonly recvSpecs: WorkerConfig['recvSpecs'];
   /**
    * Mongrel2 `control_port` endpoints, same order as `sendSpecs`, or none. Passed to the dispatcher the pool forks:
@@ -106,6 +111,8 @@ export interface PoolConfig extends WorkerPassThrough {
   readonly uploadDir?: string;
   /** Log level of the supervisor, also passed to workers. @default 'info' */
   readonly logLevel: WorkerConfig['logLevel'];
+  /** `pretty`: pino-pretty in the supervisor and every process it forks (log/log-format.ts). @default 'json' */
+  readonly logFormat: 'json' | 'pretty';
   /**
    * `dispatch`: the supervisor forks a dispatcher (`m2pool dispatcher`), the only process connected to Mongrel2,
    * and the workers ask it for work; `direct`: every worker connects to Mongrel2 itself. @default 'dispatch'
@@ -147,7 +154,7 @@ export interface PoolConfig extends WorkerPassThrough {
 }
 
 /** Keys that have a default (every key except the required `app` and the optional pass-throughs). */
-type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'adminTokenFile' | keyof WorkerPassThrough | 'uploadDir' | 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'backlogLimit' | 'maxWorkerCredit' | 'dispatcherRequestTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'autoscale'>;
+type DefaultedKeys = Exclude<keyof PoolConfig, 'app' | 'mongrel2Config' | 'adminTokenFile' | keyof WorkerPassThrough | 'uploadDir' | 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'backlogLimit' | 'maxWorkerCredit' | 'dispatcherRequestTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'autoscale'>;
 
 /** Shape of {@link DEFAULTS}. */
 export type PoolDefaults = Pick<PoolConfig, DefaultedKeys>;
@@ -176,6 +183,7 @@ export const DEFAULTS: PoolDefaults = Object.freeze({
   maxRssBytes: 0,
   maxSurge: 1,
   logLevel: WORKER_DEFAULTS.logLevel,
+  logFormat: 'json',
   topology: 'dispatch',
   runDir: 'run',
   insecure: false,

@@ -3,6 +3,7 @@
  * one small check per key, every problem collected, unknown keys rejected, one {@link ConfigError} thrown.
  * @module
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors';
 import { DEFAULTS, type PoolConfig } from './schema';
@@ -10,6 +11,7 @@ import type { ConfigKey } from './fields';
 import { tokenProblem } from './admin-token';
 import { isLoopbackHost, parseHostPort } from './host-port';
 import { bool, endpointList, endpoints, int, isRecord, level, ms, onOff, Reader, show, str, strings, topology, unknownKeyIssues, uploadTemplate, workerEndpoint, MAX_TIMER_MS, type Check, type ReaderOptions } from './checks';
+import { appKind as appKindCheck } from './app-kind';
 import { workerNumber as limited, type WorkerPassThrough } from './worker-config';
 import { AUTOSCALE_DEFAULTS, type AutoscaleSettings } from './autoscale';
 
@@ -19,7 +21,7 @@ export interface ValidateOptions extends ReaderOptions<ConfigKey> {
   readonly unknownKeyOrigin?: string;
 }
 
-type PassKey = 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'backlogLimit' | 'maxWorkerCredit' | 'dispatcherRequestTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'adminTokenFile' | 'uploadDir' | keyof WorkerPassThrough | 'autoscale';
+type PassKey = 'mongrel2Config' | 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'backlogLimit' | 'maxWorkerCredit' | 'dispatcherRequestTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'adminTokenFile' | 'uploadDir' | keyof WorkerPassThrough | 'autoscale';
 
 /** A finite number in (min, max] (`minExclusive`) or [min, max]. */
 function num(min: number, max: number, minExclusive = false): Check<number> {
@@ -29,6 +31,11 @@ function num(min: number, max: number, minExclusive = false): Check<number> {
       : { problem: `must be a number ${minExclusive ? 'above' : 'from'} ${min} ${minExclusive ? 'and at most' : 'to'} ${max}, got ${show(v)}` };
 }
 
+/** A worker count, or `auto`: the CPUs this process may use (`os.availableParallelism()`, as pm2's `-i max`). */
+const workerCount: Check<number> = (v) => (v === 'auto' ? { value: availableParallelism() } : int(0, 1024)(v));
+
+const logFormat: Check<'json' | 'pretty'> = (v) => (v === 'json' || v === 'pretty' ? { value: v } : { problem: `must be json or pretty, got ${show(v)}` });
+
 const hostPort: Check<string> = (v) => {
   if (typeof v !== 'string') return { problem: `must be a HOST:PORT string, got ${show(v)}` };
   const hp = parseHostPort(v);
@@ -36,10 +43,10 @@ const hostPort: Check<string> = (v) => {
 };
 
 const TOP_KEYS: ReadonlySet<string> = new Set([
-  'app', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'controlSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
+  'app', 'appKind', 'mongrel2Config', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'controlSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
   'bootTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'drainTimeoutMs', 'shutdownTimeoutMs',
   'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
-  'receiveHwm', 'requestTimeoutMs', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
+  'receiveHwm', 'requestTimeoutMs', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'logFormat', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
   'topology', 'dispatcher', 'dispatcherBind', 'runDir', 'queueLimit', 'queueTimeoutMs', 'backlogLimit', 'maxWorkerCredit', 'dispatcherRequestTimeoutMs', 'curveSecretFile', 'curveServerKeyFile', 'curveAuthorizedDir', 'insecure',
   'autoscale',
 ]);
@@ -84,6 +91,10 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   const pass: { -readonly [K in PassKey]?: PoolConfig[K] } = {};
   const adminTokenFile = r.optional('adminTokenFile', str(true));
   if (adminTokenFile !== undefined) pass.adminTokenFile = adminTokenFile;
+  const mongrel2Config = r.optional('mongrel2Config', str(true));
+  if (mongrel2Config !== undefined) pass.mongrel2Config = mongrel2Config;
+  const appKind = r.optional('appKind', appKindCheck);
+  if (appKind !== undefined) pass.appKind = appKind;
   const maxInFlight = r.optional('maxInFlight', limited('maxInFlight'));
   if (maxInFlight !== undefined) pass.maxInFlight = maxInFlight;
   const receiveHwm = r.optional('receiveHwm', limited('receiveHwm'));
@@ -122,7 +133,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   if (autoscale !== undefined) pass.autoscale = autoscale;
   const config: PoolConfig = {
     app,
-    workers: r.read('workers', int(0, 1024), d.workers),
+    workers: r.read('workers', workerCount, d.workers),
     minWorkers: r.read('minWorkers', int(0, 1024), d.minWorkers),
     maxWorkers: r.read('maxWorkers', int(1, 1024), d.maxWorkers),
     minReady: r.read('minReady', int(0, 1024), d.minReady),
@@ -152,6 +163,7 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
     maxRssBytes: r.read('maxRssBytes', int(0), d.maxRssBytes),
     maxSurge: r.read('maxSurge', int(1, 1024), d.maxSurge),
     logLevel: r.read('logLevel', level, d.logLevel),
+    logFormat: r.read('logFormat', logFormat, d.logFormat),
     workerModule: r.read('workerModule', str(true), d.workerModule),
     workerArgs: r.read('workerArgs', strings(() => undefined, 0), d.workerArgs),
     topology: r.read('topology', topology, d.topology),

@@ -7,6 +7,7 @@
  */
 import { ConfigError, errorMessage } from '../errors';
 import { endpointList, isRecord, level, onOff, Reader, show, str, unknownKeyIssues, uploadTemplate, workerEndpoint, type Check } from './checks';
+import { appKind as appKindCheck } from './app-kind';
 import { WORKER_DEFAULTS, workerNumber as limited, type DispatcherEndpoint, type WorkerConfig, type WorkerNumberKey } from './worker-config';
 
 /** The environment variable a forked worker finds its configuration in. */
@@ -14,7 +15,7 @@ export const WORKER_CONFIG_ENV = 'M2POOL_WORKER_CONFIG';
 
 /** Every key of {@link WorkerConfig} (a `Record` over the keys, so a key added to the type must be added here). */
 const WORKER_KEYS: ReadonlySet<string> = new Set(Object.keys({
-  app: true, sendSpecs: true, recvSpecs: true, dispatcher: true, maxInFlight: true, receiveHwm: true, requestTimeoutMs: true,
+  app: true, appKind: true, sendSpecs: true, recvSpecs: true, dispatcher: true, maxInFlight: true, receiveHwm: true, requestTimeoutMs: true,
   drainTimeoutMs: true, bootTimeoutMs: true, heartbeatIntervalMs: true, sendTimeoutMs: true, uploadStore: true, uploadThreshold: true,
   maxUploadBytes: true, logLevel: true, requestLogLevel: true, metrics: true,
 } satisfies Record<keyof WorkerConfig, true>));
@@ -57,8 +58,10 @@ export function decodeWorkerConfig(text: string): WorkerConfig {
   const dispatcher = r.optional('dispatcher', dispatcherEndpoint);
   const requestTimeoutMs = r.optional('requestTimeoutMs', limited('requestTimeoutMs'));
   const uploadStore = r.optional('uploadStore', uploadTemplate);
+  const appKind = r.optional('appKind', appKindCheck);
   const config: WorkerConfig = {
     app: r.required('app', str(true), ''),
+    ...(appKind === undefined ? {} : { appKind }),
     sendSpecs: r.required('sendSpecs', endpointList(0), []),
     recvSpecs: r.required('recvSpecs', endpointList(0), []),
     ...(dispatcher === undefined ? {} : { dispatcher }),

@@ -31,6 +31,7 @@ export function workerConfigOf(pool: PoolConfig): WorkerConfig {
   const uploadStore = pool.uploadStore ?? (pool.uploadDir === undefined ? undefined : posix.join(pool.uploadDir, DEFAULT_UPLOAD_BASENAME));
   return Object.freeze({
     app: pool.app,
+    ...(pool.appKind === undefined ? {} : { appKind: pool.appKind }),
     ...endpointsOf(pool),
     maxInFlight: pool.maxInFlight ?? d.maxInFlight,
     receiveHwm: pool.receiveHwm ?? d.receiveHwm,

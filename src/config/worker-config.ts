@@ -6,6 +6,7 @@
  * contract".
  * @module
  */
+import type { AppKind } from './app-kind';
 import type { LogLevel } from './log-level';
 import { int, MAX_TIMER_MS, type Check } from './checks';
 import { DEFAULT_UPLOAD_THRESHOLD } from './upload-template';
@@ -24,6 +25,8 @@ export interface DispatcherEndpoint {
 export interface WorkerConfig {
   /** Module exporting `app` (an m2pool App), resolved from the worker's working directory. Required. */
   readonly app: string;
+  /** Which kind of app the module exports (`auto`: told apart by its shape). Absent: auto. */
+  readonly appKind?: AppKind;
   /** Direct topology: Mongrel2 `send_spec`s a PULL connects to, one per Mongrel2; empty with `dispatcher`. */
   readonly sendSpecs: readonly string[];
   /** Direct topology: Mongrel2 `recv_spec`s an XPUB connects to, same count and order as `sendSpecs`. */
@@ -62,7 +65,7 @@ export interface WorkerConfig {
 }
 
 /** The settings that have a default: all but the app, the endpoints and the optional ones. */
-export type WorkerDefaults = Omit<WorkerConfig, 'app' | 'sendSpecs' | 'recvSpecs' | 'dispatcher' | 'requestTimeoutMs' | 'uploadStore'>;
+export type WorkerDefaults = Omit<WorkerConfig, 'app' | 'appKind' | 'sendSpecs' | 'recvSpecs' | 'dispatcher' | 'requestTimeoutMs' | 'uploadStore'>;
 
 /**
  * Every worker default, frozen: what a worker run by hand gets for a flag it is not given, and what the
@@ -111,4 +114,4 @@ export function workerNumber(key: WorkerNumberKey): Check<number> {
 }
 
 /** The worker settings a pool configuration may set; unset ones take {@link WORKER_DEFAULTS}. */
-export type WorkerPassThrough = Partial<Pick<WorkerConfig, 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadThreshold' | 'requestLogLevel' | 'metrics'>>;
+export type WorkerPassThrough = Partial<Pick<WorkerConfig, 'appKind' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadThreshold' | 'requestLogLevel' | 'metrics'>>;

@@ -4,6 +4,7 @@
  * `m2pool:shutdown`, the IPC channel dropping; a second signal exits at once.
  * @module
  */
+import { waitingIntervalMs, warnWhileWaiting } from '../log/waiting-warning';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Server } from 'node:http';
@@ -79,6 +80,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     workers: dispatcher.scheduler.workerCount,
     mongrel2Ready: dispatcher.readyCount,
   });
+  const stopWaitingWarning = warnWhileWaiting(logger, 'dispatcher.waiting', () => dispatcher.links, waitingIntervalMs());
   try {
     await dispatcher.start();
   } catch (err) {
@@ -153,6 +155,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     listenForStopTriggers({ role: 'dispatcher', logger, drainTimeoutMs: options.drainTimeoutMs, isStopping: () => stopping, stop, deferToSupervisor: supervised });
   });
 
+  stopWaitingWarning();
   stopHeartbeat();
   clearInterval(metricsTimer);
   if (process.send !== undefined) sendToSupervisor({ type: 'm2pool:metrics', metrics: dispatcherSnapshot(dispatcher.scheduler.stats, gauges()) });

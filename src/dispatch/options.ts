@@ -5,6 +5,8 @@
  */
 import path from 'node:path';
 import { workerEndpoint } from '../config/checks';
+import { MONGREL2_CONFIG_FLAG, mongrel2Endpoints } from '../config/mongrel2-endpoints';
+import { applyLogFormatFlag, LOG_FORMAT_FLAG } from '../log/log-format';
 import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
 import { parseHostPort, type HostPort } from '../config/host-port';
 import { LOG_LEVELS, type LogLevel } from '../config/log-level';
@@ -100,6 +102,8 @@ export const DISPATCHER_FLAGS: FlagSpecs = {
   'curve-secret-file': { type: 'string', placeholder: 'file', description: "the dispatcher's CURVE secret key (m2pool keygen); workers need the matching .pub" },
   'curve-authorized-dir': { type: 'string', placeholder: 'dir', description: 'directory of worker public keys (*.pub): only those workers are accepted' },
   insecure: { type: 'boolean', description: 'allow a tcp:// bind without CURVE (anyone who reaches the port can read requests and inject replies)' },
+  'mongrel2-config': MONGREL2_CONFIG_FLAG,
+  'log-format': LOG_FORMAT_FLAG,
   admin: { type: 'string', placeholder: 'host:port', description: 'serve /metrics, /healthz and /readyz on this address', defaultText: 'off' },
   'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}`, defaultText: DISPATCHER_DEFAULTS.logLevel },
 };
@@ -107,10 +111,11 @@ export const DISPATCHER_FLAGS: FlagSpecs = {
 /** Turn parsed flags into options; throws one UsageError listing every problem. */
 export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
   const r = new FlagReader(values);
-  const sendSpecs = r.list('send-spec');
-  const recvSpecs = r.list('recv-spec');
+  const formatProblem = applyLogFormatFlag(values['log-format']);
+  if (formatProblem !== undefined) r.issues.push(formatProblem);
+  const given = { sendSpecs: r.list('send-spec'), recvSpecs: r.list('recv-spec') };
+  const { sendSpecs, recvSpecs } = given.sendSpecs.length === 0 && given.recvSpecs.length === 0 ? mongrel2Endpoints(r) : given;
   const controlSpecs = r.list('control-spec');
-  if (sendSpecs.length === 0) r.issues.push('at least one --send-spec is required');
   if (controlSpecs.length > 0 && controlSpecs.length !== sendSpecs.length) r.issues.push(`give one --control-spec per --send-spec, or none (got ${controlSpecs.length} and ${sendSpecs.length})`);
   if (sendSpecs.length !== recvSpecs.length) r.issues.push(`each --send-spec needs a matching --recv-spec (got ${sendSpecs.length} and ${recvSpecs.length})`);
   const bind = r.string('bind') ?? defaultBind(r.string('run-dir', DISPATCHER_DEFAULTS.runDir) ?? DISPATCHER_DEFAULTS.runDir);

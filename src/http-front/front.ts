@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { Cancellation } from '../app/cancellation';
 import { errorMessage } from '../errors';
 import type { BodySource } from '../http/request';
-import { messageOptions, type WorkerApp } from '../worker/app-contract';
+import { messageOptions, readsBodySource, type WorkerApp } from '../worker/app-contract';
 import { UploadBody } from '../worker/upload-store';
 import { ConnectionIds, toRawMessage } from './raw-message';
 import { ServerResponseSink } from './response-sink';
@@ -44,12 +44,15 @@ export class HttpFront {
   readonly server: Server;
   readonly #opts: HttpFrontOptions;
   readonly #connIds = new ConnectionIds();
+  /** Whether a multipart body may go to a temp file for the app (see `readsBodySource`). */
+  readonly #diskBodies: boolean;
   readonly #inFlight = new Set<Cancellation>();
   #idle: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(options: HttpFrontOptions) {
     this.#opts = options;
+    this.#diskBodies = readsBodySource(options.app);
     this.server = createServer((req, res) => this.#onRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Socket) => this.#refuseUpgrade(req, socket));
   }
@@ -107,7 +110,7 @@ export class HttpFront {
     const limit = this.#opts.maxBodyBytes;
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) return this.#tooLarge(req, res, declared);
-    if (isMultipart(req.headers['content-type'])) return void this.#spooled(req, res);
+    if (this.#diskBodies && isMultipart(req.headers['content-type'])) return void this.#spooled(req, res);
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {

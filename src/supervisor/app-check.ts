@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { DEFAULTS, type PoolConfig } from '../config/schema';
 import { errorMessage } from '../errors';
+import type { AppKind } from '../config/app-kind';
 
 /** The child entry (compiled next to this module's sibling folder: dist/src/worker/check-app.js). */
 const CHECK_APP_ENTRY = path.resolve(__dirname, '..', 'worker', 'check-app.js');
@@ -15,11 +16,11 @@ const CHECK_APP_ENTRY = path.resolve(__dirname, '..', 'worker', 'check-app.js');
 export const APP_CHECK_TIMEOUT_MS = 30_000;
 
 /** Load `spec` in a child from `cwd`; resolves with why it does not load, or `undefined` when it does. */
-export function appLoadProblem(spec: string, cwd = process.cwd(), timeoutMs = APP_CHECK_TIMEOUT_MS): Promise<string | undefined> {
+export function appLoadProblem(spec: string, cwd = process.cwd(), timeoutMs = APP_CHECK_TIMEOUT_MS, kind: AppKind = 'auto'): Promise<string | undefined> {
   return new Promise((resolve) => {
     // No execArgv, as for the workers (supervisor/spawn.ts): `--inspect` would clash on its port, and the parent's
     // `-e`/`-p` script would run again in the child instead of the check (a child that forks itself forever).
-    const child = spawn(process.execPath, [CHECK_APP_ENTRY, spec], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CHECK_APP_ENTRY, spec, kind], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8_192)));
     const timer = setTimeout(() => {
@@ -47,16 +48,16 @@ interface TextOut {
  * The check of a configuration, at start and before every reload (`SupervisorOptions.checkApp`): why its app does
  * not load, or undefined when it does (or the workers are not m2pool's own).
  */
-export function appCheckProblem(config: Pick<PoolConfig, 'app' | 'workerModule'>, cwd = process.cwd()): Promise<string | undefined> {
+export function appCheckProblem(config: Pick<PoolConfig, 'app' | 'appKind' | 'workerModule'>, cwd = process.cwd()): Promise<string | undefined> {
   if (path.resolve(config.workerModule) !== path.resolve(DEFAULTS.workerModule)) return Promise.resolve(undefined);
-  return appLoadProblem(config.app, cwd);
+  return appLoadProblem(config.app, cwd, APP_CHECK_TIMEOUT_MS, config.appKind);
 }
 
 /**
  * `m2pool start`'s check: true when the app loads (or the workers are not m2pool's own); otherwise writes the
  * reason to `out` and returns false (the caller exits with `APP_LOAD_ERROR`, 4).
  */
-export async function appLoadsOrSay(config: Pick<PoolConfig, 'app' | 'workerModule'>, out: TextOut, cwd = process.cwd()): Promise<boolean> {
+export async function appLoadsOrSay(config: Pick<PoolConfig, 'app' | 'appKind' | 'workerModule'>, out: TextOut, cwd = process.cwd()): Promise<boolean> {
   const problem = await appCheckProblem(config, cwd);
   if (problem === undefined) return true;
   out.write(`m2pool start: --app ${JSON.stringify(config.app)} does not load; nothing was started:\n  ${problem.replace(/\n/g, '\n  ')}\n`);

@@ -17,9 +17,10 @@ export type { Logger } from 'pino';
  * Build the supervisor logger. By default it writes asynchronously to fd 1 (no blocking write in the loop);
  * call {@link flushLogger} before exiting. Tests pass an in-memory `destination`.
  */
-export function createSupervisorLogger(level: LogLevel, destination?: DestinationStream): Logger {
+export function createSupervisorLogger(level: LogLevel, destination?: DestinationStream, format: 'json' | 'pretty' = 'json'): Logger {
   return createLogger({
     level,
+    format,
     bindings: { role: 'supervisor' },
     ...(destination === undefined ? {} : { destination }),
     // A line about a worker names it `workerPid`: `pid` is already the supervisor's (one key, one meaning).

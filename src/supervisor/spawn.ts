@@ -4,6 +4,7 @@
  * `workerConfigOf`) in `M2POOL_WORKER_CONFIG` (docs/architecture.md, "The worker contract").
  * @module
  */
+import { LOG_FORMAT_ENV } from '../log/log-format';
 import { fork } from 'node:child_process';
 import { MAX_TIMER_MS } from '../config/checks';
 import type { PoolConfig } from '../config/schema';
@@ -119,6 +120,11 @@ export function dispatcherArgs(config: PoolConfig): string[] {
   ];
 }
 
+/** The pool's log format for a child (the only M2POOL_* variable a child gets besides its own; json: none). */
+function logFormatEnv(config: PoolConfig): Record<string, string> {
+  return config.logFormat === 'pretty' ? { [LOG_FORMAT_ENV]: 'pretty' } : {};
+}
+
 /** The pool's own workers must never be clamped: the credit cap follows `maxInFlight` when that is larger. */
 function forkedMaxWorkerCredit(config: PoolConfig): number | undefined {
   if (config.maxWorkerCredit !== undefined) return config.maxWorkerCredit;
@@ -134,7 +140,7 @@ function forkedRequestTimeoutMs(config: PoolConfig): number | undefined {
 
 /** The spawn request of the pool's dispatcher (slot -1: it holds no worker slot); it names us as its supervisor. */
 export function dispatcherSpawnRequest(config: PoolConfig, generation: number): SpawnRequest {
-  return { slot: -1, generation, modulePath: config.workerModule, args: dispatcherArgs(config), env: { [SUPERVISOR_PID_ENV]: String(process.pid) } };
+  return { slot: -1, generation, modulePath: config.workerModule, args: dispatcherArgs(config), env: { [SUPERVISOR_PID_ENV]: String(process.pid), ...logFormatEnv(config) } };
 }
 
 /** The full spawn request for `slot` in `generation`. */
@@ -145,7 +151,7 @@ export function spawnRequest(config: PoolConfig, slot: number, generation: numbe
     modulePath: config.workerModule,
     args: workerArgs(config),
     // M2POOL_POOL_MAX_WORKERS: how many workers this pool may run, so per-process state (MemoryStore) can warn.
-    env: { M2POOL_WORKER_SLOT: String(slot), M2POOL_WORKER_GENERATION: String(generation), M2POOL_POOL_MAX_WORKERS: String(config.maxWorkers) },
+    env: { M2POOL_WORKER_SLOT: String(slot), M2POOL_WORKER_GENERATION: String(generation), M2POOL_POOL_MAX_WORKERS: String(config.maxWorkers), ...logFormatEnv(config) },
     config: workerConfigOf(config),
   };
 }

@@ -108,7 +108,7 @@ export class Supervisor implements IntentSink {
   constructor(options: SupervisorOptions) {
     const c = options.config;
     this.#cfg = c;
-    this.#log = options.logger ?? createSupervisorLogger(c.logLevel);
+    this.#log = options.logger ?? createSupervisorLogger(c.logLevel, undefined, c.logFormat);
     this.#clock = options.clock ?? systemClock;
     const random = options.random ?? Math.random;
     this.#random = random;

@@ -89,6 +89,15 @@ export function handlesMessages(app: WorkerApp): app is WorkerApp & MessageHandl
   return typeof a.dispatchHandshake === 'function' && typeof a.dispatchFrame === 'function' && typeof a.dispatchSocketMessage === 'function';
 }
 
+/**
+ * Whether the app reads a body that stayed on disk (`MessageOptions.bodySource`): m2pool's `App` does (its
+ * `req.parts()` streams it). Other apps (the fetch and node:http adapters, a plain `WorkerApp`) get every body in
+ * the message, as before.
+ */
+export function readsBodySource(app: WorkerApp): boolean {
+  return (app as { readonly readsBodySource?: unknown }).readsBodySource === true;
+}
+
 /** Apply a per-process default request timeout (`--request-timeout`), when the app supports it. */
 export function applyRequestTimeout(app: WorkerApp, ms: number | undefined): void {
   const target = app as { setDefaultTimeout?: (ms: number) => void };

@@ -22,6 +22,7 @@ import { applyRequestTimeout, startApp, stopApp, type WorkerApp } from './app-co
 import { startHeartbeat } from './heartbeat';
 import { WorkerRuntime } from './runtime';
 import { listenForStopTriggers } from '../ipc/stop-triggers';
+import { DISPATCHER_HINT, MONGREL2_HINT, waitingIntervalMs, warnWhileWaiting } from '../log/waiting-warning';
 
 const LINGER_MS = 2_000;
 
@@ -73,7 +74,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   }
   let app: WorkerApp;
   try {
-    app = await loadApp(config.app, process.cwd());
+    app = await loadApp(config.app, process.cwd(), config.appKind);
     applyRequestTimeout(app, config.requestTimeoutMs);
   } catch (err) {
     return fatal(ExitCode.APP_LOAD_ERROR, ErrorCode.APP_LOAD, err);
@@ -102,9 +103,12 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     else logger.warn({ event: 'link.lost', link: link.name }, `link.lost: ${transport.topology === 'dispatch' ? 'the dispatcher (or its Mongrel2)' : 'Mongrel2'} went away; waiting for it to come back`);
     metrics?.endpointsConnected(transport.connectedCount());
   });
+  const hint = transport.topology === 'dispatch' ? DISPATCHER_HINT : MONGREL2_HINT;
+  const stopWaitingWarning = warnWhileWaiting(logger, 'worker.waiting', () => transport.links, waitingIntervalMs(), hint);
   try {
     await transport.start(Math.max(1, bootDeadline - Date.now()));
   } catch (err) {
+    stopWaitingWarning();
     await transport.close(0);
     return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
   }
@@ -177,6 +181,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   });
 
   await stopped;
+  stopWaitingWarning();
   stopHeartbeat();
   // After the drain: nothing is in flight, the transport is closed.
   await stopApp(app).then(

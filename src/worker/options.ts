@@ -8,20 +8,25 @@
 import { posix } from 'node:path';
 import { workerEndpoint } from '../config/checks';
 import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
+import { APP_KINDS } from '../config/app-kind';
+import { LOG_FORMAT_FLAG } from '../log/log-format';
 import { LOG_LEVELS } from '../config/log-level';
 import { DEFAULT_UPLOAD_BASENAME, parseUploadStore } from '../config/upload-template';
 import { decodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
 import { WORKER_DEFAULTS, WORKER_LIMITS, type DispatcherEndpoint, type WorkerConfig, type WorkerDefaults, type WorkerNumberKey } from '../config/worker-config';
 import { ConfigError } from '../errors';
+import { MONGREL2_CONFIG_FLAG, mongrel2Endpoints } from '../config/mongrel2-endpoints';
 
 /** The settings `runWorker` takes: the worker configuration itself (kept as a name for embedders). */
 export type WorkerOptions = WorkerConfig;
 
 /** Flags of `m2pool worker`. */
 export const WORKER_FLAGS: FlagSpecs = {
-  app: { type: 'string', placeholder: 'module', description: 'module exporting `app` (an m2pool App), resolved from the current directory' },
+  app: { type: 'string', placeholder: 'module', description: 'module exporting `app` or a default export: an m2pool App, a fetch(Request) app (Hono) or a node (req, res) listener (Express); resolved from the current directory' },
+  'app-kind': { type: 'string', placeholder: 'kind', description: `which kind of app --app exports: ${APP_KINDS.join(', ')} (auto tells them apart by shape)`, defaultText: 'auto' },
   'send-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 handler send_spec to PULL requests from, e.g. tcp://127.0.0.1:9997" },
   'recv-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 handler recv_spec to PUB replies to; the i-th pairs with the i-th --send-spec" },
+  'mongrel2-config': MONGREL2_CONFIG_FLAG,
   dispatcher: { type: 'string', placeholder: 'endpoint', description: "the pool dispatcher's endpoint (ipc://PATH or tcp://HOST:PORT), instead of --send-spec/--recv-spec" },
   'curve-server-key-file': { type: 'string', placeholder: 'file', description: "the dispatcher's CURVE public key (.pub), for a tcp:// --dispatcher" },
   'curve-secret-file': { type: 'string', placeholder: 'file', description: "this worker's CURVE secret key (.key, m2pool keygen); its .pub must be in the dispatcher's authorized directory" },
@@ -37,6 +42,7 @@ export const WORKER_FLAGS: FlagSpecs = {
   'upload-threshold': { type: 'string', placeholder: 'bytes', description: "Mongrel2's limits.content_length: an upload notice must declare more than this (or chunked)", defaultText: String(WORKER_DEFAULTS.uploadThreshold) },
   'max-upload-bytes': { type: 'string', placeholder: 'n', description: 'largest async upload accepted (413 above); read into memory unless multipart/form-data, which is parsed from disk', defaultText: String(WORKER_DEFAULTS.maxUploadBytes) },
   'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}`, defaultText: WORKER_DEFAULTS.logLevel },
+  'log-format': LOG_FORMAT_FLAG,
   'request-log-level': { type: 'string', placeholder: 'level', description: 'level of the one-line-per-request log', defaultText: WORKER_DEFAULTS.requestLogLevel },
   metrics: { type: 'string', placeholder: 'on|off', description: 'record request metrics and push them to the supervisor (only when forked by it)', defaultText: WORKER_DEFAULTS.metrics },
 };
@@ -56,6 +62,7 @@ export function readWorkerConfig(values: FlagValues, handed?: string): WorkerCon
   const uploadStore = readUploadTemplate(r) ?? base?.uploadStore;
   const config: WorkerConfig = {
     app: base === undefined || values['app'] !== undefined ? r.required('app') : base.app,
+    ...readAppKind(r, base),
     ...readEndpoints(r, base),
     maxInFlight: intFlag('max-in-flight', 'maxInFlight'),
     receiveHwm: intFlag('receive-hwm', 'receiveHwm'),
@@ -73,6 +80,12 @@ export function readWorkerConfig(values: FlagValues, handed?: string): WorkerCon
   };
   r.check();
   return config;
+}
+
+/** `--app-kind`, else the handed-over configuration's (absent: auto). */
+function readAppKind(r: FlagReader, base: WorkerConfig | undefined): Pick<WorkerConfig, 'appKind'> {
+  const kind = r.string('app-kind') === undefined ? base?.appKind : r.choice('app-kind', APP_KINDS, 'auto');
+  return kind === undefined ? {} : { appKind: kind };
 }
 
 /** The handed-over configuration, or undefined with its problems recorded (a broken one is a usage error). */
@@ -115,7 +128,7 @@ function readEndpoints(r: FlagReader, base: WorkerConfig | undefined): Pick<Work
     if (sendSpecs.length > 0 || recvSpecs.length > 0) r.issues.push('--dispatcher and --send-spec/--recv-spec are mutually exclusive');
     return { sendSpecs, recvSpecs, dispatcher };
   }
-  if (sendSpecs.length === 0) r.issues.push('at least one --send-spec (or a --dispatcher) is required');
+  if (sendSpecs.length === 0 && recvSpecs.length === 0) return mongrel2Endpoints(r);
   if (sendSpecs.length !== recvSpecs.length) {
     r.issues.push(`each --send-spec needs a matching --recv-spec (got ${sendSpecs.length} and ${recvSpecs.length})`);
   }

@@ -15,7 +15,7 @@ import { parseMessage } from '../protocol/request-parser';
 import type { RawMessage } from '../protocol/types';
 import { encodeCloseFrame, WS_CLOSE } from '../protocol/websocket';
 import type { Delivery, Link, Transport } from '../transport/transport';
-import { handlesMessages, messageOptions, type DispatchSummary, type MessageOptions, type WorkerApp } from './app-contract';
+import { handlesMessages, messageOptions, readsBodySource, type DispatchSummary, type MessageOptions, type WorkerApp } from './app-contract';
 import { InFlightLimiter } from './in-flight-limiter';
 import { OrderedReplies } from './ordered-replies';
 import { ConnectionWork } from './connection-work';
@@ -84,6 +84,8 @@ export class WorkerRuntime {
   readonly #order = new OrderedReplies();
   /** What every request's reply sink shares (WebSocket replies batched per connection: docs/mongrel2.md §4.4). */
   readonly #sinkContext: SinkContext;
+  /** Whether a multipart async upload may stay on disk for the app (see `readsBodySource`). */
+  readonly #diskBodies: boolean;
   /** What `classify` gets for every message (built once, not per request). */
   readonly #classifyOptions: ClassifyOptions;
   /** In-flight aborters per connection key (with their start time), so a disconnect notice can cancel that connection's work. */
@@ -100,6 +102,7 @@ export class WorkerRuntime {
     this.#opts = options;
     this.#limiter = new InFlightLimiter(options.maxInFlight);
     this.#sinkContext = { stats: this.stats, metrics: options.metrics, logger: options.logger, coalescer: new ReplyCoalescer() };
+    this.#diskBodies = readsBodySource(options.app);
     const store = options.uploadStore;
     this.#classifyOptions = store === undefined ? {} : { uploadDir: store.dir };
   }
@@ -301,9 +304,9 @@ export class WorkerRuntime {
     let upload: UploadRead | UploadOpen | undefined;
     let onDisk: UploadBody | undefined;
     try {
-      // A multipart body stays on disk and is parsed from the file as a stream (issue 21, item 4); any other body
-      // is read into memory, as `req.body`.
-      upload = uploadFile === undefined ? undefined : isMultipart(raw) ? await openUpload(uploadFile, this.#opts.maxUploadBytes) : await readUpload(uploadFile, this.#opts.maxUploadBytes);
+      // A multipart body stays on disk and is parsed from the file as a stream when the app can (issue 21, item 4);
+      // any other body is read into memory, as `req.body`.
+      upload = uploadFile === undefined ? undefined : this.#diskBodies && isMultipart(raw) ? await openUpload(uploadFile, this.#opts.maxUploadBytes) : await readUpload(uploadFile, this.#opts.maxUploadBytes);
       if (upload !== undefined && upload.kind !== 'ok') {
         const status = upload.kind === 'too-large' ? 413 : 400;
         if (upload.kind === 'refused') this.#countRefusal(delivery, raw, upload.reason);

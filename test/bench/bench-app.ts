@@ -1,6 +1,7 @@
 /**
  * Bench-only app for sized response bodies (examples/hello stays as it is):
  *   GET /bytes/:n   200 application/octet-stream, n bytes of 'x' (0 ≤ n ≤ 16 MiB; buffers are cached per size)
+ *   GET /hello/:name  `hello NAME` as text/plain: the route examples/hono and examples/express answer (adapters scenario)
  * The floor handler and the node:http adapter serve the same bytes for the same path.
  * Run it: m2pool worker --app dist/test/bench/bench-app.js ...
  */
@@ -18,3 +19,5 @@ app.get('/bytes/:n', (ctx) => {
   if (body === undefined) bodies.set(n, (body = Buffer.alloc(n, 'x')));
   return body;
 });
+
+app.get('/hello/:name', (ctx) => `hello ${ctx.params['name']}`);

@@ -38,7 +38,8 @@ options:
   --only NAME          run only these scenarios (repeatable or comma-separated; 'codec' = the micro benchmarks,
                        'autoscale-step' = a load step against the autoscaler versus fixed pools at min and max);
                        a name matches exactly or as a prefix, e.g. --only echo,workers
-  --variants IDS       only these variants (m2pool-defaults, m2pool, m2pool-nometrics, floor, static, node-http);
+  --variants IDS       only these variants (m2pool-defaults, m2pool, m2pool-nometrics, floor, static, node-http,
+                       m2pool-hono, m2pool-express);
                        m2pool-defaults = \`m2pool start\` with nothing tuned (request log and metrics at their defaults)
   --rounds N           interleaved rounds per scenario (default 3; --quick 1)
   --duration S         measured seconds per variant per round (default 6; --quick 3)
@@ -72,13 +73,14 @@ interface Scenario {
 
 const ECHO_PATH = '/echo/hello';
 
-function variant(kind: VariantKind, workers: number, extra: { id?: string; metrics?: boolean; defaults?: boolean } = {}): VariantSpec {
+function variant(kind: VariantKind, workers: number, extra: { id?: string; metrics?: boolean; defaults?: boolean; app?: AppName } = {}): VariantSpec {
   return {
     id: extra.id ?? kind,
     kind,
     workers: kind === 'static' ? 0 : workers,
     ...(extra.metrics === undefined ? {} : { metrics: extra.metrics }),
     ...(extra.defaults === undefined ? {} : { defaults: extra.defaults }),
+    ...(extra.app === undefined ? {} : { app: extra.app }),
   };
 }
 
@@ -137,6 +139,16 @@ function scenarios(n: number): Scenario[] {
       staticFiles: {},
       variants: handlers(n),
       quick: true,
+    },
+    {
+      name: 'adapters',
+      title: `GET /hello/:name on m2pool's own App, a Hono app (fetch adapter) and an Express app (node:http adapter), ${n} workers`,
+      app: 'bench',
+      connections: 50,
+      load: { path: '/hello/bench' },
+      staticFiles: {},
+      variants: [variant('m2pool', n), variant('m2pool', n, { id: 'm2pool-hono', app: 'hono' }), variant('m2pool', n, { id: 'm2pool-express', app: 'express' })],
+      quick: false,
     },
     { name: 'workers-1', title: 'small responses, 1 worker each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(1), quick: false },
     { name: 'workers-2', title: 'small responses, 2 workers each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(2), quick: false },

@@ -199,6 +199,8 @@ const PAIRS: ReadonlyArray<[string, string, string]> = [
   ['floor', 'static', 'b/c (floor / static)'],
   ['m2pool-x', 'm2pool', 'x/a (m2pool-x / m2pool)'],
   ['m2pool-x', 'floor', 'x/b (m2pool-x / floor)'],
+  ['m2pool-hono', 'm2pool', 'hono/a (Hono app via the fetch adapter / m2pool App)'],
+  ['m2pool-express', 'm2pool', 'express/a (Express app via the node:http adapter / m2pool App)'],
 ];
 
 /** Ratios between the variants of one scenario (by variant id). */

@@ -15,11 +15,12 @@ import { spawnGroup, type BenchProcess } from './procs';
 export type VariantKind = 'm2pool' | 'floor' | 'static' | 'node-http';
 
 /** Which app the handler variants serve. */
-export type AppName = 'hello' | 'bench';
+export type AppName = 'hello' | 'bench' | 'hono' | 'express';
 
 /** Module paths of the apps (what `--app` gets), in this checkout or in another one (`root`). */
 export function appModule(app: AppName, root: string = REPO_ROOT): string {
   if (app === 'hello') return root === REPO_ROOT ? HELLO_APP : path.join(root, 'examples/hello');
+  if (app === 'hono' || app === 'express') return path.join(root, 'examples', app);
   return path.join(root, 'dist/test/bench/bench-app.js');
 }
 
@@ -33,6 +34,8 @@ export interface VariantSpec {
   readonly kind: VariantKind;
   /** Handler processes (0 for static). */
   readonly workers: number;
+  /** m2pool only: serve this app instead of the scenario's (the adapter scenario: the same route in three apps). */
+  readonly app?: AppName;
   /** m2pool only: `--metrics on|off`. */
   readonly metrics?: boolean;
   /** m2pool only: another built checkout of m2pool to run (its dist/src/cli/main.js and its apps), for before/after. */
@@ -110,7 +113,7 @@ async function startM2pool(spec: VariantSpec, ctx: VariantContext): Promise<Runn
   const root = spec.root ?? REPO_ROOT;
   const args = [
     spec.root === undefined ? CLI : path.join(root, 'dist/src/cli/main.js'), 'start',
-    '--app', appModule(ctx.app, root),
+    '--app', appModule(spec.app ?? ctx.app, root),
     '--workers', String(spec.workers),
     '--send-spec', h.sendSpec,
     '--recv-spec', h.recvSpec,

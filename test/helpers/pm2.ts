@@ -58,9 +58,10 @@ export interface Pm2Ecosystem {
 
 /**
  * Prepare a pm2 home and ports, then `pm2 start ecosystem.config.js` (returns once pm2's wait_ready is met).
- * `instances`: how many consecutive admin ports to reserve, for tests that `pm2 scale m2pool` up to that.
+ * `instances`: how many consecutive admin ports to reserve, for tests that `pm2 scale m2pool` up to that; `env`:
+ * more variables for `pm2 start` (the shell environment the ecosystem file is loaded in).
  */
-export async function startEcosystem(options: { readonly instances?: number } = {}): Promise<Pm2Ecosystem> {
+export async function startEcosystem(options: { readonly instances?: number; readonly env?: NodeJS.ProcessEnv } = {}): Promise<Pm2Ecosystem> {
   const home = await mkdtemp(path.join(tmpdir(), 'm2p-pm2-'));
   const [httpPort = 0] = await freePorts(1);
   const adminPort = await freePortRun(options.instances ?? 1);
@@ -70,6 +71,7 @@ export async function startEcosystem(options: { readonly instances?: number } = 
     M2POOL_RUN_DIR: path.join(home, 'run'),
     M2POOL_HTTP_PORT: String(httpPort),
     M2POOL_ADMIN: `127.0.0.1:${adminPort}`,
+    ...options.env,
   };
   const pm2 = (...args: string[]) => run(process.execPath, [PM2, ...args], { cwd: REPO_ROOT, env, timeout: 60_000 });
   const eco: Pm2Ecosystem = {

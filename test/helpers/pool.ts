@@ -36,8 +36,12 @@ export interface StartPoolOptions {
   readonly until?: (line: Record<string, unknown>) => boolean;
 }
 
-/** Start `m2pool start --app examples/hello` against `m2`'s first handler, plus `extra` flags; waits for pool.ready. */
-export async function startPool(m2: TestMongrel2, extra: readonly string[], options: StartPoolOptions = {}): Promise<TestPool> {
+/**
+ * Start `m2pool start --app examples/hello` (or the app given, as a path or in the options) against `m2`'s first
+ * handler, plus `extra` flags; waits for pool.ready (or `until`).
+ */
+export async function startPool(m2: TestMongrel2, extra: readonly string[], appOrOptions: string | StartPoolOptions = {}): Promise<TestPool> {
+  const options: StartPoolOptions = typeof appOrOptions === 'string' ? { app: appOrOptions } : appOrOptions;
   const adminPort = await freePort();
   const runDir = await mkdtemp(path.join(tmpdir(), 'm2r-'));
   const proc = spawnNode([CLI, 'start', '--app', options.app ?? HELLO_APP, ...m2.workerArgs(), '--admin', `127.0.0.1:${adminPort}`, '--run-dir', runDir, ...extra], options.env === undefined ? {} : { env: options.env });

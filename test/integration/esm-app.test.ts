@@ -34,3 +34,9 @@ test("m2pool start's check loads it in a child (and refuses the broken one)", { 
   assert.equal(await appLoadProblem(ESM_APP, REPO_ROOT), undefined);
   assert.match((await appLoadProblem('./test/fixtures/broken-app.mjs', REPO_ROOT)) ?? '', /broken on purpose/);
 });
+
+test("the start check takes --app-kind: the Hono example loads as fetch (and auto), not as node", { timeout: 20_000 }, async () => {
+  assert.equal(await appLoadProblem('./examples/hono', REPO_ROOT), undefined);
+  assert.equal(await appLoadProblem('./examples/hono', REPO_ROOT, 20_000, 'fetch'), undefined);
+  assert.match((await appLoadProblem('./examples/hono', REPO_ROOT, 20_000, 'node')) ?? '', /exports no app: .*node:http request listener/);
+});

@@ -69,3 +69,11 @@ test('a failing start hook: exit 3 with the reason, nothing listens', { timeout:
     await proc.stop();
   }
 });
+
+test('--log-format pretty: lines for a person (pino-pretty), not JSON', { timeout: 20_000 }, async (t) => {
+  const proc = spawnNode([CLI, 'serve', '--http', '127.0.0.1:0', '--app', HELLO_APP, '--log-format', 'pretty']);
+  t.after(() => proc.stop());
+  const ready = await proc.waitForLog((l) => typeof l['raw'] === 'string' && / serve\.ready$/.test(l['raw']));
+  assert.match(String(ready['raw']), /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO \(\d+\): serve\.ready$/);
+  assert.deepEqual(proc.logs.filter((l) => l['raw'] === undefined), [], 'JSON lines');
+});

@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { loadConfigSync } from '../../../src/config/load';
+import { availableParallelism } from 'node:os';
 import { ConfigError } from '../../../src/errors';
 import { DEFAULTS } from '../../../src/config/schema';
 import { validateConfig } from '../../../src/config/validate';
@@ -119,7 +121,7 @@ test('every config field has a validator entry and a unique flag and env name', 
   assert.equal(flags.size, CONFIG_FIELDS.length);
   assert.equal(envs.size, CONFIG_FIELDS.length);
   const full = validateConfig({
-    app: 'a', adminTokenFile: 'f', maxInFlight: 1, receiveHwm: 1, requestTimeoutMs: 1, uploadDir: 'd', uploadStore: '/t/upload.XXXXXX', uploadThreshold: 1, requestLogLevel: 'info', metrics: 'off',
+    app: 'a', appKind: 'fetch', mongrel2Config: 'm.conf', adminTokenFile: 'f', maxInFlight: 1, receiveHwm: 1, requestTimeoutMs: 1, uploadDir: 'd', uploadStore: '/t/upload.XXXXXX', uploadThreshold: 1, requestLogLevel: 'info', metrics: 'off',
     dispatcherBind: 'tcp://0.0.0.0:7000', curveSecretFile: 'k', curveServerKeyFile: 'k.pub', curveAuthorizedDir: 'keys', queueLimit: 5, queueTimeoutMs: 5,
     backlogLimit: 20, maxWorkerCredit: 4, dispatcherRequestTimeoutMs: 2, autoscale: { min: 1, max: 2 },
   });
@@ -175,4 +177,17 @@ test('autoscale is off unless given; min and max are required and must sit withi
   assert.match(issuesOf({ app: 'a', autoscale: { min: 1, max: 3, targetUtilization: 0 } })[0] ?? '', /^autoscale.targetUtilization: must be a number above 0 and at most 1, got 0/);
   assert.deepEqual(issuesOf({ app: 'a', autoscale: { min: 1, max: 3, every: 5 } }), ['autoscale.every: unknown key']);
   assert.match(issuesOf({ app: 'a', autoscale: 4 })[0] ?? '', /^autoscale: must be an object with min, max, intervalMs/);
+});
+
+test('appKind is one of auto, m2pool, fetch, node; absent unless given', () => {
+  assert.equal('appKind' in validateConfig({ app: 'a' }), false);
+  assert.equal(validateConfig({ app: 'a', appKind: 'node' }).appKind, 'node');
+  assert.ok(issuesOf({ app: 'a', appKind: 'express' }).some((i) => i.startsWith('appKind: must be one of auto, m2pool, fetch, node')));
+});
+
+test('workers auto is the CPUs available to the process', () => {
+  assert.equal(validateConfig({ app: 'a', workers: 'auto' }).workers, availableParallelism());
+  assert.equal(loadConfigSync({ flags: { app: 'a', workers: 'auto' } }).workers, availableParallelism(), '--workers auto');
+  assert.equal(loadConfigSync({ env: { M2POOL_WORKERS: 'auto' }, flags: { app: 'a' } }).workers, availableParallelism(), 'M2POOL_WORKERS=auto');
+  assert.ok(issuesOf({ app: 'a', workers: 'many' }).some((i) => i.startsWith('workers: must be an integer')));
 });

@@ -158,6 +158,9 @@ describe('Kubernetes manifests', () => {
   const renders = new Map<string, Obj[]>();
   let models: Map<string, ModelClass>;
   before(async () => {
+    // The dev overlay's secrets are made at deploy time (never committed): make them as a deployer would.
+    const made = runTool(process.execPath, [path.join(K8S, 'overlays', 'dev', 'make-dev-secrets.js')]);
+    assert.equal(made.status, 0, made.output);
     models = await modelClasses();
     if (RENDERER === null) {
       // NOTE: without kubectl only the base is checked, as plain YAML: overlays, components and generators are not.

@@ -55,5 +55,5 @@ test('worker: --dispatcher replaces --send-spec/--recv-spec, and excludes them',
   assert.throws(() => readWorkerConfig({ app: 'x', dispatcher: 'ipc:///tmp/d.sock', ...SPECS }), /mutually exclusive/);
   assert.throws(() => readWorkerConfig({ app: 'x', dispatcher: 'tcp://h:1', 'curve-secret-file': 'w.key' }), /go together/);
   assert.throws(() => readWorkerConfig({ app: 'x', 'curve-secret-file': 'w.key', ...SPECS }), /need --dispatcher/);
-  assert.throws(() => readWorkerConfig({ app: 'x' }), /at least one --send-spec \(or a --dispatcher\)/);
+  assert.throws(() => readWorkerConfig({ app: 'x', 'mongrel2-config': '/nonexistent/mongrel2.conf' }), /no --send-spec\/--recv-spec given, and mongrel2 config \/nonexistent\/mongrel2.conf: cannot read it/);
 });

@@ -7,6 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { FetchAdapter } from '../../../src/adapters/fetch';
+import { NodeHttpAdapter } from '../../../src/adapters/node-http';
 import { ErrorCode, M2PoolError } from '../../../src/errors';
 import { loadApp } from '../../../src/worker/app-loader';
 import { HELLO_APP, REPO_ROOT } from '../../helpers/processes';
@@ -43,4 +45,11 @@ test('a missing module, a module that throws, and a module without an app are AP
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the Hono and Express examples load as fetch and node apps; an explicit --app-kind refuses the other shape', async () => {
+  assert.ok((await loadApp('./examples/hono', REPO_ROOT)) instanceof FetchAdapter);
+  assert.ok((await loadApp('examples/express', REPO_ROOT, 'node')) instanceof NodeHttpAdapter);
+  await assert.rejects(loadApp('./examples/hono', REPO_ROOT, 'node'), isAppLoadError(/exports no app: .*node:http request listener/));
+  await assert.rejects(loadApp('./examples/express', REPO_ROOT, 'm2pool'), isAppLoadError(/exports no app: .*an m2pool App/));
 });

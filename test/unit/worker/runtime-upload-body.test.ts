@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import type { BodySource } from '../../../src/http/request';
 import { encode } from '../../../src/protocol/tnetstring';
 import type { DispatchSummary, WorkerApp } from '../../../src/worker/app-contract';
-import { WorkerRuntime } from '../../../src/worker/runtime';
+import { WorkerRuntime, type RuntimeOptions } from '../../../src/worker/runtime';
 import { parseUploadStore } from '../../../src/worker/upload-store';
 import { MemoryTransport } from '../../helpers/memory-transport';
 import { waitFor } from '../../helpers/wait-for';
@@ -36,12 +36,16 @@ interface Seen {
 describe('worker runtime: where an async upload body goes', () => {
   let dir: string;
   let transport: MemoryTransport;
+  let other: MemoryTransport;
   let runtime: WorkerRuntime;
+  let options: RuntimeOptions;
+  let app: WorkerApp & { readsBodySource: boolean };
   const seen: Seen[] = [];
 
   before(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'm2p-upbody-'));
-    const app: WorkerApp = {
+    app = {
+      readsBodySource: true,
       async dispatch(msg, sink, options): Promise<DispatchSummary> {
         const source = options.bodySource;
         let streamed: Buffer | undefined;
@@ -56,7 +60,8 @@ describe('worker runtime: where an async upload body goes', () => {
       },
     };
     transport = new MemoryTransport();
-    runtime = new WorkerRuntime({
+    other = new MemoryTransport();
+    options = {
       transport,
       app,
       logger: pino({ level: 'silent' }),
@@ -65,7 +70,8 @@ describe('worker runtime: where an async upload body goes', () => {
       maxUploadBytes: 1_000_000,
       requestLogLevel: 'silent',
       lingerMs: 10,
-    });
+    };
+    runtime = new WorkerRuntime(options);
     runtime.start();
   });
   after(async () => {
@@ -85,6 +91,25 @@ describe('worker runtime: where an async upload body goes', () => {
     assert.ok(s.streamed?.equals(content), 'the stream reads the whole file');
     // The file is removed once the request is over, which is just after its reply was handed over.
     await waitFor(() => !existsSync(file), { what: 'the temp file removed' });
+  });
+
+  test('an app that does not read body sources (an adapter) gets the multipart body in the message', async () => {
+    app.readsBodySource = false;
+    const plain = new WorkerRuntime({ ...options, app, transport: other });
+    plain.start();
+    try {
+      const file = path.join(dir, 'upload.Pla1n0');
+      const content = Buffer.alloc(3000, 'p');
+      await writeFile(file, content);
+      other.push(doneMessage(3, file, 'multipart/form-data; boundary=x', content.length));
+      await other.whenSent(1);
+      const s = seen.at(-1)!;
+      assert.equal(s.bodyLength, content.length);
+      assert.equal(s.source, undefined);
+    } finally {
+      await plain.stop(100);
+      app.readsBodySource = true;
+    }
   });
 
   test('another content type is read into the message body as before (no bodySource)', async () => {
