@@ -14,6 +14,9 @@ export const ErrorCode = {
   RESPONSE_INVALID: 'M2P_ERR_RESPONSE_INVALID',
   MONGREL2_START: 'M2P_ERR_MONGREL2_START',
   APP_HOOK: 'M2P_ERR_APP_HOOK',
+  CONN_INVALID: 'M2P_ERR_CONN_INVALID',
+  PUSH_UNAVAILABLE: 'M2P_ERR_PUSH_UNAVAILABLE',
+  PUSH_FAILED: 'M2P_ERR_PUSH_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

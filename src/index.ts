@@ -63,6 +63,9 @@ export type {
 export { currentRequestId, requestMixin } from './log/request-context';
 export { isValidRequestId, parseTraceparent } from './protocol/request-id';
 export type { TraceContext } from './protocol/request-id';
+/** Push to any connection, rooms, SSE streams, long-poll and disconnect events (issue #20). */
+export { ABNORMAL_CLOSURE, Conn, formatSseEvent, lastEventId, Parked, Pusher, sseComment } from './app';
+export type { BroadcastOptions, ConnLike, DisconnectHook, MemberKind, ParkOptions, PushTransport, RoomHub, RoomMember, SseEvent, StreamOptions } from './app';
 /** WebSocket close codes and opcodes, for `ctx.close(code)` and tests. */
 export { WS_CLOSE, WS_OPCODE } from './protocol/websocket';
 /** The HTTP model. */

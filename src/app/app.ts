@@ -8,12 +8,15 @@ import { ConfigError } from '../errors';
 import { requestStorage } from '../log/request-context';
 import type { ReplySink } from '../http/sink';
 import type { RawMessage } from '../protocol/types';
+import type { Conn } from './conn';
 import type { QueryObject } from './context';
+import { runDisconnect, type DisconnectHook, type DisconnectResult } from './disconnect';
 import { dispatch, type DispatchConfig, type DispatchOptions, type DispatchResult } from './dispatch';
 import { methodInvokers, type HandlerFn, type RouteTarget } from './handler';
 import { DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS, Lifecycle, type LifecycleHook, type LifecycleOptions } from './lifecycle';
 import { middlewareList, type ErrorHook, type FinishHook, type Middleware } from './middleware';
 import { checkTimeout, createRouteEntry, type RouteEntry, type RouteOptions } from './route-entry';
+import { Pusher } from './push';
 import { OrderedRouter, type RoutePattern, type Router } from './router';
 import { createServices, type AuthOptions } from './services';
 import type { SessionOptions } from './session/session';
@@ -87,6 +90,12 @@ export class App {
   readonly #lifecycle = new Lifecycle();
   readonly #startTimeoutMs: number;
   readonly #stopTimeoutMs: number;
+  readonly #disconnectHooks: DisconnectHook[] = [];
+  /**
+   * Push to any connection of the pool, and rooms (see `app/push.ts`). Bound by the worker runtime when it
+   * starts; `app.request()` and `m2pool serve` have none (calls reject with `M2P_ERR_PUSH_UNAVAILABLE`).
+   */
+  readonly push = new Pusher();
 
   constructor(options: AppOptions = {}) {
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
@@ -331,6 +340,31 @@ export class App {
    */
   websocketMessage(path: string, message: TestWebSocketMessage, init: TestWebSocketInit = {}): Promise<TestFrames> {
     return testFrame((frame, sink, options) => this.dispatchFrame(frame, sink, options), path, message, init);
+  }
+
+  /**
+   * Run `hook` when a client connection goes away without the app closing it (Mongrel2's disconnect notice):
+   * once per connection, on one worker. In the dispatch topology the dispatcher also reports connections the
+   * framework closed (a WebSocket close handshake, `app.push.close`).
+   * @example app.onDisconnect((conn) => presence.delete(String(conn)));
+   */
+  onDisconnect(hook: DisconnectHook): this {
+    if (typeof hook !== 'function') throw new TypeError('onDisconnect needs a function');
+    this.#disconnectHooks.push(hook);
+    return this;
+  }
+
+  /** Whether any disconnect hook is registered. */
+  get hasDisconnectHooks(): boolean {
+    return this.#disconnectHooks.length > 0;
+  }
+
+  /**
+   * Handle one disconnect event: the hooks, then — given the handshake of a WebSocket — its route's `close`
+   * handler with code 1006. The worker runtime calls it; never rejects.
+   */
+  dispatchDisconnect(conn: Conn, handshake?: RawMessage): Promise<DisconnectResult> {
+    return runDisconnect({ hooks: this.#disconnectHooks, logger: this.logger, websocket: this.#websocketConfig() }, conn, handshake);
   }
 
   #websocketConfig(): WebSocketConfig {

@@ -9,6 +9,7 @@ import type { MultiValueRecord } from '../http/parse';
 import type { Request } from '../http/request';
 import type { Response } from '../http/response';
 import type { FinishInfo } from './middleware';
+import { connOf, type Conn } from './conn';
 import type { Params } from './router';
 import type { AppServices } from './services';
 import type { Session } from './session/session';
@@ -189,6 +190,11 @@ export class Context<B = unknown, Q = QueryObject> {
     (this as { body: B }).body = body;
     this.#hasQuery = query.length === 1;
     this.#query = query[0];
+  }
+
+  /** This request's client connection, to store and push to later from any worker (`app.push`). */
+  get conn(): Conn {
+    return connOf(this.req);
   }
 
   /** Milliseconds left before the deadline (0 when passed): use it as the timeout of a nested call. */

@@ -19,6 +19,7 @@ import { isPromiseLike } from './handler';
 import { ExchangeScope } from './exchange-scope';
 import { runChain, runFinishHooks, type ErrorHook, type FinishHook, type FinishInfo, type Middleware } from './middleware';
 import { markRequestBound, runInRequestScope, type RequestStorage } from '../log/request-context';
+import { Parked } from './parked';
 import type { RouteEntry } from './route-entry';
 import type { AppServices } from './services';
 import type { TemplateEngine } from './templates/engine';
@@ -174,6 +175,8 @@ class Exchange {
   /** What a handler or middleware threw last (for `FinishInfo.error`); NO_ERROR while nothing was. */
   #error: unknown = NO_ERROR;
   #errorHookRan = false;
+  /** The status a parked connection reports (see `Parked`); 0 while not parked. */
+  #parkedStatus = 0;
 
   constructor(config: DispatchConfig, req: Request, counting: CountingSink, options: DispatchOptions, started: number) {
     this.#config = config;
@@ -269,7 +272,7 @@ class Exchange {
   /** Status of the first response whose head reached the sink; 0 if none did. */
   #wireStatus(): number {
     for (const r of this.#responses) if (r.headersSent) return r.statusCode;
-    return 0;
+    return this.#parkedStatus;
   }
 
   #scope(params: Params): ContextInit {
@@ -358,6 +361,8 @@ class Exchange {
         this.#log.warn('handler returned with its response stream open; ending it');
         return res.end().then(toResponse, (err: unknown) => this.#fail(err));
       }
+      // A parked connection (SSE stream, long-poll) is answered later by pushes: the request ends here (#20).
+      if (value instanceof Parked) return this.#park(value);
       if (value === undefined) {
         this.#log.error('handler returned without sending a response');
         return this.#sendError({ status: 500, message: statusText(500) });
@@ -366,6 +371,17 @@ class Exchange {
     } catch (err) {
       return this.#fail(err);
     }
+  }
+
+  #park(parked: Parked): Promise<WorkOutcome> {
+    this.#parkedStatus = parked.status;
+    return parked.commit(this.#gate).then(toResponse, async (err: unknown) => {
+      if (parked.head === undefined) return this.#fail(err);
+      // The stream's head is out: the only honest signal left is cutting the connection.
+      this.#log.error({ err }, 'parking the connection failed after its head was sent');
+      await this.#quietly(() => this.#gate.close(), 'could not close after a failed park');
+      return 'error';
+    });
   }
 
   /** Log `err` and answer it: through `app.onError` when set, else (or when it did not answer) see `errorReply`. */

@@ -16,6 +16,7 @@ import type { ReplySink } from '../http/sink';
 import type { RawMessage } from '../protocol/types';
 import { UNMATCHED_ROUTE } from './dispatch';
 import { invoke } from './invoke';
+import { connOf, type Conn } from './conn';
 import { checkTimeout } from './route-entry';
 
 /** A socket route's handler. A returned string or bytes is sent back, any other value except `undefined` as JSON. */
@@ -52,6 +53,11 @@ export class SocketContext {
   /** Mongrel2's connection id; unique only together with `req.sender`. */
   get connId(): number {
     return this.req.connId;
+  }
+
+  /** This client's connection, to store and push to later from any worker (`app.push`). */
+  get conn(): Conn {
+    return connOf(this.req);
   }
 
   /**

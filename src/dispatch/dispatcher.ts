@@ -17,6 +17,7 @@ import { CrashSweep } from './crash-sweep';
 import { peekRequestId, splitConnection } from './frame-peek';
 import { HandoverDesk } from './handover-desk';
 import { dispatchedRequestId } from '../protocol/request-id';
+import { PushRouter } from './push-router';
 import { RetryHint, Scheduler, type FailureAction, type LossCause, type PendingRequest, type SchedulerEffects, type WorkerEntry } from './scheduler';
 import type { FailureReason } from './stats';
 import { WorkerPort, type CurveServerKeys, type WorkerPortHandler } from './worker-port';
@@ -53,6 +54,8 @@ const SWEEP_MS = 100;
 export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   readonly scheduler: Scheduler;
   readonly links: readonly Mongrel2Link[];
+  /** Pushes, rooms and disconnect events (issue #20). */
+  readonly push: PushRouter;
   readonly #port: WorkerPort;
   readonly #opts: DispatcherEngineOptions;
   readonly #log: Logger;
@@ -106,6 +109,16 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       this.#log.warn({ err, link: link.name }, 'reply not handed to Mongrel2 within the send timeout');
     });
     this.#port = new WorkerPort({ endpoint: options.bind, curve: options.curve, counters: this.scheduler.stats }, this);
+    this.push = new PushRouter(
+      {
+        post: (server, frame) => this.#post(server, frame),
+        toAnyWorker: (frames) => this.#toAnyWorker(frames),
+        toWorker: (address, frames) => this.#port.send(address, frames),
+      },
+      this.scheduler.stats,
+      this.#log,
+      () => performance.now(),
+    );
     this.#crashSweep = new CrashSweep({
       controlSpecs: options.controlSpecs ?? [],
       // Long enough for every live worker to reconnect, say HELLO and hand over (a worker silent for longer is
@@ -173,6 +186,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     this.#sweep = setInterval(() => {
       this.scheduler.checkLiveness();
       this.scheduler.expire();
+      this.push.sweep();
       this.#wakeReaders();
     }, SWEEP_MS);
     this.#sweep.unref();
@@ -218,6 +232,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
         return;
       }
       if (delivery === null) return;
+      this.push.fromMongrel2(server, delivery.frame);
       this.#crashSweep.noteRequest(server, delivery.frame);
       this.scheduler.arrive(server, delivery.frame);
     }
@@ -249,6 +264,19 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   }
 
   reply(server: number, frame: Buffer): void {
+    const link = this.links[server];
+    const failed = this.#replyFailed[server];
+    if (link === undefined || failed === undefined) {
+      this.scheduler.stats.protocolErrors += 1;
+      return;
+    }
+    // A push held for merging goes first: replies and pushes keep their order (push-router.ts).
+    this.push.flush(server);
+    link.post(frame, failed);
+  }
+
+  /** A push message to Mongrel2 `server` (push-router.ts has already ordered it). */
+  #post(server: number, frame: Buffer): void {
     const link = this.links[server];
     const failed = this.#replyFailed[server];
     if (link === undefined || failed === undefined) {
@@ -305,6 +333,13 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
         const problem = this.#port.readEntries(frames, (tag, id, _server, payload) => this.#entry(worker, tag, id, payload));
         if (problem !== undefined) this.#protocolError(worker.label, problem);
         this.#wakeReaders();
+        return;
+      }
+      case Command.PUSH: {
+        // Pushes need no registration (they hold no request); a known worker is alive.
+        this.scheduler.touch(key);
+        const problem = this.push.handle(address, frames);
+        if (problem !== undefined) this.#protocolError(key, problem);
         return;
       }
       case Command.HELLO:
@@ -386,6 +421,18 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       this.#crashSweep.predecessorDied(vanished);
     }
     this.scheduler.stats.lateReplies += this.#handover.helloFrom(key, predecessorVanished);
+  }
+
+  /** An EVENTS message to the live worker with the most free credit (disconnect events run on one worker). */
+  #toAnyWorker(frames: Buffer[]): boolean {
+    let best: WorkerEntry | undefined;
+    for (const w of this.scheduler.workers()) {
+      if (w.leaving) continue;
+      if (best === undefined || w.capacity - w.used > best.capacity - best.used) best = w;
+    }
+    if (best === undefined) return false;
+    this.#port.send(best.address, frames);
+    return true;
   }
 
   #unknown(address: Buffer): void {

@@ -79,6 +79,8 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     creditCapacity: dispatcher.scheduler.creditCapacity,
     workers: dispatcher.scheduler.workerCount,
     mongrel2Ready: dispatcher.readyCount,
+    rooms: dispatcher.push.registry.rooms,
+    roomMemberships: dispatcher.push.registry.memberships,
   });
   const stopWaitingWarning = warnWhileWaiting(logger, 'dispatcher.waiting', () => dispatcher.links, waitingIntervalMs());
   try {

@@ -43,8 +43,32 @@ export const DISPATCHER_METRICS = Object.freeze({
   protocolErrors: { name: 'm2pool_dispatcher_protocol_errors_total', help: 'Malformed messages from workers or Mongrel2, skipped.', kind: 'counter' },
   recovery: { name: 'm2pool_dispatcher_crash_recovery_total', help: 'After a predecessor dispatcher crashed: replies handed over by workers and forwarded, requests held by workers, connections closed (swept, a holder lost, a cut reply), hand-over entries refused.', kind: 'counter', label: 'outcome' },
   batches: { name: 'm2pool_dispatcher_worker_batches_total', help: 'Batch messages exchanged with workers, by direction (requests per batch = dispatched / out).', kind: 'counter', label: 'direction' },
+  // Pushes and rooms (issue #20, push-router.ts).
+  pushOps: { name: 'm2pool_dispatcher_push_operations_total', help: 'Push and room operations received from workers, by operation.', kind: 'counter', label: 'op' },
+  pushMessages: { name: 'm2pool_dispatcher_push_messages_total', help: 'Mongrel2 messages the dispatcher sent for pushes (each to 1-128 connections), by kind.', kind: 'counter', label: 'kind' },
+  pushDeliveries: { name: 'm2pool_dispatcher_push_deliveries_total', help: 'Connections the push messages were addressed to (a broadcast to 1000 members counts 1000).', kind: 'counter' },
+  pushRejected: { name: 'm2pool_dispatcher_push_rejected_total', help: 'Push operations dropped, by reason.', kind: 'counter', label: 'reason' },
+  disconnectEvents: { name: 'm2pool_dispatcher_disconnect_events_total', help: 'Disconnect events for the app (a connection went away), by what became of them.', kind: 'counter', label: 'outcome' },
+  rooms: { name: 'm2pool_dispatcher_rooms', help: 'Rooms with at least one member.', kind: 'gauge' },
+  roomMembers: { name: 'm2pool_dispatcher_room_memberships', help: 'Room memberships (a connection in two rooms counts twice).', kind: 'gauge' },
 } as const);
 
+/** `op` values of `m2pool_dispatcher_push_operations_total`. */
+export const PUSH_OPS = ['message', 'join', 'leave', 'broadcast', 'answer', 'members', 'watch', 'gone'] as const;
+/** One of {@link PUSH_OPS}. */
+export type PushOp = (typeof PUSH_OPS)[number];
+/** `kind` values of `m2pool_dispatcher_push_messages_total`. */
+export const PUSH_MESSAGE_KINDS = ['direct', 'websocket', 'sse', 'raw', 'poll', 'poll-timeout', 'heartbeat'] as const;
+/** One of {@link PUSH_MESSAGE_KINDS}. */
+export type PushMessageKind = (typeof PUSH_MESSAGE_KINDS)[number];
+/** `reason` values of `m2pool_dispatcher_push_rejected_total`. */
+export const PUSH_REJECT_REASONS = ['unknown-server', 'malformed', 'not-parked'] as const;
+/** One of {@link PUSH_REJECT_REASONS}. */
+export type PushRejectReason = (typeof PUSH_REJECT_REASONS)[number];
+/** `outcome` values of `m2pool_dispatcher_disconnect_events_total`. */
+export const DISCONNECT_EVENT_OUTCOMES = ['sent', 'duplicate', 'no-worker'] as const;
+/** One of {@link DISCONNECT_EVENT_OUTCOMES}. */
+export type DisconnectEventOutcome = (typeof DISCONNECT_EVENT_OUTCOMES)[number];
 /** What a dispatcher did about requests of its crashed predecessor (docs/dispatch-protocol.md, "Dispatcher crash"). */
 export type RecoveryOutcome = 'handed-over' | 'held' | 'swept' | 'holder-lost' | 'cut' | 'refused';
 
@@ -71,6 +95,12 @@ export class DispatcherStats {
   readonly queueWaitBuckets = new Float64Array(QUEUE_WAIT_BUCKETS.length + 1);
   queueWaitSum = 0;
   queueWaitCount = 0;
+  // Pushes and rooms: every closed-set series exists from 0.
+  readonly pushOps = new Map<PushOp, number>(PUSH_OPS.map((op) => [op, 0]));
+  readonly pushMessages = new Map<PushMessageKind, number>(PUSH_MESSAGE_KINDS.map((k) => [k, 0]));
+  pushDeliveries = 0;
+  readonly pushRejected = new Map<PushRejectReason, number>(PUSH_REJECT_REASONS.map((r) => [r, 0]));
+  readonly disconnectEvents = new Map<DisconnectEventOutcome, number>(DISCONNECT_EVENT_OUTCOMES.map((o) => [o, 0]));
 
   /** Count one request handed to worker `label`, after waiting `seconds`. */
   dispatchedTo(label: string, seconds: number): void {
@@ -119,6 +149,8 @@ export interface DispatcherGauges {
   readonly creditCapacity: number;
   readonly workers: number;
   readonly mongrel2Ready: number;
+  readonly rooms?: number;
+  readonly roomMemberships?: number;
 }
 
 type Sample = ExpositionFamily['samples'][number];
@@ -164,6 +196,13 @@ export function dispatcherFamilies(stats: DispatcherStats, gauges: DispatcherGau
     scalar(M.protocolErrors, stats.protocolErrors),
     withLabel(M.recovery, stats.recovery),
     withLabel(M.batches, new Map([['out', stats.batchesOut], ['in', stats.batchesIn]])),
+    withLabel(M.pushOps, stats.pushOps),
+    withLabel(M.pushMessages, stats.pushMessages),
+    scalar(M.pushDeliveries, stats.pushDeliveries),
+    withLabel(M.pushRejected, stats.pushRejected),
+    withLabel(M.disconnectEvents, stats.disconnectEvents),
+    scalar(M.rooms, gauges.rooms ?? 0),
+    scalar(M.roomMembers, gauges.roomMemberships ?? 0),
   ];
 }
 

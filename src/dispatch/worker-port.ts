@@ -115,6 +115,12 @@ export class WorkerPort {
     this.#queue(body === undefined ? [address, commandFrame(command)] : [address, commandFrame(command), jsonFrame(body)]);
   }
 
+  /** Send a whole message (its frames after the address) now, after the batches queued so far. */
+  send(address: Buffer, frames: readonly Buffer[]): void {
+    this.#flushBatches();
+    this.#queue([address, ...frames]);
+  }
+
   /** Forget a worker's batch state (it is gone). */
   forget(key: string): void {
     this.#batches.delete(key);

@@ -208,6 +208,20 @@ export const WORKER_METRICS = Object.freeze({
     labelNames: [],
     merge: 'sum',
   },
+  pushMessages: {
+    name: 'm2pool_push_messages_total',
+    help: 'Mongrel2 messages this pool pushed with app.push (each to 1-128 connections; issue #20).',
+    kind: 'counter',
+    labelNames: [],
+    merge: 'sum',
+  },
+  pushFailures: {
+    name: 'm2pool_push_failures_total',
+    help: 'app.push messages that could not be handed over (unknown Mongrel2 UUID, link closed, send timeout).',
+    kind: 'counter',
+    labelNames: [],
+    merge: 'sum',
+  },
   mongrel2EndpointsConnected: {
     name: 'm2pool_mongrel2_endpoints_connected',
     help: 'Mongrel2 servers a worker of the slot is connected to (max over the live processes of the slot).',

@@ -47,7 +47,7 @@ export interface WorkerMetricsOptions {
 const W = WORKER_METRICS;
 
 /** The unlabelled worker metrics, in snapshot order. */
-const SCALARS = [W.requestsInFlight, W.deadlineExpired, W.disconnectNotices, W.malformedMessages, W.uploadsRefused, W.responseBytes, W.replySendFailures, W.mongrel2EndpointsConnected] as const;
+const SCALARS = [W.requestsInFlight, W.deadlineExpired, W.disconnectNotices, W.malformedMessages, W.uploadsRefused, W.responseBytes, W.replySendFailures, W.pushMessages, W.pushFailures, W.mongrel2EndpointsConnected] as const;
 
 /** Worker-side metrics of one worker process. */
 export class WorkerMetrics {
@@ -99,6 +99,12 @@ export class WorkerMetrics {
   /** A reply could not be handed to Mongrel2 within the send timeout. */
   sendFailure(): void {
     this.#add(W.replySendFailures, 1);
+  }
+
+  /** `app.push` handed `n` Mongrel2 messages over (`failed`: that many could not be). */
+  pushed(n: number, failed: number): void {
+    if (n > 0) this.#add(W.pushMessages, n);
+    if (failed > 0) this.#add(W.pushFailures, failed);
   }
 
   /** Mongrel2 servers this worker is connected to now (update on connect/disconnect socket events). */

@@ -30,6 +30,10 @@ export const Command = {
   LEFT: 0x46, // 'F'
   /** dispatcher → worker: I do not know you (restarted, or I declared you dead): say HELLO again. */
   UNKNOWN: 0x55, // 'U'
+  /** worker → dispatcher: pushes and room operations (`push-wire.ts`), never a reply to a request it holds. */
+  PUSH: 0x54, // 'T'
+  /** dispatcher → worker: disconnect events and room answers (`push-wire.ts`). */
+  EVENTS: 0x56, // 'V'
   /**
    * worker → dispatcher: a hand-over (docs/dispatch-protocol.md, "Dispatcher crash"): batch frames whose entries
    * are replies and holds for requests the worker got from a dispatcher that vanished (a different instance).
@@ -208,7 +212,7 @@ export class BatchWriter {
     }
   }
 
-  /** `[command B (or `command`: a HANDOVER has the same layout), index, data]`, then start a new batch. */
+  /** `[command B (or `command`: a HANDOVER or a PUSH has the same layout), index, data]`, then start a new batch. */
   take(command: number = Command.BATCH): Buffer[] {
     // Both frames are fresh copies: a sent Buffer must never be reused (zeromq.js sends large Buffers zero-copy).
     const index = Buffer.from(this.#index.subarray(0, this.#length));

@@ -23,6 +23,8 @@ import {
 } from './dispatch-wire';
 import { HandoverStore } from './handover-store';
 import { LinkSet } from './link-set';
+import { HubChannel } from './push-channel';
+import { alwaysPayload } from './push-wire';
 import type { Delivery, Link } from './transport';
 
 /** CURVE client keys (Z85) for a `tcp://` dispatcher. */
@@ -151,6 +153,10 @@ export class DispatcherLink implements Link {
   readonly #onReadyChange: (ready: boolean) => void;
   #wasReady = false;
   readonly #flush = (): void => this.#flushBatch();
+  /** PUSH entries of this turn (issue #20). At most one of this and `#batch` holds entries: see `#pushEntry`. */
+  #pushBatch = newBatch();
+  /** `app.push` through the dispatcher. */
+  readonly pushes = new HubChannel({ push: (tag, id, payload) => this.#pushEntry(tag, id, payload) });
   // --- dispatcher crash (docs/dispatch-protocol.md, "Dispatcher crash") ---
   /** The instance of the dispatcher of the current registration (its WELCOME). */
   #instance: string | undefined;
@@ -244,6 +250,7 @@ export class DispatcherLink implements Link {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     this.#closed = true;
+    this.pushes.closed();
     clearInterval(this.#pingTimer);
     clearTimeout(this.#leaveTimer);
     this.#dealer.linger = lingerMs;
@@ -261,6 +268,7 @@ export class DispatcherLink implements Link {
    */
   reply(id: number, server: number, frame: Buffer): Promise<void> {
     if (this.#closed) return Promise.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: link closed`));
+    if (this.#pushBatch.writer.entries > 0) this.#flushPushes();
     const batch = this.#batch;
     batch.writer.add(Tag.REPLY, id, server, frame);
     batch.bytes += frame.length;
@@ -277,6 +285,7 @@ export class DispatcherLink implements Link {
   /** Queue an entry without payload (retry hints). */
   entry(tag: number, id: number, server: number): void {
     if (this.#closed) return;
+    if (this.#pushBatch.writer.entries > 0) this.#flushPushes();
     this.#batch.writer.add(tag, id, server);
     this.#scheduleFlush();
   }
@@ -473,6 +482,11 @@ export class DispatcherLink implements Link {
         this.#notify();
         return;
       }
+      case Command.EVENTS:
+        readBatch(frames, 0, alwaysPayload, (tag, id, _server, payload) => {
+          if (payload !== undefined) this.pushes.event(tag, id, payload);
+        });
+        return;
       case Command.GOODBYE: {
         const instance = parseJsonFrame(frames[1])?.['instance'];
         if (typeof instance !== 'string') return;
@@ -512,8 +526,37 @@ export class DispatcherLink implements Link {
     setImmediate(this.#flush);
   }
 
+  /**
+   * A PUSH entry joins this turn's push batch, after the replies queued before it (which go out first, as their own
+   * batch): pushes and replies reach the dispatcher — and Mongrel2 — in the order the app made them.
+   */
+  #pushEntry(tag: number, id: number, payload: Buffer): Promise<void> {
+    if (this.#closed) return Promise.reject(new M2PoolError(ErrorCode.PUSH_FAILED, `${this.name}: link closed`));
+    if (this.#batch.writer.entries > 0) {
+      const replies = this.#batch;
+      this.#batch = newBatch();
+      this.#queue(replies.writer.take(), replies);
+    }
+    const batch = this.#pushBatch;
+    batch.writer.add(tag, id, 0, payload);
+    batch.promise ??= new Promise<void>((resolve, reject) => {
+      batch.resolve = resolve;
+      batch.reject = reject;
+    });
+    this.#scheduleFlush();
+    return batch.promise;
+  }
+
+  #flushPushes(): void {
+    const pushes = this.#pushBatch;
+    if (pushes.writer.entries === 0) return;
+    this.#pushBatch = newBatch();
+    this.#queue(pushes.writer.take(Command.PUSH), pushes);
+  }
+
   #flushBatch(): void {
     this.#flushScheduled = false;
+    this.#flushPushes();
     const batch = this.#batch;
     if (batch.writer.entries === 0) return;
     this.#batch = newBatch();
@@ -570,10 +613,13 @@ export class DispatcherTransport extends LinkSet<DispatcherLink> {
   /** The dispatcher routes every disconnect notice to the worker holding that connection. */
   readonly misroutesNotices = false;
   readonly links: readonly DispatcherLink[];
+  /** Pushes and rooms through the dispatcher. */
+  readonly pushes: HubChannel;
 
   constructor(options: DispatcherTransportOptions) {
     super();
     const link: DispatcherLink = new DispatcherLink(options, (ready) => this.readyChanged(link, ready));
     this.links = [link];
+    this.pushes = link.pushes;
   }
 }

@@ -3,6 +3,7 @@
  * connected count, close. Implementations build their links and call {@link LinkSet.readyChanged}.
  * @module
  */
+import type { PushChannel } from './push-channel';
 import type { Link, ReadyChangeListener, Topology, Transport } from './transport';
 
 /** A link that can be waited for and closed. */
@@ -16,6 +17,7 @@ export abstract class LinkSet<L extends ManagedLink> implements Transport {
   abstract readonly topology: Topology;
   abstract readonly misroutesNotices: boolean;
   abstract readonly links: readonly L[];
+  abstract readonly pushes: PushChannel;
   readonly #listeners: ReadyChangeListener[] = [];
 
   onReadyChange(listener: ReadyChangeListener): void {

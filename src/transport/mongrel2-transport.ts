@@ -7,6 +7,7 @@
 import { ConfigError } from '../errors';
 import { Mongrel2Link } from './mongrel2-link';
 import { LinkSet } from './link-set';
+import { DirectPushChannel } from './push-channel';
 
 /** Settings for {@link Mongrel2Transport}. */
 export interface Mongrel2TransportOptions {
@@ -24,6 +25,8 @@ export class Mongrel2Transport extends LinkSet<Mongrel2Link> {
   /** Mongrel2 round-robins disconnect notices over the workers, whatever connection they are about. */
   readonly misroutesNotices = true;
   readonly links: readonly Mongrel2Link[];
+  /** Pushes go straight to the Mongrel2 of their UUID; no room hub. */
+  readonly pushes: DirectPushChannel;
 
   constructor(options: Mongrel2TransportOptions) {
     super();
@@ -43,6 +46,7 @@ export class Mongrel2Transport extends LinkSet<Mongrel2Link> {
       });
       return link;
     });
+    this.pushes = new DirectPushChannel(this.links);
   }
 
 }

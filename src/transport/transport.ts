@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { PushChannel } from './push-channel';
+
 /** Which topology a transport belongs to. */
 export type Topology = 'direct' | 'dispatch';
 
@@ -70,6 +72,8 @@ export interface Transport {
    * dispatcher routes every notice to the worker that holds the connection.
    */
   readonly misroutesNotices: boolean;
+  /** Pushes to any connection and the room hub, for `app.push` (issue #20; `push-channel.ts`). */
+  readonly pushes: PushChannel;
   /** Connect every link; resolves once all are ready to receive and to reply, rejects after `timeoutMs`. */
   start(timeoutMs: number): Promise<void>;
   /** Number of links that are `ready` right now. */

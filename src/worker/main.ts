@@ -20,6 +20,7 @@ import { loadApp } from './app-loader';
 import { disconnectRelayPlug } from './disconnect-relay-plug';
 import { applyRequestTimeout, startApp, stopApp, type WorkerApp } from './app-contract';
 import { startHeartbeat } from './heartbeat';
+import { bindPush } from './push-binding';
 import { WorkerRuntime } from './runtime';
 import { listenForStopTriggers } from '../ipc/stop-triggers';
 import { DISPATCHER_HINT, MONGREL2_HINT, waitingIntervalMs, warnWhileWaiting } from '../log/waiting-warning';
@@ -116,6 +117,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   // Metrics only make sense with a supervisor to push them to.
   const metrics = process.send === undefined || config.metrics === 'off' ? undefined : new WorkerMetrics({ onPushError: (err) => logger.debug({ err }, 'metrics push failed') });
   const relay = transport.misroutesNotices ? disconnectRelayPlug(() => runtime, sendToSupervisor, logger) : undefined;
+  const pushBinding = bindPush(app, transport, logger, metrics);
   const runtime: WorkerRuntime = new WorkerRuntime({
     metrics,
     transport,
@@ -127,6 +129,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
     requestLogLevel: config.requestLogLevel,
     lingerMs: LINGER_MS,
     onUnclaimedDisconnect: relay?.unclaimed,
+    onDisconnectEvent: pushBinding.disconnected,
   });
   runtime.start();
   booted = true;
@@ -181,6 +184,7 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   });
 
   await stopped;
+  pushBinding.unbind();
   stopWaitingWarning();
   stopHeartbeat();
   // After the drain: nothing is in flight, the transport is closed.

@@ -46,6 +46,11 @@ export interface RuntimeOptions {
    * misroute notices (`Transport.misroutesNotices`, the direct topology) need it: see `disconnect-relay-plug.ts`.
    */
   readonly onUnclaimedDisconnect?: ((key: string) => void) | undefined;
+  /**
+   * A client connection went away (`UUID:ID`): run the app's disconnect event. Called for Mongrel2's notices only
+   * when the transport does not report disconnects itself (direct topology; the dispatcher sends its own events).
+   */
+  readonly onDisconnectEvent?: ((conn: string) => void) | undefined;
 }
 
 /** What one finished request reports to the metrics; one mutable object per request, no spreads. */
@@ -217,6 +222,8 @@ export class WorkerRuntime {
       );
       return;
     }
+    // Which link serves which Mongrel2 UUID, for pushes (issue #20): a Map lookup per message.
+    this.#opts.transport.pushes.learn(msg.sender, delivery.server);
     const work = this.#route(delivery, msg);
     if (work === undefined) delivery.done();
     else await work;
@@ -238,6 +245,7 @@ export class WorkerRuntime {
         this.#opts.metrics?.disconnectNotice();
         const key = connectionKey(delivery.server, msg);
         if (this.abortConnection(key) === 0 && this.relayDisconnects) this.#opts.onUnclaimedDisconnect?.(key);
+        if (!this.#opts.transport.pushes.reportsDisconnects) this.#opts.onDisconnectEvent?.(`${msg.sender}:${msg.connId}`);
         return undefined;
       }
       case 'credits':
@@ -255,14 +263,24 @@ export class WorkerRuntime {
         // A handshake is an HTTP request (answered 101 or refused): it is counted like one.
         const app = this.#opts.app;
         if (!handlesMessages(app)) return this.#reject(delivery, msg, 404, 'no websocket route');
-        return this.#serve(delivery, msg, undefined, (m, sink, options) => app.dispatchHandshake(m, message.accept, sink, options));
+        return this.#serve(delivery, msg, undefined, (m, sink, options) =>
+          app.dispatchHandshake(m, message.accept, sink, options).then((result) => {
+            // The room hub keeps the handshake, to run the route's close handler if the client just drops (#20).
+            if (result.status === 101) this.#opts.transport.pushes.watch(`${msg.sender}:${msg.connId}`, delivery.frame);
+            return result;
+          }));
       }
       case 'websocket-frame': {
         // Frames are messages on an upgraded connection, not requests: counted apart from the outcomes.
         this.stats.websocketFrames += 1;
         const app = this.#opts.app;
         if (!handlesMessages(app)) return undefined;
-        return this.#serveMessage(delivery, msg, 'websocket.frame', GOING_AWAY, (sink, options) => app.dispatchFrame(message, sink, options));
+        return this.#serveMessage(delivery, msg, 'websocket.frame', GOING_AWAY, (sink, options) =>
+          app.dispatchFrame(message, sink, options).then((result) => {
+            // The framework closed it (close handshake, protocol error): it leaves its rooms now (#20).
+            if (result.closeCode !== 0) this.#opts.transport.pushes.gone(`${msg.sender}:${msg.connId}`);
+            return result;
+          }));
       }
       case 'socket-message': {
         this.stats.socketMessages += 1;

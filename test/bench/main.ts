@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../helpers/processes';
 import { AUTOSCALE_STEP_DEFAULTS, runAutoscaleStep, type AutoscaleStepReport } from './autoscale-step';
 import { runCodecBench, type CodecResult } from './codec';
+import { FANOUT_DEFAULTS, runFanout, type FanoutReport } from './fanout';
 import { runPipelineBench, type PipelineResult } from './pipeline';
 import { startBenchMongrel2, STATIC_HOST, type BenchMongrel2 } from './mongrel2-bench';
 import { installCleanup, stopAll } from './procs';
@@ -36,7 +37,8 @@ test/bench/results/<date>-<machine>.{json,md}. Partial runs (--quick, --only, --
 options:
   --quick              short smoke run: 1 round, 1 s warm-up, 3 s per variant, scenarios echo-c50, bytes-64k, slow-mix and codec
   --only NAME          run only these scenarios (repeatable or comma-separated; 'codec' = the micro benchmarks,
-                       'autoscale-step' = a load step against the autoscaler versus fixed pools at min and max);
+                       'autoscale-step' = a load step against the autoscaler versus fixed pools at min and max,
+                       'fanout' = one broadcast to 1,000 WebSocket members: time to the last one, deliveries/s, CPU);
                        a name matches exactly or as a prefix, e.g. --only echo,workers
   --variants IDS       only these variants (m2pool-defaults, m2pool, m2pool-nometrics, floor, static, node-http,
                        m2pool-hono, m2pool-express);
@@ -447,6 +449,7 @@ async function main(): Promise<number> {
     for (const s of all) process.stdout.write(`${s.name.padEnd(12)} ${s.quick ? '[quick] ' : '        '}${s.title}; variants: ${s.variants.map((v) => v.id).join(', ')}\n`);
     process.stdout.write(`${'codec'.padEnd(12)} [quick] parser and reply-writer micro benchmarks, and the worker pipeline without ZeroMQ\n`);
     process.stdout.write(`${'autoscale-step'.padEnd(12)} a load step on /slow: time to the needed size and p99, autoscaling on versus fixed pools at min and max\n`);
+    process.stdout.write(`${'fanout'.padEnd(12)} one broadcast to 1,000 WebSocket members: time to the last member (p50/p99), deliveries/s, CPU per delivery against one request\n`);
     return 0;
   }
   const wrk = wrkVersion();
@@ -467,7 +470,8 @@ async function main(): Promise<number> {
   const chosen = all.filter((s) => selected(s.name, opts, s.quick));
   const runCodec = selected('codec', opts, true);
   const runAutoscale = selected('autoscale-step', opts, false);
-  if (chosen.length === 0 && !runCodec && !runAutoscale) {
+  const runFanoutScenario = selected('fanout', opts, false);
+  if (chosen.length === 0 && !runCodec && !runAutoscale && !runFanoutScenario) {
     process.stderr.write(`bench: --only ${opts.only.join(',')} matches nothing; --list shows the scenarios\n`);
     return 2;
   }
@@ -532,6 +536,18 @@ async function main(): Promise<number> {
       await stopAll(3_000);
     }
   }
+  let fanout: FanoutReport | null = null;
+  if (runFanoutScenario) {
+    process.stdout.write('\n== fanout: one broadcast to 1,000 WebSocket members\n');
+    try {
+      fanout = await runFanout(FANOUT_DEFAULTS, (line) => process.stdout.write(`   ${line}\n`));
+    } catch (err) {
+      const msg = `fanout failed: ${err instanceof Error ? err.message : String(err)}`;
+      notes.push(msg.split('\n')[0] ?? msg);
+      process.stderr.write(`bench: ${msg}\n`);
+      await stopAll(3_000);
+    }
+  }
   const finishedAt = new Date();
   const date = startedAt.toISOString().slice(0, 10);
   const args = process.argv.slice(2);
@@ -565,6 +581,7 @@ async function main(): Promise<number> {
     pipeline,
     scenarios: results,
     autoscale,
+    fanout,
     targets: targets(results),
   };
   const outDir = opts.out ?? (opts.canonical ? path.join(REPO_ROOT, 'test/bench/results') : path.join(os.tmpdir(), 'm2pool-bench'));
@@ -577,7 +594,7 @@ async function main(): Promise<number> {
   process.stdout.write(`results: ${base}.json\n         ${base}.md\n`);
   if (opts.keepTmp) process.stdout.write(`temp dir kept: ${root}\n`);
   else rmSync(root, { recursive: true, force: true });
-  return results.length === chosen.length && (!runAutoscale || autoscale !== null) ? 0 : 1;
+  return results.length === chosen.length && (!runAutoscale || autoscale !== null) && (!runFanoutScenario || fanout !== null) ? 0 : 1;
 }
 
 main().then(

@@ -2,6 +2,7 @@
  * Results of a benchmark run: the raw records, medians per variant, ratios, targets, and the markdown report.
  */
 import { autoscaleStepMarkdown, type AutoscaleStepReport } from './autoscale-step';
+import { fanoutMarkdown, type FanoutReport } from './fanout';
 import type { CodecResult } from './codec';
 import type { PipelineResult } from './pipeline';
 import type { ProfileSummary } from './profile';
@@ -118,6 +119,8 @@ export interface BenchReport {
   readonly pipeline: readonly PipelineResult[];
   /** The autoscale-step scenario; null when not run. */
   readonly autoscale: AutoscaleStepReport | null;
+  /** The fanout scenario (issue #20); null when not run. */
+  readonly fanout?: FanoutReport | null;
   readonly scenarios: ReadonlyArray<ScenarioResult & { readonly summary: readonly VariantSummary[]; readonly ratios: readonly Ratio[] }>;
   readonly targets: readonly Target[];
 }
@@ -309,6 +312,7 @@ export function markdown(report: BenchReport): string {
     lines.push('');
   }
   if (report.autoscale !== null) lines.push(...autoscaleStepMarkdown(report.autoscale));
+  if (report.fanout !== undefined && report.fanout !== null) lines.push(...fanoutMarkdown(report.fanout));
   const profiled = report.scenarios.filter((s) => s.profiles !== undefined);
   if (profiled.length > 0) {
     lines.push('## CPU profiles (V8 sampling profiler, self time, worker processes)', '');

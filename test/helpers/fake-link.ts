@@ -3,6 +3,7 @@
  * (or produced by a source function), replies and `done()`/`retryable()` calls are recorded per delivery.
  */
 import type { Delivery, Link, ReadyChangeListener, Transport } from '../../src/transport/transport';
+import { DirectPushChannel } from '../../src/transport/push-channel';
 
 /** One delivery handed out by a {@link FakeLink}, with what the worker did with it. */
 export class FakeDelivery implements Delivery {
@@ -115,12 +116,15 @@ export class FakeTransport implements Transport {
   readonly topology = 'direct';
   readonly misroutesNotices: boolean;
   readonly links: readonly FakeLink[];
+  /** Pushes go to the fake links like replies (direct semantics: no room hub). */
+  readonly pushes: DirectPushChannel;
   closed = 0;
   readonly #listeners: ReadyChangeListener[] = [];
 
   constructor(links: readonly FakeLink[] = [new FakeLink()], misroutesNotices = false) {
     this.links = links;
     this.misroutesNotices = misroutesNotices;
+    this.pushes = new DirectPushChannel(links.map((link) => ({ send: (frame: Buffer) => link.onSend(frame) })));
   }
 
   async start(): Promise<void> {}

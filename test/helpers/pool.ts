@@ -37,8 +37,8 @@ export interface StartPoolOptions {
 }
 
 /**
- * Start `m2pool start --app examples/hello` (or the app given, as a path or in the options) against `m2`'s first
- * handler, plus `extra` flags; waits for pool.ready (or `until`).
+ * Start `m2pool start --app examples/hello` (or the app given) against `m2`'s first handler, plus `extra` flags;
+ * waits for pool.ready (or `options.until`). The third argument is the app module, or {@link StartPoolOptions}.
  */
 export async function startPool(m2: TestMongrel2, extra: readonly string[], appOrOptions: string | StartPoolOptions = {}): Promise<TestPool> {
   const options: StartPoolOptions = typeof appOrOptions === 'string' ? { app: appOrOptions } : appOrOptions;

@@ -12,7 +12,7 @@ import { test, type TestContext } from 'node:test';
 import { HttpConnection, buildRequest, rawRequest } from '../helpers/http-client';
 import { startTestMongrel2 } from '../helpers/mongrel2';
 import { startPool } from '../helpers/pool';
-import { REPO_ROOT, startWorker } from '../helpers/processes';
+import { CLI, REPO_ROOT, spawnNode, startWorker } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
 const HOOKS_APP = path.join(REPO_ROOT, 'dist/test/fixtures/hooks-app.js');
@@ -83,6 +83,19 @@ test('a start hook that fails is a boot failure: exit 3, worker.fatal with M2P_E
   assert.match(String(fatal['error']), /database unreachable/);
   // Both attempts ran the hook, and no request could ever have reached them.
   assert.deepEqual(await events.lines(), ['start-begin', 'start-begin']);
+});
+
+test('a start hook that hangs past the boot timeout is a boot failure too (exit 3), and the worker never connects', T, async (t) => {
+  const m2 = await startTestMongrel2();
+  t.after(() => m2.stop());
+  const worker = spawnNode([CLI, 'worker', '--app', HOOKS_APP, ...m2.workerArgs(), '--boot-timeout-ms', '700'], { env: { HOOKS_APP_START: 'hang' } });
+  t.after(() => worker.stop());
+  assert.deepEqual(await worker.exited, [3, null]);
+  const fatal = await worker.waitForLog((l) => l['event'] === 'worker.fatal');
+  assert.equal(fatal['code'], 'M2P_ERR_APP_HOOK');
+  assert.match(String(fatal['msg']), /start hooks did not finish within \d+ ms/);
+  // The deadline is what was left of the boot budget after loading the app.
+  assert.equal(worker.logs.some((l) => l['msg'] === 'worker.ready'), false);
 });
 
 test('direct: the stop hook closes its resource after the drain, once the in-flight request was answered', T, async (t) => {

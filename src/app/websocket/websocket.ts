@@ -4,8 +4,8 @@
  * Stateless by design. Mongrel2 round-robins every message across the worker processes, so the handshake and
  * each frame of ONE connection may reach DIFFERENT workers (docs/mongrel2.md §3.1, §5.2). Every frame
  * arrives with all the handshake headers again, so `ctx.req`, `ctx.params` and `ctx.protocol` are rebuilt for
- * each invocation. Per-connection state must live outside the worker (a database, Redis…), keyed by
- * `(ctx.req.sender, ctx.connId)`.
+ * each invocation. Per-connection state must live outside the worker (a database, Redis…), keyed by `ctx.conn`
+ * (`String(ctx.conn)`), which is also how any worker pushes to the connection later (`app.push`).
  * @module
  */
 
@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../../errors';
 import type { Request } from '../../http/request';
 import { encodeCloseFrame, encodeFrame, isToken, WS_CLOSE, WS_OPCODE } from '../../protocol/websocket';
+import { connOf, type Conn } from '../conn';
 import { checkTimeout } from '../route-entry';
 import type { Params } from '../router';
 
@@ -142,6 +143,11 @@ export class WebSocketContext {
   /** Mongrel2's connection id; unique only together with `req.sender`. */
   get connId(): number {
     return this.req.connId;
+  }
+
+  /** This WebSocket's connection, to store and push to later from any worker (`app.push`). */
+  get conn(): Conn {
+    return connOf(this.req);
   }
 
   /** Milliseconds left before the deadline (0 when passed). */
