@@ -61,7 +61,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('sendSpecs', 'strings', 'EP', "Mongrel2 send_spec, repeatable; env: comma-separated (default: the handler of --mongrel2-config)", 'send-spec'),
   field('recvSpecs', 'strings', 'EP', "Mongrel2 recv_spec, repeatable, same count as --send-spec (default: the handler of --mongrel2-config)", 'recv-spec'),
   field('mongrel2Config', 'string', 'FILE', "without --send-spec/--recv-spec, use this mongrel2.conf's Handler endpoints, ${RUN_DIR} = ./run/mongrel2 as `m2pool mongrel2` runs it (default deploy/mongrel2/mongrel2.conf)", 'mongrel2-config'),
-  field('controlSpecs', 'strings', 'EP', 'Mongrel2 control_port, repeatable, one per --send-spec or none: after a dispatcher crash, clients whose requests died with it are disconnected through it (default none)', 'control-spec'),
+  field('controlSpecs', 'strings', 'EP', 'Mongrel2 control_port, repeatable, one per --send-spec or none: after a dispatcher crash, it lists the connections whose requests died with it, which then get 503 or are closed (default none)', 'control-spec'),
   field('topology', 'string', 'dispatch|direct', 'dispatch: a dispatcher between Mongrel2 and the workers (scaling, reloads and crashes lose nothing); direct: workers connect to Mongrel2 (default dispatch)'),
   field('dispatcher', 'string', 'tcp://HOST:PORT', 'dispatch: join this remote dispatcher instead of forking one'),
   field('dispatcherBind', 'string', 'EP', 'dispatch: where the forked dispatcher listens for workers (default ipc://RUN_DIR/dispatch.sock)'),

@@ -184,6 +184,10 @@ function takeMongrel2Endpoints(merged: Record<string, unknown>, origin: Map<Conf
     merged['recvSpecs'] = found.recvSpecs;
     origin.set('sendSpecs', `the Handler of ${file}`);
     origin.set('recvSpecs', `the Handler of ${file}`);
+    if (merged['controlSpecs'] === undefined && found.controlSpecs.length > 0) {
+      merged['controlSpecs'] = found.controlSpecs;
+      origin.set('controlSpecs', `the control_port of ${file}`);
+    }
     return [];
   } catch (err) {
     return named === undefined ? [] : [`mongrel2Config: ${errorMessage(err)} (from ${origin.get('mongrel2Config') ?? 'config'})`];

@@ -22,9 +22,16 @@ export const DEFAULT_MONGREL2_RUN_DIR = 'run/mongrel2';
 export interface Mongrel2Endpoints {
   readonly sendSpecs: readonly string[];
   readonly recvSpecs: readonly string[];
+  /**
+   * The `Server(control_port=…)` of the config, one per send spec, or none: the dispatcher sweeps a crashed
+   * predecessor's lost requests through it (docs/runbook.md, "A dispatcher crash"). A relative `ipc://` path is
+   * relative to the run directory, where Mongrel2 runs.
+   */
+  readonly controlSpecs: readonly string[];
 }
 
 const HANDLER = /\bHandler\s*\(([^)]*)\)/g;
+const CONTROL_PORT = /\bcontrol_port\s*=\s*(['"])(.*?)\1/;
 
 /** The value of `name='…'` (or "…") inside a Handler's arguments. */
 function argument(args: string, name: string): string | undefined {
@@ -45,7 +52,10 @@ export function handlerEndpoints(text: string, runDir: string, env: NodeJS.Proce
   if (send === undefined || recv === undefined) throw new Error('has no Handler(send_spec=..., recv_spec=...)');
   // PORT is the HTTP port; endpoints never use it, but the template wants a value.
   const expand = (spec: string): string => expandConfigTemplate(spec, { runDir, port: 0 }, env);
-  return { sendSpecs: [expand(send)], recvSpecs: [expand(recv)] };
+  const control = CONTROL_PORT.exec(code)?.[2];
+  const controlSpec = control === undefined ? undefined : expand(control);
+  const controlSpecs = controlSpec === undefined ? [] : [controlSpec.startsWith('ipc://') && !controlSpec.startsWith('ipc:///') ? `ipc://${path.resolve(runDir, controlSpec.slice('ipc://'.length))}` : controlSpec];
+  return { sendSpecs: [expand(send)], recvSpecs: [expand(recv)], controlSpecs };
 }
 
 /**
@@ -76,12 +86,12 @@ export const MONGREL2_CONFIG_FLAG: FlagSpec = {
 };
 
 /** No endpoint flag given: the handler of `--mongrel2-config` (default: the shipped mongrel2.conf); a problem goes to `r`. */
-export function mongrel2Endpoints(r: FlagReader): { sendSpecs: string[]; recvSpecs: string[] } {
+export function mongrel2Endpoints(r: FlagReader): { sendSpecs: string[]; recvSpecs: string[]; controlSpecs: string[] } {
   try {
     const found = readMongrel2Endpoints(r.string('mongrel2-config'));
-    return { sendSpecs: [...found.sendSpecs], recvSpecs: [...found.recvSpecs] };
+    return { sendSpecs: [...found.sendSpecs], recvSpecs: [...found.recvSpecs], controlSpecs: [...found.controlSpecs] };
   } catch (err) {
     r.issues.push(`no --send-spec/--recv-spec given, and ${errorMessage(err)}`);
-    return { sendSpecs: [], recvSpecs: [] };
+    return { sendSpecs: [], recvSpecs: [], controlSpecs: [] };
   }
 }

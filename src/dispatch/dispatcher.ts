@@ -212,6 +212,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     for (const worker of this.scheduler.workers()) this.#port.control(worker.address, Command.GOODBYE, { instance: this.instance });
     await this.#port.flushed();
     this.#port.close();
+    this.push.close();
     await Promise.all(this.links.map((l) => l.close(lingerMs)));
     await Promise.all(this.#readLoops);
   }

@@ -53,6 +53,8 @@ export class HandoverDesk {
   readonly #holds = new Map<string, Map<number, Hold>>();
   /** Batches of new connections that came before their HELLO (see the module comment), bounded. */
   readonly #leftovers = new Map<string, { at: number; frames: Array<readonly Buffer[]>; bytes: number }>();
+  /** Bytes held in {@link #leftovers}, over every connection. */
+  #leftoverBytes = 0;
 
   constructor(effects: HandoverEffects, stats: DispatcherStats) {
     this.#effects = effects;
@@ -117,20 +119,28 @@ export class HandoverDesk {
 
   /**
    * A batch from a connection that has not said HELLO. Kept (true) while that connection sent nothing else, within
-   * bounds (64 connections, 64 batches and 16 MiB each, 5 s until its HELLO); false: answer it as unknown.
+   * bounds (64 connections, 64 batches each, 16 MiB in all, 5 s until its HELLO); false: answer it as unknown.
    */
   offerLeftover(key: string, frames: readonly Buffer[], now: number): boolean {
-    for (const [k, v] of this.#leftovers) if (now - v.at > LEFTOVER_MS) this.#leftovers.delete(k);
+    for (const [k, v] of this.#leftovers) if (now - v.at > LEFTOVER_MS) this.#dropLeftover(k);
     let entry = this.#leftovers.get(key);
     if (entry === undefined) {
       if (this.#leftovers.size >= LEFTOVER_CONNECTIONS) return false;
       this.#leftovers.set(key, (entry = { at: now, frames: [], bytes: 0 }));
     }
     const bytes = frames.reduce((n, f) => n + f.length, 0);
-    if (entry.frames.length >= LEFTOVER_BATCHES || entry.bytes + bytes > LEFTOVER_BYTES) return false;
+    if (entry.frames.length >= LEFTOVER_BATCHES || this.#leftoverBytes + bytes > LEFTOVER_BYTES) return false;
     entry.frames.push(frames);
     entry.bytes += bytes;
+    this.#leftoverBytes += bytes;
     return true;
+  }
+
+  #dropLeftover(key: string): void {
+    const entry = this.#leftovers.get(key);
+    if (entry === undefined) return;
+    this.#leftoverBytes -= entry.bytes;
+    this.#leftovers.delete(key);
   }
 
   /**
@@ -139,7 +149,7 @@ export class HandoverDesk {
    */
   helloFrom(key: string, predecessorVanished: boolean): number {
     const entry = this.#leftovers.get(key);
-    this.#leftovers.delete(key);
+    this.#dropLeftover(key);
     if (entry === undefined) return 0;
     const replies = new Map<number, Array<{ server: number; frame: Buffer }>>();
     for (const frames of entry.frames) {
@@ -211,7 +221,7 @@ export class HandoverDesk {
 
 const SPACE = Buffer.from(' ');
 const HTTP = Buffer.from('HTTP/');
-/** Bounds of the leftover batches (see {@link HandoverDesk.offerLeftover}). */
+/** Bounds of the leftover batches (see {@link HandoverDesk.offerLeftover}); the bytes are over all connections. */
 const LEFTOVER_MS = 5_000;
 const LEFTOVER_CONNECTIONS = 64;
 const LEFTOVER_BATCHES = 64;

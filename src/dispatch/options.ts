@@ -85,7 +85,7 @@ export function defaultBind(runDir: string): string {
 export const DISPATCHER_FLAGS: FlagSpecs = {
   'send-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: 'Mongrel2 handler send_spec to PULL requests from' },
   'recv-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: 'Mongrel2 handler recv_spec to publish replies to; the i-th pairs with the i-th --send-spec' },
-  'control-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 control_port of the i-th --send-spec's server: after a dispatcher crash, clients whose requests died with it are disconnected through it", defaultText: 'none' },
+  'control-spec': { type: 'string', multiple: true, placeholder: 'endpoint', description: "Mongrel2 control_port of the i-th --send-spec's server: after a dispatcher crash, it lists the connections whose requests died with it, which then get 503 or are closed", defaultText: 'none' },
   bind: { type: 'string', placeholder: 'endpoint', description: 'where workers connect: ipc://PATH, or tcp://HOST:PORT (needs CURVE keys or --insecure)', defaultText: 'ipc://RUN_DIR/dispatch.sock' },
   'run-dir': { type: 'string', placeholder: 'dir', description: 'directory of the default ipc endpoint', defaultText: DISPATCHER_DEFAULTS.runDir },
   'receive-hwm': { type: 'string', placeholder: 'n', description: 'receive high-water mark of each Mongrel2 request socket (what a dispatcher crash can lose per server, beyond the queue)', defaultText: String(DISPATCHER_DEFAULTS.receiveHwm) },
@@ -114,8 +114,11 @@ export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
   const formatProblem = applyLogFormatFlag(values['log-format']);
   if (formatProblem !== undefined) r.issues.push(formatProblem);
   const given = { sendSpecs: r.list('send-spec'), recvSpecs: r.list('recv-spec') };
-  const { sendSpecs, recvSpecs } = given.sendSpecs.length === 0 && given.recvSpecs.length === 0 ? mongrel2Endpoints(r) : given;
-  const controlSpecs = r.list('control-spec');
+  const derived = given.sendSpecs.length === 0 && given.recvSpecs.length === 0 ? mongrel2Endpoints(r) : undefined;
+  const { sendSpecs, recvSpecs } = derived ?? given;
+  const flagged = r.list('control-spec');
+  // From the same mongrel2.conf as the derived endpoints, unless given.
+  const controlSpecs = flagged.length === 0 && derived !== undefined ? derived.controlSpecs : flagged;
   if (controlSpecs.length > 0 && controlSpecs.length !== sendSpecs.length) r.issues.push(`give one --control-spec per --send-spec, or none (got ${controlSpecs.length} and ${sendSpecs.length})`);
   if (sendSpecs.length !== recvSpecs.length) r.issues.push(`each --send-spec needs a matching --recv-spec (got ${sendSpecs.length} and ${recvSpecs.length})`);
   const bind = r.string('bind') ?? defaultBind(r.string('run-dir', DISPATCHER_DEFAULTS.runDir) ?? DISPATCHER_DEFAULTS.runDir);

@@ -48,6 +48,19 @@ interface Held {
   bytes: number;
 }
 
+/** Gap after a push message to some connections before the next one to the same connections leaves, in ms. */
+const PACE_MIN_MS = 2;
+/** Largest gap, reached by doubling while pushes to the same connections keep coming. */
+const PACE_MAX_MS = 32;
+
+/** The last push message a server was given: while pushes to the same connections keep coming, they wait and merge. */
+interface Pace {
+  readonly head: Buffer;
+  sentAt: number;
+  intervalMs: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
 /** Pushes, rooms and disconnect events of one dispatcher. */
 export class PushRouter {
   readonly registry = new Registry();
@@ -62,6 +75,8 @@ export class PushRouter {
   readonly #departed = new Set<string>();
   /** Per server: the last push message, while more to the same connections may follow in this turn. */
   readonly #held: Array<Held | undefined> = [];
+  /** Per server: the pace of the last push message flushed (see `#emit`). */
+  readonly #paces: Array<Pace | undefined> = [];
   #flushScheduled = false;
   readonly #flushAll = (): void => {
     this.#flushScheduled = false;
@@ -114,7 +129,42 @@ export class PushRouter {
     const held = this.#held[server];
     if (held === undefined) return;
     this.#held[server] = undefined;
+    const pace = this.#paces[server];
+    const now = performance.now();
+    if (pace !== undefined && pace.head.equals(held.head)) {
+      pace.sentAt = now;
+    } else {
+      if (pace?.timer !== undefined) clearTimeout(pace.timer);
+      this.#paces[server] = { head: held.head, sentAt: now, intervalMs: PACE_MIN_MS, timer: undefined };
+    }
     this.#effects.post(server, Buffer.concat([held.head, ...held.bodies], held.head.length + held.bytes));
+  }
+
+  /** The dispatcher is stopping: every held push message goes to Mongrel2 now, and no pacing timer is left. */
+  close(): void {
+    for (let server = 0; server < this.#held.length; server++) this.flush(server);
+    for (const pace of this.#paces) if (pace?.timer !== undefined) clearTimeout(pace.timer);
+  }
+
+  /** Schedule the flush of `server`'s new held message: at the end of the turn, or later while its connections are busy. */
+  #schedule(server: number, head: Buffer): void {
+    const pace = this.#paces[server];
+    const wait = pace === undefined || !pace.head.equals(head) ? 0 : pace.sentAt + pace.intervalMs - performance.now();
+    if (pace === undefined || wait <= 0) {
+      if (pace !== undefined && wait <= -2 * pace.intervalMs) pace.intervalMs = PACE_MIN_MS; // idle again
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(this.#flushAll);
+      }
+      return;
+    }
+    // Still busy: this message waits (and merges what follows), and the next one will wait longer.
+    pace.intervalMs = Math.min(PACE_MAX_MS, pace.intervalMs * 2);
+    if (pace.timer !== undefined) clearTimeout(pace.timer);
+    pace.timer = setTimeout(() => {
+      pace.timer = undefined;
+      this.flush(server);
+    }, Math.ceil(wait));
   }
 
   /**
@@ -137,11 +187,9 @@ export class PushRouter {
       this.#effects.post(server, frame);
       return;
     }
-    this.#held[server] = { head: frame.subarray(0, split), bodies: [frame.subarray(split)], bytes: frame.length - split };
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(this.#flushAll);
-    }
+    const head = frame.subarray(0, split);
+    this.#held[server] = { head, bodies: [frame.subarray(split)], bytes: frame.length - split };
+    this.#schedule(server, head);
   }
 
   /**

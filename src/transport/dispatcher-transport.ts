@@ -49,7 +49,16 @@ export interface DispatcherTransportOptions {
   readonly generation?: number | undefined;
   /** Longest wait for LEFT after LEAVE before the link gives up on the dispatcher. @default 5000 */
   readonly leaveTimeoutMs?: number | undefined;
+  /** Told what the link does about a vanished dispatcher (for the worker's log). */
+  readonly onHandover?: ((report: HandoverReport) => void) | undefined;
 }
+
+/** What a worker's link did about a dispatcher that vanished (docs/dispatch-protocol.md, "Dispatcher crash"). */
+export type HandoverReport =
+  /** The connection dropped without a GOODBYE: the replies of `requests` (in progress or waiting) are kept. */
+  | { readonly event: 'dispatcher.vanished'; readonly instance: string; readonly requests: number }
+  /** A HANDOVER went to instance `to`; `dropped`: replies refused by the bounds or aged out so far. */
+  | { readonly event: 'handover.sent'; readonly to: string; readonly entries: number; readonly dropped: number };
 
 /** A request from the dispatcher: completion and retry hints go back as batch entries. */
 class RequestDelivery implements Delivery {
@@ -358,6 +367,7 @@ export class DispatcherLink implements Link {
     for (const e of this.#handover.take(Date.now())) writer.add(e.tag, e.id, e.server, e.payload);
     if (writer.entries === 0) return;
     this.handedOver += writer.entries;
+    this.#opts.onHandover?.({ event: 'handover.sent', to, entries: writer.entries, dropped: this.#handover.dropped });
     this.#flushBatch();
     this.#queue(writer.take(Command.HANDOVER), undefined);
   }
@@ -403,7 +413,12 @@ export class DispatcherLink implements Link {
     // (its own HELLO says so); if it was only the connection, that same instance will welcome us back and the
     // kept replies are dropped (it answered those requests itself when it lost us).
     const vanished = this.#welcomed && this.#instance !== undefined && this.#goodbyeFrom !== this.#instance;
-    if (vanished) this.#vanished.add(this.#instance as string);
+    if (vanished) {
+      const instance = this.#instance as string;
+      this.#vanished.add(instance);
+      const requests = [...this.#inProgress, ...this.#buffered].filter((d) => d instanceof RequestDelivery && d.instance === instance).length;
+      this.#opts.onHandover?.({ event: 'dispatcher.vanished', instance, requests });
+    }
     this.#forgetRegistration();
     // A leaving worker whose dispatcher went away will get no LEFT.
     if (!this.#receiving) this.#finishLeave();

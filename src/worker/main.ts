@@ -94,7 +94,8 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   let booted = false;
   let transport;
   try {
-    transport = createTransport(await transportConfig(config, slot, generation));
+    const tc = await transportConfig(config, slot, generation);
+    transport = createTransport(tc.topology === 'dispatch' ? { ...tc, onHandover: (r) => (r.event === 'dispatcher.vanished' ? logger.warn(r, r.event) : logger.info(r, r.event)) } : tc);
   } catch (err) {
     return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
   }

@@ -17,6 +17,7 @@ import { startLoad } from '../helpers/load';
 import { startTestDispatcher } from '../helpers/dispatcher';
 import { rawRequest } from '../helpers/http-client';
 import { waitFor } from '../helpers/wait-for';
+import { WebSocketClient } from '../helpers/websocket-client';
 import { startTestMongrel2 } from '../helpers/mongrel2';
 import { settled, startPool } from '../helpers/pool';
 import { REPO_ROOT } from '../helpers/processes';
@@ -88,6 +89,7 @@ test('dispatcher kill -9 under keep-alive load: replies of requests at workers a
   assert.deepEqual(slowReplies, slow.map((s): Outcome => [200, s.expected]));
   const handover = pool.proc.logs.filter((l) => l['event'] === 'dispatcher.handover' && l['pid'] === restarted);
   assert.ok(handover.length > 0, 'the workers handed the replies over to the restarted dispatcher');
+  assert.ok(pool.proc.logs.some((l) => l['event'] === 'dispatcher.vanished' && l['role'] !== 'dispatcher'), 'a worker logged that its dispatcher vanished');
 
   // No client waits: stopping the load ends every client's last request before the deadline.
   const stopped = await Promise.race([load.stop(), deadline]);
@@ -139,4 +141,28 @@ test('a graceful dispatcher stop says GOODBYE: what it answered 503 at its drain
   assert.equal((await rawRequest(m2.port, { path: '/slow?ms=0&tag=after' })).status, 200);
   assert.equal(await conn.waitClosed(5_000), true, 'the 503 closed the connection');
   assert.deepEqual(second.proc.logs.filter((l) => ['dispatcher.handover', 'dispatcher.crash.detected', 'dispatcher.crash.swept'].includes(String(l['event']))), []);
+});
+
+test('after a dispatcher kill -9 the sweep leaves a WebSocket open and working; it closes nothing that was answered', { timeout: 60_000 }, async (t) => {
+  const m2 = await startTestMongrel2();
+  t.after(() => m2.stop());
+  const pool = await startPool(m2, ['--workers', '1', '--control-spec', `ipc://${path.join(m2.dir, 'run', 'control')}`]);
+  t.after(() => pool.stop());
+  const before = await pool.waitPool((p) => settled(1)(p) && p.dispatcher?.state === 'ready', 'a ready worker and dispatcher');
+  const ws = await WebSocketClient.connect(m2.port, '/ws/echo');
+  t.after(() => ws.destroy());
+  ws.send(0x1, 'before');
+  assert.equal((await ws.nextFrame()).payload.toString(), 'before');
+
+  process.kill(before.dispatcher?.pid ?? 0, 'SIGKILL');
+  const after = await pool.waitPool((p) => p.dispatcher?.state === 'ready' && p.dispatcher.pid !== before.dispatcher?.pid, 'the restarted dispatcher', 20_000);
+  // Both passes of the sweep ran (the worker reported the vanished dispatcher).
+  const passes = await waitFor(() => {
+    const lines = pool.proc.logs.filter((l) => l['event'] === 'dispatcher.crash.swept' && l['pid'] === after.dispatcher?.pid);
+    return lines.length === 2 ? lines : undefined;
+  }, { what: 'two sweep passes', timeoutMs: 20_000 });
+  assert.deepEqual(passes.map((l) => [l['sockets'], l['answered503'], l['closed'], l['killed']]), [[1, 0, 0, 0], [1, 0, 0, 0]], 'the WebSocket was counted and left alone; nothing else waited');
+  assert.equal(ws.closed, false);
+  ws.send(0x1, 'after');
+  assert.equal((await ws.nextFrame()).payload.toString(), 'after', 'the WebSocket works through the new dispatcher');
 });

@@ -18,7 +18,9 @@ const SHIPPED = {
 };
 
 test("the shipped mongrel2.conf's handler: ipc sockets in ./run/mongrel2, as `m2pool mongrel2` runs it", () => {
-  assert.deepEqual(readMongrel2Endpoints(), SHIPPED);
+  // …and its control port (control_port="ipc://run/control", relative to where Mongrel2 runs), for the sweep
+  // after a dispatcher crash.
+  assert.deepEqual(readMongrel2Endpoints(), { ...SHIPPED, controlSpecs: [`ipc://${path.resolve('run/mongrel2')}/run/control`] });
 });
 
 test('a config: the first Handler, comments skipped, ${NAME:-default} expanded; no Handler is an error', () => {
@@ -26,7 +28,9 @@ test('a config: the first Handler, comments skipped, ${NAME:-default} expanded; 
 a = Handler(send_spec="tcp://127.0.0.1:\${M2P_TEST_PORT:-7001}", send_ident='x',
             recv_spec='tcp://127.0.0.1:7002', recv_ident='')
 b = Handler(send_spec='tcp://127.0.0.1:8001', recv_spec='tcp://127.0.0.1:8002')`;
-  assert.deepEqual(handlerEndpoints(text, '/r', {}), { sendSpecs: ['tcp://127.0.0.1:7001'], recvSpecs: ['tcp://127.0.0.1:7002'] });
+  assert.deepEqual(handlerEndpoints(text, '/r', {}), { sendSpecs: ['tcp://127.0.0.1:7001'], recvSpecs: ['tcp://127.0.0.1:7002'], controlSpecs: [] });
+  const withServer = `${text}\nmain = Server(uuid="u", control_port="ipc://run/control", port=1)\nother = Server(control_port='tcp://127.0.0.1:9')`;
+  assert.deepEqual(handlerEndpoints(withServer, '/r', {}).controlSpecs, ['ipc:///r/run/control'], 'the first control_port, relative to the run directory');
   assert.throws(() => handlerEndpoints('servers = []', '/r', {}), /has no Handler/);
 });
 
@@ -49,6 +53,12 @@ test('start without endpoints uses them; --mongrel2-config names another; explic
 test('worker and dispatcher without endpoint flags use them too', () => {
   assert.deepEqual(pick(readWorkerConfig({ app: 'x' })), SHIPPED);
   assert.deepEqual(pick(readDispatcherOptions({})), SHIPPED);
+  // The pool (for the dispatcher it forks) and the dispatcher take the shipped control port too, unless given.
+  const control = [`ipc://${path.resolve('run/mongrel2')}/run/control`];
+  assert.deepEqual(loadConfigSync({ flags: { app: 'a' } }).controlSpecs, control);
+  assert.deepEqual(readDispatcherOptions({}).controlSpecs, control);
+  assert.deepEqual(readDispatcherOptions({ 'control-spec': ['ipc:///x/control'] }).controlSpecs, ['ipc:///x/control']);
+  assert.deepEqual(readDispatcherOptions({ 'send-spec': ['ipc:///s'], 'recv-spec': ['ipc:///r'] }).controlSpecs, [], 'explicit endpoints: no control port unless given');
 });
 
 function pick(c: { sendSpecs: readonly string[]; recvSpecs: readonly string[] }): { sendSpecs: readonly string[]; recvSpecs: readonly string[] } {
