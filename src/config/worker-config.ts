@@ -75,7 +75,7 @@ export interface WorkerConfig {
   readonly uploadStore?: string;
   /** Mongrel2's `limits.content_length`: an upload notice must declare more than this (or be chunked). */
   readonly uploadThreshold: number;
-  /** Largest async upload read into memory; larger ones get 413. */
+  /** Largest async upload accepted (larger ones get 413); read into memory unless it is multipart/form-data (parsed from disk). */
   readonly maxUploadBytes: number;
   /** Log level of the worker process. */
   readonly logLevel: LogLevel;

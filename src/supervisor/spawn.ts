@@ -153,7 +153,8 @@ export function spawnRequest(config: PoolConfig, slot: number, generation: numbe
     generation,
     modulePath: config.workerModule,
     args: workerArgs(config),
-    env: { M2POOL_WORKER_SLOT: String(slot), M2POOL_WORKER_GENERATION: String(generation), ...logFormatEnv(config) },
+    // M2POOL_POOL_MAX_WORKERS: how many workers this pool may run, so per-process state (MemoryStore) can warn.
+    env: { M2POOL_WORKER_SLOT: String(slot), M2POOL_WORKER_GENERATION: String(generation), M2POOL_POOL_MAX_WORKERS: String(config.maxWorkers), ...logFormatEnv(config) },
     config: workerConfigOf(config),
   };
 }

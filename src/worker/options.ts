@@ -42,7 +42,7 @@ export const WORKER_FLAGS: FlagSpecs = {
   'upload-store': { type: 'string', placeholder: 'template', description: "Mongrel2's upload.temp_store, e.g. /srv/run/tmp/upload.XXXXXX; only files it can name are read and unlinked", defaultText: 'uploads refused' },
   'upload-dir': { type: 'string', placeholder: 'dir', description: 'shorthand for --upload-store DIR/upload.XXXXXX (--upload-store wins when both are given)', defaultText: 'uploads refused' },
   'upload-threshold': { type: 'string', placeholder: 'bytes', description: "Mongrel2's limits.content_length: an upload notice must declare more than this (or chunked)", defaultText: String(WORKER_DEFAULTS.uploadThreshold) },
-  'max-upload-bytes': { type: 'string', placeholder: 'n', description: 'largest async upload read into memory; larger ones get 413', defaultText: String(WORKER_DEFAULTS.maxUploadBytes) },
+  'max-upload-bytes': { type: 'string', placeholder: 'n', description: 'largest async upload accepted (413 above); read into memory unless multipart/form-data, which is parsed from disk', defaultText: String(WORKER_DEFAULTS.maxUploadBytes) },
   'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}`, defaultText: WORKER_DEFAULTS.logLevel },
   'log-format': LOG_FORMAT_FLAG,
   'request-log-level': { type: 'string', placeholder: 'level', description: 'level of the one-line-per-request log', defaultText: WORKER_DEFAULTS.requestLogLevel },
