@@ -5,7 +5,8 @@
 //   the pool joins the dispatcher (`--dispatcher ipc://RUN_DIR/dispatch.sock`) and forks none. So
 //   `pm2 reload m2pool` / `pm2 restart m2pool` replace the supervisor and its workers while the dispatcher holds
 //   the requests (queued until the new workers join, up to its queue limit and timeout). The dispatcher serves
-//   its own /metrics only when M2POOL_DISPATCHER_ADMIN (HOST:PORT) is set. M2POOL_TOPOLOGY=direct runs the
+//   its own /metrics only when M2POOL_DISPATCHER_ADMIN (HOST:PORT) is set (off loopback also
+//   M2POOL_DISPATCHER_ADMIN_TOKEN_FILE). M2POOL_TOPOLOGY=direct runs the
 //   workers straight against Mongrel2 instead (no dispatcher app).
 // - The supervisor is the pool: fork mode (pm2 cluster mode would double it). `pm2 scale m2pool N` runs N pools
 //   that all join the one dispatcher, instance i with its admin API on the configured port + i
@@ -36,7 +37,11 @@ const DISPATCHER = `ipc://${RUN_DIR}/dispatch.sock`;
 const MONGREL2_SPECS = ['--send-spec', `ipc://${RUN_DIR}/run/requests`, '--recv-spec', `ipc://${RUN_DIR}/run/replies`];
 const APP = process.env.M2POOL_APP || path.join(__dirname, 'examples', 'hello');
 const WORKERS = process.env.M2POOL_WORKERS || '2';
-const DISPATCHER_ADMIN = process.env.M2POOL_DISPATCHER_ADMIN ? ['--admin', process.env.M2POOL_DISPATCHER_ADMIN] : [];
+const DISPATCHER_ADMIN = [
+  ...(process.env.M2POOL_DISPATCHER_ADMIN ? ['--admin', process.env.M2POOL_DISPATCHER_ADMIN] : []),
+  // Off loopback the dispatcher's admin endpoint needs a token (its /metrics asks for it).
+  ...(process.env.M2POOL_DISPATCHER_ADMIN_TOKEN_FILE ? ['--admin-token-file', process.env.M2POOL_DISPATCHER_ADMIN_TOKEN_FILE] : []),
+];
 
 const dispatcherApp = {
   name: 'm2pool-dispatcher',

@@ -6,6 +6,10 @@
 //   the convention tsc's noUnused* checks already accept.
 // - prefer-const: a `let` assigned once, but after a closure that reads it was made (a cleanup registered before the
 //   resource exists), stays a `let` (ignoreReadBeforeAssign).
+// - no-require-imports: off. A `require()` inside a function is how this CommonJS project loads a module on first
+//   use only (pino-pretty, liquidjs, busboy; redis and zod in the examples) or by a path known at run time
+//   (benchmarks, deploy/*.js); a comment above each such call says why, and it casts its result to
+//   the module's type. Top-level imports are `import` everywhere (review).
 // Single exceptions carry an `eslint-disable-next-line <rule> -- <reason>` comment at their line.
 import tseslint from 'typescript-eslint';
 
@@ -16,6 +20,7 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrorsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true }],
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+      '@typescript-eslint/no-require-imports': 'off',
     },
   },
 );

@@ -4,6 +4,7 @@
 // The container image (deploy/container/Dockerfile) runs the same steps from the command line:
 //   node deploy/prerequisites.js node-modules     npm ci unless the modules are there
 //   node deploy/prerequisites.js mongrel2         Debian's mongrel2-core unless mongrel2 and m2sh are on PATH
+//   node deploy/prerequisites.js redis            Debian's redis-server unless on PATH (for the tests; the image does not run it)
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
@@ -54,11 +55,15 @@ const MONGREL2 = [
   { command: 'm2sh', pkg: 'mongrel2-core' },
 ];
 
-module.exports = { root, run, step, ensureNodeModules, ensureDebianPackages, MONGREL2 };
+/** Redis: the session store of the integration tests (test/helpers/redis.ts) and of examples/site with REDIS_URL. */
+const REDIS = [{ command: 'redis-server', pkg: 'redis-server' }];
+
+module.exports = { root, run, step, ensureNodeModules, ensureDebianPackages, MONGREL2, REDIS };
 
 const STEPS = {
   'node-modules': () => ensureNodeModules(),
   mongrel2: () => ensureDebianPackages(MONGREL2, 'the m2pool image'),
+  redis: () => ensureDebianPackages(REDIS, 'the session store'),
 };
 
 if (require.main === module) {

@@ -5,7 +5,19 @@
 
 /** The application framework (Brubeck-style handlers, routes, deadlines, validation, in-process testing). */
 export { App, Cancellation, Context, Handler, OrderedRouter, SocketContext, UNMATCHED_ROUTE, lazySchema, validate, validateOrThrow, WebSocketContext } from './app';
+/** Sessions (memory and Redis stores) and templates (issue 21). */
+export { LiquidTemplates, MemoryStore, RedisStore, requireUser, Session } from './app';
 export type {
+  AuthOptions,
+  ErrorPages,
+  LiquidTemplatesOptions,
+  MemoryStoreOptions,
+  RedisSessionClient,
+  RedisStoreOptions,
+  SessionData,
+  SessionOptions,
+  SessionStore,
+  TemplateEngine,
   AppOptions,
   ContextKey,
   ContextValue,
@@ -57,8 +69,8 @@ export type { BroadcastOptions, ConnLike, DisconnectHook, MemberKind, ParkOption
 /** WebSocket close codes and opcodes, for `ctx.close(code)` and tests. */
 export { WS_CLOSE, WS_OPCODE } from './protocol/websocket';
 /** The HTTP model. */
-export { HttpError, isHttpError, Request, Response } from './http';
-export type { CookieOptions, ReplySink, ResponseStream } from './http';
+export { CookieSigner, DEFAULT_MULTIPART_LIMITS, FormFile, HttpError, isHttpError, parseMultipart, Request, Response } from './http';
+export type { BodySource, CollectedFile, CollectedForm, CollectFormOptions, CookieOptions, FormField, FormPart, MultipartLimits, ReplySink, ResponseStream, SavedFile } from './http';
 /** Errors and exit codes. */
 export { ConfigError, ErrorCode, ExitCode, M2PoolError, ProtocolError } from './errors';
 /**

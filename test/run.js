@@ -17,7 +17,7 @@ const build = !args.includes('--no-build');
 const lint = !args.includes('--no-lint');
 const filters = args.filter((a) => !a.startsWith('--'));
 
-// A fresh clone: install what is missing first (node modules; Mongrel2 and Prometheus for integration tests).
+// A fresh clone: install what is missing first (node modules; Mongrel2, Prometheus and Redis for integration tests).
 const prerequisites = require('../deploy/prerequisites');
 const PROMETHEUS = [
   { command: 'promtool', pkg: 'prometheus' },
@@ -25,7 +25,7 @@ const PROMETHEUS = [
 ];
 const onlyUnit = filters.length > 0 && filters.every((f) => f === 'unit' || f.startsWith('unit/'));
 if (!prerequisites.ensureNodeModules()) process.exit(1);
-if (!onlyUnit && !prerequisites.ensureDebianPackages([...prerequisites.MONGREL2, ...PROMETHEUS], 'npm test')) process.exit(1);
+if (!onlyUnit && !prerequisites.ensureDebianPackages([...prerequisites.MONGREL2, ...PROMETHEUS, ...prerequisites.REDIS], 'npm test')) process.exit(1);
 
 if (build) {
   const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', root], { stdio: 'inherit' });

@@ -24,7 +24,6 @@ import { App, Handler, lazySchema } from '../../src';
  */
 function zod(): typeof Zod.z {
   // NOTE: require, not import: an import at the top would load zod at start, which is what this avoids.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on first use (see the NOTE above)
   return (require('zod') as typeof Zod).z;
 }
 

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { App } from '../app/app';
 import { Cancellation } from '../app/cancellation';
 import type { DispatchResult } from '../app/dispatch';
+import type { BodySource } from '../http/request';
 import type { ReplySink } from '../http/sink';
 import { dispatchedRequestId, newRequestId } from '../protocol/request-id';
 import type { RawMessage } from '../protocol/types';
@@ -29,6 +30,8 @@ export interface MessageOptions {
   readonly logger: Logger;
   /** The matched route's `retry` option, for the transport (see `Delivery.retryable`). */
   retryable(allowed: boolean): void;
+  /** The body when it stayed on disk (a multipart async upload); the message's own body is then empty. */
+  readonly bodySource: BodySource | undefined;
   /** The request id to use when the client sent none (dispatch topology: the dispatcher's number for it). */
   madeRequestId(): string;
 }
@@ -42,8 +45,8 @@ export interface RetryTarget {
 const NO_RETRY_TARGET: RetryTarget = { retryable: () => undefined };
 
 /** The options for one message: `signal` is only built if somebody reads it. */
-export function messageOptions(cancellation: Cancellation, logger: Logger, retry: RetryTarget = NO_RETRY_TARGET): MessageOptions {
-  return new LazySignalOptions(cancellation, logger, retry);
+export function messageOptions(cancellation: Cancellation, logger: Logger, retry: RetryTarget = NO_RETRY_TARGET, bodySource?: BodySource): MessageOptions {
+  return new LazySignalOptions(cancellation, logger, retry, bodySource);
 }
 
 /**
@@ -53,12 +56,14 @@ export function messageOptions(cancellation: Cancellation, logger: Logger, retry
 class LazySignalOptions implements MessageOptions {
   readonly cancellation: Cancellation;
   readonly logger: Logger;
+  readonly bodySource: BodySource | undefined;
   readonly #retry: RetryTarget;
 
-  constructor(cancellation: Cancellation, logger: Logger, retry: RetryTarget) {
+  constructor(cancellation: Cancellation, logger: Logger, retry: RetryTarget, bodySource: BodySource | undefined) {
     this.cancellation = cancellation;
     this.logger = logger;
     this.#retry = retry;
+    this.bodySource = bodySource;
   }
 
   retryable(allowed: boolean): void {
@@ -82,6 +87,15 @@ export type MessageHandlers = Pick<App, 'dispatchHandshake' | 'dispatchFrame' | 
 export function handlesMessages(app: WorkerApp): app is WorkerApp & MessageHandlers {
   const a = app as Partial<MessageHandlers>;
   return typeof a.dispatchHandshake === 'function' && typeof a.dispatchFrame === 'function' && typeof a.dispatchSocketMessage === 'function';
+}
+
+/**
+ * Whether the app reads a body that stayed on disk (`MessageOptions.bodySource`): m2pool's `App` does (its
+ * `req.parts()` streams it). Other apps (the fetch and node:http adapters, a plain `WorkerApp`) get every body in
+ * the message, as before.
+ */
+export function readsBodySource(app: WorkerApp): boolean {
+  return (app as { readonly readsBodySource?: unknown }).readsBodySource === true;
 }
 
 /** Apply a per-process default request timeout (`--request-timeout`), when the app supports it. */

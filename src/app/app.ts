@@ -18,6 +18,9 @@ import { middlewareList, type ErrorHook, type FinishHook, type Middleware } from
 import { checkTimeout, createRouteEntry, type RouteEntry, type RouteOptions } from './route-entry';
 import { Pusher } from './push';
 import { OrderedRouter, type RoutePattern, type Router } from './router';
+import { createServices, type AuthOptions } from './services';
+import type { SessionOptions } from './session/session';
+import type { ErrorPages, TemplateEngine } from './templates/engine';
 import { SocketRoutes, type SocketEvent, type SocketHandler, type SocketResult, type SocketRouteOptions } from './socket';
 import { testRequest, type TestRequestInit, type TestResponse } from './testing/testing';
 import { createWebSocketRoute, type WebSocketHandler, type WebSocketRoute, type WebSocketRouteOptions } from './websocket/websocket';
@@ -36,6 +39,14 @@ export interface AppOptions {
   readonly exposeErrors?: boolean;
   /** Route table implementation. @default new OrderedRouter() */
   readonly router?: Router<RouteEntry>;
+  /** Sessions (`ctx.session`): a store and the cookie's secrets. @default none (ctx.session throws) */
+  readonly sessions?: SessionOptions;
+  /** Template engine of `ctx.render()` and the error pages. @default none */
+  readonly templates?: TemplateEngine;
+  /** Templated 404 and 500 pages (needs `templates`). @default plain-text error replies */
+  readonly errorPages?: ErrorPages;
+  /** The current-user resolver of guarded routes (`auth` route option) and `ctx.currentUser()`. @default none */
+  readonly auth?: AuthOptions;
   /**
    * The header that carries request ids: a valid incoming value is the request's id (`ctx.requestId`), and every
    * response echoes the id in it. `false`: no id is read from or echoed in a header (ids are still made, and a
@@ -67,6 +78,11 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export class App {
   /** The app's logger (the default for requests). */
   readonly logger: Logger;
+  /**
+   * Tells the worker and `m2pool serve` that this app reads a body left on disk (`DispatchOptions.bodySource`):
+   * a multipart async upload is then parsed from its temp file instead of being read into memory.
+   */
+  readonly readsBodySource = true;
   #config: DispatchConfig;
   readonly #labels = new Set<string>();
   readonly #websockets = new OrderedRouter<WebSocketRoute>();
@@ -96,6 +112,7 @@ export class App {
       logger: this.logger,
       requestTimeoutMs,
       exposeErrors: options.exposeErrors ?? false,
+      services: createServices(options),
       requestOptions: idHeader === false ? {} : { requestIdHeader: idHeader, requestIdKey: idHeader.toLowerCase() },
       middleware: [],
       onError: undefined,
@@ -207,8 +224,11 @@ export class App {
    */
   route<B = unknown, Q = QueryObject>(pattern: RoutePattern, target: RouteTarget<B, Q>, options: RouteOptions<B, Q> = {}): this {
     const label = options.name ?? (typeof pattern === 'string' ? pattern : pattern.source);
+    if (options.auth !== undefined && this.#config.services.auth === undefined) {
+      throw new ConfigError([`route ${label} has auth: ${JSON.stringify(options.auth)} but the app has no auth: new App({ auth: { currentUser } })`]);
+    }
     for (const invoker of methodInvokers(target)) {
-      this.#config.router.add(invoker.method, pattern, createRouteEntry(label, invoker, options));
+      this.#config.router.add(invoker.method, pattern, createRouteEntry(label, invoker, options, this.#config.services.auth?.loginUrl));
     }
     this.#labels.add(label);
     return this;

@@ -4,13 +4,35 @@
  */
 
 import type { Logger } from 'pino';
+import { ConfigError } from '../errors';
 import type { MultiValueRecord } from '../http/parse';
 import type { Request } from '../http/request';
 import type { Response } from '../http/response';
 import type { FinishInfo } from './outcome';
 import { connOf, type Conn } from './conn';
 import type { Params } from './router';
+import type { Session, SessionManager } from './session/session';
+import type { ErrorPages, TemplateEngine } from './templates/engine';
 import type { TraceContext } from '../protocol/request-id';
+
+/** How the app finds who is logged in, for guarded routes (`auth` route option) and `ctx.currentUser()`. */
+export interface AuthOptions {
+  /**
+   * The logged-in user of a request, or undefined/null for none. Usually reads the session:
+   * `async (ctx) => ctx.session.get('user')`.
+   */
+  readonly currentUser: (ctx: Context<unknown, unknown>) => unknown;
+  /** Where a guarded page (`auth: 'page'`) sends a client that is not logged in; `?next=` carries the page. @default '/login' */
+  readonly loginUrl?: string;
+}
+
+/** What `Context` can reach of the app. */
+export interface AppServices {
+  readonly sessions: SessionManager | undefined;
+  readonly templates: TemplateEngine | undefined;
+  readonly errorPages: ErrorPages;
+  readonly auth: AuthOptions | undefined;
+}
 
 /**
  * Per-request variables set by middleware (`ctx.set`) and read by later middleware and the handler (`ctx.get`).
@@ -44,6 +66,8 @@ export interface ContextInit {
   readonly log: Logger;
   readonly deadline: number;
   readonly route: string;
+  /** The app's sessions, templates and auth (`NO_SERVICES` when it has none). */
+  readonly services: AppServices;
   /** Register a per-request finish hook for `ctx` (see `Context.onFinish`). */
   onFinish(fn: (ctx: Context, info: FinishInfo) => unknown, ctx: Context): void;
 }
@@ -71,6 +95,9 @@ export class Context<B = unknown, Q = QueryObject> {
   #query: Q | undefined;
   #hasQuery: boolean;
   #vars: Map<string, unknown> | undefined;
+  #session: Session | undefined;
+  /** The current user, once `currentUser()` was called. */
+  #user: Promise<unknown> | undefined;
 
   /** `query`: the query schema's output; omit it when the route has no query schema. */
   constructor(init: ContextInit, body: B, ...query: [] | [Q]) {
@@ -99,6 +126,45 @@ export class Context<B = unknown, Q = QueryObject> {
   /** Child logger bound to this request (`route`, `method`, `connId`). */
   get log(): Logger {
     return this.#init.log;
+  }
+
+  /**
+   * This request's session (`new App({ sessions })`). Nothing is read until a method is called: see `Session`.
+   * Throws `ConfigError` when the app has no sessions.
+   * @example await ctx.session.set('visits', ((await ctx.session.get<number>('visits')) ?? 0) + 1);
+   */
+  get session(): Session {
+    if (this.#session !== undefined) return this.#session;
+    const sessions = this.#init.services.sessions;
+    if (sessions === undefined) throw new ConfigError(['ctx.session needs sessions: new App({ sessions: { store, secrets } })']);
+    this.#session = sessions.open(this.req, this.res, () => this.log);
+    return this.#session;
+  }
+
+  /**
+   * The logged-in user as the app's `auth.currentUser` resolves it (once per request), or undefined. Throws
+   * `ConfigError` when the app has no `auth`.
+   */
+  currentUser<U = unknown>(): Promise<U | undefined> {
+    const auth = this.#init.services.auth;
+    if (auth === undefined) return Promise.reject(new ConfigError(['ctx.currentUser() needs auth: new App({ auth: { currentUser } })']));
+    this.#user ??= Promise.resolve()
+      .then(() => auth.currentUser(this as Context<unknown, unknown>))
+      .then((user) => user ?? undefined);
+    return this.#user as Promise<U | undefined>;
+  }
+
+  /**
+   * Render template `name` with `data` (`new App({ templates })`) and send it as `text/html` with `status`.
+   * Values are HTML-escaped by the engine (see `LiquidTemplates`).
+   * @example return ctx.render('profile', { user });
+   */
+  async render(name: string, data: Readonly<Record<string, unknown>> = {}, status?: number): Promise<Response> {
+    const templates = this.#init.services.templates;
+    if (templates === undefined) throw new ConfigError(['ctx.render() needs templates: new App({ templates: new LiquidTemplates({ root }) })']);
+    const html = await templates.render(name, data);
+    await this.res.html(html, status);
+    return this.res;
   }
 
   /**

@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import { HttpError } from '../http/http-error';
-import { Request } from '../http/request';
+import { Request, type BodySource } from '../http/request';
 import { Response } from '../http/response';
 import type { ReplySink } from '../http/sink';
 import { statusText } from '../protocol/status-text';
@@ -21,6 +21,8 @@ import { runChain, runFinishHooks, type ErrorHook, type FinishHook, type FinishI
 import { markRequestBound, runInRequestScope, type RequestStorage } from '../log/request-context';
 import { Parked } from './parked';
 import type { RouteEntry } from './route-entry';
+import type { AppServices } from './services';
+import type { TemplateEngine } from './templates/engine';
 import { errorReply, sendErrorReply, sendReturnValue, type ErrorReply } from './respond';
 import type { Params, RouteMatch, Router } from './router';
 import { CountingSink, GatedSink } from './sinks';
@@ -40,6 +42,8 @@ export interface DispatchOptions {
   readonly logger?: Logger;
   /** A completed async upload, passed through as `req.upload`. */
   readonly upload?: UploadInfo;
+  /** The body when it stayed on disk (a multipart async upload): `req.bodyStream()` reads it. */
+  readonly bodySource?: BodySource | undefined;
   /** Told the matched route's `retry` option, when it has one (the worker passes it to its transport). */
   retryable?(allowed: boolean): void;
   /** The request's id when the client sent none. @default a new one (see protocol/request-id.ts) */
@@ -56,6 +60,8 @@ export interface DispatchConfig {
   readonly logger: Logger;
   readonly requestTimeoutMs: number;
   readonly exposeErrors: boolean;
+  /** Sessions, templates, error pages, auth. */
+  readonly services: AppServices;
   /** How requests read and echo their id (`requestIdHeader`). */
   readonly requestOptions: RequestOptions;
   /** App-wide middleware (`app.use`), in order. */
@@ -83,11 +89,23 @@ export function dispatch(
   const started = performance.now();
   const counting = new CountingSink(sink);
   try {
-    const req = new Request(msg, options.upload === undefined ? config.requestOptions : { ...config.requestOptions, upload: options.upload }, options);
+    const req = new Request(msg, requestOptions(config.requestOptions, options), options);
     return new Exchange(config, req, counting, options, started).run();
   } catch (err) {
     return Promise.resolve(frameworkFailure(config, options, counting, started, err));
   }
+}
+
+function requestOptions(base: RequestOptions, options: DispatchOptions): RequestOptions {
+  const { upload, bodySource } = options;
+  if (upload === undefined && bodySource === undefined) return base;
+  return { ...base, ...(upload === undefined ? {} : { upload }), ...(bodySource === undefined ? {} : { bodySource }) };
+}
+
+/** The error page template for `reply`, if the app has one: 404 and 500 only, and not for replies with JSON details. */
+function errorPage(services: AppServices, reply: ErrorReply): string | undefined {
+  if (services.templates === undefined || reply.details !== undefined) return undefined;
+  return reply.status === 404 ? services.errorPages[404] : reply.status === 500 ? services.errorPages[500] : undefined;
 }
 
 /** Only a bug in the framework itself lands here; the request still gets an outcome. */
@@ -239,7 +257,7 @@ class Exchange {
 
   #scope(params: Params): ContextInit {
     // Positional, not an options object: this runs once per request.
-    return new ExchangeScope(this, this.#req, this.#handlerRes, params, this.#deadline, this.#route);
+    return new ExchangeScope(this, this.#req, this.#handlerRes, params, this.#deadline, this.#route, this.#config.services);
   }
 
   /** Register a per-request finish hook (`ctx.onFinish`). */
@@ -395,6 +413,8 @@ class Exchange {
     const res = this.#adopt(this.#gate);
     await this.#quietly(async () => {
       try {
+        const page = errorPage(this.#config.services, reply);
+        if (page !== undefined && (await this.#sendErrorPage(res, reply, page))) return;
         await sendErrorReply(res, reply);
       } catch (err) {
         if (res.headersSent) throw err;
@@ -404,6 +424,23 @@ class Exchange {
       }
     }, 'could not send error response');
     return 'error';
+  }
+
+  /**
+   * Send the app's templated page for `reply` (`errorPages`); false when rendering failed (logged), so the caller
+   * sends the plain reply instead.
+   */
+  async #sendErrorPage(res: Response, reply: ErrorReply, page: string): Promise<boolean> {
+    let html: string;
+    try {
+      html = await (this.#config.services.templates as TemplateEngine).render(page, { status: reply.status, message: reply.message, path: this.#req.path });
+    } catch (err) {
+      this.#log.error({ err, page }, 'could not render error page');
+      return false;
+    }
+    for (const [name, value] of Object.entries(reply.headers ?? {})) res.header(name, value);
+    await res.html(html, reply.status);
+    return true;
   }
 
   /** 504 when nothing was sent yet, otherwise close: the handler's writes are already cut off. */

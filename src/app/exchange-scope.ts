@@ -1,6 +1,7 @@
 /**
  * `ExchangeScope`: what a handler's `Context` is built from for one request of `dispatch` — the request, its
- * response, params, deadline, route, and (built on first read) its signal and logger.
+ * response, params, deadline, route, the app's services (sessions, templates, auth), and (built on first read) its
+ * signal and logger.
  * @module
  */
 
@@ -10,6 +11,7 @@ import type { Response } from '../http/response';
 import type { Context, ContextInit } from './context';
 import type { FinishHook } from './middleware';
 import type { Params } from './router';
+import type { AppServices } from './services';
 
 /** What the scope asks of the request's exchange (dispatch.ts). */
 export interface ScopeOwner {
@@ -31,10 +33,12 @@ export class ExchangeScope implements ContextInit {
   readonly params: Params;
   readonly deadline: number;
   readonly route: string;
+  readonly services: AppServices;
   readonly #exchange: ScopeOwner;
 
-  constructor(exchange: ScopeOwner, req: Request, res: Response, params: Params, deadline: number, route: string) {
+  constructor(exchange: ScopeOwner, req: Request, res: Response, params: Params, deadline: number, route: string, services: AppServices) {
     this.#exchange = exchange;
+    this.services = services;
     this.req = req;
     this.res = res;
     this.params = params;

@@ -10,6 +10,7 @@ import type { Request } from '../http/request';
 import type { Response } from '../http/response';
 import type { Context, QueryObject } from './context';
 import { METHOD_ALL, type Params } from './router';
+import type { Session } from './session/session';
 
 /**
  * A handler function. What it returns, when it has not sent anything itself, becomes the response:
@@ -74,6 +75,21 @@ export class Handler<B = unknown, Q = QueryObject> {
   /** Aborts on deadline, disconnect or worker stop. */
   get signal(): AbortSignal {
     return this.ctx.signal;
+  }
+
+  /** The request's session (`ctx.session`). */
+  get session(): Session {
+    return this.ctx.session;
+  }
+
+  /** The logged-in user (`ctx.currentUser()`). */
+  currentUser<U = unknown>(): Promise<U | undefined> {
+    return this.ctx.currentUser<U>();
+  }
+
+  /** Render a template as the response (`ctx.render()`). */
+  render(name: string, data?: Readonly<Record<string, unknown>>, status?: number): Promise<Response> {
+    return this.ctx.render(name, data, status);
   }
 
   /** Runs before the verb method (authentication, loading shared state). Throw `HttpError` to refuse. */

@@ -7,6 +7,7 @@
 import { ConfigError } from '../errors';
 import { Context, SET_INPUT, type ContextInit, type QueryObject } from './context';
 import type { MethodInvoker } from './handler';
+import { DEFAULT_LOGIN_URL, requireUser } from './auth';
 import { middlewareList, type Middleware, type MiddlewareOption } from './middleware';
 import { bodyForValidation, validateOrThrow, type StandardSchema } from './validate';
 
@@ -26,6 +27,12 @@ export interface RouteOptions<B = unknown, Q = QueryObject> {
    * with side effects, `true` for an idempotent POST/PUT. @default true for GET, HEAD and OPTIONS, else false
    */
   readonly retry?: boolean;
+  /**
+   * Only for a logged-in user (the app's `auth.currentUser`): without one, `api` answers 401 and `page` redirects
+   * to the app's `auth.loginUrl` with `?next=` (the path asked for). The user is `await ctx.currentUser()`.
+   * @default none (open to everybody)
+   */
+  readonly auth?: 'api' | 'page';
   /**
    * Middleware of this route only, run after the app's (`app.use`) and before the route's validation and handler
    * (so a guard answers 401 before a bad body is refused with 400). See `Middleware`. @default none
@@ -66,10 +73,16 @@ export function createRouteEntry<B, Q>(
   label: string,
   invoker: MethodInvoker<B, Q>,
   options: RouteOptions<B, Q>,
+  loginUrl = DEFAULT_LOGIN_URL,
 ): RouteEntry {
   if (options.timeoutMs !== undefined) checkTimeout(`timeoutMs of route ${label}`, options.timeoutMs);
+  if (options.auth !== undefined && options.auth !== 'api' && options.auth !== 'page') {
+    throw new ConfigError([`auth of route ${label} must be 'api' or 'page', got ${JSON.stringify(options.auth)}`]);
+  }
   const { body: bodySchema, query: querySchema } = options;
-  const middleware = middlewareList(`route ${label}`, options.middleware);
+  // The auth guard is the route's first middleware: 401 (or the login redirect) before validation's 400.
+  const own = middlewareList(`route ${label}`, options.middleware);
+  const middleware = options.auth === undefined ? own : [requireUser(options.auth, loginUrl), ...(own ?? [])];
   // NOTE: a context is typed for its route (B, Q) but middleware and hooks see it as Context<unknown, QueryObject>:
   // the same object, whose body and query are only the route's schema outputs once `handle` validated them.
   const context = (init: ContextInit): Context => new Context(init, undefined);
@@ -87,7 +100,7 @@ export function createRouteEntry<B, Q>(
   }
   const validated = async (req: ContextInit['req']): Promise<{ body: B; query: Q | undefined }> => {
     const query = querySchema === undefined ? undefined : await validateOrThrow(querySchema, req.query);
-    const body = bodySchema === undefined || NO_BODY.has(req.method) ? undefined : await validateOrThrow(bodySchema, bodyForValidation(req));
+    const body = bodySchema === undefined || NO_BODY.has(req.method) ? undefined : await validateOrThrow(bodySchema, await bodyForValidation(req));
     // NOTE: without a schema, B and Q keep their defaults (unknown / QueryObject), which `undefined` and
     // `req.query` (what Context falls back to, parsed only if read) satisfy; TypeScript cannot see that link.
     return { body: body as B, query: query as Q | undefined };
@@ -119,3 +132,4 @@ export function checkTimeout(what: string, ms: number): void {
     throw new ConfigError([`${what} must be an integer in 1..${MAX_TIMEOUT_MS}, got ${ms}`]);
   }
 }
+

@@ -83,12 +83,14 @@ export async function validateOrThrow<Output>(schema: StandardSchema<Output>, va
 }
 
 /**
- * The value a body schema validates: the parsed form for `application/x-www-form-urlencoded`,
+ * The value a body schema validates: the parsed form for `application/x-www-form-urlencoded`, the fields of a
+ * `multipart/form-data` body (its files are read past and not kept: the handler reads them with `req.parts()`),
  * `undefined` for an empty body, otherwise the parsed JSON (a bad JSON body is a 400 before validation).
  */
 export function bodyForValidation(req: Request): unknown {
   if (req.contentType === 'application/x-www-form-urlencoded') return req.form();
-  if (req.body.length === 0) return undefined;
+  if (req.contentType === 'multipart/form-data') return req.multipart({ files: 'discard' }).then((form) => form.fields);
+  if (req.bodySize === 0) return undefined;
   return req.json();
 }
 

@@ -8,6 +8,9 @@ import type { DestinationStream } from 'pino';
 import { CONFIG_FIELDS, type ConfigKey } from '../config/fields';
 import { loadConfig, loadConfigSync } from '../config/load';
 import type { PoolConfig } from '../config/schema';
+import { forkedDispatcherBind } from '../config/validate';
+import { liveHolder } from '../dispatch/endpoint-claim';
+import { forksDispatcher } from '../supervisor/dispatcher-keeper';
 import { ConfigError, ExitCode, errorMessage, isErrnoException } from '../errors';
 import { PoolMetrics } from '../metrics';
 import { appCheckProblem, appLoadsOrSay } from '../supervisor/app-check';
@@ -71,7 +74,8 @@ export function startHelp(): string {
 
 /**
  * Run `m2pool start`. Resolves with the process exit code once the pool has stopped: 0 after a stop,
- * 2 for bad flags or configuration, 3 when the admin address cannot be bound.
+ * 2 for bad flags or configuration, 3 when the admin address cannot be bound or the dispatcher endpoint is held by
+ * a live process (another pool started from the same run directory).
  */
 export async function startCommand(argv: string[], deps: StartCommandDeps = {}): Promise<number> {
   const stdout = deps.stdout ?? process.stdout;
@@ -99,6 +103,13 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
     if (!(err instanceof ConfigError)) throw err;
     stderr.write(`m2pool start: ${err.issues.length} configuration problem${err.issues.length > 1 ? 's' : ''}:\n${err.issues.map((i) => `  - ${i}\n`).join('')}`);
     return ExitCode.USAGE;
+  }
+  // Two pools from one directory would share run/dispatch.sock: refuse before forking a dispatcher onto a live one.
+  // A dispatcher that is stopping (say, the orphan of this pool's crashed supervisor) is waited for.
+  const holder = forksDispatcher(config) ? await liveHolder(forkedDispatcherBind(config)) : undefined;
+  if (holder !== undefined) {
+    stderr.write(`m2pool start: ${holder.message}\n`);
+    return ExitCode.BOOT_ERROR;
   }
   if (!(await appLoadsOrSay(config, stderr))) return ExitCode.APP_LOAD_ERROR; // in a child: nothing forked, no user code here
 

@@ -1,9 +1,11 @@
 /**
- * Rules for the admin API's bearer tokens (`adminToken`, `metricsToken`) and reading one from a file, shared by
- * the config loader, the admin server and the admin CLI. A token travels as `Authorization: Bearer <token>`, so it
- * must be visible ASCII without spaces; off loopback it must be long enough not to be guessed.
+ * Rules for the admin endpoints' bearer tokens (`adminToken`, `metricsToken`), reading one from a file, and checking
+ * the one a request carries, shared by the config loader, the pool's admin server, the dispatcher's admin endpoint
+ * (`dispatch/admin.ts`) and the admin CLI. A token travels as `Authorization: Bearer <token>`, so it must be
+ * visible ASCII without spaces; off loopback one is required and it must be long enough not to be guessed.
  * @module
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { errorMessage, isErrnoException } from '../errors';
 
@@ -36,4 +38,49 @@ export function readTokenFile(file: string, read: (file: string) => string = (f)
   }
   const token = text.replace(/[\r\n]+$/, '');
   return token === '' ? { problem: `${JSON.stringify(file)} is empty` } : { token };
+}
+
+/** The tokens of one admin endpoint, and whether it listens off loopback. */
+export interface AdminAccess {
+  readonly offHost: boolean;
+  /** '' = none. */
+  readonly adminToken: string;
+  /** '' = none. */
+  readonly metricsToken: string;
+}
+
+/**
+ * Everything wrong with `access`, by setting: off loopback an admin token is required, and each token must pass
+ * {@link tokenProblem}. `where` names the address in the message.
+ */
+export function adminAccessProblems(access: AdminAccess, where: string): Array<{ readonly key: 'adminToken' | 'metricsToken'; readonly problem: string }> {
+  const out: Array<{ key: 'adminToken' | 'metricsToken'; problem: string }> = [];
+  if (access.offHost && access.adminToken === '') out.push({ key: 'adminToken', problem: `is required when admin listens on a non-loopback address (${where})` });
+  for (const key of ['adminToken', 'metricsToken'] as const) {
+    const problem = tokenProblem(access[key], access.offHost);
+    if (problem !== undefined) out.push({ key, problem });
+  }
+  return out;
+}
+
+/** The credentials of an `Authorization: Bearer <token>` header (scheme in any case, RFC 9110 §11.1), or undefined. */
+export function bearerCredentials(header: string | undefined): string | undefined {
+  const m = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+) +([\x21-\x7e]+)\s*$/.exec(header ?? '');
+  return m !== null && m[1]?.toLowerCase() === 'bearer' ? m[2] : undefined;
+}
+
+const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
+
+/**
+ * Does a request with this `Authorization` header pass, given the tokens `accepted` there (none = open)? The
+ * comparison is constant-time (hashing first makes the lengths equal) and tries every token.
+ */
+export function carriesToken(authorization: string | undefined, accepted: readonly string[]): boolean {
+  if (accepted.length === 0) return true;
+  const given = bearerCredentials(authorization);
+  if (given === undefined) return false;
+  const g = digest(given);
+  let ok = false;
+  for (const a of accepted) ok = timingSafeEqual(g, digest(a)) || ok;
+  return ok;
 }

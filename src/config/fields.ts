@@ -16,7 +16,7 @@ export type ConfigKey =
   | 'adminToken' | 'adminTokenFile' | 'metricsToken' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'drainTimeoutMs'
   | 'shutdownTimeoutMs' | 'restartBackoff.initialMs' | 'restartBackoff.maxMs' | 'restartBackoff.resetAfterMs'
   | 'crashLoop.maxFailures' | 'crashLoop.windowMs' | 'crashLoop.probeAfterMs' | 'maxRequests' | 'maxRequestsJitter' | 'maxRssBytes'
-  | 'maxSurge' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'logLevel' | 'requestLogLevel'
+  | 'maxSurge' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'maxRequestBytes' | 'uploadStore' | 'uploadDir' | 'uploadThreshold' | 'logLevel' | 'requestLogLevel'
   | 'metrics' | 'logFormat' | 'topology' | 'dispatcher' | 'dispatcherBind' | 'runDir' | 'queueLimit' | 'queueTimeoutMs'
   | 'backlogLimit' | 'maxWorkerCredit' | 'dispatcherRequestTimeoutMs'
   | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'insecure'
@@ -97,6 +97,7 @@ export const CONFIG_FIELDS: readonly ConfigField[] = Object.freeze([
   field('maxInFlight', 'int', 'N', `worker: concurrent requests per worker (default ${WORKER_DEFAULTS.maxInFlight})`),
   field('receiveHwm', 'int', 'N', `worker: ZeroMQ receive high-water mark (default ${WORKER_DEFAULTS.receiveHwm})`),
   field('requestTimeoutMs', 'int', 'MS', 'worker: per-request deadline'),
+  field('maxRequestBytes', 'int', 'BYTES', "largest message accepted from Mongrel2 (workers and the forked dispatcher); default: Mongrel2's limits (content_length or 1 MiB WebSocket messages, plus headers)"),
   field('uploadStore', 'string', 'TEMPLATE', "worker: Mongrel2's upload.temp_store, e.g. /srv/run/tmp/upload.XXXXXX (uploads refused without it)"),
   field('uploadDir', 'string', 'DIR', 'worker: shorthand for --upload-store DIR/upload.XXXXXX'),
   field('uploadThreshold', 'int', 'BYTES', `worker: Mongrel2's limits.content_length (default ${WORKER_DEFAULTS.uploadThreshold})`),

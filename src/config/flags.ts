@@ -69,6 +69,11 @@ export class FlagReader {
     return typeof v === 'string' ? v : fallback;
   }
 
+  /** A boolean flag: true when given. */
+  flag(name: string): boolean {
+    return this.values[name] === true;
+  }
+
   /** A required string flag. */
   required(name: string): string {
     const v = this.values[name];

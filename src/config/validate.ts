@@ -8,7 +8,7 @@ import path from 'node:path';
 import { ConfigError } from '../errors';
 import { DEFAULTS, type PoolConfig } from './schema';
 import type { ConfigKey } from './fields';
-import { tokenProblem } from './admin-token';
+import { adminAccessProblems } from './admin-token';
 import { isLoopbackHost, parseHostPort } from './host-port';
 import { bool, endpointList, endpoints, int, isRecord, level, ms, onOff, Reader, show, str, strings, topology, unknownKeyIssues, uploadTemplate, workerEndpoint, MAX_TIMER_MS, type Check, type ReaderOptions } from './checks';
 import { appKind as appKindCheck } from './app-kind';
@@ -46,7 +46,7 @@ const TOP_KEYS: ReadonlySet<string> = new Set([
   'app', 'appKind', 'mongrel2Config', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'controlSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
   'bootTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'drainTimeoutMs', 'shutdownTimeoutMs',
   'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
-  'receiveHwm', 'requestTimeoutMs', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'logFormat', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
+  'receiveHwm', 'requestTimeoutMs', 'maxRequestBytes', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'logFormat', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
   'topology', 'dispatcher', 'dispatcherBind', 'runDir', 'queueLimit', 'queueTimeoutMs', 'backlogLimit', 'maxWorkerCredit', 'dispatcherRequestTimeoutMs', 'curveSecretFile', 'curveServerKeyFile', 'curveAuthorizedDir', 'insecure',
   'autoscale',
 ]);
@@ -101,6 +101,8 @@ export function validateConfig(raw: unknown, options: ValidateOptions = {}): Poo
   if (receiveHwm !== undefined) pass.receiveHwm = receiveHwm;
   const requestTimeoutMs = r.optional('requestTimeoutMs', limited('requestTimeoutMs'));
   if (requestTimeoutMs !== undefined) pass.requestTimeoutMs = requestTimeoutMs;
+  const maxRequestBytes = r.optional('maxRequestBytes', limited('maxRequestBytes'));
+  if (maxRequestBytes !== undefined) pass.maxRequestBytes = maxRequestBytes;
   const uploadDir = r.optional('uploadDir', str(true));
   if (uploadDir !== undefined) pass.uploadDir = uploadDir;
   const uploadStore = r.optional('uploadStore', uploadTemplate);
@@ -244,12 +246,8 @@ function crossChecks(c: PoolConfig, r: Reader<ConfigKey>): void {
   if (r.ok('admin')) {
     const hp = parseHostPort(c.admin);
     const offHost = typeof hp !== 'string' && !isLoopbackHost(hp.host);
-    if (r.ok('adminToken') && offHost && c.adminToken === '') {
-      r.problem('adminToken', `is required when admin listens on a non-loopback address (${c.admin})`);
-    }
-    for (const key of ['adminToken', 'metricsToken'] as const) {
-      const problem = r.ok(key) ? tokenProblem(c[key], offHost) : undefined;
-      if (problem !== undefined) r.problem(key, problem);
+    for (const { key, problem } of adminAccessProblems({ offHost, adminToken: c.adminToken, metricsToken: c.metricsToken }, c.admin)) {
+      if (r.ok(key)) r.problem(key, problem);
     }
   }
 }

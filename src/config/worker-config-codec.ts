@@ -6,21 +6,21 @@
  * @module
  */
 import { ConfigError, errorMessage } from '../errors';
-import { endpointList, isRecord, level, onOff, Reader, show, str, unknownKeyIssues, uploadTemplate, workerEndpoint, type Check } from './checks';
+import { bool, endpointList, isRecord, level, onOff, Reader, show, str, unknownKeyIssues, uploadTemplate, workerEndpoint, type Check } from './checks';
 import { appKind as appKindCheck } from './app-kind';
-import { WORKER_DEFAULTS, workerNumber as limited, type DispatcherEndpoint, type WorkerConfig, type WorkerNumberKey } from './worker-config';
+import { dispatcherEndpointProblem, WORKER_DEFAULTS, workerNumber as limited, type DispatcherEndpoint, type WorkerConfig, type WorkerNumberKey } from './worker-config';
 
 /** The environment variable a forked worker finds its configuration in. */
 export const WORKER_CONFIG_ENV = 'M2POOL_WORKER_CONFIG';
 
 /** Every key of {@link WorkerConfig} (a `Record` over the keys, so a key added to the type must be added here). */
 const WORKER_KEYS: ReadonlySet<string> = new Set(Object.keys({
-  app: true, appKind: true, sendSpecs: true, recvSpecs: true, dispatcher: true, maxInFlight: true, receiveHwm: true, requestTimeoutMs: true,
+  app: true, appKind: true, sendSpecs: true, recvSpecs: true, dispatcher: true, maxInFlight: true, receiveHwm: true, requestTimeoutMs: true, maxRequestBytes: true,
   drainTimeoutMs: true, bootTimeoutMs: true, heartbeatIntervalMs: true, sendTimeoutMs: true, uploadStore: true, uploadThreshold: true,
   maxUploadBytes: true, logLevel: true, requestLogLevel: true, metrics: true,
 } satisfies Record<keyof WorkerConfig, true>));
 
-const DISPATCHER_KEYS: ReadonlySet<string> = new Set(Object.keys({ endpoint: true, curveServerKeyFile: true, curveSecretFile: true } satisfies Record<keyof DispatcherEndpoint, true>));
+const DISPATCHER_KEYS: ReadonlySet<string> = new Set(Object.keys({ endpoint: true, curveServerKeyFile: true, curveSecretFile: true, insecure: true } satisfies Record<keyof DispatcherEndpoint, true>));
 
 /** The text {@link decodeWorkerConfig} turns back into `config`. */
 export function encodeWorkerConfig(config: WorkerConfig): string {
@@ -34,9 +34,18 @@ const dispatcherEndpoint: Check<DispatcherEndpoint> = (v) => {
   const endpoint = r.required('endpoint', workerEndpoint, '');
   const curveServerKeyFile = r.optional('curveServerKeyFile', str(true));
   const curveSecretFile = r.optional('curveSecretFile', str(true));
+  const insecure = r.optional('insecure', bool);
   if ((curveServerKeyFile === undefined) !== (curveSecretFile === undefined)) r.problem('curveSecretFile', 'and curveServerKeyFile go together');
+  const value: DispatcherEndpoint = {
+    endpoint,
+    ...(curveServerKeyFile === undefined ? {} : { curveServerKeyFile }),
+    ...(curveSecretFile === undefined ? {} : { curveSecretFile }),
+    ...(insecure === true ? { insecure } : {}),
+  };
+  const unsafe = r.issues.length > 0 ? undefined : dispatcherEndpointProblem(value, false);
+  if (unsafe !== undefined) r.problem('endpoint', unsafe);
   if (r.issues.length > 0) return { problem: r.issues.join('; ') };
-  return { value: { endpoint, ...(curveServerKeyFile === undefined ? {} : { curveServerKeyFile }), ...(curveSecretFile === undefined ? {} : { curveSecretFile }) } };
+  return { value };
 };
 
 /**
@@ -57,6 +66,7 @@ export function decodeWorkerConfig(text: string): WorkerConfig {
   const setting = (key: keyof typeof d & WorkerNumberKey): number => r.required(key, limited(key), d[key]);
   const dispatcher = r.optional('dispatcher', dispatcherEndpoint);
   const requestTimeoutMs = r.optional('requestTimeoutMs', limited('requestTimeoutMs'));
+  const maxRequestBytes = r.optional('maxRequestBytes', limited('maxRequestBytes'));
   const uploadStore = r.optional('uploadStore', uploadTemplate);
   const appKind = r.optional('appKind', appKindCheck);
   const config: WorkerConfig = {
@@ -68,6 +78,7 @@ export function decodeWorkerConfig(text: string): WorkerConfig {
     maxInFlight: setting('maxInFlight'),
     receiveHwm: setting('receiveHwm'),
     ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+    ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }),
     drainTimeoutMs: setting('drainTimeoutMs'),
     bootTimeoutMs: setting('bootTimeoutMs'),
     heartbeatIntervalMs: setting('heartbeatIntervalMs'),

@@ -22,7 +22,9 @@ function endpointsOf(pool: PoolConfig): Pick<WorkerConfig, 'sendSpecs' | 'recvSp
   const curve = endpoint.startsWith('tcp://') && pool.curveServerKeyFile !== undefined
     ? { curveServerKeyFile: pool.curveServerKeyFile, ...(pool.curveSecretFile === undefined ? {} : { curveSecretFile: pool.curveSecretFile }) }
     : {};
-  return { sendSpecs: [], recvSpecs: [], dispatcher: { endpoint, ...curve } };
+  // The pool's `insecure` (validated: a tcp:// dispatcher needs keys or it) lets its workers talk plaintext too.
+  const insecure = endpoint.startsWith('tcp://') && pool.curveServerKeyFile === undefined && pool.insecure ? { insecure: true } : {};
+  return { sendSpecs: [], recvSpecs: [], dispatcher: { endpoint, ...curve, ...insecure } };
 }
 
 /** The worker configuration of `pool`, frozen; `uploadDir` becomes its `DIR/upload.XXXXXX` template. */
@@ -36,6 +38,7 @@ export function workerConfigOf(pool: PoolConfig): WorkerConfig {
     maxInFlight: pool.maxInFlight ?? d.maxInFlight,
     receiveHwm: pool.receiveHwm ?? d.receiveHwm,
     ...(pool.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: pool.requestTimeoutMs }),
+    ...(pool.maxRequestBytes === undefined ? {} : { maxRequestBytes: pool.maxRequestBytes }),
     drainTimeoutMs: pool.drainTimeoutMs,
     bootTimeoutMs: pool.bootTimeoutMs,
     heartbeatIntervalMs: pool.heartbeatIntervalMs,

@@ -19,6 +19,22 @@ export interface DispatcherEndpoint {
   readonly curveServerKeyFile?: string;
   /** This worker's secret key file; its public key is derived from it. */
   readonly curveSecretFile?: string;
+  /**
+   * Talk plaintext to a `tcp://` dispatcher without CURVE keys (anyone on the path can read the requests and
+   * forge replies). Without it such an endpoint is refused: {@link dispatcherEndpointProblem}. @default false
+   */
+  readonly insecure?: boolean;
+}
+
+/**
+ * The problem with connecting to `d`, or undefined: a `tcp://` dispatcher without CURVE keys is refused unless
+ * `insecure` says so, the worker-side twin of the dispatcher refusing such a bind (issue 18, item 9). `flags`
+ * names the settings as `m2pool worker` flags, else as configuration keys.
+ */
+export function dispatcherEndpointProblem(d: DispatcherEndpoint, flags: boolean): string | undefined {
+  if (!d.endpoint.startsWith('tcp://') || d.curveServerKeyFile !== undefined || d.insecure === true) return undefined;
+  const how = flags ? '--curve-server-key-file and --curve-secret-file (m2pool keygen), or --insecure' : 'curveServerKeyFile and curveSecretFile (m2pool keygen), or insecure';
+  return `refusing to connect to ${d.endpoint} without CURVE keys (requests and replies would cross the network in plaintext): give ${how}`;
 }
 
 /** Everything one worker process needs. Plain data (it travels as JSON); absent optional keys mean "none". */
@@ -42,6 +58,11 @@ export interface WorkerConfig {
   readonly receiveHwm: number;
   /** Default request deadline (routes may override; 504 on expiry). Absent: the app's own (30000). */
   readonly requestTimeoutMs?: number;
+  /**
+   * Largest message accepted from Mongrel2 (ZeroMQ's maximum message size; a peer sending more is disconnected).
+   * Absent: derived from Mongrel2's limits, `mongrel2MessageBytes(uploadThreshold)` (`config/message-limits.ts`).
+   */
+  readonly maxRequestBytes?: number;
   /** On stop, how long in-flight requests may take before they are answered 503. */
   readonly drainTimeoutMs: number;
   /** Give up (exit 3) if the transport is not ready within this time. */
@@ -54,7 +75,7 @@ export interface WorkerConfig {
   readonly uploadStore?: string;
   /** Mongrel2's `limits.content_length`: an upload notice must declare more than this (or be chunked). */
   readonly uploadThreshold: number;
-  /** Largest async upload read into memory; larger ones get 413. */
+  /** Largest async upload accepted (larger ones get 413); read into memory unless it is multipart/form-data (parsed from disk). */
   readonly maxUploadBytes: number;
   /** Log level of the worker process. */
   readonly logLevel: LogLevel;
@@ -65,7 +86,7 @@ export interface WorkerConfig {
 }
 
 /** The settings that have a default: all but the app, the endpoints and the optional ones. */
-export type WorkerDefaults = Omit<WorkerConfig, 'app' | 'appKind' | 'sendSpecs' | 'recvSpecs' | 'dispatcher' | 'requestTimeoutMs' | 'uploadStore'>;
+export type WorkerDefaults = Omit<WorkerConfig, 'app' | 'appKind' | 'sendSpecs' | 'recvSpecs' | 'dispatcher' | 'requestTimeoutMs' | 'maxRequestBytes' | 'uploadStore'>;
 
 /**
  * Every worker default, frozen: what a worker run by hand gets for a flag it is not given, and what the
@@ -87,7 +108,7 @@ export const WORKER_DEFAULTS: WorkerDefaults = Object.freeze({
 });
 
 /** The numeric settings of {@link WorkerConfig}. */
-export type WorkerNumberKey = 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'drainTimeoutMs' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'sendTimeoutMs' | 'uploadThreshold' | 'maxUploadBytes';
+export type WorkerNumberKey = 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'maxRequestBytes' | 'drainTimeoutMs' | 'bootTimeoutMs' | 'heartbeatIntervalMs' | 'sendTimeoutMs' | 'uploadThreshold' | 'maxUploadBytes';
 
 /** Inclusive range of a numeric setting. */
 export interface IntRange {
@@ -100,6 +121,8 @@ export const WORKER_LIMITS: Readonly<Record<WorkerNumberKey, IntRange>> = Object
   maxInFlight: { min: 1, max: 100_000 },
   receiveHwm: { min: 1, max: 1_000_000 },
   requestTimeoutMs: { min: 1, max: MAX_TIMER_MS },
+  // Below this even a small request with Mongrel2's headers would not fit.
+  maxRequestBytes: { min: 65_536, max: 2 ** 31 },
   drainTimeoutMs: { min: 0, max: MAX_TIMER_MS },
   bootTimeoutMs: { min: 1, max: MAX_TIMER_MS },
   heartbeatIntervalMs: { min: 10, max: MAX_TIMER_MS },
@@ -114,4 +137,4 @@ export function workerNumber(key: WorkerNumberKey): Check<number> {
 }
 
 /** The worker settings a pool configuration may set; unset ones take {@link WORKER_DEFAULTS}. */
-export type WorkerPassThrough = Partial<Pick<WorkerConfig, 'appKind' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'uploadStore' | 'uploadThreshold' | 'requestLogLevel' | 'metrics'>>;
+export type WorkerPassThrough = Partial<Pick<WorkerConfig, 'appKind' | 'maxInFlight' | 'receiveHwm' | 'requestTimeoutMs' | 'maxRequestBytes' | 'uploadStore' | 'uploadThreshold' | 'requestLogLevel' | 'metrics'>>;

@@ -40,7 +40,9 @@ export type DispatcherEngineOptions = Pick<
   | 'heartbeatTimeoutMs'
   | 'sendTimeoutMs'
   | 'retryAfterSeconds'
-> & {
+> &
+  /** Absent: no maximum message size (tests; `m2pool dispatcher` always sets both). */
+  Partial<Pick<DispatcherOptions, 'maxRequestBytes' | 'maxMessageBytes'>> & {
   /** Mongrel2 control ports, one per server, or none (no sweep after a predecessor's crash). @default [] */
   readonly controlSpecs?: readonly string[] | undefined;
   /** The CURVE keys read from `curveSecretFile` (tcp endpoints). */
@@ -108,6 +110,11 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
           recvSpec: options.recvSpecs[server] ?? '',
           server,
           receiveHighWaterMark: options.receiveHwm,
+          maxMessageBytes: options.maxRequestBytes,
+          onRefused: (name) => {
+            this.scheduler.stats.peerDropped('mongrel2');
+            this.#log.warn({ event: 'dispatcher.mongrel2.refused', link: name, maxRequestBytes: options.maxRequestBytes }, 'Mongrel2 sent a message over --max-request-bytes: ZeroMQ dropped the connection (and what was in flight on it); reconnected');
+          },
           sendTimeoutMs: options.sendTimeoutMs,
           onReadyChange: () => this.#linksChanged(),
         }),
@@ -116,7 +123,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       this.scheduler.stats.failed('reply-failed');
       this.#log.warn({ err, link: link.name }, 'reply not handed to Mongrel2 within the send timeout');
     });
-    this.#port = new WorkerPort({ endpoint: options.bind, curve: options.curve, counters: this.scheduler.stats }, this);
+    this.#port = new WorkerPort({ endpoint: options.bind, curve: options.curve, counters: this.scheduler.stats, maxMessageBytes: options.maxMessageBytes }, this);
     this.push = new PushRouter(
       {
         post: (server, frame) => this.#post(server, frame),
@@ -319,7 +326,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   disconnected(key: string): void {
     const worker = this.scheduler.worker(key);
     this.#port.forget(key);
-    if (worker === undefined) return;
+    if (worker === undefined) return this.#unregisteredDropped();
     this.scheduler.lost(worker, 'disconnected');
     this.#wakeReaders();
   }
@@ -412,7 +419,14 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     const label = typeof slot === 'number' && Number.isSafeInteger(slot) && slot >= 0 && slot < 100_000 ? String(slot) : 'external';
     const known = this.scheduler.worker(key) !== undefined;
     // WELCOME goes out before the requests the registration lets the scheduler send (same socket, FIFO).
-    this.#port.control(address, Command.WELCOME, { v: WIRE_VERSION, servers: this.links.length, ready: this.ready, heartbeatMs: this.#opts.heartbeatIntervalMs, instance: this.instance });
+    this.#port.control(address, Command.WELCOME, {
+      v: WIRE_VERSION,
+      servers: this.links.length,
+      ready: this.ready,
+      heartbeatMs: this.#opts.heartbeatIntervalMs,
+      instance: this.instance,
+      ...(this.#opts.maxMessageBytes === undefined ? {} : { maxMessageBytes: this.#opts.maxMessageBytes }),
+    });
     const worker = this.scheduler.hello(key, address, capacity, intField(body, 'inFlight', 0), label);
     if (!known) {
       this.#log.info({ event: 'dispatcher.worker.hello', worker: label, workerPid: body['pid'], capacity: worker.capacity, inFlight: worker.foreign }, 'worker registered');
@@ -431,6 +445,19 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       this.#crashSweep.predecessorDied(vanished);
     }
     this.scheduler.stats.lateReplies += this.#handover.helloFrom(key, predecessorVanished);
+  }
+
+  /**
+   * A peer that never registered lost its connection. ZeroMQ reports nothing more specific when it refuses a
+   * message over `--max-message-bytes` (it drops the connection: docs/zeromq.md §3.9), so this is where a rogue
+   * peer's oversize frame shows, counted and logged with the limit; a registered worker's drop is a lost worker.
+   */
+  #unregisteredDropped(): void {
+    this.scheduler.stats.peerDropped('workers');
+    this.#log.warn(
+      { event: 'dispatcher.peer.dropped', socket: 'workers', maxMessageBytes: this.#opts.maxMessageBytes },
+      'a peer that never said HELLO lost its connection: it sent a message over --max-message-bytes (ZeroMQ refused it), or left without registering',
+    );
   }
 
   /** An EVENTS message to the live worker with the most free credit (disconnect events run on one worker). */

@@ -8,7 +8,7 @@ import { waitingIntervalMs, warnWhileWaiting } from '../log/waiting-warning';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Server } from 'node:http';
-import { ErrorCode, ExitCode, errorMessage } from '../errors';
+import { ErrorCode, ExitCode, M2PoolError, errorMessage } from '../errors';
 import { isSupervisorMessage, type WorkerMessage } from '../ipc/messages';
 import { createLogger } from '../log/logger';
 import { DEFAULT_PUSH_INTERVAL_MS } from '../metrics/definitions';
@@ -16,6 +16,7 @@ import { readKeyFile } from '../transport/curve-keys';
 import { startHeartbeat } from '../worker/heartbeat';
 import { startDispatcherAdmin } from './admin';
 import { Dispatcher } from './dispatcher';
+import { bindError, claimEndpoint, type EndpointClaim } from './endpoint-claim';
 import type { DispatcherOptions } from './options';
 import { dispatcherFamilies, dispatcherSnapshot, type DispatcherGauges } from './stats';
 import { ZapHandler } from './zap-handler';
@@ -32,6 +33,11 @@ function sendToSupervisor(msg: WorkerMessage): void {
   } catch {
     // channel closed between the check and the send
   }
+}
+
+/** The code a boot failure is reported with: the error's own, else WORKER_BOOT. */
+function errorCodeOf(err: unknown): ErrorCode {
+  return err instanceof M2PoolError ? err.code : ErrorCode.WORKER_BOOT;
 }
 
 /**
@@ -59,6 +65,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
 
   let zap: ZapHandler | undefined;
   let curve: { secretKey: string } | undefined;
+  let claim: EndpointClaim;
   try {
     if (options.curveSecretFile !== undefined && options.curveAuthorizedDir !== undefined) {
       curve = { secretKey: await readKeyFile(options.curveSecretFile, 'CURVE secret key') };
@@ -67,10 +74,15 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
       });
     }
     if (options.bind.startsWith('ipc://')) await mkdir(path.dirname(options.bind.slice('ipc://'.length)), { recursive: true });
+    // Never bind over a live dispatcher's socket (libzmq would unlink it): issue 18, item 2.
+    claim = await claimEndpoint(options.bind, (holder) =>
+      logger.info({ event: 'dispatcher.endpoint.waiting', endpoint: options.bind, holderPid: holder.pid }, 'the dispatcher holding the endpoint is stopping: waiting for it'),
+    );
   } catch (err) {
     zap?.close();
-    return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
+    return fatal(ExitCode.BOOT_ERROR, errorCodeOf(err), err);
   }
+  if (claim.tookOverStale) logger.warn({ event: 'dispatcher.endpoint.stale', endpoint: options.bind }, 'a dead dispatcher\'s socket file was left behind: removed and bound again');
 
   const dispatcher = new Dispatcher({ ...options, bind: options.bind, curve, logger });
   const gauges = (): DispatcherGauges => ({
@@ -88,8 +100,11 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
   } catch (err) {
     zap?.close();
     await dispatcher.stop(0, 0).catch(() => undefined);
-    return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
+    await claim.release();
+    const reported = await bindError(options.bind, err);
+    return fatal(ExitCode.BOOT_ERROR, errorCodeOf(reported), reported);
   }
+  await claim.bound();
   dispatcher.workerEvents.on('handshake:error:auth', (e) => logger.warn({ event: 'dispatcher.auth.failed', address: e.address }, 'worker handshake failed authentication'));
 
   let admin: Server | undefined;
@@ -97,17 +112,19 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     try {
       admin = await startDispatcherAdmin(
         options.admin,
+        { adminToken: options.adminToken, metricsToken: options.metricsToken },
         { families: () => dispatcherFamilies(dispatcher.scheduler.stats, gauges()), notReadyReason: () => dispatcher.notReadyReason() },
         (err) => logger.error({ err }, 'metrics render failed'),
       );
     } catch (err) {
       await dispatcher.stop(0, 0);
       zap?.close();
+      await claim.release();
       return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
     }
   }
 
-  logger.info({ event: 'dispatcher.start', bind: options.bind, servers: options.sendSpecs.length, curve: curve !== undefined, admin: options.admin }, 'dispatcher.start');
+  logger.info({ event: 'dispatcher.start', bind: options.bind, servers: options.sendSpecs.length, curve: curve !== undefined, admin: options.admin, adminAuth: options.adminToken !== '' || options.metricsToken !== '' }, 'dispatcher.start');
   const announceReady = (): void => {
     logger.info({ event: 'dispatcher.ready', bind: options.bind }, 'dispatcher.ready');
     sendToSupervisor({ type: 'm2pool:ready', pid: process.pid, endpoints: dispatcher.links.length });
@@ -144,6 +161,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
     const stop = (reason: string, drainMs: number): void => {
       if (stopping) return;
       stopping = true;
+      claim.leaving();
       logger.info({ event: 'dispatcher.stop', reason, drainMs, pending: dispatcher.scheduler.pending }, 'dispatcher.stop');
       sendToSupervisor({ type: 'm2pool:draining', inFlight: dispatcher.scheduler.pending });
       void dispatcher.stop(drainMs, LINGER_MS).then(resolve, (err: unknown) => {
@@ -162,6 +180,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
   clearInterval(metricsTimer);
   if (process.send !== undefined) sendToSupervisor({ type: 'm2pool:metrics', metrics: dispatcherSnapshot(dispatcher.scheduler.stats, gauges()) });
   zap?.close();
+  await claim.release();
   await new Promise((resolve) => (admin === undefined ? resolve(undefined) : admin.close(resolve)));
   const stats = dispatcher.scheduler.stats;
   logger.info(

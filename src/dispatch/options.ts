@@ -4,12 +4,15 @@
  * @module
  */
 import path from 'node:path';
+import { adminAccessProblems, readTokenFile } from '../config/admin-token';
 import { workerEndpoint } from '../config/checks';
 import { MONGREL2_CONFIG_FLAG, mongrel2Endpoints } from '../config/mongrel2-endpoints';
 import { applyLogFormatFlag, LOG_FORMAT_FLAG } from '../log/log-format';
 import { FlagReader, type FlagSpecs, type FlagValues } from '../config/flags';
-import { parseHostPort, type HostPort } from '../config/host-port';
+import { isLoopbackHost, parseHostPort, type HostPort } from '../config/host-port';
 import { LOG_LEVELS, type LogLevel } from '../config/log-level';
+import { DEFAULT_WORKER_MESSAGE_BYTES, mongrel2MessageBytes } from '../config/message-limits';
+import { WORKER_LIMITS } from '../config/worker-config';
 
 /** Everything one dispatcher process needs. */
 export interface DispatcherOptions {
@@ -26,6 +29,10 @@ export interface DispatcherOptions {
   readonly bind: string;
   /** Receive high-water mark of each Mongrel2 PULL. */
   readonly receiveHwm: number;
+  /** Largest message accepted from Mongrel2 (ZeroMQ's maximum message size of each PULL). */
+  readonly maxRequestBytes: number;
+  /** Largest message (batch frame) accepted from a worker; told to workers in WELCOME so they split below it. */
+  readonly maxMessageBytes: number;
   /** Queued requests at which a new request is answered 503 with `Retry-After` at once instead of queued. */
   readonly queueLimit: number;
   /** Requests held waiting (queued or parked) at which the dispatcher stops reading from Mongrel2; ≥ `queueLimit`. */
@@ -54,6 +61,13 @@ export interface DispatcherOptions {
   readonly insecure: boolean;
   /** Serve `/metrics`, `/healthz`, `/readyz` here (standalone use; a forked dispatcher reports over IPC). */
   readonly admin?: HostPort | undefined;
+  /**
+   * Bearer token `/metrics` needs ('' = none); required, at least 16 characters, when `admin` is not loopback —
+   * the pool's rules (`config/admin-token.ts`). From `--admin-token` or `--admin-token-file`. @default ''
+   */
+  readonly adminToken: string;
+  /** A second token that opens `/metrics` too (a scraper's, so it need not hold the admin token). @default '' */
+  readonly metricsToken: string;
   readonly logLevel: LogLevel;
 }
 
@@ -61,6 +75,8 @@ export interface DispatcherOptions {
 export const DISPATCHER_DEFAULTS = {
   runDir: 'run',
   receiveHwm: 100,
+  maxRequestBytes: mongrel2MessageBytes(),
+  maxMessageBytes: DEFAULT_WORKER_MESSAGE_BYTES,
   queueLimit: 1_000,
   /** Four times the queue limit (unless given: see {@link readDispatcherOptions}). */
   backlogLimit: 4_000,
@@ -89,6 +105,8 @@ export const DISPATCHER_FLAGS: FlagSpecs = {
   bind: { type: 'string', placeholder: 'endpoint', description: 'where workers connect: ipc://PATH, or tcp://HOST:PORT (needs CURVE keys or --insecure)', defaultText: 'ipc://RUN_DIR/dispatch.sock' },
   'run-dir': { type: 'string', placeholder: 'dir', description: 'directory of the default ipc endpoint', defaultText: DISPATCHER_DEFAULTS.runDir },
   'receive-hwm': { type: 'string', placeholder: 'n', description: 'receive high-water mark of each Mongrel2 request socket (what a dispatcher crash can lose per server, beyond the queue)', defaultText: String(DISPATCHER_DEFAULTS.receiveHwm) },
+  'max-request-bytes': { type: 'string', placeholder: 'bytes', description: "largest message accepted from Mongrel2; ZeroMQ disconnects a peer that sends more (at least the app's largest WebSocket maxMessageBytes)", defaultText: `${DISPATCHER_DEFAULTS.maxRequestBytes}: Mongrel2's default content_length or a 1 MiB WebSocket message, plus headers` },
+  'max-message-bytes': { type: 'string', placeholder: 'bytes', description: "largest message accepted from a worker (its biggest reply in one piece); workers split their batches below it, a peer sending more is disconnected", defaultText: `${DISPATCHER_DEFAULTS.maxMessageBytes} (64 MiB)` },
   'queue-limit': { type: 'string', placeholder: 'n', description: 'requests queued while no worker has credit; beyond it new requests get 503 with Retry-After at once', defaultText: String(DISPATCHER_DEFAULTS.queueLimit) },
   'backlog-limit': { type: 'string', placeholder: 'n', description: 'requests held waiting (queued, or behind a leaving worker) at which the dispatcher stops reading from Mongrel2 (memory bound; at least --queue-limit)', defaultText: '4 × --queue-limit' },
   'queue-timeout-ms': { type: 'string', placeholder: 'ms', description: 'a request queued this long gets 503 with Retry-After', defaultText: String(DISPATCHER_DEFAULTS.queueTimeoutMs) },
@@ -104,7 +122,10 @@ export const DISPATCHER_FLAGS: FlagSpecs = {
   insecure: { type: 'boolean', description: 'allow a tcp:// bind without CURVE (anyone who reaches the port can read requests and inject replies)' },
   'mongrel2-config': MONGREL2_CONFIG_FLAG,
   'log-format': LOG_FORMAT_FLAG,
-  admin: { type: 'string', placeholder: 'host:port', description: 'serve /metrics, /healthz and /readyz on this address', defaultText: 'off' },
+  admin: { type: 'string', placeholder: 'host:port', description: 'serve /metrics, /healthz and /readyz on this address (off loopback it needs --admin-token)', defaultText: 'off' },
+  'admin-token': { type: 'string', placeholder: 'token', description: 'bearer token /metrics of --admin needs; required off loopback, >= 16 chars (prefer --admin-token-file)' },
+  'admin-token-file': { type: 'string', placeholder: 'file', description: 'file holding the admin token (kept out of ps and the environment)' },
+  'metrics-token': { type: 'string', placeholder: 'token', description: 'a second bearer token for GET /metrics (a scraper\'s); unset = the admin token only' },
   'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}`, defaultText: DISPATCHER_DEFAULTS.logLevel },
 };
 
@@ -129,6 +150,7 @@ export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
     if (typeof parsed === 'string') r.issues.push(`--admin: ${parsed}`);
     else admin = parsed;
   }
+  const { adminToken, metricsToken } = readAdminTokens(r, adminText, admin);
   const queueLimit = r.int('queue-limit', DISPATCHER_DEFAULTS.queueLimit, 1, 10_000_000);
   const options: DispatcherOptions = {
     sendSpecs,
@@ -136,6 +158,8 @@ export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
     controlSpecs,
     bind,
     receiveHwm: r.int('receive-hwm', DISPATCHER_DEFAULTS.receiveHwm, 1, 1_000_000),
+    maxRequestBytes: r.int('max-request-bytes', DISPATCHER_DEFAULTS.maxRequestBytes, WORKER_LIMITS.maxRequestBytes.min, WORKER_LIMITS.maxRequestBytes.max),
+    maxMessageBytes: r.int('max-message-bytes', DISPATCHER_DEFAULTS.maxMessageBytes, WORKER_LIMITS.maxRequestBytes.min, 2 ** 31),
     queueLimit,
     backlogLimit: r.int('backlog-limit', Math.min(10_000_000, queueLimit * 4), 1, 10_000_000),
     queueTimeoutMs: r.int('queue-timeout-ms', DISPATCHER_DEFAULTS.queueTimeoutMs, 1),
@@ -150,6 +174,8 @@ export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
     curveAuthorizedDir: r.string('curve-authorized-dir'),
     insecure: values['insecure'] === true,
     admin,
+    adminToken,
+    metricsToken,
     logLevel: r.choice('log-level', LOG_LEVELS, DISPATCHER_DEFAULTS.logLevel),
   };
   r.issues.push(...securityIssues(options));
@@ -157,6 +183,26 @@ export function readDispatcherOptions(values: FlagValues): DispatcherOptions {
   if (options.backlogLimit < options.queueLimit) r.issues.push(`--backlog-limit (${options.backlogLimit}) must be at least --queue-limit (${options.queueLimit})`);
   r.check();
   return options;
+}
+
+/** `--admin-token` or `--admin-token-file`, and `--metrics-token`, checked by the pool admin's rules. */
+function readAdminTokens(r: FlagReader, adminText: string | undefined, admin: HostPort | undefined): { adminToken: string; metricsToken: string } {
+  const file = r.string('admin-token-file');
+  let adminToken = r.string('admin-token') ?? '';
+  const metricsToken = r.string('metrics-token') ?? '';
+  if (file !== undefined) {
+    if (adminToken !== '') r.issues.push('--admin-token and --admin-token-file: give one of them, not both');
+    const read = readTokenFile(file);
+    if ('problem' in read) r.issues.push(`--admin-token-file: ${read.problem}`);
+    else adminToken = read.token;
+  }
+  if (adminText === undefined) {
+    if (adminToken !== '' || metricsToken !== '' || file !== undefined) r.issues.push('--admin-token, --admin-token-file and --metrics-token need --admin');
+  } else if (admin !== undefined) {
+    const flag = { adminToken: '--admin-token', metricsToken: '--metrics-token' } as const;
+    for (const { key, problem } of adminAccessProblems({ offHost: !isLoopbackHost(admin.host), adminToken, metricsToken }, adminText)) r.issues.push(`${flag[key]} ${problem}`);
+  }
+  return { adminToken, metricsToken };
 }
 
 /**

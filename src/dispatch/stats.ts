@@ -54,6 +54,7 @@ export class DispatcherStats {
   readonly failures = new Map<FailureReason, number>();
   readonly workersLost = new Map<string, number>();
   readonly notices = new Map<NoticeOutcome, number>();
+  readonly peersDropped = new Map<'workers' | 'mongrel2', number>();
   readonly misaddressed = new Map<string, number>();
   readonly recovery = new Map<RecoveryOutcome, number>();
   /** Non-cumulative bucket counts; the last cell is above every bound. */
@@ -83,6 +84,10 @@ export class DispatcherStats {
 
   notice(outcome: NoticeOutcome): void {
     this.notices.set(outcome, (this.notices.get(outcome) ?? 0) + 1);
+  }
+
+  peerDropped(socket: 'workers' | 'mongrel2'): void {
+    this.peersDropped.set(socket, (this.peersDropped.get(socket) ?? 0) + 1);
   }
 
   /** Count one reply frame of worker `label` that did not go to its request's connection. */
@@ -159,6 +164,7 @@ export function dispatcherFamilies(stats: DispatcherStats, gauges: DispatcherGau
     withLabel(M.notices, stats.notices),
     scalar(M.mongrel2Connected, gauges.mongrel2Ready),
     scalar(M.protocolErrors, stats.protocolErrors),
+    withLabel(M.peersDropped, stats.peersDropped),
     withLabel(M.recovery, stats.recovery),
     withLabel(M.batches, new Map([['out', stats.batchesOut], ['in', stats.batchesIn]])),
     withLabel(M.pushOps, stats.pushOps),

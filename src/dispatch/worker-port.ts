@@ -45,6 +45,8 @@ export interface WorkerPortOptions {
   readonly curve?: CurveServerKeys | undefined;
   /** Where the port counts the batches it sends. */
   readonly counters: { batchesOut: number };
+  /** ZeroMQ's maximum message size of the ROUTER (`--max-message-bytes`): a bigger frame disconnects its sender. */
+  readonly maxMessageBytes?: number | undefined;
 }
 
 /** The ROUTER socket towards workers. */
@@ -74,6 +76,7 @@ export class WorkerPort {
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
       sendTimeout: 0,
+      ...(options.maxMessageBytes === undefined ? {} : { maxMessageSize: options.maxMessageBytes }),
       ...(options.curve === undefined ? {} : { curveServer: true, curveSecretKey: options.curve.secretKey }),
     });
   }

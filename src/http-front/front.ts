@@ -2,9 +2,10 @@
  * The HTTP front: an app served by node:http instead of Mongrel2 (`m2pool serve`). Each request becomes the
  * RawMessage Mongrel2 would have sent and goes through the app's `dispatch(msg, sink, options)`, so routing,
  * deadlines, validation and error pages are the app's own. The body is read into memory up to a limit (413
- * above it); a client that goes away aborts its request; `stop()` drains like a worker: no new connections,
- * in-flight requests get the drain budget, what is left is aborted and answered 503. WebSocket upgrades are
- * answered 501 (serve them through Mongrel2).
+ * above it), except a multipart one, which goes to an anonymous temp file (spool.ts) and is parsed from there; a
+ * client that goes away aborts its request; `stop()` drains like a worker: no new connections, in-flight requests
+ * get the drain budget, what is left is aborted and answered 503. WebSocket upgrades are answered 501 (serve them
+ * through Mongrel2).
  * @module
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -12,9 +13,14 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Cancellation } from '../app/cancellation';
 import { errorMessage } from '../errors';
-import { messageOptions, type WorkerApp } from '../adapters/app-contract';
+import type { BodySource } from '../http/request';
+import { messageOptions, readsBodySource, type WorkerApp } from '../adapters/app-contract';
+import { UploadBody } from '../worker/upload-store';
 import { ConnectionIds, toRawMessage } from './raw-message';
 import { ServerResponseSink } from './response-sink';
+import { isMultipart, spoolBody } from './spool';
+
+const NO_BODY = Buffer.alloc(0);
 
 /** Settings of an {@link HttpFront}. */
 export interface HttpFrontOptions {
@@ -38,12 +44,15 @@ export class HttpFront {
   readonly server: Server;
   readonly #opts: HttpFrontOptions;
   readonly #connIds = new ConnectionIds();
+  /** Whether a multipart body may go to a temp file for the app (see `readsBodySource`). */
+  readonly #diskBodies: boolean;
   readonly #inFlight = new Set<Cancellation>();
   #idle: (() => void) | undefined;
   #stopping: Promise<void> | undefined;
 
   constructor(options: HttpFrontOptions) {
     this.#opts = options;
+    this.#diskBodies = readsBodySource(options.app);
     this.server = createServer((req, res) => this.#onRequest(req, res));
     this.server.on('upgrade', (req: IncomingMessage, socket: Socket) => this.#refuseUpgrade(req, socket));
   }
@@ -101,6 +110,7 @@ export class HttpFront {
     const limit = this.#opts.maxBodyBytes;
     const declared = Number(req.headers['content-length'] ?? 0);
     if (declared > limit) return this.#tooLarge(req, res, declared);
+    if (this.#diskBodies && isMultipart(req.headers['content-type'])) return void this.#spooled(req, res);
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -116,7 +126,27 @@ export class HttpFront {
     });
   }
 
-  async #dispatch(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+  /** A multipart body goes to an anonymous temp file and is parsed from there, as behind Mongrel2. */
+  async #spooled(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let spooled;
+    try {
+      spooled = await spoolBody(req, this.#opts.maxBodyBytes, (bytes) => this.#tooLarge(req, res, bytes));
+    } catch (err) {
+      this.#opts.logger.error({ event: 'serve.spool.failed', err, path: req.url }, 'could not write the request body to a temp file');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('Internal Server Error\n');
+      req.resume();
+      return;
+    }
+    if (spooled.kind !== 'ok') return;
+    const body = new UploadBody(spooled.handle, spooled.size);
+    try {
+      await this.#dispatch(req, res, NO_BODY, body);
+    } finally {
+      await body.close();
+    }
+  }
+
+  async #dispatch(req: IncomingMessage, res: ServerResponse, body: Buffer, bodySource?: BodySource): Promise<void> {
     const { app, logger } = this.#opts;
     const sink = new ServerResponseSink(res);
     const cancellation = new Cancellation();
@@ -126,7 +156,7 @@ export class HttpFront {
       if (!res.writableFinished) cancellation.abort(new Error('client disconnected'));
     });
     try {
-      const result = await app.dispatch(toRawMessage(req, body, this.#connIds.of(req.socket)), sink, messageOptions(cancellation, logger));
+      const result = await app.dispatch(toRawMessage(req, body, this.#connIds.of(req.socket)), sink, messageOptions(cancellation, logger, undefined, bodySource));
       if (result.outcome === 'aborted' && cancellation.reason instanceof FrontStopping && !res.headersSent) {
         res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' }).end('server stopping\n');
         return;

@@ -4,9 +4,12 @@
  * @module
  */
 
+import { Readable } from 'node:stream';
 import { incomingRequestId, newRequestId, parseTraceparent, type TraceContext } from '../protocol/request-id';
 import type { RawMessage, UploadInfo } from '../protocol/types';
+import { collectForm, type CollectedForm, type CollectFormOptions } from './form-data';
 import { HttpError } from './http-error';
+import { parseMultipart, type FormPart, type MultipartLimits } from './multipart';
 import {
   headerTokens,
   mediaType,
@@ -19,10 +22,23 @@ import {
 /** HTTP versions Mongrel2 forwards to handlers. */
 export type HttpVersion = 'HTTP/1.1' | 'HTTP/1.0';
 
+/**
+ * A request body that is not in memory: the temp file of a Mongrel2 async upload (docs/mongrel2.md §3.4), opened
+ * and checked by the worker, which also removes it after the request.
+ */
+export interface BodySource {
+  /** Size in bytes. */
+  readonly size: number;
+  /** A fresh stream over the whole body (each call starts at byte 0). */
+  open(): Readable;
+}
+
 /** Options of the {@link Request} constructor. */
 export interface RequestOptions {
   /** A completed async upload (the body is in `upload.file`, which the handler must unlink). */
   readonly upload?: UploadInfo;
+  /** The body, when it stayed on disk (then `body` is empty): read it with `bodyStream()` or `parts()`. */
+  readonly bodySource?: BodySource;
   /**
    * The header that carries request ids (honoured when valid, echoed on the response), e.g. `X-Request-Id`;
    * unset: ids are still made (and a `traceparent` honoured) but none is read from or echoed in a header.
@@ -33,6 +49,7 @@ export interface RequestOptions {
 }
 
 const FORM_TYPE = 'application/x-www-form-urlencoded';
+const MULTIPART_TYPE = 'multipart/form-data';
 
 /** Makes the id of a request whose client sent none (the worker: the dispatcher's number for it). */
 export interface RequestIdSource {
@@ -48,6 +65,7 @@ export class Request {
   /** The message exactly as received. */
   readonly raw: RawMessage;
   readonly upload?: UploadInfo;
+  readonly #bodySource: BodySource | undefined;
   #headers?: MultiValueRecord;
   #meta?: Readonly<Record<string, string>>;
   #query?: MultiValueRecord;
@@ -67,6 +85,7 @@ export class Request {
     this.raw = raw;
     this.#ids = ids;
     if (options.upload !== undefined) this.upload = options.upload;
+    this.#bodySource = options.bodySource;
     this.requestIdHeader = options.requestIdHeader;
     this.requestIdKey = options.requestIdKey ?? options.requestIdHeader?.toLowerCase();
   }
@@ -199,9 +218,43 @@ export class Request {
     return this.raw.sender;
   }
 
-  /** Body bytes (empty for async uploads: read `upload.file`). */
+  /** Body bytes; empty when the body stayed on disk (a multipart async upload: use `bodyStream()` or `parts()`). */
   get body(): Buffer {
     return this.raw.body;
+  }
+
+  /** Body size in bytes, wherever the body is. */
+  get bodySize(): number {
+    return this.#bodySource?.size ?? this.raw.body.length;
+  }
+
+  /** A fresh stream over the whole body: from memory, or read from disk for a body that stayed there. */
+  bodyStream(): Readable {
+    return this.#bodySource?.open() ?? Readable.from([this.raw.body]);
+  }
+
+  /**
+   * The parts of a `multipart/form-data` body, one at a time as they are parsed from `bodyStream()` (see
+   * {@link parseMultipart}). Throws `HttpError` 415 for another Content-Type, 400 for a malformed body, 413 past
+   * a limit.
+   * @example for await (const part of ctx.req.parts()) if (part.kind === 'file') await part.save(dest);
+   */
+  parts(limits?: MultipartLimits): AsyncGenerator<FormPart, void, undefined> {
+    const type = this.contentType;
+    if (type !== MULTIPART_TYPE) throw new HttpError(415, `expected a ${MULTIPART_TYPE} body, got ${type ?? 'none'}`);
+    return parseMultipart(this.bodyStream(), this.header('content-type'), limits);
+  }
+
+  /**
+   * A whole `multipart/form-data` body: fields plus files (in memory by default, or in temp files: see
+   * {@link CollectFormOptions}). Errors as `parts()`. With `files: 'temp'`, call `cleanup()` when done.
+   */
+  multipart(options: CollectFormOptions = {}): Promise<CollectedForm> {
+    try {
+      return collectForm(this.parts(options.limits), options);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** First value of a client header, case-insensitive. */
@@ -266,10 +319,11 @@ export class Request {
 
   /**
    * The body parsed as `application/x-www-form-urlencoded`. Throws `HttpError` 415 when the request
-   * declares another Content-Type (multipart is not supported).
+   * declares another Content-Type (a multipart body is parsed asynchronously: `await req.multipart()`).
    */
   form(): MultiValueRecord {
     const type = this.contentType;
+    if (type === MULTIPART_TYPE) throw new HttpError(415, `a ${MULTIPART_TYPE} body is read with await req.multipart() or req.parts(), not form()`);
     if (type !== undefined && type !== FORM_TYPE) {
       throw new HttpError(415, `expected an ${FORM_TYPE} body, got ${type}`);
     }

@@ -29,7 +29,6 @@ export interface LoggerOptions {
  */
 function prettyStdout(): DestinationStream {
   // NOTE: require, not import: pino-pretty stays unloaded in every process that logs JSON.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only where pretty output is asked for
   const pretty = require('pino-pretty') as (options: Record<string, unknown>) => DestinationStream;
   return pretty({ sync: true, colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname' });
 }

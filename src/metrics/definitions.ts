@@ -201,6 +201,13 @@ export const WORKER_METRICS = Object.freeze({
     labelNames: [],
     merge: 'sum',
   },
+  linkRefusals: {
+    name: 'm2pool_link_refusals_total',
+    help: "Messages over the size limit a worker's link refused (Mongrel2's, or the dispatcher's): ZeroMQ dropped the connection and the link reconnected.",
+    kind: 'counter',
+    labelNames: [],
+    merge: 'sum',
+  },
   pushMessages: {
     name: 'm2pool_push_messages_total',
     help: 'Mongrel2 messages this pool pushed with app.push (each to 1-128 connections).',

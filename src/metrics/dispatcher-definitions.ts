@@ -31,6 +31,7 @@ export const DISPATCHER_METRICS = Object.freeze({
   notices: { name: 'm2pool_dispatcher_disconnect_notices_total', help: 'Mongrel2 disconnect notices, by what became of them.', kind: 'counter', label: 'outcome' },
   mongrel2Connected: { name: 'm2pool_dispatcher_mongrel2_servers_ready', help: 'Configured Mongrel2 servers connected and subscribed.', kind: 'gauge' },
   protocolErrors: { name: 'm2pool_dispatcher_protocol_errors_total', help: 'Malformed messages from workers or Mongrel2, skipped.', kind: 'counter' },
+  peersDropped: { name: 'm2pool_dispatcher_peer_connections_dropped_total', help: 'Connections ended on a peer-facing socket without a goodbye, by socket: workers (a peer that never registered: a message over --max-message-bytes is refused this way) and mongrel2 (Mongrel2 sent a message over --max-request-bytes: reconnected). A registered worker counts in workers_lost.', kind: 'counter', label: 'socket' },
   recovery: { name: 'm2pool_dispatcher_crash_recovery_total', help: 'After a predecessor dispatcher crashed: replies handed over by workers and forwarded, requests held by workers, connections closed (swept, a holder lost, a cut reply), hand-over entries refused.', kind: 'counter', label: 'outcome' },
   batches: { name: 'm2pool_dispatcher_worker_batches_total', help: 'Batch messages exchanged with workers, by direction (requests per batch = dispatched / out).', kind: 'counter', label: 'direction' },
   // Pushes and rooms (dispatch/push-router.ts).

@@ -18,7 +18,7 @@ export const UNMATCHED_ROUTE = '(unmatched)';
 
 /**
  * How a request ended, as the worker runtime reports it (the union of `worker/stats.ts` `Outcome` and
- * `worker/app-contract.ts` `DispatchSummary['outcome']`, re-declared here so metrics/ imports nothing from worker/).
+ * `adapters/app-contract.ts` `DispatchSummary['outcome']`, re-declared here so metrics/ imports nothing above it).
  */
 export type RequestOutcome = 'response' | 'error' | 'timeout' | 'aborted' | 'closed';
 

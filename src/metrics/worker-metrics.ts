@@ -47,7 +47,7 @@ export interface WorkerMetricsOptions {
 const W = WORKER_METRICS;
 
 /** The unlabelled worker metrics, in snapshot order. */
-const SCALARS = [W.requestsInFlight, W.deadlineExpired, W.disconnectNotices, W.malformedMessages, W.uploadsRefused, W.responseBytes, W.replySendFailures, W.pushMessages, W.pushFailures, W.mongrel2EndpointsConnected] as const;
+const SCALARS = [W.requestsInFlight, W.deadlineExpired, W.disconnectNotices, W.malformedMessages, W.uploadsRefused, W.responseBytes, W.replySendFailures, W.linkRefusals, W.pushMessages, W.pushFailures, W.mongrel2EndpointsConnected] as const;
 
 /** Worker-side metrics of one worker process. */
 export class WorkerMetrics {
@@ -99,6 +99,11 @@ export class WorkerMetrics {
   /** A reply could not be handed to Mongrel2 within the send timeout. */
   sendFailure(): void {
     this.#add(W.replySendFailures, 1);
+  }
+
+  /** A link refused a message over its size limit (and reconnected). */
+  linkRefused(): void {
+    this.#add(W.linkRefusals, 1);
   }
 
   /** `app.push` handed `n` Mongrel2 messages over (`failed`: that many could not be). */

@@ -119,6 +119,8 @@ export interface WelcomeBody {
   readonly ready: boolean;
   /** How often the worker must PING. */
   readonly heartbeatMs: number;
+  /** The largest message the dispatcher accepts from a worker (its `--max-message-bytes`); absent from older dispatchers. */
+  readonly maxMessageBytes?: number;
   /** This dispatcher process (random, per start): a worker hands over only to a different instance. */
   readonly instance?: string | undefined;
 }

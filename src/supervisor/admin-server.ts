@@ -19,8 +19,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createHash, timingSafeEqual } from 'node:crypto';
-import { tokenProblem } from '../config/admin-token';
+import { adminAccessProblems, bearerCredentials, carriesToken } from '../config/admin-token';
 import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../config/host-port';
 import { errorMessage } from '../errors';
 import type { HealthReport } from './health';
@@ -109,27 +108,12 @@ async function readBody(req: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The credentials of an `Authorization: Bearer <token>` header (scheme in any case), or undefined. */
-export function bearerCredentials(header: string | undefined): string | undefined {
-  const m = /^\s*([!#$%&'*+.^_`|~0-9A-Za-z-]+) +([\x21-\x7e]+)\s*$/.exec(header ?? '');
-  return m !== null && m[1]?.toLowerCase() === 'bearer' ? m[2] : undefined;
-}
-
-const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
-
-/** Constant-time match of `given` against any of `accepted` (hashing first makes the lengths equal). */
-function matchesAny(given: string, accepted: readonly string[]): boolean {
-  const g = digest(given);
-  let ok = false;
-  for (const a of accepted) ok = timingSafeEqual(g, digest(a)) || ok;
-  return ok;
-}
+/** Kept for callers of this module; the rule lives in `config/admin-token.ts`, shared with the dispatcher. */
+export { bearerCredentials };
 
 /** Let the request through when it carries one of `accepted` (which holds no empty token); 401 otherwise. */
 function authorize(req: IncomingMessage, accepted: readonly string[], name = 'adminToken'): void {
-  if (accepted.length === 0) return;
-  const given = bearerCredentials(req.headers.authorization);
-  if (given === undefined || !matchesAny(given, accepted)) {
+  if (!carriesToken(req.headers.authorization, accepted)) {
     throw new HttpProblem(401, `this endpoint needs "Authorization: Bearer <${name}>"`, { 'www-authenticate': 'Bearer' });
   }
 }
@@ -229,12 +213,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: AdminServerO
 export async function startAdminServer(o: AdminServerOptions): Promise<AdminServer> {
   const hp = parseHostPort(o.listen);
   if (typeof hp === 'string') throw new Error(`admin address: ${hp}`);
-  const offHost = !isLoopbackHost(hp.host);
-  if (offHost && o.token === '') throw new Error(`admin address ${o.listen} is not loopback: an admin token is required`);
-  for (const [name, token] of [['admin token', o.token], ['metrics token', o.metricsToken ?? '']] as const) {
-    const problem = tokenProblem(token, offHost);
-    if (problem !== undefined) throw new Error(`${name} ${problem}`);
-  }
+  const [problem] = adminAccessProblems({ offHost: !isLoopbackHost(hp.host), adminToken: o.token, metricsToken: o.metricsToken ?? '' }, o.listen);
+  if (problem !== undefined) throw new Error(`${problem.key === 'adminToken' ? 'admin token' : 'metrics token'} ${problem.problem}`);
   const server: Server = createServer((req, res) => {
     handle(req, res, o).catch((err: unknown) => {
       if (res.headersSent) {

@@ -88,6 +88,8 @@ export class Autoscaler {
   #beats = new Map<WorkerHandle, Accumulator>();
   #queueWait: QueueWaitTotals | undefined;
   #queueWaitP95Ms: number | undefined;
+  /** The ready set changed since the queue-wait baseline was taken: the next delta mixes two pools. */
+  #queueWaitBaselineStale = false;
   /** The ready workers at the previous interval (pids): a sample straddling a change mixes two pools. */
   #readyKey: string | undefined;
   #last: (Omit<AutoscaleDecisionView, 'agoMs'> & { readonly at: number }) | undefined;
@@ -228,10 +230,10 @@ export class Autoscaler {
     this.#beats = new Map();
     const caps = ready.map((w) => w.maxInFlight).filter((n): n is number => n !== null);
     const cpu = this.#d.cpu();
-    const queueWaitP95Ms = this.#queueWaitSignal();
     const readyKey = ready.map((w) => `${w.slot}/${w.pid ?? '-'}`).sort().join(',');
     const changed = readyKey !== this.#readyKey;
     this.#readyKey = readyKey;
+    const queueWaitP95Ms = this.#queueWaitSignal(changed);
     if (caps.length === 0) return 'no-capacity';
     if (changed) return 'settling';
     const capacityPerWorker = caps.reduce((a, b) => a + b, 0) / caps.length;
@@ -261,8 +263,17 @@ export class Autoscaler {
   /**
    * p95 queue wait over the waits since the previous interval's snapshot. The dispatcher pushes every 2 s
    * (`DEFAULT_PUSH_INTERVAL_MS`): an interval without a new snapshot keeps the last value.
+   *
+   * A delta whose baseline was taken before the ready set changed is no signal (issue 18, item 10): after a step
+   * up it still holds the waits of the smaller pool (one worker with 2 slots for 4 clients: half the requests
+   * wait a whole request), which pushed the p95 over the 50 ms target (360 ms seen on a loaded machine) and scaled
+   * a pool that had just reached its size once more. The first snapshot of a later interval is the new baseline.
    */
-  #queueWaitSignal(): number | undefined {
+  #queueWaitSignal(readySetChanged: boolean): number | undefined {
+    if (readySetChanged) {
+      this.#queueWaitBaselineStale = true;
+      this.#queueWaitP95Ms = undefined;
+    }
     const next = this.#d.queueWait();
     if (next === undefined) {
       this.#queueWait = undefined;
@@ -273,7 +284,9 @@ export class Autoscaler {
     const prev = this.#queueWait;
     this.#queueWait = next;
     // The first snapshot seen only sets the baseline: its totals span the dispatcher's whole life.
-    this.#queueWaitP95Ms = prev === undefined ? undefined : queueWaitQuantileMs(prev, next) ?? 0;
+    this.#queueWaitP95Ms = prev === undefined || this.#queueWaitBaselineStale ? undefined : queueWaitQuantileMs(prev, next) ?? 0;
+    // A snapshot that arrived within the interval of the change may predate it: then it is no clean baseline yet.
+    this.#queueWaitBaselineStale = readySetChanged;
     return this.#queueWaitP95Ms;
   }
 }

@@ -8,6 +8,7 @@ import { LOG_FORMAT_ENV } from '../log/log-format';
 import { fork } from 'node:child_process';
 import { MAX_TIMER_MS } from '../config/checks';
 import type { PoolConfig } from '../config/schema';
+import { requestBytesOf } from '../config/message-limits';
 import { forkedDispatcherBind } from '../config/validate';
 import type { WorkerConfig } from '../config/worker-config';
 import { encodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
@@ -106,6 +107,8 @@ export function dispatcherArgs(config: PoolConfig): string[] {
     ...config.controlSpecs.flatMap((s) => ['--control-spec', s]),
     '--bind', bind,
     ...passThrough('--receive-hwm', config.receiveHwm),
+    // The same bound the workers derive, so a request the dispatcher takes is one its workers take.
+    '--max-request-bytes', String(requestBytesOf(workerConfigOf(config))),
     ...passThrough('--queue-limit', config.queueLimit),
     ...passThrough('--queue-timeout-ms', config.queueTimeoutMs),
     ...passThrough('--backlog-limit', config.backlogLimit),
@@ -150,7 +153,8 @@ export function spawnRequest(config: PoolConfig, slot: number, generation: numbe
     generation,
     modulePath: config.workerModule,
     args: workerArgs(config),
-    env: { M2POOL_WORKER_SLOT: String(slot), M2POOL_WORKER_GENERATION: String(generation), ...logFormatEnv(config) },
+    // M2POOL_POOL_MAX_WORKERS: how many workers this pool may run, so per-process state (MemoryStore) can warn.
+    env: { M2POOL_WORKER_SLOT: String(slot), M2POOL_WORKER_GENERATION: String(generation), M2POOL_POOL_MAX_WORKERS: String(config.maxWorkers), ...logFormatEnv(config) },
     config: workerConfigOf(config),
   };
 }

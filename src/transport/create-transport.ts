@@ -17,6 +17,10 @@ export interface DirectTransportConfig {
   readonly receiveHighWaterMark: number;
   /** How long one reply may wait for the socket before it counts as failed. */
   readonly sendTimeoutMs: number;
+  /** ZeroMQ's maximum message size of each PULL (`config/message-limits.ts`). */
+  readonly maxMessageBytes?: number | undefined;
+  /** A link refused a message over `maxMessageBytes` (and reconnected). */
+  readonly onRefused?: (linkName: string) => void;
 }
 
 /** Dispatch topology: one DEALER to the pool's dispatcher. */

@@ -23,6 +23,7 @@ import {
 } from '../protocol/dispatch-wire';
 import { HandoverStore } from './handover-store';
 import { LinkSet } from './link-set';
+import { reconnectAfterRefusal } from './refusal-watch';
 import { HubChannel } from './push-channel';
 import { alwaysPayload } from '../protocol/push-wire';
 import type { Delivery, Link } from './transport';
@@ -51,6 +52,13 @@ export interface DispatcherTransportOptions {
   readonly leaveTimeoutMs?: number | undefined;
   /** Told what the link does about a vanished dispatcher (for the worker's log). */
   readonly onHandover?: ((report: HandoverReport) => void) | undefined;
+  /**
+   * ZeroMQ's maximum message size of the DEALER: a batch of at most `capacity` requests (`dispatcherBatchBytes`,
+   * `config/message-limits.ts`). A peer sending more is disconnected before anything is allocated. Absent: none.
+   */
+  readonly maxMessageBytes?: number | undefined;
+  /** ZeroMQ refused a message over `maxMessageBytes` from the dispatcher (the link reconnects by itself). */
+  readonly onRefused?: (linkName: string) => void;
 }
 
 /** What a worker's link did about a dispatcher that vanished (docs/dispatch-protocol.md, "Dispatcher crash"). */
@@ -150,6 +158,8 @@ export class DispatcherLink implements Link {
   #leaveTimer: NodeJS.Timeout | undefined;
   #pingTimer: NodeJS.Timeout | undefined;
   #authError: string | undefined;
+  /** The dispatcher's `--max-message-bytes` (from WELCOME; 0 = not told): batches stay below it. */
+  #peerLimit = 0;
   /** Deliveries handed to the runtime and not done. */
   #active = 0;
   #batch = newBatch();
@@ -192,6 +202,7 @@ export class DispatcherLink implements Link {
       reconnectMaxInterval: 250,
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
+      ...(options.maxMessageBytes === undefined ? {} : { maxMessageSize: options.maxMessageBytes }),
       ...(curve === undefined ? {} : { curveServerKey: curve.serverKey, curvePublicKey: curve.publicKey, curveSecretKey: curve.secretKey }),
     });
     this.#dealer.events.on('handshake', () => this.#onConnected());
@@ -201,6 +212,7 @@ export class DispatcherLink implements Link {
       this.#notify();
     });
     this.#dealer.connect(options.endpoint);
+    reconnectAfterRefusal(this.#dealer, options.endpoint, () => options.onRefused?.(this.name));
     void this.#readLoop();
   }
 
@@ -277,6 +289,15 @@ export class DispatcherLink implements Link {
    */
   reply(id: number, server: number, frame: Buffer): Promise<void> {
     if (this.#closed) return Promise.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: link closed`));
+    const limit = this.#peerLimit;
+    if (limit > 0) {
+      // The dispatcher would disconnect us for a frame over its limit (and count us lost): refuse the one reply
+      // instead, and start a new batch rather than let this one grow past it.
+      if (frame.length > limit) {
+        return Promise.reject(new M2PoolError(ErrorCode.SEND_FAILED, `${this.name}: a reply frame of ${frame.length} bytes is over the dispatcher's --max-message-bytes (${limit}); send the body in pieces (a stream)`));
+      }
+      if (this.#batch.bytes + frame.length > limit) this.#flushBatch();
+    }
     if (this.#pushBatch.writer.entries > 0) this.#flushPushes();
     const batch = this.#batch;
     batch.writer.add(Tag.REPLY, id, server, frame);
@@ -357,19 +378,32 @@ export class DispatcherLink implements Link {
     const to = this.#instance;
     if (!this.#welcomed || !this.#connected || to === undefined || this.#vanished.has(to) || this.#closed) return;
     const writer = new BatchWriter();
+    this.#flushBatch();
+    // Each HANDOVER stays below the successor's --max-message-bytes (told in WELCOME): past it, it would drop us.
+    let bytes = 0;
+    const send = (): void => {
+      if (writer.entries === 0) return;
+      const entries = writer.entries;
+      this.handedOver += entries;
+      this.#opts.onHandover?.({ event: 'handover.sent', to, entries, dropped: this.#handover.dropped });
+      this.#queue(writer.take(Command.HANDOVER), undefined);
+      bytes = 0;
+    };
+    const add = (tag: number, id: number, server: number, payload: Buffer | undefined): void => {
+      const size = payload?.length ?? 0;
+      if (this.#peerLimit > 0 && bytes + size > this.#peerLimit) send();
+      writer.add(tag, id, server, payload);
+      bytes += size;
+    };
     const pending = [...this.#inProgress, ...this.#buffered];
     for (const d of pending) {
       if (d instanceof RequestDelivery && this.#orphaned(d) && !d.broken && d.announcedTo !== to) {
         d.announcedTo = to;
-        writer.add(Tag.HELD, d.id, d.server, requestConnection(d.frame));
+        add(Tag.HELD, d.id, d.server, requestConnection(d.frame));
       }
     }
-    for (const e of this.#handover.take(Date.now())) writer.add(e.tag, e.id, e.server, e.payload);
-    if (writer.entries === 0) return;
-    this.handedOver += writer.entries;
-    this.#opts.onHandover?.({ event: 'handover.sent', to, entries: writer.entries, dropped: this.#handover.dropped });
-    this.#flushBatch();
-    this.#queue(writer.take(Command.HANDOVER), undefined);
+    for (const e of this.#handover.take(Date.now())) add(e.tag, e.id, e.server, e.payload);
+    send();
   }
 
   #handOut(delivery: Delivery): Delivery {
@@ -490,6 +524,7 @@ export class DispatcherLink implements Link {
         if (this.#instance !== undefined && this.#vanished.delete(this.#instance)) this.#handover.forget(this.#instance);
         this.#welcomed = true;
         this.#dispatcherReady = body['ready'] === true;
+        this.#peerLimit = intField(body, 'maxMessageBytes', 0);
         this.#startPinging(intField(body, 'heartbeatMs', 1_000));
         // A LEAVE sent before this registration went to a dispatcher that forgot us: say it again.
         if (!this.#receiving && !this.#left) this.#control(Command.LEAVE);

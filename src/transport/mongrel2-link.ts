@@ -12,6 +12,7 @@
  */
 import { Pull, XPublisher } from 'zeromq';
 import { ErrorCode, M2PoolError } from '../errors';
+import { reconnectAfterRefusal } from './refusal-watch';
 import { ReplyQueue, type SendFailed } from './reply-queue';
 import type { Delivery, Link } from './transport';
 
@@ -23,6 +24,13 @@ export interface Mongrel2LinkOptions {
   readonly recvSpec: string;
   /** PULL receive high-water mark: how many messages libzmq may hold for us beyond what we read. */
   readonly receiveHighWaterMark: number;
+  /**
+   * ZeroMQ's maximum message size of the PULL: the largest legal Mongrel2 message (`config/message-limits.ts`).
+   * libzmq disconnects a sender of more before allocating it (docs/zeromq.md §3.9). Absent: no limit.
+   */
+  readonly maxMessageBytes?: number | undefined;
+  /** ZeroMQ refused a message over `maxMessageBytes` from Mongrel2 (the link reconnects by itself). */
+  readonly onRefused?: (linkName: string) => void;
   /** How long one reply may wait for the socket before it is reported as failed. */
   readonly sendTimeoutMs: number;
   /** Index of this server in the configured list (see {@link Delivery.server}). */
@@ -75,7 +83,12 @@ export class Mongrel2Link implements Link {
     this.name = `${options.sendSpec} -> ${options.recvSpec}`;
     this.server = options.server;
     this.#onReadyChange = options.onReadyChange;
-    this.#pull = new Pull({ receiveHighWaterMark: options.receiveHighWaterMark, linger: 0, reconnectInterval: 100 });
+    this.#pull = new Pull({
+      receiveHighWaterMark: options.receiveHighWaterMark,
+      linger: 0,
+      reconnectInterval: 100,
+      ...(options.maxMessageBytes === undefined ? {} : { maxMessageSize: options.maxMessageBytes }),
+    });
     this.#pub = new XPublisher({ noDrop: true, immediate: true, reconnectInterval: 100, sendTimeout: 0 });
     this.#replies = new ReplyQueue(
       (frame) => this.#pub.send(frame),
@@ -84,6 +97,7 @@ export class Mongrel2Link implements Link {
     );
     this.#pull.events.on('handshake', () => this.#setPullReady(true));
     this.#pull.events.on('disconnect', () => this.#setPullReady(false));
+    reconnectAfterRefusal(this.#pull, options.sendSpec, () => options.onRefused?.(this.name));
     this.#pub.events.on('disconnect', () => this.#onReplySocketDisconnect());
     this.#pull.connect(options.sendSpec);
     this.#pub.connect(options.recvSpec);

@@ -17,6 +17,10 @@ export interface Mongrel2TransportOptions {
   readonly receiveHighWaterMark: number;
   /** How long one reply may wait for the socket (the worker's `sendTimeoutMs` setting). */
   readonly sendTimeoutMs: number;
+  /** Largest message accepted from Mongrel2 (the worker's `maxRequestBytes`, or the bound derived from Mongrel2's limits). */
+  readonly maxMessageBytes?: number | undefined;
+  /** A link refused a message over `maxMessageBytes` (and reconnected): for the worker's log. */
+  readonly onRefused?: (linkName: string) => void;
 }
 
 /** Every link to every configured Mongrel2 server. */
@@ -42,6 +46,8 @@ export class Mongrel2Transport extends LinkSet<Mongrel2Link> {
         server,
         receiveHighWaterMark: options.receiveHighWaterMark,
         sendTimeoutMs: options.sendTimeoutMs,
+        maxMessageBytes: options.maxMessageBytes,
+        ...(options.onRefused === undefined ? {} : { onRefused: options.onRefused }),
         onReadyChange: (ready: boolean) => this.readyChanged(link, ready),
       });
       return link;

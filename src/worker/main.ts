@@ -12,6 +12,7 @@ import { createLogger } from '../log/logger';
 import { isLogLevel } from '../config/log-level';
 import { uploadStoreOf, type UploadStore } from '../config/upload-template';
 import type { WorkerConfig } from '../config/worker-config';
+import { requestBytesOf } from '../config/message-limits';
 import { DEFAULT_PUSH_INTERVAL_MS } from '../metrics/definitions';
 import { WorkerMetrics, type MetricsSend } from '../metrics/worker-metrics';
 import { createTransport } from '../transport/create-transport';
@@ -94,8 +95,19 @@ export async function runWorker(config: WorkerConfig): Promise<number> {
   let booted = false;
   let transport;
   try {
-    const tc = await transportConfig(config, slot, generation);
-    transport = createTransport(tc.topology === 'dispatch' ? { ...tc, onHandover: (r) => (r.event === 'dispatcher.vanished' ? logger.warn(r, r.event) : logger.info(r, r.event)) } : tc);
+    const chosen = {
+      ...(await transportConfig(config, slot, generation)),
+      onRefused: (link: string) => {
+        logger.warn({ event: 'link.refused', link, maxRequestBytes: requestBytesOf(config) }, 'link.refused: the peer sent a message over the size limit; ZeroMQ dropped the connection (and what was in flight on it); reconnected');
+        if (booted) metrics?.linkRefused();
+      },
+    };
+    if (chosen.topology === 'dispatch' && chosen.curve === undefined && chosen.endpoint.startsWith('tcp://')) {
+      logger.warn({ event: 'worker.insecure', endpoint: chosen.endpoint }, `worker.insecure: talking plaintext to ${chosen.endpoint} (--insecure): anyone on the path can read requests and forge replies`);
+    }
+    transport = createTransport(
+      chosen.topology === 'dispatch' ? { ...chosen, onHandover: (r) => (r.event === 'dispatcher.vanished' ? logger.warn(r, r.event) : logger.info(r, r.event)) } : chosen,
+    );
   } catch (err) {
     return fatal(ExitCode.BOOT_ERROR, ErrorCode.WORKER_BOOT, err);
   }

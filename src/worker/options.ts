@@ -13,7 +13,7 @@ import { LOG_FORMAT_FLAG } from '../log/log-format';
 import { LOG_LEVELS } from '../config/log-level';
 import { DEFAULT_UPLOAD_BASENAME, parseUploadStore } from '../config/upload-template';
 import { decodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
-import { WORKER_DEFAULTS, WORKER_LIMITS, type DispatcherEndpoint, type WorkerConfig, type WorkerDefaults, type WorkerNumberKey } from '../config/worker-config';
+import { dispatcherEndpointProblem, WORKER_DEFAULTS, WORKER_LIMITS, type DispatcherEndpoint, type WorkerConfig, type WorkerDefaults, type WorkerNumberKey } from '../config/worker-config';
 import { ConfigError } from '../errors';
 import { MONGREL2_CONFIG_FLAG, mongrel2Endpoints } from '../config/mongrel2-endpoints';
 
@@ -30,9 +30,11 @@ export const WORKER_FLAGS: FlagSpecs = {
   dispatcher: { type: 'string', placeholder: 'endpoint', description: "the pool dispatcher's endpoint (ipc://PATH or tcp://HOST:PORT), instead of --send-spec/--recv-spec" },
   'curve-server-key-file': { type: 'string', placeholder: 'file', description: "the dispatcher's CURVE public key (.pub), for a tcp:// --dispatcher" },
   'curve-secret-file': { type: 'string', placeholder: 'file', description: "this worker's CURVE secret key (.key, m2pool keygen); its .pub must be in the dispatcher's authorized directory" },
+  insecure: { type: 'boolean', description: 'allow a tcp:// --dispatcher without CURVE keys (anyone on the path can read requests and forge replies)' },
   'max-in-flight': { type: 'string', placeholder: 'n', description: 'requests handled at once; at the cap the worker stops reading', defaultText: String(WORKER_DEFAULTS.maxInFlight) },
   'receive-hwm': { type: 'string', placeholder: 'n', description: 'ZeroMQ receive high-water mark of the request socket', defaultText: String(WORKER_DEFAULTS.receiveHwm) },
   'request-timeout-ms': { type: 'string', placeholder: 'ms', description: "default request deadline (routes may override); on expiry the client gets 504", defaultText: "the app's (30000)" },
+  'max-request-bytes': { type: 'string', placeholder: 'bytes', description: "largest message accepted from Mongrel2 or, per request, from the dispatcher; a peer sending more is disconnected (at least the app's largest WebSocket maxMessageBytes)", defaultText: "from Mongrel2's limits: max(--upload-threshold, 1 MiB) + 96 KiB" },
   'drain-timeout-ms': { type: 'string', placeholder: 'ms', description: 'on stop, how long in-flight requests may take before they are answered 503', defaultText: String(WORKER_DEFAULTS.drainTimeoutMs) },
   'boot-timeout-ms': { type: 'string', placeholder: 'ms', description: 'give up (exit 3) if Mongrel2 is not connected within this time', defaultText: String(WORKER_DEFAULTS.bootTimeoutMs) },
   'heartbeat-interval-ms': { type: 'string', placeholder: 'ms', description: 'heartbeat period towards the supervisor (only when forked by it)', defaultText: String(WORKER_DEFAULTS.heartbeatIntervalMs) },
@@ -40,7 +42,7 @@ export const WORKER_FLAGS: FlagSpecs = {
   'upload-store': { type: 'string', placeholder: 'template', description: "Mongrel2's upload.temp_store, e.g. /srv/run/tmp/upload.XXXXXX; only files it can name are read and unlinked", defaultText: 'uploads refused' },
   'upload-dir': { type: 'string', placeholder: 'dir', description: 'shorthand for --upload-store DIR/upload.XXXXXX (--upload-store wins when both are given)', defaultText: 'uploads refused' },
   'upload-threshold': { type: 'string', placeholder: 'bytes', description: "Mongrel2's limits.content_length: an upload notice must declare more than this (or chunked)", defaultText: String(WORKER_DEFAULTS.uploadThreshold) },
-  'max-upload-bytes': { type: 'string', placeholder: 'n', description: 'largest async upload read into memory; larger ones get 413', defaultText: String(WORKER_DEFAULTS.maxUploadBytes) },
+  'max-upload-bytes': { type: 'string', placeholder: 'n', description: 'largest async upload accepted (413 above); read into memory unless multipart/form-data, which is parsed from disk', defaultText: String(WORKER_DEFAULTS.maxUploadBytes) },
   'log-level': { type: 'string', placeholder: 'level', description: `log level: ${LOG_LEVELS.join(', ')}`, defaultText: WORKER_DEFAULTS.logLevel },
   'log-format': LOG_FORMAT_FLAG,
   'request-log-level': { type: 'string', placeholder: 'level', description: 'level of the one-line-per-request log', defaultText: WORKER_DEFAULTS.requestLogLevel },
@@ -59,6 +61,8 @@ export function readWorkerConfig(values: FlagValues, handed?: string): WorkerCon
   const intFlag = (flag: string, key: keyof WorkerDefaults & WorkerNumberKey): number => r.int(flag, d[key], WORKER_LIMITS[key].min, WORKER_LIMITS[key].max);
   const { min, max } = WORKER_LIMITS.requestTimeoutMs;
   const requestTimeoutMs = values['request-timeout-ms'] === undefined ? base?.requestTimeoutMs : r.int('request-timeout-ms', 0, min, max);
+  const bytes = WORKER_LIMITS.maxRequestBytes;
+  const maxRequestBytes = values['max-request-bytes'] === undefined ? base?.maxRequestBytes : r.int('max-request-bytes', 0, bytes.min, bytes.max);
   const uploadStore = readUploadTemplate(r) ?? base?.uploadStore;
   const config: WorkerConfig = {
     app: base === undefined || values['app'] !== undefined ? r.required('app') : base.app,
@@ -67,6 +71,7 @@ export function readWorkerConfig(values: FlagValues, handed?: string): WorkerCon
     maxInFlight: intFlag('max-in-flight', 'maxInFlight'),
     receiveHwm: intFlag('receive-hwm', 'receiveHwm'),
     ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
+    ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }),
     drainTimeoutMs: intFlag('drain-timeout-ms', 'drainTimeoutMs'),
     bootTimeoutMs: intFlag('boot-timeout-ms', 'bootTimeoutMs'),
     heartbeatIntervalMs: intFlag('heartbeat-interval-ms', 'heartbeatIntervalMs'),
@@ -114,12 +119,12 @@ function readUploadTemplate(r: FlagReader): string | undefined {
 
 /**
  * `--send-spec`/`--recv-spec` or `--dispatcher` with its CURVE files; without any of them, the handed-over
- * configuration's. A tcp:// endpoint without keys is refused (no --insecure on the worker side).
+ * configuration's. A tcp:// dispatcher without keys is refused unless `--insecure`.
  */
 function readEndpoints(r: FlagReader, base: WorkerConfig | undefined): Pick<WorkerConfig, 'sendSpecs' | 'recvSpecs' | 'dispatcher'> {
   const sendSpecs = r.list('send-spec');
   const recvSpecs = r.list('recv-spec');
-  const given = ['dispatcher', 'curve-server-key-file', 'curve-secret-file'].some((f) => r.string(f) !== undefined);
+  const given = ['dispatcher', 'curve-server-key-file', 'curve-secret-file'].some((f) => r.string(f) !== undefined) || r.flag('insecure');
   if (base !== undefined && !given && sendSpecs.length === 0 && recvSpecs.length === 0) {
     return { sendSpecs: base.sendSpecs, recvSpecs: base.recvSpecs, ...(base.dispatcher === undefined ? {} : { dispatcher: base.dispatcher }) };
   }
@@ -140,12 +145,21 @@ function readDispatcherEndpoint(r: FlagReader): DispatcherEndpoint | undefined {
   const endpoint = r.string('dispatcher');
   const curveServerKeyFile = r.string('curve-server-key-file');
   const curveSecretFile = r.string('curve-secret-file');
+  const insecure = r.flag('insecure');
   if (endpoint === undefined) {
-    if (curveServerKeyFile !== undefined || curveSecretFile !== undefined) r.issues.push('--curve-server-key-file and --curve-secret-file need --dispatcher');
+    if (curveServerKeyFile !== undefined || curveSecretFile !== undefined || insecure) r.issues.push('--curve-server-key-file, --curve-secret-file and --insecure need --dispatcher');
     return undefined;
   }
   const checked = workerEndpoint(endpoint);
   if ('problem' in checked) r.issues.push(`--dispatcher ${checked.problem}`);
   if ((curveServerKeyFile === undefined) !== (curveSecretFile === undefined)) r.issues.push('--curve-server-key-file and --curve-secret-file go together');
-  return { endpoint, ...(curveServerKeyFile === undefined ? {} : { curveServerKeyFile }), ...(curveSecretFile === undefined ? {} : { curveSecretFile }) };
+  const d: DispatcherEndpoint = {
+    endpoint,
+    ...(curveServerKeyFile === undefined ? {} : { curveServerKeyFile }),
+    ...(curveSecretFile === undefined ? {} : { curveSecretFile }),
+    ...(insecure ? { insecure } : {}),
+  };
+  const unsafe = 'problem' in checked ? undefined : dispatcherEndpointProblem(d, true);
+  if (unsafe !== undefined) r.issues.push(unsafe);
+  return d;
 }

@@ -15,14 +15,14 @@ import { parseMessage } from '../protocol/request-parser';
 import type { RawMessage } from '../protocol/types';
 import { encodeCloseFrame, WS_CLOSE } from '../protocol/websocket';
 import type { Delivery, Link, Transport } from '../transport/transport';
-import { handlesMessages, messageOptions, type DispatchSummary, type MessageOptions, type WorkerApp } from '../adapters/app-contract';
+import { handlesMessages, messageOptions, readsBodySource, type DispatchSummary, type MessageOptions, type WorkerApp } from '../adapters/app-contract';
 import { InFlightLimiter } from './in-flight-limiter';
 import { OrderedReplies } from './ordered-replies';
 import { ConnectionWork } from './connection-work';
 import { DeliverySink, type SinkContext } from './delivery-sink';
 import { ReplyCoalescer } from './reply-coalescer';
 import { WorkerStats, type Outcome } from './stats';
-import { checkUploadNotice, readUpload, removeUpload, type UploadRead, type UploadRefusal, type UploadStore } from './upload-store';
+import { checkUploadNotice, openUpload, readUpload, removeUpload, UploadBody, type UploadOpen, type UploadRead, type UploadRefusal, type UploadStore } from './upload-store';
 
 /** Settings of a {@link WorkerRuntime}. */
 export interface RuntimeOptions {
@@ -33,7 +33,7 @@ export interface RuntimeOptions {
   readonly maxInFlight: number;
   /** Mongrel2's `upload.temp_store` template and `limits.content_length`; unset = every upload refused. */
   readonly uploadStore?: UploadStore | undefined;
-  /** Largest async upload read into memory; larger ones get 413. */
+  /** Largest async upload accepted (larger ones get 413); read into memory unless it is multipart/form-data (parsed from disk). */
   readonly maxUploadBytes: number;
   /** Level of the one-line-per-request log. */
   readonly requestLogLevel: LevelWithSilent;
@@ -63,6 +63,12 @@ class Observation implements RequestObservation {
   constructor(public method: string) {}
 }
 
+/** Whether the message declares a `multipart/form-data` body (whose async upload is then parsed from disk). */
+function isMultipart(raw: RawMessage): boolean {
+  const type = raw.headers['content-type'];
+  return typeof type === 'string' && /^\s*multipart\/form-data\s*(;|$)/i.test(type);
+}
+
 /** Why an in-flight request was aborted by the worker itself. */
 class WorkerStopping extends Error {
   constructor() {
@@ -83,6 +89,8 @@ export class WorkerRuntime {
   readonly #order = new OrderedReplies();
   /** What every request's reply sink shares (WebSocket replies batched per connection: docs/mongrel2.md §4.4). */
   readonly #sinkContext: SinkContext;
+  /** Whether a multipart async upload may stay on disk for the app (see `readsBodySource`). */
+  readonly #diskBodies: boolean;
   /** What `classify` gets for every message (built once, not per request). */
   readonly #classifyOptions: ClassifyOptions;
   /** In-flight aborters per connection key (with their start time), so a disconnect notice can cancel that connection's work. */
@@ -99,6 +107,7 @@ export class WorkerRuntime {
     this.#opts = options;
     this.#limiter = new InFlightLimiter(options.maxInFlight);
     this.#sinkContext = { stats: this.stats, metrics: options.metrics, logger: options.logger, coalescer: new ReplyCoalescer() };
+    this.#diskBodies = readsBodySource(options.app);
     const store = options.uploadStore;
     this.#classifyOptions = store === undefined ? {} : { uploadDir: store.dir };
   }
@@ -310,9 +319,12 @@ export class WorkerRuntime {
     this.#aborters.add(key, aborter, started);
     this.#begin(started);
     const observation = new Observation(methodOf(raw));
-    let upload: UploadRead | undefined;
+    let upload: UploadRead | UploadOpen | undefined;
+    let onDisk: UploadBody | undefined;
     try {
-      upload = uploadFile === undefined ? undefined : await readUpload(uploadFile, this.#opts.maxUploadBytes);
+      // A multipart body stays on disk and is parsed from the file as a stream when the app can (issue 21, item 4);
+      // any other body is read into memory, as `req.body`.
+      upload = uploadFile === undefined ? undefined : this.#diskBodies && isMultipart(raw) ? await openUpload(uploadFile, this.#opts.maxUploadBytes) : await readUpload(uploadFile, this.#opts.maxUploadBytes);
       if (upload !== undefined && upload.kind !== 'ok') {
         const status = upload.kind === 'too-large' ? 413 : 400;
         if (upload.kind === 'refused') this.#countRefusal(delivery, raw, upload.reason);
@@ -320,8 +332,9 @@ export class WorkerRuntime {
         observation.bytesSent = await this.#simpleReply(sink, status, status === 413 ? 'upload too large' : 'upload refused');
         return;
       }
-      const msg = upload === undefined ? raw : { ...raw, body: upload.body };
-      const result = await run(msg, sink, messageOptions(aborter, this.#opts.logger, delivery));
+      if (upload !== undefined && 'handle' in upload) onDisk = new UploadBody(upload.handle, upload.size);
+      const msg = upload === undefined || !('body' in upload) ? raw : { ...raw, body: upload.body };
+      const result = await run(msg, sink, messageOptions(aborter, this.#opts.logger, delivery, onDisk));
       observation.outcome = result.outcome;
       observation.route = result.route;
       observation.method = result.method;
@@ -348,6 +361,7 @@ export class WorkerRuntime {
       const ended = performance.now();
       observation.durationMs = ended - started;
       this.#end(observation, ended);
+      await onDisk?.close();
       // Only a file readUpload accepted is Mongrel2's to clean up; a refused name is never touched.
       if (uploadFile !== undefined && upload !== undefined && upload.kind !== 'refused') await removeUpload(uploadFile);
       this.#wakeIfIdle();

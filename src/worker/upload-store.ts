@@ -13,7 +13,8 @@
  * @module
  */
 import { constants, type Stats } from 'node:fs';
-import { open, unlink } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { posix } from 'node:path';
 import type { RawHeaders, RawMessage } from '../protocol/types';
 import { MKSTEMP_SUFFIX, type UploadStore } from '../config/upload-template';
@@ -63,26 +64,69 @@ export type UploadRead =
   | { readonly kind: 'too-large'; readonly size: number }
   | { readonly kind: 'refused'; readonly reason: UploadRefusal };
 
+/** What {@link openUpload} found: an open, checked file (the caller closes `handle`), or why not. */
+export type UploadOpen =
+  | { readonly kind: 'ok'; readonly handle: FileHandle; readonly size: number }
+  | { readonly kind: 'too-large'; readonly size: number }
+  | { readonly kind: 'refused'; readonly reason: UploadRefusal };
+
 /**
- * Opens `file` without following symlinks (and without blocking on a FIFO), checks it is a regular file with one
- * link, and reads it unless it is over `maxBytes`. Call only with a name {@link checkUploadNotice} accepted.
- * Only an `ok` or `too-large` result is a file that may be unlinked.
+ * Opens `file` without following symlinks (and without blocking on a FIFO) and checks it is a regular file with one
+ * link of at most `maxBytes`. Call only with a name {@link checkUploadNotice} accepted. Only an `ok` or `too-large`
+ * result is a file that may be unlinked. The checks hold for the open handle, so reading through it reads the
+ * checked file even if the name is replaced meanwhile.
  */
-export async function readUpload(file: string, maxBytes: number): Promise<UploadRead> {
-  let handle;
+export async function openUpload(file: string, maxBytes: number): Promise<UploadOpen> {
+  let handle: FileHandle;
   try {
     handle = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     // ELOOP: the name is a symlink (O_NOFOLLOW); anything else (ENOENT, EACCES, ENXIO for a socket) is unreadable.
     return { kind: 'refused', reason: (err as NodeJS.ErrnoException).code === 'ELOOP' ? 'not-regular' : 'unreadable' };
   }
+  let keep = false;
   try {
     const st: Stats = await handle.stat();
     if (!st.isFile() || st.nlink !== 1) return { kind: 'refused', reason: 'not-regular' };
     if (st.size > maxBytes) return { kind: 'too-large', size: st.size };
-    return { kind: 'ok', body: await handle.readFile() };
+    keep = true;
+    return { kind: 'ok', handle, size: st.size };
   } finally {
-    await handle.close().catch(() => undefined);
+    if (!keep) await handle.close().catch(() => undefined);
+  }
+}
+
+/** {@link openUpload}, then the whole file read into memory. */
+export async function readUpload(file: string, maxBytes: number): Promise<UploadRead> {
+  const opened = await openUpload(file, maxBytes);
+  if (opened.kind !== 'ok') return opened;
+  try {
+    return { kind: 'ok', body: await opened.handle.readFile() };
+  } finally {
+    await opened.handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * A request body read from an open upload file: each `open()` is a fresh stream from byte 0 that leaves the handle
+ * open (the worker closes it after the request).
+ */
+export class UploadBody {
+  readonly size: number;
+  readonly #handle: FileHandle;
+
+  constructor(handle: FileHandle, size: number) {
+    this.#handle = handle;
+    this.size = size;
+  }
+
+  open(): Readable {
+    return this.#handle.createReadStream({ start: 0, end: Math.max(0, this.size - 1), autoClose: false, emitClose: false });
+  }
+
+  /** Close the file (after the request). */
+  async close(): Promise<void> {
+    await this.#handle.close().catch(() => undefined);
   }
 }
 

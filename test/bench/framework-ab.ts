@@ -33,7 +33,6 @@ interface AppLike {
 
 function load(root: string): Build {
   // NOTE: require by absolute path: each checkout's dist is its own module tree, so both builds load side by side.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a module path known only at run time
   const req = (p: string): Record<string, unknown> => require(path.join(root, p)) as Record<string, unknown>;
   return {
     WorkerRuntime: req('dist/src/worker/runtime.js')['WorkerRuntime'] as Build['WorkerRuntime'],
@@ -46,7 +45,6 @@ function load(root: string): Build {
 
 /** Serve `n` requests through a fresh WorkerRuntime of `build` with `app`; returns the CPU µs per request. */
 async function run(build: Build, app: AppLike, frames: readonly Buffer[], n: number): Promise<number> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the checkout's own pino, by path
   const { pino } = require(path.join(REPO_ROOT, 'node_modules/pino')) as typeof import('pino');
   let done: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (done = resolve));

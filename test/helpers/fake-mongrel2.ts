@@ -131,7 +131,7 @@ async function startedPeer(m2: FakeMongrel2Servers, transport: Transport, stopMi
 }
 
 /** `servers` fake Mongrel2 servers, a dispatcher in this process connected to them, and a started dispatch transport. */
-export async function fakeDispatcherPeer(servers: number): Promise<LinkPeer> {
+export async function fakeDispatcherPeer(servers: number, limits: { readonly maxMessageBytes?: number } = {}): Promise<LinkPeer> {
   const m2 = await startFakeMongrel2Servers(servers);
   const dispatcher = new Dispatcher({
     sendSpecs: m2.sendSpecs,
@@ -148,6 +148,7 @@ export async function fakeDispatcherPeer(servers: number): Promise<LinkPeer> {
     sendTimeoutMs: 1_000,
     retryAfterSeconds: 1,
     logger: pino({ level: 'silent' }),
+    ...limits,
   });
   await dispatcher.start();
   const transport = createTransport({ topology: 'dispatch', endpoint: `ipc://${m2.dir}/dispatch.sock`, capacity: 16, sendTimeoutMs: 1_000 });

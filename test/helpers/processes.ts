@@ -48,7 +48,12 @@ export interface SpawnNodeOptions {
 /** Spawn `node <args>` (behind `options.prefix`, if any) in its own process group. */
 export function spawnNode(args: readonly string[], options: SpawnNodeOptions = {}): TestProcess {
   const [command, ...prefixArgs] = [...(options.prefix ?? []), process.execPath];
-  const child = spawn(command ?? process.execPath, [...prefixArgs, ...args], {
+  return spawnCommand(command ?? process.execPath, [...prefixArgs, ...args], options);
+}
+
+/** Spawn any command in its own process group (stdout read as log lines, as for node children). */
+export function spawnCommand(command: string, args: readonly string[], options: Omit<SpawnNodeOptions, 'prefix'> = {}): TestProcess {
+  const child = spawn(command, args, {
     cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

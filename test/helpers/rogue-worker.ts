@@ -1,6 +1,6 @@
 /**
  * A peer that registers with a real dispatcher like a worker (a real ZeroMQ DEALER speaking the wire of
- * `src/transport/dispatch-wire.ts`) and then does what the test tells it: claim any capacity, hold requests, keep
+ * `src/protocol/dispatch-wire.ts`) and then does what the test tells it: claim any capacity, hold requests, keep
  * heartbeating without answering, reply to any connection. For tests of what the dispatcher lets a worker do.
  */
 import { Dealer } from 'zeromq';

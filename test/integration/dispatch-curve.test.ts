@@ -75,3 +75,26 @@ test('a tcp:// bind without CURVE keys is refused unless --insecure; /readyz say
     await insecure.stop();
   }
 });
+
+test('a worker refuses a tcp:// dispatcher without CURVE keys unless --insecure, which it logs', { timeout: 30_000 }, async (t) => {
+  const m2 = await startTestMongrel2();
+  t.after(() => m2.stop());
+  const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+  const dispatcher = await startTestDispatcher(m2, ['--insecure'], { endpoint });
+  t.after(() => dispatcher.proc.stop());
+
+  const refused = spawnNode([CLI, 'worker', '--app', HELLO_APP, '--dispatcher', endpoint]);
+  t.after(() => refused.stop());
+  const [code] = await refused.exited;
+  assert.equal(code, 2, 'a configuration error, before anything connects');
+  assert.match(refused.stderr(), /refusing to connect to tcp:\/\/127\.0\.0\.1:\d+ without CURVE keys .*or --insecure/);
+  assert.equal(dispatcher.proc.logs.filter((l) => l['event'] === 'dispatcher.worker.hello').length, 0, 'it never registered');
+
+  const insecure = await startWorker(HELLO_APP, ['--dispatcher', endpoint, '--insecure']);
+  t.after(() => insecure.stop());
+  const warning = await insecure.waitForLog((l) => l['event'] === 'worker.insecure');
+  assert.equal(warning['level'], 40, 'a warning');
+  assert.equal(warning['endpoint'], endpoint);
+  const res = await rawRequest(m2.port, { path: '/echo/plain' });
+  assert.equal(res.status, 200);
+});

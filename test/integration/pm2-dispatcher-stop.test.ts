@@ -86,13 +86,13 @@ test('pm2 stop / restart of the dispatcher drain it and it exits by itself; npm 
 
   // What `npm stop` leaves, as the README says: pm2's daemon (it may run other apps: `npx pm2 kill` stops it) and
   // the run directory: Mongrel2's compiled config, logs and upload directory, and the ipc socket files (Mongrel2's
-  // handler and control sockets, the dispatcher's socket). Those are inert: nothing listens on them, and the next
-  // start binds over them. No pid file.
+  // handler and control sockets; the dispatcher removes its own socket file when it stops). Those are inert:
+  // nothing listens on them, and the next start binds over them. No pid file.
   const daemonPid = Number((await readFile(path.join(String(eco.env['PM2_HOME']), 'pm2.pid'), 'utf8')).trim());
   assert.equal(isAlive(daemonPid), true, 'pm2 delete leaves the pm2 daemon running');
   assert.deepEqual(await eco.jlist('m2pool'), []);
   const runDir = eco.env.M2POOL_RUN_DIR;
   t.diagnostic(`left in the run directory: ${JSON.stringify((await readdir(runDir)).sort())}, in its run/: ${JSON.stringify((await readdir(path.join(runDir, 'run'))).sort())}`);
   assert.deepEqual((await readdir(path.join(runDir, 'run'))).sort(), ['control', 'replies', 'requests'], 'Mongrel2 removed its pid file; only its socket files are left');
-  assert.deepEqual((await readdir(runDir)).sort(), ['config.sqlite', 'dispatch.sock', 'logs', 'mongrel2.conf', 'run', 'tmp']);
+  assert.deepEqual((await readdir(runDir)).sort(), ['config.sqlite', 'logs', 'mongrel2.conf', 'run', 'tmp']);
 });

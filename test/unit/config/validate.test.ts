@@ -121,7 +121,7 @@ test('every config field has a validator entry and a unique flag and env name', 
   assert.equal(flags.size, CONFIG_FIELDS.length);
   assert.equal(envs.size, CONFIG_FIELDS.length);
   const full = validateConfig({
-    app: 'a', appKind: 'fetch', mongrel2Config: 'm.conf', adminTokenFile: 'f', maxInFlight: 1, receiveHwm: 1, requestTimeoutMs: 1, uploadDir: 'd', uploadStore: '/t/upload.XXXXXX', uploadThreshold: 1, requestLogLevel: 'info', metrics: 'off',
+    app: 'a', appKind: 'fetch', mongrel2Config: 'm.conf', adminTokenFile: 'f', maxInFlight: 1, receiveHwm: 1, requestTimeoutMs: 1, maxRequestBytes: 2_000_000, uploadDir: 'd', uploadStore: '/t/upload.XXXXXX', uploadThreshold: 1, requestLogLevel: 'info', metrics: 'off',
     dispatcherBind: 'tcp://0.0.0.0:7000', curveSecretFile: 'k', curveServerKeyFile: 'k.pub', curveAuthorizedDir: 'keys', queueLimit: 5, queueTimeoutMs: 5,
     backlogLimit: 20, maxWorkerCredit: 4, dispatcherRequestTimeoutMs: 2, autoscale: { min: 1, max: 2 },
   });

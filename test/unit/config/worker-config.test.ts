@@ -19,7 +19,7 @@ import { CLI, spawnNode } from '../../helpers/processes';
 
 /** Every worker setting a pool file can hold, set away from its default. */
 const ALL_SET = {
-  maxInFlight: 8, receiveHwm: 4, requestTimeoutMs: 9_000, uploadStore: '/srv/up/upload.XXXXXX', uploadThreshold: 100,
+  maxInFlight: 8, receiveHwm: 4, requestTimeoutMs: 9_000, maxRequestBytes: 2_000_000, uploadStore: '/srv/up/upload.XXXXXX', uploadThreshold: 100,
   requestLogLevel: 'info', metrics: 'off', logLevel: 'warn', drainTimeoutMs: 5_000, bootTimeoutMs: 7_000, heartbeatIntervalMs: 200,
 } as const;
 
@@ -83,7 +83,7 @@ test('flags parse into the same WorkerConfig a pool file with the same settings 
   const fromFile = workerConfigOf(validateConfig({ app: './app', topology: 'direct', sendSpecs: ['ipc:///a'], recvSpecs: ['ipc:///b'], ...ALL_SET }));
   const flags = [
     '--app', './app', '--send-spec', 'ipc:///a', '--recv-spec', 'ipc:///b', '--max-in-flight', '8', '--receive-hwm', '4',
-    '--request-timeout-ms', '9000', '--upload-store', '/srv/up/upload.XXXXXX', '--upload-threshold', '100', '--request-log-level', 'info',
+    '--request-timeout-ms', '9000', '--max-request-bytes', '2000000', '--upload-store', '/srv/up/upload.XXXXXX', '--upload-threshold', '100', '--request-log-level', 'info',
     '--metrics', 'off', '--log-level', 'warn', '--drain-timeout-ms', '5000', '--boot-timeout-ms', '7000', '--heartbeat-interval-ms', '200',
   ];
   assert.deepEqual(readWorkerConfig(parseFlags(flags, WORKER_FLAGS).values), fromFile);
@@ -143,4 +143,27 @@ test('m2pool worker given a broken configuration exits with the usage code and s
   assert.deepEqual(await worker.exited, [ExitCode.USAGE, null]);
   assert.match(worker.stderr(), /m2pool worker: M2POOL_WORKER_CONFIG \(the configuration the supervisor handed over\) is invalid:\n {2}- app: must be a non-empty string, got 1\n/);
   assert.match(worker.stderr(), /\n {2}- sendSpecs: is missing\n/);
+});
+
+test('a tcp:// dispatcher without CURVE keys is refused on the worker side unless insecure (flags, handover, pool)', () => {
+  const tcp = ['--app', 'a', '--dispatcher', 'tcp://127.0.0.1:7000'];
+  assert.throws(
+    () => readWorkerConfig(parseFlags(tcp, WORKER_FLAGS).values),
+    (err: unknown) => err instanceof UsageError && /refusing to connect to tcp:\/\/127\.0\.0\.1:7000 without CURVE keys .*--curve-server-key-file and --curve-secret-file \(m2pool keygen\), or --insecure/.test(err.message),
+  );
+  assert.deepEqual(readWorkerConfig(parseFlags([...tcp, '--insecure'], WORKER_FLAGS).values).dispatcher, { endpoint: 'tcp://127.0.0.1:7000', insecure: true });
+  assert.deepEqual(readWorkerConfig(parseFlags([...tcp, '--curve-server-key-file', 'd.pub', '--curve-secret-file', 'w.key'], WORKER_FLAGS).values).dispatcher, {
+    endpoint: 'tcp://127.0.0.1:7000', curveServerKeyFile: 'd.pub', curveSecretFile: 'w.key',
+  });
+  // ipc:// is local: no keys needed, and --insecure without a --dispatcher is a usage error.
+  assert.deepEqual(readWorkerConfig(parseFlags(['--app', 'a', '--dispatcher', 'ipc:///d'], WORKER_FLAGS).values).dispatcher, { endpoint: 'ipc:///d' });
+  assert.throws(() => readWorkerConfig(parseFlags(['--app', 'a', '--send-spec', 'ipc:///a', '--recv-spec', 'ipc:///b', '--insecure'], WORKER_FLAGS).values), /--insecure need --dispatcher/);
+
+  const good = workerConfigOf(validateConfig({ app: './app' }));
+  assert.deepEqual(handoverIssues(JSON.stringify({ ...good, dispatcher: { endpoint: 'tcp://10.0.0.1:7000' } })), [
+    'dispatcher: endpoint: refusing to connect to tcp://10.0.0.1:7000 without CURVE keys (requests and replies would cross the network in plaintext): give curveServerKeyFile and curveSecretFile (m2pool keygen), or insecure',
+  ]);
+  // An insecure pool hands its workers the permission, and only for a tcp:// endpoint without keys.
+  assert.deepEqual(workerConfigOf(validateConfig({ app: 'a', dispatcher: 'tcp://10.0.0.1:7000', insecure: true })).dispatcher, { endpoint: 'tcp://10.0.0.1:7000', insecure: true });
+  assert.deepEqual(workerConfigOf(validateConfig({ app: 'a', runDir: '/tmp/m2p-contract', insecure: true })).dispatcher, { endpoint: forkedDispatcherBind(validateConfig({ app: 'a', runDir: '/tmp/m2p-contract' })) });
 });

@@ -38,7 +38,7 @@ describe('container image recipe', () => {
     assert.equal(ok.status, 0, ok.output);
     const usage = runTool(process.execPath, ['deploy/prerequisites.js', 'nope']);
     assert.equal(usage.status, 2);
-    assert.match(usage.output, /usage: node deploy\/prerequisites\.js node-modules\|mongrel2 \.\.\. \(unknown: nope\)/);
+    assert.match(usage.output, /usage: node deploy\/prerequisites\.js node-modules\|mongrel2\|redis \.\.\. \(unknown: nope\)/);
   });
 
   test('runs as a non-root user, with tini as PID 1 running the m2pool CLI', () => {

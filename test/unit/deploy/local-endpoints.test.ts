@@ -8,7 +8,6 @@ interface Endpoints {
   readonly admin: string;
 }
 // deploy/local-endpoints.js is plain CommonJS (npm start runs it before anything is built).
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- a plain .js file outside the TypeScript project
 const { localEndpoints } = require(path.join(REPO_ROOT, 'deploy', 'local-endpoints.js')) as { localEndpoints: (env: NodeJS.ProcessEnv) => Endpoints };
 
 test('npm start waits on the defaults of ecosystem.config.js', () => {

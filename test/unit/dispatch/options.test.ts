@@ -3,6 +3,8 @@
  * rule that a tcp:// endpoint needs CURVE keys unless `--insecure`.
  */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { UsageError } from '../../../src/config/flags';
@@ -56,4 +58,24 @@ test('worker: --dispatcher replaces --send-spec/--recv-spec, and excludes them',
   assert.throws(() => readWorkerConfig({ app: 'x', dispatcher: 'tcp://h:1', 'curve-secret-file': 'w.key' }), /go together/);
   assert.throws(() => readWorkerConfig({ app: 'x', 'curve-secret-file': 'w.key', ...SPECS }), /need --dispatcher/);
   assert.throws(() => readWorkerConfig({ app: 'x', 'mongrel2-config': '/nonexistent/mongrel2.conf' }), /no --send-spec\/--recv-spec given, and mongrel2 config \/nonexistent\/mongrel2.conf: cannot read it/);
+});
+
+test('dispatcher --admin tokens follow the pool admin rules: required off loopback, >= 16 chars, one of token or file', async (t) => {
+  const off = { ...SPECS, admin: '0.0.0.0:9900' };
+  assert.throws(() => readDispatcherOptions(off), /--admin-token is required when admin listens on a non-loopback address \(0\.0\.0\.0:9900\)/);
+  assert.throws(() => readDispatcherOptions({ ...off, 'admin-token': 'short' }), /--admin-token must be at least 16 characters/);
+  assert.throws(() => readDispatcherOptions({ ...off, 'admin-token': 'with space in it 0123' }), /--admin-token must be visible ASCII/);
+  const o = readDispatcherOptions({ ...off, 'admin-token': 'a-token-of-24-characters', 'metrics-token': 'scrape-token-of-24-chars' });
+  assert.deepEqual([o.adminToken, o.metricsToken], ['a-token-of-24-characters', 'scrape-token-of-24-chars']);
+  const loopback = readDispatcherOptions({ ...SPECS, admin: '127.0.0.1:9900' });
+  assert.deepEqual([loopback.adminToken, loopback.metricsToken], ['', '']);
+  assert.throws(() => readDispatcherOptions({ ...SPECS, 'admin-token': 'a-token-of-24-characters' }), /need --admin/);
+
+  const dir = await mkdtemp(path.join(tmpdir(), 'm2p-opt-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'token');
+  await writeFile(file, 'a-token-from-a-file-0123\n');
+  assert.equal(readDispatcherOptions({ ...off, 'admin-token-file': file }).adminToken, 'a-token-from-a-file-0123');
+  assert.throws(() => readDispatcherOptions({ ...off, 'admin-token-file': file, 'admin-token': 'a-token-of-24-characters' }), /give one of them, not both/);
+  assert.throws(() => readDispatcherOptions({ ...off, 'admin-token-file': path.join(dir, 'none') }), /--admin-token-file: cannot read .*no such file/);
 });

@@ -180,10 +180,17 @@ describe('Request body', () => {
   });
 
   it('refuses form() for another content type with HttpError 415', () => {
+    const err = thrown(() => new Request(raw({ 'content-type': 'text/csv' }, 'a,b')).form());
+    assert.ok(err instanceof HttpError);
+    assert.equal(err.status, 415);
+    assert.equal(err.message, 'expected an application/x-www-form-urlencoded body, got text/csv');
+  });
+
+  it('refuses form() for a multipart body with 415 pointing to multipart() (parsed asynchronously)', () => {
     const err = thrown(() => new Request(raw({ 'content-type': 'multipart/form-data; boundary=x' }, '--x')).form());
     assert.ok(err instanceof HttpError);
     assert.equal(err.status, 415);
-    assert.equal(err.message, 'expected an application/x-www-form-urlencoded body, got multipart/form-data');
+    assert.equal(err.message, 'a multipart/form-data body is read with await req.multipart() or req.parts(), not form()');
   });
 });
 

@@ -86,6 +86,7 @@ describe('WorkerMetrics', () => {
     w.disconnectNotice();
     w.malformed();
     w.sendFailure();
+    w.linkRefused();
     w.inFlight(4);
     w.inFlight(3);
     w.endpointsConnected(2);
@@ -94,6 +95,7 @@ describe('WorkerMetrics', () => {
     assert.equal(sample(t, 'm2pool_disconnect_notices_total'), 2);
     assert.equal(sample(t, 'm2pool_malformed_messages_total'), 1);
     assert.equal(sample(t, 'm2pool_reply_send_failures_total'), 1);
+    assert.equal(sample(t, 'm2pool_link_refusals_total'), 1);
     assert.equal(sample(t, 'm2pool_requests_in_flight'), 3);
     assert.equal(sample(t, 'm2pool_mongrel2_endpoints_connected'), 2);
   });

@@ -200,3 +200,50 @@ test('status shows the autoscaler and its last decision, or that scaling is manu
   assert.match(text, /last decision 0s ago: up 1 -> 2 \(utilization\); utilisation 1\.00, event loop 0\.30, CPU 0\.10/);
   assert.match(formatStatus({ ...sup.snapshot(), autoscale: null }), /autoscale off: the count changes only by hand/);
 });
+
+test('queue waits of the smaller pool do not scale the pool again once a step up is ready (issue 18, item 10)', (t) => {
+  const config = testConfig({ topology: 'dispatch', runDir: '/tmp/m2p-autoscale-test', workers: 1, autoscale: AUTOSCALE });
+  const { clock, spawner, sink, sup } = startFakeSupervisor(t, config, { cpu: () => 0.1 }, 'debug');
+  const [dispatcher] = spawner.children.filter((c) => c.request.args[0] === 'dispatcher');
+  assert.ok(dispatcher !== undefined);
+  const workers = (): FakeChild[] => spawner.children.filter((c) => c.request.args[0] !== 'dispatcher' && !c.exited);
+  dispatcher.ready();
+  const stats = new DispatcherStats();
+  const gauges = { queueDepth: 0, creditInUse: 0, creditCapacity: 0, workers: 1, mongrel2Ready: 1 };
+  /** The dispatcher pushes its snapshot, after `waits` more requests waited `seconds` each. */
+  const push = (waits: number, seconds: number): void => {
+    for (let i = 0; i < waits; i++) stats.dispatchedTo('0', seconds);
+    dispatcher.emit('message', { type: 'm2pool:metrics', metrics: dispatcherSnapshot(stats, gauges) });
+  };
+  /** One interval: every ready worker beats `inFlight`, the dispatcher beats, then the pushes of `during` run. */
+  const interval = (inFlight: number, during: () => void = () => undefined): void => {
+    for (let ms = 0; ms < INTERVAL_MS; ms += 100) {
+      for (const w of workers()) {
+        if (!w.isReady) w.ready(CAP);
+        w.heartbeat({ inFlight });
+      }
+      dispatcher.emit('message', { type: 'm2pool:heartbeat', inFlight: 0, handled: 0, loopLagMs: 0, rssBytes: 1, linksReady: 1, grants: {} });
+      if (ms === 500) during();
+      clock.advance(100);
+    }
+  };
+  push(10, 0.0001);
+  interval(CAP); // settling
+  interval(CAP); // saturated: 1 → 2
+  assert.equal(sup.desired, 2);
+  // The dispatcher pushes every 2 s, the autoscaler decides every interval: the push after the new worker got
+  // ready still holds the waits of the smaller pool (it queued: 400 ms each).
+  interval(3); // the ready set changes in this interval: settling
+  interval(3, () => push(40, 0.4)); // 6 of 8 slots in use: within tolerance; the old waits are no signal
+  interval(3);
+  interval(3, () => push(40, 0.0001));
+  interval(3);
+  assert.equal(sup.desired, 2, JSON.stringify(sink.events('pool.autoscale', (l) => l['direction'] === 'up').at(-1)));
+  const held = sink.events('pool.autoscale', (l) => l['reason'] === 'within-tolerance');
+  assert.ok(held.some((l) => l['queueWaitP95Ms'] === null), 'the delta spanning the step is dropped');
+  assert.ok(held.some((l) => typeof l['queueWaitP95Ms'] === 'number' && l['queueWaitP95Ms'] < 50), 'a clean delta is a signal again');
+  // And the signal still scales: real queueing in the bigger pool is acted on.
+  interval(3, () => push(40, 0.4));
+  assert.equal(sup.desired, 4, 'a p95 of 400 ms against a 50 ms target: up (at most ×2)');
+  assert.equal(sink.events('pool.autoscale', (l) => l['direction'] === 'up').at(-1)?.['reason'], 'queue-wait');
+});
