@@ -5,7 +5,7 @@
 
 /** The application framework (Brubeck-style handlers, routes, deadlines, validation, in-process testing). */
 export { App, Cancellation, Context, Handler, OrderedRouter, SocketContext, UNMATCHED_ROUTE, lazySchema, validate, validateOrThrow, WebSocketContext } from './app';
-/** Sessions (memory and Redis stores) and templates (issue 21). */
+/** Sessions (memory and Redis stores) and templates. */
 export { LiquidTemplates, MemoryStore, RedisStore, requireUser, Session } from './app';
 export type {
   AuthOptions,

@@ -1,5 +1,5 @@
 /**
- * The auth guard (issue 21, item 7; Brubeck's `@authenticated` and `@web_authenticated`): a middleware that lets a
+ * The auth guard (Brubeck's `@authenticated` and `@web_authenticated`): a middleware that lets a
  * request through only when the app's `auth.currentUser` resolves a user. Without one, an API route answers 401 and
  * a page redirects to the login URL with the page asked for in `next`. The route option `auth: 'api' | 'page'`
  * puts it first among the route's middleware; `app.use(requireUser('api'))` guards every route.

@@ -2,7 +2,7 @@
  * `Conn`: the identity of one client connection anywhere in a pool — the Mongrel2 handler's UUID (the SENDER of
  * every message about it, docs/mongrel2.md §2.1, §5.1) and Mongrel2's connection id (a 32-bit counter per Mongrel2
  * process, never reused while it runs). Its string form `UUID:ID` is stable, so an app can store it (a database,
- * Redis) and push to that connection later from any worker or host (issue #20).
+ * Redis) and push to that connection later from any worker or host.
  * @module
  */
 import { ErrorCode, M2PoolError, quote } from '../errors';

@@ -1,5 +1,5 @@
 /**
- * Disconnect events (issue #20): the hooks an app registers with `app.onDisconnect(conn => …)`, and the WebSocket
+ * Disconnect events: the hooks an app registers with `app.onDisconnect(conn => …)`, and the WebSocket
  * `close` handler of a client that just dropped, run once per connection on one worker. The worker runtime calls
  * {@link runDisconnect} for each event its transport reports (direct: the Mongrel2 notice that reached it;
  * dispatch: the event the dispatcher sent it, which carries a WebSocket's handshake message).

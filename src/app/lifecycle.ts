@@ -1,5 +1,5 @@
 /**
- * Start and stop hooks (issue #21 item 2): what an app opens before it takes traffic (a database pool, a warm
+ * Start and stop hooks: what an app opens before it takes traffic (a database pool, a warm
  * cache) and closes after the last request. `m2pool worker` runs the start hooks before it connects to Mongrel2 or
  * registers with the dispatcher, and the stop hooks after its drain; `m2pool serve` before it listens and after it
  * closed; tests call `app.start()` / `app.stop()` themselves (`app.request()` does not).

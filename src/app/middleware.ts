@@ -1,5 +1,5 @@
 /**
- * Middleware and request hooks (issue #21 item 1): the onion model of koa and hono. A middleware gets the
+ * Middleware and request hooks: the onion model of koa and hono. A middleware gets the
  * request's `Context` and `next`; what it does before `await next()` runs before the handler, what it does after
  * runs once the handler (and every inner middleware) returned, before the response is sent. App-wide middleware
  * (`app.use`) runs first, in registration order, then the route's own (`RouteOptions.middleware`), then the

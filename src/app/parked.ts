@@ -1,5 +1,5 @@
 /**
- * A handler's way of leaving its connection open after its request is over (issue #20): an SSE stream whose
+ * A handler's way of leaving its connection open after its request is over: an SSE stream whose
  * events come later by push, or a long-poll answered later by a push from any worker or by its deadline. The
  * handler returns a `Parked`; the framework writes its head (if any), runs its hub step (join the rooms, park at
  * the dispatcher) and ends the request there — no response, no close — so it holds no in-flight slot and no

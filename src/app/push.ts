@@ -1,7 +1,7 @@
 /**
  * `app.push`: write to any client connection of the pool, from a handler or from code outside any request (a
- * timer, a queue consumer) — raw bytes, WebSocket messages, Server-Sent Events, closes — and pool-wide rooms
- * (issue #20). Mongrel2 accepts one message for up to 128 connections (docs/mongrel2.md §4.1): targets are grouped
+ * timer, a queue consumer) — raw bytes, WebSocket messages, Server-Sent Events, closes — and pool-wide rooms.
+ * Mongrel2 accepts one message for up to 128 connections (docs/mongrel2.md §4.1): targets are grouped
  * per Mongrel2 (by UUID) and split at 128.
  *
  * The worker runtime binds a {@link PushTransport} when it starts (direct: straight to the Mongrel2 with that

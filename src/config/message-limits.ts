@@ -1,6 +1,6 @@
 /**
- * ZeroMQ's maximum message size (`ZMQ_MAXMSGSIZE`, zeromq.js `maxMessageSize`) for every socket that faces a peer
- * (issue 18, item 6). libzmq checks a frame's declared size before it allocates anything and drops the
+ * ZeroMQ's maximum message size (`ZMQ_MAXMSGSIZE`, zeromq.js `maxMessageSize`) for every socket that faces a peer.
+ * libzmq checks a frame's declared size before it allocates anything and drops the
  * connection of a peer that sends more (docs/zeromq.md §3.9), so a rogue peer cannot make a process allocate a
  * 256 MiB frame. The limit applies per frame; m2pool's messages are one frame (Mongrel2's) or a three-frame batch
  * whose data frame holds the payloads back to back (docs/dispatch-protocol.md).
@@ -10,7 +10,7 @@
  *   messages have an empty body), and its header block is at most `limits.buffer_size` (4096) bytes, which
  *   Mongrel2 re-encodes with its own headers (METHOD, PATH, URI, QUERY, PATTERN, URL_SCHEME, REMOTE_ADDR …,
  *   FLAGS for WebSocket) as JSON or tnetstrings: at most a few times the raw size (docs/mongrel2.md §2.1, §2.7).
- *   A WebSocket message has no limit in Mongrel2 at all (it reassembles fragments, §3.3): what bounds it is the
+ *   A WebSocket message has no limit in Mongrel2 at all (it reassembles fragments, docs/mongrel2.md §3.3): what bounds it is the
  *   app's `maxMessageBytes` (default 1 MiB), so that is in the default too. A legal message over the limit would
  *   make ZeroMQ drop the whole Mongrel2 link, and with it whatever Mongrel2 had already pushed: keep the setting
  *   (`maxRequestBytes`) at least the largest WebSocket `maxMessageBytes` of the app.

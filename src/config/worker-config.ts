@@ -28,7 +28,7 @@ export interface DispatcherEndpoint {
 
 /**
  * The problem with connecting to `d`, or undefined: a `tcp://` dispatcher without CURVE keys is refused unless
- * `insecure` says so, the worker-side twin of the dispatcher refusing such a bind (issue 18, item 9). `flags`
+ * `insecure` says so, the worker-side twin of the dispatcher refusing such a bind. `flags`
  * names the settings as `m2pool worker` flags, else as configuration keys.
  */
 export function dispatcherEndpointProblem(d: DispatcherEndpoint, flags: boolean): string | undefined {

@@ -57,7 +57,7 @@ const SWEEP_MS = 100;
 export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   readonly scheduler: Scheduler;
   readonly links: readonly Mongrel2Link[];
-  /** Pushes, rooms and disconnect events (issue #20). */
+  /** Pushes, rooms and disconnect events. */
   readonly push: PushRouter;
   readonly #port: WorkerPort;
   readonly #opts: DispatcherEngineOptions;

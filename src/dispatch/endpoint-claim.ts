@@ -1,5 +1,5 @@
 /**
- * One live dispatcher per worker endpoint (issue 18, item 2). libzmq unlinks whatever file sits at an `ipc://`
+ * One live dispatcher per worker endpoint. libzmq unlinks whatever file sits at an `ipc://`
  * path before it binds, so a second dispatcher on the same path (two pools started from one directory share
  * `ipc://run/dispatch.sock`) silently steals the first one's workers. Before binding, a dispatcher claims the path:
  *

@@ -74,7 +74,7 @@ export async function runDispatcher(options: DispatcherOptions): Promise<number>
       });
     }
     if (options.bind.startsWith('ipc://')) await mkdir(path.dirname(options.bind.slice('ipc://'.length)), { recursive: true });
-    // Never bind over a live dispatcher's socket (libzmq would unlink it): issue 18, item 2.
+    // Never bind over a live dispatcher's socket (libzmq would unlink it).
     claim = await claimEndpoint(options.bind, (holder) =>
       logger.info({ event: 'dispatcher.endpoint.waiting', endpoint: options.bind, holderPid: holder.pid }, 'the dispatcher holding the endpoint is stopping: waiting for it'),
     );

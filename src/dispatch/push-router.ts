@@ -1,5 +1,5 @@
 /**
- * The dispatcher's side of `app.push` (issue #20, docs/dispatch-protocol.md "Pushes and rooms"): PUSH commands
+ * The dispatcher's side of `app.push` (docs/dispatch-protocol.md "Pushes and rooms"): PUSH commands
  * from workers — Mongrel2 messages forwarded to the server their UUID names, and room operations on the
  * {@link Registry} — and, from what Mongrel2 sends, which UUID lives on which server and which connections went
  * away. A push never goes through the scheduler's reply check (a reply must answer a request its worker holds;

@@ -1,5 +1,5 @@
 /**
- * Room membership, held by the dispatcher (issue #20): it sees every disconnect notice, so a connection that goes
+ * Room membership, held by the dispatcher: it sees every disconnect notice, so a connection that goes
  * away leaves its rooms at once, and it outlives every worker, so a worker restart forgets nothing. Pure data, no
  * sockets: `push-router.ts` feeds it and sends what it decides.
  *

@@ -3,7 +3,7 @@
  * path (`/proc/net/unix`) or the TCP listener on a port (`/proc/net/tcp`, `tcp6`), then the process holding that
  * socket's inode among its file descriptors (`/proc/PID/fd`). Best effort: on another OS, or for a process of
  * another user we may not inspect, the answer is "unknown". Used only on the refusal path, to name the process an
- * endpoint is taken by (issue 18, item 2).
+ * endpoint is taken by.
  * @module
  */
 import { readdir, readFile, readlink } from 'node:fs/promises';

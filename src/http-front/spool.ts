@@ -1,5 +1,5 @@
 /**
- * `m2pool serve`'s counterpart of Mongrel2's async upload (issue 21, item 4): a `multipart/form-data` body is written
+ * `m2pool serve`'s counterpart of Mongrel2's async upload: a `multipart/form-data` body is written
  * to an anonymous temp file (created `wx` with mode 0600 and unlinked at once, so nothing is left behind whatever
  * happens) instead of memory, and the app parses it from there as a stream, as a worker does with Mongrel2's file.
  * @module

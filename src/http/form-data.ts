@@ -1,6 +1,6 @@
 /**
  * The convenience over {@link parseMultipart}: a whole multipart body collected into fields plus files, each file
- * kept in memory (under the `fileSize` limit) or saved to a private temp directory (issue 21, item 4).
+ * kept in memory (under the `fileSize` limit) or saved to a private temp directory.
  * @module
  */
 

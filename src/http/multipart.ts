@@ -1,6 +1,6 @@
 /**
  * `multipart/form-data` (RFC 7578), parsed by busboy as a stream: fields and files arrive one part at a time, in
- * body order, and a file's bytes are never held whole unless the handler asks for that (issue 21, item 4). The
+ * body order, and a file's bytes are never held whole unless the handler asks for that. The
  * source is any `Readable` — the in-memory body, or the temp file of a Mongrel2 async upload (docs/mongrel2.md
  * §3.4), read from disk as the parser asks for it.
  *

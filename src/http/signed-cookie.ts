@@ -1,5 +1,5 @@
 /**
- * Signed cookies (Brubeck's `cookie_encode`/`cookie_decode`, issue 21 item 5): the value travels in clear with an
+ * Signed cookies (Brubeck's `cookie_encode`/`cookie_decode`): the value travels in clear with an
  * HMAC-SHA256 tag, `VALUE.TAG`. The tag covers the cookie's name too, so a value signed for one cookie is not
  * accepted under another name. Keys rotate: the first secret signs, every secret verifies, so a new secret can be
  * put first while cookies signed with the old one stay valid until it is removed. Tags are compared in constant

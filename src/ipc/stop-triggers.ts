@@ -11,7 +11,7 @@ import { ExitCode } from '../errors';
 /**
  * The supervisor names itself (its pid) to the dispatcher it forks in this variable: only a child whose parent is
  * that process defers its first signal to it. pm2 forks with an IPC channel too, and a dispatcher that took pm2 for
- * its supervisor ignored pm2's SIGINT until pm2 SIGKILLed it 45 s later (issue #18, item 8).
+ * its supervisor ignored pm2's SIGINT until pm2 SIGKILLed it 45 s later.
  */
 export const SUPERVISOR_PID_ENV = 'M2POOL_SUPERVISOR_PID';
 

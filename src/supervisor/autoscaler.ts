@@ -264,7 +264,7 @@ export class Autoscaler {
    * p95 queue wait over the waits since the previous interval's snapshot. The dispatcher pushes every 2 s
    * (`DEFAULT_PUSH_INTERVAL_MS`): an interval without a new snapshot keeps the last value.
    *
-   * A delta whose baseline was taken before the ready set changed is no signal (issue 18, item 10): after a step
+   * A delta whose baseline was taken before the ready set changed is no signal: after a step
    * up it still holds the waits of the smaller pool (one worker with 2 slots for 4 clients: half the requests
    * wait a whole request), which pushed the p95 over the 50 ms target (360 ms seen on a loaded machine) and scaled
    * a pool that had just reached its size once more. The first snapshot of a later interval is the new baseline.

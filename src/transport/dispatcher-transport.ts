@@ -172,7 +172,7 @@ export class DispatcherLink implements Link {
   readonly #onReadyChange: (ready: boolean) => void;
   #wasReady = false;
   readonly #flush = (): void => this.#flushBatch();
-  /** PUSH entries of this turn (issue #20). At most one of this and `#batch` holds entries: see `#pushEntry`. */
+  /** PUSH entries of this turn. At most one of this and `#batch` holds entries: see `#pushEntry`. */
   #pushBatch = newBatch();
   /** `app.push` through the dispatcher. */
   readonly pushes = new HubChannel({ push: (tag, id, payload) => this.#pushEntry(tag, id, payload) });

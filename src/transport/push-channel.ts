@@ -1,5 +1,5 @@
 /**
- * The transport side of `app.push` (issue #20): how a worker hands pushes to Mongrel2 and reaches the room hub.
+ * The transport side of `app.push`: how a worker hands pushes to Mongrel2 and reaches the room hub.
  *
  * - Direct topology ({@link DirectPushChannel}): each Mongrel2 message goes to the link of the Mongrel2 whose UUID
  *   it names. A worker learns which link serves which UUID from the messages it receives (the SENDER of every

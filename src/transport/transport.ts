@@ -72,7 +72,7 @@ export interface Transport {
    * dispatcher routes every notice to the worker that holds the connection.
    */
   readonly misroutesNotices: boolean;
-  /** Pushes to any connection and the room hub, for `app.push` (issue #20; `push-channel.ts`). */
+  /** Pushes to any connection and the room hub, for `app.push` (`push-channel.ts`). */
   readonly pushes: PushChannel;
   /** Connect every link; resolves once all are ready to receive and to reply, rejects after `timeoutMs`. */
   start(timeoutMs: number): Promise<void>;

@@ -322,7 +322,7 @@ export class WorkerRuntime {
     let upload: UploadRead | UploadOpen | undefined;
     let onDisk: UploadBody | undefined;
     try {
-      // A multipart body stays on disk and is parsed from the file as a stream when the app can (issue 21, item 4);
+      // A multipart body stays on disk and is parsed from the file as a stream when the app can;
       // any other body is read into memory, as `req.body`.
       upload = uploadFile === undefined ? undefined : this.#diskBodies && isMultipart(raw) ? await openUpload(uploadFile, this.#opts.maxUploadBytes) : await readUpload(uploadFile, this.#opts.maxUploadBytes);
       if (upload !== undefined && upload.kind !== 'ok') {

@@ -1,5 +1,5 @@
 /**
- * `ctx.session` (issue 21, item 6): a session id in a signed cookie, the data in a {@link SessionStore}. Lazy: the
+ * `ctx.session`: a session id in a signed cookie, the data in a {@link SessionStore}. Lazy: the
  * cookie is verified and the store read only when a handler first calls a method of `ctx.session`, so a route that
  * never touches it costs nothing. Writes go through to the store before the call resolves, so the next request
  * of the client — whichever worker or host takes it — sees them. The cookie is set when a session is first

@@ -1,5 +1,5 @@
 /**
- * The session store contract (issue 21, item 6): where session data lives between requests, keyed by session id,
+ * The session store contract: where session data lives between requests, keyed by session id,
  * with an expiry. Two implementations ship: {@link MemoryStore} (one process; development) and {@link RedisStore}
  * (shared by every worker and host).
  * @module

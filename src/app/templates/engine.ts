@@ -1,5 +1,5 @@
 /**
- * The template adapter (issue 21, item 8): what `ctx.render()` needs from a template engine. One engine ships
+ * The template adapter: what `ctx.render()` needs from a template engine. One engine ships
  * ({@link LiquidTemplates}); another (Nunjucks, Eta, Handlebars…) plugs in by implementing {@link TemplateEngine}.
  * @module
  */

@@ -1,7 +1,7 @@
 /**
  * A WebSocket whose client dropped without a close frame (Mongrel2's disconnect notice, docs/mongrel2.md §3.1):
  * the route's `close` handler runs with code 1006 (RFC 6455 §7.1.5, "closed abnormally", never sent on the wire),
- * rebuilt from the handshake message the dispatcher kept for the connection (issue #20). Nothing can be sent any
+ * rebuilt from the handshake message the dispatcher kept for the connection. Nothing can be sent any
  * more: the context's sends are dropped.
  * @module
  */
