@@ -26,7 +26,9 @@ for (const topology of ['dispatch', 'direct'] as const) {
     assert.equal(down.body['topology'], topology);
     const p = await pool.pool();
     assert.match(String(p.notReadyReason), /Mongrel2/);
-    if (topology === 'dispatch') assert.equal(p.dispatcher?.mongrel2Ready, 0);
+    // The workers' link reports and the dispatcher's own heartbeat reach the supervisor separately: /readyz may
+    // turn 503 on the first before the second arrives.
+    if (topology === 'dispatch') await waitFor(async () => (await pool.pool()).dispatcher?.mongrel2Ready === 0, { what: 'the dispatcher reports 0 Mongrel2 ready' });
 
     await m2.resume();
     await waitFor(async () => (await readyz()).status === 200, { timeoutMs: 15_000, what: '/readyz 200 with Mongrel2 back' });

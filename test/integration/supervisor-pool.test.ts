@@ -92,5 +92,5 @@ test('forked workers do not inherit the admin token or any other M2POOL_* variab
   const h = await startPool(t, { workers: 1 });
   await h.waitForPool((p) => p.ready === 1, '1 ready worker');
   const start = (await h.workerEvents()).find((e) => e.event === 'start');
-  assert.deepEqual(start?.['m2poolEnv'], ['M2POOL_WORKER_CONFIG', 'M2POOL_WORKER_GENERATION', 'M2POOL_WORKER_SLOT']);
+  assert.deepEqual(start?.['m2poolEnv'], ['M2POOL_POOL_MAX_WORKERS', 'M2POOL_WORKER_CONFIG', 'M2POOL_WORKER_GENERATION', 'M2POOL_WORKER_SLOT']);
 });
