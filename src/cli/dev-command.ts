@@ -15,8 +15,10 @@ import path from 'node:path';
 import { FlagReader, parseFlags, renderHelp, UsageError, type FlagSpecs } from '../config/flags';
 import { formatHostPort, parseHostPort } from '../config/host-port';
 import { SHIPPED_MONGREL2_CONFIG } from '../config/mongrel2-endpoints';
+import { DEFAULTS } from '../config/schema';
 import { ExitCode, errorMessage } from '../errors';
 import { DEFAULT_HTTP_PORT } from '../mongrel2/launcher';
+import { withEnvPort } from './mongrel2-command';
 
 const CLI = path.join(__dirname, 'main.js');
 
@@ -46,11 +48,10 @@ export async function devCommand(argv: string[]): Promise<number> {
     process.stdout.write(DEV_HELP);
     return ExitCode.OK;
   }
-  const envPort = process.env['M2POOL_HTTP_PORT'];
-  const r = new FlagReader(values.port === undefined && envPort !== undefined && envPort !== '' ? { ...values, port: envPort } : values);
+  const r = new FlagReader(withEnvPort(values));
   const app = r.required('app');
   const port = r.int('port', DEFAULT_HTTP_PORT, 1, 65535);
-  const adminDefault = process.env['M2POOL_ADMIN'] || '127.0.0.1:9890';
+  const adminDefault = process.env['M2POOL_ADMIN'] || DEFAULTS.admin;
   const adminText = r.string('admin', adminDefault) ?? adminDefault;
   const admin = parseHostPort(adminText);
   if (typeof admin === 'string') r.issues.push(`--admin: ${admin}`);

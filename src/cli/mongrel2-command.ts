@@ -21,6 +21,12 @@ export const MONGREL2_HELP = renderHelp(
   FLAGS,
 );
 
+/** `values` with `port` from `$M2POOL_HTTP_PORT` when `--port` was not given (shared with `m2pool dev`). */
+export function withEnvPort<V extends { port?: unknown }>(values: V, env: NodeJS.ProcessEnv = process.env): V {
+  const envPort = env['M2POOL_HTTP_PORT'];
+  return values.port === undefined && envPort !== undefined && envPort !== '' ? { ...values, port: envPort } : values;
+}
+
 /** Run the command; resolves with the exit code. */
 export async function mongrel2Command(argv: string[]): Promise<number> {
   const { values, help } = parseFlags(argv, FLAGS);
@@ -28,8 +34,7 @@ export async function mongrel2Command(argv: string[]): Promise<number> {
     process.stdout.write(MONGREL2_HELP);
     return ExitCode.OK;
   }
-  const envPort = process.env['M2POOL_HTTP_PORT'];
-  const r = new FlagReader(values.port === undefined && envPort !== undefined && envPort !== '' ? { ...values, port: envPort } : values);
+  const r = new FlagReader(withEnvPort(values));
   const configPath = r.required('config');
   const port = r.int('port', DEFAULT_HTTP_PORT, 1, 65535);
   r.check();
