@@ -77,17 +77,15 @@ class Slot implements OrderedSink {
     if (this.settled === undefined) return op;
     this.#unsettled += 1;
     // A rejected write is settled too (its failure was reported by the writer): the request is still done.
-    op.then(
-      () => this.#opSettled(),
-      () => this.#opSettled(),
-    );
+    op.then(this.#opSettled, this.#opSettled);
     return op;
   }
 
-  #opSettled(): void {
+  /** One callback per request for all its writes (not two closures per write: this is the reply path). */
+  readonly #opSettled = (): void => {
     this.#unsettled -= 1;
     if (this.#released && this.#unsettled === 0) this.#settle();
-  }
+  };
 
   #settle(): void {
     const settled = this.settled;
