@@ -19,7 +19,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminAccessProblems, bearerCredentials, carriesToken } from '../config/admin-token';
+import { adminAccessProblems, carriesToken } from '../config/admin-token';
 import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../config/host-port';
 import { errorMessage } from '../errors';
 import type { HealthReport } from './health';
@@ -107,9 +107,6 @@ async function readBody(req: IncomingMessage): Promise<string> {
   }
   return Buffer.concat(chunks).toString('utf8');
 }
-
-/** Kept for callers of this module; the rule lives in `config/admin-token.ts`, shared with the dispatcher. */
-export { bearerCredentials };
 
 /** Let the request through when it carries one of `accepted` (which holds no empty token); 401 otherwise. */
 function authorize(req: IncomingMessage, accepted: readonly string[], name = 'adminToken'): void {
