@@ -265,7 +265,7 @@ export class WorkerRuntime {
         if (!handlesMessages(app)) return this.#reject(delivery, msg, 404, 'no websocket route');
         return this.#serve(delivery, msg, undefined, (m, sink, options) =>
           app.dispatchHandshake(m, message.accept, sink, options).then((result) => {
-            // The room hub keeps the handshake, to run the route's close handler if the client just drops (#20).
+            // The room hub keeps the handshake, to run the route's close handler if the client just drops.
             if (result.status === 101) this.#opts.transport.pushes.watch(`${msg.sender}:${msg.connId}`, delivery.frame);
             return result;
           }));
@@ -277,7 +277,7 @@ export class WorkerRuntime {
         if (!handlesMessages(app)) return undefined;
         return this.#serveMessage(delivery, msg, 'websocket.frame', GOING_AWAY, (sink, options) =>
           app.dispatchFrame(message, sink, options).then((result) => {
-            // The framework closed it (close handshake, protocol error): it leaves its rooms now (#20).
+            // The framework closed it (close handshake, protocol error): it leaves its rooms now.
             if (result.closeCode !== 0) this.#opts.transport.pushes.gone(`${msg.sender}:${msg.connId}`);
             return result;
           }));
