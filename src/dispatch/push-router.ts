@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { encodeReply, encodeClose, parseReply } from '../protocol/reply-writer';
 import { BatchWriter, readBatch } from '../protocol/dispatch-wire';
 import { alwaysPayload, CONN_KINDS, connKindOf, EVENTS_COMMAND, EventTag, opPayload, PushTag, readOp, type ConnKind } from '../protocol/push-wire';
-import { isDisconnectNotice, peekConnection } from '../protocol/frame-peek';
+import { isDisconnectNotice } from '../protocol/frame-peek';
 import { Registry, type Member, type MemberGroup } from './rooms';
 import type { DispatcherStats, PushMessageKind, PushOp, PushRejectReason } from './stats';
 
@@ -100,25 +100,25 @@ export class PushRouter {
    * notice into the connection's departure (it leaves every room; one worker gets the event).
    */
   fromMongrel2(server: number, frame: Buffer): void {
+    // One scan for the two spaces of `UUID SP ID SP`: used by the sender check, the close scan and the notice check.
+    const sp1 = frame.indexOf(0x20);
     const last = this.#lastSender[server];
     if (last === undefined || frame.length <= last.length || frame.compare(last, 0, last.length, 0, last.length) !== 0) {
-      const sp = frame.indexOf(0x20);
-      if (sp > 0 && sp <= 200) {
-        this.#lastSender[server] = Buffer.from(frame.subarray(0, sp + 1));
-        this.#servers.set(frame.toString('latin1', 0, sp), server);
+      if (sp1 > 0 && sp1 <= 200) {
+        this.#lastSender[server] = Buffer.from(frame.subarray(0, sp1 + 1));
+        this.#servers.set(frame.toString('latin1', 0, sp1), server);
       }
     }
-    // A notice's path is `@*`: checked before anything is copied.
-    const sp1 = frame.indexOf(0x20);
     const sp2 = sp1 < 0 ? -1 : frame.indexOf(0x20, sp1 + 1);
     if (sp2 < 0) return;
+    // A notice's path is `@*`: checked before anything is copied.
     if (frame[sp2 + 1] !== 0x40 || frame[sp2 + 2] !== 0x2a) {
       if (this.registry.watched > 0) this.#closeFrame(frame, sp1, sp2);
       return;
     }
-    const peeked = peekConnection(frame);
-    if (peeked === undefined || !isDisconnectNotice(frame, peeked.pathAt)) return;
-    this.#depart(peeked.connection.replace(' ', ':'));
+    // The bounds peekConnection (frame-peek.ts) puts on `UUID SP ID SP`, without scanning for the spaces again.
+    if (sp1 <= 0 || sp2 <= sp1 + 1 || sp2 - sp1 > 11 || !isDisconnectNotice(frame, sp2 + 1)) return;
+    this.#depart(`${frame.toString('latin1', 0, sp1)}:${frame.toString('latin1', sp1 + 1, sp2)}`);
   }
 
   /**
