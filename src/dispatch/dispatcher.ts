@@ -280,18 +280,13 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   }
 
   reply(server: number, frame: Buffer): void {
-    const link = this.links[server];
-    const failed = this.#replyFailed[server];
-    if (link === undefined || failed === undefined) {
-      this.scheduler.stats.protocolErrors += 1;
-      return;
-    }
-    // A push held for merging goes first: replies and pushes keep their order (push-router.ts).
+    // A push held for merging goes first: replies and pushes keep their order (push-router.ts). Pushes are held
+    // only for servers learned from their own messages, so for an unknown `server` this does nothing.
     this.push.flush(server);
-    link.post(frame, failed);
+    this.#post(server, frame);
   }
 
-  /** A push message to Mongrel2 `server` (push-router.ts has already ordered it). */
+  /** A frame to Mongrel2 `server` as it is: a reply (after {@link reply} flushed held pushes) or a push message. */
   #post(server: number, frame: Buffer): void {
     const link = this.links[server];
     const failed = this.#replyFailed[server];
