@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { encodeReply, encodeClose, parseReply } from '../protocol/reply-writer';
 import { BatchWriter, readBatch } from '../protocol/dispatch-wire';
 import { alwaysPayload, CONN_KINDS, connKindOf, EVENTS_COMMAND, EventTag, opPayload, PushTag, readOp, type ConnKind } from '../protocol/push-wire';
-import { isDisconnectNotice } from '../protocol/frame-peek';
+import { headersRange, isDisconnectNotice } from '../protocol/frame-peek';
 import { Registry, type Member, type MemberGroup } from './rooms';
 import type { DispatcherStats, PushMessageKind, PushOp, PushRejectReason } from './stats';
 
@@ -198,13 +198,10 @@ export class PushRouter {
    * Only the header part of the message is searched.
    */
   #closeFrame(frame: Buffer, sp1: number, sp2: number): void {
-    const sp3 = frame.indexOf(0x20, sp2 + 1);
-    const colon = sp3 < 0 ? -1 : frame.indexOf(0x3a, sp3 + 1);
-    if (colon < 0 || colon - sp3 > 10) return;
-    const end = colon + 1 + Number(frame.toString('latin1', sp3 + 1, colon));
-    if (!Number.isSafeInteger(end) || end > frame.length) return;
+    const headers = headersRange(frame, sp2 + 1);
+    if (headers === undefined) return;
     // Within the headers only: a large body is never scanned.
-    if (frame.subarray(colon + 1, end).indexOf(frame[colon + 1] === 0x7b ? CLOSE_FLAGS_JSON : CLOSE_FLAGS_TNET) < 0) return;
+    if (frame.subarray(headers.start, headers.end).indexOf(frame[headers.start] === 0x7b ? CLOSE_FLAGS_JSON : CLOSE_FLAGS_TNET) < 0) return;
     this.registry.unwatch(`${frame.toString('latin1', 0, sp1)}:${frame.toString('latin1', sp1 + 1, sp2)}`);
   }
 
