@@ -462,7 +462,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     let best: WorkerEntry | undefined;
     for (const w of this.scheduler.workers()) {
       if (w.leaving) continue;
-      if (best === undefined || w.capacity - w.used > best.capacity - best.used) best = w;
+      if (best === undefined || w.free > best.free) best = w;
     }
     if (best === undefined) return false;
     this.#port.send(best.address, frames);
