@@ -280,18 +280,13 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   }
 
   reply(server: number, frame: Buffer): void {
-    const link = this.links[server];
-    const failed = this.#replyFailed[server];
-    if (link === undefined || failed === undefined) {
-      this.scheduler.stats.protocolErrors += 1;
-      return;
-    }
-    // A push held for merging goes first: replies and pushes keep their order (push-router.ts).
+    // A push held for merging goes first: replies and pushes keep their order (push-router.ts). Pushes are held
+    // only for servers learned from their own messages, so for an unknown `server` this does nothing.
     this.push.flush(server);
-    link.post(frame, failed);
+    this.#post(server, frame);
   }
 
-  /** A push message to Mongrel2 `server` (push-router.ts has already ordered it). */
+  /** A frame to Mongrel2 `server` as it is: a reply (after {@link reply} flushed held pushes) or a push message. */
   #post(server: number, frame: Buffer): void {
     const link = this.links[server];
     const failed = this.#replyFailed[server];
@@ -303,22 +298,24 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
   }
 
   fail(req: PendingRequest, action: FailureAction, reason: FailureReason): void {
-    const { sender, connId } = splitConnection(req.connectionId);
-    const body = action === 'error' ? this.#errorReply : action === 'timeout' ? this.#timeoutReply : undefined;
-    const frames = body === undefined ? encodeClose(sender, [connId]) : [...encodeReply(sender, [connId], body), ...encodeClose(sender, [connId])];
     // The id is read from the frame only when the line is written (never on the request path).
     if (this.#log.isLevelEnabled('debug')) {
       const requestId = peekRequestId(req.frame, req.pathAt) ?? dispatchedRequestId(req.id);
+      const connId = splitConnection(req.connectionId).connId;
       this.#log.debug({ event: 'dispatcher.request.failed', reason, action, connId, server: req.server, requestId }, 'request answered by the dispatcher');
     }
-    for (const frame of frames) this.reply(req.server, frame);
+    this.#closeConnection(req.server, req.connectionId, action);
   }
 
-  /** Answer a client connection of a crashed predecessor's request: `error` = 503 + close, `close` = close. */
+  /**
+   * Answer a client connection from the dispatcher (a request it gives up on, or one of a crashed predecessor):
+   * `error` = 503, `timeout` = 504, each followed by a close; `close` = just close.
+   */
   #closeConnection(server: number, connection: string, action: FailureAction): void {
     const { sender, connId } = splitConnection(connection);
-    const frames = action === 'error' ? [...encodeReply(sender, [connId], this.#errorReply), ...encodeClose(sender, [connId])] : encodeClose(sender, [connId]);
-    for (const frame of frames) this.reply(server, frame);
+    const body = action === 'error' ? this.#errorReply : action === 'timeout' ? this.#timeoutReply : undefined;
+    if (body !== undefined) for (const frame of encodeReply(sender, [connId], body)) this.reply(server, frame);
+    for (const frame of encodeClose(sender, [connId])) this.reply(server, frame);
   }
 
   // --- WorkerPortHandler ---------------------------------------------------------------------------------------
@@ -465,7 +462,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     let best: WorkerEntry | undefined;
     for (const w of this.scheduler.workers()) {
       if (w.leaving) continue;
-      if (best === undefined || w.capacity - w.used > best.capacity - best.used) best = w;
+      if (best === undefined || w.free > best.free) best = w;
     }
     if (best === undefined) return false;
     this.#port.send(best.address, frames);

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { encodeReply, encodeClose, parseReply } from '../protocol/reply-writer';
 import { BatchWriter, readBatch } from '../protocol/dispatch-wire';
 import { alwaysPayload, CONN_KINDS, connKindOf, EVENTS_COMMAND, EventTag, opPayload, PushTag, readOp, type ConnKind } from '../protocol/push-wire';
-import { isDisconnectNotice, peekConnection } from '../protocol/frame-peek';
+import { headersRange, isDisconnectNotice } from '../protocol/frame-peek';
 import { Registry, type Member, type MemberGroup } from './rooms';
 import type { DispatcherStats, PushMessageKind, PushOp, PushRejectReason } from './stats';
 
@@ -100,25 +100,25 @@ export class PushRouter {
    * notice into the connection's departure (it leaves every room; one worker gets the event).
    */
   fromMongrel2(server: number, frame: Buffer): void {
+    // One scan for the two spaces of `UUID SP ID SP`: used by the sender check, the close scan and the notice check.
+    const sp1 = frame.indexOf(0x20);
     const last = this.#lastSender[server];
     if (last === undefined || frame.length <= last.length || frame.compare(last, 0, last.length, 0, last.length) !== 0) {
-      const sp = frame.indexOf(0x20);
-      if (sp > 0 && sp <= 200) {
-        this.#lastSender[server] = Buffer.from(frame.subarray(0, sp + 1));
-        this.#servers.set(frame.toString('latin1', 0, sp), server);
+      if (sp1 > 0 && sp1 <= 200) {
+        this.#lastSender[server] = Buffer.from(frame.subarray(0, sp1 + 1));
+        this.#servers.set(frame.toString('latin1', 0, sp1), server);
       }
     }
-    // A notice's path is `@*`: checked before anything is copied.
-    const sp1 = frame.indexOf(0x20);
     const sp2 = sp1 < 0 ? -1 : frame.indexOf(0x20, sp1 + 1);
     if (sp2 < 0) return;
+    // A notice's path is `@*`: checked before anything is copied.
     if (frame[sp2 + 1] !== 0x40 || frame[sp2 + 2] !== 0x2a) {
       if (this.registry.watched > 0) this.#closeFrame(frame, sp1, sp2);
       return;
     }
-    const peeked = peekConnection(frame);
-    if (peeked === undefined || !isDisconnectNotice(frame, peeked.pathAt)) return;
-    this.#depart(peeked.connection.replace(' ', ':'));
+    // The bounds peekConnection (frame-peek.ts) puts on `UUID SP ID SP`, without scanning for the spaces again.
+    if (sp1 <= 0 || sp2 <= sp1 + 1 || sp2 - sp1 > 11 || !isDisconnectNotice(frame, sp2 + 1)) return;
+    this.#depart(`${frame.toString('latin1', 0, sp1)}:${frame.toString('latin1', sp1 + 1, sp2)}`);
   }
 
   /**
@@ -198,13 +198,10 @@ export class PushRouter {
    * Only the header part of the message is searched.
    */
   #closeFrame(frame: Buffer, sp1: number, sp2: number): void {
-    const sp3 = frame.indexOf(0x20, sp2 + 1);
-    const colon = sp3 < 0 ? -1 : frame.indexOf(0x3a, sp3 + 1);
-    if (colon < 0 || colon - sp3 > 10) return;
-    const end = colon + 1 + Number(frame.toString('latin1', sp3 + 1, colon));
-    if (!Number.isSafeInteger(end) || end > frame.length) return;
+    const headers = headersRange(frame, sp2 + 1);
+    if (headers === undefined) return;
     // Within the headers only: a large body is never scanned.
-    if (frame.subarray(colon + 1, end).indexOf(frame[colon + 1] === 0x7b ? CLOSE_FLAGS_JSON : CLOSE_FLAGS_TNET) < 0) return;
+    if (frame.subarray(headers.start, headers.end).indexOf(frame[headers.start] === 0x7b ? CLOSE_FLAGS_JSON : CLOSE_FLAGS_TNET) < 0) return;
     this.registry.unwatch(`${frame.toString('latin1', 0, sp1)}:${frame.toString('latin1', sp1 + 1, sp2)}`);
   }
 

@@ -90,8 +90,11 @@ export function peekRequestId(frame: Buffer, pathAt: number): string | undefined
   return traceparent === undefined ? undefined : parseTraceparent(traceparent)?.traceId;
 }
 
-/** Where the headers (JSON object or tnetstring dict) of a request frame lie: `PATH SP LEN:HEADERS,`. */
-function headersRange(frame: Buffer, pathAt: number): { start: number; end: number } | undefined {
+/**
+ * Where the headers (JSON object or tnetstring dict) of a request frame lie: `PATH SP LEN:HEADERS,`; undefined when
+ * the frame does not say. `end` may be below `start` for a negative length: an empty range.
+ */
+export function headersRange(frame: Buffer, pathAt: number): { start: number; end: number } | undefined {
   const sp = frame.indexOf(SPACE, pathAt);
   if (sp < 0) return undefined;
   const colon = frame.indexOf(0x3a, sp + 1);
