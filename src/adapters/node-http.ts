@@ -11,6 +11,7 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { isPromiseLike } from '../app/handler';
 import type { Request } from '../http/request';
 import { ForeignApp, type ForeignRequest } from './exchange';
 
@@ -154,8 +155,4 @@ class ReplySocket extends Duplex {
     this.#request.headSent(Number.isInteger(status) ? status : 0);
     this.closeAfter = /\r\nconnection:[ \t]*close[ \t]*(\r\n|$)/i.test(head);
   }
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
