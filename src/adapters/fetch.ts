@@ -50,15 +50,11 @@ export function toFetchRequest(r: ForeignRequest): Request {
     if (typeof value === 'string') headers.append(name, value);
     else for (const v of value) headers.append(name, v);
   }
-  const host = headerOne(req.headers['host']) ?? 'localhost';
+  const host = req.header('host') ?? 'localhost';
   const scheme = req.scheme === 'https' ? 'https' : 'http';
   const method = req.method === 'HEAD' ? 'GET' : req.method;
   const body = method === 'GET' || req.body.length === 0 ? null : req.body;
   return new Request(`${scheme}://${host}${req.uri}`, { method, headers, body, signal: r.signal });
-}
-
-function headerOne(value: string | readonly string[] | undefined): string | undefined {
-  return typeof value === 'string' ? value : value?.[0];
 }
 
 /** Write `response` on `r.out` through m2pool's Response. */
