@@ -8,6 +8,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../app/app';
 import { onAbort, type AbortSource } from '../app/cancellation';
 import type { DispatchOutcome, DispatchResult } from '../app/dispatch';
 import { CountingSink, GatedSink } from '../app/sinks';
@@ -16,7 +18,8 @@ import { Response } from '../http/response';
 import type { ReplySink } from '../http/sink';
 import { statusText } from '../protocol/status-text';
 import type { RawMessage } from '../protocol/types';
-import type { MessageOptions } from './app-contract';
+import { checkTimeout } from '../app/route-entry';
+import type { MessageOptions, WorkerApp } from './app-contract';
 
 /** What an adapter gets for one request. */
 export interface ForeignRequest {
@@ -47,8 +50,36 @@ export interface ForeignConfig {
 
 const EMPTY_OPTIONS: Partial<MessageOptions> = {};
 
+/**
+ * What every adapted app shares: its logger, its request deadline and the exchange each message runs in. A
+ * subclass names its route label and turns one {@link ForeignRequest} into its app's call.
+ */
+export abstract class ForeignApp implements WorkerApp {
+  readonly #route: string;
+  readonly #logger: Logger;
+  #timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
+
+  protected constructor(route: string, logger: Logger = pino({ level: 'silent' })) {
+    this.#route = route;
+    this.#logger = logger;
+  }
+
+  /** The default request deadline (`--request-timeout-ms`). */
+  setDefaultTimeout(ms: number): void {
+    checkTimeout('requestTimeoutMs', ms);
+    this.#timeoutMs = ms;
+  }
+
+  dispatch(msg: RawMessage, sink: ReplySink, options?: Partial<MessageOptions>): Promise<DispatchResult> {
+    return runForeign({ route: this.#route, requestTimeoutMs: this.#timeoutMs, logger: this.#logger }, msg, sink, options, (r) => this.serve(r));
+  }
+
+  /** The adapter's work for one request (see {@link ForeignServe}). */
+  protected abstract serve(r: ForeignRequest): Promise<void>;
+}
+
 /** Run `serve` for `msg` under the deadline and the outside abort of `options`. Never rejects. */
-export function runForeign(config: ForeignConfig, msg: RawMessage, sink: ReplySink, options: Partial<MessageOptions> | undefined, serve: ForeignServe): Promise<DispatchResult> {
+function runForeign(config: ForeignConfig, msg: RawMessage, sink: ReplySink, options: Partial<MessageOptions> | undefined, serve: ForeignServe): Promise<DispatchResult> {
   return new ForeignExchange(config, msg, sink, options ?? EMPTY_OPTIONS).run(serve);
 }
 

@@ -9,15 +9,8 @@
  */
 import type { ReadableStreamDefaultReader } from 'node:stream/web';
 import type { Logger } from 'pino';
-import { pino } from 'pino';
-import { DEFAULT_REQUEST_TIMEOUT_MS } from '../app/app';
-import type { DispatchResult } from '../app/dispatch';
-import { checkTimeout } from '../app/route-entry';
 import { Response as M2Response } from '../http/response';
-import type { ReplySink } from '../http/sink';
-import type { RawMessage } from '../protocol/types';
-import type { MessageOptions, WorkerApp } from './app-contract';
-import { runForeign, type ForeignRequest } from './exchange';
+import { ForeignApp, type ForeignRequest } from './exchange';
 
 /** What a fetch-style app offers: Hono's `app.fetch`, itty-router's `router.fetch`. */
 export interface FetchHandler {
@@ -31,27 +24,15 @@ export const FETCH_ROUTE = '(fetch app)';
 const COLLECT_LIMIT = 1024 * 1024;
 
 /** A fetch-style app as a {@link WorkerApp}. */
-export class FetchAdapter implements WorkerApp {
+export class FetchAdapter extends ForeignApp {
   readonly #handler: FetchHandler;
-  readonly #logger: Logger;
-  #timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
 
-  constructor(handler: FetchHandler, logger: Logger = pino({ level: 'silent' })) {
+  constructor(handler: FetchHandler, logger?: Logger) {
+    super(FETCH_ROUTE, logger);
     this.#handler = handler;
-    this.#logger = logger;
   }
 
-  /** The default request deadline (`--request-timeout-ms`). */
-  setDefaultTimeout(ms: number): void {
-    checkTimeout('requestTimeoutMs', ms);
-    this.#timeoutMs = ms;
-  }
-
-  dispatch(msg: RawMessage, sink: ReplySink, options?: Partial<MessageOptions>): Promise<DispatchResult> {
-    return runForeign({ route: FETCH_ROUTE, requestTimeoutMs: this.#timeoutMs, logger: this.#logger }, msg, sink, options, (r) => this.#serve(r));
-  }
-
-  async #serve(r: ForeignRequest): Promise<void> {
+  protected async serve(r: ForeignRequest): Promise<void> {
     const response = await this.#handler.fetch(toFetchRequest(r));
     if (!(response instanceof Response)) throw new TypeError(`the app's fetch returned ${typeof response === 'object' ? String(response) : typeof response}, not a Response`);
     await writeResponse(r, response);
@@ -69,15 +50,11 @@ export function toFetchRequest(r: ForeignRequest): Request {
     if (typeof value === 'string') headers.append(name, value);
     else for (const v of value) headers.append(name, v);
   }
-  const host = headerOne(req.headers['host']) ?? 'localhost';
+  const host = req.header('host') ?? 'localhost';
   const scheme = req.scheme === 'https' ? 'https' : 'http';
   const method = req.method === 'HEAD' ? 'GET' : req.method;
   const body = method === 'GET' || req.body.length === 0 ? null : req.body;
   return new Request(`${scheme}://${host}${req.uri}`, { method, headers, body, signal: r.signal });
-}
-
-function headerOne(value: string | readonly string[] | undefined): string | undefined {
-  return typeof value === 'string' ? value : value?.[0];
 }
 
 /** Write `response` on `r.out` through m2pool's Response. */

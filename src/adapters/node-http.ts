@@ -11,15 +11,9 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { pino } from 'pino';
-import { DEFAULT_REQUEST_TIMEOUT_MS } from '../app/app';
-import type { DispatchResult } from '../app/dispatch';
-import { checkTimeout } from '../app/route-entry';
+import { isPromiseLike } from '../app/handler';
 import type { Request } from '../http/request';
-import type { ReplySink } from '../http/sink';
-import type { RawMessage } from '../protocol/types';
-import type { MessageOptions, WorkerApp } from './app-contract';
-import { runForeign, type ForeignRequest } from './exchange';
+import { ForeignApp, type ForeignRequest } from './exchange';
 
 /** A node:http request listener (what `http.createServer` takes). */
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -28,27 +22,15 @@ export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknow
 export const NODE_ROUTE = '(node app)';
 
 /** A node:http request listener as a {@link WorkerApp}. */
-export class NodeHttpAdapter implements WorkerApp {
+export class NodeHttpAdapter extends ForeignApp {
   readonly #listener: NodeListener;
-  readonly #logger: Logger;
-  #timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS;
 
-  constructor(listener: NodeListener, logger: Logger = pino({ level: 'silent' })) {
+  constructor(listener: NodeListener, logger?: Logger) {
+    super(NODE_ROUTE, logger);
     this.#listener = listener;
-    this.#logger = logger;
   }
 
-  /** The default request deadline (`--request-timeout-ms`). */
-  setDefaultTimeout(ms: number): void {
-    checkTimeout('requestTimeoutMs', ms);
-    this.#timeoutMs = ms;
-  }
-
-  dispatch(msg: RawMessage, sink: ReplySink, options?: Partial<MessageOptions>): Promise<DispatchResult> {
-    return runForeign({ route: NODE_ROUTE, requestTimeoutMs: this.#timeoutMs, logger: this.#logger }, msg, sink, options, (r) => this.#serve(r));
-  }
-
-  #serve(r: ForeignRequest): Promise<void> {
+  protected serve(r: ForeignRequest): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const socket = new ReplySocket(r);
       const req = incomingMessage(socket, r.req);
@@ -173,8 +155,4 @@ class ReplySocket extends Duplex {
     this.#request.headSent(Number.isInteger(status) ? status : 0);
     this.closeAfter = /\r\nconnection:[ \t]*close[ \t]*(\r\n|$)/i.test(head);
   }
-}
-
-function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }

@@ -341,7 +341,7 @@ class Exchange {
         this.#log.warn('handler returned with its response stream open; ending it');
         return res.end().then(toResponse, (err: unknown) => this.#fail(err));
       }
-      // A parked connection (SSE stream, long-poll) is answered later by pushes: the request ends here (#20).
+      // A parked connection (SSE stream, long-poll) is answered later by pushes: the request ends here; see parked.ts.
       if (value instanceof Parked) return this.#park(value);
       if (value === undefined) {
         this.#log.error('handler returned without sending a response');
