@@ -31,6 +31,10 @@ export class GatedOutlet implements ResponseOutlet {
     return this.#inner.bytes;
   }
 
+  get rawHttp(): boolean {
+    return this.#inner.rawHttp;
+  }
+
   get closed(): boolean {
     return this.#inner.closed;
   }

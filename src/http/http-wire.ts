@@ -31,6 +31,10 @@ export class HttpWire implements ResponseOutlet {
     return this.#bytes;
   }
 
+  get rawHttp(): boolean {
+    return true;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }

@@ -19,6 +19,11 @@ export interface ResponseOutlet extends ReplySink {
   readonly bytes: number;
   /** Whether a close was accepted. */
   readonly closed: boolean;
+  /**
+   * Whether raw HTTP bytes given to `write()` reach the client as they are (Mongrel2's wire). A foreign app that
+   * frames its own responses (node:http's ServerResponse) writes them raw only then, and the structure otherwise.
+   */
+  readonly rawHttp: boolean;
   /** A whole response: `body` is what the client gets (empty for HEAD, 204, 304; `head.contentLength` still counts it). */
   send(head: ResponseHead, body: Buffer): Promise<number>;
   /** The head of a streamed body (`head.framing` says how it is delimited), with its `first` bytes (may be empty). */

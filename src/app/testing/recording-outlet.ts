@@ -55,6 +55,10 @@ export class RecordingOutlet implements ResponseOutlet {
     return this.#wire.bytes;
   }
 
+  get rawHttp(): boolean {
+    return false;
+  }
+
   get closed(): boolean {
     return this.#wire.closed;
   }
