@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../app/app';
 import { onAbort, type AbortSource } from '../app/cancellation';
-import type { DispatchOutcome, DispatchResult } from '../app/dispatch';
+import type { DispatchOutcome, DispatchResult } from '../app/handle-request';
 import { GatedOutlet } from '../app/sinks';
 import { outletFor } from '../http/http-wire';
 import type { ResponseOutlet } from '../http/outlet';

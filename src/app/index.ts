@@ -12,8 +12,8 @@ export type { ContextInit, ContextKey, ContextValue, ContextVariableMap, QueryOb
 export { DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS } from './lifecycle';
 export type { LifecycleHook, LifecycleOptions } from './lifecycle';
 export type { ErrorHook, FinishHook, FinishInfo, Middleware, MiddlewareOption, Next } from './middleware';
-export { UNMATCHED_ROUTE } from './dispatch';
-export type { DispatchOptions, DispatchOutcome, DispatchResult } from './dispatch';
+export { UNMATCHED_ROUTE } from './handle-request';
+export type { DispatchOptions, DispatchOutcome, DispatchResult } from './handle-request';
 export { Handler, HANDLER_METHODS } from './handler';
 export type { HandlerClass, HandlerFn, HandlerMethod, MethodMap, RouteTarget } from './handler';
 export { MAX_TIMEOUT_MS } from './route-entry';

@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import type { ResponseOutlet } from '../../http/outlet';
 import type { RawMessage, UploadInfo } from '../../protocol/types';
-import type { DispatchOptions, DispatchResult } from '../dispatch';
+import type { DispatchOptions, DispatchResult } from '../handle-request';
 import { CollectingSink, RecordingOutlet } from './recording-outlet';
 
 export { CollectingSink, RecordingOutlet };

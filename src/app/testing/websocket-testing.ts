@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { ReplySink } from '../../http/sink';
 import type { RawMessage } from '../../protocol/types';
 import { decodeFrame, parseClosePayload, websocketAccept, WS_OPCODE } from '../../protocol/websocket';
-import type { DispatchResult } from '../dispatch';
+import type { DispatchResult } from '../handle-request';
 import { buildRawMessage } from './testing';
 import { CollectingSink, RecordingOutlet } from './recording-outlet';
 import type { FrameEvent, FrameResult } from '../websocket/frame';

@@ -12,7 +12,7 @@ import type { ReplySink } from '../../http/sink';
 import { statusText } from '../../protocol/status-text';
 import type { RawMessage } from '../../protocol/types';
 import { handshakeResponse, isValidWebSocketKey } from '../../protocol/websocket';
-import type { DispatchOutcome, DispatchResult } from '../dispatch';
+import type { DispatchOutcome, DispatchResult } from '../handle-request';
 import { invoke } from '../invoke';
 import { errorReply, sendErrorReply, type ErrorReply } from '../respond';
 import { selectProtocol } from './websocket';

@@ -10,7 +10,7 @@ import { Request } from '../../http/request';
 import type { ReplySink } from '../../http/sink';
 import { encodeCloseFrame, WS_CLOSE } from '../../protocol/websocket';
 import type { RawMessage } from '../../protocol/types';
-import { UNMATCHED_ROUTE } from '../dispatch';
+import { UNMATCHED_ROUTE } from '../handle-request';
 import { FrameWriter } from '../frame-writer';
 import type { RouteEntry } from '../route-entry';
 import type { Params, RouteMatch, Router } from '../router';

@@ -1,6 +1,8 @@
 /**
- * `dispatch`: one request message in, exactly one outcome out. Never rejects.
- * The request runs under a deadline; an external signal (client gone, worker stopping) cuts it off.
+ * `handleRequest`: the handling of one HTTP request, router → middleware and handler → response (what
+ * `App.dispatch` runs): one request message in, exactly one outcome out. Never rejects. The request runs under a
+ * deadline; an external signal (client gone, worker stopping) cuts it off. Not to be confused with `src/dispatch/`
+ * (the dispatcher process) or the "dispatch" topology.
  * @module
  */
 
@@ -81,8 +83,8 @@ export interface DispatchConfig {
   readonly storage: RequestStorage | undefined;
 }
 
-/** Handle one request message, writing the response to `sink`. See {@link DispatchResult}. */
-export function dispatch(
+/** Handle one request message, handing the response to `sink` (an outlet, or bytes-only). See {@link DispatchResult}. */
+export function handleRequest(
   config: DispatchConfig,
   msg: RawMessage,
   sink: ReplySink,
