@@ -18,7 +18,7 @@ import { statusText } from '../protocol/status-text';
 export type BodyFraming = 'length' | 'chunked' | 'close-delimited' | 'none';
 
 /** Header names the head computes itself (`framing`, `connection`); values set for them are not sent. */
-export const FRAMING_HEADERS: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'connection']);
+const FRAMING_HEADERS: ReadonlySet<string> = new Set(['content-length', 'transfer-encoding', 'connection']);
 
 /** A header line a head adds after the app's own. */
 type Line = (name: string, value: string) => void;
