@@ -147,3 +147,17 @@ test('an Express app: res.send with its length, res.json, a 304 from its ETag ch
   const again = await rawRequest(port, { path: '/text', headers: [['If-None-Match', etag]] });
   assert.deepEqual([again.status, again.body.length], [304, 0]);
 });
+
+test('a WorkerApp that writes raw HTTP bytes is refused under the node:http front: the client gets a 500, the server stays up', async (t) => {
+  const raw: WorkerApp = {
+    async dispatch(_msg, sink) {
+      await sink.write(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'));
+      return { outcome: 'response', status: 200, route: 'raw', method: 'GET', bytesSent: 0, closed: false, durationMs: 0 };
+    },
+  };
+  const { port } = await serve(t, raw);
+  const res = await rawRequest(port, { path: '/' }, { awaitClose: true });
+  assert.deepEqual([res.status, res.body.toString()], [500, 'incomplete response from the app\n']);
+  const again = await rawRequest(port, { path: '/' }, { awaitClose: true });
+  assert.equal(again.status, 500);
+});
