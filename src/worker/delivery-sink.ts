@@ -6,16 +6,15 @@
  */
 import type { Logger } from 'pino';
 import type { ReplySink } from '../http/sink';
-import type { WorkerMetrics } from '../metrics/worker-metrics';
+import type { WorkerObserver } from '../metrics/worker-observer';
 import { encodeClose, encodeReply } from '../protocol/reply-writer';
 import type { Delivery } from '../transport/transport';
 import type { ReplyCoalescer } from './reply-coalescer';
-import type { WorkerStats } from './stats';
 
 /** What every sink of one runtime shares. */
 export interface SinkContext {
-  readonly stats: WorkerStats;
-  readonly metrics: WorkerMetrics | undefined;
+  /** Told of replies that could not be handed over (bytes are counted once, by the app's sink). */
+  readonly record: WorkerObserver;
   readonly logger: Logger;
   /** Batches WebSocket replies per connection (Mongrel2's 16-message delivery queue). */
   readonly coalescer: ReplyCoalescer;
@@ -42,7 +41,6 @@ export class DeliverySink implements ReplySink {
   async write(data: Buffer): Promise<void> {
     // An empty body would be Mongrel2's close message: never send one by accident.
     if (data.length === 0) return;
-    this.#ctx.stats.bytesSent += data.length;
     if (this.#coalesceKey === undefined) return this.#deliver(data);
     this.#deliverBound ??= (d) => this.#deliver(d);
     return this.#ctx.coalescer.write(this.#coalesceKey, data, this.#deliverBound);
@@ -80,10 +78,8 @@ export class DeliverySink implements ReplySink {
   }
 
   #failed(err: unknown): never {
-    const { stats, metrics, logger } = this.#ctx;
-    stats.sendFailures += 1;
-    metrics?.sendFailure();
-    logger.error({ err, connId: this.#connId, server: this.#delivery.server }, 'reply not delivered');
+    this.#ctx.record.sendFailure();
+    this.#ctx.logger.error({ err, connId: this.#connId, server: this.#delivery.server }, 'reply not delivered');
     throw err;
   }
 }

@@ -7,7 +7,8 @@ import type { LevelWithSilent, Logger } from 'pino';
 import { Cancellation } from '../app/cancellation';
 import { ErrorCode, errorMessage, quote } from '../errors';
 import { UNMATCHED_ROUTE } from '../metrics/definitions';
-import type { RequestObservation, WorkerMetrics } from '../metrics/worker-metrics';
+import type { WorkerMetrics } from '../metrics/worker-metrics';
+import { observeBoth, type RequestObservation, type WorkerObserver } from '../metrics/worker-observer';
 import type { ReplySink } from '../http/sink';
 import { classify, type ClassifyOptions } from '../protocol/classify';
 import { serializeResponse } from '../protocol/http-response';
@@ -84,6 +85,8 @@ const GOING_AWAY = encodeCloseFrame(WS_CLOSE.GOING_AWAY, 'worker stopping');
 /** One worker process's request engine. */
 export class WorkerRuntime {
   readonly stats = new WorkerStats();
+  /** Where every fact goes, told once: the stats, and the metrics when on. */
+  readonly #record: WorkerObserver;
   readonly #opts: RuntimeOptions;
   readonly #limiter: InFlightLimiter;
   readonly #order = new OrderedReplies();
@@ -106,7 +109,8 @@ export class WorkerRuntime {
   constructor(options: RuntimeOptions) {
     this.#opts = options;
     this.#limiter = new InFlightLimiter(options.maxInFlight);
-    this.#sinkContext = { stats: this.stats, metrics: options.metrics, logger: options.logger, coalescer: new ReplyCoalescer() };
+    this.#record = observeBoth(this.stats, options.metrics);
+    this.#sinkContext = { record: this.#record, logger: options.logger, coalescer: new ReplyCoalescer() };
     this.#diskBodies = readsBodySource(options.app);
     const store = options.uploadStore;
     this.#classifyOptions = store === undefined ? {} : { uploadDir: store.dir };
@@ -195,7 +199,7 @@ export class WorkerRuntime {
   }
 
   #failedOutsideRequest(link: Link, frame: Buffer, err: unknown): void {
-    this.stats.internalErrors += 1;
+    this.#record.internalError();
     this.#opts.logger.error(
       { event: 'message.failed', link: link.name, bytes: frame.length, excerpt: frame.subarray(0, EXCERPT_BYTES).toString('hex'), error: quote(errorMessage(err), 200) },
       'message.failed',
@@ -214,8 +218,7 @@ export class WorkerRuntime {
       msg = parseMessage(frame);
     } catch (err) {
       delivery.done();
-      this.stats.malformed += 1;
-      this.#opts.metrics?.malformed();
+      this.#record.malformedMessage();
       this.#opts.logger.warn(
         { event: 'message.malformed', link: link.name, bytes: frame.length, excerpt: frame.subarray(0, EXCERPT_BYTES).toString('hex'), error: errorMessage(err) },
         'malformed message skipped',
@@ -241,15 +244,14 @@ export class WorkerRuntime {
         return this.#serve(delivery, message.msg, file);
       }
       case 'disconnect': {
-        this.stats.disconnectNotices += 1;
-        this.#opts.metrics?.disconnectNotice();
+        this.#record.disconnectNotice();
         const key = connectionKey(delivery.server, msg);
         if (this.abortConnection(key) === 0 && this.relayDisconnects) this.#opts.onUnclaimedDisconnect?.(key);
         if (!this.#opts.transport.pushes.reportsDisconnects) this.#opts.onDisconnectEvent?.(`${msg.sender}:${msg.connId}`);
         return undefined;
       }
       case 'credits':
-        this.stats.creditNotices += 1;
+        this.#record.creditNotice();
         return undefined;
       case 'invalid':
         if (message.upload === true) return this.#refuseUpload(delivery, msg, store === undefined ? 'no-store' : 'headers');
@@ -257,7 +259,7 @@ export class WorkerRuntime {
       case 'upload-stream':
         // NOTE: upload.stream=1 needs every chunk at one process; a pool cannot promise that (docs/mongrel2.md §3.5).
         if (msg.headers['METHOD'] !== undefined) return this.#reject(delivery, msg, 501, 'upload.stream is not supported; use async uploads');
-        this.stats.otherNotices += 1;
+        this.#record.otherNotice();
         return undefined;
       case 'websocket-handshake': {
         // A handshake is an HTTP request (answered 101 or refused): it is counted like one.
@@ -272,7 +274,7 @@ export class WorkerRuntime {
       }
       case 'websocket-frame': {
         // Frames are messages on an upgraded connection, not requests: counted apart from the outcomes.
-        this.stats.websocketFrames += 1;
+        this.#record.websocketFrame();
         const app = this.#opts.app;
         if (!handlesMessages(app)) return undefined;
         return this.#serveMessage(delivery, msg, 'websocket.frame', GOING_AWAY, (sink, options) =>
@@ -283,7 +285,7 @@ export class WorkerRuntime {
           }));
       }
       case 'socket-message': {
-        this.stats.socketMessages += 1;
+        this.#record.socketMessage();
         const app = this.#opts.app;
         if (!handlesMessages(app)) return undefined;
         return this.#serveMessage(delivery, msg, 'socket.message', undefined, (sink, options) => app.dispatchSocketMessage(message, sink, options));
@@ -298,7 +300,7 @@ export class WorkerRuntime {
         if (Number.isFinite(declared) && declared > this.#opts.maxUploadBytes) {
           return this.#reject(delivery, msg, 413, `upload of ${declared} bytes is over the limit of ${this.#opts.maxUploadBytes}`);
         }
-        this.stats.otherNotices += 1;
+        this.#record.otherNotice();
         return undefined;
       }
     }
@@ -417,8 +419,7 @@ export class WorkerRuntime {
 
   /** Count and log an upload refused as not Mongrel2's own (the name is quoted, capped). */
   #countRefusal(delivery: Delivery, raw: RawMessage, reason: UploadRefusal): void {
-    this.stats.uploadsRefused += 1;
-    this.#opts.metrics?.uploadRefused();
+    this.#record.uploadRefused();
     const h = raw.headers;
     const file = h['x-mongrel2-upload-done'] ?? h['x-mongrel2-upload-start'];
     this.#opts.logger.warn(
@@ -463,17 +464,11 @@ export class WorkerRuntime {
 
   /** `now`: the request's start, which the caller has already read. */
   #begin(now: number): void {
-    this.stats.begin(now);
-    this.#opts.metrics?.inFlight(this.stats.inFlight);
+    this.#record.requestStarted(now);
   }
 
   #end(observation: Observation, now: number): void {
-    this.stats.end(observation.outcome, now);
-    const metrics = this.#opts.metrics;
-    if (metrics === undefined) return;
-    metrics.observeRequest(observation);
-    if (observation.outcome === 'timeout') metrics.deadlineExpired();
-    metrics.inFlight(this.stats.inFlight);
+    this.#record.requestEnded(observation, now);
   }
 
   /** The connection's own sink (what OrderedReplies writes to once this request is the connection's head). */
