@@ -11,6 +11,8 @@ import { encodeClose, encodeReply } from '../protocol/reply-writer';
 import type { Delivery } from '../transport/transport';
 import type { ReplyCoalescer } from './reply-coalescer';
 
+const RESOLVED = Promise.resolve();
+
 /** What every sink of one runtime shares. */
 export interface SinkContext {
   /** Told of replies that could not be handed over (bytes are counted once, by the app's sink). */
@@ -38,9 +40,9 @@ export class DeliverySink implements ReplySink {
     this.#coalesceKey = coalesceKey;
   }
 
-  async write(data: Buffer): Promise<void> {
+  write(data: Buffer): Promise<void> {
     // An empty body would be Mongrel2's close message: never send one by accident.
-    if (data.length === 0) return;
+    if (data.length === 0) return RESOLVED;
     if (this.#coalesceKey === undefined) return this.#deliver(data);
     this.#deliverBound ??= (d) => this.#deliver(d);
     return this.#ctx.coalescer.write(this.#coalesceKey, data, this.#deliverBound);
@@ -51,29 +53,32 @@ export class DeliverySink implements ReplySink {
     return this.#ctx.coalescer.close(this.#coalesceKey, () => this.#close());
   }
 
+  #deliver(data: Buffer): Promise<void> {
+    return this.#reported(() => encodeReply(this.#sender, [this.#connId], data));
+  }
+
+  #close(): Promise<void> {
+    return this.#reported(() => encodeClose(this.#sender, [this.#connId]));
+  }
+
   /**
-   * Async, so that an encoder or socket that throws synchronously still ends in this promise's rejection:
-   * callers chain on it (sink.close().catch(...)) and must never see a throw instead.
+   * Encode and send, as one promise: an encoder or socket that throws synchronously still ends in its rejection
+   * (callers chain on it, `sink.close().catch(...)`, and must never see a throw instead), and a failure is
+   * counted and logged before it rejects. Not `async`: the common case costs the transport's promise and one more.
    */
-  async #deliver(data: Buffer): Promise<void> {
+  #reported(encode: () => Buffer[]): Promise<void> {
+    let sent: Promise<void>;
     try {
-      await this.#send(encodeReply(this.#sender, [this.#connId], data));
+      const frames = encode();
+      // One frame per reply unless it goes to more than 128 connections (then the frames go out one by one).
+      sent = frames.length === 1 ? this.#delivery.send(frames[0] as Buffer) : this.#sendEach(frames);
     } catch (err) {
-      this.#failed(err);
+      sent = Promise.reject(err);
     }
+    return sent.catch((err: unknown) => this.#failed(err));
   }
 
-  async #close(): Promise<void> {
-    try {
-      await this.#send(encodeClose(this.#sender, [this.#connId]));
-    } catch (err) {
-      this.#failed(err);
-    }
-  }
-
-  /** One frame per reply unless it goes to more than 128 connections (then the frames go out one by one). */
-  async #send(frames: Buffer[]): Promise<void> {
-    if (frames.length === 1) return this.#delivery.send(frames[0] as Buffer);
+  async #sendEach(frames: Buffer[]): Promise<void> {
     for (const frame of frames) await this.#delivery.send(frame);
   }
 

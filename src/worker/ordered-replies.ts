@@ -25,11 +25,15 @@ export interface OrderedSink extends ReplySink {
   finish(): void;
 }
 
-class Slot implements OrderedSink {
+/**
+ * One request's place in its connection's reply queue, and the sink its replies go through: it writes through while
+ * it is the connection's head (oldest unfinished request) and buffers until then.
+ */
+class QueuedRequest implements OrderedSink {
   head = false;
   done = false;
   /** The connection's next request (the queue is a linked list: no array per connection and request). */
-  next: Slot | undefined = undefined;
+  next: QueuedRequest | undefined = undefined;
   readonly buffered: Pending[] = [];
   /** Writes and closes handed to the writer whose promise has not settled yet. */
   #unsettled = 0;
@@ -37,7 +41,7 @@ class Slot implements OrderedSink {
   #released = false;
   constructor(
     private readonly writer: ReplySink,
-    private readonly onFinish: (slot: Slot) => void,
+    private readonly onFinish: (queued: QueuedRequest) => void,
     readonly settled: Settled | undefined,
   ) {}
 
@@ -99,7 +103,7 @@ class Slot implements OrderedSink {
 /** Per-connection FIFO of reply sinks. */
 export class OrderedReplies {
   /** The head of each connection's queue (its oldest unfinished request). */
-  readonly #queues = new Map<string, Slot>();
+  readonly #queues = new Map<string, QueuedRequest>();
 
   /**
    * Open the sink of a new request on connection `key`. `settled.done()` is called once the request finished, its
@@ -107,16 +111,16 @@ export class OrderedReplies {
    * and the writer settled every write and close of it.
    */
   open(key: string, writer: ReplySink, settled?: Settled): OrderedSink {
-    const slot = new Slot(writer, (s) => this.#finished(key, s), settled);
+    const queued = new QueuedRequest(writer, (q) => this.#finished(key, q), settled);
     let tail = this.#queues.get(key);
     if (tail === undefined) {
-      this.#queues.set(key, slot);
-      slot.promote();
-      return slot;
+      this.#queues.set(key, queued);
+      queued.promote();
+      return queued;
     }
     while (tail.next !== undefined) tail = tail.next;
-    tail.next = slot;
-    return slot;
+    tail.next = queued;
+    return queued;
   }
 
   /** Connections with at least one unfinished request. */
@@ -124,10 +128,10 @@ export class OrderedReplies {
     return this.#queues.size;
   }
 
-  #finished(key: string, slot: Slot): void {
-    if (this.#queues.get(key) !== slot) return; // a later slot finished early: it waits its turn
-    slot.release();
-    for (let next = slot.next; next !== undefined; next = next.next) {
+  #finished(key: string, queued: QueuedRequest): void {
+    if (this.#queues.get(key) !== queued) return; // a later request finished early: it waits its turn
+    queued.release();
+    for (let next = queued.next; next !== undefined; next = next.next) {
       this.#queues.set(key, next);
       next.promote();
       if (!next.done) return;
