@@ -181,22 +181,31 @@ export class WorkerRuntime {
         this.#limiter.release();
         return;
       }
-      void this.#handle(link, delivery);
+      this.#handle(link, delivery);
     }
   }
 
-  /** One delivery, then its in-flight slot back; never rejects. */
-  async #handle(link: Link, delivery: Delivery): Promise<void> {
+  /**
+   * One delivery, then its in-flight slot back; never throws, never leaves a rejection unhandled. Not `async`:
+   * a request costs one promise reaction here, not an async frame per level (the worker's hot path).
+   */
+  #handle(link: Link, delivery: Delivery): void {
+    let work: Promise<void> | undefined;
     try {
-      await this.#handleDelivery(link, delivery);
+      work = this.#handleDelivery(link, delivery);
     } catch (err) {
-      // #handleDelivery ends every request in an outcome itself; this is the backstop that keeps anything it did
-      // not foresee from becoming an unhandled rejection (a process exit) and losing every other request.
       this.#failedOutsideRequest(link, delivery.frame, err);
-    } finally {
       this.#limiter.release();
+      return;
     }
+    if (work === undefined) this.#limiter.release();
+    else work.then(this.#release, (err: unknown) => {
+      this.#failedOutsideRequest(link, delivery.frame, err);
+      this.#limiter.release();
+    });
   }
+
+  readonly #release = (): void => this.#limiter.release();
 
   #failedOutsideRequest(link: Link, frame: Buffer, err: unknown): void {
     this.#record.internalError();
@@ -209,9 +218,11 @@ export class WorkerRuntime {
   /**
    * One delivery, to its one `done()`: paths that open a reply sink hand `done` to it (it fires once the
    * request finished and its ordered replies were handed over, so a dispatcher sees the reply before the
-   * completion); every other path calls it here.
+   * completion); every other path calls it here. Returns the work still running, if any. A throw or a rejection
+   * is a bug (every request ends in an outcome itself): `#handle` is the backstop that keeps it from becoming an
+   * unhandled rejection (a process exit) and losing every other request.
    */
-  async #handleDelivery(link: Link, delivery: Delivery): Promise<void> {
+  #handleDelivery(link: Link, delivery: Delivery): Promise<void> | undefined {
     const frame = delivery.frame;
     let msg: RawMessage;
     try {
@@ -223,13 +234,13 @@ export class WorkerRuntime {
         { event: 'message.malformed', link: link.name, bytes: frame.length, excerpt: frame.subarray(0, EXCERPT_BYTES).toString('hex'), error: errorMessage(err) },
         'malformed message skipped',
       );
-      return;
+      return undefined;
     }
     // Which link serves which Mongrel2 UUID, for pushes: a Map lookup per message.
     this.#opts.transport.pushes.learn(msg.sender, delivery.server);
     const work = this.#route(delivery, msg);
     if (work === undefined) delivery.done();
-    else await work;
+    return work;
   }
 
   /** The work of a message that gets a reply sink (which calls `delivery.done()`), or undefined for one that gets none. */
@@ -363,7 +374,7 @@ export class WorkerRuntime {
       const ended = performance.now();
       observation.durationMs = ended - started;
       this.#end(observation, ended);
-      await onDisk?.close();
+      if (onDisk !== undefined) await onDisk.close();
       // Only a file readUpload accepted is Mongrel2's to clean up; a refused name is never touched.
       if (uploadFile !== undefined && upload !== undefined && upload.kind !== 'refused') await removeUpload(uploadFile);
       this.#wakeIfIdle();
