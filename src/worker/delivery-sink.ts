@@ -5,10 +5,10 @@
  * @module
  */
 import type { Logger } from 'pino';
-import type { ReplySink } from '../http/sink';
 import type { WorkerObserver } from '../metrics/worker-observer';
 import { encodeClose, encodeReply } from '../protocol/reply-writer';
 import type { Delivery } from '../transport/transport';
+import { QueuedRequest } from './ordered-replies';
 import type { ReplyCoalescer } from './reply-coalescer';
 
 const RESOLVED = Promise.resolve();
@@ -22,8 +22,11 @@ export interface SinkContext {
   readonly coalescer: ReplyCoalescer;
 }
 
-/** Replies of one request to connection `connId` of `sender`, through `delivery`. */
-export class DeliverySink implements ReplySink {
+/**
+ * Replies of one request to connection `connId` of `sender`, through `delivery`, in the connection's request order
+ * (its place in the reply queue is this object: `QueuedRequest`); `delivery.done()` once they were handed over.
+ */
+export class DeliverySink extends QueuedRequest {
   readonly #ctx: SinkContext;
   readonly #delivery: Delivery;
   readonly #sender: string;
@@ -33,6 +36,7 @@ export class DeliverySink implements ReplySink {
   #deliverBound: ((data: Buffer) => Promise<void>) | undefined;
 
   constructor(ctx: SinkContext, delivery: Delivery, sender: string, connId: number, coalesceKey: string | undefined) {
+    super(delivery);
     this.#ctx = ctx;
     this.#delivery = delivery;
     this.#sender = sender;
@@ -40,7 +44,7 @@ export class DeliverySink implements ReplySink {
     this.#coalesceKey = coalesceKey;
   }
 
-  write(data: Buffer): Promise<void> {
+  protected put(data: Buffer): Promise<void> {
     // An empty body would be Mongrel2's close message: never send one by accident.
     if (data.length === 0) return RESOLVED;
     if (this.#coalesceKey === undefined) return this.#deliver(data);
@@ -48,7 +52,7 @@ export class DeliverySink implements ReplySink {
     return this.#ctx.coalescer.write(this.#coalesceKey, data, this.#deliverBound);
   }
 
-  close(): Promise<void> {
+  protected putClose(): Promise<void> {
     if (this.#coalesceKey === undefined) return this.#close();
     return this.#ctx.coalescer.close(this.#coalesceKey, () => this.#close());
   }

@@ -326,7 +326,7 @@ export class WorkerRuntime {
     const key = connectionKey(delivery.server, raw);
     const { logger, requestLogLevel } = this.#opts;
     if (logger.isLevelEnabled('debug')) logger.debug({ event: 'request.start', connId: raw.connId, path: raw.path }, 'request.start');
-    const sink = this.#order.open(key, this.#writer(delivery, raw, key), delivery);
+    const sink = this.#order.add(key, this.#writer(delivery, raw, key));
     const aborter = new Cancellation();
     const started = performance.now();
     this.#aborters.add(key, aborter, started);
@@ -393,7 +393,7 @@ export class WorkerRuntime {
     run: (sink: ReplySink, options: MessageOptions) => Promise<{ outcome: string; route: string; durationMs: number }>,
   ): Promise<void> {
     const key = connectionKey(delivery.server, raw);
-    const sink = this.#order.open(key, this.#writer(delivery, raw, key), delivery);
+    const sink = this.#order.add(key, this.#writer(delivery, raw, key));
     const aborter = new Cancellation();
     this.#aborters.add(key, aborter, performance.now());
     this.#messagesInFlight += 1;
@@ -448,7 +448,7 @@ export class WorkerRuntime {
   /** Answer a message the app never sees (bad or unsupported) with a small text response, then close. */
   async #reject(delivery: Delivery, raw: RawMessage, status: number, reason: string, log = true): Promise<void> {
     const key = connectionKey(delivery.server, raw);
-    const sink = this.#order.open(key, this.#writer(delivery, raw, key), delivery);
+    const sink = this.#order.add(key, this.#writer(delivery, raw, key));
     const started = performance.now();
     this.#begin(started);
     const observation = new Observation(methodOf(raw));
@@ -482,8 +482,8 @@ export class WorkerRuntime {
     this.#record.requestEnded(observation, now);
   }
 
-  /** The connection's own sink (what OrderedReplies writes to once this request is the connection's head). */
-  #writer(delivery: Delivery, raw: RawMessage, key: string): ReplySink {
+  /** The request's reply sink: Mongrel2 framing to its connection, in the connection's request order (`OrderedReplies.add`). */
+  #writer(delivery: Delivery, raw: RawMessage, key: string): DeliverySink {
     return new DeliverySink(this.#sinkContext, delivery, raw.sender, raw.connId, isWebSocket(raw) ? key : undefined);
   }
 
