@@ -59,10 +59,11 @@ const OPTIONS = {
   ...Object.fromEntries(POOL_SETTINGS.map((f) => [f.flag, f.type.kind === 'bool' ? { type: 'boolean' } : { type: 'string', multiple: f.type.kind === 'strings' }])),
 } satisfies ParseArgsConfig['options'];
 
-/** One `--help` line of a pool setting: its help, default and environment variable. */
+/** One `--help` line of a pool setting: its help, default and environment variable (a list: comma-separated). */
 function helpLine(f: (typeof POOL_SETTINGS)[number]): string {
   const d = defaultTextIn(f, 'pool');
-  return `${f.help}${d === undefined ? '' : ` (default ${d})`} [${f.env}]`;
+  const extra = [f.type.kind === 'strings' ? 'repeatable; env: comma-separated' : '', d === undefined ? '' : `default ${d}`].filter(Boolean).join('; ');
+  return `${f.help}${extra === '' ? '' : ` (${extra})`} [${f.env}]`;
 }
 
 /** The `--help` text: one line per flag, generated from the settings table. */
