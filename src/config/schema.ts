@@ -11,9 +11,9 @@ import type { AutoscaleSettings } from './autoscale';
 export type { Topology };
 
 /**
- * The whole, validated, deep-frozen pool configuration. Worker settings left unset here (`maxInFlight`, …) take
+ * The whole, validated, deep-frozen pool configuration. Worker settings left unset here (the in-flight cap, …) take
  * the worker's defaults (`workerConfigOf` in `worker-config-of.ts` fills them in); dispatcher ones left unset
- * (`queueLimit`, …) the dispatcher's.
+ * (the queue limit, …) the dispatcher's (`dispatcher-args.ts` passes only what is set).
  */
 export type PoolConfig = PoolSettings & {
   /** Restart backoff per slot: full-jitter exponential delay between respawns of a failing slot. */

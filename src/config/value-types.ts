@@ -1,8 +1,8 @@
 /**
  * The type of a setting's value in the settings table (`settings.ts`): how a string from a flag or an
  * environment variable is coerced (`kind`), the check every source is read with (`check`, from `checks.ts`), and,
- * for the flag readers, the integer range or the choices (so `--max-in-flight 0` and `maxInFlight: 0` in a file
- * are refused by the same bounds).
+ * for the flag readers, the integer range or the choices (so a flag and a config file are refused by the
+ * same bounds).
  * @module
  */
 import { int, show, type Check } from './checks';
