@@ -17,6 +17,7 @@ import { command } from './command';
 import { formatHostPort, parseHostPort } from '../config/host-port';
 import { SHIPPED_MONGREL2_CONFIG } from '../config/mongrel2-endpoints';
 import { DEFAULTS } from '../config/schema';
+import { settingOf } from '../config/settings';
 import { ExitCode, errorMessage } from '../errors';
 import { DEFAULT_HTTP_PORT } from '../mongrel2/launcher';
 import { withEnvPort } from './mongrel2-command';
@@ -48,7 +49,7 @@ export const devCommand = command(
     const r = new FlagReader(withEnvPort(values));
     const app = r.required('app');
     const port = r.int('port', DEFAULT_HTTP_PORT, 1, 65535);
-    const adminDefault = process.env['M2POOL_ADMIN'] || DEFAULTS.admin;
+    const adminDefault = process.env[settingOf('admin').env] || DEFAULTS.admin;
     const adminText = r.string('admin', adminDefault) ?? adminDefault;
     const admin = parseHostPort(adminText);
     if (typeof admin === 'string') r.issues.push(`--admin: ${admin}`);
