@@ -25,7 +25,7 @@ import { installCleanup, stopAll } from './procs';
 import { cpuSeconds, machineBusySeconds, machineCpu, rssAnonBytes, rssBytes } from './procstat';
 import { profilesOf, summarizeProfiles, type ProfileSummary } from './profile';
 import { cpuUsPerRequest, markdown, ratios, summarize, targets, type BenchReport, type MachineInfo, type RunRecord, type ScenarioResult } from './report';
-import { appModule, hostOf, startVariant, type AppName, type RunningVariant, type VariantKind, type VariantSpec } from './variants';
+import { appModule, hostOf, SkippedVariant, startVariant, type AppName, type RunningVariant, type VariantKind, type VariantSpec } from './variants';
 import { runWrk, WRK_HINT, wrkVersion, type Load } from './wrk';
 
 const USAGE = `usage: npm run bench [-- options]
@@ -39,12 +39,15 @@ options:
   --only NAME          run only these scenarios (repeatable or comma-separated; 'codec' = the micro benchmarks,
                        'autoscale-step' = a load step against the autoscaler versus fixed pools at min and max,
                        'fanout' = one broadcast to 1,000 WebSocket members: time to the last one, deliveries/s, CPU);
+                       'parts' = what each part costs per request (1 process each; floor, m2pool direct and
+                       dispatch, Mongrel2 alone, node:http, the hop floors hop-js and hop-c; keep-alive and, as
+                       parts-close, one request per connection; about 4 minutes);
                        a name matches exactly or as a prefix, e.g. --only echo,workers
-  --variants IDS       only these variants (m2pool-defaults, m2pool, m2pool-nometrics, floor, static, node-http,
+  --variants IDS       only these variants (m2pool-defaults, m2pool-direct, m2pool, m2pool-nometrics, floor, static, node-http, hop-js, hop-c,
                        m2pool-hono, m2pool-express);
                        m2pool-defaults = \`m2pool start\` with nothing tuned (request log and metrics at their defaults)
-  --rounds N           interleaved rounds per scenario (default 3; --quick 1)
-  --duration S         measured seconds per variant per round (default 6; --quick 3)
+  --rounds N           interleaved rounds per scenario (default 3, parts 5; --quick 1)
+  --duration S         measured seconds per variant per round (default 6, parts 3; --quick 3)
   --warmup S           warm-up seconds before each measurement (default 1)
   --first-warmup S     warm-up before a variant's first measurement (default 3; --quick 1)
   --workers N          handler processes for a, b and d outside the workers-* scenarios (default 2)
@@ -71,6 +74,13 @@ interface Scenario {
   readonly staticFiles: Readonly<Record<string, Buffer>>;
   readonly variants: readonly VariantSpec[];
   readonly quick: boolean;
+  /** Header encoding of the scenario's Mongrel2 handlers. @default 'tnetstring' */
+  readonly protocol?: 'tnetstring' | 'json';
+  /** Extra request headers wrk sends (e.g. `Connection: close`: one request per connection). */
+  readonly headers?: readonly string[];
+  /** Rounds and seconds per measurement of this scenario, unless --rounds / --duration say otherwise. */
+  readonly rounds?: number;
+  readonly durationS?: number;
 }
 
 const ECHO_PATH = '/echo/hello';
@@ -91,6 +101,44 @@ function defaultsVariant(workers: number): VariantSpec {
   return variant('m2pool', workers, { id: 'm2pool-defaults', defaults: true });
 }
 
+/** `m2pool start --topology direct` as a user runs it: workers straight on Mongrel2, no dispatcher. */
+function directVariant(workers: number): VariantSpec {
+  return { ...variant('m2pool', workers, { id: 'm2pool-direct', defaults: true }), args: ['--topology', 'direct'] };
+}
+
+/**
+ * The per-part scenarios (issue 23): one process of each kind, JSON headers, CPU per request by role. The
+ * variants: the floor handler; `m2pool start` direct and dispatch with defaults; Mongrel2 alone; node:http; and
+ * the same `m2pool worker` behind the thinnest forwarders in zeromq.js and in C (the floor of a hop).
+ */
+function partScenarios(): Scenario[] {
+  const path = '/echo/x';
+  const parts = (): VariantSpec[] => [
+    variant('floor', 1),
+    directVariant(1),
+    defaultsVariant(1),
+    variant('static', 0),
+    variant('node-http', 1),
+    variant('hop-js', 1),
+    variant('hop-c', 1),
+  ];
+  const common = { app: 'hello' as const, load: { path }, staticLoad: { path: '/static/echo.txt' }, staticFiles: { 'echo.txt': Buffer.from(path) }, protocol: 'json' as const };
+  return [
+    { ...common, name: 'parts', title: 'what each part costs per request: 1 process each, JSON headers, keep-alive', connections: 50, variants: parts(), quick: true, rounds: 5, durationS: 3 },
+    {
+      ...common,
+      name: 'parts-close',
+      title: 'the same with one request per connection (Connection: close): every connection also brings Mongrel2\'s disconnect notice',
+      connections: 1000,
+      headers: ['Connection: close'],
+      variants: parts(),
+      quick: false,
+      rounds: 3,
+      durationS: 3,
+    },
+  ];
+}
+
 function scenarios(n: number): Scenario[] {
   const echoFile = { 'echo.txt': Buffer.from(ECHO_PATH) }; // same bytes as the /echo/hello body
   const all4 = [variant('m2pool', n), variant('floor', n), variant('static', 0), variant('node-http', n)];
@@ -108,6 +156,7 @@ function scenarios(n: number): Scenario[] {
     quick,
   });
   return [
+    ...partScenarios(),
     {
       name: 'echo-c50',
       title: `small responses, ${n} workers, m2pool with metrics on and off`,
@@ -152,7 +201,6 @@ function scenarios(n: number): Scenario[] {
       variants: [variant('m2pool', n), variant('m2pool', n, { id: 'm2pool-hono', app: 'hono' }), variant('m2pool', n, { id: 'm2pool-express', app: 'express' })],
       quick: false,
     },
-    { name: 'workers-1', title: 'small responses, 1 worker each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(1), quick: false },
     { name: 'workers-2', title: 'small responses, 2 workers each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(2), quick: false },
     { name: 'workers-4', title: 'small responses, 4 workers each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(4), quick: false },
   ];
@@ -173,6 +221,9 @@ interface Options {
   readonly variants: readonly string[];
   readonly rounds: number;
   readonly durationS: number;
+  /** --rounds / --duration were given: they win over a scenario's own. */
+  readonly roundsGiven: boolean;
+  readonly durationGiven: boolean;
   readonly warmupS: number;
   readonly firstWarmupS: number;
   readonly workers: number;
@@ -238,6 +289,8 @@ function readOptions(argv: string[]): Options {
     variants,
     rounds: num('rounds', values.rounds, quick ? 1 : 3, 1),
     durationS: num('duration', values.duration, quick ? 3 : 6, 1),
+    roundsGiven: quick || values.rounds !== undefined,
+    durationGiven: quick || values.duration !== undefined,
     warmupS: num('warmup', values.warmup, 1, 0),
     firstWarmupS: num('first-warmup', values['first-warmup'], quick ? 1 : 3, 0),
     workers: num('workers', values.workers, 2, 1),
@@ -318,6 +371,11 @@ function loadFor(s: Scenario, v: RunningVariant): Load {
 }
 
 /** One measured wrk run with CPU and memory accounting. */
+/** Rounds and measured seconds of scenario `s` (its own, unless given on the command line or --quick). */
+function roundsOf(s: Scenario, opts: Options): { rounds: number; durationS: number } {
+  return { rounds: opts.roundsGiven ? opts.rounds : (s.rounds ?? opts.rounds), durationS: opts.durationGiven ? opts.durationS : (s.durationS ?? opts.durationS) };
+}
+
 async function measure(s: Scenario, v: RunningVariant, opts: Options, workDir: string, round: number): Promise<RunRecord> {
   const members = v.members();
   const before = members.map((m) => cpuSeconds(m.pid));
@@ -327,9 +385,10 @@ async function measure(s: Scenario, v: RunningVariant, opts: Options, workDir: s
     baseUrl: v.baseUrl,
     host: v.host,
     load: loadFor(s, v),
+    headers: s.headers,
     connections: s.connections,
     threads: opts.threads,
-    durationS: opts.durationS,
+    durationS: roundsOf(s, opts).durationS,
     timeoutS: 5,
     workDir,
     tag: `${v.spec.id}-r${round}`,
@@ -376,10 +435,17 @@ async function runScenario(s: Scenario, opts: Options, root: string): Promise<Sc
   const idleRssAnon: Record<string, number[]> = {};
   const profiles: Record<string, ProfileSummary> = {};
   const served = new Map<string, number>();
+  const skipped: string[] = [];
   try {
-    mongrel2 = await startBenchMongrel2({ dir: path.join(dir, 'mongrel2'), hosts: specs.filter((v) => v.kind === 'm2pool' || v.kind === 'floor').map(hostOf), staticFiles: s.staticFiles });
+    mongrel2 = await startBenchMongrel2({ dir: path.join(dir, 'mongrel2'), hosts: specs.filter((v) => v.kind !== 'static' && v.kind !== 'node-http').map(hostOf), staticFiles: s.staticFiles, ...(s.protocol === undefined ? {} : { protocol: s.protocol }) });
     for (const spec of specs) {
-      running.push(await startVariant(spec, { dir, mongrel2, app: s.app, poolArgs: opts.poolArgs, profileDir }));
+      try {
+        running.push(await startVariant(spec, { dir, mongrel2, app: s.app, poolArgs: opts.poolArgs, profileDir }));
+      } catch (err) {
+        if (!(err instanceof SkippedVariant)) throw err;
+        skipped.push(`${s.name}: variant ${spec.id} skipped: ${err.message}`);
+        process.stderr.write(`bench: ${skipped.at(-1)}\n`);
+      }
     }
     await sleep(opts.quick ? 1_000 : 2_000);
     for (const v of running) {
@@ -387,19 +453,20 @@ async function runScenario(s: Scenario, opts: Options, root: string): Promise<Sc
       idleRss[v.spec.id] = workers.map((m) => rssBytes(m.pid));
       idleRssAnon[v.spec.id] = workers.map((m) => rssAnonBytes(m.pid));
     }
-    for (let round = 0; round < opts.rounds; round++) {
+    const { rounds } = roundsOf(s, opts);
+    for (let round = 0; round < rounds; round++) {
       const order = running.map((_, i) => running[(i + round) % running.length]!);
       for (const v of order) {
         if (opts.quietWaitS > 0) await waitForQuiet(opts.quietWaitS * 1000);
         const warm = round === 0 ? opts.firstWarmupS : opts.warmupS;
         if (warm > 0) {
-          const w = await runWrk({ baseUrl: v.baseUrl, host: v.host, load: loadFor(s, v), connections: s.connections, threads: opts.threads, durationS: warm, timeoutS: 5, workDir: dir, tag: `${v.spec.id}-warm${round}` });
+          const w = await runWrk({ baseUrl: v.baseUrl, host: v.host, load: loadFor(s, v), headers: s.headers, connections: s.connections, threads: opts.threads, durationS: warm, timeoutS: 5, workDir: dir, tag: `${v.spec.id}-warm${round}` });
           served.set(v.spec.id, (served.get(v.spec.id) ?? 0) + w.requests);
         }
         const rec = await measure(s, v, opts, dir, round);
         runs.push(rec);
         served.set(v.spec.id, (served.get(v.spec.id) ?? 0) + rec.wrk.requests);
-        process.stdout.write(`[${s.name} ${round + 1}/${opts.rounds}] ${v.spec.id.padEnd(17)} ${fmtRun(rec)}\n`);
+        process.stdout.write(`[${s.name} ${round + 1}/${rounds}] ${v.spec.id.padEnd(17)} ${fmtRun(rec)}\n`);
       }
     }
   } finally {
@@ -420,7 +487,8 @@ async function runScenario(s: Scenario, opts: Options, root: string): Promise<Sc
     load: s.load,
     staticLoad: s.staticLoad,
     app: path.relative(REPO_ROOT, appModule(s.app)),
-    variants: specs,
+    variants: specs.filter((v) => running.some((r) => r.spec.id === v.id)),
+    skipped,
     idleRss,
     idleRssAnon,
     runs,
@@ -514,6 +582,7 @@ async function main(): Promise<number> {
     process.stdout.write(`\n== ${s.name}: ${s.title}; ${s.connections} connections\n`);
     try {
       const r = await runScenario(s, opts, root);
+      notes.push(...(r.skipped ?? []));
       const summary = summarize(r);
       results.push({ ...r, summary, ratios: ratios(r.name, summary) });
       for (const x of results.at(-1)!.ratios) process.stdout.write(`   ${x.pair.padEnd(30)} throughput ${x.throughput.toFixed(3)}  p99 ${x.p99.toFixed(3)}  CPU/1k ${x.cpuPer1k.toFixed(3)}  worker CPU/req ${x.workerCpu.toFixed(3)}\n`);
