@@ -215,10 +215,10 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     this.#reading = false;
     for (const link of this.links) link.stopReceiving();
     this.#wakeReaders();
-    const deadline = performance.now() + drainMs;
-    while (this.scheduler.pending > 0 && performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    // A waiter, not a poll: the scheduler wakes it when its last request is answered, or the deadline passes.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.scheduler.settled(), new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+    clearTimeout(timer);
     const left = this.scheduler.failQueued('shutdown') + this.scheduler.abandonInFlight('shutdown');
     if (left > 0) this.#log.warn({ event: 'dispatcher.drain.timeout', answered503: left }, 'drain deadline: unanswered requests got 503');
     clearInterval(this.#sweep);
@@ -465,7 +465,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       if (best === undefined || w.free > best.free) best = w;
     }
     if (best === undefined) return false;
-    this.#port.send(best.address, frames);
+    this.#port.addEvents(best.key, best.address, frames);
     return true;
   }
 

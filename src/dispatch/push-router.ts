@@ -103,7 +103,7 @@ export class PushRouter {
     // One scan for the two spaces of `UUID SP ID SP`: used by the sender check, the close scan and the notice check.
     const sp1 = frame.indexOf(0x20);
     const last = this.#lastSender[server];
-    if (last === undefined || frame.length <= last.length || frame.compare(last, 0, last.length, 0, last.length) !== 0) {
+    if (last === undefined || !startsWith(frame, last)) {
       if (sp1 > 0 && sp1 <= 200) {
         this.#lastSender[server] = Buffer.from(frame.subarray(0, sp1 + 1));
         this.#servers.set(frame.toString('latin1', 0, sp1), server);
@@ -402,6 +402,17 @@ export class PushRouter {
     this.#stats.pushRejected.set(reason, (this.#stats.pushRejected.get(reason) ?? 0) + 1);
     if (detail !== undefined) this.#log.warn({ event: 'dispatcher.push.rejected', reason, detail: detail.slice(0, 200) }, 'push dropped');
   }
+}
+
+/**
+ * `frame` is longer than `prefix` and begins with it. A loop, not `Buffer.compare` with offsets: for the 37 bytes of
+ * `UUID SP` the call into the binding cost more than the comparison (about 1 µs per message in a CPU profile).
+ */
+function startsWith(frame: Buffer, prefix: Buffer): boolean {
+  const n = prefix.length;
+  if (frame.length <= n) return false;
+  for (let i = 0; i < n; i++) if (frame[i] !== prefix[i]) return false;
+  return true;
 }
 
 /**

@@ -177,6 +177,8 @@ export class Scheduler {
   /** Dispatches so far, for {@link WorkerEntry.lastPicked}. */
   #picks = 0;
   readonly #requests = new Map<number, PendingRequest>();
+  /** Waiting for {@link pending} to reach 0. */
+  #settledWaiters: Array<() => void> = [];
   readonly #connections = new Map<string, Connection>();
   /** Re-dispatched requests and released parked ones: served before the queue. */
   #front: PendingRequest[] = [];
@@ -214,6 +216,12 @@ export class Scheduler {
   /** Requests the dispatcher is responsible for (queued, parked or at a worker). */
   get pending(): number {
     return this.#requests.size;
+  }
+
+  /** Resolves once the dispatcher is responsible for no request ({@link pending} is 0): the stop's drain. */
+  settled(): Promise<void> {
+    if (this.#requests.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#settledWaiters.push(resolve));
   }
 
   /** Credit in use over every worker. */
@@ -386,7 +394,7 @@ export class Scheduler {
       }
       return;
     }
-    this.#requests.delete(id);
+    this.#unhold(id);
     worker.inFlight.delete(id);
     worker.used -= 1;
     const conn = req.connection;
@@ -529,7 +537,7 @@ export class Scheduler {
     this.#queueHead = 0;
     for (const conn of [...this.#connections.values()]) {
       for (const req of conn.parked ?? []) {
-        this.#requests.delete(req.id);
+        this.#unhold(req.id);
         this.#fail(req, this.#errorAction(req), reason);
         n += 1;
       }
@@ -670,7 +678,7 @@ export class Scheduler {
     req.cancelled = true;
     this.#queued -= 1;
     req.connection.queued -= 1;
-    this.#requests.delete(req.id);
+    this.#unhold(req.id);
   }
 
   #expireQueued(req: PendingRequest, reason: FailureReason = 'queue-timeout'): void {
@@ -680,7 +688,7 @@ export class Scheduler {
   }
 
   #forget(req: PendingRequest): void {
-    this.#requests.delete(req.id);
+    this.#unhold(req.id);
   }
 
   #mayRetry(req: PendingRequest): boolean {
@@ -693,9 +701,15 @@ export class Scheduler {
   }
 
   #fail(req: PendingRequest, action: FailureAction, reason: FailureReason): void {
-    this.#requests.delete(req.id);
+    this.#unhold(req.id);
     this.stats.failed(reason);
     this.#effects.fail(req, action, reason);
+  }
+
+  /** The dispatcher is no longer responsible for request `id`; wakes {@link settled} waiters at the last one. */
+  #unhold(id: number): void {
+    this.#requests.delete(id);
+    if (this.#requests.size === 0 && this.#settledWaiters.length > 0) for (const wake of this.#settledWaiters.splice(0)) wake();
   }
 
   /** Drop the consumed head of the queue array once it is large. */

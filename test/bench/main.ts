@@ -42,8 +42,8 @@ options:
                        'parts' = what each part costs per request (1 process each; floor, m2pool direct and
                        dispatch, Mongrel2 alone, node:http, the hop floors hop-js and hop-c; keep-alive and, as
                        parts-close, one request per connection; about 4 minutes);
-                       a name matches exactly or as a prefix, e.g. --only echo,workers
-  --variants IDS       only these variants (m2pool-defaults, m2pool-direct, m2pool, m2pool-nometrics, floor, static, node-http, hop-js, hop-c,
+                       a name matches exactly, else as a prefix, e.g. --only echo,workers
+  --variants IDS       only these variants (m2pool-defaults, m2pool-direct, m2pool, m2pool-nometrics, floor, static, node-http, hop-ts, hop-js, hop-c,
                        m2pool-hono, m2pool-express);
                        m2pool-defaults = \`m2pool start\` with nothing tuned (request log and metrics at their defaults)
   --rounds N           interleaved rounds per scenario (default 3, parts 5; --quick 1)
@@ -119,6 +119,7 @@ function partScenarios(): Scenario[] {
     defaultsVariant(1),
     variant('static', 0),
     variant('node-http', 1),
+    variant('hop-ts', 1),
     variant('hop-js', 1),
     variant('hop-c', 1),
   ];
@@ -307,8 +308,11 @@ function readOptions(argv: string[]): Options {
   };
 }
 
+/** Every scenario name --only can match (the exact name wins: `--only parts` is not `parts-close`). */
+const ALL_NAMES = new Set<string>(['codec', 'autoscale-step', 'fanout']);
+
 function selected(name: string, opts: Options, quickDefault: boolean): boolean {
-  if (opts.only.length > 0) return opts.only.some((o) => name === o || name.startsWith(o));
+  if (opts.only.length > 0) return opts.only.some((o) => name === o || (!ALL_NAMES.has(o) && name.startsWith(o)));
   return opts.quick ? quickDefault : true;
 }
 
@@ -470,13 +474,20 @@ async function runScenario(s: Scenario, opts: Options, root: string): Promise<Sc
       }
     }
   } finally {
-    const pidsOf = new Map(running.map((v) => [v.spec.id, v.members().filter((m) => m.role === 'worker').map((m) => m.pid)]));
+    // Profiles of the workers under the variant's id, of the dispatcher (or hop) under `<id>/dispatcher`.
+    const pidsOf = new Map<string, number[]>();
+    for (const v of running) {
+      pidsOf.set(v.spec.id, v.members().filter((m) => m.role === 'worker').map((m) => m.pid));
+      const hop = v.members().filter((m) => m.role === 'dispatcher').map((m) => m.pid);
+      if (hop.length > 0) pidsOf.set(`${v.spec.id}/dispatcher`, hop);
+    }
     await Promise.all(running.map((v) => v.stop()));
     await mongrel2?.stop();
     if (profileDir !== undefined) {
       for (const [id, pids] of pidsOf) {
-        const files = profilesOf(path.join(profileDir, id), pids);
-        if (files.length > 0) profiles[id] = summarizeProfiles(files, served.get(id) ?? 0);
+        const variantId = id.split('/')[0] ?? id;
+        const files = profilesOf(path.join(profileDir, variantId), pids);
+        if (files.length > 0) profiles[id] = summarizeProfiles(files, served.get(variantId) ?? 0);
       }
     }
   }
@@ -513,6 +524,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const all = scenarios(opts.workers).map((s) => withX(s, opts.x));
+  for (const s of all) ALL_NAMES.add(s.name);
   if (opts.list) {
     for (const s of all) process.stdout.write(`${s.name.padEnd(12)} ${s.quick ? '[quick] ' : '        '}${s.title}; variants: ${s.variants.map((v) => v.id).join(', ')}\n`);
     process.stdout.write(`${'codec'.padEnd(12)} [quick] parser and reply-writer micro benchmarks, and the worker pipeline without ZeroMQ\n`);

@@ -365,7 +365,7 @@ export function markdown(report: BenchReport): string {
     const parts = report.scenarios.filter((s) => isPartScenario(s.name));
     if (parts.length > 0) {
       lines.push('', '## What each part costs per request (issue 23)', '');
-      lines.push('CPU µs per request = utime + stime from /proc/<pid>/stat over the measured window / requests wrk counted; medians of the rounds; spread = (max − min) / median of the total. floor = test/bench/floor-handler.ts; m2pool-direct / m2pool-defaults = `m2pool start` with defaults, `--topology direct` / the default dispatch; hop-js / hop-c = the same `m2pool worker` (dispatch transport) behind the thinnest forwarder in zeromq.js (test/bench/hop-forwarder.ts) / in C against libzmq (test/bench/hop-forwarder.c).', '');
+      lines.push('CPU µs per request = utime + stime from /proc/<pid>/stat over the measured window / requests wrk counted; medians of the rounds; spread = (max − min) / median of the total. floor = test/bench/floor-handler.ts; m2pool-direct / m2pool-defaults = `m2pool start` with defaults, `--topology direct` / the default dispatch; hop-ts = the m2pool dispatcher alone (`m2pool dispatcher`, defaults); hop-js / hop-c = the same `m2pool worker` (dispatch transport, not forked: no metrics) behind the thinnest forwarder in zeromq.js (test/bench/hop-forwarder.ts) / in C against libzmq (test/bench/hop-forwarder.c).', '');
       for (const s of parts) lines.push(...partTable(s));
     }
     lines.push('', 'Scenarios:', '');
@@ -388,10 +388,10 @@ export function markdown(report: BenchReport): string {
   if (report.fanout !== undefined && report.fanout !== null) lines.push(...fanoutMarkdown(report.fanout));
   const profiled = report.scenarios.filter((s) => s.profiles !== undefined);
   if (profiled.length > 0) {
-    lines.push('## CPU profiles (V8 sampling profiler, self time, worker processes)', '');
+    lines.push('## CPU profiles (V8 sampling profiler, self time; `<variant>` = its workers, `<variant>/dispatcher` = its dispatcher or hop)', '');
     for (const s of profiled) {
       for (const [variant, p] of Object.entries(s.profiles ?? {})) {
-        lines.push(`### ${s.name} / ${variant}: ${p.profiles} worker profiles, ${(p.busyMs / 1000).toFixed(1)} s busy of ${(p.sampledMs / 1000).toFixed(1)} s sampled, ${p.requests} requests → ${p.busyUsPerRequest.toFixed(1)} µs busy main-thread time per request`, '');
+        lines.push(`### ${s.name} / ${variant}: ${p.profiles} profiles, ${(p.busyMs / 1000).toFixed(1)} s busy of ${(p.sampledMs / 1000).toFixed(1)} s sampled, ${p.requests} requests → ${p.busyUsPerRequest.toFixed(1)} µs busy main-thread time per request`, '');
         lines.push('| self % of busy | self µs / req | function | where |', '|--:|--:|---|---|');
         for (const t of p.top.slice(0, 25)) lines.push(`| ${t.pct.toFixed(1)} | ${t.usPerRequest.toFixed(2)} | ${t.fn} | ${t.where} |`);
         lines.push('', '| self % of busy | self µs / req | area |', '|--:|--:|---|');

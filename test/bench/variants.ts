@@ -6,6 +6,7 @@
  *   node-http  (d) the same app on plain node:http (a node:cluster primary + N workers), no Mongrel2
  *   hop-js     the floor of a dispatcher hop on zeromq.js (hop-forwarder.ts) with N `m2pool worker --dispatcher`
  *   hop-c      the same forwarder in C against libzmq (hop-forwarder.c, built on demand: native-hop.ts)
+ *   hop-ts     m2pool's own dispatcher (`m2pool dispatcher`, defaults) in the same place: the same workers, alone
  */
 import path from 'node:path';
 import { freePort } from '../helpers/ports';
@@ -15,7 +16,7 @@ import { STATIC_HOST, type BenchMongrel2 } from './mongrel2-bench';
 import { nativeHop } from './native-hop';
 import { spawnGroup, type BenchProcess } from './procs';
 
-export type VariantKind = 'm2pool' | 'floor' | 'static' | 'node-http' | 'hop-js' | 'hop-c';
+export type VariantKind = 'm2pool' | 'floor' | 'static' | 'node-http' | 'hop-js' | 'hop-c' | 'hop-ts';
 
 /** Which app the handler variants serve. */
 export type AppName = 'hello' | 'bench' | 'hono' | 'express';
@@ -269,19 +270,20 @@ async function startHop(spec: VariantSpec, ctx: VariantContext): Promise<Running
   const endpoint = `ipc://${path.join(ctx.dir, `${spec.id}.sock`)}`;
   let command = process.execPath;
   let args = [HOP_JS, h.sendSpec, h.recvSpec, endpoint];
+  if (spec.kind === 'hop-ts') args = [CLI, 'dispatcher', '--send-spec', h.sendSpec, '--recv-spec', h.recvSpec, '--bind', endpoint];
   if (spec.kind === 'hop-c') {
     const native = nativeHop(ctx.dir);
     if ('skipped' in native) throw new SkippedVariant(native.skipped);
     command = native.binary;
     args = args.slice(1);
   }
-  const hop = spawnGroup(`hop ${spec.id}`, command, args, { cwd: REPO_ROOT, env: spec.kind === 'hop-js' ? profileEnv(spec, ctx) : {}, logFile: path.join(ctx.dir, `${spec.id}-hop.log`) });
+  const hop = spawnGroup(`hop ${spec.id}`, command, args, { cwd: REPO_ROOT, env: spec.kind === 'hop-c' ? {} : profileEnv(spec, ctx), logFile: path.join(ctx.dir, `${spec.id}-hop.log`) });
   const workers: BenchProcess[] = [];
   const all = (): BenchProcess[] => [hop, ...workers];
   try {
     await waitFor(() => {
       if (!hop.running()) throw new Error(`${hop.name} exited: ${hop.log().slice(-2000)}`);
-      return hop.log().includes('hop.ready');
+      return hop.log().includes(spec.kind === 'hop-ts' ? '"msg":"dispatcher.ready"' : 'hop.ready');
     }, { timeoutMs: 15_000, intervalMs: 50, what: `${spec.id}: forwarder ready` });
     for (let i = 0; i < spec.workers; i++) {
       workers.push(spawnGroup(`${spec.id} worker ${i}`, process.execPath, [CLI, 'worker', '--app', appModule(ctx.app), '--dispatcher', endpoint], { cwd: REPO_ROOT, env: profileEnv(spec, ctx), logFile: path.join(ctx.dir, `${spec.id}-${i}.log`) }));
@@ -325,6 +327,7 @@ export function startVariant(spec: VariantSpec, ctx: VariantContext): Promise<Ru
       return startNodeHttp(spec, ctx);
     case 'hop-js':
     case 'hop-c':
+    case 'hop-ts':
       return startHop(spec, ctx);
   }
 }
