@@ -128,6 +128,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       {
         post: (server, frame) => this.#post(server, frame),
         toAnyWorker: (frames) => this.#toAnyWorker(frames),
+        eventToAnyWorker: (tag, id, payload) => this.#eventToAnyWorker(tag, id, payload),
         toWorker: (address, frames) => this.#port.send(address, frames),
       },
       this.scheduler.stats,
@@ -459,14 +460,27 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
 
   /** An EVENTS message to the live worker with the most free credit (disconnect events run on one worker). */
   #toAnyWorker(frames: Buffer[]): boolean {
+    const best = this.#eventWorker();
+    if (best === undefined) return false;
+    this.#port.addEvents(best.key, best.address, frames);
+    return true;
+  }
+
+  /** One EVENTS entry for the live worker with the most free credit, in its EVENTS message of this turn. */
+  #eventToAnyWorker(tag: number, id: number, payload: Buffer): boolean {
+    const best = this.#eventWorker();
+    if (best === undefined) return false;
+    this.#port.addEvent(best.key, best.address, tag, id, payload);
+    return true;
+  }
+
+  #eventWorker(): WorkerEntry | undefined {
     let best: WorkerEntry | undefined;
     for (const w of this.scheduler.workers()) {
       if (w.leaving) continue;
       if (best === undefined || w.free > best.free) best = w;
     }
-    if (best === undefined) return false;
-    this.#port.addEvents(best.key, best.address, frames);
-    return true;
+    return best;
   }
 
   #unknown(address: Buffer): void {

@@ -25,6 +25,11 @@ export interface PushRouterEffects {
   post(server: number, frame: Buffer): void;
   /** Send an EVENTS message to one live worker; false when there is none. */
   toAnyWorker(frames: Buffer[]): boolean;
+  /**
+   * Give one EVENTS entry to one live worker (it joins that worker's EVENTS of this turn); false when there is
+   * none. Optional: without it each event is an EVENTS message of its own, through {@link toAnyWorker}.
+   */
+  eventToAnyWorker?(tag: number, id: number, payload: Buffer): boolean;
   /** Send an EVENTS message to the worker at `address` (the answer to its question). */
   toWorker(address: Buffer, frames: Buffer[]): void;
 }
@@ -371,9 +376,16 @@ export class PushRouter {
       if (oldest !== undefined) this.#departed.delete(oldest);
     }
     const member = this.registry.remove(key);
-    const writer = new BatchWriter();
-    writer.add(EventTag.DISCONNECT, 0, 0, opPayload({ conn: key }, member?.handshake));
-    const outcome = this.#effects.toAnyWorker(writer.take(EVENTS_COMMAND)) ? 'sent' : 'no-worker';
+    const payload = opPayload({ conn: key }, member?.handshake);
+    let sent: boolean;
+    if (this.#effects.eventToAnyWorker !== undefined) {
+      sent = this.#effects.eventToAnyWorker(EventTag.DISCONNECT, 0, payload);
+    } else {
+      const writer = new BatchWriter();
+      writer.add(EventTag.DISCONNECT, 0, 0, payload);
+      sent = this.#effects.toAnyWorker(writer.take(EVENTS_COMMAND));
+    }
+    const outcome = sent ? 'sent' : 'no-worker';
     this.#stats.disconnectEvents.set(outcome, (this.#stats.disconnectEvents.get(outcome) ?? 0) + 1);
   }
 

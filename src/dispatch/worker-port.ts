@@ -124,13 +124,24 @@ export class WorkerPort {
    * the EVENTS entries queued for that worker since its last request, and leaves at the end of the turn.
    */
   addEvents(key: string, address: Buffer, frames: readonly Buffer[]): void {
+    const batch = this.#eventsOf(key, address);
+    // The frames come from the dispatcher's own writer: well formed.
+    readBatch(frames, 0, alwaysPayload, (tag, id, server, payload) => batch.events.add(tag, id, server, payload));
+  }
+
+  /** {@link addEvents} for one entry (server 0). */
+  addEvent(key: string, address: Buffer, tag: number, id: number, payload: Buffer): void {
+    this.#eventsOf(key, address).events.add(tag, id, 0, payload);
+  }
+
+  /** The worker's pending messages, its request batch sent first if it has one (it came before these events). */
+  #eventsOf(key: string, address: Buffer): Pending {
     const batch = this.#pending(key, address);
     if (batch.writer.entries > 0) {
       this.#counters.batchesOut += 1;
       this.#queue([address, ...batch.writer.take()]);
     }
-    // The frames come from the dispatcher's own writer: well formed.
-    readBatch(frames, 0, alwaysPayload, (tag, id, server, payload) => batch.events.add(tag, id, server, payload));
+    return batch;
   }
 
   #pending(key: string, address: Buffer): Pending {
