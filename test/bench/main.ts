@@ -30,7 +30,8 @@ import { runWrk, WRK_HINT, wrkVersion, type Load } from './wrk';
 
 const USAGE = `usage: npm run bench [-- options]
 
-Runs every scenario (about 15 minutes on a 2-core machine, the autoscale step included) and writes
+Runs every scenario but those marked [--only] in --list (about 17 minutes on a 2-core machine, the autoscale
+step and fanout included) and writes
 test/bench/results/<date>-<machine>.{json,md}. Partial runs (--quick, --only, --variants, --profile,
 --pool-arg, or changed durations) write to ${path.join(os.tmpdir(), 'm2pool-bench')} unless --out is given.
 
@@ -74,6 +75,8 @@ interface Scenario {
   readonly staticFiles: Readonly<Record<string, Buffer>>;
   readonly variants: readonly VariantSpec[];
   readonly quick: boolean;
+  /** Part of the default full run (false: only with --only, e.g. scenarios another one covers). @default true */
+  readonly full?: boolean;
   /** Header encoding of the scenario's Mongrel2 handlers. @default 'tnetstring' */
   readonly protocol?: 'tnetstring' | 'json';
   /** Extra request headers wrk sends (e.g. `Connection: close`: one request per connection). */
@@ -132,7 +135,8 @@ function partScenarios(): Scenario[] {
       title: 'the same with one request per connection (Connection: close): every connection also brings Mongrel2\'s disconnect notice',
       connections: 1000,
       headers: ['Connection: close'],
-      variants: parts(),
+      // The dispatcher's side of the notices: the pool, its dispatcher alone and the two hop floors, against the floor.
+      variants: parts().filter((v) => ['floor', 'm2pool-defaults', 'hop-ts', 'hop-js', 'hop-c'].includes(v.id)),
       quick: false,
       rounds: 3,
       durationS: 3,
@@ -202,7 +206,9 @@ function scenarios(n: number): Scenario[] {
       variants: [variant('m2pool', n), variant('m2pool', n, { id: 'm2pool-hono', app: 'hono' }), variant('m2pool', n, { id: 'm2pool-express', app: 'express' })],
       quick: false,
     },
-    { name: 'workers-2', title: 'small responses, 2 workers each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(2), quick: false },
+    // Not in the default full run: `parts` measures 1 process each and echo-c50 2 workers with the same variants.
+    { name: 'workers-1', title: 'small responses, 1 worker each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(1), quick: false, full: false },
+    { name: 'workers-2', title: 'small responses, 2 workers each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(2), quick: false, full: false },
     { name: 'workers-4', title: 'small responses, 4 workers each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(4), quick: false },
   ];
 }
@@ -311,9 +317,9 @@ function readOptions(argv: string[]): Options {
 /** Every scenario name --only can match (the exact name wins: `--only parts` is not `parts-close`). */
 const ALL_NAMES = new Set<string>(['codec', 'autoscale-step', 'fanout']);
 
-function selected(name: string, opts: Options, quickDefault: boolean): boolean {
+function selected(name: string, opts: Options, quickDefault: boolean, full = true): boolean {
   if (opts.only.length > 0) return opts.only.some((o) => name === o || (!ALL_NAMES.has(o) && name.startsWith(o)));
-  return opts.quick ? quickDefault : true;
+  return opts.quick ? quickDefault : full;
 }
 
 function sh(cmd: string, args: readonly string[]): string | undefined {
@@ -526,7 +532,7 @@ async function main(): Promise<number> {
   const all = scenarios(opts.workers).map((s) => withX(s, opts.x));
   for (const s of all) ALL_NAMES.add(s.name);
   if (opts.list) {
-    for (const s of all) process.stdout.write(`${s.name.padEnd(12)} ${s.quick ? '[quick] ' : '        '}${s.title}; variants: ${s.variants.map((v) => v.id).join(', ')}\n`);
+    for (const s of all) process.stdout.write(`${s.name.padEnd(12)} ${s.quick ? '[quick] ' : s.full === false ? '[--only] ' : '        '}${s.title}; variants: ${s.variants.map((v) => v.id).join(', ')}\n`);
     process.stdout.write(`${'codec'.padEnd(12)} [quick] parser and reply-writer micro benchmarks, and the worker pipeline without ZeroMQ\n`);
     process.stdout.write(`${'autoscale-step'.padEnd(12)} a load step on /slow: time to the needed size and p99, autoscaling on versus fixed pools at min and max\n`);
     process.stdout.write(`${'fanout'.padEnd(12)} one broadcast to 1,000 WebSocket members: time to the last member (p50/p99), deliveries/s, CPU per delivery against one request\n`);
@@ -547,7 +553,7 @@ async function main(): Promise<number> {
       return 1;
     }
   }
-  const chosen = all.filter((s) => selected(s.name, opts, s.quick));
+  const chosen = all.filter((s) => selected(s.name, opts, s.quick, s.full ?? true));
   const runCodec = selected('codec', opts, true);
   const runAutoscale = selected('autoscale-step', opts, false);
   const runFanoutScenario = selected('fanout', opts, false);
