@@ -458,7 +458,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     );
   }
 
-  /** An EVENTS message to the live worker with the most free credit (disconnect events run on one worker). */
+  /** An EVENTS message to the live worker with the most free slots (disconnect events run on one worker). */
   #toAnyWorker(frames: Buffer[]): boolean {
     const best = this.#eventWorker();
     if (best === undefined) return false;
@@ -466,7 +466,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     return true;
   }
 
-  /** One EVENTS entry for the live worker with the most free credit, in its EVENTS message of this turn. */
+  /** One EVENTS entry for the live worker with the most free slots, in its EVENTS message of this turn. */
   #eventToAnyWorker(tag: number, id: number, payload: Buffer): boolean {
     const best = this.#eventWorker();
     if (best === undefined) return false;

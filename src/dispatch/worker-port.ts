@@ -86,7 +86,7 @@ export class WorkerPort {
     this.#router = new NotifyingRouter({
       mandatory: true,
       linger: 1_000,
-      // A worker is sent at most its credit per batch; a peer this far behind is not reading (hung): it is
+      // A worker is sent at most its slots per batch; a peer this far behind is not reading (hung): it is
       // reported unreachable rather than blocking the sends to every other worker.
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,

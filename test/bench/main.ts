@@ -58,7 +58,8 @@ options:
   --pool-arg ARG       extra flag for every \`m2pool start\` (repeatable), e.g. --pool-arg=--receive-hwm --pool-arg=100
   --x-arg ARG          add variant m2pool-x next to every m2pool: the same pool plus this flag (repeatable)
   --x-root DIR         ... and/or running another built checkout (DIR/dist/src/cli/main.js and DIR's apps):
-                       before/after numbers for a change, measured in the same run
+                       before/after numbers for a change, measured in the same run (parts: hop-ts-x = that
+                       checkout's dispatcher in front of this one's worker)
   --out DIR            write the JSON and markdown here
   --keep-tmp           keep the temp directory (configs, logs, profiles)
   --list               list the scenarios and exit
@@ -213,12 +214,17 @@ function scenarios(n: number): Scenario[] {
   ];
 }
 
-/** Adds the m2pool-x variant (before/after experiments) right after the scenario's m2pool variant. */
+/**
+ * Adds the m2pool-x variant (before/after experiments) right after the scenario's m2pool variant, and with --x-root
+ * hop-ts-x after hop-ts: the other checkout's dispatcher in front of this checkout's worker.
+ */
 function withX(s: Scenario, x: Options['x']): Scenario {
   if (x === undefined) return s;
-  const variants = s.variants.flatMap((v) =>
-    v.id === 'm2pool' ? [v, { ...v, id: 'm2pool-x', args: x.args, ...(x.root === undefined ? {} : { root: x.root }) }] : [v],
-  );
+  const variants = s.variants.flatMap((v) => {
+    if (v.id === 'm2pool') return [v, { ...v, id: 'm2pool-x', args: x.args, ...(x.root === undefined ? {} : { root: x.root }) }];
+    if (v.id === 'hop-ts' && x.root !== undefined) return [v, { ...v, id: 'hop-ts-x', root: x.root }];
+    return [v];
+  });
   return { ...s, variants };
 }
 

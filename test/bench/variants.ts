@@ -43,7 +43,7 @@ export interface VariantSpec {
   readonly app?: AppName;
   /** m2pool only: `--metrics on|off`. */
   readonly metrics?: boolean;
-  /** m2pool only: another built checkout of m2pool to run (its dist/src/cli/main.js and its apps), for before/after. */
+  /** m2pool and hop-ts only: another built checkout of m2pool to run (its dist/src/cli/main.js and its apps), for before/after. */
   readonly root?: string;
   /** m2pool only: extra `m2pool start` flags of this variant. */
   readonly args?: readonly string[];
@@ -270,7 +270,7 @@ async function startHop(spec: VariantSpec, ctx: VariantContext): Promise<Running
   const endpoint = `ipc://${path.join(ctx.dir, `${spec.id}.sock`)}`;
   let command = process.execPath;
   let args = [HOP_JS, h.sendSpec, h.recvSpec, endpoint];
-  if (spec.kind === 'hop-ts') args = [CLI, 'dispatcher', '--send-spec', h.sendSpec, '--recv-spec', h.recvSpec, '--bind', endpoint];
+  if (spec.kind === 'hop-ts') args = [spec.root === undefined ? CLI : path.join(spec.root, 'dist/src/cli/main.js'), 'dispatcher', '--send-spec', h.sendSpec, '--recv-spec', h.recvSpec, '--bind', endpoint];
   if (spec.kind === 'hop-c') {
     const native = nativeHop(ctx.dir);
     if ('skipped' in native) throw new SkippedVariant(native.skipped);
