@@ -586,7 +586,7 @@ async function main(): Promise<number> {
     if (!opts.keepTmp) rmSync(root, { recursive: true, force: true });
   });
   const startedAt = new Date();
-  process.stdout.write(`m2pool bench: ${chosen.map((s) => s.name).join(', ')}${runCodec ? `${chosen.length > 0 ? ', ' : ''}codec` : ''}; ${opts.rounds} round(s) × ${opts.durationS} s; ${machine.nproc} CPUs (${machine.cpuModel}), node ${machine.node}, ${machine.mongrel2}, ${wrk}; temp ${root}\n`);
+  process.stdout.write(`m2pool bench: ${chosen.map((s) => s.name).join(', ')}${runCodec ? `${chosen.length > 0 ? ', ' : ''}codec` : ''}; ${opts.rounds} round(s) × ${opts.durationS} s${chosen.some((c) => c.rounds !== undefined) && !(opts.roundsGiven && opts.durationGiven) ? ' (parts*: their own, see --help)' : ''}; ${machine.nproc} CPUs (${machine.cpuModel}), node ${machine.node}, ${machine.mongrel2}, ${wrk}; temp ${root}\n`);
   if (opts.profile) notes.push('PROFILED RUN (V8 CPU profiler in every Node process): timings are not representative.');
   if (opts.poolArgs.length > 0) notes.push(`m2pool started with extra flags: ${opts.poolArgs.join(' ')}`);
   if (opts.x !== undefined) notes.push(`m2pool-x = m2pool${opts.x.root === undefined ? '' : ` from ${opts.x.root}`}${opts.x.args.length > 0 ? ` with ${opts.x.args.join(' ')}` : ''}`);

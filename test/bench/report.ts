@@ -347,7 +347,7 @@ export function markdown(report: BenchReport): string {
   lines.push(`| node | ${m.node} |`, `| Mongrel2 | ${m.mongrel2} |`, `| zeromq.js | ${m.zeromq} |`, `| wrk | ${m.wrk} |`, `| ulimit -n | ${m.ulimitN} |`, '');
   lines.push('Variants: **a0** `m2pool-defaults` = `m2pool start` exactly as a user runs it (request log and metrics at their defaults); **a** `m2pool` = the same pool tuned as before (metrics on unless `-nometrics`, request log off); **b** `floor` = test/bench/floor-handler.ts on raw zeromq.js; **c** `static` = Mongrel2 serving a file of the same body size from a Dir route; **d** `node-http` = the same app on node:http (node:cluster, test/bench/http-server.ts calling `app.dispatch` with a RawMessage built from the request). The load generator runs on the same machine and competes for its CPUs.', '');
   if (report.targets.length > 0) {
-    lines.push('## Targets (issue #5; reported, not asserted)', '', '| target | goal | measured | met |', '|---|---|---|---|');
+    lines.push('## Targets (issues #5 and #23; reported, not asserted)', '', '| target | goal | measured | met |', '|---|---|---|---|');
     for (const t of report.targets) lines.push(`| ${t.name} | ${t.goal} | ${t.value} | ${t.met === undefined ? '–' : t.met ? 'yes' : '**no**'} |`);
     lines.push('');
   }
