@@ -19,6 +19,7 @@ import { REPO_ROOT } from '../helpers/processes';
 import { AUTOSCALE_STEP_DEFAULTS, runAutoscaleStep, type AutoscaleStepReport } from './autoscale-step';
 import { runCodecBench, type CodecResult } from './codec';
 import { FANOUT_DEFAULTS, runFanout, type FanoutReport } from './fanout';
+import { runIdleRss, type IdleRssResult } from './idle-rss';
 import { runPipelineBench, type PipelineResult } from './pipeline';
 import { startBenchMongrel2, STATIC_HOST, type BenchMongrel2 } from './mongrel2-bench';
 import { installCleanup, stopAll } from './procs';
@@ -39,7 +40,8 @@ options:
   --quick              short smoke run: 1 round, 1 s warm-up, 3 s per variant, scenarios echo-c50, bytes-64k, slow-mix and codec
   --only NAME          run only these scenarios (repeatable or comma-separated; 'codec' = the micro benchmarks,
                        'autoscale-step' = a load step against the autoscaler versus fixed pools at min and max,
-                       'fanout' = one broadcast to 1,000 WebSocket members: time to the last one, deliveries/s, CPU);
+                       'fanout' = one broadcast to 1,000 WebSocket members: time to the last one, deliveries/s, CPU;
+                       'idle-rss' = an idle worker's RSS above a bare node + zeromq + IPC process);
                        'parts' = what each part costs per request (1 process each; floor, m2pool direct and
                        dispatch, Mongrel2 alone, node:http, the hop floors hop-js and hop-c; keep-alive and, as
                        parts-close, one request per connection; about 4 minutes);
@@ -321,7 +323,7 @@ function readOptions(argv: string[]): Options {
 }
 
 /** Every scenario name --only can match (the exact name wins: `--only parts` is not `parts-close`). */
-const ALL_NAMES = new Set<string>(['codec', 'autoscale-step', 'fanout']);
+const ALL_NAMES = new Set<string>(['codec', 'autoscale-step', 'fanout', 'idle-rss']);
 
 function selected(name: string, opts: Options, quickDefault: boolean, full = true): boolean {
   if (opts.only.length > 0) return opts.only.some((o) => name === o || (!ALL_NAMES.has(o) && name.startsWith(o)));
@@ -541,6 +543,7 @@ async function main(): Promise<number> {
     for (const s of all) process.stdout.write(`${s.name.padEnd(12)} ${s.quick ? '[quick] ' : s.full === false ? '[--only] ' : '        '}${s.title}; variants: ${s.variants.map((v) => v.id).join(', ')}\n`);
     process.stdout.write(`${'codec'.padEnd(12)} [quick] parser and reply-writer micro benchmarks, and the worker pipeline without ZeroMQ\n`);
     process.stdout.write(`${'autoscale-step'.padEnd(12)} a load step on /slow: time to the needed size and p99, autoscaling on versus fixed pools at min and max\n`);
+    process.stdout.write(`${'idle-rss'.padEnd(12)} an idle forked m2pool worker's RSS against a bare forked node that loaded zeromq (test/bench/idle-rss.ts)\n`);
     process.stdout.write(`${'fanout'.padEnd(12)} one broadcast to 1,000 WebSocket members: time to the last member (p50/p99), deliveries/s, CPU per delivery against one request\n`);
     return 0;
   }
@@ -563,7 +566,8 @@ async function main(): Promise<number> {
   const runCodec = selected('codec', opts, true);
   const runAutoscale = selected('autoscale-step', opts, false);
   const runFanoutScenario = selected('fanout', opts, false);
-  if (chosen.length === 0 && !runCodec && !runAutoscale && !runFanoutScenario) {
+  const runIdle = selected('idle-rss', opts, false);
+  if (chosen.length === 0 && !runCodec && !runAutoscale && !runFanoutScenario && !runIdle) {
     process.stderr.write(`bench: --only ${opts.only.join(',')} matches nothing; --list shows the scenarios\n`);
     return 2;
   }
@@ -641,6 +645,18 @@ async function main(): Promise<number> {
       await stopAll(3_000);
     }
   }
+  let idleRss: IdleRssResult | null = null;
+  if (runIdle) {
+    process.stdout.write('\n== idle-rss: an idle m2pool worker against a bare node + zeromq + IPC process\n');
+    try {
+      idleRss = await runIdleRss(opts.quick ? 1 : 5, 1_500);
+      process.stdout.write(`   baseline ${(idleRss.baseline.rss / 2 ** 20).toFixed(1)} MiB, worker ${(idleRss.worker.rss / 2 ** 20).toFixed(1)} MiB: +${((idleRss.worker.rss - idleRss.baseline.rss) / 2 ** 20).toFixed(1)} MiB\n`);
+    } catch (err) {
+      const msg = `idle-rss failed: ${err instanceof Error ? err.message : String(err)}`;
+      notes.push(msg.split('\n')[0] ?? msg);
+      process.stderr.write(`bench: ${msg}\n`);
+    }
+  }
   const finishedAt = new Date();
   const date = startedAt.toISOString().slice(0, 10);
   const args = process.argv.slice(2);
@@ -675,7 +691,8 @@ async function main(): Promise<number> {
     scenarios: results,
     autoscale,
     fanout,
-    targets: targets(results),
+    idleRss,
+    targets: targets(results, idleRss),
   };
   const outDir = opts.out ?? (opts.canonical ? path.join(REPO_ROOT, 'test/bench/results') : path.join(os.tmpdir(), 'm2pool-bench'));
   mkdirSync(outDir, { recursive: true });
@@ -687,7 +704,7 @@ async function main(): Promise<number> {
   process.stdout.write(`results: ${base}.json\n         ${base}.md\n`);
   if (opts.keepTmp) process.stdout.write(`temp dir kept: ${root}\n`);
   else rmSync(root, { recursive: true, force: true });
-  return results.length === chosen.length && (!runAutoscale || autoscale !== null) && (!runFanoutScenario || fanout !== null) ? 0 : 1;
+  return results.length === chosen.length && (!runAutoscale || autoscale !== null) && (!runFanoutScenario || fanout !== null) && (!runIdle || idleRss !== null) ? 0 : 1;
 }
 
 main().then(

@@ -4,6 +4,7 @@
 import { autoscaleStepMarkdown, type AutoscaleStepReport } from './autoscale-step';
 import { fanoutMarkdown, type FanoutReport } from './fanout';
 import type { CodecResult } from './codec';
+import type { IdleRssResult } from './idle-rss';
 import type { PipelineResult } from './pipeline';
 import type { ProfileSummary } from './profile';
 import type { VariantKind, VariantSpec } from './variants';
@@ -125,6 +126,8 @@ export interface BenchReport {
   readonly autoscale: AutoscaleStepReport | null;
   /** The fanout scenario (issue #20); null when not run. */
   readonly fanout?: FanoutReport | null;
+  /** The idle-RSS comparison (issue 23 target 4); null when not run. */
+  readonly idleRss?: IdleRssResult | null;
   readonly scenarios: ReadonlyArray<ScenarioResult & { readonly summary: readonly VariantSummary[]; readonly ratios: readonly Ratio[] }>;
   readonly targets: readonly Target[];
 }
@@ -233,9 +236,18 @@ function ratio(scenario: string, pair: string, a: VariantSummary, b: VariantSumm
 }
 
 /** The issue's targets, evaluated on the scenarios that were run. */
-export function targets(scenarios: BenchReport['scenarios']): Target[] {
+export function targets(scenarios: BenchReport['scenarios'], idleRss: IdleRssResult | null = null): Target[] {
   const out: Target[] = [];
   out.push(...partTargets(scenarios));
+  if (idleRss !== null) {
+    const above = (idleRss.worker.rss - idleRss.baseline.rss) / MiB;
+    out.push({
+      name: 'idle worker RSS above a bare node + zeromq + IPC process (idle-rss)',
+      goal: '≤ 6 MiB',
+      value: `${above.toFixed(1)} MiB (${(idleRss.worker.rss / MiB).toFixed(1)} − ${(idleRss.baseline.rss / MiB).toFixed(1)}; medians of ${idleRss.rounds})`,
+      met: above <= 6,
+    });
+  }
   for (const s of scenarios) {
     // The per-part scenarios have their own targets (issue 23), in CPU per request rather than req/s.
     if (isPartScenario(s.name)) continue;
@@ -299,10 +311,6 @@ function partTargets(scenarios: BenchReport['scenarios']): Target[] {
     if (pool !== undefined && floor !== undefined) {
       target(`${s.name}: default pool total CPU/req / floor's`, 1.3, pool.cpuMsPer1k / floor.cpuMsPer1k, ` (${f(pool.cpuMsPer1k)} / ${f(floor.cpuMsPer1k)} µs; throughput ${(pool.rps / floor.rps).toFixed(2)}× the floor's, expected ≥ 0.75)`);
     }
-  }
-  if (scenarios.some((x) => isPartScenario(x.name))) {
-    // Measured by the idle-RSS comparison (a bare node process with zeromq loaded and its IPC channel open).
-    out.push({ name: 'idle worker RSS above a bare node + zeromq + IPC process', goal: '≤ 6 MiB', value: 'see the idle-RSS comparison', met: undefined });
   }
   return out;
 }
