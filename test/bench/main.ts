@@ -31,7 +31,7 @@ import { runWrk, WRK_HINT, wrkVersion, type Load } from './wrk';
 
 const USAGE = `usage: npm run bench [-- options]
 
-Runs every scenario but those marked [--only] in --list (about 17 minutes on a 2-core machine, the autoscale
+Runs every scenario but those marked [--only] in --list (about 18 minutes on a 2-core machine, the autoscale
 step and fanout included) and writes
 test/bench/results/<date>-<machine>.{json,md}. Partial runs (--quick, --only, --variants, --profile,
 --pool-arg, or changed durations) write to ${path.join(os.tmpdir(), 'm2pool-bench')} unless --out is given.
