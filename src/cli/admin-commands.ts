@@ -9,6 +9,7 @@ import { readTokenFile } from '../config/admin-token';
 import { dialHost, formatHostPort, parseHostPort, type HostPort } from '../config/host-port';
 import { DEFAULTS } from '../config/schema';
 import { LOG_LEVELS } from '../config/log-level';
+import { settingOf } from '../config/settings';
 import { ExitCode, errorMessage, isErrnoException } from '../errors';
 import { parseScaleText, scaleBody } from '../supervisor/scale-request';
 import { formatStatus, isPoolSnapshot } from '../supervisor/status-format';
@@ -35,10 +36,13 @@ const COMMON = {
 /** Options that take a value: a number after them is their value, not the scale count. */
 const VALUE_FLAGS: ReadonlySet<string> = new Set(['--admin', '--token', '--token-file', '--timeout']);
 
+/** The pool's own variables of the admin address and token (`m2pool start` reads the same). */
+const ENV = { admin: settingOf('admin').env, token: settingOf('adminToken').env, tokenFile: settingOf('adminTokenFile').env } as const;
+
 const COMMON_HELP: ReadonlyArray<readonly [string, string]> = [
-  ['--admin HOST:PORT', `supervisor admin address (default ${DEFAULTS.admin}) [M2POOL_ADMIN]`],
-  ['--token TOKEN', 'admin bearer token [M2POOL_ADMIN_TOKEN]'],
-  ['--token-file FILE', 'read the admin token from FILE, kept out of ps [M2POOL_ADMIN_TOKEN_FILE]'],
+  ['--admin HOST:PORT', `supervisor admin address (default ${DEFAULTS.admin}) [${ENV.admin}]`],
+  ['--token TOKEN', `admin bearer token [${ENV.token}]`],
+  ['--token-file FILE', `read the admin token from FILE, kept out of ps [${ENV.tokenFile}]`],
   ['--timeout MS', `give up after this long (default ${DEFAULT_TIMEOUT_MS})`],
 ];
 
@@ -62,15 +66,15 @@ interface Target {
 /** The admin token: --token, --token-file, M2POOL_ADMIN_TOKEN, M2POOL_ADMIN_TOKEN_FILE, in that order; '' = none. */
 function tokenOf(values: { token?: string | undefined; 'token-file'?: string | undefined }, env: AdminCommandDeps['env']): string {
   if (values.token !== undefined) return values.token;
-  const file = values['token-file'] ?? (env?.['M2POOL_ADMIN_TOKEN'] === undefined ? env?.['M2POOL_ADMIN_TOKEN_FILE'] : undefined);
-  if (file === undefined || file === '') return env?.['M2POOL_ADMIN_TOKEN'] ?? '';
+  const file = values['token-file'] ?? (env?.[ENV.token] === undefined ? env?.[ENV.tokenFile] : undefined);
+  if (file === undefined || file === '') return env?.[ENV.token] ?? '';
   const r = readTokenFile(file);
   if ('problem' in r) throw new CliFailure(ExitCode.USAGE, `--token-file: ${r.problem}`);
   return r.token;
 }
 
 function target(values: { admin?: string | undefined; token?: string | undefined; 'token-file'?: string | undefined; timeout?: string | undefined }, env: AdminCommandDeps['env']): Target {
-  const text = values.admin ?? env?.['M2POOL_ADMIN'] ?? DEFAULTS.admin;
+  const text = values.admin ?? env?.[ENV.admin] ?? DEFAULTS.admin;
   const hp = parseHostPort(text);
   if (typeof hp === 'string') throw new CliFailure(ExitCode.USAGE, `--admin: ${hp}`);
   const timeoutText = values.timeout ?? String(DEFAULT_TIMEOUT_MS);

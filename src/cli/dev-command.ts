@@ -12,10 +12,12 @@ import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
-import { FlagReader, parseFlags, renderHelp, UsageError, type FlagSpecs } from '../config/flags';
+import { FlagReader, UsageError, type FlagSpecs } from '../config/flags';
+import { command } from './command';
 import { formatHostPort, parseHostPort } from '../config/host-port';
 import { SHIPPED_MONGREL2_CONFIG } from '../config/mongrel2-endpoints';
 import { DEFAULTS } from '../config/schema';
+import { settingOf } from '../config/settings';
 import { ExitCode, errorMessage } from '../errors';
 import { DEFAULT_HTTP_PORT } from '../mongrel2/launcher';
 import { withEnvPort } from './mongrel2-command';
@@ -30,86 +32,83 @@ const DEV_FLAGS: FlagSpecs = {
   'mongrel2-config': { type: 'string', placeholder: 'file', description: 'mongrel2.conf to run', defaultText: 'deploy/mongrel2/mongrel2.conf' },
 };
 
-/** Help text of the command. */
-export const DEV_HELP = renderHelp(
-  'm2pool dev --app <module> [options] [-- start options]',
-  "Development: Mongrel2 (unless -- --send-spec/--dispatcher is given), a pool of one worker with pretty logs, and a\nwatcher that applies every saved change with a rolling reload (a change that breaks the app is refused; the old\ncode keeps serving). Options after -- go to 'm2pool start'.",
-  DEV_FLAGS,
-);
 
 const TS_EXTENSIONS = /\.(ts|tsx|mts|cts)$/;
 /** Folders whose changes are never the app's source. */
 const IGNORED = /(^|[\\/])(node_modules|\.git|dist|run|coverage)([\\/]|$)/;
 
 /** Run the command; resolves with the exit code once the pool and Mongrel2 have stopped. */
-export async function devCommand(argv: string[]): Promise<number> {
-  const { values, positionals, help } = parseFlags(argv, DEV_FLAGS, true);
-  if (help) {
-    process.stdout.write(DEV_HELP);
-    return ExitCode.OK;
-  }
-  const r = new FlagReader(withEnvPort(values));
-  const app = r.required('app');
-  const port = r.int('port', DEFAULT_HTTP_PORT, 1, 65535);
-  const adminDefault = process.env['M2POOL_ADMIN'] || DEFAULTS.admin;
-  const adminText = r.string('admin', adminDefault) ?? adminDefault;
-  const admin = parseHostPort(adminText);
-  if (typeof admin === 'string') r.issues.push(`--admin: ${admin}`);
-  r.check();
-  if (typeof admin === 'string') return ExitCode.USAGE;
-  const cwd = process.cwd();
-  const appPath = path.resolve(cwd, app);
-  const watchDir = path.resolve(cwd, r.string('watch') ?? (existsSync(appPath) && statSync(appPath).isDirectory() ? appPath : path.dirname(appPath)));
-  const env = { ...process.env };
-  if (TS_EXTENSIONS.test(app) || existsSync(path.join(appPath, 'index.ts'))) {
-    if (!resolvesFrom('tsx', cwd)) throw new UsageError(`--app ${app} is TypeScript, and tsx is not installed in this project: npm install --save-dev tsx`);
-    env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --import tsx`.trim();
-  }
-  const startArgs = positionals;
-  const ownMongrel2 = !startArgs.some((a) => a === '--send-spec' || a === '--dispatcher' || a.startsWith('--send-spec=') || a.startsWith('--dispatcher='));
-  const children: ChildProcess[] = [];
-  const stopAll = async (): Promise<void> => {
-    for (const child of [...children].reverse()) await stopChild(child);
-  };
-  let mongrel2: ChildProcess | undefined;
-  if (ownMongrel2) {
-    const config = r.string('mongrel2-config') ?? SHIPPED_MONGREL2_CONFIG;
-    mongrel2 = spawn(process.execPath, [CLI, 'mongrel2', '--config', config, '--port', String(port)], { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
-    children.push(mongrel2);
-    if (!(await listening(port, 15_000, mongrel2))) {
+export const devCommand = command(
+  {
+    usage: 'm2pool dev --app <module> [options] [-- start options]',
+    summary: "Development: Mongrel2 (unless -- --send-spec/--dispatcher is given), a pool of one worker with pretty logs, and a\nwatcher that applies every saved change with a rolling reload (a change that breaks the app is refused; the old\ncode keeps serving). Options after -- go to 'm2pool start'.",
+    flags: DEV_FLAGS,
+    positionals: true,
+  },
+  async (values, positionals) => {
+    const r = new FlagReader(withEnvPort(values));
+    const app = r.required('app');
+    const port = r.int('port', DEFAULT_HTTP_PORT, 1, 65535);
+    const adminDefault = process.env[settingOf('admin').env] || DEFAULTS.admin;
+    const adminText = r.string('admin', adminDefault) ?? adminDefault;
+    const admin = parseHostPort(adminText);
+    if (typeof admin === 'string') r.issues.push(`--admin: ${admin}`);
+    r.check();
+    if (typeof admin === 'string') return ExitCode.USAGE;
+    const cwd = process.cwd();
+    const appPath = path.resolve(cwd, app);
+    const watchDir = path.resolve(cwd, r.string('watch') ?? (existsSync(appPath) && statSync(appPath).isDirectory() ? appPath : path.dirname(appPath)));
+    const env = { ...process.env };
+    if (TS_EXTENSIONS.test(app) || existsSync(path.join(appPath, 'index.ts'))) {
+      if (!resolvesFrom('tsx', cwd)) throw new UsageError(`--app ${app} is TypeScript, and tsx is not installed in this project: npm install --save-dev tsx`);
+      env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --import tsx`.trim();
+    }
+    const startArgs = positionals;
+    const ownMongrel2 = !startArgs.some((a) => a === '--send-spec' || a === '--dispatcher' || a.startsWith('--send-spec=') || a.startsWith('--dispatcher='));
+    const children: ChildProcess[] = [];
+    const stopAll = async (): Promise<void> => {
+      for (const child of [...children].reverse()) await stopChild(child);
+    };
+    let mongrel2: ChildProcess | undefined;
+    if (ownMongrel2) {
+      const config = r.string('mongrel2-config') ?? SHIPPED_MONGREL2_CONFIG;
+      mongrel2 = spawn(process.execPath, [CLI, 'mongrel2', '--config', config, '--port', String(port)], { cwd, stdio: ['ignore', 'ignore', 'inherit'] });
+      children.push(mongrel2);
+      if (!(await listening(port, 15_000, mongrel2))) {
+        await stopAll();
+        process.stderr.write(`m2pool dev: Mongrel2 did not listen on port ${port} (see run/mongrel2/logs/error.log)\n`);
+        return ExitCode.BOOT_ERROR;
+      }
+    }
+    const defaults = [
+      ...(startArgs.some((a) => a.startsWith('--workers')) ? [] : ['--workers', '1']),
+      ...(startArgs.some((a) => a.startsWith('--log-format')) ? [] : ['--log-format', 'pretty']),
+      ...(ownMongrel2 && values['mongrel2-config'] !== undefined ? ['--mongrel2-config', String(values['mongrel2-config'])] : []),
+    ];
+    const pool = spawn(process.execPath, [CLI, 'start', '--app', app, '--admin', formatHostPort(admin), ...defaults, ...startArgs], { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
+    children.push(pool);
+    const adminUrl = `http://${formatHostPort(admin)}`;
+    const exited = new Promise<number>((resolve) => pool.once('exit', (code) => resolve(code ?? ExitCode.CRASH)));
+    const ready = await Promise.race([waitReady(`${adminUrl}/readyz`, 60_000), exited.then(() => false)]);
+    if (!ready) {
       await stopAll();
-      process.stderr.write(`m2pool dev: Mongrel2 did not listen on port ${port} (see run/mongrel2/logs/error.log)\n`);
+      process.stderr.write(`m2pool dev: the pool did not become ready; its log is above\n`);
       return ExitCode.BOOT_ERROR;
     }
-  }
-  const defaults = [
-    ...(startArgs.some((a) => a.startsWith('--workers')) ? [] : ['--workers', '1']),
-    ...(startArgs.some((a) => a.startsWith('--log-format')) ? [] : ['--log-format', 'pretty']),
-    ...(ownMongrel2 && values['mongrel2-config'] !== undefined ? ['--mongrel2-config', String(values['mongrel2-config'])] : []),
-  ];
-  const pool = spawn(process.execPath, [CLI, 'start', '--app', app, '--admin', formatHostPort(admin), ...defaults, ...startArgs], { cwd, env, stdio: ['ignore', 'inherit', 'inherit'] });
-  children.push(pool);
-  const adminUrl = `http://${formatHostPort(admin)}`;
-  const exited = new Promise<number>((resolve) => pool.once('exit', (code) => resolve(code ?? ExitCode.CRASH)));
-  const ready = await Promise.race([waitReady(`${adminUrl}/readyz`, 60_000), exited.then(() => false)]);
-  if (!ready) {
+    const site = ownMongrel2 ? `http://127.0.0.1:${port}/` : 'your Mongrel2';
+    process.stdout.write(`\nm2pool dev is up.\n\n  site        ${site}\n  pool        ${adminUrl}/pool   (node ${path.relative(cwd, CLI) || CLI} status --admin ${formatHostPort(admin)})\n  watching    ${watchDir}: a saved change reloads the pool (new workers first; a broken app is refused)\n  stop        Ctrl-C\n\n`);
+    const watcher: FSWatcher = watchAndReload(watchDir, adminUrl);
+    const stop = new Promise<number>((resolve) => {
+      const onSignal = (): void => resolve(ExitCode.OK);
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    });
+    const code = await Promise.race([stop, exited]);
+    watcher.close();
     await stopAll();
-    process.stderr.write(`m2pool dev: the pool did not become ready; its log is above\n`);
-    return ExitCode.BOOT_ERROR;
-  }
-  const site = ownMongrel2 ? `http://127.0.0.1:${port}/` : 'your Mongrel2';
-  process.stdout.write(`\nm2pool dev is up.\n\n  site        ${site}\n  pool        ${adminUrl}/pool   (node ${path.relative(cwd, CLI) || CLI} status --admin ${formatHostPort(admin)})\n  watching    ${watchDir}: a saved change reloads the pool (new workers first; a broken app is refused)\n  stop        Ctrl-C\n\n`);
-  const watcher: FSWatcher = watchAndReload(watchDir, adminUrl);
-  const stop = new Promise<number>((resolve) => {
-    const onSignal = (): void => resolve(ExitCode.OK);
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
-  const code = await Promise.race([stop, exited]);
-  watcher.close();
-  await stopAll();
-  return code;
-}
+    return code;
+  },
+);
 
 /** Watch `dir`; 200 ms after the last change, ask the pool for a rolling reload and say how it went. */
 function watchAndReload(dir: string, adminUrl: string): FSWatcher {

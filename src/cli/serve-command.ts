@@ -4,12 +4,13 @@
  * @module
  */
 import { formatHostPort, parseHostPort } from '../config/host-port';
-import { FlagReader, parseFlags, renderHelp, type FlagSpecs } from '../config/flags';
+import { FlagReader, type FlagSpecs } from '../config/flags';
+import { command } from './command';
 import { ErrorCode, ExitCode, errorMessage } from '../errors';
 import { HttpFront } from '../http-front/front';
 import { createLogger } from '../log/logger';
-import { APP_KINDS } from '../config/app-kind';
-import { LOG_LEVELS } from '../config/log-level';
+import type { AppKind } from '../config/app-kind';
+import { settingOf } from '../config/settings';
 import { applyLogFormatFlag } from '../log/log-format';
 import { WORKER_DEFAULTS } from '../config/worker-config';
 import { applyRequestTimeout, startApp, stopApp, type WorkerApp } from '../adapters/app-contract';
@@ -28,79 +29,74 @@ export const SERVE_FLAGS: FlagSpecs = {
   'log-format': WORKER_FLAGS['log-format']!,
 };
 
-/** Help text of the command. */
-export const SERVE_HELP = renderHelp(
-  'm2pool serve --http HOST:PORT --app <module> [options]',
-  'Serve the app over plain HTTP with node:http, without Mongrel2: same routing, deadlines, validation and\nstreaming. WebSocket upgrades are answered 501. Signals: TERM/INT drain and stop (twice: at once).',
-  SERVE_FLAGS,
-);
-
 /** Run the command; resolves with the exit code once the server has stopped. */
-export async function serveCommand(argv: string[]): Promise<number> {
-  const { values, help } = parseFlags(argv, SERVE_FLAGS);
-  if (help) {
-    process.stdout.write(SERVE_HELP);
-    return ExitCode.OK;
-  }
-  const r = new FlagReader(values);
-  const listen = parseHostPort(r.required('http'));
-  if (typeof listen === 'string' && values['http'] !== undefined) r.issues.push(`--http: ${listen}`);
-  const appSpec = r.required('app');
-  const appKind = r.choice('app-kind', APP_KINDS, 'auto');
-  const requestTimeoutMs = values['request-timeout-ms'] === undefined ? undefined : r.int('request-timeout-ms', 0, 1);
-  const drainTimeoutMs = r.int('drain-timeout-ms', WORKER_DEFAULTS.drainTimeoutMs, 0);
-  const maxBodyBytes = r.int('max-body-bytes', WORKER_DEFAULTS.maxUploadBytes, 0);
-  const logLevel = r.choice('log-level', LOG_LEVELS, WORKER_DEFAULTS.logLevel);
-  const formatProblem = applyLogFormatFlag(values['log-format']);
-  if (formatProblem !== undefined) r.issues.push(formatProblem);
-  r.check();
-  if (typeof listen === 'string') return ExitCode.USAGE; // unreachable: check() threw
+export const serveCommand = command(
+  {
+    usage: 'm2pool serve --http HOST:PORT --app <module> [options]',
+    summary: 'Serve the app over plain HTTP with node:http, without Mongrel2: same routing, deadlines, validation and\nstreaming. WebSocket upgrades are answered 501. Signals: TERM/INT drain and stop (twice: at once).',
+    flags: SERVE_FLAGS,
+  },
+  async (values) => {
+    const r = new FlagReader(values);
+    const listen = parseHostPort(r.required('http'));
+    if (typeof listen === 'string' && values['http'] !== undefined) r.issues.push(`--http: ${listen}`);
+    const appSpec = r.required('app');
+    const appKind = r.setting<AppKind>(settingOf('appKind'), 'app-kind', 'auto');
+    const requestTimeoutMs = values['request-timeout-ms'] === undefined ? undefined : r.setting(settingOf('requestTimeoutMs'), 'request-timeout-ms', 0);
+    const drainTimeoutMs = r.setting(settingOf('drainTimeoutMs'), 'drain-timeout-ms', WORKER_DEFAULTS.drainTimeoutMs);
+    const maxBodyBytes = r.setting(settingOf('maxUploadBytes'), 'max-body-bytes', WORKER_DEFAULTS.maxUploadBytes);
+    const logLevel = r.setting(settingOf('logLevel'), 'log-level', WORKER_DEFAULTS.logLevel);
+    const formatProblem = applyLogFormatFlag(values['log-format']);
+    if (formatProblem !== undefined) r.issues.push(formatProblem);
+    r.check();
+    if (typeof listen === 'string') return ExitCode.USAGE; // unreachable: check() threw
 
-  const logger = createLogger({ level: logLevel, requestMixin: true, bindings: { role: 'serve' } });
-  let app: WorkerApp;
-  try {
-    app = await loadApp(appSpec, process.cwd(), appKind);
-    applyRequestTimeout(app, requestTimeoutMs);
-  } catch (err) {
-    logger.fatal({ event: 'serve.fatal', code: ErrorCode.APP_LOAD, err }, errorMessage(err));
+    const logger = createLogger({ level: logLevel, requestMixin: true, bindings: { role: 'serve' } });
+    let app: WorkerApp;
+    try {
+      app = await loadApp(appSpec, process.cwd(), appKind);
+      applyRequestTimeout(app, requestTimeoutMs);
+    } catch (err) {
+      logger.fatal({ event: 'serve.fatal', code: ErrorCode.APP_LOAD, err }, errorMessage(err));
+      logger.flush();
+      process.stderr.write(`m2pool serve: ${errorMessage(err)}\n`);
+      return ExitCode.APP_LOAD_ERROR;
+    }
+    try {
+      await startApp(app, Number.MAX_SAFE_INTEGER);
+    } catch (err) {
+      logger.fatal({ event: 'serve.fatal', code: ErrorCode.APP_HOOK, err }, errorMessage(err));
+      logger.flush();
+      process.stderr.write(`m2pool serve: ${errorMessage(err)}\n`);
+      return ExitCode.BOOT_ERROR;
+    }
+    const front = new HttpFront({ app, logger, maxBodyBytes });
+    try {
+      const bound = await front.listen(listen.host, listen.port);
+      logger.info({ event: 'serve.ready', http: formatHostPort({ host: listen.host, port: bound.port }), port: bound.port }, 'serve.ready');
+    } catch (err) {
+      process.stderr.write(`m2pool serve: cannot listen on ${formatHostPort(listen)}: ${errorMessage(err)}\n`);
+      await stopApp(app).catch(() => undefined);
+      return ExitCode.BOOT_ERROR;
+    }
+    await new Promise<void>((resolve) => {
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (front.inFlight > 0 && stopping) {
+          logger.warn({ event: 'serve.exit.forced', signal }, 'second signal: exiting now');
+          logger.flush();
+          process.exit(ExitCode.CRASH);
+        }
+        if (!stopping) logger.info({ event: 'serve.stop', signal, inFlight: front.inFlight, drainTimeoutMs }, 'serve.stop');
+        stopping = true;
+        void front.stop(drainTimeoutMs).then(resolve);
+      };
+      let stopping = false;
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+    await stopApp(app).catch((err: unknown) => logger.error({ event: 'app.stop.failed', code: ErrorCode.APP_HOOK, err }, 'app.stop.failed'));
+    logger.info({ event: 'serve.exit' }, 'serve.exit');
     logger.flush();
-    process.stderr.write(`m2pool serve: ${errorMessage(err)}\n`);
-    return ExitCode.APP_LOAD_ERROR;
-  }
-  try {
-    await startApp(app, Number.MAX_SAFE_INTEGER);
-  } catch (err) {
-    logger.fatal({ event: 'serve.fatal', code: ErrorCode.APP_HOOK, err }, errorMessage(err));
-    logger.flush();
-    process.stderr.write(`m2pool serve: ${errorMessage(err)}\n`);
-    return ExitCode.BOOT_ERROR;
-  }
-  const front = new HttpFront({ app, logger, maxBodyBytes });
-  try {
-    const bound = await front.listen(listen.host, listen.port);
-    logger.info({ event: 'serve.ready', http: formatHostPort({ host: listen.host, port: bound.port }), port: bound.port }, 'serve.ready');
-  } catch (err) {
-    process.stderr.write(`m2pool serve: cannot listen on ${formatHostPort(listen)}: ${errorMessage(err)}\n`);
-    await stopApp(app).catch(() => undefined);
-    return ExitCode.BOOT_ERROR;
-  }
-  await new Promise<void>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      if (front.inFlight > 0 && stopping) {
-        logger.warn({ event: 'serve.exit.forced', signal }, 'second signal: exiting now');
-        logger.flush();
-        process.exit(ExitCode.CRASH);
-      }
-      if (!stopping) logger.info({ event: 'serve.stop', signal, inFlight: front.inFlight, drainTimeoutMs }, 'serve.stop');
-      stopping = true;
-      void front.stop(drainTimeoutMs).then(resolve);
-    };
-    let stopping = false;
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
-  });
-  await stopApp(app).catch((err: unknown) => logger.error({ event: 'app.stop.failed', code: ErrorCode.APP_HOOK, err }, 'app.stop.failed'));
-  logger.info({ event: 'serve.exit' }, 'serve.exit');
-  logger.flush();
-  return ExitCode.OK;
-}
+    return ExitCode.OK;
+  },
+);

@@ -5,7 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { DestinationStream } from 'pino';
-import { CONFIG_FIELDS, type ConfigKey } from '../config/fields';
+import { defaultTextIn, settingsOf, type PoolKey } from '../config/settings';
 import { loadConfig, loadConfigSync } from '../config/load';
 import type { PoolConfig } from '../config/schema';
 import { forkedDispatcherBind } from '../config/validate';
@@ -51,13 +51,22 @@ export interface StartCommandDeps {
   readonly onStarted?: (supervisor: Supervisor) => void;
 }
 
+const POOL_SETTINGS = settingsOf('pool');
+
 const OPTIONS = {
   config: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
-  ...Object.fromEntries(CONFIG_FIELDS.map((f) => [f.flag, f.kind === 'bool' ? { type: 'boolean' } : { type: 'string', multiple: f.kind === 'strings' }])),
+  ...Object.fromEntries(POOL_SETTINGS.map((f) => [f.flag, f.type.kind === 'bool' ? { type: 'boolean' } : { type: 'string', multiple: f.type.kind === 'strings' }])),
 } satisfies ParseArgsConfig['options'];
 
-/** The `--help` text: one line per flag, generated from the config field table. */
+/** One `--help` line of a pool setting: its help, default and environment variable (a list: comma-separated). */
+function helpLine(f: (typeof POOL_SETTINGS)[number]): string {
+  const d = defaultTextIn(f, 'pool');
+  const extra = [f.type.kind === 'strings' ? 'repeatable; env: comma-separated' : '', d === undefined ? '' : `default ${d}`].filter(Boolean).join('; ');
+  return `${f.help}${extra === '' ? '' : ` (${extra})`} [${f.env}]`;
+}
+
+/** The `--help` text: one line per flag, generated from the settings table. */
 export function startHelp(): string {
   return formatHelp({
     usage: 'm2pool start --app MODULE [options]',
@@ -67,7 +76,7 @@ export function startHelp(): string {
     ],
     options: [
       ['--config FILE', 'JSON config file (keys as in the docs; CLI flags > M2POOL_* env > file > defaults)'],
-      ...CONFIG_FIELDS.map((f): [string, string] => [f.arg === '' ? `--${f.flag}` : `--${f.flag} ${f.arg}`, `${f.help} [${f.env}]`]),
+      ...POOL_SETTINGS.map((f): [string, string] => [f.arg === '' ? `--${f.flag}` : `--${f.flag} ${f.arg}`, helpLine(f)]),
     ],
   });
 }
@@ -91,8 +100,8 @@ export async function startCommand(argv: string[], deps: StartCommandDeps = {}):
     stdout.write(startHelp());
     return ExitCode.OK;
   }
-  const flags: Partial<Record<ConfigKey, unknown>> = {};
-  for (const f of CONFIG_FIELDS) if (values[f.flag] !== undefined) flags[f.key] = values[f.flag];
+  const flags: Partial<Record<PoolKey, unknown>> = {};
+  for (const f of POOL_SETTINGS) if (values[f.flag] !== undefined) flags[f.key] = values[f.flag];
   const configFile = values['config'];
 
   const sources = { env: deps.env ?? process.env, flags, ...(typeof configFile === 'string' ? { configFile } : {}) };

@@ -5,6 +5,8 @@
  * wherever it arrives.
  * @module
  */
+import { availableParallelism } from 'node:os';
+import { parseHostPort } from './host-port';
 import { LOG_LEVELS, type LogLevel } from './log-level';
 import { parseUploadStore } from './upload-template';
 
@@ -53,11 +55,8 @@ export const uploadTemplate: Check<string> = (v) => {
   }
 };
 
-/** How requests reach the workers. */
-export type Topology = 'dispatch' | 'direct';
-
 /** `dispatch` or `direct`. */
-export const topology: Check<Topology> = (v) => (v === 'dispatch' || v === 'direct' ? { value: v } : { problem: `must be dispatch or direct, got ${show(v)}` });
+export const topology: Check<'dispatch' | 'direct'> = (v) => (v === 'dispatch' || v === 'direct' ? { value: v } : { problem: `must be dispatch or direct, got ${show(v)}` });
 
 /** `true` or `false`. */
 export const bool: Check<boolean> = (v) => (typeof v === 'boolean' ? { value: v } : { problem: `must be true or false, got ${show(v)}` });
@@ -65,6 +64,19 @@ export const bool: Check<boolean> = (v) => (typeof v === 'boolean' ? { value: v 
 /** Where workers reach a dispatcher: `ipc://PATH` or `tcp://HOST:PORT`. */
 export const workerEndpoint: Check<string> = (v) =>
   typeof v === 'string' && /^(ipc|tcp):\/\/\S+$/.test(v) ? { value: v } : { problem: `must be ipc://PATH or tcp://HOST:PORT, got ${show(v)}` };
+
+/** A worker count, or `auto`: the CPUs this process may use (`os.availableParallelism()`, as pm2's `-i max`). */
+export const workerCount: Check<number> = (v) => (v === 'auto' ? { value: availableParallelism() } : int(0, 1024)(v));
+
+/** `json` or `pretty`. */
+export const logFormat: Check<'json' | 'pretty'> = (v) => (v === 'json' || v === 'pretty' ? { value: v } : { problem: `must be json or pretty, got ${show(v)}` });
+
+/** A `HOST:PORT` string (`host-port.ts`). */
+export const hostPort: Check<string> = (v) => {
+  if (typeof v !== 'string') return { problem: `must be a HOST:PORT string, got ${show(v)}` };
+  const hp = parseHostPort(v);
+  return typeof hp === 'string' ? { problem: hp } : { value: v };
+};
 
 /** `on` or `off`. */
 export const onOff: Check<'on' | 'off'> = (v) => (v === 'on' || v === 'off' ? { value: v } : { problem: `must be on or off, got ${show(v)}` });

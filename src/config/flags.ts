@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { formatHelp } from './help';
+import { defaultTextIn, type Scope, type Setting } from './settings';
 
 /** One command-line flag. */
 export interface FlagSpec {
@@ -15,6 +16,18 @@ export interface FlagSpec {
   readonly placeholder?: string;
   /** Shown in help; applied by the caller. */
   readonly defaultText?: string;
+}
+
+/** The flag of setting `s` in the command of `scope`: its help text, placeholder and default there. */
+export function settingFlag(s: Setting, scope: Scope): FlagSpec {
+  const defaultText = defaultTextIn(s, scope);
+  return {
+    type: s.type.kind === 'bool' ? 'boolean' : 'string',
+    ...(s.type.kind === 'strings' ? { multiple: true } : {}),
+    description: s.help,
+    ...(s.arg === '' ? {} : { placeholder: s.arg }),
+    ...(defaultText === undefined ? {} : { defaultText }),
+  };
 }
 
 /** A command's flags. */
@@ -98,6 +111,17 @@ export class FlagReader {
       return fallback;
     }
     return n;
+  }
+
+  /**
+   * The value of setting `s` from its flag `flag`, or `fallback` when not given: an integer within its range, one
+   * of its choices, or the string as given.
+   */
+  setting<T>(s: Setting, flag: string, fallback: T): T {
+    const { range, choices } = s.type;
+    if (range !== undefined) return this.int(flag, fallback as number, range.min, range.max) as T;
+    if (choices !== undefined) return this.choice(flag, choices as readonly string[], fallback as string) as T;
+    return (this.string(flag) ?? fallback) as T;
   }
 
   /** A string flag restricted to `choices`. */

@@ -1,14 +1,14 @@
 /**
  * Assemble the pool configuration from its sources — CLI flags > `M2POOL_*` env vars > JSON config file >
  * defaults — and validate it once. Every source enters as `unknown`; strings from env and flags are coerced by
- * the key's kind (`fields.ts`) and anything that does not coerce is left for the validator to report.
+ * the setting's kind (`settings.ts`) and anything that does not coerce is left for the validator to report.
  * @module
  */
 import { readMongrel2Endpoints, SHIPPED_MONGREL2_CONFIG } from './mongrel2-endpoints';
 import { readFileSync } from 'node:fs';
 import { ConfigError, errorMessage, isErrnoException } from '../errors';
 import { readTokenFile } from './admin-token';
-import { CONFIG_FIELDS, type ConfigField, type ConfigKey } from './fields';
+import { settingsOf, type PoolKey, type Setting } from './settings';
 import type { PoolConfig } from './schema';
 import { validateConfig } from './validate';
 
@@ -16,10 +16,10 @@ import { validateConfig } from './validate';
 export interface RawSources {
   /** Parsed JSON config file, with the name to report problems under. */
   readonly file?: { readonly name: string; readonly data: unknown };
-  /** Environment (usually `process.env`); only the `M2POOL_*` names in `fields.ts` are read. */
+  /** Environment (usually `process.env`); only the `M2POOL_*` names of the settings table are read. */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** CLI values keyed by config key, as `node:util` parseArgs returns them (string or string[]). */
-  readonly flags?: Readonly<Partial<Record<ConfigKey, unknown>>>;
+  readonly flags?: Readonly<Partial<Record<PoolKey, unknown>>>;
   /** Reads `adminTokenFile`; without it a token file is reported as unreadable (keeps this function pure). */
   readonly readFile?: (file: string) => string;
 }
@@ -28,32 +28,33 @@ export interface RawSources {
 export interface ConfigSources {
   readonly configFile?: string;
   readonly env?: Readonly<Record<string, string | undefined>>;
-  readonly flags?: Readonly<Partial<Record<ConfigKey, unknown>>>;
+  readonly flags?: Readonly<Partial<Record<PoolKey, unknown>>>;
 }
 
+const POOL_SETTINGS = settingsOf('pool');
 const INTEGER = /^[+-]?\d+$/;
 const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)$/;
 
 /** Turn a string from env or argv into the key's type where it cleanly can. */
-function coerce(f: ConfigField, value: unknown, fromEnv: boolean): unknown {
-  if (f.kind === 'strings') {
+function coerce(f: Setting, value: unknown, fromEnv: boolean): unknown {
+  if (f.type.kind === 'strings') {
     if (typeof value === 'string') {
       return fromEnv ? value.split(',').map((s) => s.trim()).filter((s) => s !== '') : [value];
     }
     return value;
   }
   if (Array.isArray(value)) return value.length === 1 ? coerce(f, value[0], fromEnv) : value;
-  if (f.kind === 'bool') {
+  if (f.type.kind === 'bool') {
     if (value === true || value === 'true' || value === '1' || value === 'yes') return true;
     if (value === 'false' || value === '0' || value === 'no') return false;
     return value;
   }
-  if (f.kind === 'int' && typeof value === 'string' && INTEGER.test(value.trim())) return Number(value.trim());
-  if (f.kind === 'number' && typeof value === 'string' && DECIMAL.test(value.trim())) return Number(value.trim());
+  if (f.type.kind === 'int' && typeof value === 'string' && INTEGER.test(value.trim())) return Number(value.trim());
+  if (f.type.kind === 'number' && typeof value === 'string' && DECIMAL.test(value.trim())) return Number(value.trim());
   return value;
 }
 
-function setPath(target: Record<string, unknown>, key: ConfigKey, value: unknown): void {
+function setPath(target: Record<string, unknown>, key: PoolKey, value: unknown): void {
   const [head, tail] = key.split('.') as [string, string | undefined];
   if (tail === undefined) {
     target[head] = value;
@@ -66,7 +67,7 @@ function setPath(target: Record<string, unknown>, key: ConfigKey, value: unknown
   target[head] = nested;
 }
 
-function hasPath(data: Record<string, unknown>, key: ConfigKey): boolean {
+function hasPath(data: Record<string, unknown>, key: PoolKey): boolean {
   const [head, tail] = key.split('.') as [string, string | undefined];
   const v = data[head];
   if (tail === undefined) return v !== undefined;
@@ -79,7 +80,7 @@ function hasPath(data: Record<string, unknown>, key: ConfigKey): boolean {
  */
 export function resolveConfig(sources: RawSources): PoolConfig {
   const merged: Record<string, unknown> = {};
-  const origin = new Map<ConfigKey, string>();
+  const origin = new Map<PoolKey, string>();
   const issues: string[] = [];
 
   const fileData = sources.file?.data;
@@ -89,18 +90,18 @@ export function resolveConfig(sources: RawSources): PoolConfig {
       for (const [k, v] of Object.entries(data)) {
         merged[k] = typeof v === 'object' && v !== null && !Array.isArray(v) ? { ...v } : v;
       }
-      for (const f of CONFIG_FIELDS) if (hasPath(data, f.key)) origin.set(f.key, sources.file.name);
+      for (const f of POOL_SETTINGS) if (hasPath(data, f.key)) origin.set(f.key, sources.file.name);
     } else {
       issues.push(`${sources.file.name}: the config file must hold a JSON object`);
     }
   }
-  for (const f of CONFIG_FIELDS) {
+  for (const f of POOL_SETTINGS) {
     const v = sources.env?.[f.env];
     if (v === undefined || v === '') continue;
     setPath(merged, f.key, coerce(f, v, true));
     origin.set(f.key, f.env);
   }
-  for (const f of CONFIG_FIELDS) {
+  for (const f of POOL_SETTINGS) {
     const v = sources.flags?.[f.key];
     if (v === undefined) continue;
     setPath(merged, f.key, coerce(f, v, false));
@@ -153,7 +154,7 @@ function restOf(sources: ConfigSources): RawSources {
 }
 
 /** Put the content of `adminTokenFile` into `adminToken` (the validator then checks it like any token). */
-function takeTokenFile(merged: Record<string, unknown>, origin: Map<ConfigKey, string>, read: RawSources['readFile']): string[] {
+function takeTokenFile(merged: Record<string, unknown>, origin: Map<PoolKey, string>, read: RawSources['readFile']): string[] {
   const file = merged['adminTokenFile'];
   if (typeof file !== 'string' || file.trim() === '') return []; // absent, or the validator reports the bad value
   const from = origin.get('adminTokenFile') ?? 'config';
@@ -173,7 +174,7 @@ function takeTokenFile(merged: Record<string, unknown>, origin: Map<ConfigKey, s
  * (config/mongrel2-endpoints.ts). A named config that cannot be used is a problem; the shipped one missing (no
  * file access: `resolveConfig` alone) leaves the static defaults.
  */
-function takeMongrel2Endpoints(merged: Record<string, unknown>, origin: Map<ConfigKey, string>, read: RawSources['readFile']): string[] {
+function takeMongrel2Endpoints(merged: Record<string, unknown>, origin: Map<PoolKey, string>, read: RawSources['readFile']): string[] {
   if (merged['sendSpecs'] !== undefined || merged['recvSpecs'] !== undefined || merged['dispatcher'] !== undefined) return [];
   const named = merged['mongrel2Config'];
   if (read === undefined || (named !== undefined && typeof named !== 'string')) return [];

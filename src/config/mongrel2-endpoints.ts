@@ -10,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { errorMessage } from '../errors';
 import { expandConfigTemplate } from '../mongrel2/config-template';
-import type { FlagReader, FlagSpec } from './flags';
+import { settingFlag, type FlagReader, type FlagSpec } from './flags';
+import { settingOf } from './settings';
 
 /** The mongrel2.conf shipped with m2pool (dist/src/config → the package root). */
 export const SHIPPED_MONGREL2_CONFIG = path.resolve(__dirname, '..', '..', '..', 'deploy', 'mongrel2', 'mongrel2.conf');
@@ -78,12 +79,7 @@ export function readMongrel2Endpoints(file: string = SHIPPED_MONGREL2_CONFIG, cw
 }
 
 /** `--mongrel2-config FILE` of `worker` and `dispatcher` (`start` has it as a configuration key). */
-export const MONGREL2_CONFIG_FLAG: FlagSpec = {
-  type: 'string',
-  placeholder: 'file',
-  description: "without endpoint flags: this mongrel2.conf's Handler endpoints, ${RUN_DIR} = ./run/mongrel2 (as `m2pool mongrel2 --config FILE` runs it)",
-  defaultText: 'deploy/mongrel2/mongrel2.conf',
-};
+export const MONGREL2_CONFIG_FLAG: FlagSpec = settingFlag(settingOf('mongrel2Config'), 'pool');
 
 /** No endpoint flag given: the handler of `--mongrel2-config` (default: the shipped mongrel2.conf); a problem goes to `r`. */
 export function mongrel2Endpoints(r: FlagReader): { sendSpecs: string[]; recvSpecs: string[]; controlSpecs: string[] } {

@@ -1,66 +1,40 @@
 /**
- * Hand-written, dependency-free validation of the pool configuration (gunicorn `validate_pos_int` style):
- * one small check per key, every problem collected, unknown keys rejected, one {@link ConfigError} thrown.
+ * Validation of the pool configuration (gunicorn `validate_pos_int` style): every key of the settings table with
+ * the `pool` scope read with its own check (`settings.ts`), every problem collected, unknown keys rejected, then
+ * the rules between keys; one {@link ConfigError} thrown.
  * @module
  */
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors';
-import { DEFAULTS, type PoolConfig } from './schema';
-import type { ConfigKey } from './fields';
+import type { PoolConfig } from './schema';
 import { adminAccessProblems } from './admin-token';
 import { isLoopbackHost, parseHostPort } from './host-port';
-import { bool, endpointList, endpoints, int, isRecord, level, ms, onOff, Reader, show, str, strings, topology, unknownKeyIssues, uploadTemplate, workerEndpoint, MAX_TIMER_MS, type Check, type ReaderOptions } from './checks';
-import { appKind as appKindCheck } from './app-kind';
-import { workerNumber as limited, type WorkerPassThrough } from './worker-config';
-import { AUTOSCALE_DEFAULTS, type AutoscaleSettings } from './autoscale';
+import { isRecord, Reader, show, unknownKeyIssues, type ReaderOptions } from './checks';
+import { settingsOf, type PoolKey, type Setting } from './settings';
 
 /** Options of {@link validateConfig}. */
-export interface ValidateOptions extends ReaderOptions<ConfigKey> {
+export interface ValidateOptions extends ReaderOptions<PoolKey> {
   /** Where keys the schema does not know came from (only a config file can bring them). */
   readonly unknownKeyOrigin?: string;
 }
 
-type PassKey = 'mongrel2Config' | 'dispatcher' | 'dispatcherBind' | 'queueLimit' | 'queueTimeoutMs' | 'backlogLimit' | 'maxWorkerCredit' | 'dispatcherRequestTimeoutMs' | 'curveSecretFile' | 'curveServerKeyFile' | 'curveAuthorizedDir' | 'adminTokenFile' | 'uploadDir' | keyof WorkerPassThrough | 'autoscale';
+const POOL_SETTINGS = settingsOf('pool');
+const splitKey = (s: Setting): [string, string | undefined] => s.key.split('.') as [string, string | undefined];
 
-/** A finite number in (min, max] (`minExclusive`) or [min, max]. */
-function num(min: number, max: number, minExclusive = false): Check<number> {
-  return (v) =>
-    typeof v === 'number' && Number.isFinite(v) && (minExclusive ? v > min : v >= min) && v <= max
-      ? { value: v }
-      : { problem: `must be a number ${minExclusive ? 'above' : 'from'} ${min} ${minExclusive ? 'and at most' : 'to'} ${max}, got ${show(v)}` };
-}
-
-/** A worker count, or `auto`: the CPUs this process may use (`os.availableParallelism()`, as pm2's `-i max`). */
-const workerCount: Check<number> = (v) => (v === 'auto' ? { value: availableParallelism() } : int(0, 1024)(v));
-
-const logFormat: Check<'json' | 'pretty'> = (v) => (v === 'json' || v === 'pretty' ? { value: v } : { problem: `must be json or pretty, got ${show(v)}` });
-
-const hostPort: Check<string> = (v) => {
-  if (typeof v !== 'string') return { problem: `must be a HOST:PORT string, got ${show(v)}` };
-  const hp = parseHostPort(v);
-  return typeof hp === 'string' ? { problem: hp } : { value: v };
-};
-
-const TOP_KEYS: ReadonlySet<string> = new Set([
-  'app', 'appKind', 'mongrel2Config', 'workers', 'minWorkers', 'maxWorkers', 'minReady', 'sendSpecs', 'recvSpecs', 'controlSpecs', 'admin', 'adminToken', 'adminTokenFile', 'metricsToken',
-  'bootTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'drainTimeoutMs', 'shutdownTimeoutMs',
-  'restartBackoff', 'crashLoop', 'maxRequests', 'maxRequestsJitter', 'maxRssBytes', 'maxSurge', 'maxInFlight',
-  'receiveHwm', 'requestTimeoutMs', 'maxRequestBytes', 'uploadStore', 'uploadDir', 'uploadThreshold', 'logLevel', 'logFormat', 'requestLogLevel', 'metrics', 'workerModule', 'workerArgs',
-  'topology', 'dispatcher', 'dispatcherBind', 'runDir', 'queueLimit', 'queueTimeoutMs', 'backlogLimit', 'maxWorkerCredit', 'dispatcherRequestTimeoutMs', 'curveSecretFile', 'curveServerKeyFile', 'curveAuthorizedDir', 'insecure',
-  'autoscale',
-]);
-const NESTED_KEYS: Readonly<Record<string, ReadonlySet<string>>> = {
-  restartBackoff: new Set(['initialMs', 'maxMs', 'resetAfterMs']),
-  crashLoop: new Set(['maxFailures', 'windowMs', 'probeAfterMs']),
-  autoscale: new Set(['min', 'max', ...Object.keys(AUTOSCALE_DEFAULTS)]),
-};
+/** The top-level keys, and the members of each group (`restartBackoff`: initialMs, maxMs, resetAfterMs). */
+const TOP_KEYS: ReadonlySet<string> = new Set(POOL_SETTINGS.map((s) => splitKey(s)[0]));
+const GROUPS: ReadonlyMap<string, readonly Setting[]> = POOL_SETTINGS.reduce((m, s) => {
+  const [head, tail] = splitKey(s);
+  if (tail !== undefined) m.set(head, [...(m.get(head) ?? []), s]);
+  return m;
+}, new Map<string, Setting[]>());
 
 function unknownKeys(raw: Record<string, unknown>): string[] {
   return Object.entries(raw).flatMap(([k, v]) => {
     if (!TOP_KEYS.has(k)) return [`${k}: unknown key`];
-    const nested = NESTED_KEYS[k];
-    if (nested === undefined || v === undefined) return [];
+    const members = GROUPS.get(k);
+    if (members === undefined || v === undefined) return [];
+    const nested = new Set(members.map((s) => splitKey(s)[1]!));
     return isRecord(v) ? unknownKeyIssues(v, nested, `${k}.`) : [`${k}: must be an object with ${[...nested].join(', ')}`];
   });
 }
@@ -74,140 +48,54 @@ export function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** How to give a missing required setting. */
+const howToGive = (s: Setting): string => `--${s.flag} ${s.arg} or ${s.env}`;
+
 /**
- * Validate a raw configuration object (missing keys take {@link DEFAULTS}) and return it deep-frozen.
+ * Validate a raw configuration object (missing keys take their defaults) and return it deep-frozen.
  * @throws ConfigError listing every problem found.
  */
 export function validateConfig(raw: unknown, options: ValidateOptions = {}): PoolConfig {
   if (!isRecord(raw)) throw new ConfigError([`configuration must be an object, got ${show(raw)}`]);
-  const r = new Reader<ConfigKey>(raw, options);
+  const r = new Reader<PoolKey>(raw, options);
   const from = options.unknownKeyOrigin !== undefined ? ` (from ${options.unknownKeyOrigin})` : '';
   r.issues.push(...unknownKeys(raw).map((issue) => issue + from));
-  const d = DEFAULTS;
-
-  const app = r.read('app', str(true), '');
-  if (raw['app'] === undefined) r.problem('app', 'is required (--app MODULE or M2POOL_APP)');
-  // exactOptionalPropertyTypes: unset pass-throughs are left out rather than written as `undefined`.
-  const pass: { -readonly [K in PassKey]?: PoolConfig[K] } = {};
-  const adminTokenFile = r.optional('adminTokenFile', str(true));
-  if (adminTokenFile !== undefined) pass.adminTokenFile = adminTokenFile;
-  const mongrel2Config = r.optional('mongrel2Config', str(true));
-  if (mongrel2Config !== undefined) pass.mongrel2Config = mongrel2Config;
-  const appKind = r.optional('appKind', appKindCheck);
-  if (appKind !== undefined) pass.appKind = appKind;
-  const maxInFlight = r.optional('maxInFlight', limited('maxInFlight'));
-  if (maxInFlight !== undefined) pass.maxInFlight = maxInFlight;
-  const receiveHwm = r.optional('receiveHwm', limited('receiveHwm'));
-  if (receiveHwm !== undefined) pass.receiveHwm = receiveHwm;
-  const requestTimeoutMs = r.optional('requestTimeoutMs', limited('requestTimeoutMs'));
-  if (requestTimeoutMs !== undefined) pass.requestTimeoutMs = requestTimeoutMs;
-  const maxRequestBytes = r.optional('maxRequestBytes', limited('maxRequestBytes'));
-  if (maxRequestBytes !== undefined) pass.maxRequestBytes = maxRequestBytes;
-  const uploadDir = r.optional('uploadDir', str(true));
-  if (uploadDir !== undefined) pass.uploadDir = uploadDir;
-  const uploadStore = r.optional('uploadStore', uploadTemplate);
-  if (uploadStore !== undefined) pass.uploadStore = uploadStore;
-  const uploadThreshold = r.optional('uploadThreshold', limited('uploadThreshold'));
-  if (uploadThreshold !== undefined) pass.uploadThreshold = uploadThreshold;
-  const requestLogLevel = r.optional('requestLogLevel', level);
-  if (requestLogLevel !== undefined) pass.requestLogLevel = requestLogLevel;
-  const metrics = r.optional('metrics', onOff);
-  if (metrics !== undefined) pass.metrics = metrics;
-  for (const key of ['dispatcher', 'dispatcherBind'] as const) {
-    const v = r.optional(key, workerEndpoint);
-    if (v !== undefined) pass[key] = v;
+  // exactOptionalPropertyTypes: unset optional settings are left out rather than written as `undefined`.
+  const config: Record<string, unknown> = {};
+  for (const s of POOL_SETTINGS) {
+    if (splitKey(s)[1] !== undefined) continue;
+    const key = s.key as PoolKey;
+    if (s.pool === 'optional') {
+      const v = r.optional(key, s.type.check);
+      if (v !== undefined) config[key] = v;
+      continue;
+    }
+    config[key] = r.read(key, s.type.check, s.default ?? '');
+    if (s.pool === 'required' && raw[key] === undefined) r.problem(key, `is required (${howToGive(s)})`);
   }
-  for (const key of ['curveSecretFile', 'curveServerKeyFile', 'curveAuthorizedDir'] as const) {
-    const v = r.optional(key, str(true));
-    if (v !== undefined) pass[key] = v;
+  for (const [head, members] of GROUPS) {
+    const optional = members.some((s) => s.pool === 'required');
+    const given = raw[head];
+    // An optional group (autoscale) exists only when given; a non-object is reported by unknownKeys.
+    if (optional && !isRecord(given)) continue;
+    const group: Record<string, unknown> = {};
+    for (const s of members) {
+      const [, tail] = splitKey(s);
+      group[tail!] = r.read(s.key as PoolKey, s.type.check, s.default ?? 0);
+      if (s.pool === 'required' && isRecord(given) && given[tail!] === undefined) {
+        r.problem(s.key as PoolKey, `is required to turn ${head === 'autoscale' ? 'autoscaling' : head} on (${howToGive(s)})`);
+      }
+    }
+    config[head] = group;
   }
-  const queueLimit = r.optional('queueLimit', int(1, 10_000_000));
-  if (queueLimit !== undefined) pass.queueLimit = queueLimit;
-  const queueTimeoutMs = r.optional('queueTimeoutMs', ms(1));
-  if (queueTimeoutMs !== undefined) pass.queueTimeoutMs = queueTimeoutMs;
-  const backlogLimit = r.optional('backlogLimit', int(1, 10_000_000));
-  if (backlogLimit !== undefined) pass.backlogLimit = backlogLimit;
-  const maxWorkerCredit = r.optional('maxWorkerCredit', int(1, 1_000_000));
-  if (maxWorkerCredit !== undefined) pass.maxWorkerCredit = maxWorkerCredit;
-  const dispatcherRequestTimeoutMs = r.optional('dispatcherRequestTimeoutMs', ms(1));
-  if (dispatcherRequestTimeoutMs !== undefined) pass.dispatcherRequestTimeoutMs = dispatcherRequestTimeoutMs;
-  const autoscale = autoscaleSettings(raw['autoscale'], r);
-  if (autoscale !== undefined) pass.autoscale = autoscale;
-  const config: PoolConfig = {
-    app,
-    workers: r.read('workers', workerCount, d.workers),
-    minWorkers: r.read('minWorkers', int(0, 1024), d.minWorkers),
-    maxWorkers: r.read('maxWorkers', int(1, 1024), d.maxWorkers),
-    minReady: r.read('minReady', int(0, 1024), d.minReady),
-    sendSpecs: r.read('sendSpecs', endpoints, d.sendSpecs),
-    recvSpecs: r.read('recvSpecs', endpoints, d.recvSpecs),
-    controlSpecs: r.read('controlSpecs', endpointList(0), d.controlSpecs),
-    admin: r.read('admin', hostPort, d.admin),
-    adminToken: r.read('adminToken', str(false), d.adminToken),
-    metricsToken: r.read('metricsToken', str(false), d.metricsToken),
-    bootTimeoutMs: r.read('bootTimeoutMs', limited('bootTimeoutMs'), d.bootTimeoutMs),
-    heartbeatIntervalMs: r.read('heartbeatIntervalMs', limited('heartbeatIntervalMs'), d.heartbeatIntervalMs),
-    heartbeatTimeoutMs: r.read('heartbeatTimeoutMs', ms(20), d.heartbeatTimeoutMs),
-    drainTimeoutMs: r.read('drainTimeoutMs', limited('drainTimeoutMs'), d.drainTimeoutMs),
-    shutdownTimeoutMs: r.read('shutdownTimeoutMs', ms(0), d.shutdownTimeoutMs),
-    restartBackoff: {
-      initialMs: r.read('restartBackoff.initialMs', ms(1), d.restartBackoff.initialMs),
-      maxMs: r.read('restartBackoff.maxMs', ms(1), d.restartBackoff.maxMs),
-      resetAfterMs: r.read('restartBackoff.resetAfterMs', ms(0), d.restartBackoff.resetAfterMs),
-    },
-    crashLoop: {
-      maxFailures: r.read('crashLoop.maxFailures', int(1, 1_000), d.crashLoop.maxFailures),
-      windowMs: r.read('crashLoop.windowMs', ms(1), d.crashLoop.windowMs),
-      probeAfterMs: r.read('crashLoop.probeAfterMs', ms(0), d.crashLoop.probeAfterMs),
-    },
-    maxRequests: r.read('maxRequests', int(0), d.maxRequests),
-    maxRequestsJitter: r.read('maxRequestsJitter', int(0), d.maxRequestsJitter),
-    maxRssBytes: r.read('maxRssBytes', int(0), d.maxRssBytes),
-    maxSurge: r.read('maxSurge', int(1, 1024), d.maxSurge),
-    logLevel: r.read('logLevel', level, d.logLevel),
-    logFormat: r.read('logFormat', logFormat, d.logFormat),
-    workerModule: r.read('workerModule', str(true), d.workerModule),
-    workerArgs: r.read('workerArgs', strings(() => undefined, 0), d.workerArgs),
-    topology: r.read('topology', topology, d.topology),
-    runDir: r.read('runDir', str(true), d.runDir),
-    insecure: r.read('insecure', bool, d.insecure),
-    ...pass,
-  };
-  crossChecks(config, r);
+  const checked = config as PoolConfig;
+  crossChecks(checked, r);
   if (r.issues.length > 0) throw new ConfigError(r.issues);
-  return deepFreeze(config);
-}
-
-/**
- * The `autoscale` object: absent = off; otherwise `min` and `max` are required and the rest default
- * (docs/runbook.md "Autoscaling").
- */
-function autoscaleSettings(raw: unknown, r: Reader<ConfigKey>): AutoscaleSettings | undefined {
-  if (!isRecord(raw)) return undefined; // a non-object is reported by unknownKeys
-  const d = AUTOSCALE_DEFAULTS;
-  const settings: AutoscaleSettings = {
-    min: r.read('autoscale.min', int(1, 1024), 0),
-    max: r.read('autoscale.max', int(1, 1024), 0),
-    intervalMs: r.read('autoscale.intervalMs', ms(50), d.intervalMs),
-    targetUtilization: r.read('autoscale.targetUtilization', num(0, 1, true), d.targetUtilization),
-    targetQueueWaitMs: r.read('autoscale.targetQueueWaitMs', int(1, MAX_TIMER_MS), d.targetQueueWaitMs),
-    tolerance: r.read('autoscale.tolerance', num(0, 0.9), d.tolerance),
-    scaleDownWindowMs: r.read('autoscale.scaleDownWindowMs', ms(0), d.scaleDownWindowMs),
-    flapPenaltyMs: r.read('autoscale.flapPenaltyMs', ms(0), d.flapPenaltyMs),
-    maxStepFactor: r.read('autoscale.maxStepFactor', num(1, 100, true), d.maxStepFactor),
-    maxStepAdd: r.read('autoscale.maxStepAdd', int(1, 1024), d.maxStepAdd),
-    minBusyEventLoop: r.read('autoscale.minBusyEventLoop', num(0, 1), d.minBusyEventLoop),
-    cpuSaturation: r.read('autoscale.cpuSaturation', num(0, 1, true), d.cpuSaturation),
-    memoryCapBytes: r.read('autoscale.memoryCapBytes', int(0), d.memoryCapBytes),
-  };
-  for (const key of ['min', 'max'] as const) {
-    if (raw[key] === undefined) r.problem(`autoscale.${key}`, `is required to turn autoscaling on (--autoscale-${key} N or M2POOL_AUTOSCALE_${key.toUpperCase()})`);
-  }
-  return settings;
+  return deepFreeze(checked);
 }
 
 /** The autoscaler's bounds sit inside the ones manual scaling has. */
-function autoscaleChecks(c: PoolConfig, r: Reader<ConfigKey>): void {
+function autoscaleChecks(c: PoolConfig, r: Reader<PoolKey>): void {
   const a = c.autoscale;
   if (a === undefined || !r.ok('autoscale.min', 'autoscale.max')) return;
   if (a.min > a.max) r.problem('autoscale.min', `(${a.min}) is above autoscale.max (${a.max})`);
@@ -216,7 +104,7 @@ function autoscaleChecks(c: PoolConfig, r: Reader<ConfigKey>): void {
 }
 
 /** Rules between keys; each runs only when the keys it reads are individually valid. */
-function crossChecks(c: PoolConfig, r: Reader<ConfigKey>): void {
+function crossChecks(c: PoolConfig, r: Reader<PoolKey>): void {
   dispatchChecks(c, r);
   autoscaleChecks(c, r);
   if (r.ok('minWorkers', 'maxWorkers') && c.minWorkers > c.maxWorkers) {
@@ -253,7 +141,7 @@ function crossChecks(c: PoolConfig, r: Reader<ConfigKey>): void {
 }
 
 /** The dispatch settings: a forked dispatcher's bind must be safe and short enough; a remote one needs no bind. */
-function dispatchChecks(c: PoolConfig, r: Reader<ConfigKey>): void {
+function dispatchChecks(c: PoolConfig, r: Reader<PoolKey>): void {
   // Against the dispatcher's own default queue limit, the forked dispatcher checks it (its flags are validated too).
   if (c.backlogLimit !== undefined && c.queueLimit !== undefined && c.backlogLimit < c.queueLimit) r.problem('backlogLimit', `(${c.backlogLimit}) is below queueLimit (${c.queueLimit})`);
   if (c.maxWorkerCredit !== undefined && c.maxInFlight !== undefined && c.maxWorkerCredit < c.maxInFlight) {

@@ -1,24 +1,22 @@
 /**
  * How a {@link WorkerConfig} travels from the supervisor to the worker it forks: JSON in one environment
  * variable, {@link WORKER_CONFIG_ENV} (the command line keeps only `worker --app MODULE`, readable in `ps` until
- * the worker sets its title). What arrives is checked like any other configuration: every key, its type and
- * range (`WORKER_LIMITS`), unknown keys refused, every problem reported at once.
+ * the worker sets its title). What arrives is checked like any other configuration: every key with its check from
+ * the settings table (`settings.ts`), unknown keys refused, every problem reported at once.
  * @module
  */
 import { ConfigError, errorMessage } from '../errors';
-import { bool, endpointList, isRecord, level, onOff, Reader, show, str, unknownKeyIssues, uploadTemplate, workerEndpoint, type Check } from './checks';
-import { appKind as appKindCheck } from './app-kind';
-import { dispatcherEndpointProblem, WORKER_DEFAULTS, workerNumber as limited, type DispatcherEndpoint, type WorkerConfig, type WorkerNumberKey } from './worker-config';
+import { bool, endpointList, isRecord, Reader, show, str, unknownKeyIssues, workerEndpoint, type Check } from './checks';
+import { defaultIn, settingsOf } from './settings';
+import { dispatcherEndpointProblem, type DispatcherEndpoint, type WorkerConfig } from './worker-config';
 
 /** The environment variable a forked worker finds its configuration in. */
 export const WORKER_CONFIG_ENV = 'M2POOL_WORKER_CONFIG';
 
-/** Every key of {@link WorkerConfig} (a `Record` over the keys, so a key added to the type must be added here). */
-const WORKER_KEYS: ReadonlySet<string> = new Set(Object.keys({
-  app: true, appKind: true, sendSpecs: true, recvSpecs: true, dispatcher: true, maxInFlight: true, receiveHwm: true, requestTimeoutMs: true, maxRequestBytes: true,
-  drainTimeoutMs: true, bootTimeoutMs: true, heartbeatIntervalMs: true, sendTimeoutMs: true, uploadStore: true, uploadThreshold: true,
-  maxUploadBytes: true, logLevel: true, requestLogLevel: true, metrics: true,
-} satisfies Record<keyof WorkerConfig, true>));
+const WORKER_SETTINGS = settingsOf('worker');
+
+/** Every key of {@link WorkerConfig}: its own (app, endpoints), then the worker settings. */
+const WORKER_KEYS: ReadonlySet<string> = new Set(['app', 'sendSpecs', 'recvSpecs', 'dispatcher', ...WORKER_SETTINGS.map((s) => s.key)]);
 
 const DISPATCHER_KEYS: ReadonlySet<string> = new Set(Object.keys({ endpoint: true, curveServerKeyFile: true, curveSecretFile: true, insecure: true } satisfies Record<keyof DispatcherEndpoint, true>));
 
@@ -60,36 +58,24 @@ export function decodeWorkerConfig(text: string): WorkerConfig {
     throw new ConfigError([`not valid JSON: ${errorMessage(err)}`]);
   }
   if (!isRecord(raw)) throw new ConfigError([`must be a JSON object, got ${show(raw)}`]);
-  const r = new Reader<keyof WorkerConfig>(raw);
+  const r = new Reader<string>(raw);
   r.issues.push(...unknownKeyIssues(raw, WORKER_KEYS));
-  const d = WORKER_DEFAULTS;
-  const setting = (key: keyof typeof d & WorkerNumberKey): number => r.required(key, limited(key), d[key]);
   const dispatcher = r.optional('dispatcher', dispatcherEndpoint);
-  const requestTimeoutMs = r.optional('requestTimeoutMs', limited('requestTimeoutMs'));
-  const maxRequestBytes = r.optional('maxRequestBytes', limited('maxRequestBytes'));
-  const uploadStore = r.optional('uploadStore', uploadTemplate);
-  const appKind = r.optional('appKind', appKindCheck);
-  const config: WorkerConfig = {
+  const out: Record<string, unknown> = {
     app: r.required('app', str(true), ''),
-    ...(appKind === undefined ? {} : { appKind }),
     sendSpecs: r.required('sendSpecs', endpointList(0), []),
     recvSpecs: r.required('recvSpecs', endpointList(0), []),
     ...(dispatcher === undefined ? {} : { dispatcher }),
-    maxInFlight: setting('maxInFlight'),
-    receiveHwm: setting('receiveHwm'),
-    ...(requestTimeoutMs === undefined ? {} : { requestTimeoutMs }),
-    ...(maxRequestBytes === undefined ? {} : { maxRequestBytes }),
-    drainTimeoutMs: setting('drainTimeoutMs'),
-    bootTimeoutMs: setting('bootTimeoutMs'),
-    heartbeatIntervalMs: setting('heartbeatIntervalMs'),
-    sendTimeoutMs: setting('sendTimeoutMs'),
-    ...(uploadStore === undefined ? {} : { uploadStore }),
-    uploadThreshold: setting('uploadThreshold'),
-    maxUploadBytes: setting('maxUploadBytes'),
-    logLevel: r.required('logLevel', level, d.logLevel),
-    requestLogLevel: r.required('requestLogLevel', level, d.requestLogLevel),
-    metrics: r.required('metrics', onOff, d.metrics),
   };
+  for (const s of WORKER_SETTINGS) {
+    if (s.worker === 'optional') {
+      const v = r.optional(s.key, s.type.check);
+      if (v !== undefined) out[s.key] = v;
+    } else {
+      out[s.key] = r.required(s.key, s.type.check, defaultIn(s, 'worker'));
+    }
+  }
+  const config = out as WorkerConfig;
   if (r.ok('sendSpecs', 'recvSpecs', 'dispatcher')) {
     if (config.dispatcher !== undefined) {
       if (config.sendSpecs.length > 0 || config.recvSpecs.length > 0) r.problem('dispatcher', 'excludes sendSpecs and recvSpecs (give one way to reach Mongrel2)');

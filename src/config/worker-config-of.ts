@@ -1,6 +1,6 @@
 /**
  * The complete {@link WorkerConfig} a pool's workers run with, derived from the pool configuration with
- * {@link WORKER_DEFAULTS} filled in: what the supervisor hands each forked worker, and what any part of the
+ * the workers' defaults filled in: what the supervisor hands each forked worker, and what any part of the
  * supervisor (readiness, the autoscaler's capacity per worker) may read instead of guessing the worker's defaults.
  * @module
  */
@@ -8,7 +8,10 @@ import { posix } from 'node:path';
 import type { PoolConfig } from './schema';
 import { DEFAULT_UPLOAD_BASENAME } from './upload-template';
 import { forkedDispatcherBind } from './validate';
-import { WORKER_DEFAULTS, type WorkerConfig } from './worker-config';
+import { defaultIn, settingsOf } from './settings';
+import type { WorkerConfig } from './worker-config';
+
+const WORKER_SETTINGS = settingsOf('worker');
 
 /** The endpoint the workers of a dispatch pool connect to: a remote dispatcher's, or the forked one's bind. */
 export function workerDispatcherEndpoint(pool: PoolConfig): string {
@@ -27,27 +30,17 @@ function endpointsOf(pool: PoolConfig): Pick<WorkerConfig, 'sendSpecs' | 'recvSp
   return { sendSpecs: [], recvSpecs: [], dispatcher: { endpoint, ...curve, ...insecure } };
 }
 
-/** The worker configuration of `pool`, frozen; `uploadDir` becomes its `DIR/upload.XXXXXX` template. */
+/**
+ * The worker configuration of `pool`, frozen: each worker setting the pool has, else the worker's default
+ * (`settings.ts`); `uploadDir` becomes its `DIR/upload.XXXXXX` template.
+ */
 export function workerConfigOf(pool: PoolConfig): WorkerConfig {
-  const d = WORKER_DEFAULTS;
+  const given = pool as Readonly<Record<string, unknown>>;
+  const settings: Record<string, unknown> = {};
+  for (const s of WORKER_SETTINGS) {
+    const value = (s.pool === undefined ? undefined : given[s.key]) ?? (s.worker === 'optional' ? undefined : defaultIn(s, 'worker'));
+    if (value !== undefined) settings[s.key] = value;
+  }
   const uploadStore = pool.uploadStore ?? (pool.uploadDir === undefined ? undefined : posix.join(pool.uploadDir, DEFAULT_UPLOAD_BASENAME));
-  return Object.freeze({
-    app: pool.app,
-    ...(pool.appKind === undefined ? {} : { appKind: pool.appKind }),
-    ...endpointsOf(pool),
-    maxInFlight: pool.maxInFlight ?? d.maxInFlight,
-    receiveHwm: pool.receiveHwm ?? d.receiveHwm,
-    ...(pool.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: pool.requestTimeoutMs }),
-    ...(pool.maxRequestBytes === undefined ? {} : { maxRequestBytes: pool.maxRequestBytes }),
-    drainTimeoutMs: pool.drainTimeoutMs,
-    bootTimeoutMs: pool.bootTimeoutMs,
-    heartbeatIntervalMs: pool.heartbeatIntervalMs,
-    sendTimeoutMs: d.sendTimeoutMs,
-    ...(uploadStore === undefined ? {} : { uploadStore }),
-    uploadThreshold: pool.uploadThreshold ?? d.uploadThreshold,
-    maxUploadBytes: d.maxUploadBytes,
-    logLevel: pool.logLevel,
-    requestLogLevel: pool.requestLogLevel ?? d.requestLogLevel,
-    metrics: pool.metrics ?? d.metrics,
-  });
+  return Object.freeze({ ...settings, app: pool.app, ...endpointsOf(pool), ...(uploadStore === undefined ? {} : { uploadStore }) } as WorkerConfig);
 }

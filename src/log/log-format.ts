@@ -5,7 +5,8 @@
  * processes it forks in the same variable.
  * @module
  */
-import type { FlagSpec } from '../config/flags';
+import { settingFlag, type FlagSpec } from '../config/flags';
+import { settingOf } from '../config/settings';
 
 /** The formats. */
 export const LOG_FORMATS = ['json', 'pretty'] as const;
@@ -27,12 +28,7 @@ export function logFormatFromEnv(env: NodeJS.ProcessEnv = process.env): LogForma
 }
 
 /** `--log-format` of `worker`, `dispatcher` and `serve` (`start` has it as the configuration key `logFormat`). */
-export const LOG_FORMAT_FLAG: FlagSpec = {
-  type: 'string',
-  placeholder: 'json|pretty',
-  description: `log lines as JSON (for pm2, systemd, log shippers) or pretty for a terminal; env ${LOG_FORMAT_ENV}`,
-  defaultText: 'json',
-};
+export const LOG_FORMAT_FLAG: FlagSpec = settingFlag(settingOf('logFormat'), 'pool');
 
 /** Apply a `--log-format` flag to this process (its loggers read the variable). Returns a problem, or undefined. */
 export function applyLogFormatFlag(value: unknown, env: NodeJS.ProcessEnv = process.env): string | undefined {

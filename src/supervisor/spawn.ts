@@ -9,6 +9,7 @@ import { fork } from 'node:child_process';
 import { MAX_TIMER_MS } from '../config/checks';
 import type { PoolConfig } from '../config/schema';
 import { requestBytesOf } from '../config/message-limits';
+import { dispatcherSettingArgs } from '../config/dispatcher-args';
 import { forkedDispatcherBind } from '../config/validate';
 import type { WorkerConfig } from '../config/worker-config';
 import { encodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
@@ -106,20 +107,15 @@ export function dispatcherArgs(config: PoolConfig): string[] {
     ...config.recvSpecs.flatMap((s) => ['--recv-spec', s]),
     ...config.controlSpecs.flatMap((s) => ['--control-spec', s]),
     '--bind', bind,
-    ...passThrough('--receive-hwm', config.receiveHwm),
-    // The same bound the workers derive, so a request the dispatcher takes is one its workers take.
-    '--max-request-bytes', String(requestBytesOf(workerConfigOf(config))),
-    ...passThrough('--queue-limit', config.queueLimit),
-    ...passThrough('--queue-timeout-ms', config.queueTimeoutMs),
-    ...passThrough('--backlog-limit', config.backlogLimit),
-    ...passThrough('--max-worker-credit', forkedMaxWorkerCredit(config)),
-    ...passThrough('--request-timeout-ms', forkedRequestTimeoutMs(config)),
-    '--heartbeat-interval-ms', String(config.heartbeatIntervalMs),
-    '--heartbeat-timeout-ms', String(config.heartbeatTimeoutMs),
-    '--drain-timeout-ms', String(config.drainTimeoutMs),
+    ...dispatcherSettingArgs(config, {
+      runDir: undefined, // --bind says where
+      // The same bound the workers derive, so a request the dispatcher takes is one its workers take.
+      maxRequestBytes: requestBytesOf(workerConfigOf(config)),
+      maxWorkerCredit: forkedMaxWorkerCredit(config),
+      dispatcherRequestTimeoutMs: forkedRequestTimeoutMs(config),
+    }),
     ...curve,
     ...(config.insecure ? ['--insecure'] : []),
-    '--log-level', config.logLevel,
   ];
 }
 

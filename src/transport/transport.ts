@@ -5,10 +5,11 @@
  * @module
  */
 
+import type { Topology } from '../config/settings';
 import type { PushChannel } from './push-channel';
 
-/** Which topology a transport belongs to. */
-export type Topology = 'direct' | 'dispatch';
+/** Which topology a transport belongs to (the `topology` setting's values, `config/settings.ts`). */
+export type { Topology };
 
 /**
  * One message as it reached this worker (a request, a notice, a WebSocket frame), with its way back.

@@ -5,7 +5,9 @@ import { availableParallelism } from 'node:os';
 import { ConfigError } from '../../../src/errors';
 import { DEFAULTS } from '../../../src/config/schema';
 import { validateConfig } from '../../../src/config/validate';
-import { CONFIG_FIELDS } from '../../../src/config/fields';
+import { settingsOf } from '../../../src/config/settings';
+
+const POOL_SETTINGS = settingsOf('pool');
 
 function issuesOf(raw: unknown): readonly string[] {
   try {
@@ -116,10 +118,10 @@ test('optional worker pass-throughs stay absent unless given', () => {
 });
 
 test('every config field has a validator entry and a unique flag and env name', () => {
-  const flags = new Set(CONFIG_FIELDS.map((f) => f.flag));
-  const envs = new Set(CONFIG_FIELDS.map((f) => f.env));
-  assert.equal(flags.size, CONFIG_FIELDS.length);
-  assert.equal(envs.size, CONFIG_FIELDS.length);
+  const flags = new Set(POOL_SETTINGS.map((f) => f.flag));
+  const envs = new Set(POOL_SETTINGS.map((f) => f.env));
+  assert.equal(flags.size, POOL_SETTINGS.length);
+  assert.equal(envs.size, POOL_SETTINGS.length);
   const full = validateConfig({
     app: 'a', appKind: 'fetch', mongrel2Config: 'm.conf', adminTokenFile: 'f', maxInFlight: 1, receiveHwm: 1, requestTimeoutMs: 1, maxRequestBytes: 2_000_000, uploadDir: 'd', uploadStore: '/t/upload.XXXXXX', uploadThreshold: 1, requestLogLevel: 'info', metrics: 'off',
     dispatcherBind: 'tcp://0.0.0.0:7000', curveSecretFile: 'k', curveServerKeyFile: 'k.pub', curveAuthorizedDir: 'keys', queueLimit: 5, queueTimeoutMs: 5,
@@ -127,7 +129,7 @@ test('every config field has a validator entry and a unique flag and env name', 
   });
   // A pool joining a remote dispatcher has no bind of its own: `dispatcher` is checked on a second config.
   const remote = validateConfig({ app: 'a', dispatcher: 'tcp://10.0.0.1:7000', insecure: true });
-  for (const f of CONFIG_FIELDS) {
+  for (const f of POOL_SETTINGS) {
     const [head, tail] = f.key.split('.') as [string, string | undefined];
     const present = [full, remote].some((c) => {
       const v = (c as unknown as Record<string, Record<string, unknown>>)[head];
@@ -135,8 +137,8 @@ test('every config field has a validator entry and a unique flag and env name', 
     });
     assert.ok(present, `${f.key} missing from the validated config`);
   }
-  assert.equal(CONFIG_FIELDS.find((f) => f.key === 'restartBackoff.initialMs')?.env, 'M2POOL_RESTART_BACKOFF_INITIAL_MS');
-  assert.equal(CONFIG_FIELDS.find((f) => f.key === 'sendSpecs')?.flag, 'send-spec');
+  assert.equal(POOL_SETTINGS.find((f) => f.key === 'restartBackoff.initialMs')?.env, 'M2POOL_RESTART_BACKOFF_INITIAL_MS');
+  assert.equal(POOL_SETTINGS.find((f) => f.key === 'sendSpecs')?.flag, 'send-spec');
 });
 
 test('dispatcher pass-through: backlogLimit ≥ queueLimit, maxWorkerCredit ≥ maxInFlight, its request timeout above the app deadline (#18)', () => {

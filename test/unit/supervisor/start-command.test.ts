@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startCommand, startHelp } from '../../../src/cli/start-command';
-import { CONFIG_FIELDS } from '../../../src/config/fields';
+import { settingsOf } from '../../../src/config/settings';
+
+const POOL_SETTINGS = settingsOf('pool');
 
 function capture() {
   const out: string[] = [];
@@ -14,7 +16,7 @@ test('--help documents every flag with its env var', async () => {
   assert.equal(await startCommand(['--help'], c.deps), 0);
   const help = c.out();
   assert.equal(help, startHelp());
-  for (const f of CONFIG_FIELDS) {
+  for (const f of POOL_SETTINGS) {
     assert.ok(help.includes(`--${f.flag} ${f.arg}`), `--${f.flag} missing from --help`);
     assert.ok(help.includes(`[${f.env}]`), `${f.env} missing from --help`);
   }
