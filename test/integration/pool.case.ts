@@ -58,14 +58,19 @@ const ORDERING: Guarantee = {
 const isUnanswered = (r: LoadResult): boolean => r.problem !== undefined && NO_ANSWER.test(r.problem);
 const describeResult = (r: LoadResult, t0: number): string => `client ${r.client} #${r.seq}: ${r.status} ${r.problem ?? ''} (sent at ${(r.sentAt - t0).toFixed(0)} ms)`;
 
-/** Each of `CLIENTS` keep-alive clients echoing its own paths, one request at a time. */
+/**
+ * `CLIENTS` keep-alive clients, one request at a time, each on a new connection every 5 requests: mostly echoes of
+ * their own paths, every third a 30 ms sleep, so that workers leave with requests in their handlers.
+ */
 function echoLoad(port: number): Load {
+  const slow = (n: number): boolean => n % 3 === 2;
   return startLoad({
     port,
     clients: CLIENTS,
-    request: (c, n) => ({ path: `/echo/c${c}-${n}` }),
-    expectedBody: (c, n) => `/echo/c${c}-${n}`,
+    request: (c, n) => ({ path: slow(n) ? '/slow?ms=30' : `/echo/c${c}-${n}` }),
+    expectedBody: (c, n) => (slow(n) ? 'slept 30 ms\n' : `/echo/c${c}-${n}`),
     timeoutMs: CLIENT_TIMEOUT_MS,
+    requestsPerConnection: 5,
   });
 }
 
@@ -119,7 +124,9 @@ export function poolSuite(topology: Topology): void {
   describe(`pool, ${topology} topology`, () => {
     test(`scale up and down 20 times under GET load: ${DEPARTURES[topology]}; each leaver exits 0`, T, async (t) => {
       const { m2, pool } = await poolUnderTest(t, topology, POOL_FLAGS);
-      await pool.waitPool(settled(3), '3 ready workers');
+      const first = await pool.waitPool(settled(3), '3 ready workers');
+      assert.equal(first.notReadyReason, null);
+      assert.equal(first.dispatcher?.state ?? null, topology === 'dispatch' ? 'ready' : null, 'dispatch: a ready dispatcher; direct: none');
       const load = echoLoad(m2.port);
       const t0 = performance.now();
       await load.reached(300);
