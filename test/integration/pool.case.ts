@@ -87,8 +87,8 @@ function allClientsSentAfter(load: Load, at: number): boolean {
 const progress = (load: Load, n = 100): Promise<void> => load.reached(load.results.length + n);
 
 /**
- * Assert {@link DEPARTURES} for the pool's topology over a load's results. `departures`: workers that left or died while
- * it ran; `quietFrom`: when the pool was settled for good (undefined when workers kept leaving to the end).
+ * Assert {@link DEPARTURES} for the pool's topology over a load's results. `departures`: workers that left or died
+ * while it ran; `quietFrom`: when the pool was settled for good (undefined when workers kept leaving to the end).
  */
 async function assertDepartures(t: TestContext, pool: TestPool, results: readonly LoadResult[], departures: number, quietFrom: number | undefined, t0: number): Promise<void> {
   const topology = (await pool.pool()).topology;
