@@ -23,7 +23,7 @@ import { REPO_ROOT } from '../helpers/processes';
 import { isAlive, waitFor } from '../helpers/wait-for';
 
 /** The two ways `m2pool start` connects its workers to Mongrel2 (`--topology`). */
-export type Topology = 'dispatch' | 'direct';
+type Topology = 'dispatch' | 'direct';
 
 /** What a case promises, per topology. */
 type Guarantee = Readonly<Record<Topology, string>>;
