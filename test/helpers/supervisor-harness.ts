@@ -54,8 +54,11 @@ export function adminCall(port: number, method: string, urlPath: string, body?: 
   });
 }
 
-/** Start a pool of fake workers. `fakeEnv` sets FAKE_WORKER_* behaviour for the workers only. */
-export async function startPool(t: TestContext, overrides: Record<string, unknown> = {}, fakeEnv: Record<string, string> = {}): Promise<PoolHarness> {
+/**
+ * Start an in-process supervisor (and its admin API) forking fake workers (test/fixtures/supervisor-fake-worker.ts),
+ * unless `overrides` names another worker module. `fakeEnv` sets FAKE_WORKER_* behaviour for the workers only.
+ */
+export async function startFakeWorkerPool(t: TestContext, overrides: Record<string, unknown> = {}, fakeEnv: Record<string, string> = {}): Promise<PoolHarness> {
   const dir = await mkdtemp(path.join(tmpdir(), 'm2pool-sup-'));
   const eventFile = path.join(dir, 'workers.jsonl');
   const pids: number[] = [];
