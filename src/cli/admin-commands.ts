@@ -10,8 +10,8 @@ import { dialHost, formatHostPort, parseHostPort, type HostPort } from '../confi
 import { DEFAULTS } from '../config/schema';
 import { LOG_LEVELS } from '../config/log-level';
 import { ExitCode, errorMessage, isErrnoException } from '../errors';
-import { parseScaleText, scaleBody } from '../supervisor/scale-request';
-import { formatStatus, isPoolSnapshot } from '../supervisor/status-format';
+import { parseScaleText, scaleBody } from '../supervisor/arbiter/scale-request';
+import { formatStatus, isPoolSnapshot } from './status-format';
 import { formatHelp } from '../config/help';
 import type { TextOut } from './start-command';
 

@@ -4,8 +4,8 @@
  * imports prom-client; this adapter is the only link.
  * @module
  */
-import type { PoolMetrics, RestartReason } from '../metrics';
-import type { RestartCause, SupervisorObserver } from './observer';
+import type { PoolMetrics, RestartReason } from '../../metrics';
+import type { RestartCause, SupervisorObserver } from '../arbiter/observer';
 
 /**
  * The metrics' closed `reason` set for each supervisor cause; causes without an entry (a scale-down, a stop)

@@ -6,16 +6,16 @@
  * through it). Its IPC reports feed readiness (`notReadyReason`), `/pool` and, through the observer, `/metrics`.
  * @module
  */
-import type { PoolConfig } from '../config/schema';
-import { forkedDispatcherBind } from '../config/validate';
-import { isWorkerMessage } from '../ipc/messages';
-import type { Clock } from './clock';
+import type { PoolConfig } from '../../config/schema';
+import { forkedDispatcherBind } from '../../config/validate';
+import { isWorkerMessage } from '../../ipc/messages';
+import type { Clock } from '../arbiter/clock';
 import { DispatcherHandle, type DispatcherKillReason, type DispatcherView } from './dispatcher-handle';
-import type { Logger } from './logger';
-import type { Notify } from './observer';
-import { queueWaitTotals, type QueueWaitTotals } from './queue-wait';
-import { dispatcherSpawnRequest, type SpawnWorker } from './spawn';
-import { BOOT_KILL_GRACE_MS, FAST_STOP_GRACE_MS } from './reconcile';
+import type { Logger } from '../arbiter/logger';
+import type { Notify } from '../arbiter/observer';
+import { queueWaitTotals, type QueueWaitTotals } from '../autoscaling/queue-wait';
+import { dispatcherSpawnRequest, type SpawnWorker } from '../arbiter/spawn';
+import { BOOT_KILL_GRACE_MS, FAST_STOP_GRACE_MS } from '../arbiter/reconcile';
 
 /** Restart delay after the n-th consecutive failure to boot: 0, 100, 200, 400 … capped here. */
 const MAX_RESTART_DELAY_MS = 1_000;

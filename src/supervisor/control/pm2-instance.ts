@@ -5,7 +5,7 @@
  * pool's workers through the dispatcher like any leave.
  * @module
  */
-import { formatHostPort, parseHostPort } from '../config/host-port';
+import { formatHostPort, parseHostPort } from '../../config/host-port';
 
 /** The admin address of this pm2 instance: `admin` itself outside pm2, for instance 0 and for port 0. */
 export function adminForPm2Instance(admin: string, env: NodeJS.ProcessEnv): string {

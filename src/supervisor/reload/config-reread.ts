@@ -4,10 +4,10 @@
  * result (`Supervisor.reload`).
  * @module
  */
-import type { PoolConfig } from '../config/schema';
-import { ConfigError, errorMessage } from '../errors';
+import type { PoolConfig } from '../../config/schema';
+import { ConfigError, errorMessage } from '../../errors';
 import { changedKeys, keepFixed } from './config-reload';
-import type { Logger } from './logger';
+import type { Logger } from '../arbiter/logger';
 
 /** Outcome of {@link rereadConfig}: the configuration to run with from now on, or why there is none. */
 export type Reread =

@@ -6,7 +6,7 @@
  * {@link WorkerLifecycle}.
  * @module
  */
-import type { PoolConfig } from '../config/schema';
+import type { PoolConfig } from '../../config/schema';
 import type { Logger } from './logger';
 import type { Notify } from './observer';
 import type { PoolState } from './pool-state';

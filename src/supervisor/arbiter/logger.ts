@@ -8,8 +8,8 @@
  * @module
  */
 import type { DestinationStream, Logger } from 'pino';
-import type { LogLevel } from '../config/log-level';
-import { createLogger } from '../log/logger';
+import type { LogLevel } from '../../config/log-level';
+import { createLogger } from '../../log/logger';
 
 export type { Logger } from 'pino';
 

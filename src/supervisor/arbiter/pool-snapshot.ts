@@ -3,9 +3,9 @@
  * @module
  */
 import { breakerOpen, type SlotState } from './slot';
-import type { Topology } from '../config/schema';
-import type { DispatcherView } from './dispatcher-handle';
-import type { AutoscaleView } from './autoscaler';
+import type { Topology } from '../../config/schema';
+import type { DispatcherView } from '../dispatcher-child/dispatcher-handle';
+import type { AutoscaleView } from '../autoscaling/autoscaler';
 import type { PoolPhase } from './pool-state';
 import type { WorkerHandle, WorkerView } from './worker-handle';
 

@@ -4,7 +4,7 @@
  * event, and must be cheap; an observer that throws is logged and never breaks the supervisor.
  * @module
  */
-import type { AutoscaleDecision } from './autoscale-policy';
+import type { AutoscaleDecision } from '../autoscaling/autoscale-policy';
 import type { Logger } from './logger';
 import type { DrainReason, ExitReason, ExitVerdict } from './restart-policy';
 import type { WorkerState } from './worker-handle';

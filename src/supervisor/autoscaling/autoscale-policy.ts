@@ -16,12 +16,12 @@
  *   bottleneck); a memory cap bounds the size.
  * @module
  */
-import type { AutoscaleSettings } from '../config/autoscale';
+import type { AutoscaleSettings } from '../../config/autoscale';
 
 /** The settings the rule reads (config `autoscale`, `config/autoscale.ts`, without the sampling interval). */
 export type AutoscaleConfig = Omit<AutoscaleSettings, 'intervalMs'>;
 
-export { AUTOSCALE_DEFAULTS } from '../config/autoscale';
+export { AUTOSCALE_DEFAULTS } from '../../config/autoscale';
 
 /** One interval's view of the pool. */
 export interface AutoscaleSample {

@@ -11,11 +11,11 @@
  * - `shutdown_with_message: true`: pm2 sends the bare string `'shutdown'` instead of SIGINT.
  * @module
  */
-import type { Logger } from './logger';
-import type { PoolSnapshot } from './pool-snapshot';
-import { parseScaleText } from './scale-request';
-import type { IntentSink } from './signals';
-import type { LogLevelResult, LogLevels, ReloadResult, ScaleResult, ScaleTarget } from './supervisor';
+import type { Logger } from '../arbiter/logger';
+import type { PoolSnapshot } from '../arbiter/pool-snapshot';
+import { parseScaleText } from '../arbiter/scale-request';
+import type { IntentSink } from '../arbiter/signals';
+import type { LogLevelResult, LogLevels, ReloadResult, ScaleResult, ScaleTarget } from '../arbiter/supervisor';
 
 /**
  * The actions `pm2 trigger <app> …` can run. `loglevel` is registered only for a target that can change log

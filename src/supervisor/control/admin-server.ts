@@ -19,14 +19,14 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { adminAccessProblems, carriesToken } from '../config/admin-token';
-import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../config/host-port';
-import { errorMessage } from '../errors';
-import type { HealthReport } from './health';
-import type { Logger } from './logger';
-import type { PoolSnapshot } from './pool-snapshot';
-import { parseScaleBody } from './scale-request';
-import type { LogLevelResult, LogLevels, ReloadResult, ScaleResult, ScaleTarget } from './supervisor';
+import { adminAccessProblems, carriesToken } from '../../config/admin-token';
+import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../../config/host-port';
+import { errorMessage } from '../../errors';
+import type { HealthReport } from '../arbiter/health';
+import type { Logger } from '../arbiter/logger';
+import type { PoolSnapshot } from '../arbiter/pool-snapshot';
+import { parseScaleBody } from '../arbiter/scale-request';
+import type { LogLevelResult, LogLevels, ReloadResult, ScaleResult, ScaleTarget } from '../arbiter/supervisor';
 
 /** What the admin API drives; `Supervisor` implements it. */
 export interface AdminTarget {

@@ -8,7 +8,7 @@
  * No long-running requests: no relaying, no extra IPC.
  * @module
  */
-import type { SupervisorMessage } from '../ipc/messages';
+import type { SupervisorMessage } from '../../ipc/messages';
 import type { WorkerHandle } from './worker-handle';
 
 /** Sends one message to a worker; must not throw when its channel is closed. */

@@ -6,19 +6,19 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { DEFAULTS, type PoolConfig } from '../config/schema';
-import { errorMessage } from '../errors';
-import type { AppKind } from '../config/app-kind';
+import { DEFAULTS, type PoolConfig } from '../../config/schema';
+import { errorMessage } from '../../errors';
+import type { AppKind } from '../../config/app-kind';
 
-/** The child entry (compiled next to this module's sibling folder: dist/src/worker/check-app.js). */
-const CHECK_APP_ENTRY = path.resolve(__dirname, '..', 'worker', 'check-app.js');
+/** The child entry (dist/src/worker/check-app.js). */
+const CHECK_APP_ENTRY = path.resolve(__dirname, '..', '..', 'worker', 'check-app.js');
 /** An app whose top-level await never settles would otherwise hold the start forever. */
 export const APP_CHECK_TIMEOUT_MS = 30_000;
 
 /** Load `spec` in a child from `cwd`; resolves with why it does not load, or `undefined` when it does. */
 export function appLoadProblem(spec: string, cwd = process.cwd(), timeoutMs = APP_CHECK_TIMEOUT_MS, kind: AppKind = 'auto'): Promise<string | undefined> {
   return new Promise((resolve) => {
-    // No execArgv, as for the workers (supervisor/spawn.ts): `--inspect` would clash on its port, and the parent's
+    // No execArgv, as for the workers (supervisor/arbiter/spawn.ts): `--inspect` would clash on its port, and the parent's
     // `-e`/`-p` script would run again in the child instead of the check (a child that forks itself forever).
     const child = spawn(process.execPath, [CHECK_APP_ENTRY, spec, kind], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

@@ -4,9 +4,9 @@
  * of the waits between two snapshots, interpolated within a bucket as PromQL's `histogram_quantile` does.
  * @module
  */
-import { DISPATCHER_METRICS, QUEUE_WAIT_BUCKETS } from '../metrics/dispatcher-definitions';
-import { DISPATCHER_SPECS } from '../metrics/dispatcher-families';
-import { parseSnapshot } from '../metrics/snapshot';
+import { DISPATCHER_METRICS, QUEUE_WAIT_BUCKETS } from '../../metrics/dispatcher-definitions';
+import { DISPATCHER_SPECS } from '../../metrics/dispatcher-families';
+import { parseSnapshot } from '../../metrics/snapshot';
 
 /** Cumulative queue-wait counts of one dispatcher process: one per bound of {@link QUEUE_WAIT_BUCKETS}, then all. */
 export interface QueueWaitTotals {

@@ -4,11 +4,11 @@
  * in use per worker slot). Like {@link WorkerHandle} it records facts; `dispatcher-keeper.ts` decides.
  * @module
  */
-import type { WorkerMessage } from '../ipc/messages';
-import type { WorkerExit } from './worker-handle';
-import type { WorkerProcess } from './spawn';
-import { signalChild } from './child-signal';
-import type { QueueWaitTotals } from './queue-wait';
+import type { WorkerMessage } from '../../ipc/messages';
+import type { WorkerExit } from '../arbiter/worker-handle';
+import type { WorkerProcess } from '../arbiter/spawn';
+import { signalChild } from '../arbiter/child-signal';
+import type { QueueWaitTotals } from '../autoscaling/queue-wait';
 
 /** Lifecycle state of the dispatcher. */
 export type DispatcherState = 'booting' | 'ready' | 'stopping' | 'exited';

@@ -5,7 +5,7 @@
  * worker that has not sent a heartbeat since ready counts as connected (it reports ready only once connected).
  * @module
  */
-import type { PoolConfig } from '../config/schema';
+import type { PoolConfig } from '../../config/schema';
 import type { WorkerHandle } from './worker-handle';
 
 /** Undefined when some ready worker reaches Mongrel2, else why not. */

@@ -6,7 +6,7 @@
  * `reload()`. Runtime log levels live in `log-levels.ts`, config re-reading in `config-reread.ts`.
  * @module
  */
-import type { PoolConfig } from '../config/schema';
+import type { PoolConfig } from '../../config/schema';
 import { systemClock, type CancelTimer, type Clock } from './clock';
 import { assessHealth, type HealthReport } from './health';
 import { createSupervisorLogger, type Logger } from './logger';
@@ -14,18 +14,18 @@ import { notifier, type Notify, type SupervisorObserver } from './observer';
 import { buildSnapshot, type PoolPhase, type PoolSnapshot } from './pool-snapshot';
 import { PoolState } from './pool-state';
 import { MAX_TICK_MS, nextDeadline, setDesired, stepRun, stepStop, type StepContext } from './reconcile';
-import { rereadConfig, type Reread } from './config-reread';
-import { RuntimeLogLevels, type LogLevelResult, type LogLevels } from './log-levels';
+import { rereadConfig, type Reread } from '../reload/config-reread';
+import { RuntimeLogLevels, type LogLevelResult, type LogLevels } from '../control/log-levels';
 import { EMPTY_HISTORY, RestartPolicy } from './restart-policy';
 import { breakerOpen } from './slot';
 import type { IntentSink, PoolIntent } from './signals';
 import type { ReloadResult, ScaleResult, ScaleTarget } from './scale-request';
 import { forkWorker, type SpawnWorker } from './spawn';
 import { WorkerLifecycle } from './worker-lifecycle';
-import { DispatcherKeeper } from './dispatcher-keeper';
+import { DispatcherKeeper } from '../dispatcher-child/dispatcher-keeper';
 import { mongrel2Readiness } from './readiness';
-import { Autoscaler, manualScaleRefusal } from './autoscaler';
-import { cpuMeter } from './machine-cpu';
+import { Autoscaler, manualScaleRefusal } from '../autoscaling/autoscaler';
+import { cpuMeter } from '../autoscaling/machine-cpu';
 import { WorkerHandle } from './worker-handle';
 
 /** Grace periods and the tick, re-exported for callers and tests that reason about kill times. */
@@ -65,7 +65,7 @@ export type { ReloadResult, ScaleResult, ScaleTarget } from './scale-request';
 const STOPPING = { ok: false, status: 409, error: 'the pool is stopping' } as const;
 
 /** Log-level result types, defined next to the runtime log levels. */
-export type { LogLevelResult, LogLevels } from './log-levels';
+export type { LogLevelResult, LogLevels } from '../control/log-levels';
 
 function restartPolicyOf(c: PoolConfig, random: () => number): RestartPolicy {
   return new RestartPolicy({ ...c.restartBackoff, ...c.crashLoop }, random);

@@ -7,15 +7,15 @@
  * Off (no timer) while the config has no `autoscale`.
  * @module
  */
-import type { AutoscaleSettings } from '../config/autoscale';
+import type { AutoscaleSettings } from '../../config/autoscale';
 import { decideAutoscale, INITIAL_AUTOSCALE_STATE, type AutoscaleDecision, type AutoscaleSample, type AutoscaleState } from './autoscale-policy';
-import type { CancelTimer, Clock } from './clock';
-import type { Logger } from './logger';
-import type { Notify } from './observer';
-import type { PoolState } from './pool-state';
+import type { CancelTimer, Clock } from '../arbiter/clock';
+import type { Logger } from '../arbiter/logger';
+import type { Notify } from '../arbiter/observer';
+import type { PoolState } from '../arbiter/pool-state';
 import { queueWaitQuantileMs, type QueueWaitTotals } from './queue-wait';
-import type { ScaleResult } from './scale-request';
-import type { WorkerHandle } from './worker-handle';
+import type { ScaleResult } from '../arbiter/scale-request';
+import type { WorkerHandle } from '../arbiter/worker-handle';
 
 /** What the autoscaler reads and calls; the supervisor wires it (tests pass fakes). */
 export interface AutoscalerDeps {

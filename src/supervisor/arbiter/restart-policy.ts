@@ -8,7 +8,7 @@
  * Nothing here reads a clock or spawns anything: callers pass `now`, and `random` is injectable.
  * @module
  */
-import { ExitCode } from '../errors';
+import { ExitCode } from '../../errors';
 
 /** Backoff and breaker parameters (from `config.restartBackoff` and `config.crashLoop`). */
 export interface RestartPolicyOptions {

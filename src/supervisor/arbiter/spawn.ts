@@ -4,18 +4,18 @@
  * `workerConfigOf`) in `M2POOL_WORKER_CONFIG` (docs/architecture.md, "The worker contract").
  * @module
  */
-import { LOG_FORMAT_ENV } from '../log/log-format';
+import { LOG_FORMAT_ENV } from '../../log/log-format';
 import { fork } from 'node:child_process';
-import { MAX_TIMER_MS } from '../config/checks';
-import type { PoolConfig } from '../config/schema';
-import { requestBytesOf } from '../config/message-limits';
-import { forkedDispatcherBind } from '../config/validate';
-import type { WorkerConfig } from '../config/worker-config';
-import { encodeWorkerConfig, WORKER_CONFIG_ENV } from '../config/worker-config-codec';
-import { workerConfigOf } from '../config/worker-config-of';
-import { DISPATCHER_DEFAULTS } from '../dispatch/options';
-import type { SupervisorMessage } from '../ipc/messages';
-import { SUPERVISOR_PID_ENV } from '../ipc/stop-triggers';
+import { MAX_TIMER_MS } from '../../config/checks';
+import type { PoolConfig } from '../../config/schema';
+import { requestBytesOf } from '../../config/message-limits';
+import { forkedDispatcherBind } from '../../config/validate';
+import type { WorkerConfig } from '../../config/worker-config';
+import { encodeWorkerConfig, WORKER_CONFIG_ENV } from '../../config/worker-config-codec';
+import { workerConfigOf } from '../../config/worker-config-of';
+import { DISPATCHER_DEFAULTS } from '../../dispatch/options';
+import type { SupervisorMessage } from '../../ipc/messages';
+import { SUPERVISOR_PID_ENV } from '../../ipc/stop-triggers';
 
 /** The part of a `ChildProcess` the supervisor uses; unit tests supply an EventEmitter that looks like it. */
 export interface WorkerProcess {

@@ -5,7 +5,7 @@
  * It records facts and sends what it is told to; every decision is made by the supervisor's reconcile loop.
  * @module
  */
-import { assertNever, type WorkerMessage } from '../ipc/messages';
+import { assertNever, type WorkerMessage } from '../../ipc/messages';
 import type { DrainReason, KillReason } from './restart-policy';
 import type { WorkerProcess } from './spawn';
 import { signalChild } from './child-signal';

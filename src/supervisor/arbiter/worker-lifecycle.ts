@@ -6,9 +6,9 @@
  * {@link WorkerLifecycle.acknowledge} to act on the queued facts (breakers, the disconnect relay).
  * @module
  */
-import type { PoolConfig } from '../config/schema';
-import { errorMessage } from '../errors';
-import { type SupervisorMessage, isWorkerMessage } from '../ipc/messages';
+import type { PoolConfig } from '../../config/schema';
+import { errorMessage } from '../../errors';
+import { type SupervisorMessage, isWorkerMessage } from '../../ipc/messages';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
 import type { Notify } from './observer';

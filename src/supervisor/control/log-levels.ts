@@ -5,12 +5,12 @@
  * goes back to the configured level.
  * @module
  */
-import { LOG_LEVELS, type LogLevel } from '../config/log-level';
-import type { SupervisorMessage } from '../ipc/messages';
-import type { Logger } from './logger';
-import type { PoolState } from './pool-state';
-import type { SpawnRequest, SpawnWorker, WorkerProcess } from './spawn';
-import type { WorkerHandle } from './worker-handle';
+import { LOG_LEVELS, type LogLevel } from '../../config/log-level';
+import type { SupervisorMessage } from '../../ipc/messages';
+import type { Logger } from '../arbiter/logger';
+import type { PoolState } from '../arbiter/pool-state';
+import type { SpawnRequest, SpawnWorker, WorkerProcess } from '../arbiter/spawn';
+import type { WorkerHandle } from '../arbiter/worker-handle';
 
 /**
  * Outcome of a level change: `slot` null = pool-wide; `workers` = live workers affected (told now, or as soon as

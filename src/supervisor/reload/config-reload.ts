@@ -3,7 +3,7 @@
  * (the admin server is already bound with them). Pure.
  * @module
  */
-import type { PoolConfig } from '../config/schema';
+import type { PoolConfig } from '../../config/schema';
 
 /** Keys a running pool keeps from its start: changing them takes a restart. */
 export const FIXED_ON_RELOAD: readonly (keyof PoolConfig)[] = ['admin', 'adminToken', 'adminTokenFile', 'metricsToken'];
