@@ -1,13 +1,15 @@
 /**
- * An optional listener for pool facts — the seam where metrics (src/metrics `PoolMetrics`) plug in without the
- * supervisor depending on prom-client. Every callback is optional, called synchronously from the loop or an IPC
- * event, and must be cheap; an observer that throws is logged and never breaks the supervisor.
+ * Listeners for pool facts: the seam where whatever reacts to the pool plugs in without the arbiter knowing it —
+ * the metrics (`control/metrics-observer.ts`, no prom-client in the supervisor), the runtime log levels
+ * (`control/log-levels.ts`) and the autoscaler (`autoscaling/autoscaler.ts`). Every callback is optional, called
+ * synchronously from the loop or an IPC event, and must be cheap; an observer that throws is logged and never
+ * breaks the supervisor, nor keeps the others from hearing the fact.
  * @module
  */
 import type { AutoscaleDecision } from '../autoscaling/autoscale-policy';
 import type { Logger } from './logger';
 import type { DrainReason, ExitReason, ExitVerdict } from './restart-policy';
-import type { WorkerState } from './worker-handle';
+import type { WorkerHandle, WorkerState } from './worker-handle';
 
 /** Identity of one worker process (`PoolMetrics`' `WorkerRef`). */
 export interface WorkerIdentity {
@@ -19,24 +21,29 @@ export interface WorkerIdentity {
 /** Why a slot got a new process. */
 export type RestartCause = ExitReason | DrainReason;
 
-/** Facts the supervisor reports as they happen. */
-export interface SupervisorObserver {
+/**
+ * Facts the supervisor reports as they happen. `W` is what a worker is given as: outside observers see its
+ * {@link WorkerIdentity}; the supervisor's own parts ({@link PoolObserver}) read its whole {@link WorkerHandle}.
+ */
+export interface SupervisorObserver<W extends WorkerIdentity = WorkerIdentity> {
   /** A worker entered `state`; `exited` is the last call for that process. */
-  workerState?(worker: WorkerIdentity, state: WorkerState): void;
+  workerState?(worker: W, state: WorkerState): void;
+  /** The loop acknowledged a worker's ready report (its slot's breaker and the disconnect relay took note). */
+  workerReady?(worker: W): void;
   /**
    * One `m2pool:heartbeat`; `maxInFlight` is the worker's in-flight cap from its ready message, `inFlightMean` its
    * mean in flight since the previous heartbeat (null: not reported).
    */
   heartbeat?(
-    worker: WorkerIdentity,
+    worker: W,
     sample: { readonly inFlight: number; readonly handled: number; readonly loopLagMs: number; readonly rssBytes: number; readonly maxInFlight: number | null; readonly inFlightMean: number | null },
   ): void;
   /** The autoscaler decided (every interval, holds included); `desired` is the count after the decision. */
   autoscale?(decision: Pick<AutoscaleDecision, 'direction' | 'reason' | 'desired' | 'utilization'>): void;
   /** One `m2pool:metrics` payload, untouched (untrusted: validate before use). */
-  metrics?(worker: WorkerIdentity, metrics: unknown): void;
+  metrics?(worker: W, metrics: unknown): void;
   /** A worker was reaped; `verdict.failure` means its slot will be respawned after backoff. */
-  workerExit?(worker: WorkerIdentity, verdict: ExitVerdict): void;
+  workerExit?(worker: W, verdict: ExitVerdict): void;
   /**
    * `slot` gets a new process because its previous one ended (`cause` = the failure's exit reason) or was
    * replaced (`reload`, `recycle-requests`, `recycle-rss`, `superseded`, or `external`: it drained on its own).
@@ -60,19 +67,26 @@ export interface SupervisorObserver {
   dispatcherRestart?(cause: string): void;
 }
 
-/** Calls into an observer, isolating the supervisor from its exceptions. */
-export type Notify = <K extends keyof SupervisorObserver>(event: K, ...args: Parameters<NonNullable<SupervisorObserver[K]>>) => void;
+/** An observer of the supervisor's own: it is handed the {@link WorkerHandle}s themselves. */
+export type PoolObserver = SupervisorObserver<WorkerHandle>;
 
-/** Build the {@link Notify} function for `observer` (a no-op without one). */
-export function notifier(observer: SupervisorObserver | undefined, log: Logger): Notify {
-  if (observer === undefined) return () => undefined;
+/** Calls into the observers, isolating the supervisor from their exceptions. */
+export type Notify = <K extends keyof PoolObserver>(event: K, ...args: Parameters<NonNullable<PoolObserver[K]>>) => void;
+
+/**
+ * Build the {@link Notify} function for `observers`, told in order. An outside observer (a
+ * `SupervisorObserver<WorkerIdentity>`, metrics) fits: a handle is an identity.
+ */
+export function notifier(observers: readonly PoolObserver[], log: Logger): Notify {
   return (event, ...args) => {
-    const fn = observer[event] as ((...a: typeof args) => void) | undefined; // the generic signature above ties args to event
-    if (fn === undefined) return;
-    try {
-      fn.apply(observer, args);
-    } catch (err) {
-      log.warn({ event: 'observer.error', callback: event, err }, 'observer.error');
+    for (const observer of observers) {
+      const fn = observer[event] as ((...a: typeof args) => void) | undefined; // the generic signature above ties args to event
+      if (fn === undefined) continue;
+      try {
+        fn.apply(observer, args);
+      } catch (err) {
+        log.warn({ event: 'observer.error', callback: event, err }, 'observer.error');
+      }
     }
   };
 }

@@ -20,6 +20,9 @@ export type ReloadResult =
   /** 409: the pool is stopping; 400: the re-read configuration is invalid; 422: the app does not load (nothing changed). */
   | { readonly ok: false; readonly status: 400 | 409 | 422; readonly error: string };
 
+/** The answer to a scale or a reload once the pool is stopping. */
+export const POOL_STOPPING = { ok: false, status: 409, error: 'the pool is stopping' } as const;
+
 /** A parsed request, or the problem with it. */
 export type ParsedScale = { readonly ok: true; readonly target: ScaleTarget } | { readonly ok: false; readonly error: string };
 

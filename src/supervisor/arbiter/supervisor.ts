@@ -3,7 +3,8 @@
  * actual processes toward it (gunicorn's `run` → `murder_workers` → `manage_workers`, steps in `reconcile.ts`).
  * Signal handlers, the admin API, pm2 actions and child-process events only record facts or intents and wake
  * the loop. Every change of the desired count goes through `setDesired` (reconcile.ts), every reload through
- * `reload()`. Runtime log levels live in `log-levels.ts`, config re-reading in `config-reread.ts`.
+ * `reload()` (`reload/reload.ts`). What reacts to the pool's facts is an observer (`observer.ts`): the metrics,
+ * the runtime log levels (`control/log-levels.ts`), the autoscaler (`autoscaling/autoscaler.ts`).
  * @module
  */
 import type { PoolConfig } from '../../config/schema';
@@ -14,19 +15,18 @@ import { notifier, type Notify, type SupervisorObserver } from './observer';
 import { buildSnapshot, type PoolPhase, type PoolSnapshot } from './pool-snapshot';
 import { PoolState } from './pool-state';
 import { MAX_TICK_MS, nextDeadline, setDesired, stepRun, stepStop, type StepContext } from './reconcile';
-import { rereadConfig, type Reread } from '../reload/config-reread';
+import { desiredAfterReload, Reloader, type CheckApp } from '../reload/reload';
 import { RuntimeLogLevels, type LogLevelResult, type LogLevels } from '../control/log-levels';
-import { EMPTY_HISTORY, RestartPolicy } from './restart-policy';
+import { RestartPolicy } from './restart-policy';
 import { breakerOpen } from './slot';
 import type { IntentSink, PoolIntent } from './signals';
-import type { ReloadResult, ScaleResult, ScaleTarget } from './scale-request';
+import { POOL_STOPPING, type ReloadResult, type ScaleResult, type ScaleTarget } from './scale-request';
 import { forkWorker, type SpawnWorker } from './spawn';
 import { WorkerLifecycle } from './worker-lifecycle';
 import { DispatcherKeeper } from '../dispatcher-child/dispatcher-keeper';
 import { mongrel2Readiness } from './readiness';
 import { Autoscaler, manualScaleRefusal } from '../autoscaling/autoscaler';
 import { cpuMeter } from '../autoscaling/machine-cpu';
-import { WorkerHandle } from './worker-handle';
 
 /** Grace periods and the tick, re-exported for callers and tests that reason about kill times. */
 export { BOOT_KILL_GRACE_MS, FAST_STOP_GRACE_MS, MAX_TICK_MS } from './reconcile';
@@ -54,15 +54,14 @@ export interface SupervisorOptions {
   readonly reloadConfig?: () => PoolConfig;
   /**
    * Checks that the (re-read) configuration's app loads before a reload replaces any worker: resolves with why it
-   * does not, or undefined (`appCheckProblem` in app-check.ts: a child loads it). Without it reloads are not checked.
+   * does not, or undefined (`appCheckProblem` in reload/app-check.ts: a child loads it). Without it reloads are not
+   * checked.
    */
-  readonly checkApp?: (config: PoolConfig) => Promise<string | undefined>;
+  readonly checkApp?: CheckApp;
 }
 
 /** Request and result types of `scale()` / `reload()`, defined next to their parsers. */
 export type { ReloadResult, ScaleResult, ScaleTarget } from './scale-request';
-
-const STOPPING = { ok: false, status: 409, error: 'the pool is stopping' } as const;
 
 /** Log-level result types, defined next to the runtime log levels. */
 export type { LogLevelResult, LogLevels } from '../control/log-levels';
@@ -83,10 +82,7 @@ export class Supervisor implements IntentSink {
   readonly #log: Logger;
   readonly #clock: Clock;
   readonly #random: () => number;
-  readonly #reloadConfig: (() => PoolConfig) | undefined;
-  readonly #checkApp: ((config: PoolConfig) => Promise<string | undefined>) | undefined;
-  /** The checked reloads in turn: each re-reads and checks against what the previous one left. */
-  #reloads: Promise<unknown> = Promise.resolve();
+  readonly #reloader: Reloader;
   readonly #state: PoolState;
   #ctx: StepContext;
   readonly #keeper: DispatcherKeeper;
@@ -112,13 +108,9 @@ export class Supervisor implements IntentSink {
     this.#clock = options.clock ?? systemClock;
     const random = options.random ?? Math.random;
     this.#random = random;
-    this.#reloadConfig = options.reloadConfig;
-    this.#checkApp = options.checkApp;
-    const notify = notifier(options.observer, this.#log);
-    this.#notify = (event, ...args) => {
-      notify(event, ...args);
-      this.#afterFact(event, args);
-    };
+    // The supervisor's own observers join once built; an outside one (metrics) hears every fact first.
+    const observers = options.observer === undefined ? [] : [options.observer];
+    this.#notify = notifier(observers, this.#log);
     const spawn = options.spawn ?? forkWorker;
     this.#state = new PoolState(c.workers);
     const policy = restartPolicyOf(c, random);
@@ -148,6 +140,18 @@ export class Supervisor implements IntentSink {
       queueWait: () => this.#keeper.queueWait(),
       crashLooping: () => this.#crashLooping(),
       cpu: options.cpu ?? cpuMeter(),
+    });
+    observers.push(this.#levels, this.#autoscaler);
+    this.#reloader = new Reloader({
+      state: this.#state,
+      log: this.#log,
+      clock: this.#clock,
+      notify: this.#notify,
+      config: () => this.#cfg,
+      reloadConfig: options.reloadConfig,
+      checkApp: options.checkApp,
+      apply: (next, previous) => this.#applyConfig(next, previous),
+      wake: () => this.#wake(),
     });
     this.whenReady = new Promise((resolve) => (this.#resolveReady = resolve));
     this.stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
@@ -189,7 +193,7 @@ export class Supervisor implements IntentSink {
    */
   scale(target: ScaleTarget, source = 'api'): ScaleResult {
     const st = this.#state;
-    if (st.phase === 'stopping' || st.phase === 'stopped') return STOPPING;
+    if (st.phase === 'stopping' || st.phase === 'stopped') return POOL_STOPPING;
     const auto = this.#autoscaler.settings;
     if (auto !== undefined) return { ok: false, status: 409, error: manualScaleRefusal(auto) };
     if (typeof target !== 'number' && !Number.isSafeInteger(target.delta)) return { ok: false, status: 400, error: `delta must be an integer, got ${String(target.delta)}` };
@@ -199,82 +203,24 @@ export class Supervisor implements IntentSink {
   }
 
   /**
-   * Rolling reload to generation+1: each slot gets a replacement first and its old worker drains only once the
-   * replacement is ready, so the ready count never drops below the desired count. Resets every slot's breaker
-   * and backoff (new code may fix the crash loop). A reload during a reload restarts it at the next generation.
-   * First the configuration is re-read and, with `checkApp`, its app loaded in a child: an invalid configuration
-   * (400) or an app that does not load (422) refuses the reload, logged and counted, and nothing changes: the
-   * running workers keep serving. Without `checkApp` the reload begins before this returns.
+   * Rolling reload to generation+1 (`reload/reload.ts`): the configuration is re-read and, with `checkApp`, its app
+   * loaded in a child first; a refusal (400 invalid configuration, 422 app does not load) changes nothing. Each
+   * slot gets a replacement first and its old worker drains only once the replacement is ready, so the ready count
+   * never drops below the desired count.
    */
   reload(source = 'api'): Promise<ReloadResult> {
-    if (this.#stopping()) return Promise.resolve(STOPPING);
-    const check = this.#checkApp;
-    if (check === undefined) return Promise.resolve(this.#beginReload(source, this.#reread(source)));
-    const next = this.#reloads.then(async (): Promise<ReloadResult> => {
-      const reread = this.#reread(source);
-      if (!reread.ok) return this.#beginReload(source, reread);
-      const problem = await check(reread.config).catch((err: unknown) => `the app check failed: ${String(err)}`);
-      if (problem === undefined) return this.#beginReload(source, reread);
-      if (this.#stopping()) return STOPPING;
-      const app = reread.config.app;
-      this.#log.error({ event: 'pool.reload', outcome: 'refused', reason: 'app-broken', source, app, problem }, 'pool.reload');
-      this.#notify('reload', 'app-broken');
-      return { ok: false, status: 422, error: `reload refused, the running workers keep serving: --app ${JSON.stringify(app)} does not load: ${problem}` };
-    });
-    this.#reloads = next.catch(() => undefined); // one failed reload never blocks the next
-    return next;
+    return this.#reloader.reload(source);
   }
 
-  #stopping(): boolean {
-    return this.#state.phase === 'stopping' || this.#state.phase === 'stopped';
-  }
-
-  /** The configuration a reload would run with (the running one without a config source); nothing changes yet. */
-  #reread(source: string): Reread {
-    if (this.#reloadConfig === undefined) return { ok: true, config: this.#cfg, changed: [] };
-    return rereadConfig(this.#cfg, this.#reloadConfig, this.#log, source);
-  }
-
-  #beginReload(source: string, reread: Reread): ReloadResult {
-    const st = this.#state;
-    if (this.#stopping()) return STOPPING;
-    if (!reread.ok) {
-      this.#notify('reload', 'config-invalid');
-      return reread;
-    }
-    this.#applyConfig(reread);
-    const now = this.#clock.now();
-    st.generation += 1;
-    st.rollout = { generation: st.generation, startedAt: now, failed: false };
-    for (const s of st.slots.values()) {
-      if (breakerOpen(s)) this.#notify('crashloop', s.slot, false);
-      s.history = EMPTY_HISTORY;
-      s.nextSpawnAt = Math.min(s.nextSpawnAt, now);
-    }
-    this.#log.info({ event: 'pool.reload', outcome: 'started', generation: st.generation, source, changed: reread.changed }, 'pool.reload');
-    this.#notify('reload', 'started');
-    this.#wake();
-    return { ok: true, generation: st.generation, changed: reread.changed };
-  }
-
-  /**
-   * Make a re-read configuration the one new workers and the loop use. A desired count follows the config only
-   * when its `workers` changed (a count set by scaling survives a plain reload); admin settings stay.
-   */
-  #applyConfig(r: Extract<Reread, { ok: true }>): void {
-    if (r.changed.length === 0) return;
-    const previous = this.#cfg;
-    const next = r.config;
+  /** Make a re-read configuration the one new workers, the loop and the supervisor's parts use (admin settings stay). */
+  #applyConfig(next: PoolConfig, previous: PoolConfig): void {
     this.#cfg = next;
     this.#ctx = { ...this.#ctx, config: next };
     this.#ctx.life.reconfigure(next, restartPolicyOf(next, this.#random));
     this.#keeper.reconfigure(next);
     this.#levels.reconfigure(next.logLevel);
-    const st = this.#state;
-    const [lo, hi] = next.autoscale === undefined ? [next.minWorkers, next.maxWorkers] : [next.autoscale.min, next.autoscale.max];
-    // With autoscaling on the autoscaler owns the count: only its bounds apply, never `workers`.
-    const desired = next.workers !== previous.workers && next.autoscale === undefined ? next.workers : Math.min(Math.max(st.desired, lo), hi);
-    if (desired !== st.desired) setDesired(this.#ctx, desired, 'config');
+    const desired = desiredAfterReload(next, previous, this.#state.desired);
+    if (desired !== this.#state.desired) setDesired(this.#ctx, desired, 'config');
     if (JSON.stringify(next.autoscale) !== JSON.stringify(previous.autoscale)) this.#autoscaler.configure(next.autoscale);
     if (next.minReady !== previous.minReady) this.#notify('minReady', next.minReady);
     if (next.logLevel !== previous.logLevel) this.setLogLevel(next.logLevel, undefined, 'config');
@@ -396,12 +342,6 @@ export class Supervisor implements IntentSink {
     this.#schedule(this.#clock.now(), 0);
   }
 
-  /** Supervisor-side reactions to facts also reported to the observer. */
-  #afterFact(event: keyof SupervisorObserver, args: readonly unknown[]): void {
-    if (event === 'slotRemoved' && typeof args[0] === 'number') this.#levels.slotRemoved(args[0]);
-    else if (event === 'heartbeat' && args[0] instanceof WorkerHandle) this.#autoscaler.onHeartbeat(args[0]);
-  }
-
   /** A slot's breaker is open, or it has no worker and waits out a restart backoff: more workers would only crash. */
   #crashLooping(): boolean {
     const now = this.#clock.now();
@@ -425,7 +365,7 @@ export class Supervisor implements IntentSink {
     try {
       this.#drainIntents();
       this.#ctx.life.reap(now);
-      for (const w of this.#ctx.life.acknowledge(now)) this.#levels.workerReady(w);
+      this.#ctx.life.acknowledge(now);
       if (st.stop !== null) {
         const workersGone = stepStop(this.#ctx, now);
         // The dispatcher goes last: draining workers still reply through it.

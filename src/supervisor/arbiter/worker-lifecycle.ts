@@ -170,15 +170,15 @@ export class WorkerLifecycle {
   /**
    * Loop step: act on what child events recorded since the last pass — a worker that reported ready clears its
    * slot's boot failures (closing an open breaker) and learns whether relaying is on; queued disconnect notices
-   * go to the workers waiting on their connection; relaying follows the latest heartbeats and exits.
-   * @returns the workers that became ready, for the supervisor's own catch-up (log levels).
+   * go to the workers waiting on their connection; relaying follows the latest heartbeats and exits. Observers
+   * hear `workerReady` for each worker acknowledged (the log levels catch a worker up that booted during a change).
    */
-  acknowledge(now: number): WorkerHandle[] {
+  acknowledge(now: number): void {
     const st = this.#state;
-    const ready = st.newlyReady.splice(0);
-    for (const w of ready) {
+    for (const w of st.newlyReady.splice(0)) {
       this.#closeBreakerOf(w, now);
       if (w.live) this.#relay.ready(w);
+      this.#d.notify('workerReady', w);
     }
     for (const { from, key } of st.notices.splice(0)) {
       const to = this.#relay.forward(from, key, st.workers, now);
@@ -187,7 +187,6 @@ export class WorkerLifecycle {
     if (this.#relay.update(st.workers, now)) {
       this.#d.log.debug({ event: 'pool.relay-disconnects', on: this.#relay.on }, 'pool.relay-disconnects');
     }
-    return ready;
   }
 
   #onMessage(w: WorkerHandle, m: unknown): void {

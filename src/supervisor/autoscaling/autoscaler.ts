@@ -11,7 +11,7 @@ import type { AutoscaleSettings } from '../../config/autoscale';
 import { decideAutoscale, INITIAL_AUTOSCALE_STATE, type AutoscaleDecision, type AutoscaleSample, type AutoscaleState } from './autoscale-policy';
 import type { CancelTimer, Clock } from '../arbiter/clock';
 import type { Logger } from '../arbiter/logger';
-import type { Notify } from '../arbiter/observer';
+import type { Notify, PoolObserver } from '../arbiter/observer';
 import type { PoolState } from '../arbiter/pool-state';
 import { queueWaitQuantileMs, type QueueWaitTotals } from './queue-wait';
 import type { ScaleResult } from '../arbiter/scale-request';
@@ -79,8 +79,8 @@ export function manualScaleRefusal(a: Pick<AutoscaleSettings, 'min' | 'max'>): s
   return `autoscaling is on (autoscale.min..autoscale.max = ${a.min}..${a.max}), so manual scaling is refused: change autoscale.min/autoscale.max and reload, or remove autoscale from the configuration to scale by hand`;
 }
 
-/** See the module comment. */
-export class Autoscaler {
+/** See the module comment. An observer of the pool: it hears every worker heartbeat. */
+export class Autoscaler implements PoolObserver {
   readonly #d: AutoscalerDeps;
   #settings: AutoscaleSettings | undefined;
   #policy: AutoscaleState = INITIAL_AUTOSCALE_STATE;
@@ -134,8 +134,8 @@ export class Autoscaler {
     this.#timer = undefined;
   }
 
-  /** One heartbeat of a worker (fed by the supervisor): only ready workers' count, averaged over the interval. */
-  onHeartbeat(w: WorkerHandle): void {
+  /** One heartbeat of a worker: only ready workers' count, averaged over the interval. */
+  heartbeat(w: WorkerHandle): void {
     if (this.#settings === undefined || w.state !== 'ready') return;
     let acc = this.#beats.get(w);
     if (acc === undefined) {

@@ -8,6 +8,7 @@
 import { LOG_LEVELS, type LogLevel } from '../../config/log-level';
 import type { SupervisorMessage } from '../../ipc/messages';
 import type { Logger } from '../arbiter/logger';
+import type { PoolObserver } from '../arbiter/observer';
 import type { PoolState } from '../arbiter/pool-state';
 import type { SpawnRequest, SpawnWorker, WorkerProcess } from '../arbiter/spawn';
 import type { WorkerHandle } from '../arbiter/worker-handle';
@@ -32,8 +33,11 @@ function withLogLevel(req: SpawnRequest, level: LogLevel): SpawnRequest {
   return req.config === undefined ? req : { ...req, config: { ...req.config, logLevel: level } };
 }
 
-/** The pool's runtime log levels. */
-export class RuntimeLogLevels {
+/**
+ * The pool's runtime log levels. An observer of the pool: a worker acknowledged ready catches up with a change it
+ * booted through, a slot given up takes its override with it.
+ */
+export class RuntimeLogLevels implements PoolObserver {
   readonly #log: Logger;
   readonly #state: PoolState;
   readonly #send: (w: WorkerHandle, msg: SupervisorMessage) => void;
