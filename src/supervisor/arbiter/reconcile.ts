@@ -3,7 +3,7 @@
  * time out silent workers, promote ready replacements, scale down by draining, scale up, replace outdated or
  * worn-out workers (`maxSurge` at a time), respawn empty slots after their backoff, and — when stopping — drain
  * everything and enforce the stop deadlines. Pure functions over {@link PoolState}; all process work goes through
- * {@link WorkerLifecycle}.
+ * {@link WorkerKeeper}.
  * @module
  */
 import type { PoolConfig } from '../../config/schema';
@@ -12,10 +12,8 @@ import type { Notify } from './observer';
 import type { PoolState } from './pool-state';
 import type { ScaleResult } from './scale-request';
 import { breakerOpen, lowestFreeSlot, newSlot, pickScaleDownSlots } from './slot';
-import { DRAIN_KILL_GRACE_MS, type WorkerLifecycle } from './worker-lifecycle';
+import { DRAIN_KILL_GRACE_MS, type WorkerKeeper } from './worker-keeper';
 
-/** Slack after `bootTimeoutMs` so a worker can report its own BOOT_ERROR (exit 3) before we SIGKILL it. */
-export const BOOT_KILL_GRACE_MS = 1_000;
 /** How long a fast stop waits after SIGTERM before SIGKILL. */
 export const FAST_STOP_GRACE_MS = 1_000;
 /** The loop runs at least this often, so `/healthz` can tell it is alive. */
@@ -24,7 +22,7 @@ export const MAX_TICK_MS = 1_000;
 /** What every step needs. */
 export interface StepContext {
   readonly state: PoolState;
-  readonly life: WorkerLifecycle;
+  readonly keeper: WorkerKeeper;
   readonly config: PoolConfig;
   readonly log: Logger;
   readonly notify: Notify;
@@ -48,23 +46,20 @@ export function setDesired({ state, config, log, notify }: StepContext, n: numbe
 }
 
 /** Boot timeout before ready, heartbeat timeout after, kill deadline while draining: SIGKILL and say why. */
-export function enforceDeadlines({ state, life, config: c }: StepContext, now: number): void {
+export function enforceDeadlines({ state, keeper, config: c }: StepContext, now: number): void {
   for (const w of state.workers) {
+    const due = w.killDeadline(c, now);
+    if (due === undefined || now < due.at) continue;
     const p = w.phase;
-    if (w.killReason !== undefined) continue;
-    if (p.state === 'booting' && now - w.spawnedAt >= c.bootTimeoutMs + BOOT_KILL_GRACE_MS) {
-      life.kill(w, 'boot-timeout', { bootMs: now - w.spawnedAt, bootTimeoutMs: c.bootTimeoutMs });
-    } else if (p.state === 'ready' && w.silentForMs(now) >= c.heartbeatTimeoutMs) {
-      life.kill(w, 'heartbeat-timeout', { silentForMs: w.silentForMs(now), heartbeatTimeoutMs: c.heartbeatTimeoutMs, inFlight: w.inFlight, loopLagMs: w.loopLagMs });
-    } else if (p.state === 'draining' && p.killAt !== null && now >= p.killAt) {
-      life.kill(w, p.killReason, { drainingForMs: now - p.startedAt, inFlight: w.inFlight });
-    }
+    if (due.reason === 'boot-timeout') keeper.kill(w, due.reason, { bootMs: now - w.spawnedAt, bootTimeoutMs: c.bootTimeoutMs });
+    else if (due.reason === 'heartbeat-timeout') keeper.kill(w, due.reason, { silentForMs: w.silentForMs(now), heartbeatTimeoutMs: c.heartbeatTimeoutMs, inFlight: w.inFlight, loopLagMs: w.loopLagMs });
+    else keeper.kill(w, due.reason, { drainingForMs: p.state === 'draining' ? now - p.startedAt : 0, inFlight: w.inFlight });
   }
 }
 
 /** One pass while running. */
 export function stepRun(ctx: StepContext, now: number): void {
-  const { state, life, notify } = ctx;
+  const { state, keeper, notify } = ctx;
   enforceDeadlines(ctx, now);
   for (const s of state.slots.values()) {
     // A worker that started draining on its own (signalled from outside) no longer holds its slot.
@@ -80,7 +75,7 @@ export function stepRun(ctx: StepContext, now: number): void {
       s.successor = undefined;
       if (old !== undefined) {
         const reason = old.recycleReason ?? (old.generation < s.current.generation ? 'reload' : 'superseded');
-        life.drain(old, reason, now);
+        keeper.drain(old, reason, now);
         notify('restart', s.slot, reason);
       }
     }
@@ -90,19 +85,19 @@ export function stepRun(ctx: StepContext, now: number): void {
   replaceOutdated(ctx, now);
   for (const s of state.sortedSlots()) {
     if (s.current !== undefined) continue;
-    const due = life.spawnDueAt(s);
-    if (due !== null && now >= due) s.current = life.spawnInto(s, now);
+    const due = keeper.spawnDueAt(s);
+    if (due !== null && now >= due) s.current = keeper.spawnInto(s, now);
   }
   checkRollout(ctx, now);
 }
 
 /** Give up surplus slots: drain their workers (idle or least loaded first), never kill them. */
-function scaleDown({ state, life, notify }: StepContext, now: number): void {
+function scaleDown({ state, keeper, notify }: StepContext, now: number): void {
   const excess = state.slots.size - state.desired;
   if (excess <= 0) return;
   for (const s of pickScaleDownSlots(state.slots.values(), excess)) {
-    if (s.successor !== undefined) life.drain(s.successor, 'scale-down', now);
-    if (s.current !== undefined) life.drain(s.current, 'scale-down', now);
+    if (s.successor !== undefined) keeper.drain(s.successor, 'scale-down', now);
+    if (s.current !== undefined) keeper.drain(s.current, 'scale-down', now);
     state.slots.delete(s.slot);
     notify('slotRemoved', s.slot);
   }
@@ -118,7 +113,7 @@ function scaleUp({ state, config }: StepContext, now: number): void {
 }
 
 /** Reload and recycling: boot a replacement next to an outdated or worn-out ready worker, `maxSurge` at a time. */
-function replaceOutdated({ state, life, config }: StepContext, now: number): void {
+function replaceOutdated({ state, keeper, config }: StepContext, now: number): void {
   const slots = state.sortedSlots();
   let surge = slots.filter((s) => s.successor !== undefined).length;
   for (const s of slots) {
@@ -126,7 +121,7 @@ function replaceOutdated({ state, life, config }: StepContext, now: number): voi
     if (cur === undefined || breakerOpen(s)) continue;
     const outdated = cur.generation < state.generation && state.rollout?.failed !== true;
     if (cur.state === 'booting' && outdated) {
-      life.drain(cur, 'reload', now); // not serving yet: nothing to protect, replace it right away
+      keeper.drain(cur, 'reload', now); // not serving yet: nothing to protect, replace it right away
       s.current = undefined;
       continue;
     }
@@ -136,7 +131,7 @@ function replaceOutdated({ state, life, config }: StepContext, now: number): voi
       surge += 1; // its replacement failed and waits out the backoff: it keeps its surge token
       continue;
     }
-    s.successor = life.spawnInto(s, now);
+    s.successor = keeper.spawnInto(s, now);
     surge += 1;
   }
 }
@@ -180,20 +175,14 @@ export function stepStop(ctx: StepContext, now: number): boolean {
 }
 
 /** Earliest moment the loop has something to do, capped at {@link MAX_TICK_MS} from now. */
-export function nextDeadline({ state, life, config: c }: StepContext, now: number): number {
+export function nextDeadline({ state, keeper, config: c }: StepContext, now: number): number {
   let at = now + MAX_TICK_MS;
   if (state.stop === null) {
     for (const s of state.slots.values()) {
-      const due = s.current === undefined ? life.spawnDueAt(s) : null;
+      const due = s.current === undefined ? keeper.spawnDueAt(s) : null;
       if (due !== null) at = Math.min(at, due);
     }
   }
-  for (const w of state.workers) {
-    const p = w.phase;
-    if (w.killReason !== undefined) continue;
-    if (p.state === 'booting') at = Math.min(at, w.spawnedAt + c.bootTimeoutMs + BOOT_KILL_GRACE_MS);
-    else if (p.state === 'ready') at = Math.min(at, now - w.silentForMs(now) + c.heartbeatTimeoutMs);
-    else if (p.state === 'draining' && p.killAt !== null) at = Math.min(at, p.killAt);
-  }
+  for (const w of state.workers) at = Math.min(at, w.killDeadline(c, now)?.at ?? at);
   return at;
 }

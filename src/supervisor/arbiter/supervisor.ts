@@ -22,15 +22,16 @@ import { breakerOpen } from './slot';
 import type { IntentSink, PoolIntent } from './signals';
 import { POOL_STOPPING, type ReloadResult, type ScaleResult, type ScaleTarget } from './scale-request';
 import { forkWorker, type SpawnWorker } from './spawn';
-import { WorkerLifecycle } from './worker-lifecycle';
+import { WorkerKeeper } from './worker-keeper';
 import { DispatcherKeeper } from '../dispatcher-child/dispatcher-keeper';
 import { mongrel2Readiness } from './readiness';
 import { Autoscaler, manualScaleRefusal } from '../autoscaling/autoscaler';
 import { cpuMeter } from '../autoscaling/machine-cpu';
 
 /** Grace periods and the tick, re-exported for callers and tests that reason about kill times. */
-export { BOOT_KILL_GRACE_MS, FAST_STOP_GRACE_MS, MAX_TICK_MS } from './reconcile';
-export { DRAIN_KILL_GRACE_MS } from './worker-lifecycle';
+export { FAST_STOP_GRACE_MS, MAX_TICK_MS } from './reconcile';
+export { BOOT_KILL_GRACE_MS } from './child-handle';
+export { DRAIN_KILL_GRACE_MS } from './worker-keeper';
 
 /** `/healthz` fails when the loop has not completed a pass for this long. */
 const LIVENESS_WINDOW_MS = 10 * MAX_TICK_MS;
@@ -85,7 +86,7 @@ export class Supervisor implements IntentSink {
   readonly #reloader: Reloader;
   readonly #state: PoolState;
   #ctx: StepContext;
-  readonly #keeper: DispatcherKeeper;
+  readonly #dispatcher: DispatcherKeeper;
   readonly #autoscaler: Autoscaler;
   readonly #notify: Notify;
   readonly #intents: Array<{ readonly intent: PoolIntent; readonly source: string }> = [];
@@ -114,8 +115,8 @@ export class Supervisor implements IntentSink {
     const spawn = options.spawn ?? forkWorker;
     this.#state = new PoolState(c.workers);
     const policy = restartPolicyOf(c, random);
-    this.#levels = new RuntimeLogLevels(c.logLevel, this.#log, this.#state, (w, msg) => this.#ctx.life.send(w, msg));
-    const life = new WorkerLifecycle(this.#state, {
+    this.#levels = new RuntimeLogLevels(c.logLevel, this.#log, this.#state, (w, msg) => this.#ctx.keeper.send(w, msg));
+    const keeper = new WorkerKeeper(this.#state, {
       config: c,
       log: this.#log,
       spawn: this.#levels.spawner(spawn),
@@ -125,8 +126,8 @@ export class Supervisor implements IntentSink {
       wake: () => this.#wake(),
       notify: this.#notify,
     });
-    this.#ctx = { state: this.#state, life, config: c, log: this.#log, notify: this.#notify };
-    this.#keeper = new DispatcherKeeper({ config: c, log: this.#log, spawn, clock: this.#clock, wake: () => this.#wake(), notify: this.#notify });
+    this.#ctx = { state: this.#state, keeper, config: c, log: this.#log, notify: this.#notify };
+    this.#dispatcher = new DispatcherKeeper({ config: c, log: this.#log, spawn, clock: this.#clock, wake: () => this.#wake(), notify: this.#notify });
     this.#autoscaler = new Autoscaler({
       clock: this.#clock,
       log: this.#log,
@@ -137,7 +138,7 @@ export class Supervisor implements IntentSink {
         if (r.ok) this.#wake();
         return r;
       },
-      queueWait: () => this.#keeper.queueWait(),
+      queueWait: () => this.#dispatcher.queueWait(),
       crashLooping: () => this.#crashLooping(),
       cpu: options.cpu ?? cpuMeter(),
     });
@@ -216,8 +217,8 @@ export class Supervisor implements IntentSink {
   #applyConfig(next: PoolConfig, previous: PoolConfig): void {
     this.#cfg = next;
     this.#ctx = { ...this.#ctx, config: next };
-    this.#ctx.life.reconfigure(next, restartPolicyOf(next, this.#random));
-    this.#keeper.reconfigure(next);
+    this.#ctx.keeper.reconfigure(next, restartPolicyOf(next, this.#random));
+    this.#dispatcher.reconfigure(next);
     this.#levels.reconfigure(next.logLevel);
     const desired = desiredAfterReload(next, previous, this.#state.desired);
     if (desired !== this.#state.desired) setDesired(this.#ctx, desired, 'config');
@@ -271,7 +272,7 @@ export class Supervisor implements IntentSink {
   destroy(): Promise<void> {
     const done = this.stop('fast');
     for (const w of this.#state.workers) w.kill('fast-stop');
-    this.#keeper.kill('fast-stop');
+    this.#dispatcher.kill('fast-stop');
     return done;
   }
 
@@ -296,7 +297,7 @@ export class Supervisor implements IntentSink {
       loopErrors: this.#loopErrors,
       livenessWindowMs: LIVENESS_WINDOW_MS,
       slots: st.slots.values(),
-      spawnDueAt: (s) => this.#ctx.life.spawnDueAt(s),
+      spawnDueAt: (s) => this.#ctx.keeper.spawnDueAt(s),
     });
   }
 
@@ -311,7 +312,7 @@ export class Supervisor implements IntentSink {
     if (st.phase !== 'running') return `the pool is ${st.phase}`;
     const ready = st.readyCount();
     if (ready < this.#cfg.minReady) return `${ready} ready workers, ${this.#cfg.minReady} needed (minReady)`;
-    return this.#keeper.notReadyReason() ?? mongrel2Readiness(this.#cfg, st.workers);
+    return this.#dispatcher.notReadyReason() ?? mongrel2Readiness(this.#cfg, st.workers);
   }
 
   /** The `GET /pool` document. */
@@ -321,9 +322,9 @@ export class Supervisor implements IntentSink {
     return buildSnapshot({
       now: this.#clock.now(),
       topology: c.topology,
-      dispatcher: this.#keeper.view(this.#clock.now()),
+      dispatcher: this.#dispatcher.view(this.#clock.now()),
       remoteDispatcher: c.topology === 'dispatch' ? c.dispatcher ?? null : null,
-      grants: this.#keeper.grants(),
+      grants: this.#dispatcher.grants(),
       notReadyReason: this.notReadyReason() ?? null,
       phase: st.phase,
       desired: st.desired,
@@ -332,7 +333,7 @@ export class Supervisor implements IntentSink {
       autoscale: this.#autoscaler.view(this.#clock.now()),
       rollout: st.rollout,
       crashWindowMs: c.crashLoop.windowMs,
-      spawnDueAt: (s) => this.#ctx.life.spawnDueAt(s),
+      spawnDueAt: (s) => this.#ctx.keeper.spawnDueAt(s),
       workers: st.workers,
       slots: st.slots.values(),
     });
@@ -364,14 +365,14 @@ export class Supervisor implements IntentSink {
     const now = this.#clock.now();
     try {
       this.#drainIntents();
-      this.#ctx.life.reap(now);
-      this.#ctx.life.acknowledge(now);
+      this.#ctx.keeper.reap(now);
+      this.#ctx.keeper.acknowledge(now);
       if (st.stop !== null) {
         const workersGone = stepStop(this.#ctx, now);
         // The dispatcher goes last: draining workers still reply through it.
-        if (this.#keeper.stepStop(now, st.workers.size, st.stop.deadline, st.stop.mode === 'fast') && workersGone) this.#finish(now);
+        if (this.#dispatcher.stepStop(now, st.workers.size, st.stop.deadline, st.stop.mode === 'fast') && workersGone) this.#finish(now);
       } else {
-        this.#keeper.stepRun(now);
+        this.#dispatcher.stepRun(now);
         stepRun(this.#ctx, now);
         this.#announceReady();
       }
@@ -381,7 +382,7 @@ export class Supervisor implements IntentSink {
       this.#log.error({ event: 'supervisor.loop-error', err, consecutive: this.#loopErrors }, 'supervisor.loop-error');
     }
     this.#lastLoopAt = now;
-    if (this.phase !== 'stopped') this.#schedule(now, Math.max(this.#keeper.nextDeadline(now, nextDeadline(this.#ctx, now)) - now, 1));
+    if (this.phase !== 'stopped') this.#schedule(now, Math.max(this.#dispatcher.nextDeadline(now, nextDeadline(this.#ctx, now)) - now, 1));
   }
 
   #drainIntents(): void {

@@ -1,14 +1,15 @@
 /**
  * The supervisor-side view of one worker process (puma's `WorkerHandle`): identity (slot, generation, pid), its
  * lifecycle phase booting → ready → draining → exited as a discriminated union (each phase carries its own fields,
- * and an exited or draining phase the one it left), and the last heartbeat's numbers.
+ * and an exited or draining phase the one it left), and the last heartbeat's numbers. A {@link ChildHandle}, as
+ * the dispatcher's is: pid, liveness, silence, kill deadlines and killing are theirs in common.
  * It records facts and sends what it is told to; every decision is made by the supervisor's reconcile loop.
  * @module
  */
 import { assertNever, type WorkerMessage } from '../../ipc/messages';
 import type { DrainReason, KillReason } from './restart-policy';
+import { ChildHandle, type ChildExit, type ChildPhase } from './child-handle';
 import type { WorkerProcess } from './spawn';
-import { signalChild } from './child-signal';
 
 const NO_CONNECTIONS: ReadonlySet<string> = new Set();
 
@@ -41,7 +42,7 @@ export interface DrainingPhase {
 /** Exited: the exit was seen (or the fork failed); `from` is the phase it died in. */
 export interface ExitedPhase {
   readonly state: 'exited';
-  readonly exit: WorkerExit;
+  readonly exit: ChildExit;
   readonly from: BootingPhase | ReadyPhase | DrainingPhase;
 }
 
@@ -71,13 +72,6 @@ export function drainReasonOf(p: WorkerPhase): DrainReason | undefined {
 function recycleReasonOf(p: WorkerPhase): RecycleReason | undefined {
   if (p.state === 'ready') return p.recycleReason;
   return p.state === 'booting' ? undefined : recycleReasonOf(p.from);
-}
-
-/** How and why a worker ended. */
-export interface WorkerExit {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly at: number;
 }
 
 /** Why a worker is due for replacement by a fresh one. */
@@ -113,15 +107,11 @@ function validCount(n: unknown): n is number {
 }
 
 /** One forked worker as the supervisor sees it. */
-export class WorkerHandle {
+export class WorkerHandle extends ChildHandle<KillReason> {
   readonly slot: number;
   readonly generation: number;
-  readonly child: WorkerProcess;
-  readonly spawnedAt: number;
   #phase: WorkerPhase = { state: 'booting' };
   readonly #onState: ((w: WorkerHandle, state: WorkerState) => void) | undefined;
-  /** Last heartbeat (or ready), null before: what `silentForMs` measures from. */
-  lastHeartbeatAt: number | null = null;
   inFlight = 0;
   handled = 0;
   loopLagMs = 0;
@@ -136,14 +126,8 @@ export class WorkerHandle {
   linksReady: number | null = null;
   /** Connections it has long-running requests of (last heartbeat's `waiting`): relayed disconnect notices go here. */
   waiting: ReadonlySet<string> = NO_CONNECTIONS;
-  /** Set once the supervisor sent SIGKILL (any phase). */
-  killReason: KillReason | undefined;
-  /** Set when the process could not be started at all. */
-  spawnError: string | undefined;
   /** Recycling thresholds: handled count (maxRequests + jitter) and RSS; Infinity when off. */
   readonly limits: RecycleLimits;
-  /** The last `m2pool:fatal` it sent before dying. */
-  fatal: { readonly code: string; readonly message: string } | undefined;
 
   /** @param onState called on every state change (observers, metrics). */
   constructor(
@@ -154,10 +138,9 @@ export class WorkerHandle {
     limits: RecycleLimits,
     onState?: (w: WorkerHandle, state: WorkerState) => void,
   ) {
+    super(child, spawnedAt);
     this.slot = slot;
     this.generation = generation;
-    this.child = child;
-    this.spawnedAt = spawnedAt;
     this.limits = limits;
     this.#onState = onState;
   }
@@ -178,17 +161,17 @@ export class WorkerHandle {
     if (changed) this.#onState?.(this, phase.state);
   }
 
-  get pid(): number | null {
-    return this.child.pid ?? null;
+  protected get childPhase(): ChildPhase {
+    return this.#phase.state === 'draining' ? 'stopping' : this.#phase.state;
   }
 
-  /** Alive as far as we know (no exit seen yet). */
-  get live(): boolean {
-    return this.#phase.state !== 'exited';
+  protected get stopDeadline(): { readonly at: number; readonly reason: KillReason } | null {
+    const p = this.#phase;
+    return p.state === 'draining' && p.killAt !== null ? { at: p.killAt, reason: p.killReason } : null;
   }
 
   /** The exit, once seen. */
-  get exit(): WorkerExit | undefined {
+  get exit(): ChildExit | undefined {
     return this.#phase.state === 'exited' ? this.#phase.exit : undefined;
   }
 
@@ -276,28 +259,11 @@ export class WorkerHandle {
     p.killReason = reason;
   }
 
-  /** SIGKILL now, remembering why (the exit classification reads it). */
-  kill(reason: KillReason): void {
-    if (!this.live) return;
-    this.killReason ??= reason;
-    this.signal('SIGKILL');
-  }
-
-  /** Send a signal, tolerating a process that already went away (ESRCH). */
-  signal(sig: NodeJS.Signals): void {
-    signalChild(this.child, sig);
-  }
-
   /** Record the exit (from the child's `exit` event, or a failed spawn). */
   markExited(code: number | null, signal: NodeJS.Signals | null, now: number): void {
     const p = this.#phase;
     if (p.state === 'exited') return;
     this.#enter({ state: 'exited', exit: { code, signal, at: now }, from: p });
-  }
-
-  /** Milliseconds since the worker last proved its event loop runs (heartbeat, or ready). */
-  silentForMs(now: number): number {
-    return now - (this.lastHeartbeatAt ?? this.readyAt ?? this.spawnedAt);
   }
 
   /** Snapshot for `GET /pool`. */

@@ -1,13 +1,11 @@
 /**
  * The supervisor-side view of the pool's own dispatcher process (dispatch topology): its phase booting → ready →
  * stopping → exited, and what its heartbeats report (requests it is responsible for, Mongrel2 links ready, credit
- * in use per worker slot). Like {@link WorkerHandle} it records facts; `dispatcher-keeper.ts` decides.
+ * in use per worker slot). A {@link ChildHandle}, as a worker's is; it records facts, `dispatcher-keeper.ts` decides.
  * @module
  */
 import type { WorkerMessage } from '../../ipc/messages';
-import type { WorkerExit } from '../arbiter/worker-handle';
-import type { WorkerProcess } from '../arbiter/spawn';
-import { signalChild } from '../arbiter/child-signal';
+import { ChildHandle, type ChildExit, type ChildPhase } from '../arbiter/child-handle';
 import type { QueueWaitTotals } from '../autoscaling/queue-wait';
 
 /** Lifecycle state of the dispatcher. */
@@ -32,12 +30,9 @@ export interface DispatcherView {
 }
 
 /** One forked dispatcher as the supervisor sees it. */
-export class DispatcherHandle {
-  readonly child: WorkerProcess;
-  readonly spawnedAt: number;
+export class DispatcherHandle extends ChildHandle<DispatcherKillReason> {
   state: DispatcherState = 'booting';
-  readyAt: number | null = null;
-  lastHeartbeatAt: number | null = null;
+  #readyAt: number | null = null;
   /** Requests it holds (heartbeat `inFlight`). */
   pending = 0;
   /** Mongrel2 links ready at the last heartbeat; null before the first. */
@@ -46,23 +41,20 @@ export class DispatcherHandle {
   grants: Readonly<Record<string, number>> = {};
   /** Queue-wait totals of its last valid metrics snapshot (the autoscaler's queue signal). */
   queueWait: QueueWaitTotals | undefined;
-  exit: WorkerExit | undefined;
-  killReason: DispatcherKillReason | undefined;
+  exit: ChildExit | undefined;
   /** When a stop gives up on it and SIGKILLs it. */
   killAt: number | null = null;
-  fatal: { readonly code: string; readonly message: string } | undefined;
 
-  constructor(child: WorkerProcess, spawnedAt: number) {
-    this.child = child;
-    this.spawnedAt = spawnedAt;
+  get readyAt(): number | null {
+    return this.#readyAt;
   }
 
-  get pid(): number | null {
-    return this.child.pid ?? null;
+  protected get childPhase(): ChildPhase {
+    return this.state;
   }
 
-  get live(): boolean {
-    return this.state !== 'exited';
+  protected get stopDeadline(): { readonly at: number; readonly reason: DispatcherKillReason } | null {
+    return this.killAt === null ? null : { at: this.killAt, reason: 'stop-timeout' };
   }
 
   /** Update from one IPC message; true when the loop should look at it. */
@@ -71,7 +63,7 @@ export class DispatcherHandle {
       case 'm2pool:ready':
         if (this.state !== 'booting') return false;
         this.state = 'ready';
-        this.readyAt = now;
+        this.#readyAt = now;
         this.lastHeartbeatAt = now;
         return true;
       case 'm2pool:heartbeat': {
@@ -91,23 +83,6 @@ export class DispatcherHandle {
       default:
         return false; // metrics are forwarded by the keeper; nothing else is sent by a dispatcher
     }
-  }
-
-  /** Milliseconds since it last proved its loop runs. */
-  silentForMs(now: number): number {
-    return now - (this.lastHeartbeatAt ?? this.readyAt ?? this.spawnedAt);
-  }
-
-  /** SIGKILL now, remembering why. */
-  kill(reason: DispatcherKillReason): void {
-    if (!this.live) return;
-    this.killReason ??= reason;
-    this.signal('SIGKILL');
-  }
-
-  /** Send a signal, tolerating a process that is gone. */
-  signal(sig: NodeJS.Signals): void {
-    signalChild(this.child, sig);
   }
 
   markExited(code: number | null, signal: NodeJS.Signals | null, now: number): void {

@@ -4,18 +4,21 @@
  * when it keeps failing to boot: no breaker, a pool without its dispatcher serves nothing), SIGKILL it when it
  * misses its boot or heartbeat deadline, and stop it LAST, after every worker drained (draining workers reply
  * through it). Its IPC reports feed readiness (`notReadyReason`), `/pool` and, through the observer, `/metrics`.
+ * It forks, watches and times out its child as the workers' keeper does (`arbiter/child-handle.ts`); only what an
+ * exit leads to differs.
  * @module
  */
 import type { PoolConfig } from '../../config/schema';
+import type { WorkerMessage } from '../../ipc/messages';
 import { forkedDispatcherBind } from '../../config/validate';
-import { isWorkerMessage } from '../../ipc/messages';
+import { forkChild, watchChild } from '../arbiter/child-handle';
 import type { Clock } from '../arbiter/clock';
 import { DispatcherHandle, type DispatcherKillReason, type DispatcherView } from './dispatcher-handle';
 import type { Logger } from '../arbiter/logger';
 import type { Notify } from '../arbiter/observer';
 import { queueWaitTotals, type QueueWaitTotals } from '../autoscaling/queue-wait';
 import { dispatcherSpawnRequest, type SpawnWorker } from '../arbiter/spawn';
-import { BOOT_KILL_GRACE_MS, FAST_STOP_GRACE_MS } from '../arbiter/reconcile';
+import { FAST_STOP_GRACE_MS } from '../arbiter/reconcile';
 
 /** Restart delay after the n-th consecutive failure to boot: 0, 100, 200, 400 … capped here. */
 const MAX_RESTART_DELAY_MS = 1_000;
@@ -109,13 +112,8 @@ export class DispatcherKeeper {
   /** Earliest moment the keeper has something to do. */
   nextDeadline(now: number, at: number): number {
     const cur = this.#current;
-    const c = this.#d.config;
     if (cur === undefined) return this.enabled ? Math.min(at, Math.max(now, this.#nextSpawnAt)) : at;
-    if (cur.killReason !== undefined) return at;
-    if (cur.state === 'booting') return Math.min(at, cur.spawnedAt + c.bootTimeoutMs + BOOT_KILL_GRACE_MS);
-    if (cur.state === 'ready') return Math.min(at, now - cur.silentForMs(now) + c.heartbeatTimeoutMs);
-    if (cur.state === 'stopping' && cur.killAt !== null) return Math.min(at, cur.killAt);
-    return at;
+    return Math.min(at, cur.killDeadline(this.#d.config, now)?.at ?? at);
   }
 
   /** Why the pool cannot take requests because of its dispatcher; undefined when the dispatcher is fine. */
@@ -161,21 +159,17 @@ export class DispatcherKeeper {
   #spawn(now: number): void {
     const { config: c, log, clock } = this.#d;
     this.#generation += 1;
-    const req = dispatcherSpawnRequest(c, this.#generation);
-    let child;
-    try {
-      child = this.#d.spawn(req);
-    } catch (err) {
-      log.error({ event: 'dispatcher.spawn-error', err }, 'dispatcher.spawn-error');
+    const forked = forkChild(this.#d.spawn, dispatcherSpawnRequest(c, this.#generation));
+    if ('error' in forked) {
+      log.error({ event: 'dispatcher.spawn-error', err: forked.error }, 'dispatcher.spawn-error');
       this.#failed(now, 'spawn-error', null, null);
       return;
     }
-    const h = new DispatcherHandle(child, now);
+    const h = new DispatcherHandle(forked.child, now);
     this.#current = h;
     this.#shutdownSent = false;
     const ref = { slot: -1, generation: this.#generation, pid: h.pid };
-    child.on('message', (m) => {
-      if (!isWorkerMessage(m)) return;
+    const message = (m: WorkerMessage): void => {
       const t = clock.now();
       if (m.type === 'm2pool:metrics') {
         h.queueWait = queueWaitTotals(m.metrics) ?? h.queueWait;
@@ -191,18 +185,12 @@ export class DispatcherKeeper {
         log.info({ event: 'dispatcher.mongrel2', dispatcherPid: h.pid, ready: h.linksReady, servers: this.#d.config.sendSpecs.length }, 'dispatcher.mongrel2');
       }
       if (act) this.#d.wake();
-    });
-    child.on('exit', (code, signal) => {
-      h.markExited(code, signal, clock.now());
-      this.#d.wake();
-    });
-    child.on('error', (err) => {
-      if (h.pid === null) {
-        h.markExited(null, null, clock.now());
-        this.#d.wake();
-      } else {
-        log.warn({ event: 'dispatcher.ipc-error', dispatcherPid: h.pid, err: err.message }, 'dispatcher.ipc-error');
-      }
+    };
+    watchChild(h, {
+      message,
+      ipcError: (err) => log.warn({ event: 'dispatcher.ipc-error', dispatcherPid: h.pid, err: err.message }, 'dispatcher.ipc-error'),
+      wake: () => this.#d.wake(),
+      now: () => clock.now(),
     });
     this.#d.notify('dispatcherState', ref, 'booting');
     log.info({ event: 'dispatcher.spawn', dispatcherPid: h.pid, bind: forkedDispatcherBind(c), restarts: this.#restarts }, 'dispatcher.spawn');
@@ -238,14 +226,9 @@ export class DispatcherKeeper {
 
   #enforceDeadlines(now: number): void {
     const h = this.#current;
-    const c = this.#d.config;
-    if (h === undefined || h.killReason !== undefined || !h.live) return;
-    let reason: DispatcherKillReason | undefined;
-    if (h.state === 'booting' && now - h.spawnedAt >= c.bootTimeoutMs + BOOT_KILL_GRACE_MS) reason = 'boot-timeout';
-    else if (h.state === 'ready' && h.silentForMs(now) >= c.heartbeatTimeoutMs) reason = 'heartbeat-timeout';
-    else if (h.state === 'stopping' && h.killAt !== null && now >= h.killAt) reason = 'stop-timeout';
-    if (reason === undefined) return;
-    this.#d.log.warn({ event: 'dispatcher.kill', dispatcherPid: h.pid, reason, silentForMs: h.silentForMs(now) }, 'dispatcher.kill');
-    h.kill(reason);
+    const due = h?.killDeadline(this.#d.config, now);
+    if (h === undefined || due === undefined || now < due.at) return;
+    this.#d.log.warn({ event: 'dispatcher.kill', dispatcherPid: h.pid, reason: due.reason, silentForMs: h.silentForMs(now) }, 'dispatcher.kill');
+    h.kill(due.reason);
   }
 }

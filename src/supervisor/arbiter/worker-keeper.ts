@@ -1,14 +1,16 @@
 /**
- * Starting, draining, killing and reaping worker processes on behalf of the reconcile loop. Child-process events
- * (IPC messages, exit, error) only record facts (on the {@link WorkerHandle}, or queued in {@link PoolState}:
- * workers that reported ready, disconnect notices) and wake the loop; the loop then calls
- * {@link WorkerLifecycle.reap} to account for exits (slot freed, backoff and breaker fed, `worker.exit` logged) and
- * {@link WorkerLifecycle.acknowledge} to act on the queued facts (breakers, the disconnect relay).
+ * The workers' keeper: starting, draining, killing and reaping worker processes on behalf of the reconcile loop
+ * (the dispatcher has a keeper of its own, `dispatcher-child/dispatcher-keeper.ts`; both fork and watch their
+ * children through `child-handle.ts`). Child-process events (IPC messages, exit, error) only record facts (on the
+ * {@link WorkerHandle}, or queued in {@link PoolState}: workers that reported ready, disconnect notices) and wake
+ * the loop; the loop then calls {@link WorkerKeeper.reap} to account for exits (slot freed, backoff and breaker
+ * fed, `worker.exit` logged) and {@link WorkerKeeper.acknowledge} to act on the queued facts (breakers, the
+ * disconnect relay).
  * @module
  */
 import type { PoolConfig } from '../../config/schema';
-import { errorMessage } from '../../errors';
-import { type SupervisorMessage, isWorkerMessage } from '../../ipc/messages';
+import type { SupervisorMessage, WorkerMessage } from '../../ipc/messages';
+import { forkChild, watchChild } from './child-handle';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
 import type { Notify } from './observer';
@@ -23,8 +25,8 @@ import { DisconnectRelay } from './disconnect-relay';
 /** Slack after `drainTimeoutMs` for a drained worker to flush replies and exit. */
 export const DRAIN_KILL_GRACE_MS = 1_000;
 
-/** What the lifecycle needs from the supervisor. */
-export interface LifecycleDeps {
+/** What the keeper needs from the supervisor. */
+export interface WorkerKeeperDeps {
   readonly config: PoolConfig;
   readonly log: Logger;
   readonly spawn: SpawnWorker;
@@ -37,13 +39,13 @@ export interface LifecycleDeps {
   readonly notify: Notify;
 }
 
-/** Process-level operations on the workers of one {@link PoolState}. */
-export class WorkerLifecycle {
+/** Process-level operations on the workers of one {@link PoolState}: keeps a worker in every slot. */
+export class WorkerKeeper {
   readonly #state: PoolState;
-  #d: LifecycleDeps;
+  #d: WorkerKeeperDeps;
   readonly #relay: DisconnectRelay;
 
-  constructor(state: PoolState, deps: LifecycleDeps) {
+  constructor(state: PoolState, deps: WorkerKeeperDeps) {
     this.#state = state;
     this.#d = deps;
     // A request shows up in a heartbeat within two intervals of starting; a held notice waits a little longer.
@@ -85,34 +87,25 @@ export class WorkerLifecycle {
       maxHandled: recycleThreshold(c.maxRequests, c.maxRequestsJitter, this.#d.random),
       maxRssBytes: c.maxRssBytes > 0 ? c.maxRssBytes : Infinity,
     };
-    let child: WorkerProcess;
-    try {
-      child = this.#d.spawn(spawnRequest(c, s.slot, gen));
-    } catch (err) {
+    const forked = forkChild(this.#d.spawn, spawnRequest(c, s.slot, gen));
+    if ('error' in forked) {
       // fork() itself threw (EAGAIN, EMFILE): account for it like a crash so backoff and the breaker apply.
       const dead = new WorkerHandle(s.slot, gen, DEAD_PROCESS, now, limits, onState);
-      dead.spawnError = errorMessage(err);
+      dead.spawnError = forked.error;
       dead.markExited(null, null, now);
       this.#state.workers.add(dead);
       this.#d.wake();
       return dead;
     }
+    const child = forked.child;
     const w = new WorkerHandle(s.slot, gen, child, now, limits, onState);
     this.#state.workers.add(w);
     this.#d.notify('workerState', w, 'booting');
-    child.on('message', (m) => this.#onMessage(w, m));
-    child.on('exit', (code, signal) => {
-      w.markExited(code, signal, this.#d.clock.now());
-      this.#d.wake();
-    });
-    child.on('error', (err) => {
-      if (w.pid === null) {
-        w.spawnError = err.message;
-        w.markExited(null, null, this.#d.clock.now());
-        this.#d.wake();
-      } else {
-        log.warn({ event: 'worker.ipc-error', slot: w.slot, pid: w.pid, err: err.message }, 'worker.ipc-error');
-      }
+    watchChild(w, {
+      message: (m) => this.#onMessage(w, m),
+      ipcError: (err) => log.warn({ event: 'worker.ipc-error', slot: w.slot, pid: w.pid, err: err.message }, 'worker.ipc-error'),
+      wake: () => this.#d.wake(),
+      now: () => this.#d.clock.now(),
     });
     // The command line, because `process.title` (`m2pool worker N gen G`) replaces it in ps and /proc.
     log.info({ event: 'worker.spawn', slot: s.slot, pid: w.pid, generation: gen, restarts: s.restarts, ...(child.spawnargs === undefined ? {} : { args: child.spawnargs.slice(2) }) }, 'worker.spawn');
@@ -189,8 +182,7 @@ export class WorkerLifecycle {
     }
   }
 
-  #onMessage(w: WorkerHandle, m: unknown): void {
-    if (!isWorkerMessage(m)) return; // stray messages (another library's IPC) are not ours
+  #onMessage(w: WorkerHandle, m: WorkerMessage): void {
     const log = this.#d.log;
     const now = this.#d.clock.now();
     const hadWaiting = w.waiting.size > 0;
