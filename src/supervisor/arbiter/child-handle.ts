@@ -9,7 +9,6 @@
  */
 import { errorMessage } from '../../errors';
 import { isWorkerMessage, type WorkerMessage } from '../../ipc/messages';
-import { signalChild } from './child-signal';
 import type { SpawnRequest, SpawnWorker, WorkerProcess } from './spawn';
 
 /** Slack after `bootTimeoutMs` so a child can report its own BOOT_ERROR (exit 3) before we SIGKILL it. */
@@ -109,7 +108,11 @@ export abstract class ChildHandle<K extends string> {
 
   /** Send a signal, tolerating a process that already went away (ESRCH). */
   signal(sig: NodeJS.Signals): void {
-    signalChild(this.child, sig);
+    try {
+      this.child.kill(sig);
+    } catch {
+      // NOTE: kill() throws only for invalid signals; a gone process just returns false.
+    }
   }
 }
 

@@ -1,12 +1,25 @@
 /**
- * Whether the pool's workers reach a Mongrel2, for `/readyz`. A
+ * Whether the pool can take requests, for `/readyz`: running, `minReady` workers ready, its dispatcher up, and
+ * its workers reaching a Mongrel2. A
  * worker's heartbeat reports how many of its links are ready: in the direct topology its Mongrel2 links, in the
  * dispatch topology its link to the dispatcher, which is ready only while the dispatcher has its Mongrel2. A
  * worker that has not sent a heartbeat since ready counts as connected (it reports ready only once connected).
  * @module
  */
 import type { PoolConfig } from '../../config/schema';
+import type { PoolState } from './pool-state';
 import type { WorkerHandle } from './worker-handle';
+
+/**
+ * Why the pool cannot take requests: not running, too few ready workers, its dispatcher down or without Mongrel2
+ * (`dispatcher`, asked only once the workers are fine), no Mongrel2 link; undefined when it can.
+ */
+export function poolNotReadyReason(c: Pick<PoolConfig, 'topology' | 'dispatcher' | 'minReady'>, st: PoolState, dispatcher: () => string | undefined): string | undefined {
+  if (st.phase !== 'running') return `the pool is ${st.phase}`;
+  const ready = st.readyCount();
+  if (ready < c.minReady) return `${ready} ready workers, ${c.minReady} needed (minReady)`;
+  return dispatcher() ?? mongrel2Readiness(c, st.workers);
+}
 
 /** Undefined when some ready worker reaches Mongrel2, else why not. */
 export function mongrel2Readiness(c: Pick<PoolConfig, 'topology' | 'dispatcher'>, workers: Iterable<WorkerHandle>): string | undefined {

@@ -148,6 +148,22 @@ function checkRollout({ state, log }: StepContext, now: number): void {
 }
 
 /**
+ * Record a stop (the loop's stop steps carry it out): drain every worker and SIGKILL what is left after
+ * `shutdownTimeoutMs`; `'fast'`: SIGTERM, then SIGKILL after a short grace. A later call joins the stop, and
+ * `'fast'` hurries it.
+ */
+export function beginStop({ state: st, config: c, log }: StepContext, mode: 'graceful' | 'fast', now: number): void {
+  if (st.stop === null) {
+    st.stop = { mode, startedAt: now, deadline: now + c.shutdownTimeoutMs, begun: false, fastBegun: false, killed: 0 };
+    st.phase = 'stopping';
+    log.info({ event: 'pool.stop', outcome: 'started', mode, workers: st.liveCount(), shutdownTimeoutMs: c.shutdownTimeoutMs }, 'pool.stop');
+  } else if (mode === 'fast' && st.stop.mode !== 'fast') {
+    st.stop.mode = 'fast';
+    log.warn({ event: 'pool.stop', outcome: 'hurried', mode }, 'pool.stop');
+  }
+}
+
+/**
  * One pass while stopping: ask every worker to drain (once), hurry them on a fast stop, enforce deadlines.
  * @returns true once every worker has exited and been reaped.
  */

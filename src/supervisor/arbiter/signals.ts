@@ -1,8 +1,12 @@
 /**
  * Signal → intent table (gunicorn / Unicorn muscle memory). Handlers only record the intent and wake the
- * reconcile loop — no logging, no decisions — exactly like gunicorn's `Arbiter.signal`.
+ * reconcile loop — no logging, no decisions — exactly like gunicorn's `Arbiter.signal`; the loop then acts on
+ * each ({@link actOnIntent}).
  * @module
  */
+import type { Logger } from './logger';
+import type { PoolPhase } from './pool-state';
+import type { ScaleResult, ScaleTarget } from './scale-request';
 
 /** What a signal asks the pool to do. */
 export type PoolIntent = 'stop' | 'fast-stop' | 'reload' | 'scale-up' | 'scale-down';
@@ -50,4 +54,24 @@ export function installSignalHandlers(sink: IntentSink, source: SignalSource = p
   return () => {
     for (const [sig, handler] of installed) source.removeListener(sig, handler);
   };
+}
+
+/** What acting on an intent calls: the supervisor's own entry points. */
+export interface IntentTarget {
+  /** While `stopping`, a second stop intent hurries the stop. */
+  readonly phase: PoolPhase;
+  stop(mode: 'graceful' | 'fast'): Promise<void>;
+  reload(source: string): Promise<unknown>;
+  scale(target: ScaleTarget, source: string): ScaleResult;
+}
+
+/** Loop step: act on one recorded intent. A refused scale is logged here; a refused reload where it is refused. */
+export function actOnIntent(pool: IntentTarget, intent: PoolIntent, source: string, log: Logger): void {
+  if (intent === 'stop') void pool.stop(pool.phase === 'stopping' ? 'fast' : 'graceful');
+  else if (intent === 'fast-stop') void pool.stop('fast');
+  else if (intent === 'reload') void pool.reload(source);
+  else {
+    const r = pool.scale({ delta: intent === 'scale-up' ? 1 : -1 }, source);
+    if (!r.ok) log.warn({ event: 'pool.scale', outcome: 'rejected', source, error: r.error }, 'pool.scale');
+  }
 }

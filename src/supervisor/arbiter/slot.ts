@@ -34,6 +34,12 @@ export function breakerOpen(s: SlotState): boolean {
 }
 
 /** True when the slot has a worker that serves or is booting to serve. */
+/** Some slot's breaker is open, or it has no worker and waits out a restart backoff: more workers would only crash. */
+export function crashLooping(slots: Iterable<SlotState>, now: number): boolean {
+  for (const s of slots) if (breakerOpen(s) || (s.current === undefined && s.nextSpawnAt > now)) return true;
+  return false;
+}
+
 export function slotHasWorker(s: SlotState): boolean {
   return s.current !== undefined || s.successor !== undefined;
 }

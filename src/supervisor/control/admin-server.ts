@@ -25,8 +25,8 @@ import { errorMessage } from '../../errors';
 import type { HealthReport } from '../arbiter/health';
 import type { Logger } from '../arbiter/logger';
 import type { PoolSnapshot } from '../arbiter/pool-snapshot';
-import { parseScaleBody } from '../arbiter/scale-request';
-import type { LogLevelResult, LogLevels, ReloadResult, ScaleResult, ScaleTarget } from '../arbiter/supervisor';
+import { parseScaleBody, type ReloadResult, type ScaleResult, type ScaleTarget } from '../arbiter/scale-request';
+import type { LogLevelResult, LogLevels } from './log-levels';
 
 /** What the admin API drives; `Supervisor` implements it. */
 export interface AdminTarget {

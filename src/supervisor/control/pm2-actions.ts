@@ -13,9 +13,9 @@
  */
 import type { Logger } from '../arbiter/logger';
 import type { PoolSnapshot } from '../arbiter/pool-snapshot';
-import { parseScaleText } from '../arbiter/scale-request';
 import type { IntentSink } from '../arbiter/signals';
-import type { LogLevelResult, LogLevels, ReloadResult, ScaleResult, ScaleTarget } from '../arbiter/supervisor';
+import { parseScaleText, type ReloadResult, type ScaleResult, type ScaleTarget } from '../arbiter/scale-request';
+import type { LogLevelResult, LogLevels } from './log-levels';
 
 /**
  * The actions `pm2 trigger <app> …` can run. `loglevel` is registered only for a target that can change log

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { startAdminServer, type AdminTarget } from '../../../src/supervisor/control/admin-server';
 import type { PoolSnapshot } from '../../../src/supervisor/arbiter/pool-snapshot';
-import type { ScaleTarget } from '../../../src/supervisor/arbiter/supervisor';
+import type { ScaleTarget } from '../../../src/supervisor/arbiter/scale-request';
 
 const SNAPSHOT: PoolSnapshot = {
   phase: 'running',
