@@ -13,7 +13,7 @@ import { liveHolder } from '../dispatch/endpoint-claim';
 import { forksDispatcher } from '../supervisor/dispatcher-child/dispatcher-keeper';
 import { ConfigError, ExitCode, errorMessage, isErrnoException } from '../errors';
 import { PoolMetrics } from '../metrics';
-import { appCheckProblem, appLoadsOrSay } from '../supervisor/reload/app-check';
+import { appCheckProblem, appLoadsOrSay } from '../supervisor/reload/app-load-check';
 import { startAdminServer, type MetricsHandler } from '../supervisor/control/admin-server';
 import { adminForPm2Instance } from '../supervisor/control/pm2-instance';
 import { createSupervisorLogger, flushLogger, type Logger } from '../supervisor/arbiter/logger';

@@ -30,7 +30,7 @@ export interface SupervisorOptions {
   readonly reloadConfig?: () => PoolConfig;
   /**
    * Checks that the (re-read) configuration's app loads before a reload replaces any worker: resolves with why it
-   * does not, or undefined (`appCheckProblem` in reload/app-check.ts: a child loads it). Without it reloads are not
+   * does not, or undefined (`appCheckProblem` in reload/app-load-check.ts: a child loads it). Without it reloads are not
    * checked.
    */
   readonly checkApp?: CheckApp;

@@ -1,7 +1,8 @@
 /**
  * The `--app` check at configuration time and before every reload: load the module once in a child process
- * (`worker/check-app.ts`), so a missing or broken app is reported and refused before any worker is forked (at a
- * reload: before any running worker is replaced), and the supervisor never loads user code itself. Only m2pool's own workers are checked: a custom `--worker-module` reads `--app` its own way.
+ * (`worker/load-app-and-exit.ts`), so a missing or broken app is reported and refused before any worker is forked
+ * (at a reload: before any running worker is replaced), and the supervisor never loads user code itself. Only
+ * m2pool's own workers are checked: a custom `--worker-module` reads `--app` its own way.
  * @module
  */
 import { spawn } from 'node:child_process';
@@ -10,8 +11,8 @@ import { DEFAULTS, type PoolConfig } from '../../config/schema';
 import { errorMessage } from '../../errors';
 import type { AppKind } from '../../config/app-kind';
 
-/** The child entry (dist/src/worker/check-app.js). */
-const CHECK_APP_ENTRY = path.resolve(__dirname, '..', '..', 'worker', 'check-app.js');
+/** The child entry (dist/src/worker/load-app-and-exit.js). */
+const LOAD_APP_AND_EXIT = path.resolve(__dirname, '..', '..', 'worker', 'load-app-and-exit.js');
 /** An app whose top-level await never settles would otherwise hold the start forever. */
 export const APP_CHECK_TIMEOUT_MS = 30_000;
 
@@ -20,7 +21,7 @@ export function appLoadProblem(spec: string, cwd = process.cwd(), timeoutMs = AP
   return new Promise((resolve) => {
     // No execArgv, as for the workers (supervisor/arbiter/spawn.ts): `--inspect` would clash on its port, and the parent's
     // `-e`/`-p` script would run again in the child instead of the check (a child that forks itself forever).
-    const child = spawn(process.execPath, [CHECK_APP_ENTRY, spec, kind], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [LOAD_APP_AND_EXIT, spec, kind], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8_192)));
     const timer = setTimeout(() => {
