@@ -2,7 +2,7 @@
  * Human-readable rendering of a {@link PoolSnapshot} for `m2pool status`.
  * @module
  */
-import type { PoolSnapshot } from '../supervisor/arbiter/pool-snapshot';
+import type { PoolSnapshot } from '../supervisor/control/pool-snapshot';
 
 /** Light shape check of a `/pool` document received over HTTP. */
 export function isPoolSnapshot(x: unknown): x is PoolSnapshot {

@@ -12,7 +12,7 @@ import type { TestContext } from 'node:test';
 import { startAdminServer, type AdminServer } from '../../src/supervisor/control/admin-server';
 import { forkWorker } from '../../src/supervisor/arbiter/spawn';
 import { Supervisor } from '../../src/supervisor/arbiter/supervisor';
-import type { PoolSnapshot } from '../../src/supervisor/arbiter/pool-snapshot';
+import type { PoolSnapshot } from '../../src/supervisor/control/pool-snapshot';
 import { testConfig } from './supervisor-config';
 import { LogSink } from './supervisor-log-sink';
 import { isAlive, waitFor } from './wait-for';

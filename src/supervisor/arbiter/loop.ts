@@ -6,10 +6,18 @@
  * gone. A failing pass is logged and counted, never thrown; `/healthz` reads the count and the last pass's time.
  * @module
  */
-import type { DispatcherKeeper } from '../dispatcher-child/dispatcher-keeper';
 import type { CancelTimer, Clock } from './clock';
 import type { Logger } from './logger';
 import { nextDeadline, stepRun, stepStop, type StepContext } from './reconcile';
+
+/** The dispatcher's keeper as a pass drives it (`DispatcherKeeper`: its own run and stop steps and deadlines). */
+export interface DispatcherSteps {
+  stepRun(now: number): void;
+  /** @returns true once it has exited (or there never was one). */
+  stepStop(now: number, workersLeft: number, deadline: number, fast: boolean): boolean;
+  /** The earlier of `at` and its own next deadline. */
+  nextDeadline(now: number, at: number): number;
+}
 
 /** What a pass reads and calls; the supervisor wires it. */
 export interface LoopDeps {
@@ -17,7 +25,7 @@ export interface LoopDeps {
   readonly log: Logger;
   /** The workers' step context (its configuration changes at a reload). */
   readonly ctx: () => StepContext;
-  readonly dispatcher: DispatcherKeeper;
+  readonly dispatcher: DispatcherSteps;
   /** Act on the intents recorded since the previous pass (signals, pm2). */
   readonly takeIntents: () => void;
   /** After a pass while running. */

@@ -4,12 +4,14 @@
  * @module
  */
 import type { PoolConfig } from '../../config/schema';
-import type { CheckApp } from '../reload/reload';
 import type { Clock } from './clock';
 import type { Logger } from './logger';
 import type { SupervisorObserver } from './observer';
 import { RestartPolicy } from './restart-policy';
 import type { SpawnWorker } from './spawn';
+
+/** Loads a configuration's app in a child: resolves with why it does not load, or undefined. */
+export type CheckApp = (config: PoolConfig) => Promise<string | undefined>;
 
 /** Dependencies of a `Supervisor`; everything but `config` has a production default. */
 export interface SupervisorOptions {

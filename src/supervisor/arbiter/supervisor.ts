@@ -15,13 +15,13 @@ import { RuntimeLogLevels, type LogLevelResult, type LogLevels } from '../contro
 import { DispatcherKeeper } from '../dispatcher-child/dispatcher-keeper';
 import { desiredAfterReload, Reloader } from '../reload/reload';
 import { systemClock, type Clock } from './clock';
-import { assessHealth, type HealthReport } from './health';
+import { assessHealth, type HealthReport } from '../control/health';
 import { createSupervisorLogger, type Logger } from './logger';
 import { ReconcileLoop } from './loop';
 import { notifier, type Notify } from './observer';
-import { buildSnapshot, type PoolPhase, type PoolSnapshot } from './pool-snapshot';
-import { PoolState } from './pool-state';
-import { poolNotReadyReason } from './readiness';
+import { buildSnapshot, type PoolSnapshot } from '../control/pool-snapshot';
+import { PoolState, type PoolPhase } from './pool-state';
+import { poolNotReadyReason } from '../control/readiness';
 import { beginStop, MAX_TICK_MS, setDesired, type StepContext } from './reconcile';
 import { POOL_STOPPING, type ReloadResult, type ScaleResult, type ScaleTarget } from './scale-request';
 import { actOnIntent, type IntentSink, type IntentTarget, type PoolIntent } from './signals';
@@ -229,7 +229,7 @@ export class Supervisor implements IntentSink, IntentTarget {
     return this.#state.readyCount();
   }
 
-  /** `/healthz`: the loop completed a pass recently, is not failing, and some slot can serve (see `health.ts`). */
+  /** `/healthz`: the loop completed a pass recently, is not failing, and some slot can serve (see `control/health.ts`). */
   isLive(): boolean {
     return this.health().live;
   }

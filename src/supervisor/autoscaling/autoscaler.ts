@@ -13,7 +13,7 @@ import type { CancelTimer, Clock } from '../arbiter/clock';
 import type { Logger } from '../arbiter/logger';
 import type { Notify, PoolObserver } from '../arbiter/observer';
 import type { PoolState } from '../arbiter/pool-state';
-import { queueWaitQuantileMs, type QueueWaitTotals } from './queue-wait';
+import { queueWaitQuantileMs, type QueueWaitTotals } from '../dispatcher-child/queue-wait';
 import type { ScaleResult } from '../arbiter/scale-request';
 import type { WorkerHandle } from '../arbiter/worker-handle';
 

@@ -22,9 +22,9 @@ import type { AddressInfo } from 'node:net';
 import { adminAccessProblems, carriesToken } from '../../config/admin-token';
 import { formatHostPort, isLoopbackHost, parseHostPort, type HostPort } from '../../config/host-port';
 import { errorMessage } from '../../errors';
-import type { HealthReport } from '../arbiter/health';
+import type { HealthReport } from './health';
 import type { Logger } from '../arbiter/logger';
-import type { PoolSnapshot } from '../arbiter/pool-snapshot';
+import type { PoolSnapshot } from './pool-snapshot';
 import { parseScaleBody, type ReloadResult, type ScaleResult, type ScaleTarget } from '../arbiter/scale-request';
 import type { LogLevelResult, LogLevels } from './log-levels';
 

@@ -12,7 +12,7 @@
  * @module
  */
 import type { Logger } from '../arbiter/logger';
-import type { PoolSnapshot } from '../arbiter/pool-snapshot';
+import type { PoolSnapshot } from './pool-snapshot';
 import type { IntentSink } from '../arbiter/signals';
 import { parseScaleText, type ReloadResult, type ScaleResult, type ScaleTarget } from '../arbiter/scale-request';
 import type { LogLevelResult, LogLevels } from './log-levels';

@@ -11,7 +11,7 @@
  */
 import type { Pm2Process } from './pm2-actions';
 import { underPm2 } from './pm2-actions';
-import type { PoolSnapshot } from '../arbiter/pool-snapshot';
+import type { PoolSnapshot } from './pool-snapshot';
 
 /** How often the metrics are sent (the workers' heartbeats, which carry the counts, come every second by default). */
 export const PM2_METRICS_INTERVAL_MS = 2_000;

@@ -6,7 +6,7 @@
  */
 import type { WorkerMessage } from '../../ipc/messages';
 import { ChildHandle, type ChildExit, type ChildPhase } from '../arbiter/child-handle';
-import type { QueueWaitTotals } from '../autoscaling/queue-wait';
+import type { QueueWaitTotals } from './queue-wait';
 
 /** Lifecycle state of the dispatcher. */
 export type DispatcherState = 'booting' | 'ready' | 'stopping' | 'exited';

@@ -16,7 +16,7 @@ import type { Clock } from '../arbiter/clock';
 import { DispatcherHandle, type DispatcherKillReason, type DispatcherView } from './dispatcher-handle';
 import type { Logger } from '../arbiter/logger';
 import type { Notify } from '../arbiter/observer';
-import { queueWaitTotals, type QueueWaitTotals } from '../autoscaling/queue-wait';
+import { queueWaitTotals, type QueueWaitTotals } from './queue-wait';
 import { dispatcherSpawnRequest, type SpawnWorker } from '../arbiter/spawn';
 import { FAST_STOP_GRACE_MS } from '../arbiter/reconcile';
 

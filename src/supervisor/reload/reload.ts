@@ -14,10 +14,8 @@ import type { PoolState } from '../arbiter/pool-state';
 import { EMPTY_HISTORY } from '../arbiter/restart-policy';
 import { POOL_STOPPING, type ReloadResult } from '../arbiter/scale-request';
 import { breakerOpen } from '../arbiter/slot';
+import type { CheckApp } from '../arbiter/supervisor-options';
 import { rereadConfig, type Reread } from './config-reread';
-
-/** Loads a configuration's app in a child: resolves with why it does not load, or undefined. */
-export type CheckApp = (config: PoolConfig) => Promise<string | undefined>;
 
 /** What a reload reads and calls; the supervisor wires it. */
 export interface ReloadDeps {

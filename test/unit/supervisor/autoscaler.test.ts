@@ -12,7 +12,7 @@ import { Autoscaler } from '../../../src/supervisor/autoscaling/autoscaler';
 import { registerPm2Actions } from '../../../src/supervisor/control/pm2-actions';
 import { cpuMeter } from '../../../src/supervisor/autoscaling/machine-cpu';
 import { PoolState } from '../../../src/supervisor/arbiter/pool-state';
-import { queueWaitQuantileMs, queueWaitTotals } from '../../../src/supervisor/autoscaling/queue-wait';
+import { queueWaitQuantileMs, queueWaitTotals } from '../../../src/supervisor/dispatcher-child/queue-wait';
 import { formatStatus } from '../../../src/cli/status-format';
 import { FakePm2Process } from '../../helpers/fake-pm2-process';
 import { testConfig } from '../../helpers/supervisor-config';

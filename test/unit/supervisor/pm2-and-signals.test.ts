@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { announcePm2Ready, registerPm2Actions, underPm2, type Pm2Target } from '../../../src/supervisor/control/pm2-actions';
 import { SIGNAL_INTENTS, installSignalHandlers, type PoolIntent } from '../../../src/supervisor/arbiter/signals';
-import type { PoolSnapshot } from '../../../src/supervisor/arbiter/pool-snapshot';
+import type { PoolSnapshot } from '../../../src/supervisor/control/pool-snapshot';
 import type { ScaleTarget } from '../../../src/supervisor/arbiter/scale-request';
 import { FakePm2Process } from '../../helpers/fake-pm2-process';
 

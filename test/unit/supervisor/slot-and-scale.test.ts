@@ -5,7 +5,7 @@ import { parseScaleBody, parseScaleText } from '../../../src/supervisor/arbiter/
 import { WorkerHandle } from '../../../src/supervisor/arbiter/worker-handle';
 import { FakeChild } from '../../helpers/supervisor-fake-child';
 import { formatDuration, formatStatus } from '../../../src/cli/status-format';
-import { buildSnapshot } from '../../../src/supervisor/arbiter/pool-snapshot';
+import { buildSnapshot } from '../../../src/supervisor/control/pool-snapshot';
 
 function slotWith(n: number, state: 'none' | 'booting' | 'ready', inFlight = 0): SlotState {
   const s = newSlot(n, 0);

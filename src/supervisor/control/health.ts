@@ -7,8 +7,8 @@
  * Pure: the supervisor passes its state and the clock's reading.
  * @module
  */
-import type { PoolPhase } from './pool-snapshot';
-import { breakerOpen, slotHasWorker, type SlotState } from './slot';
+import type { PoolPhase } from '../arbiter/pool-state';
+import { breakerOpen, slotHasWorker, type SlotState } from '../arbiter/slot';
 
 /** Why `/healthz` fails. */
 export type UnhealthyReason = 'not-running' | 'loop-stalled' | 'loop-failing' | 'no-worker-can-serve';

@@ -7,8 +7,8 @@
  * @module
  */
 import type { PoolConfig } from '../../config/schema';
-import type { PoolState } from './pool-state';
-import type { WorkerHandle } from './worker-handle';
+import type { PoolState } from '../arbiter/pool-state';
+import type { WorkerHandle } from '../arbiter/worker-handle';
 
 /**
  * Why the pool cannot take requests: not running, too few ready workers, its dispatcher down or without Mongrel2

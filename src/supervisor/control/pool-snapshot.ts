@@ -2,12 +2,12 @@
  * The JSON shape of `GET /pool` (also the reply of the pm2 `status` action and the input of `m2pool status`).
  * @module
  */
-import { breakerOpen, type SlotState } from './slot';
+import { breakerOpen, type SlotState } from '../arbiter/slot';
 import type { Topology } from '../../config/schema';
 import type { DispatcherView } from '../dispatcher-child/dispatcher-handle';
 import type { AutoscaleView } from '../autoscaling/autoscaler';
-import type { PoolPhase } from './pool-state';
-import type { WorkerHandle, WorkerView } from './worker-handle';
+import type { PoolPhase } from '../arbiter/pool-state';
+import type { WorkerHandle, WorkerView } from '../arbiter/worker-handle';
 
 /** Lifecycle of the supervisor itself (defined with the state that holds it). */
 export type { PoolPhase };
