@@ -8,21 +8,11 @@
  */
 import type { WorkerMessage } from '../ipc/messages';
 import { WORKER_METRICS, type MetricSpec } from './definitions';
-import { methodLabel, statusClassOf, type RequestOutcome } from './labels';
+import { methodLabel, statusClassOf } from './labels';
 import { RequestStats } from './request-stats';
+import type { RequestObservation, WorkerObserver } from './worker-observer';
 
-/** One finished request, as the runtime knows it (a `DispatchSummary` fits). */
-export interface RequestObservation {
-  /** Route pattern as registered, or `UNMATCHED_ROUTE`; never the raw path. */
-  readonly route: string;
-  readonly method: string;
-  /** HTTP status sent; ignored for outcomes `aborted` and `closed` (status class `none`). */
-  readonly status: number;
-  readonly durationMs: number;
-  /** Response bytes handed to Mongrel2 for this request. */
-  readonly bytesSent: number;
-  readonly outcome: RequestOutcome;
-}
+export type { RequestObservation };
 
 /** The metrics message a worker sends. */
 export type MetricsMessage = Extract<WorkerMessage, { type: 'm2pool:metrics' }>;
@@ -49,13 +39,15 @@ const W = WORKER_METRICS;
 /** The unlabelled worker metrics, in snapshot order. */
 const SCALARS = [W.requestsInFlight, W.deadlineExpired, W.disconnectNotices, W.malformedMessages, W.uploadsRefused, W.responseBytes, W.replySendFailures, W.linkRefusals, W.pushMessages, W.pushFailures, W.mongrel2EndpointsConnected] as const;
 
-/** Worker-side metrics of one worker process. */
-export class WorkerMetrics {
+/** Worker-side metrics of one worker process: the Prometheus implementation of {@link WorkerObserver}. */
+export class WorkerMetrics implements WorkerObserver {
   readonly #requests: RequestStats;
   /** Values of {@link SCALARS}, by metric name. */
   readonly #scalars = new Map<string, number>(SCALARS.map((spec) => [spec.name, 0]));
   readonly #onPushError: (err: unknown) => void;
   #send: MetricsSend | undefined;
+  /** Requests started and not ended (the in-flight gauge, unless {@link inFlight} sets it). */
+  #running = 0;
   #timer: NodeJS.Timeout | undefined;
   #pushing = false;
 
@@ -71,7 +63,28 @@ export class WorkerMetrics {
     if (o.bytesSent > 0 && Number.isFinite(o.bytesSent)) this.#add(W.responseBytes, o.bytesSent);
   }
 
-  /** Requests currently in flight in this worker. */
+  /** A request was read: the in-flight gauge goes up. */
+  requestStarted(): void {
+    this.#running += 1;
+    this.#scalars.set(W.requestsInFlight.name, this.#running);
+  }
+
+  /** A request ended: counted (see {@link observeRequest}), a deadline that expired too, and the gauge goes down. */
+  requestEnded(o: RequestObservation): void {
+    this.observeRequest(o);
+    if (o.outcome === 'timeout') this.deadlineExpired();
+    this.#running -= 1;
+    this.#scalars.set(W.requestsInFlight.name, this.#running);
+  }
+
+  /** Credit notices, other notices, WebSocket frames, socket messages and internal errors: not Prometheus numbers. */
+  creditNotice(): void {}
+  otherNotice(): void {}
+  websocketFrame(): void {}
+  socketMessage(): void {}
+  internalError(): void {}
+
+  /** Set the in-flight gauge (at exit: 0, whatever was abandoned). */
   inFlight(n: number): void {
     if (Number.isFinite(n)) this.#scalars.set(W.requestsInFlight.name, n);
   }
@@ -87,7 +100,7 @@ export class WorkerMetrics {
   }
 
   /** A message from Mongrel2 did not parse. */
-  malformed(): void {
+  malformedMessage(): void {
     this.#add(W.malformedMessages, 1);
   }
 

@@ -4,7 +4,6 @@
  * secret one: CurveZMQ keys are X25519 keys, which node:crypto computes.
  * @module
  */
-import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors';
 
@@ -55,6 +54,8 @@ export function isZ85Key(text: string): boolean {
 export function publicKeyOf(secretKey: string): string {
   const secret = z85Decode(secretKey);
   if (secret === undefined || secret.length !== 32) throw new Error('not a Z85 CURVE secret key');
+  // NOTE: require, not import: node:crypto stays unloaded in every worker without CURVE keys (idle RSS, bench/idle-rss.ts).
+  const { createPrivateKey, createPublicKey } = require('node:crypto') as typeof import('node:crypto');
   const key = createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, secret]), format: 'der', type: 'pkcs8' });
   const spki = createPublicKey(key).export({ format: 'der', type: 'spki' });
   return z85Encode(spki.subarray(spki.length - 32));

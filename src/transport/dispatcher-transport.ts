@@ -168,6 +168,8 @@ export class DispatcherLink implements Link {
   #sending = false;
   /** Reply bytes queued and not yet handed to the socket. */
   #unsentBytes = 0;
+  /** Woken when the outbox is empty and nothing is being sent (see {@link #whenSent}). */
+  readonly #sentWaiters = new Set<() => void>();
   readonly #waiters = new Set<() => void>();
   readonly #onReadyChange: (ready: boolean) => void;
   #wasReady = false;
@@ -266,10 +268,7 @@ export class DispatcherLink implements Link {
     this.stopReceiving();
     if (this.#closed) return;
     this.#flushBatch();
-    const deadline = Date.now() + lingerMs;
-    while ((this.#sending || this.#outbox.length > 0) && Date.now() < deadline && this.#connected) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    if (this.#connected) await this.#whenSent(lingerMs);
     this.#closed = true;
     this.pushes.closed();
     clearInterval(this.#pingTimer);
@@ -644,7 +643,30 @@ export class DispatcherLink implements Link {
       }
     } finally {
       this.#sending = false;
+      for (const wake of [...this.#sentWaiters]) wake();
     }
+  }
+
+  /**
+   * Resolves once everything queued was handed to the socket, after at most `timeoutMs`, or when the connection
+   * drops (a send then waits for a peer that is gone).
+   */
+  #whenSent(timeoutMs: number): Promise<void> {
+    if (!this.#sending && this.#outbox.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#sentWaiters.delete(done);
+        this.#waiters.delete(lost);
+        resolve();
+      };
+      const lost = (): void => {
+        if (!this.#connected) done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.#sentWaiters.add(done);
+      this.#waiters.add(lost);
+    });
   }
 
   #notify(): void {

@@ -5,24 +5,28 @@
  * @module
  */
 import type { Logger } from 'pino';
-import type { ReplySink } from '../http/sink';
-import type { WorkerMetrics } from '../metrics/worker-metrics';
+import type { WorkerObserver } from '../metrics/worker-observer';
 import { encodeClose, encodeReply } from '../protocol/reply-writer';
 import type { Delivery } from '../transport/transport';
+import { QueuedRequest } from './ordered-replies';
 import type { ReplyCoalescer } from './reply-coalescer';
-import type { WorkerStats } from './stats';
+
+const RESOLVED = Promise.resolve();
 
 /** What every sink of one runtime shares. */
 export interface SinkContext {
-  readonly stats: WorkerStats;
-  readonly metrics: WorkerMetrics | undefined;
+  /** Told of replies that could not be handed over (bytes are counted once, by the app's sink). */
+  readonly record: WorkerObserver;
   readonly logger: Logger;
   /** Batches WebSocket replies per connection (Mongrel2's 16-message delivery queue). */
   readonly coalescer: ReplyCoalescer;
 }
 
-/** Replies of one request to connection `connId` of `sender`, through `delivery`. */
-export class DeliverySink implements ReplySink {
+/**
+ * Replies of one request to connection `connId` of `sender`, through `delivery`, in the connection's request order
+ * (its place in the reply queue is this object: `QueuedRequest`); `delivery.done()` once they were handed over.
+ */
+export class DeliverySink extends QueuedRequest {
   readonly #ctx: SinkContext;
   readonly #delivery: Delivery;
   readonly #sender: string;
@@ -32,6 +36,7 @@ export class DeliverySink implements ReplySink {
   #deliverBound: ((data: Buffer) => Promise<void>) | undefined;
 
   constructor(ctx: SinkContext, delivery: Delivery, sender: string, connId: number, coalesceKey: string | undefined) {
+    super(delivery);
     this.#ctx = ctx;
     this.#delivery = delivery;
     this.#sender = sender;
@@ -39,51 +44,51 @@ export class DeliverySink implements ReplySink {
     this.#coalesceKey = coalesceKey;
   }
 
-  async write(data: Buffer): Promise<void> {
+  protected put(data: Buffer): Promise<void> {
     // An empty body would be Mongrel2's close message: never send one by accident.
-    if (data.length === 0) return;
-    this.#ctx.stats.bytesSent += data.length;
+    if (data.length === 0) return RESOLVED;
     if (this.#coalesceKey === undefined) return this.#deliver(data);
     this.#deliverBound ??= (d) => this.#deliver(d);
     return this.#ctx.coalescer.write(this.#coalesceKey, data, this.#deliverBound);
   }
 
-  close(): Promise<void> {
+  protected putClose(): Promise<void> {
     if (this.#coalesceKey === undefined) return this.#close();
     return this.#ctx.coalescer.close(this.#coalesceKey, () => this.#close());
   }
 
+  #deliver(data: Buffer): Promise<void> {
+    return this.#reported(() => encodeReply(this.#sender, [this.#connId], data));
+  }
+
+  #close(): Promise<void> {
+    return this.#reported(() => encodeClose(this.#sender, [this.#connId]));
+  }
+
   /**
-   * Async, so that an encoder or socket that throws synchronously still ends in this promise's rejection:
-   * callers chain on it (sink.close().catch(...)) and must never see a throw instead.
+   * Encode and send, as one promise: an encoder or socket that throws synchronously still ends in its rejection
+   * (callers chain on it, `sink.close().catch(...)`, and must never see a throw instead), and a failure is
+   * counted and logged before it rejects. Not `async`: the common case costs the transport's promise and one more.
    */
-  async #deliver(data: Buffer): Promise<void> {
+  #reported(encode: () => Buffer[]): Promise<void> {
+    let sent: Promise<void>;
     try {
-      await this.#send(encodeReply(this.#sender, [this.#connId], data));
+      const frames = encode();
+      // One frame per reply unless it goes to more than 128 connections (then the frames go out one by one).
+      sent = frames.length === 1 ? this.#delivery.send(frames[0] as Buffer) : this.#sendEach(frames);
     } catch (err) {
-      this.#failed(err);
+      sent = Promise.reject(err);
     }
+    return sent.catch((err: unknown) => this.#failed(err));
   }
 
-  async #close(): Promise<void> {
-    try {
-      await this.#send(encodeClose(this.#sender, [this.#connId]));
-    } catch (err) {
-      this.#failed(err);
-    }
-  }
-
-  /** One frame per reply unless it goes to more than 128 connections (then the frames go out one by one). */
-  async #send(frames: Buffer[]): Promise<void> {
-    if (frames.length === 1) return this.#delivery.send(frames[0] as Buffer);
+  async #sendEach(frames: Buffer[]): Promise<void> {
     for (const frame of frames) await this.#delivery.send(frame);
   }
 
   #failed(err: unknown): never {
-    const { stats, metrics, logger } = this.#ctx;
-    stats.sendFailures += 1;
-    metrics?.sendFailure();
-    logger.error({ err, connId: this.#connId, server: this.#delivery.server }, 'reply not delivered');
+    this.#ctx.record.sendFailure();
+    this.#ctx.logger.error({ err, connId: this.#connId, server: this.#delivery.server }, 'reply not delivered');
     throw err;
   }
 }

@@ -12,6 +12,8 @@
 import type { ReplySink } from '../http/sink';
 
 
+const RESOLVED = Promise.resolve();
+
 type Pending = { readonly kind: 'write'; readonly data: Buffer } | { readonly kind: 'close' };
 
 /** Told once a request finished and every reply byte it wrote was handed to the writer (a transport `Delivery`). */
@@ -25,32 +27,49 @@ export interface OrderedSink extends ReplySink {
   finish(): void;
 }
 
-class Slot implements OrderedSink {
+/**
+ * One request's place in its connection's reply queue, and the sink its replies go through: it writes to the
+ * connection (`put`, `putClose`: the subclass's own framing and transport) while it is the connection's head
+ * (oldest unfinished request) and buffers until then. One object per request does both (the worker's
+ * `DeliverySink`), so a reply passes one worker layer, not an ordering wrapper around a framing one.
+ */
+export abstract class QueuedRequest implements OrderedSink {
   head = false;
   done = false;
   /** The connection's next request (the queue is a linked list: no array per connection and request). */
-  next: Slot | undefined = undefined;
-  readonly buffered: Pending[] = [];
-  /** Writes and closes handed to the writer whose promise has not settled yet. */
+  next: QueuedRequest | undefined = undefined;
+  /** What was written before this request became the head (allocated only then). */
+  #buffered: Pending[] | undefined;
+  /** Writes and closes handed to the connection whose promise has not settled yet. */
   #unsettled = 0;
   /** `release()` was called: tell `settled` once `#unsettled` is 0. */
   #released = false;
-  constructor(
-    private readonly writer: ReplySink,
-    private readonly onFinish: (slot: Slot) => void,
-    readonly settled: Settled | undefined,
-  ) {}
+  #queue: OrderedReplies | undefined;
+  #key = '';
+
+  constructor(readonly settled: Settled | undefined) {}
+
+  /** Write `data` to the connection now (this request is its head). */
+  protected abstract put(data: Buffer): Promise<void>;
+  /** Close the connection now, after what was put. */
+  protected abstract putClose(): Promise<void>;
+
+  /** Joined the queue of connection `key` (by {@link OrderedReplies.add}). */
+  attach(queue: OrderedReplies, key: string): void {
+    this.#queue = queue;
+    this.#key = key;
+  }
 
   write(data: Buffer): Promise<void> {
-    if (this.head) return this.#track(this.writer.write(data));
-    this.buffered.push({ kind: 'write', data });
-    return Promise.resolve();
+    if (this.head) return this.#track(this.put(data));
+    (this.#buffered ??= []).push({ kind: 'write', data });
+    return RESOLVED;
   }
 
   close(): Promise<void> {
-    if (this.head) return this.#track(this.writer.close());
-    this.buffered.push({ kind: 'close' });
-    return Promise.resolve();
+    if (this.head) return this.#track(this.putClose());
+    (this.#buffered ??= []).push({ kind: 'close' });
+    return RESOLVED;
   }
 
   /** The request left the connection's queue: tell `settled` once everything it wrote was handed over. */
@@ -62,14 +81,17 @@ class Slot implements OrderedSink {
   finish(): void {
     if (this.done) return;
     this.done = true;
-    this.onFinish(this);
+    this.#queue?.finished(this.#key, this);
   }
 
   /** Becomes the head: flush what was buffered, in order. Errors surface through the writer's own reporting. */
   promote(): void {
     this.head = true;
-    for (const op of this.buffered.splice(0)) {
-      void this.#track(op.kind === 'write' ? this.writer.write(op.data) : this.writer.close()).catch(() => undefined);
+    const buffered = this.#buffered;
+    if (buffered === undefined) return;
+    this.#buffered = undefined;
+    for (const op of buffered) {
+      void this.#track(op.kind === 'write' ? this.put(op.data) : this.putClose()).catch(() => undefined);
     }
   }
 
@@ -96,10 +118,28 @@ class Slot implements OrderedSink {
   }
 }
 
+/** A queued request whose connection is any {@link ReplySink}. */
+class WriterRequest extends QueuedRequest {
+  constructor(
+    private readonly writer: ReplySink,
+    settled: Settled | undefined,
+  ) {
+    super(settled);
+  }
+
+  protected put(data: Buffer): Promise<void> {
+    return this.writer.write(data);
+  }
+
+  protected putClose(): Promise<void> {
+    return this.writer.close();
+  }
+}
+
 /** Per-connection FIFO of reply sinks. */
 export class OrderedReplies {
   /** The head of each connection's queue (its oldest unfinished request). */
-  readonly #queues = new Map<string, Slot>();
+  readonly #queues = new Map<string, QueuedRequest>();
 
   /**
    * Open the sink of a new request on connection `key`. `settled.done()` is called once the request finished, its
@@ -107,16 +147,21 @@ export class OrderedReplies {
    * and the writer settled every write and close of it.
    */
   open(key: string, writer: ReplySink, settled?: Settled): OrderedSink {
-    const slot = new Slot(writer, (s) => this.#finished(key, s), settled);
+    return this.add(key, new WriterRequest(writer, settled));
+  }
+
+  /** Queue `request` (a new request's own sink) on connection `key`; `open` with the writing built in. */
+  add<R extends QueuedRequest>(key: string, request: R): R {
+    request.attach(this, key);
     let tail = this.#queues.get(key);
     if (tail === undefined) {
-      this.#queues.set(key, slot);
-      slot.promote();
-      return slot;
+      this.#queues.set(key, request);
+      request.promote();
+      return request;
     }
     while (tail.next !== undefined) tail = tail.next;
-    tail.next = slot;
-    return slot;
+    tail.next = request;
+    return request;
   }
 
   /** Connections with at least one unfinished request. */
@@ -124,10 +169,11 @@ export class OrderedReplies {
     return this.#queues.size;
   }
 
-  #finished(key: string, slot: Slot): void {
-    if (this.#queues.get(key) !== slot) return; // a later slot finished early: it waits its turn
-    slot.release();
-    for (let next = slot.next; next !== undefined; next = next.next) {
+  /** `queued` finished (its `finish()`): hand the connection to the next request once it is the head. */
+  finished(key: string, queued: QueuedRequest): void {
+    if (this.#queues.get(key) !== queued) return; // a later request finished early: it waits its turn
+    queued.release();
+    for (let next = queued.next; next !== undefined; next = next.next) {
       this.#queues.set(key, next);
       next.promote();
       if (!next.done) return;

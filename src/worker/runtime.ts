@@ -7,7 +7,8 @@ import type { LevelWithSilent, Logger } from 'pino';
 import { Cancellation } from '../app/cancellation';
 import { ErrorCode, errorMessage, quote } from '../errors';
 import { UNMATCHED_ROUTE } from '../metrics/definitions';
-import type { RequestObservation, WorkerMetrics } from '../metrics/worker-metrics';
+import type { WorkerMetrics } from '../metrics/worker-metrics';
+import { observeBoth, type RequestObservation, type WorkerObserver } from '../metrics/worker-observer';
 import type { ReplySink } from '../http/sink';
 import { classify, type ClassifyOptions } from '../protocol/classify';
 import { serializeResponse } from '../protocol/http-response';
@@ -84,6 +85,8 @@ const GOING_AWAY = encodeCloseFrame(WS_CLOSE.GOING_AWAY, 'worker stopping');
 /** One worker process's request engine. */
 export class WorkerRuntime {
   readonly stats = new WorkerStats();
+  /** Where every fact goes, told once: the stats, and the metrics when on. */
+  readonly #record: WorkerObserver;
   readonly #opts: RuntimeOptions;
   readonly #limiter: InFlightLimiter;
   readonly #order = new OrderedReplies();
@@ -106,7 +109,8 @@ export class WorkerRuntime {
   constructor(options: RuntimeOptions) {
     this.#opts = options;
     this.#limiter = new InFlightLimiter(options.maxInFlight);
-    this.#sinkContext = { stats: this.stats, metrics: options.metrics, logger: options.logger, coalescer: new ReplyCoalescer() };
+    this.#record = observeBoth(this.stats, options.metrics);
+    this.#sinkContext = { record: this.#record, logger: options.logger, coalescer: new ReplyCoalescer() };
     this.#diskBodies = readsBodySource(options.app);
     const store = options.uploadStore;
     this.#classifyOptions = store === undefined ? {} : { uploadDir: store.dir };
@@ -177,25 +181,34 @@ export class WorkerRuntime {
         this.#limiter.release();
         return;
       }
-      void this.#handle(link, delivery);
+      this.#handle(link, delivery);
     }
   }
 
-  /** One delivery, then its in-flight slot back; never rejects. */
-  async #handle(link: Link, delivery: Delivery): Promise<void> {
+  /**
+   * One delivery, then its in-flight slot back; never throws, never leaves a rejection unhandled. Not `async`:
+   * a request costs one promise reaction here, not an async frame per level (the worker's hot path).
+   */
+  #handle(link: Link, delivery: Delivery): void {
+    let work: Promise<void> | undefined;
     try {
-      await this.#handleDelivery(link, delivery);
+      work = this.#handleDelivery(link, delivery);
     } catch (err) {
-      // #handleDelivery ends every request in an outcome itself; this is the backstop that keeps anything it did
-      // not foresee from becoming an unhandled rejection (a process exit) and losing every other request.
       this.#failedOutsideRequest(link, delivery.frame, err);
-    } finally {
       this.#limiter.release();
+      return;
     }
+    if (work === undefined) this.#limiter.release();
+    else work.then(this.#release, (err: unknown) => {
+      this.#failedOutsideRequest(link, delivery.frame, err);
+      this.#limiter.release();
+    });
   }
+
+  readonly #release = (): void => this.#limiter.release();
 
   #failedOutsideRequest(link: Link, frame: Buffer, err: unknown): void {
-    this.stats.internalErrors += 1;
+    this.#record.internalError();
     this.#opts.logger.error(
       { event: 'message.failed', link: link.name, bytes: frame.length, excerpt: frame.subarray(0, EXCERPT_BYTES).toString('hex'), error: quote(errorMessage(err), 200) },
       'message.failed',
@@ -205,28 +218,29 @@ export class WorkerRuntime {
   /**
    * One delivery, to its one `done()`: paths that open a reply sink hand `done` to it (it fires once the
    * request finished and its ordered replies were handed over, so a dispatcher sees the reply before the
-   * completion); every other path calls it here.
+   * completion); every other path calls it here. Returns the work still running, if any. A throw or a rejection
+   * is a bug (every request ends in an outcome itself): `#handle` is the backstop that keeps it from becoming an
+   * unhandled rejection (a process exit) and losing every other request.
    */
-  async #handleDelivery(link: Link, delivery: Delivery): Promise<void> {
+  #handleDelivery(link: Link, delivery: Delivery): Promise<void> | undefined {
     const frame = delivery.frame;
     let msg: RawMessage;
     try {
       msg = parseMessage(frame);
     } catch (err) {
       delivery.done();
-      this.stats.malformed += 1;
-      this.#opts.metrics?.malformed();
+      this.#record.malformedMessage();
       this.#opts.logger.warn(
         { event: 'message.malformed', link: link.name, bytes: frame.length, excerpt: frame.subarray(0, EXCERPT_BYTES).toString('hex'), error: errorMessage(err) },
         'malformed message skipped',
       );
-      return;
+      return undefined;
     }
     // Which link serves which Mongrel2 UUID, for pushes: a Map lookup per message.
     this.#opts.transport.pushes.learn(msg.sender, delivery.server);
     const work = this.#route(delivery, msg);
     if (work === undefined) delivery.done();
-    else await work;
+    return work;
   }
 
   /** The work of a message that gets a reply sink (which calls `delivery.done()`), or undefined for one that gets none. */
@@ -241,15 +255,14 @@ export class WorkerRuntime {
         return this.#serve(delivery, message.msg, file);
       }
       case 'disconnect': {
-        this.stats.disconnectNotices += 1;
-        this.#opts.metrics?.disconnectNotice();
+        this.#record.disconnectNotice();
         const key = connectionKey(delivery.server, msg);
         if (this.abortConnection(key) === 0 && this.relayDisconnects) this.#opts.onUnclaimedDisconnect?.(key);
         if (!this.#opts.transport.pushes.reportsDisconnects) this.#opts.onDisconnectEvent?.(`${msg.sender}:${msg.connId}`);
         return undefined;
       }
       case 'credits':
-        this.stats.creditNotices += 1;
+        this.#record.creditNotice();
         return undefined;
       case 'invalid':
         if (message.upload === true) return this.#refuseUpload(delivery, msg, store === undefined ? 'no-store' : 'headers');
@@ -257,7 +270,7 @@ export class WorkerRuntime {
       case 'upload-stream':
         // NOTE: upload.stream=1 needs every chunk at one process; a pool cannot promise that (docs/mongrel2.md §3.5).
         if (msg.headers['METHOD'] !== undefined) return this.#reject(delivery, msg, 501, 'upload.stream is not supported; use async uploads');
-        this.stats.otherNotices += 1;
+        this.#record.otherNotice();
         return undefined;
       case 'websocket-handshake': {
         // A handshake is an HTTP request (answered 101 or refused): it is counted like one.
@@ -272,7 +285,7 @@ export class WorkerRuntime {
       }
       case 'websocket-frame': {
         // Frames are messages on an upgraded connection, not requests: counted apart from the outcomes.
-        this.stats.websocketFrames += 1;
+        this.#record.websocketFrame();
         const app = this.#opts.app;
         if (!handlesMessages(app)) return undefined;
         return this.#serveMessage(delivery, msg, 'websocket.frame', GOING_AWAY, (sink, options) =>
@@ -283,7 +296,7 @@ export class WorkerRuntime {
           }));
       }
       case 'socket-message': {
-        this.stats.socketMessages += 1;
+        this.#record.socketMessage();
         const app = this.#opts.app;
         if (!handlesMessages(app)) return undefined;
         return this.#serveMessage(delivery, msg, 'socket.message', undefined, (sink, options) => app.dispatchSocketMessage(message, sink, options));
@@ -298,7 +311,7 @@ export class WorkerRuntime {
         if (Number.isFinite(declared) && declared > this.#opts.maxUploadBytes) {
           return this.#reject(delivery, msg, 413, `upload of ${declared} bytes is over the limit of ${this.#opts.maxUploadBytes}`);
         }
-        this.stats.otherNotices += 1;
+        this.#record.otherNotice();
         return undefined;
       }
     }
@@ -313,7 +326,7 @@ export class WorkerRuntime {
     const key = connectionKey(delivery.server, raw);
     const { logger, requestLogLevel } = this.#opts;
     if (logger.isLevelEnabled('debug')) logger.debug({ event: 'request.start', connId: raw.connId, path: raw.path }, 'request.start');
-    const sink = this.#order.open(key, this.#writer(delivery, raw, key), delivery);
+    const sink = this.#order.add(key, this.#writer(delivery, raw, key));
     const aborter = new Cancellation();
     const started = performance.now();
     this.#aborters.add(key, aborter, started);
@@ -361,7 +374,7 @@ export class WorkerRuntime {
       const ended = performance.now();
       observation.durationMs = ended - started;
       this.#end(observation, ended);
-      await onDisk?.close();
+      if (onDisk !== undefined) await onDisk.close();
       // Only a file readUpload accepted is Mongrel2's to clean up; a refused name is never touched.
       if (uploadFile !== undefined && upload !== undefined && upload.kind !== 'refused') await removeUpload(uploadFile);
       this.#wakeIfIdle();
@@ -380,7 +393,7 @@ export class WorkerRuntime {
     run: (sink: ReplySink, options: MessageOptions) => Promise<{ outcome: string; route: string; durationMs: number }>,
   ): Promise<void> {
     const key = connectionKey(delivery.server, raw);
-    const sink = this.#order.open(key, this.#writer(delivery, raw, key), delivery);
+    const sink = this.#order.add(key, this.#writer(delivery, raw, key));
     const aborter = new Cancellation();
     this.#aborters.add(key, aborter, performance.now());
     this.#messagesInFlight += 1;
@@ -417,8 +430,7 @@ export class WorkerRuntime {
 
   /** Count and log an upload refused as not Mongrel2's own (the name is quoted, capped). */
   #countRefusal(delivery: Delivery, raw: RawMessage, reason: UploadRefusal): void {
-    this.stats.uploadsRefused += 1;
-    this.#opts.metrics?.uploadRefused();
+    this.#record.uploadRefused();
     const h = raw.headers;
     const file = h['x-mongrel2-upload-done'] ?? h['x-mongrel2-upload-start'];
     this.#opts.logger.warn(
@@ -436,7 +448,7 @@ export class WorkerRuntime {
   /** Answer a message the app never sees (bad or unsupported) with a small text response, then close. */
   async #reject(delivery: Delivery, raw: RawMessage, status: number, reason: string, log = true): Promise<void> {
     const key = connectionKey(delivery.server, raw);
-    const sink = this.#order.open(key, this.#writer(delivery, raw, key), delivery);
+    const sink = this.#order.add(key, this.#writer(delivery, raw, key));
     const started = performance.now();
     this.#begin(started);
     const observation = new Observation(methodOf(raw));
@@ -463,21 +475,15 @@ export class WorkerRuntime {
 
   /** `now`: the request's start, which the caller has already read. */
   #begin(now: number): void {
-    this.stats.begin(now);
-    this.#opts.metrics?.inFlight(this.stats.inFlight);
+    this.#record.requestStarted(now);
   }
 
   #end(observation: Observation, now: number): void {
-    this.stats.end(observation.outcome, now);
-    const metrics = this.#opts.metrics;
-    if (metrics === undefined) return;
-    metrics.observeRequest(observation);
-    if (observation.outcome === 'timeout') metrics.deadlineExpired();
-    metrics.inFlight(this.stats.inFlight);
+    this.#record.requestEnded(observation, now);
   }
 
-  /** The connection's own sink (what OrderedReplies writes to once this request is the connection's head). */
-  #writer(delivery: Delivery, raw: RawMessage, key: string): ReplySink {
+  /** The request's reply sink: Mongrel2 framing to its connection, in the connection's request order (`OrderedReplies.add`). */
+  #writer(delivery: Delivery, raw: RawMessage, key: string): DeliverySink {
     return new DeliverySink(this.#sinkContext, delivery, raw.sender, raw.connId, isWebSocket(raw) ? key : undefined);
   }
 

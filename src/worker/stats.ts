@@ -3,14 +3,17 @@
  * outcome, so `received === inFlight + sum(outcomes)` at all times. A WebSocket handshake is a request (status 101
  * or the refusal's); the frames that follow, and JSON/XML socket messages, are messages on an open connection:
  * counted in `websocketFrames` / `socketMessages`, never in `received` or the outcomes.
+ * The counting implementation of `WorkerObserver` (`metrics/worker-observer.ts`; the Prometheus one is
+ * `metrics/worker-metrics.ts`).
  * @module
  */
+import type { RequestObservation, WorkerObserver } from '../metrics/worker-observer';
 
 /** How a request ended. */
 export type Outcome = 'response' | 'error' | 'timeout' | 'aborted' | 'closed';
 
 /** Counters of one worker since it started. */
-export class WorkerStats {
+export class WorkerStats implements WorkerObserver {
   /** HTTP requests read (notices excluded). */
   received = 0;
   /** Requests whose outcome is not known yet. */
@@ -32,10 +35,56 @@ export class WorkerStats {
   sendFailures = 0;
   /** Messages whose handling threw outside any request's own error handling (logged as `message.failed`). */
   internalErrors = 0;
+  /** Response bytes of ended requests (the app's count: each byte counted once). */
   bytesSent = 0;
   /** ∫ inFlight dt in request·ms since {@link takeInFlightArea} was last called (the heartbeat's mean in flight). */
   #inFlightArea = 0;
   #inFlightSince = performance.now();
+
+  requestStarted(now: number): void {
+    this.begin(now);
+  }
+
+  requestEnded(o: RequestObservation, now: number): void {
+    this.end(o.outcome, now);
+    this.bytesSent += o.bytesSent;
+  }
+
+  malformedMessage(): void {
+    this.malformed += 1;
+  }
+
+  disconnectNotice(): void {
+    this.disconnectNotices += 1;
+  }
+
+  creditNotice(): void {
+    this.creditNotices += 1;
+  }
+
+  otherNotice(): void {
+    this.otherNotices += 1;
+  }
+
+  websocketFrame(): void {
+    this.websocketFrames += 1;
+  }
+
+  socketMessage(): void {
+    this.socketMessages += 1;
+  }
+
+  uploadRefused(): void {
+    this.uploadsRefused += 1;
+  }
+
+  sendFailure(): void {
+    this.sendFailures += 1;
+  }
+
+  internalError(): void {
+    this.internalErrors += 1;
+  }
 
   /** A request was read (at `now`, the caller's `performance.now()`: the request path has one already). */
   begin(now = performance.now()): void {

@@ -25,7 +25,7 @@ async function busyPool(): Promise<PoolMetrics> {
       w.observeRequest(req({ outcome: 'aborted' }));
       w.deadlineExpired();
       w.disconnectNotice();
-      w.malformed();
+      w.malformedMessage();
       w.sendFailure();
       w.inFlight(2);
       w.endpointsConnected(1);

@@ -84,7 +84,7 @@ describe('WorkerMetrics', () => {
     w.deadlineExpired();
     w.disconnectNotice();
     w.disconnectNotice();
-    w.malformed();
+    w.malformedMessage();
     w.sendFailure();
     w.linkRefused();
     w.inFlight(4);
@@ -106,7 +106,7 @@ describe('WorkerMetrics', () => {
     const before = JSON.stringify(await w.snapshot());
     const snap = await w.snapshot();
     w.observeRequest(req());
-    w.malformed();
+    w.malformedMessage();
     assert.equal(JSON.stringify(snap), before);
   });
 
