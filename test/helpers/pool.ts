@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { PoolSnapshot } from '../../src/supervisor/pool-snapshot';
+import type { PoolSnapshot } from '../../src/supervisor/control/pool-snapshot';
 import type { TestMongrel2 } from './mongrel2';
 import { freePort } from './ports';
 import { CLI, HELLO_APP, spawnNode, type LogLine, type TestProcess } from './processes';

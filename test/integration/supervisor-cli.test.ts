@@ -6,7 +6,7 @@ import path from 'node:path';
 import { reloadCommand, scaleCommand, statusCommand } from '../../src/cli/admin-commands';
 import { startFakeWorkerPool } from '../helpers/supervisor-harness';
 import { freePort } from '../helpers/ports';
-import { startAdminServer } from '../../src/supervisor/admin-server';
+import { startAdminServer } from '../../src/supervisor/control/admin-server';
 import { captureCli } from '../helpers/cli-capture';
 
 const T = { timeout: 20_000 };
