@@ -10,7 +10,7 @@
 //   workers straight against Mongrel2 instead (no dispatcher app).
 // - The supervisor is the pool: fork mode (pm2 cluster mode would double it). `pm2 scale m2pool N` runs N pools
 //   that all join the one dispatcher, instance i with its admin API on the configured port + i
-//   (src/supervisor/pm2-instance.ts); scaling pm2 down drains a pool's workers through the dispatcher.
+//   (src/supervisor/control/pm2-instance.ts); scaling pm2 down drains a pool's workers through the dispatcher.
 // - wait_ready: the supervisor sends 'ready' to pm2 once the minimum of workers is ready (listen_timeout
 //   covers the worker boot timeout).
 // - kill_timeout is above the supervisor's shutdown timeout (35 s), so pm2 never SIGKILLs a draining pool

@@ -11,8 +11,8 @@ import { DEFAULTS } from '../config/schema';
 import { LOG_LEVELS } from '../config/log-level';
 import { settingOf } from '../config/settings';
 import { ExitCode, errorMessage, isErrnoException } from '../errors';
-import { parseScaleText, scaleBody } from '../supervisor/scale-request';
-import { formatStatus, isPoolSnapshot } from '../supervisor/status-format';
+import { parseScaleText, scaleBody } from '../supervisor/arbiter/scale-request';
+import { formatStatus, isPoolSnapshot } from './status-format';
 import { formatHelp } from '../config/help';
 import type { TextOut } from './start-command';
 

@@ -12,6 +12,7 @@ import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import path from 'node:path';
+import { readTokenFile } from '../config/admin-token';
 import { FlagReader, UsageError, type FlagSpecs } from '../config/flags';
 import { command } from './command';
 import { formatHostPort, parseHostPort } from '../config/host-port';
@@ -64,6 +65,8 @@ export const devCommand = command(
       env['NODE_OPTIONS'] = `${env['NODE_OPTIONS'] ?? ''} --import tsx`.trim();
     }
     const startArgs = positionals;
+    const token = startAdminToken(startArgs, process.env);
+    if (typeof token !== 'string') throw new UsageError(token.problem);
     const ownMongrel2 = !startArgs.some((a) => a === '--send-spec' || a === '--dispatcher' || a.startsWith('--send-spec=') || a.startsWith('--dispatcher='));
     const children: ChildProcess[] = [];
     const stopAll = async (): Promise<void> => {
@@ -97,7 +100,7 @@ export const devCommand = command(
     }
     const site = ownMongrel2 ? `http://127.0.0.1:${port}/` : 'your Mongrel2';
     process.stdout.write(`\nm2pool dev is up.\n\n  site        ${site}\n  pool        ${adminUrl}/pool   (node ${path.relative(cwd, CLI) || CLI} status --admin ${formatHostPort(admin)})\n  watching    ${watchDir}: a saved change reloads the pool (new workers first; a broken app is refused)\n  stop        Ctrl-C\n\n`);
-    const watcher: FSWatcher = watchAndReload(watchDir, adminUrl);
+    const watcher: FSWatcher = watchAndReload(watchDir, adminUrl, token);
     const stop = new Promise<number>((resolve) => {
       const onSignal = (): void => resolve(ExitCode.OK);
       process.once('SIGINT', onSignal);
@@ -110,22 +113,49 @@ export const devCommand = command(
   },
 );
 
+/**
+ * The admin token the pool will require (`m2pool start` reads the same): `--admin-token` or `--admin-token-file`
+ * after `--`, else M2POOL_ADMIN_TOKEN / M2POOL_ADMIN_TOKEN_FILE from the environment it inherits; '' = none.
+ */
+export function startAdminToken(startArgs: readonly string[], env: Readonly<Record<string, string | undefined>>): string | { readonly problem: string } {
+  const flag = (name: string): string | undefined => {
+    let value: string | undefined;
+    startArgs.forEach((a, i) => {
+      if (a === `--${name}`) value = startArgs[i + 1];
+      else if (a.startsWith(`--${name}=`)) value = a.slice(name.length + 3);
+    });
+    return value;
+  };
+  const fromFile = (file: string): string | { readonly problem: string } => {
+    const r = readTokenFile(file);
+    return 'problem' in r ? { problem: `admin token file: ${r.problem}` } : r.token;
+  };
+  const token = flag('admin-token');
+  if (token !== undefined) return token;
+  const file = flag('admin-token-file');
+  if (file !== undefined) return fromFile(file);
+  const envToken = env[settingOf('adminToken').env];
+  if (envToken !== undefined && envToken !== '') return envToken;
+  const envFile = env[settingOf('adminTokenFile').env];
+  return envFile !== undefined && envFile !== '' ? fromFile(envFile) : '';
+}
+
 /** Watch `dir`; 200 ms after the last change, ask the pool for a rolling reload and say how it went. */
-function watchAndReload(dir: string, adminUrl: string): FSWatcher {
+function watchAndReload(dir: string, adminUrl: string, token: string): FSWatcher {
   let timer: NodeJS.Timeout | undefined;
   let running = Promise.resolve();
   return watch(dir, { recursive: true }, (_event, file) => {
     if (file !== null && IGNORED.test(file.toString())) return;
     clearTimeout(timer);
     timer = setTimeout(() => {
-      running = running.then(() => reload(adminUrl, file?.toString() ?? dir));
+      running = running.then(() => reload(adminUrl, token, file?.toString() ?? dir));
     }, 200);
   });
 }
 
-async function reload(adminUrl: string, changed: string): Promise<void> {
+async function reload(adminUrl: string, token: string, changed: string): Promise<void> {
   try {
-    const { status, body } = await post(`${adminUrl}/pool/reload`);
+    const { status, body } = await post(`${adminUrl}/pool/reload`, token);
     if (status === 202) process.stdout.write(`m2pool dev: ${changed} changed: reloading (generation ${String(body['generation'])})\n`);
     else process.stdout.write(`m2pool dev: ${changed} changed: reload refused (${status}): ${String(body['error'] ?? '')}\n  the running workers keep serving the previous code; fix the error and save again\n`);
   } catch (err) {
@@ -133,9 +163,10 @@ async function reload(adminUrl: string, changed: string): Promise<void> {
   }
 }
 
-function post(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+function post(url: string, token: string): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent: false, timeout: 60_000 }, (res) => {
+    const headers = token === '' ? {} : { authorization: `Bearer ${token}` };
+    const req = request(url, { method: 'POST', agent: false, timeout: 60_000, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (d: string) => (text += d));
       res.on('end', () => {

@@ -1,7 +1,7 @@
 /**
  * The `autoscale` settings (docs/runbook.md "Autoscaling"), the `autoscale.*` entries of the settings table:
  * their type and defaults, shared by the validator and the supervisor's autoscaler
- * (`supervisor/autoscale-policy.ts` decides with them, `supervisor/autoscaler.ts` samples every `intervalMs`).
+ * (`supervisor/autoscaling/autoscale-policy.ts` decides with them, `supervisor/autoscaling/autoscaler.ts` samples every `intervalMs`).
  * Autoscaling is off unless `autoscale.min` and `autoscale.max` are given.
  * @module
  */

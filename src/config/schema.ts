@@ -20,7 +20,7 @@ export type PoolConfig = PoolSettings & {
   readonly restartBackoff: SettingGroup<'restartBackoff'>;
   /** Crash-loop breaker per slot: `maxFailures` boot failures within `windowMs` stop that slot respawning. */
   readonly crashLoop: SettingGroup<'crashLoop'>;
-  /** The autoscaler (`supervisor/autoscaler.ts`); absent = off, the desired count changes only by hand. */
+  /** The autoscaler (`supervisor/autoscaling/autoscaler.ts`); absent = off, the desired count changes only by hand. */
   readonly autoscale?: AutoscaleSettings;
 };
 

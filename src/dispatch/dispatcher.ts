@@ -128,6 +128,7 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
       {
         post: (server, frame) => this.#post(server, frame),
         toAnyWorker: (frames) => this.#toAnyWorker(frames),
+        eventToAnyWorker: (tag, id, payload) => this.#eventToAnyWorker(tag, id, payload),
         toWorker: (address, frames) => this.#port.send(address, frames),
       },
       this.scheduler.stats,
@@ -215,10 +216,10 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     this.#reading = false;
     for (const link of this.links) link.stopReceiving();
     this.#wakeReaders();
-    const deadline = performance.now() + drainMs;
-    while (this.scheduler.pending > 0 && performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    // A waiter, not a poll: the scheduler wakes it when its last request is answered, or the deadline passes.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.scheduler.settled(), new Promise<void>((resolve) => (timer = setTimeout(resolve, drainMs)))]);
+    clearTimeout(timer);
     const left = this.scheduler.failQueued('shutdown') + this.scheduler.abandonInFlight('shutdown');
     if (left > 0) this.#log.warn({ event: 'dispatcher.drain.timeout', answered503: left }, 'drain deadline: unanswered requests got 503');
     clearInterval(this.#sweep);
@@ -457,16 +458,29 @@ export class Dispatcher implements SchedulerEffects, WorkerPortHandler {
     );
   }
 
-  /** An EVENTS message to the live worker with the most free credit (disconnect events run on one worker). */
+  /** An EVENTS message to the live worker with the most free slots (disconnect events run on one worker). */
   #toAnyWorker(frames: Buffer[]): boolean {
+    const best = this.#eventWorker();
+    if (best === undefined) return false;
+    this.#port.addEvents(best.key, best.address, frames);
+    return true;
+  }
+
+  /** One EVENTS entry for the live worker with the most free slots, in its EVENTS message of this turn. */
+  #eventToAnyWorker(tag: number, id: number, payload: Buffer): boolean {
+    const best = this.#eventWorker();
+    if (best === undefined) return false;
+    this.#port.addEvent(best.key, best.address, tag, id, payload);
+    return true;
+  }
+
+  #eventWorker(): WorkerEntry | undefined {
     let best: WorkerEntry | undefined;
     for (const w of this.scheduler.workers()) {
       if (w.leaving) continue;
       if (best === undefined || w.free > best.free) best = w;
     }
-    if (best === undefined) return false;
-    this.#port.send(best.address, frames);
-    return true;
+    return best;
   }
 
   #unknown(address: Buffer): void {

@@ -1,6 +1,6 @@
 /**
  * The dispatcher's decisions, with no sockets: which worker gets a request (connection affinity first, then the
- * most free credit), the bounded FIFO queue when no worker has credit, load shedding past the queue limit, what
+ * most free slots), the bounded FIFO queue when no worker has a free slot, load shedding past the queue limit, what
  * happens to a lost worker's requests (re-dispatched once within a retry budget, else answered by the
  * dispatcher), and what a worker may do: claim at most `maxCredit`, reply only to the connection of the request it
  * answers, answer within `requestTimeoutMs`. Every request ends in exactly one of: its worker's DONE, a
@@ -21,21 +21,21 @@ export type RetryHint = (typeof RetryHint)[keyof typeof RetryHint];
 export class WorkerEntry {
   /** Requests sent to it and not yet done, in dispatch order. */
   readonly inFlight = new Map<number, PendingRequest>();
-  /** Credit in use: in-flight requests plus `foreign` ones. */
+  /** Slots in use (its capacity is its slots; `credit` in older names): in-flight requests plus `foreign` ones. */
   used = 0;
-  /** Requests it was still working on when it (re)registered: they hold credit until their DONE. */
+  /** Requests it was still working on when it (re)registered: they hold slots until their DONE. */
   foreign = 0;
   /**
    * Requests it held past the request timeout, answered by the dispatcher: as far as the dispatcher knows the
-   * worker is still busy with them, so each holds its credit until the worker's DONE (a peer that never answers
-   * runs out of credit instead of collecting ever more requests).
+   * worker is still busy with them, so each holds its slot until the worker's DONE (a peer that never answers
+   * runs out of slots instead of collecting ever more requests).
    */
   readonly expired = new Set<number>();
   /** A misaddressed reply of it was logged already (logged once per registration, counted every time). */
   misaddressedLogged = false;
   leaving = false;
   lastSeen: number;
-  /** When it was last given a request (a dispatch sequence number): ties of free credit go to the longest idle. */
+  /** When it was last given a request (a dispatch sequence number): ties of free slots go to the longest idle. */
   lastPicked = 0;
 
   constructor(
@@ -51,7 +51,7 @@ export class WorkerEntry {
     this.lastSeen = now;
   }
 
-  /** Credit it can still take. */
+  /** Slots it can still take. */
   get free(): number {
     return this.leaving ? 0 : this.capacity - this.used;
   }
@@ -168,7 +168,7 @@ function answersWithClose(method: string): boolean {
   return method === 'WEBSOCKET' || method === 'JSON' || method === 'XML';
 }
 
-/** Credit-based scheduling of Mongrel2 requests over workers. */
+/** Slot-based scheduling of Mongrel2 requests over workers (a worker's slots: requests it takes at once). */
 export class Scheduler {
   readonly stats = new DispatcherStats();
   readonly #opts: SchedulerOptions;
@@ -177,6 +177,8 @@ export class Scheduler {
   /** Dispatches so far, for {@link WorkerEntry.lastPicked}. */
   #picks = 0;
   readonly #requests = new Map<number, PendingRequest>();
+  /** Waiting for {@link pending} to reach 0. */
+  #settledWaiters: Array<() => void> = [];
   readonly #connections = new Map<string, Connection>();
   /** Re-dispatched requests and released parked ones: served before the queue. */
   #front: PendingRequest[] = [];
@@ -198,7 +200,7 @@ export class Scheduler {
     this.#effects = effects;
   }
 
-  /** Requests waiting for credit. */
+  /** Requests waiting for a free slot. */
   get queueDepth(): number {
     return this.#queued;
   }
@@ -216,21 +218,27 @@ export class Scheduler {
     return this.#requests.size;
   }
 
-  /** Credit in use over every worker. */
+  /** Resolves once the dispatcher is responsible for no request ({@link pending} is 0): the stop's drain. */
+  settled(): Promise<void> {
+    if (this.#requests.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#settledWaiters.push(resolve));
+  }
+
+  /** Slots in use over every worker (named `credit` in metrics and flags). */
   get creditInUse(): number {
     let n = 0;
     for (const w of this.#workers.values()) n += w.used;
     return n;
   }
 
-  /** Credit of the workers that take requests. */
+  /** Slots of the workers that take requests. */
   get creditCapacity(): number {
     let n = 0;
     for (const w of this.#workers.values()) if (!w.leaving) n += w.capacity;
     return n;
   }
 
-  /** Credit in use per registered worker, by its label (pool slot, or 'external', summed). */
+  /** Slots in use per registered worker, by its label (pool slot, or 'external', summed). */
   creditByWorker(): Record<string, number> {
     const out: Record<string, number> = {};
     for (const w of this.#workers.values()) out[w.label] = (out[w.label] ?? 0) + w.used;
@@ -311,7 +319,7 @@ export class Scheduler {
   // --- worker side ---------------------------------------------------------------------------------------------
 
   /**
-   * A worker said HELLO. A new worker gets `capacity` credit minus what it reports still in flight from an earlier
+   * A worker said HELLO. A new worker gets `capacity` slots minus what it reports still in flight from an earlier
    * registration; a known one (a repeated HELLO) keeps its requests and gets its capacity updated.
    */
   hello(key: string, address: Buffer, claimed: number, inFlight: number, label: string): WorkerEntry {
@@ -368,7 +376,7 @@ export class Scheduler {
     if (req !== undefined && req.worker === worker) req.retry = hint;
   }
 
-  /** Request `id` needs nothing more from `worker`: one credit back. */
+  /** Request `id` needs nothing more from `worker`: one slot back. */
   done(worker: WorkerEntry, id: number): void {
     const req = this.#requests.get(id);
     if (req === undefined || req.worker !== worker) {
@@ -386,7 +394,7 @@ export class Scheduler {
       }
       return;
     }
-    this.#requests.delete(id);
+    this.#unhold(id);
     worker.inFlight.delete(id);
     worker.used -= 1;
     const conn = req.connection;
@@ -529,7 +537,7 @@ export class Scheduler {
     this.#queueHead = 0;
     for (const conn of [...this.#connections.values()]) {
       for (const req of conn.parked ?? []) {
-        this.#requests.delete(req.id);
+        this.#unhold(req.id);
         this.#fail(req, this.#errorAction(req), reason);
         n += 1;
       }
@@ -556,7 +564,7 @@ export class Scheduler {
     return n;
   }
 
-  /** Hand queued requests to workers while some have credit. */
+  /** Hand queued requests to workers while some have a free slot. */
   pump(): void {
     while (this.#queued > 0) {
       const fromFront = this.#front.length > 0;
@@ -583,9 +591,9 @@ export class Scheduler {
   }
 
   /**
-   * Send `req` to the worker holding its connection (even beyond that worker's credit: the worker buffers it, and
+   * Send `req` to the worker holding its connection (even beyond that worker's slots: the worker buffers it, and
    * pipelined replies stay in order), park it behind a leaving holder, or give it to the worker with the most
-   * free credit; failing all that, queue it. `fromQueue`: it was taken off the queue (it may not jump it again).
+   * free slots; failing all that, queue it. `fromQueue`: it was taken off the queue (it may not jump it again).
    */
   #place(req: PendingRequest, fromQueue: boolean): void {
     const conn = req.connection;
@@ -670,7 +678,7 @@ export class Scheduler {
     req.cancelled = true;
     this.#queued -= 1;
     req.connection.queued -= 1;
-    this.#requests.delete(req.id);
+    this.#unhold(req.id);
   }
 
   #expireQueued(req: PendingRequest, reason: FailureReason = 'queue-timeout'): void {
@@ -680,7 +688,7 @@ export class Scheduler {
   }
 
   #forget(req: PendingRequest): void {
-    this.#requests.delete(req.id);
+    this.#unhold(req.id);
   }
 
   #mayRetry(req: PendingRequest): boolean {
@@ -693,9 +701,15 @@ export class Scheduler {
   }
 
   #fail(req: PendingRequest, action: FailureAction, reason: FailureReason): void {
-    this.#requests.delete(req.id);
+    this.#unhold(req.id);
     this.stats.failed(reason);
     this.#effects.fail(req, action, reason);
+  }
+
+  /** The dispatcher is no longer responsible for request `id`; wakes {@link settled} waiters at the last one. */
+  #unhold(id: number): void {
+    this.#requests.delete(id);
+    if (this.#requests.size === 0 && this.#settledWaiters.length > 0) for (const wake of this.#settledWaiters.splice(0)) wake();
   }
 
   /** Drop the consumed head of the queue array once it is large. */

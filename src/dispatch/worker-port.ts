@@ -3,13 +3,16 @@
  * - `ROUTER_NOTIFY` (draft option 97) set to "disconnect": libzmq hands us an empty message from a peer's
  *   routing id the moment its connection goes, so a dead worker is seen at once (docs/zeromq.md §3.4);
  * - `mandatory`: a send to a peer that is gone fails instead of vanishing;
- * - one batch per worker per event-loop turn (everything queued for it in this turn goes in one multipart);
+ * - one batch per worker per event-loop turn (everything queued for it in this turn goes in one multipart), and
+ *   consecutive EVENTS messages to one worker merged into one (a disconnect event per closed client connection
+ *   would otherwise cost a send each), the order of everything sent to each worker unchanged;
  * - one writer: zeromq.js allows one pending send per socket, so messages are queued and sent in order.
  * It decodes what workers send and passes it to a {@link WorkerPortHandler}; it makes no decisions.
  * @module
  */
 import { Router } from 'zeromq';
-import { BatchWriter, commandFrame, jsonFrame, readBatch, toDispatcherHasPayload, type BatchVisitor } from '../protocol/dispatch-wire';
+import { BatchWriter, Command, commandFrame, jsonFrame, readBatch, toDispatcherHasPayload, type BatchVisitor } from '../protocol/dispatch-wire';
+import { alwaysPayload } from '../protocol/push-wire';
 
 /** libzmq's ZMQ_ROUTER_NOTIFY option and its "notify on disconnect" flag (zmq_draft.h). */
 const ZMQ_ROUTER_NOTIFY = 97;
@@ -21,6 +24,13 @@ class NotifyingRouter extends Router {
     super(options);
     this.setInt32Option(ZMQ_ROUTER_NOTIFY, ZMQ_NOTIFY_DISCONNECT);
   }
+}
+
+/** A worker's messages being filled this turn (at most one of the two has entries). */
+interface Pending {
+  readonly address: Buffer;
+  readonly writer: BatchWriter;
+  readonly events: BatchWriter;
 }
 
 /** What the port reports; the dispatcher decides. */
@@ -54,9 +64,14 @@ export class WorkerPort {
   readonly #router: Router;
   readonly #endpoint: string;
   readonly #handler: WorkerPortHandler;
-  /** Batches being filled this turn, by worker key. */
-  readonly #batches = new Map<string, { address: Buffer; writer: BatchWriter }>();
+  /**
+   * What is being filled this turn, by worker key: its request batch, or its EVENTS message; never both at once
+   * (adding to one sends the other first), so each worker gets everything in the order it was produced.
+   */
+  readonly #batches = new Map<string, Pending>();
   readonly #dirty: string[] = [];
+  /** Resolved once the outbox is empty and no send is in progress (see {@link flushed}). */
+  #idle: Array<() => void> = [];
   #flushScheduled = false;
   readonly #outbox: Buffer[][] = [];
   #sending = false;
@@ -71,7 +86,7 @@ export class WorkerPort {
     this.#router = new NotifyingRouter({
       mandatory: true,
       linger: 1_000,
-      // A worker is sent at most its credit per batch; a peer this far behind is not reading (hung): it is
+      // A worker is sent at most its slots per batch; a peer this far behind is not reading (hung): it is
       // reported unreachable rather than blocking the sends to every other worker.
       sendHighWaterMark: 100_000,
       receiveHighWaterMark: 100_000,
@@ -99,17 +114,48 @@ export class WorkerPort {
 
   /** Queue a request or notice entry into this turn's batch for the worker at `address`. */
   add(key: string, address: Buffer, tag: number, id: number, server: number, payload: Buffer): void {
+    const batch = this.#pending(key, address);
+    if (batch.events.entries > 0) this.#queue([address, ...batch.events.take(Command.EVENTS)]);
+    batch.writer.add(tag, id, server, payload);
+  }
+
+  /**
+   * Queue an EVENTS message (`frames` = its command, index and data frames) for the worker at `address`: it joins
+   * the EVENTS entries queued for that worker since its last request, and leaves at the end of the turn.
+   */
+  addEvents(key: string, address: Buffer, frames: readonly Buffer[]): void {
+    const batch = this.#eventsOf(key, address);
+    // The frames come from the dispatcher's own writer: well formed.
+    readBatch(frames, 0, alwaysPayload, (tag, id, server, payload) => batch.events.add(tag, id, server, payload));
+  }
+
+  /** {@link addEvents} for one entry (server 0). */
+  addEvent(key: string, address: Buffer, tag: number, id: number, payload: Buffer): void {
+    this.#eventsOf(key, address).events.add(tag, id, 0, payload);
+  }
+
+  /** The worker's pending messages, its request batch sent first if it has one (it came before these events). */
+  #eventsOf(key: string, address: Buffer): Pending {
+    const batch = this.#pending(key, address);
+    if (batch.writer.entries > 0) {
+      this.#counters.batchesOut += 1;
+      this.#queue([address, ...batch.writer.take()]);
+    }
+    return batch;
+  }
+
+  #pending(key: string, address: Buffer): Pending {
     let batch = this.#batches.get(key);
     if (batch === undefined) {
-      batch = { address, writer: new BatchWriter() };
+      batch = { address, writer: new BatchWriter(), events: new BatchWriter() };
       this.#batches.set(key, batch);
     }
-    if (batch.writer.entries === 0) this.#dirty.push(key);
-    batch.writer.add(tag, id, server, payload);
+    if (batch.writer.entries === 0 && batch.events.entries === 0) this.#dirty.push(key);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(this.#flush);
     }
+    return batch;
   }
 
   /** Send a control message (a command and an optional JSON body) now, after the batches queued so far. */
@@ -135,24 +181,34 @@ export class WorkerPort {
   }
 
   /** Resolves once everything queued was handed to the socket (or the port closed). */
-  async flushed(): Promise<void> {
+  flushed(): Promise<void> {
     this.#flushBatches();
-    while ((this.#sending || this.#outbox.length > 0) && !this.#closed) await new Promise((resolve) => setImmediate(resolve));
+    if ((!this.#sending && this.#outbox.length === 0) || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#router.close();
+    this.#wakeIdle();
+  }
+
+  #wakeIdle(): void {
+    for (const wake of this.#idle.splice(0)) wake();
   }
 
   #flushBatches(): void {
     this.#flushScheduled = false;
     for (const key of this.#dirty) {
       const batch = this.#batches.get(key);
-      if (batch === undefined || batch.writer.entries === 0) continue;
-      this.#counters.batchesOut += 1;
-      this.#queue([batch.address, ...batch.writer.take()]);
+      if (batch === undefined) continue;
+      if (batch.writer.entries > 0) {
+        this.#counters.batchesOut += 1;
+        this.#queue([batch.address, ...batch.writer.take()]);
+      } else if (batch.events.entries > 0) {
+        this.#queue([batch.address, ...batch.events.take(Command.EVENTS)]);
+      }
     }
     this.#dirty.length = 0;
   }
@@ -177,6 +233,7 @@ export class WorkerPort {
       }
     } finally {
       this.#sending = false;
+      if (this.#outbox.length === 0) this.#wakeIdle();
     }
   }
 

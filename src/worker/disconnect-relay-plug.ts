@@ -6,7 +6,7 @@
  * a worker reports connections whose requests have waited at least a heartbeat interval, the supervisor turns
  * relaying on, a worker that gets a notice for a connection it does not know passes it up, and the supervisor
  * hands it to the worker that reported it. Transports that route notices right (`misroutesNotices` false, the
- * dispatcher) never install this plug. The supervisor's half is `supervisor/disconnect-relay.ts`.
+ * dispatcher) never install this plug. The supervisor's half is `supervisor/arbiter/disconnect-relay.ts`.
  * @module
  */
 import type { Logger } from 'pino';

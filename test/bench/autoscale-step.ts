@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util';
 import { AUTOSCALE_DEFAULTS } from '../../src/config/autoscale';
 import { startLoad, type LoadResult } from '../helpers/load';
 import { startTestMongrel2 } from '../helpers/mongrel2';
-import { settled, startPool, type TestPool } from '../helpers/pool';
+import { settled, startCliPool, type TestPool } from '../helpers/pool';
 
 /** One pool's answer to the load step. */
 export interface StepResult {
@@ -51,7 +51,7 @@ async function runVariant(variant: string, flags: readonly string[], o: { client
   const m2 = await startTestMongrel2();
   let pool: TestPool | undefined;
   try {
-    pool = await startPool(m2, [...flags, '--request-log-level', 'trace']);
+    pool = await startCliPool(m2, [...flags, '--request-log-level', 'trace']);
     await pool.waitPool(settled(o.initial), `${o.initial} ready workers`, 30_000);
     const body = `slept ${o.slowMs} ms\n`;
     const load = startLoad({ port: m2.port, clients: o.clients, request: () => ({ path: `/slow?ms=${o.slowMs}` }), expectedBody: () => body });

@@ -3,7 +3,7 @@
  * `--cpu-prof` in NODE_OPTIONS and the supervisor forks workers with an empty execArgv: starts the V8 sampling
  * profiler through an in-process inspector session and writes `CPU.<pid>.cpuprofile` into
  * $BENCH_PROFILE_DIR when the process exits (the same format `node --cpu-prof` writes). Not an M2POOL_ name: the
- * supervisor strips those from the environment of the workers and the dispatcher it forks (supervisor/spawn.ts).
+ * supervisor strips those from the environment of the workers and the dispatcher it forks (supervisor/arbiter/spawn.ts).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';

@@ -37,7 +37,8 @@ function send(frame: Buffer): void {
 }
 
 function reply(head: string, type: string, body: Buffer, close: boolean): void {
-  send(Buffer.concat([Buffer.from(`${head}HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n`, 'latin1'), body]));
+  // `Connection: close` when closing, as the apps send it (the client then closes first instead of seeing a reset).
+  send(Buffer.concat([Buffer.from(`${head}HTTP/1.1 200 OK\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n${close ? 'Connection: close\r\n' : ''}\r\n`, 'latin1'), body]));
   if (close) send(Buffer.from(head, 'latin1')); // empty body = close, after what is queued (docs/mongrel2.md §4.2)
 }
 
@@ -50,7 +51,11 @@ function handle(msg: Buffer): void {
   const id = msg.toString('latin1', sp1 + 1, sp2);
   const head = `${msg.toString('latin1', 0, sp1)} ${id.length}:${id}, `;
   const path = msg.toString('latin1', sp2 + 1, sp3);
-  const close = msg.includes('10:connection,5:close,') || (msg.includes('7:VERSION,8:HTTP/1.0,') && !msg.includes('10:connection,10:keep-alive,'));
+  // Headers as tnetstrings or JSON (the Handler's protocol setting).
+  const close =
+    msg.includes('10:connection,5:close,') ||
+    msg.includes('"connection":"close"') ||
+    ((msg.includes('7:VERSION,8:HTTP/1.0,') || msg.includes('"VERSION":"HTTP/1.0"')) && !msg.includes('10:connection,10:keep-alive,') && !msg.includes('"connection":"keep-alive"'));
   if (path.startsWith('/bytes/')) {
     const n = Number(path.slice(7));
     let body = sizes.get(n);

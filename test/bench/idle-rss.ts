@@ -8,7 +8,8 @@
  * loaded, IPC channel open) and `m2pool worker` forked the way a supervisor forks it (IPC channel, direct
  * topology, connected to Mongrel2, ready). Each is measured `settle-ms` after it said it was ready (VmRSS and
  * RssAnon from /proc), then stopped. Prints the medians and the difference. `--list-modules` also prints the
- * worker's loaded modules by size class (what to make lazy).
+ * worker's loaded modules by size class (what to make lazy). `npm run bench` runs it too ({@link runIdleRss}) and
+ * puts the difference in its targets table.
  * @module
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -72,17 +73,19 @@ function median(values: readonly number[]): number {
 
 const mib = (bytes: number): string => (bytes / MIB).toFixed(1);
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      rounds: { type: 'string', default: '5' },
-      'settle-ms': { type: 'string', default: '1500' },
-      app: { type: 'string', default: HELLO_APP },
-    },
-  });
-  const rounds = Number(values.rounds);
-  const settleMs = Number(values['settle-ms']);
-  const app = path.resolve(values.app);
+/** Medians of the idle baseline and the idle worker, bytes. */
+export interface IdleRssResult {
+  readonly rounds: number;
+  readonly settleMs: number;
+  readonly app: string;
+  readonly baseline: { readonly rss: number; readonly anon: number };
+  readonly worker: { readonly rss: number; readonly anon: number };
+  readonly baselineRounds: readonly number[];
+  readonly workerRounds: readonly number[];
+}
+
+/** Measure `rounds` times, one process after the other, and return the medians. */
+export async function runIdleRss(rounds: number, settleMs: number, app: string = HELLO_APP): Promise<IdleRssResult> {
   const m2 = await startTestMongrel2();
   const base: Sample[] = [];
   const worker: Sample[] = [];
@@ -95,8 +98,33 @@ async function main(): Promise<void> {
   } finally {
     await m2.stop();
   }
-  const b = { rss: median(base.map((s) => s.rss)), anon: median(base.map((s) => s.anon)) };
-  const w = { rss: median(worker.map((s) => s.rss)), anon: median(worker.map((s) => s.anon)) };
+  return {
+    rounds,
+    settleMs,
+    app,
+    baseline: { rss: median(base.map((s) => s.rss)), anon: median(base.map((s) => s.anon)) },
+    worker: { rss: median(worker.map((s) => s.rss)), anon: median(worker.map((s) => s.anon)) },
+    baselineRounds: base.map((s) => s.rss),
+    workerRounds: worker.map((s) => s.rss),
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '5' },
+      'settle-ms': { type: 'string', default: '1500' },
+      app: { type: 'string', default: HELLO_APP },
+    },
+  });
+  const rounds = Number(values.rounds);
+  const settleMs = Number(values['settle-ms']);
+  const app = path.resolve(values.app);
+  const r = await runIdleRss(rounds, settleMs, app);
+  const b = r.baseline;
+  const w = r.worker;
+  const base = r.baselineRounds.map((rss) => ({ rss }));
+  const worker = r.workerRounds.map((rss) => ({ rss }));
   process.stdout.write(
     `idle RSS, medians of ${rounds} rounds (${settleMs} ms after ready), app ${path.relative(REPO_ROOT, app)}\n` +
       `  baseline (node + zeromq + IPC channel): ${mib(b.rss)} MiB (anon ${mib(b.anon)})  rounds: ${base.map((s) => mib(s.rss)).join(' ')}\n` +
@@ -105,7 +133,9 @@ async function main(): Promise<void> {
   );
 }
 
-void main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  void main().catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

@@ -19,18 +19,20 @@ import { REPO_ROOT } from '../helpers/processes';
 import { AUTOSCALE_STEP_DEFAULTS, runAutoscaleStep, type AutoscaleStepReport } from './autoscale-step';
 import { runCodecBench, type CodecResult } from './codec';
 import { FANOUT_DEFAULTS, runFanout, type FanoutReport } from './fanout';
+import { runIdleRss, type IdleRssResult } from './idle-rss';
 import { runPipelineBench, type PipelineResult } from './pipeline';
 import { startBenchMongrel2, STATIC_HOST, type BenchMongrel2 } from './mongrel2-bench';
 import { installCleanup, stopAll } from './procs';
 import { cpuSeconds, machineBusySeconds, machineCpu, rssAnonBytes, rssBytes } from './procstat';
 import { profilesOf, summarizeProfiles, type ProfileSummary } from './profile';
 import { cpuUsPerRequest, markdown, ratios, summarize, targets, type BenchReport, type MachineInfo, type RunRecord, type ScenarioResult } from './report';
-import { appModule, hostOf, startVariant, type AppName, type RunningVariant, type VariantKind, type VariantSpec } from './variants';
+import { appModule, hostOf, SkippedVariant, startVariant, type AppName, type RunningVariant, type VariantKind, type VariantSpec } from './variants';
 import { runWrk, WRK_HINT, wrkVersion, type Load } from './wrk';
 
 const USAGE = `usage: npm run bench [-- options]
 
-Runs every scenario (about 15 minutes on a 2-core machine, the autoscale step included) and writes
+Runs every scenario but those marked [--only] in --list (about 18 minutes on a 2-core machine, the autoscale
+step and fanout included) and writes
 test/bench/results/<date>-<machine>.{json,md}. Partial runs (--quick, --only, --variants, --profile,
 --pool-arg, or changed durations) write to ${path.join(os.tmpdir(), 'm2pool-bench')} unless --out is given.
 
@@ -38,13 +40,17 @@ options:
   --quick              short smoke run: 1 round, 1 s warm-up, 3 s per variant, scenarios echo-c50, bytes-64k, slow-mix and codec
   --only NAME          run only these scenarios (repeatable or comma-separated; 'codec' = the micro benchmarks,
                        'autoscale-step' = a load step against the autoscaler versus fixed pools at min and max,
-                       'fanout' = one broadcast to 1,000 WebSocket members: time to the last one, deliveries/s, CPU);
-                       a name matches exactly or as a prefix, e.g. --only echo,workers
-  --variants IDS       only these variants (m2pool-defaults, m2pool, m2pool-nometrics, floor, static, node-http,
+                       'fanout' = one broadcast to 1,000 WebSocket members: time to the last one, deliveries/s, CPU;
+                       'idle-rss' = an idle worker's RSS above a bare node + zeromq + IPC process);
+                       'parts' = what each part costs per request (1 process each; floor, m2pool direct and
+                       dispatch, Mongrel2 alone, node:http, the hop floors hop-js and hop-c; keep-alive and, as
+                       parts-close, one request per connection; about 4 minutes);
+                       a name matches exactly, else as a prefix, e.g. --only echo,workers
+  --variants IDS       only these variants (m2pool-defaults, m2pool-direct, m2pool, m2pool-nometrics, floor, static, node-http, hop-ts, hop-js, hop-c,
                        m2pool-hono, m2pool-express);
                        m2pool-defaults = \`m2pool start\` with nothing tuned (request log and metrics at their defaults)
-  --rounds N           interleaved rounds per scenario (default 3; --quick 1)
-  --duration S         measured seconds per variant per round (default 6; --quick 3)
+  --rounds N           interleaved rounds per scenario (default 3, parts 5; --quick 1)
+  --duration S         measured seconds per variant per round (default 6, parts 3; --quick 3)
   --warmup S           warm-up seconds before each measurement (default 1)
   --first-warmup S     warm-up before a variant's first measurement (default 3; --quick 1)
   --workers N          handler processes for a, b and d outside the workers-* scenarios (default 2)
@@ -54,7 +60,8 @@ options:
   --pool-arg ARG       extra flag for every \`m2pool start\` (repeatable), e.g. --pool-arg=--receive-hwm --pool-arg=100
   --x-arg ARG          add variant m2pool-x next to every m2pool: the same pool plus this flag (repeatable)
   --x-root DIR         ... and/or running another built checkout (DIR/dist/src/cli/main.js and DIR's apps):
-                       before/after numbers for a change, measured in the same run
+                       before/after numbers for a change, measured in the same run (parts: hop-ts-x = that
+                       checkout's dispatcher in front of this one's worker)
   --out DIR            write the JSON and markdown here
   --keep-tmp           keep the temp directory (configs, logs, profiles)
   --list               list the scenarios and exit
@@ -71,6 +78,15 @@ interface Scenario {
   readonly staticFiles: Readonly<Record<string, Buffer>>;
   readonly variants: readonly VariantSpec[];
   readonly quick: boolean;
+  /** Part of the default full run (false: only with --only, e.g. scenarios another one covers). @default true */
+  readonly full?: boolean;
+  /** Header encoding of the scenario's Mongrel2 handlers. @default 'tnetstring' */
+  readonly protocol?: 'tnetstring' | 'json';
+  /** Extra request headers wrk sends (e.g. `Connection: close`: one request per connection). */
+  readonly headers?: readonly string[];
+  /** Rounds and seconds per measurement of this scenario, unless --rounds / --duration say otherwise. */
+  readonly rounds?: number;
+  readonly durationS?: number;
 }
 
 const ECHO_PATH = '/echo/hello';
@@ -91,6 +107,46 @@ function defaultsVariant(workers: number): VariantSpec {
   return variant('m2pool', workers, { id: 'm2pool-defaults', defaults: true });
 }
 
+/** `m2pool start --topology direct` as a user runs it: workers straight on Mongrel2, no dispatcher. */
+function directVariant(workers: number): VariantSpec {
+  return { ...variant('m2pool', workers, { id: 'm2pool-direct', defaults: true }), args: ['--topology', 'direct'] };
+}
+
+/**
+ * The per-part scenarios (issue 23): one process of each kind, JSON headers, CPU per request by role. The
+ * variants: the floor handler; `m2pool start` direct and dispatch with defaults; Mongrel2 alone; node:http; and
+ * the same `m2pool worker` behind the thinnest forwarders in zeromq.js and in C (the floor of a hop).
+ */
+function partScenarios(): Scenario[] {
+  const path = '/echo/x';
+  const parts = (): VariantSpec[] => [
+    variant('floor', 1),
+    directVariant(1),
+    defaultsVariant(1),
+    variant('static', 0),
+    variant('node-http', 1),
+    variant('hop-ts', 1),
+    variant('hop-js', 1),
+    variant('hop-c', 1),
+  ];
+  const common = { app: 'hello' as const, load: { path }, staticLoad: { path: '/static/echo.txt' }, staticFiles: { 'echo.txt': Buffer.from(path) }, protocol: 'json' as const };
+  return [
+    { ...common, name: 'parts', title: 'what each part costs per request: 1 process each, JSON headers, keep-alive', connections: 50, variants: parts(), quick: true, rounds: 5, durationS: 3 },
+    {
+      ...common,
+      name: 'parts-close',
+      title: 'the same with one request per connection (Connection: close): every connection also brings Mongrel2\'s disconnect notice',
+      connections: 1000,
+      headers: ['Connection: close'],
+      // The dispatcher's side of the notices: the pool, its dispatcher alone and the two hop floors, against the floor.
+      variants: parts().filter((v) => ['floor', 'm2pool-defaults', 'hop-ts', 'hop-js', 'hop-c'].includes(v.id)),
+      quick: false,
+      rounds: 3,
+      durationS: 3,
+    },
+  ];
+}
+
 function scenarios(n: number): Scenario[] {
   const echoFile = { 'echo.txt': Buffer.from(ECHO_PATH) }; // same bytes as the /echo/hello body
   const all4 = [variant('m2pool', n), variant('floor', n), variant('static', 0), variant('node-http', n)];
@@ -108,6 +164,7 @@ function scenarios(n: number): Scenario[] {
     quick,
   });
   return [
+    ...partScenarios(),
     {
       name: 'echo-c50',
       title: `small responses, ${n} workers, m2pool with metrics on and off`,
@@ -152,18 +209,24 @@ function scenarios(n: number): Scenario[] {
       variants: [variant('m2pool', n), variant('m2pool', n, { id: 'm2pool-hono', app: 'hono' }), variant('m2pool', n, { id: 'm2pool-express', app: 'express' })],
       quick: false,
     },
-    { name: 'workers-1', title: 'small responses, 1 worker each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(1), quick: false },
-    { name: 'workers-2', title: 'small responses, 2 workers each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(2), quick: false },
+    // Not in the default full run: `parts` measures 1 process each and echo-c50 2 workers with the same variants.
+    { name: 'workers-1', title: 'small responses, 1 worker each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(1), quick: false, full: false },
+    { name: 'workers-2', title: 'small responses, 2 workers each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(2), quick: false, full: false },
     { name: 'workers-4', title: 'small responses, 4 workers each', app: 'hello', connections: 50, load: { path: ECHO_PATH }, staticFiles: {}, variants: withDefaults(4), quick: false },
   ];
 }
 
-/** Adds the m2pool-x variant (before/after experiments) right after the scenario's m2pool variant. */
+/**
+ * Adds the m2pool-x variant (before/after experiments) right after the scenario's m2pool variant, and with --x-root
+ * hop-ts-x after hop-ts: the other checkout's dispatcher in front of this checkout's worker.
+ */
 function withX(s: Scenario, x: Options['x']): Scenario {
   if (x === undefined) return s;
-  const variants = s.variants.flatMap((v) =>
-    v.id === 'm2pool' ? [v, { ...v, id: 'm2pool-x', args: x.args, ...(x.root === undefined ? {} : { root: x.root }) }] : [v],
-  );
+  const variants = s.variants.flatMap((v) => {
+    if (v.id === 'm2pool') return [v, { ...v, id: 'm2pool-x', args: x.args, ...(x.root === undefined ? {} : { root: x.root }) }];
+    if (v.id === 'hop-ts' && x.root !== undefined) return [v, { ...v, id: 'hop-ts-x', root: x.root }];
+    return [v];
+  });
   return { ...s, variants };
 }
 
@@ -173,6 +236,9 @@ interface Options {
   readonly variants: readonly string[];
   readonly rounds: number;
   readonly durationS: number;
+  /** --rounds / --duration were given: they win over a scenario's own. */
+  readonly roundsGiven: boolean;
+  readonly durationGiven: boolean;
   readonly warmupS: number;
   readonly firstWarmupS: number;
   readonly workers: number;
@@ -238,6 +304,8 @@ function readOptions(argv: string[]): Options {
     variants,
     rounds: num('rounds', values.rounds, quick ? 1 : 3, 1),
     durationS: num('duration', values.duration, quick ? 3 : 6, 1),
+    roundsGiven: quick || values.rounds !== undefined,
+    durationGiven: quick || values.duration !== undefined,
     warmupS: num('warmup', values.warmup, 1, 0),
     firstWarmupS: num('first-warmup', values['first-warmup'], quick ? 1 : 3, 0),
     workers: num('workers', values.workers, 2, 1),
@@ -254,9 +322,12 @@ function readOptions(argv: string[]): Options {
   };
 }
 
-function selected(name: string, opts: Options, quickDefault: boolean): boolean {
-  if (opts.only.length > 0) return opts.only.some((o) => name === o || name.startsWith(o));
-  return opts.quick ? quickDefault : true;
+/** Every scenario name --only can match (the exact name wins: `--only parts` is not `parts-close`). */
+const ALL_NAMES = new Set<string>(['codec', 'autoscale-step', 'fanout', 'idle-rss']);
+
+function selected(name: string, opts: Options, quickDefault: boolean, full = true): boolean {
+  if (opts.only.length > 0) return opts.only.some((o) => name === o || (!ALL_NAMES.has(o) && name.startsWith(o)));
+  return opts.quick ? quickDefault : full;
 }
 
 function sh(cmd: string, args: readonly string[]): string | undefined {
@@ -318,6 +389,11 @@ function loadFor(s: Scenario, v: RunningVariant): Load {
 }
 
 /** One measured wrk run with CPU and memory accounting. */
+/** Rounds and measured seconds of scenario `s` (its own, unless given on the command line or --quick). */
+function roundsOf(s: Scenario, opts: Options): { rounds: number; durationS: number } {
+  return { rounds: opts.roundsGiven ? opts.rounds : (s.rounds ?? opts.rounds), durationS: opts.durationGiven ? opts.durationS : (s.durationS ?? opts.durationS) };
+}
+
 async function measure(s: Scenario, v: RunningVariant, opts: Options, workDir: string, round: number): Promise<RunRecord> {
   const members = v.members();
   const before = members.map((m) => cpuSeconds(m.pid));
@@ -327,9 +403,10 @@ async function measure(s: Scenario, v: RunningVariant, opts: Options, workDir: s
     baseUrl: v.baseUrl,
     host: v.host,
     load: loadFor(s, v),
+    headers: s.headers,
     connections: s.connections,
     threads: opts.threads,
-    durationS: opts.durationS,
+    durationS: roundsOf(s, opts).durationS,
     timeoutS: 5,
     workDir,
     tag: `${v.spec.id}-r${round}`,
@@ -376,10 +453,17 @@ async function runScenario(s: Scenario, opts: Options, root: string): Promise<Sc
   const idleRssAnon: Record<string, number[]> = {};
   const profiles: Record<string, ProfileSummary> = {};
   const served = new Map<string, number>();
+  const skipped: string[] = [];
   try {
-    mongrel2 = await startBenchMongrel2({ dir: path.join(dir, 'mongrel2'), hosts: specs.filter((v) => v.kind === 'm2pool' || v.kind === 'floor').map(hostOf), staticFiles: s.staticFiles });
+    mongrel2 = await startBenchMongrel2({ dir: path.join(dir, 'mongrel2'), hosts: specs.filter((v) => v.kind !== 'static' && v.kind !== 'node-http').map(hostOf), staticFiles: s.staticFiles, ...(s.protocol === undefined ? {} : { protocol: s.protocol }) });
     for (const spec of specs) {
-      running.push(await startVariant(spec, { dir, mongrel2, app: s.app, poolArgs: opts.poolArgs, profileDir }));
+      try {
+        running.push(await startVariant(spec, { dir, mongrel2, app: s.app, poolArgs: opts.poolArgs, profileDir }));
+      } catch (err) {
+        if (!(err instanceof SkippedVariant)) throw err;
+        skipped.push(`${s.name}: variant ${spec.id} skipped: ${err.message}`);
+        process.stderr.write(`bench: ${skipped.at(-1)}\n`);
+      }
     }
     await sleep(opts.quick ? 1_000 : 2_000);
     for (const v of running) {
@@ -387,29 +471,37 @@ async function runScenario(s: Scenario, opts: Options, root: string): Promise<Sc
       idleRss[v.spec.id] = workers.map((m) => rssBytes(m.pid));
       idleRssAnon[v.spec.id] = workers.map((m) => rssAnonBytes(m.pid));
     }
-    for (let round = 0; round < opts.rounds; round++) {
+    const { rounds } = roundsOf(s, opts);
+    for (let round = 0; round < rounds; round++) {
       const order = running.map((_, i) => running[(i + round) % running.length]!);
       for (const v of order) {
         if (opts.quietWaitS > 0) await waitForQuiet(opts.quietWaitS * 1000);
         const warm = round === 0 ? opts.firstWarmupS : opts.warmupS;
         if (warm > 0) {
-          const w = await runWrk({ baseUrl: v.baseUrl, host: v.host, load: loadFor(s, v), connections: s.connections, threads: opts.threads, durationS: warm, timeoutS: 5, workDir: dir, tag: `${v.spec.id}-warm${round}` });
+          const w = await runWrk({ baseUrl: v.baseUrl, host: v.host, load: loadFor(s, v), headers: s.headers, connections: s.connections, threads: opts.threads, durationS: warm, timeoutS: 5, workDir: dir, tag: `${v.spec.id}-warm${round}` });
           served.set(v.spec.id, (served.get(v.spec.id) ?? 0) + w.requests);
         }
         const rec = await measure(s, v, opts, dir, round);
         runs.push(rec);
         served.set(v.spec.id, (served.get(v.spec.id) ?? 0) + rec.wrk.requests);
-        process.stdout.write(`[${s.name} ${round + 1}/${opts.rounds}] ${v.spec.id.padEnd(17)} ${fmtRun(rec)}\n`);
+        process.stdout.write(`[${s.name} ${round + 1}/${rounds}] ${v.spec.id.padEnd(17)} ${fmtRun(rec)}\n`);
       }
     }
   } finally {
-    const pidsOf = new Map(running.map((v) => [v.spec.id, v.members().filter((m) => m.role === 'worker').map((m) => m.pid)]));
+    // Profiles of the workers under the variant's id, of the dispatcher (or hop) under `<id>/dispatcher`.
+    const pidsOf = new Map<string, number[]>();
+    for (const v of running) {
+      pidsOf.set(v.spec.id, v.members().filter((m) => m.role === 'worker').map((m) => m.pid));
+      const hop = v.members().filter((m) => m.role === 'dispatcher').map((m) => m.pid);
+      if (hop.length > 0) pidsOf.set(`${v.spec.id}/dispatcher`, hop);
+    }
     await Promise.all(running.map((v) => v.stop()));
     await mongrel2?.stop();
     if (profileDir !== undefined) {
       for (const [id, pids] of pidsOf) {
-        const files = profilesOf(path.join(profileDir, id), pids);
-        if (files.length > 0) profiles[id] = summarizeProfiles(files, served.get(id) ?? 0);
+        const variantId = id.split('/')[0] ?? id;
+        const files = profilesOf(path.join(profileDir, variantId), pids);
+        if (files.length > 0) profiles[id] = summarizeProfiles(files, served.get(variantId) ?? 0);
       }
     }
   }
@@ -420,7 +512,8 @@ async function runScenario(s: Scenario, opts: Options, root: string): Promise<Sc
     load: s.load,
     staticLoad: s.staticLoad,
     app: path.relative(REPO_ROOT, appModule(s.app)),
-    variants: specs,
+    variants: specs.filter((v) => running.some((r) => r.spec.id === v.id)),
+    skipped,
     idleRss,
     idleRssAnon,
     runs,
@@ -445,10 +538,12 @@ async function main(): Promise<number> {
     return 0;
   }
   const all = scenarios(opts.workers).map((s) => withX(s, opts.x));
+  for (const s of all) ALL_NAMES.add(s.name);
   if (opts.list) {
-    for (const s of all) process.stdout.write(`${s.name.padEnd(12)} ${s.quick ? '[quick] ' : '        '}${s.title}; variants: ${s.variants.map((v) => v.id).join(', ')}\n`);
+    for (const s of all) process.stdout.write(`${s.name.padEnd(12)} ${s.quick ? '[quick] ' : s.full === false ? '[--only] ' : '        '}${s.title}; variants: ${s.variants.map((v) => v.id).join(', ')}\n`);
     process.stdout.write(`${'codec'.padEnd(12)} [quick] parser and reply-writer micro benchmarks, and the worker pipeline without ZeroMQ\n`);
     process.stdout.write(`${'autoscale-step'.padEnd(12)} a load step on /slow: time to the needed size and p99, autoscaling on versus fixed pools at min and max\n`);
+    process.stdout.write(`${'idle-rss'.padEnd(12)} an idle forked m2pool worker's RSS against a bare forked node that loaded zeromq (test/bench/idle-rss.ts)\n`);
     process.stdout.write(`${'fanout'.padEnd(12)} one broadcast to 1,000 WebSocket members: time to the last member (p50/p99), deliveries/s, CPU per delivery against one request\n`);
     return 0;
   }
@@ -467,11 +562,12 @@ async function main(): Promise<number> {
       return 1;
     }
   }
-  const chosen = all.filter((s) => selected(s.name, opts, s.quick));
+  const chosen = all.filter((s) => selected(s.name, opts, s.quick, s.full ?? true));
   const runCodec = selected('codec', opts, true);
   const runAutoscale = selected('autoscale-step', opts, false);
   const runFanoutScenario = selected('fanout', opts, false);
-  if (chosen.length === 0 && !runCodec && !runAutoscale && !runFanoutScenario) {
+  const runIdle = selected('idle-rss', opts, false);
+  if (chosen.length === 0 && !runCodec && !runAutoscale && !runFanoutScenario && !runIdle) {
     process.stderr.write(`bench: --only ${opts.only.join(',')} matches nothing; --list shows the scenarios\n`);
     return 2;
   }
@@ -494,7 +590,7 @@ async function main(): Promise<number> {
     if (!opts.keepTmp) rmSync(root, { recursive: true, force: true });
   });
   const startedAt = new Date();
-  process.stdout.write(`m2pool bench: ${chosen.map((s) => s.name).join(', ')}${runCodec ? `${chosen.length > 0 ? ', ' : ''}codec` : ''}; ${opts.rounds} round(s) × ${opts.durationS} s; ${machine.nproc} CPUs (${machine.cpuModel}), node ${machine.node}, ${machine.mongrel2}, ${wrk}; temp ${root}\n`);
+  process.stdout.write(`m2pool bench: ${chosen.map((s) => s.name).join(', ')}${runCodec ? `${chosen.length > 0 ? ', ' : ''}codec` : ''}; ${opts.rounds} round(s) × ${opts.durationS} s${chosen.some((c) => c.rounds !== undefined) && !(opts.roundsGiven && opts.durationGiven) ? ' (parts*: their own, see --help)' : ''}; ${machine.nproc} CPUs (${machine.cpuModel}), node ${machine.node}, ${machine.mongrel2}, ${wrk}; temp ${root}\n`);
   if (opts.profile) notes.push('PROFILED RUN (V8 CPU profiler in every Node process): timings are not representative.');
   if (opts.poolArgs.length > 0) notes.push(`m2pool started with extra flags: ${opts.poolArgs.join(' ')}`);
   if (opts.x !== undefined) notes.push(`m2pool-x = m2pool${opts.x.root === undefined ? '' : ` from ${opts.x.root}`}${opts.x.args.length > 0 ? ` with ${opts.x.args.join(' ')}` : ''}`);
@@ -514,6 +610,7 @@ async function main(): Promise<number> {
     process.stdout.write(`\n== ${s.name}: ${s.title}; ${s.connections} connections\n`);
     try {
       const r = await runScenario(s, opts, root);
+      notes.push(...(r.skipped ?? []));
       const summary = summarize(r);
       results.push({ ...r, summary, ratios: ratios(r.name, summary) });
       for (const x of results.at(-1)!.ratios) process.stdout.write(`   ${x.pair.padEnd(30)} throughput ${x.throughput.toFixed(3)}  p99 ${x.p99.toFixed(3)}  CPU/1k ${x.cpuPer1k.toFixed(3)}  worker CPU/req ${x.workerCpu.toFixed(3)}\n`);
@@ -546,6 +643,18 @@ async function main(): Promise<number> {
       notes.push(msg.split('\n')[0] ?? msg);
       process.stderr.write(`bench: ${msg}\n`);
       await stopAll(3_000);
+    }
+  }
+  let idleRss: IdleRssResult | null = null;
+  if (runIdle) {
+    process.stdout.write('\n== idle-rss: an idle m2pool worker against a bare node + zeromq + IPC process\n');
+    try {
+      idleRss = await runIdleRss(opts.quick ? 1 : 5, 1_500);
+      process.stdout.write(`   baseline ${(idleRss.baseline.rss / 2 ** 20).toFixed(1)} MiB, worker ${(idleRss.worker.rss / 2 ** 20).toFixed(1)} MiB: +${((idleRss.worker.rss - idleRss.baseline.rss) / 2 ** 20).toFixed(1)} MiB\n`);
+    } catch (err) {
+      const msg = `idle-rss failed: ${err instanceof Error ? err.message : String(err)}`;
+      notes.push(msg.split('\n')[0] ?? msg);
+      process.stderr.write(`bench: ${msg}\n`);
     }
   }
   const finishedAt = new Date();
@@ -582,7 +691,8 @@ async function main(): Promise<number> {
     scenarios: results,
     autoscale,
     fanout,
-    targets: targets(results),
+    idleRss,
+    targets: targets(results, idleRss),
   };
   const outDir = opts.out ?? (opts.canonical ? path.join(REPO_ROOT, 'test/bench/results') : path.join(os.tmpdir(), 'm2pool-bench'));
   mkdirSync(outDir, { recursive: true });
@@ -594,7 +704,7 @@ async function main(): Promise<number> {
   process.stdout.write(`results: ${base}.json\n         ${base}.md\n`);
   if (opts.keepTmp) process.stdout.write(`temp dir kept: ${root}\n`);
   else rmSync(root, { recursive: true, force: true });
-  return results.length === chosen.length && (!runAutoscale || autoscale !== null) && (!runFanoutScenario || fanout !== null) ? 0 : 1;
+  return results.length === chosen.length && (!runAutoscale || autoscale !== null) && (!runFanoutScenario || fanout !== null) && (!runIdle || idleRss !== null) ? 0 : 1;
 }
 
 main().then(

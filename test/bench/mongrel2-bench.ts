@@ -1,7 +1,7 @@
 /**
  * The benchmark's Mongrel2: one server per scenario in a fresh directory, on a free port of 127.0.0.1, in its
  * own process group. Variants are told apart by the Host header: every handler variant gets a Host whose route
- * '/' goes to its own Handler (protocol='tnetstring', ipc endpoints in the run directory); the Host `static`
+ * '/' goes to its own Handler (protocol='tnetstring' unless told 'json', ipc endpoints in the run directory); the Host `static`
  * serves files with `Dir(base='static/', index_file='index.html', default_ctype='text/plain')` under
  * '/static/' — the ceiling, Mongrel2 answering by itself.
  * Settings: foreground (`server.daemonize: 0`), no chroot, the idle reaper off (`limits.min_ping`,
@@ -47,6 +47,8 @@ export interface BenchMongrel2Options {
   readonly hosts: readonly string[];
   /** Files under static/: name → content. */
   readonly staticFiles: Readonly<Record<string, Buffer>>;
+  /** Header encoding of every handler. @default 'tnetstring' */
+  readonly protocol?: 'tnetstring' | 'json';
 }
 
 function canConnect(port: number): Promise<boolean> {
@@ -73,7 +75,7 @@ export async function startBenchMongrel2(options: BenchMongrel2Options): Promise
     sendSpec: `ipc://${dir}/run/req${i}`,
     recvSpec: `ipc://${dir}/run/rep${i}`,
   }));
-  const config = `${handlers.map((h, i) => `h${i} = Handler(send_spec='${h.sendSpec}', send_ident='${h.sendIdent}', recv_spec='${h.recvSpec}', recv_ident='', protocol='tnetstring')`).join('\n')}
+  const config = `${handlers.map((h, i) => `h${i} = Handler(send_spec='${h.sendSpec}', send_ident='${h.sendIdent}', recv_spec='${h.recvSpec}', recv_ident='', protocol='${options.protocol ?? 'tnetstring'}')`).join('\n')}
 files = Dir(base='static/', index_file='index.html', default_ctype='text/plain')
 main = Server(uuid="${randomUUID()}", name="main", chroot="", access_log="logs/access.log", error_log="logs/error.log",
   pid_file="run/mongrel2.pid", control_port="ipc://run/control", default_host="${STATIC_HOST}", bind_addr="127.0.0.1", port=${port},

@@ -4,6 +4,7 @@
 import { autoscaleStepMarkdown, type AutoscaleStepReport } from './autoscale-step';
 import { fanoutMarkdown, type FanoutReport } from './fanout';
 import type { CodecResult } from './codec';
+import type { IdleRssResult } from './idle-rss';
 import type { PipelineResult } from './pipeline';
 import type { ProfileSummary } from './profile';
 import type { VariantKind, VariantSpec } from './variants';
@@ -54,6 +55,8 @@ export interface ScenarioResult {
   readonly idleRssAnon: Readonly<Record<string, readonly number[]>>;
   readonly runs: readonly RunRecord[];
   readonly profiles?: Readonly<Record<string, ProfileSummary>> | undefined;
+  /** Variants that could not run on this machine, with the reason (e.g. no C compiler for hop-c). */
+  readonly skipped?: readonly string[] | undefined;
 }
 
 /** Medians over the rounds of one variant. */
@@ -72,6 +75,8 @@ export interface VariantSummary {
   readonly errors: number;
   readonly timeouts: number;
   readonly cpuMsPer1k: number;
+  /** (max − min) / median of the rounds' total CPU per request. */
+  readonly cpuSpread: number;
   /** The Mongrel2 part of `cpuMsPer1k` (0 for node-http). */
   readonly mongrel2CpuMsPer1k: number;
   /** CPU µs per request by role (worker = all handler processes together, supervisor/primary, mongrel2); medians. */
@@ -121,6 +126,8 @@ export interface BenchReport {
   readonly autoscale: AutoscaleStepReport | null;
   /** The fanout scenario (issue #20); null when not run. */
   readonly fanout?: FanoutReport | null;
+  /** The idle-RSS comparison (issue 23 target 4); null when not run. */
+  readonly idleRss?: IdleRssResult | null;
   readonly scenarios: ReadonlyArray<ScenarioResult & { readonly summary: readonly VariantSummary[]; readonly ratios: readonly Ratio[] }>;
   readonly targets: readonly Target[];
 }
@@ -177,6 +184,7 @@ export function summarize(s: ScenarioResult): VariantSummary[] {
       errors: runs.reduce((a, r) => a + r.wrk.errors.total, 0),
       timeouts: runs.reduce((a, r) => a + r.wrk.errors.timeout, 0),
       cpuMsPer1k: median(runs.map((r) => r.cpuMsPer1k)),
+      cpuSpread: runs.length > 1 ? (Math.max(...runs.map((r) => r.cpuMsPer1k)) - Math.min(...runs.map((r) => r.cpuMsPer1k))) / median(runs.map((r) => r.cpuMsPer1k)) : 0,
       mongrel2CpuMsPer1k: median(runs.map((r) => (r.wrk.requests > 0 ? ((r.cpuS['mongrel2'] ?? 0) * 1e6) / r.wrk.requests : Number.NaN))),
       cpuUsPerRequest: medianPerRole(runs),
       workerRssMiB: mib(medianOrUndefined(runs.map((r) => (r.rss.worker.length === 0 ? undefined : Math.max(...r.rss.worker))))),
@@ -228,9 +236,21 @@ function ratio(scenario: string, pair: string, a: VariantSummary, b: VariantSumm
 }
 
 /** The issue's targets, evaluated on the scenarios that were run. */
-export function targets(scenarios: BenchReport['scenarios']): Target[] {
+export function targets(scenarios: BenchReport['scenarios'], idleRss: IdleRssResult | null = null): Target[] {
   const out: Target[] = [];
+  out.push(...partTargets(scenarios));
+  if (idleRss !== null) {
+    const above = (idleRss.worker.rss - idleRss.baseline.rss) / MiB;
+    out.push({
+      name: 'idle worker RSS above a bare node + zeromq + IPC process (idle-rss)',
+      goal: '≤ 6 MiB',
+      value: `${above.toFixed(1)} MiB (${(idleRss.worker.rss / MiB).toFixed(1)} − ${(idleRss.baseline.rss / MiB).toFixed(1)}; medians of ${idleRss.rounds})`,
+      met: above <= 6,
+    });
+  }
   for (const s of scenarios) {
+    // The per-part scenarios have their own targets (issue 23), in CPU per request rather than req/s.
+    if (isPartScenario(s.name)) continue;
     const w = s.variants.find((v) => v.kind === 'm2pool')?.workers ?? 0;
     for (const prefix of ['a0/b', 'a/b']) {
       const r = s.ratios.find((x) => x.pair.startsWith(prefix));
@@ -260,6 +280,61 @@ export function targets(scenarios: BenchReport['scenarios']): Target[] {
   return out;
 }
 
+/** The per-part scenarios (`parts`, `parts-close`): one process each, CPU per request by role. */
+export function isPartScenario(name: string): boolean {
+  return name === 'parts' || name.startsWith('parts-');
+}
+
+/**
+ * Issue 23's targets, from the per-part scenarios: the worker at the floor's CPU per request in both transports
+ * (and Mongrel2 serving it at its cost serving the floor), the dispatcher at most half of Mongrel2's, the default
+ * pool's total within 1.3× the floor's (throughput beside it). Idle memory: the idle-RSS comparison.
+ */
+function partTargets(scenarios: BenchReport['scenarios']): Target[] {
+  const out: Target[] = [];
+  const role = (v: VariantSummary | undefined, r: string): number => v?.cpuUsPerRequest[r] ?? Number.NaN;
+  const target = (name: string, goal: number, x: number, extra = ''): void => {
+    out.push({ name, goal: `≤ ${goal.toFixed(2)}`, value: `${Number.isFinite(x) ? x.toFixed(2) : '–'}${extra}`, met: Number.isFinite(x) ? x <= goal : undefined });
+  };
+  for (const s of scenarios.filter((x) => isPartScenario(x.name))) {
+    const by = new Map(s.summary.map((v) => [v.variant, v]));
+    const floor = by.get('floor');
+    const direct = by.get('m2pool-direct');
+    const pool = by.get('m2pool-defaults');
+    if (s.name === 'parts') {
+      target(`${s.name}: worker CPU/req, direct / floor`, 1.1, role(direct, 'worker') / role(floor, 'worker'), ` (${f(role(direct, 'worker'))} / ${f(role(floor, 'worker'))} µs)`);
+      target(`${s.name}: worker CPU/req, dispatch / floor`, 1.1, role(pool, 'worker') / role(floor, 'worker'), ` (${f(role(pool, 'worker'))} / ${f(role(floor, 'worker'))} µs)`);
+      target(`${s.name}: Mongrel2 CPU/req serving m2pool direct / serving the floor`, 1.1, role(direct, 'mongrel2') / role(floor, 'mongrel2'), ` (${f(role(direct, 'mongrel2'))} / ${f(role(floor, 'mongrel2'))} µs)`);
+      target(`${s.name}: Mongrel2 CPU/req serving m2pool dispatch / serving the floor`, 1.1, role(pool, 'mongrel2') / role(floor, 'mongrel2'), ` (${f(role(pool, 'mongrel2'))} / ${f(role(floor, 'mongrel2'))} µs)`);
+    }
+    target(`${s.name}: dispatcher CPU/req / Mongrel2's (m2pool start defaults)`, 0.5, role(pool, 'dispatcher') / role(pool, 'mongrel2'), ` (${f(role(pool, 'dispatcher'))} / ${f(role(pool, 'mongrel2'))} µs)`);
+    if (pool !== undefined && floor !== undefined) {
+      target(`${s.name}: default pool total CPU/req / floor's`, 1.3, pool.cpuMsPer1k / floor.cpuMsPer1k, ` (${f(pool.cpuMsPer1k)} / ${f(floor.cpuMsPer1k)} µs; throughput ${(pool.rps / floor.rps).toFixed(2)}× the floor's, expected ≥ 0.75)`);
+    }
+  }
+  return out;
+}
+
+/** The per-part table: CPU µs per request by role, ratios against the floor of the same run. */
+function partTable(s: BenchReport['scenarios'][number]): string[] {
+  const floor = s.summary.find((v) => v.variant === 'floor');
+  const lines = [
+    `### ${s.name}: ${s.title}`,
+    '',
+    '| variant | req/s | vs floor | total CPU µs/req | spread | vs floor | worker | Mongrel2 | dispatcher / hop | supervisor / primary | errors |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const v of s.summary) {
+    const r = (x: string): string => f(v.cpuUsPerRequest[x]);
+    const sup = v.cpuUsPerRequest['supervisor'] ?? v.cpuUsPerRequest['primary'];
+    lines.push(
+      `| ${v.variant} | ${f(v.rps, 0)} | ${floor === undefined ? '–' : (v.rps / floor.rps).toFixed(2)} | ${f(v.cpuMsPer1k)} | ${f(v.cpuSpread * 100, 0)}% | ${floor === undefined ? '–' : (v.cpuMsPer1k / floor.cpuMsPer1k).toFixed(2)} | ${r('worker')} | ${r('mongrel2')} | ${r('dispatcher')} | ${f(sup)} | ${v.errors} |`,
+    );
+  }
+  lines.push('');
+  return lines;
+}
+
 function f(n: number | undefined, digits = 1): string {
   return n === undefined || !Number.isFinite(n) ? '–' : n.toFixed(digits);
 }
@@ -280,7 +355,7 @@ export function markdown(report: BenchReport): string {
   lines.push(`| node | ${m.node} |`, `| Mongrel2 | ${m.mongrel2} |`, `| zeromq.js | ${m.zeromq} |`, `| wrk | ${m.wrk} |`, `| ulimit -n | ${m.ulimitN} |`, '');
   lines.push('Variants: **a0** `m2pool-defaults` = `m2pool start` exactly as a user runs it (request log and metrics at their defaults); **a** `m2pool` = the same pool tuned as before (metrics on unless `-nometrics`, request log off); **b** `floor` = test/bench/floor-handler.ts on raw zeromq.js; **c** `static` = Mongrel2 serving a file of the same body size from a Dir route; **d** `node-http` = the same app on node:http (node:cluster, test/bench/http-server.ts calling `app.dispatch` with a RawMessage built from the request). The load generator runs on the same machine and competes for its CPUs.', '');
   if (report.targets.length > 0) {
-    lines.push('## Targets (issue #5; reported, not asserted)', '', '| target | goal | measured | met |', '|---|---|---|---|');
+    lines.push('## Targets (issues #5 and #23; reported, not asserted)', '', '| target | goal | measured | met |', '|---|---|---|---|');
     for (const t of report.targets) lines.push(`| ${t.name} | ${t.goal} | ${t.value} | ${t.met === undefined ? '–' : t.met ? 'yes' : '**no**'} |`);
     lines.push('');
   }
@@ -294,6 +369,12 @@ export function markdown(report: BenchReport): string {
         const cpu = v.kind === 'node-http' ? f(v.cpuMsPer1k, 1) : `${f(v.cpuMsPer1k, 1)} (${f(v.mongrel2CpuMsPer1k, 1)})`;
         lines.push(`| ${s.name} | ${v.variant} | ${v.workers || '–'} | ${f(v.rps, 0)} | ${f(v.rpsSpread * 100, 0)}% | ${f(v.p50Ms, 2)} | ${f(v.p99Ms, 2)} | ${f(v.p999Ms, 2)} | ${v.errors}${v.timeouts > 0 ? ` (${v.timeouts} timeouts)` : ''} | ${cpu} | ${f(v.cpuUsPerRequest['worker'], 1)} | ${rss} | ${f(v.supervisorRssMiB)} | ${f(v.mongrel2RssMiB)} | ${f(v.otherCpuS, 1)} |`);
       }
+    }
+    const parts = report.scenarios.filter((s) => isPartScenario(s.name));
+    if (parts.length > 0) {
+      lines.push('', '## What each part costs per request (issue 23)', '');
+      lines.push('CPU µs per request = utime + stime from /proc/<pid>/stat over the measured window / requests wrk counted; medians of the rounds; spread = (max − min) / median of the total. floor = test/bench/floor-handler.ts; m2pool-direct / m2pool-defaults = `m2pool start` with defaults, `--topology direct` / the default dispatch; hop-ts = the m2pool dispatcher alone (`m2pool dispatcher`, defaults); hop-js / hop-c = the same `m2pool worker` (dispatch transport, not forked: no metrics) behind the thinnest forwarder in zeromq.js (test/bench/hop-forwarder.ts) / in C against libzmq (test/bench/hop-forwarder.c).', '');
+      for (const s of parts) lines.push(...partTable(s));
     }
     lines.push('', 'Scenarios:', '');
     for (const s of report.scenarios) lines.push(`- **${s.name}**: ${s.title} — ${s.connections} connections, ${loadText(s.load)}${s.staticLoad === undefined ? '' : ` (static: ${loadText(s.staticLoad)})`}, app \`${s.app}\`.`);
@@ -315,10 +396,10 @@ export function markdown(report: BenchReport): string {
   if (report.fanout !== undefined && report.fanout !== null) lines.push(...fanoutMarkdown(report.fanout));
   const profiled = report.scenarios.filter((s) => s.profiles !== undefined);
   if (profiled.length > 0) {
-    lines.push('## CPU profiles (V8 sampling profiler, self time, worker processes)', '');
+    lines.push('## CPU profiles (V8 sampling profiler, self time; `<variant>` = its workers, `<variant>/dispatcher` = its dispatcher or hop)', '');
     for (const s of profiled) {
       for (const [variant, p] of Object.entries(s.profiles ?? {})) {
-        lines.push(`### ${s.name} / ${variant}: ${p.profiles} worker profiles, ${(p.busyMs / 1000).toFixed(1)} s busy of ${(p.sampledMs / 1000).toFixed(1)} s sampled, ${p.requests} requests → ${p.busyUsPerRequest.toFixed(1)} µs busy main-thread time per request`, '');
+        lines.push(`### ${s.name} / ${variant}: ${p.profiles} profiles, ${(p.busyMs / 1000).toFixed(1)} s busy of ${(p.sampledMs / 1000).toFixed(1)} s sampled, ${p.requests} requests → ${p.busyUsPerRequest.toFixed(1)} µs busy main-thread time per request`, '');
         lines.push('| self % of busy | self µs / req | function | where |', '|--:|--:|---|---|');
         for (const t of p.top.slice(0, 25)) lines.push(`| ${t.pct.toFixed(1)} | ${t.usPerRequest.toFixed(2)} | ${t.fn} | ${t.where} |`);
         lines.push('', '| self % of busy | self µs / req | area |', '|--:|--:|---|');

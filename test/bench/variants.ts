@@ -4,15 +4,19 @@
  *   floor      (b) N processes of floor-handler.ts, the thinnest correct handler on raw zeromq.js
  *   static     (c) Mongrel2 serving a file itself (a Dir route): no handler at all
  *   node-http  (d) the same app on plain node:http (a node:cluster primary + N workers), no Mongrel2
+ *   hop-js     the floor of a dispatcher hop on zeromq.js (hop-forwarder.ts) with N `m2pool worker --dispatcher`
+ *   hop-c      the same forwarder in C against libzmq (hop-forwarder.c, built on demand: native-hop.ts)
+ *   hop-ts     m2pool's own dispatcher (`m2pool dispatcher`, defaults) in the same place: the same workers, alone
  */
 import path from 'node:path';
 import { freePort } from '../helpers/ports';
 import { CLI, HELLO_APP, REPO_ROOT } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 import { STATIC_HOST, type BenchMongrel2 } from './mongrel2-bench';
+import { nativeHop } from './native-hop';
 import { spawnGroup, type BenchProcess } from './procs';
 
-export type VariantKind = 'm2pool' | 'floor' | 'static' | 'node-http';
+export type VariantKind = 'm2pool' | 'floor' | 'static' | 'node-http' | 'hop-js' | 'hop-c' | 'hop-ts';
 
 /** Which app the handler variants serve. */
 export type AppName = 'hello' | 'bench' | 'hono' | 'express';
@@ -26,6 +30,7 @@ export function appModule(app: AppName, root: string = REPO_ROOT): string {
 
 const FLOOR_JS = path.join(REPO_ROOT, 'dist/test/bench/floor-handler.js');
 const HTTP_SERVER_JS = path.join(REPO_ROOT, 'dist/test/bench/http-server.js');
+const HOP_JS = path.join(REPO_ROOT, 'dist/test/bench/hop-forwarder.js');
 
 /** One variant of a scenario. */
 export interface VariantSpec {
@@ -38,7 +43,7 @@ export interface VariantSpec {
   readonly app?: AppName;
   /** m2pool only: `--metrics on|off`. */
   readonly metrics?: boolean;
-  /** m2pool only: another built checkout of m2pool to run (its dist/src/cli/main.js and its apps), for before/after. */
+  /** m2pool and hop-ts only: another built checkout of m2pool to run (its dist/src/cli/main.js and its apps), for before/after. */
   readonly root?: string;
   /** m2pool only: extra `m2pool start` flags of this variant. */
   readonly args?: readonly string[];
@@ -256,6 +261,59 @@ async function startNodeHttp(spec: VariantSpec, ctx: VariantContext): Promise<Ru
   };
 }
 
+/**
+ * A thin forwarder (hop-js: zeromq.js, hop-c: C) between Mongrel2 and N `m2pool worker --dispatcher` processes
+ * with their defaults: the same workers as the pool's, behind the cheapest possible hop.
+ */
+async function startHop(spec: VariantSpec, ctx: VariantContext): Promise<RunningVariant> {
+  const h = ctx.mongrel2.handler(hostOf(spec));
+  const endpoint = `ipc://${path.join(ctx.dir, `${spec.id}.sock`)}`;
+  let command = process.execPath;
+  let args = [HOP_JS, h.sendSpec, h.recvSpec, endpoint];
+  if (spec.kind === 'hop-ts') args = [spec.root === undefined ? CLI : path.join(spec.root, 'dist/src/cli/main.js'), 'dispatcher', '--send-spec', h.sendSpec, '--recv-spec', h.recvSpec, '--bind', endpoint];
+  if (spec.kind === 'hop-c') {
+    const native = nativeHop(ctx.dir);
+    if ('skipped' in native) throw new SkippedVariant(native.skipped);
+    command = native.binary;
+    args = args.slice(1);
+  }
+  const hop = spawnGroup(`hop ${spec.id}`, command, args, { cwd: REPO_ROOT, env: spec.kind === 'hop-c' ? {} : profileEnv(spec, ctx), logFile: path.join(ctx.dir, `${spec.id}-hop.log`) });
+  const workers: BenchProcess[] = [];
+  const all = (): BenchProcess[] => [hop, ...workers];
+  try {
+    await waitFor(() => {
+      if (!hop.running()) throw new Error(`${hop.name} exited: ${hop.log().slice(-2000)}`);
+      return hop.log().includes(spec.kind === 'hop-ts' ? '"msg":"dispatcher.ready"' : 'hop.ready');
+    }, { timeoutMs: 15_000, intervalMs: 50, what: `${spec.id}: forwarder ready` });
+    for (let i = 0; i < spec.workers; i++) {
+      workers.push(spawnGroup(`${spec.id} worker ${i}`, process.execPath, [CLI, 'worker', '--app', appModule(ctx.app), '--dispatcher', endpoint], { cwd: REPO_ROOT, env: profileEnv(spec, ctx), logFile: path.join(ctx.dir, `${spec.id}-${i}.log`) }));
+    }
+    await waitFor(() => {
+      for (const p of all()) if (!p.running()) throw new Error(`${p.name} exited: ${p.log().slice(-2000)}`);
+      return workers.every((p) => p.log().includes('"msg":"worker.ready"'));
+    }, { timeoutMs: 30_000, intervalMs: 50, what: `${spec.id}: ${spec.workers} workers ready` });
+  } catch (err) {
+    await Promise.all(all().map((p) => p.stop(1_000)));
+    throw err;
+  }
+  return {
+    spec,
+    baseUrl: ctx.mongrel2.baseUrl,
+    host: h.host,
+    members: () => [{ role: 'mongrel2', pid: ctx.mongrel2.proc.pid }, { role: 'dispatcher', pid: hop.pid }, ...workers.map((p) => ({ role: 'worker' as const, pid: p.pid }))],
+    async check() {
+      for (const p of all()) if (!p.running()) throw new Error(`${p.name} exited: ${p.log().slice(-2000)}`);
+    },
+    stop: async () => {
+      await Promise.all(workers.map((p) => p.stop(5_000)));
+      await hop.stop(2_000);
+    },
+  };
+}
+
+/** A variant that cannot run on this machine (e.g. no C compiler): the scenario goes on without it. */
+export class SkippedVariant extends Error {}
+
 /** Start one variant and wait until it serves. */
 export function startVariant(spec: VariantSpec, ctx: VariantContext): Promise<RunningVariant> {
   switch (spec.kind) {
@@ -267,5 +325,9 @@ export function startVariant(spec: VariantSpec, ctx: VariantContext): Promise<Ru
       return Promise.resolve(startStatic(spec, ctx));
     case 'node-http':
       return startNodeHttp(spec, ctx);
+    case 'hop-js':
+    case 'hop-c':
+    case 'hop-ts':
+      return startHop(spec, ctx);
   }
 }

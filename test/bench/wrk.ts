@@ -18,6 +18,8 @@ export interface WrkRun {
   readonly baseUrl: string;
   /** Host header (Mongrel2 routes variants by host). */
   readonly host?: string | undefined;
+  /** Extra request headers (`Name: value`), e.g. `Connection: close` for one request per connection. */
+  readonly headers?: readonly string[] | undefined;
   readonly load: Load;
   readonly connections: number;
   readonly threads: number;
@@ -115,6 +117,7 @@ export async function runWrk(run: WrkRun): Promise<WrkResult> {
     '--latency',
     '-s', scriptFile,
     ...(run.host === undefined ? [] : ['-H', `Host: ${run.host}`]),
+    ...(run.headers ?? []).flatMap((h) => ['-H', h]),
     url,
   ];
   const cpuBefore = reapedChildrenCpuSeconds();

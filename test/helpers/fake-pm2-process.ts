@@ -1,5 +1,5 @@
 /**
- * A process as pm2 forks it, for unit tests of the pm2 integration (src/supervisor/pm2-actions.ts,
+ * A process as pm2 forks it, for unit tests of the pm2 integration (src/supervisor/control/pm2-actions.ts,
  * pm2-metrics.ts): `env` (pm2 sets `pm_id`), an IPC `send` that records what is sent (or none), and `message` events.
  */
 import { EventEmitter } from 'node:events';

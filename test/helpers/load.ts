@@ -27,6 +27,8 @@ export interface LoadOptions {
   expectedBody(c: number, n: number): string;
   /** Per-request timeout. @default 10000 */
   readonly timeoutMs?: number;
+  /** Close the connection and open a new one after this many requests on it. @default no limit */
+  readonly requestsPerConnection?: number;
 }
 
 /** A running load. */
@@ -49,8 +51,13 @@ export function startLoad(options: LoadOptions): Load {
   };
   const client = async (c: number): Promise<void> => {
     let conn: HttpConnection | undefined;
+    let onConn = 0;
     for (let n = 0; running; n += 1) {
-      conn ??= await HttpConnection.open(options.port);
+      if (conn === undefined) {
+        conn = await HttpConnection.open(options.port);
+        onConn = 0;
+      }
+      onConn += 1;
       const spec = options.request(c, n);
       const sentAt = performance.now();
       let res: RawResponse | undefined;
@@ -65,7 +72,7 @@ export function startLoad(options: LoadOptions): Load {
         problem = err instanceof Error ? err.message : String(err);
       }
       record({ client: c, seq: n, sentAt, endedAt: performance.now(), status: res?.status ?? 0, problem });
-      if (problem !== undefined || res?.status === 503 || res?.header('connection') === 'close') {
+      if (problem !== undefined || res?.status === 503 || res?.header('connection') === 'close' || onConn === options.requestsPerConnection) {
         conn.close();
         conn = undefined;
       }

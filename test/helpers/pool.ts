@@ -6,10 +6,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { PoolSnapshot } from '../../src/supervisor/pool-snapshot';
+import type { PoolSnapshot } from '../../src/supervisor/control/pool-snapshot';
 import type { TestMongrel2 } from './mongrel2';
 import { freePort } from './ports';
-import { CLI, HELLO_APP, spawnNode, type TestProcess } from './processes';
+import { CLI, HELLO_APP, spawnNode, type LogLine, type TestProcess } from './processes';
 import { adminCall } from './supervisor-harness';
 import { waitFor } from './wait-for';
 
@@ -26,8 +26,8 @@ export interface TestPool {
   stop(): Promise<void>;
 }
 
-/** Options of {@link startPool}. */
-export interface StartPoolOptions {
+/** Options of {@link startCliPool}. */
+export interface CliPoolOptions {
   /** @default examples/hello */
   readonly app?: string;
   /** Extra environment of the pool (and so of its workers, except M2POOL_* variables). */
@@ -38,10 +38,10 @@ export interface StartPoolOptions {
 
 /**
  * Start `m2pool start --app examples/hello` (or the app given) against `m2`'s first handler, plus `extra` flags;
- * waits for pool.ready (or `options.until`). The third argument is the app module, or {@link StartPoolOptions}.
+ * waits for pool.ready (or `options.until`). The third argument is the app module, or {@link CliPoolOptions}.
  */
-export async function startPool(m2: TestMongrel2, extra: readonly string[], appOrOptions: string | StartPoolOptions = {}): Promise<TestPool> {
-  const options: StartPoolOptions = typeof appOrOptions === 'string' ? { app: appOrOptions } : appOrOptions;
+export async function startCliPool(m2: TestMongrel2, extra: readonly string[], appOrOptions: string | CliPoolOptions = {}): Promise<TestPool> {
+  const options: CliPoolOptions = typeof appOrOptions === 'string' ? { app: appOrOptions } : appOrOptions;
   const adminPort = await freePort();
   const runDir = await mkdtemp(path.join(tmpdir(), 'm2r-'));
   const proc = spawnNode([CLI, 'start', '--app', options.app ?? HELLO_APP, ...m2.workerArgs(), '--admin', `127.0.0.1:${adminPort}`, '--run-dir', runDir, ...extra], options.env === undefined ? {} : { env: options.env });
@@ -68,4 +68,14 @@ export async function startPool(m2: TestMongrel2, extra: readonly string[], appO
 /** Every live worker ready, none booting or draining, `n` of them. */
 export function settled(n: number): (p: PoolSnapshot) => boolean {
   return (p) => p.desired === n && p.ready === n && p.booting === 0 && p.draining === 0 && p.workers.length === n && p.rollout === null;
+}
+
+/** Pids of the pool's ready workers, by slot. */
+export async function readyPids(pool: TestPool): Promise<number[]> {
+  return (await pool.pool()).workers.filter((w) => w.state === 'ready' && w.pid !== null).map((w) => w.pid as number);
+}
+
+/** The supervisor's own log lines with this `event`, in the order logged (workers log some of the same names). */
+export function supervisorEvents(pool: TestPool, event: string): LogLine[] {
+  return pool.proc.logs.filter((l) => l['role'] === 'supervisor' && l['event'] === event);
 }

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { SupervisorMessage } from '../../src/ipc/messages';
-import type { SpawnRequest, SpawnWorker, WorkerProcess } from '../../src/supervisor/spawn';
+import type { SpawnRequest, SpawnWorker, WorkerProcess } from '../../src/supervisor/arbiter/spawn';
 
 let nextPid = 50_000;
 

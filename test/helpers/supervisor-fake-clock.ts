@@ -2,7 +2,7 @@
  * A manual {@link Clock} for supervisor unit tests: time moves only when the test calls `advance`, and due timers
  * run in time order inside that call.
  */
-import type { CancelTimer, Clock } from '../../src/supervisor/clock';
+import type { CancelTimer, Clock } from '../../src/supervisor/arbiter/clock';
 
 interface Timer {
   readonly id: number;

@@ -4,7 +4,7 @@
  */
 import type { TestContext } from 'node:test';
 import type { PoolConfig } from '../../src/config/schema';
-import { Supervisor, type SupervisorOptions } from '../../src/supervisor/supervisor';
+import { Supervisor, type SupervisorOptions } from '../../src/supervisor/arbiter/supervisor';
 import { fakeSpawner } from './supervisor-fake-child';
 import { FakeClock } from './supervisor-fake-clock';
 import { LogSink } from './supervisor-log-sink';

@@ -9,10 +9,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TestContext } from 'node:test';
-import { startAdminServer, type AdminServer } from '../../src/supervisor/admin-server';
-import { forkWorker } from '../../src/supervisor/spawn';
-import { Supervisor } from '../../src/supervisor/supervisor';
-import type { PoolSnapshot } from '../../src/supervisor/pool-snapshot';
+import { startAdminServer, type AdminServer } from '../../src/supervisor/control/admin-server';
+import { forkWorker } from '../../src/supervisor/arbiter/spawn';
+import { Supervisor } from '../../src/supervisor/arbiter/supervisor';
+import type { PoolSnapshot } from '../../src/supervisor/control/pool-snapshot';
 import { testConfig } from './supervisor-config';
 import { LogSink } from './supervisor-log-sink';
 import { isAlive, waitFor } from './wait-for';
@@ -54,8 +54,11 @@ export function adminCall(port: number, method: string, urlPath: string, body?: 
   });
 }
 
-/** Start a pool of fake workers. `fakeEnv` sets FAKE_WORKER_* behaviour for the workers only. */
-export async function startPool(t: TestContext, overrides: Record<string, unknown> = {}, fakeEnv: Record<string, string> = {}): Promise<PoolHarness> {
+/**
+ * Start an in-process supervisor (and its admin API) forking fake workers (test/fixtures/supervisor-fake-worker.ts),
+ * unless `overrides` names another worker module. `fakeEnv` sets FAKE_WORKER_* behaviour for the workers only.
+ */
+export async function startFakeWorkerPool(t: TestContext, overrides: Record<string, unknown> = {}, fakeEnv: Record<string, string> = {}): Promise<PoolHarness> {
   const dir = await mkdtemp(path.join(tmpdir(), 'm2pool-sup-'));
   const eventFile = path.join(dir, 'workers.jsonl');
   const pids: number[] = [];

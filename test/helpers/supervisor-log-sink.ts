@@ -3,8 +3,8 @@
  * hook called synchronously per line so a test can sample state at the moment of each lifecycle event.
  */
 import type { DestinationStream } from 'pino';
-import type { Logger } from '../../src/supervisor/logger';
-import { createSupervisorLogger } from '../../src/supervisor/logger';
+import type { Logger } from '../../src/supervisor/arbiter/logger';
+import { createSupervisorLogger } from '../../src/supervisor/arbiter/logger';
 
 /** A parsed log line. */
 export type SinkLine = Record<string, unknown> & { msg?: string; event?: string };

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { HttpConnection, buildRequest, rawRequest } from '../helpers/http-client';
 import { startTestMongrel2 } from '../helpers/mongrel2';
-import { startPool } from '../helpers/pool';
+import { startCliPool } from '../helpers/pool';
 import { CLI, REPO_ROOT, spawnNode, startWorker } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 
@@ -36,7 +36,7 @@ test('dispatch: a request that arrives while the start hook runs waits at the di
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
   const events = await eventsFile(t);
-  const pool = await startPool(m2, ['--workers', '1', '--request-log-level', 'info'], {
+  const pool = await startCliPool(m2, ['--workers', '1', '--request-log-level', 'info'], {
     app: HOOKS_APP,
     env: { HOOKS_APP_EVENTS: events.file, HOOKS_APP_START: 'gate' },
     until: (l) => l['event'] === 'dispatcher.ready',
@@ -66,7 +66,7 @@ test('a start hook that fails is a boot failure: exit 3, worker.fatal with M2P_E
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
   const events = await eventsFile(t);
-  const pool = await startPool(m2, ['--workers', '1', '--min-ready', '0', '--restart-backoff-initial-ms', '50', '--crash-loop-max-failures', '2', '--crash-loop-probe-after-ms', '0'], {
+  const pool = await startCliPool(m2, ['--workers', '1', '--min-ready', '0', '--restart-backoff-initial-ms', '50', '--crash-loop-max-failures', '2', '--crash-loop-probe-after-ms', '0'], {
     app: HOOKS_APP,
     env: { HOOKS_APP_EVENTS: events.file, HOOKS_APP_START: 'fail' },
     until: (l) => l['event'] === 'admin.listen',
@@ -122,7 +122,7 @@ test('direct: the stop hook closes its resource after the drain, once the in-fli
 test('dispatch: the request id is on the worker line about a request and on the dispatcher line when its worker died with it', T, async (t) => {
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
-  const pool = await startPool(m2, ['--workers', '1', '--log-level', 'debug'], { app: HOOKS_APP });
+  const pool = await startCliPool(m2, ['--workers', '1', '--log-level', 'debug'], { app: HOOKS_APP });
   t.after(() => pool.stop());
   // One request with the client's id, one without: the worker names it after the dispatcher's number for it.
   const answers = [

@@ -16,7 +16,7 @@ import { scaleCommand, statusCommand } from '../../src/cli/admin-commands';
 import { captureCli } from '../helpers/cli-capture';
 import { startLoad } from '../helpers/load';
 import { startTestMongrel2 } from '../helpers/mongrel2';
-import { settled, startPool } from '../helpers/pool';
+import { settled, startCliPool } from '../helpers/pool';
 import type { LogLine } from '../helpers/processes';
 
 const INTERVAL_MS = 500;
@@ -41,7 +41,7 @@ const isDecision = (l: LogLine): boolean => l['event'] === 'pool.autoscale' && t
 test('autoscaling: a load step gets its workers with zero failures, steady load holds, idle returns to min after the window', { timeout: 90_000 }, async (t) => {
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
-  const pool = await startPool(m2, POOL_FLAGS);
+  const pool = await startCliPool(m2, POOL_FLAGS);
   t.after(() => pool.stop());
   await pool.waitPool(settled(1), '1 ready worker');
   const logs = pool.proc.logs;

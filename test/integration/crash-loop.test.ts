@@ -4,13 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPool } from '../helpers/supervisor-harness';
+import { startFakeWorkerPool } from '../helpers/supervisor-harness';
 
 const T = { timeout: 30_000 };
 const RESTARTS = { restartBackoff: { initialMs: 100, maxMs: 800, resetAfterMs: 5_000 }, crashLoop: { maxFailures: 3, windowMs: 30_000, probeAfterMs: 300_000 } };
 
 test('12 outside kills of serving workers, each as soon as it is ready: no breaker opens, the pool comes back whole', T, async (t) => {
-  const h = await startPool(t, { workers: 2, ...RESTARTS });
+  const h = await startFakeWorkerPool(t, { workers: 2, ...RESTARTS });
   const killed = new Set<number>();
   while (killed.size < 12) {
     const p = await h.waitForPool((s) => s.workers.some((w) => w.state === 'ready' && w.pid !== null && !killed.has(w.pid)), 'a ready worker to kill', 10_000);
@@ -30,7 +30,7 @@ test('12 outside kills of serving workers, each as soon as it is ready: no break
 });
 
 test('every slot failing at boot: /healthz answers 503 saying no worker can serve, the last slot probes within 10 s', T, async (t) => {
-  const h = await startPool(t, { workers: 2, minReady: 0, ...RESTARTS }, { FAKE_WORKER_BOOT_EXIT: '*:4' });
+  const h = await startFakeWorkerPool(t, { workers: 2, minReady: 0, ...RESTARTS }, { FAKE_WORKER_BOOT_EXIT: '*:4' });
   await h.waitForPool((s) => s.breaker.filter((b) => b.open).length === 2, 'both breakers open', 15_000);
   const r = await h.call('GET', '/healthz');
   assert.equal(r.status, 503);

@@ -1,7 +1,7 @@
 /**
  * `m2pool dev`: a TypeScript app (through tsx) behind the Mongrel2 it brings up. Under 24 keep-alive clients in a
  * closed loop, saving a changed route applies it by a rolling reload with no failed request; saving a broken
- * file is refused and the previous code keeps serving.
+ * file is refused and the previous code keeps serving. The pool has an admin token, which the watcher's reloads carry.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -66,7 +66,8 @@ test('m2pool dev: a saved change is applied under load with 0 failed requests; a
   const appFile = path.join(dir, 'src', 'app.ts');
   await writeFile(appFile, appSource('hello'));
   const [port, adminPort] = [await freePort(), await freePort()];
-  const dev = spawnNode([CLI, 'dev', '--app', './src/app.ts', '--port', String(port), '--admin', `127.0.0.1:${adminPort}`], { cwd: dir });
+  // With an admin token (after --, for `m2pool start`): the watcher's reloads must carry it.
+  const dev = spawnNode([CLI, 'dev', '--app', './src/app.ts', '--port', String(port), '--admin', `127.0.0.1:${adminPort}`, '--', '--admin-token', 'dev-token-0123456789'], { cwd: dir });
   t.after(() => dev.stop(45_000));
   await dev.waitForLog((l) => l['raw'] === 'm2pool dev is up.', 90_000);
 

@@ -14,7 +14,7 @@ import { test } from 'node:test';
 import { startTestDispatcher } from '../helpers/dispatcher';
 import { rawRequest } from '../helpers/http-client';
 import { startTestMongrel2, type TestMongrel2 } from '../helpers/mongrel2';
-import { settled, startPool } from '../helpers/pool';
+import { settled, startCliPool } from '../helpers/pool';
 import { freePort } from '../helpers/ports';
 import { CLI, HELLO_APP, spawnNode, startWorker, type TestProcess } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
@@ -38,7 +38,7 @@ async function serves(m2: TestMongrel2, tag: string, n = 20): Promise<void> {
 test('a second pool on the same run directory refuses (exit 3, endpoint and pid); the first keeps serving after a worker is replaced', { timeout: 90_000 }, async (t) => {
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
-  const first = await startPool(m2, ['--workers', '2', '--restart-backoff-initial-ms', '50']);
+  const first = await startCliPool(m2, ['--workers', '2', '--restart-backoff-initial-ms', '50']);
   t.after(() => first.stop());
   const before = await first.waitPool(settled(2), '2 ready workers');
   const dispatcherPid = before.dispatcher?.pid;

@@ -19,7 +19,7 @@ import { rawRequest } from '../helpers/http-client';
 import { waitFor } from '../helpers/wait-for';
 import { WebSocketClient } from '../helpers/websocket-client';
 import { startTestMongrel2 } from '../helpers/mongrel2';
-import { settled, startPool } from '../helpers/pool';
+import { settled, startCliPool } from '../helpers/pool';
 import { REPO_ROOT } from '../helpers/processes';
 
 const SLOW_APP = path.join(REPO_ROOT, 'dist/test/fixtures/slow-post-app.js');
@@ -35,7 +35,7 @@ test('dispatcher kill -9 under keep-alive load: replies of requests at workers a
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
   const control = `ipc://${path.join(m2.dir, 'run', 'control')}`;
-  const pool = await startPool(m2, ['--app', SLOW_APP, '--workers', '2', '--max-in-flight', '16', '--control-spec', control]);
+  const pool = await startCliPool(m2, ['--app', SLOW_APP, '--workers', '2', '--max-in-flight', '16', '--control-spec', control]);
   t.after(() => pool.stop());
   const before = await pool.waitPool((p) => settled(2)(p) && p.dispatcher?.state === 'ready', '2 ready workers and a ready dispatcher');
   const killedPid = before.dispatcher?.pid ?? 0;
@@ -146,7 +146,7 @@ test('a graceful dispatcher stop says GOODBYE: what it answered 503 at its drain
 test('after a dispatcher kill -9 the sweep leaves a WebSocket open and working; it closes nothing that was answered', { timeout: 60_000 }, async (t) => {
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
-  const pool = await startPool(m2, ['--workers', '1', '--control-spec', `ipc://${path.join(m2.dir, 'run', 'control')}`]);
+  const pool = await startCliPool(m2, ['--workers', '1', '--control-spec', `ipc://${path.join(m2.dir, 'run', 'control')}`]);
   t.after(() => pool.stop());
   const before = await pool.waitPool((p) => settled(1)(p) && p.dispatcher?.state === 'ready', 'a ready worker and dispatcher');
   const ws = await WebSocketClient.connect(m2.port, '/ws/echo');

@@ -9,7 +9,7 @@ import { rawRequest } from '../helpers/http-client';
 import { startTestMongrel2 } from '../helpers/mongrel2';
 import { REPO_ROOT, startWorker } from '../helpers/processes';
 import { startServe } from '../helpers/serve';
-import { appLoadProblem } from '../../src/supervisor/app-check';
+import { appLoadProblem } from '../../src/supervisor/reload/app-load-check';
 
 const ESM_APP = path.join(REPO_ROOT, 'test/fixtures/esm-app.mjs');
 

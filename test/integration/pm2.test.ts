@@ -29,7 +29,7 @@ test('pm2 start ecosystem.config.js serves the example app; pm2 trigger scales i
   await waitFor(async () => (await pool()).ready === 3, { what: '3 ready workers' });
   const { stdout: status } = await pm2('trigger', 'm2pool', 'status');
   assert.match(status, /"desired":3/);
-  // pm2's custom metrics (`pm2 monit`, `pm2 describe`) follow the pool: src/supervisor/pm2-metrics.ts.
+  // pm2's custom metrics (`pm2 monit`, `pm2 describe`) follow the pool: src/supervisor/control/pm2-metrics.ts.
   const monitored = await waitFor(async () => {
     const m = (await eco.jlist())[0]?.pm2_env.axm_monitor;
     return m?.['desired workers']?.value === 3 && m['ready workers']?.value === 3 ? m : undefined;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type WebSocket from 'ws';
-import type { PoolSnapshot } from '../../src/supervisor/pool-snapshot';
+import type { PoolSnapshot } from '../../src/supervisor/control/pool-snapshot';
 import { startTestMongrel2, type TestMongrel2 } from '../helpers/mongrel2';
 import { freePort } from '../helpers/ports';
 import { get, member, metricSum, post, sse, type Member } from '../helpers/push-clients';

@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { startLoad } from '../helpers/load';
 import { startTestMongrel2 } from '../helpers/mongrel2';
-import { settled, startPool } from '../helpers/pool';
+import { settled, startCliPool } from '../helpers/pool';
 import { REPO_ROOT } from '../helpers/processes';
 
 const fixture = (name: string): string => pathToFileURL(path.join(REPO_ROOT, 'test', 'fixtures', name)).href;
@@ -33,7 +33,7 @@ test('a reload with a broken app file is refused (422, SIGHUP logged, counted); 
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
   // A later --app overrides the helper's example app (node's parseArgs keeps the last value).
-  const pool = await startPool(m2, ['--app', appFile, '--workers', '2', '--heartbeat-interval-ms', '200']);
+  const pool = await startCliPool(m2, ['--app', appFile, '--workers', '2', '--heartbeat-interval-ms', '200']);
   t.after(() => pool.stop());
   const before = await pool.waitPool(settled(2), '2 ready workers');
   const pids = before.workers.map((w) => w.pid).sort();

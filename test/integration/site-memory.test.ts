@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import { rawRequest } from '../helpers/http-client';
 import { startTestMongrel2 } from '../helpers/mongrel2';
 import { multipartBody } from '../helpers/multipart';
-import { startPool } from '../helpers/pool';
+import { startCliPool } from '../helpers/pool';
 import { REPO_ROOT } from '../helpers/processes';
 import { startServe } from '../helpers/serve';
 
@@ -65,7 +65,7 @@ test('m2pool serve: POST /form parses a 2 MB multipart body (spooled to a temp f
 test('a pool of 2 workers on the memory store logs session.store.unshared when sessions are first used', { timeout: 60_000 }, async (t) => {
   const m2 = await startTestMongrel2();
   t.after(() => m2.stop());
-  const pool = await startPool(m2, ['--workers', '2'], { app: SITE_APP });
+  const pool = await startCliPool(m2, ['--workers', '2'], { app: SITE_APP });
   t.after(() => pool.stop());
   assert.equal(pool.proc.logs.some((l) => l['event'] === 'session.store.unshared'), false, 'nothing before a session is used');
   assert.equal((await rawRequest(m2.port, { path: '/visits' })).status, 200);

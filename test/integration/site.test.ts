@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { rawRequest, type RawResponse } from '../helpers/http-client';
 import { startTestMongrel2, type TestMongrel2 } from '../helpers/mongrel2';
 import { multipartBody } from '../helpers/multipart';
-import { settled, startPool, type TestPool } from '../helpers/pool';
+import { settled, startCliPool, type TestPool } from '../helpers/pool';
 import { REPO_ROOT } from '../helpers/processes';
 import { startTestRedis, type TestRedis } from '../helpers/redis';
 import { waitFor } from '../helpers/wait-for';
@@ -36,7 +36,7 @@ describe('examples/site on a pool of 2 workers, Redis sessions (real Mongrel2, r
     m2 = await startTestMongrel2();
     // The dispatch topology: between idle workers of equal credit the dispatcher picks the one idle longest, so
     // consecutive requests of one client (each on a new connection: no affinity) alternate between the two.
-    pool = await startPool(
+    pool = await startCliPool(
       m2,
       ['--workers', '2', '--upload-store', path.join(m2.uploadDir, 'upload.XXXXXX'), '--upload-threshold', '20480', '--request-log-level', 'info'],
       { app: SITE_APP, env: { REDIS_URL: redis.url } },

@@ -4,15 +4,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { reloadCommand, scaleCommand, statusCommand } from '../../src/cli/admin-commands';
-import { startPool } from '../helpers/supervisor-harness';
+import { startFakeWorkerPool } from '../helpers/supervisor-harness';
 import { freePort } from '../helpers/ports';
-import { startAdminServer } from '../../src/supervisor/admin-server';
+import { startAdminServer } from '../../src/supervisor/control/admin-server';
 import { captureCli } from '../helpers/cli-capture';
 
 const T = { timeout: 20_000 };
 
 test('m2pool status / scale / reload drive a running pool through the admin API', T, async (t) => {
-  const h = await startPool(t, { workers: 2, maxWorkers: 4, minWorkers: 1 });
+  const h = await startFakeWorkerPool(t, { workers: 2, maxWorkers: 4, minWorkers: 1 });
   await h.waitForPool((p) => p.ready === 2, '2 ready workers');
   const admin = ['--admin', `127.0.0.1:${h.admin.address.port}`];
 

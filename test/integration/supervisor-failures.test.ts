@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPool } from '../helpers/supervisor-harness';
+import { startFakeWorkerPool } from '../helpers/supervisor-harness';
 import { isAlive, waitFor } from '../helpers/wait-for';
 
 const T = { timeout: 20_000 };
 
 test('kill -9 of a worker: it is replaced in the same slot and the restart is counted', T, async (t) => {
-  const h = await startPool(t, { workers: 2 });
+  const h = await startFakeWorkerPool(t, { workers: 2 });
   const before = await h.waitForPool((p) => p.ready === 2, '2 ready workers');
   const victim = before.workers[1]!;
   process.kill(victim.pid!, 'SIGKILL');
@@ -20,7 +20,7 @@ test('kill -9 of a worker: it is replaced in the same slot and the restart is co
 });
 
 test('a blocked event loop is detected by the heartbeat timeout, SIGKILLed and replaced', T, async (t) => {
-  const h = await startPool(t, { workers: 1, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 500 });
+  const h = await startFakeWorkerPool(t, { workers: 1, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 500 });
   const before = await h.waitForPool((p) => p.ready === 1, '1 ready worker');
   const stuck = before.workers[0]!.pid!;
   process.kill(stuck, 'SIGUSR2'); // the fake worker spins forever
@@ -34,7 +34,7 @@ test('a blocked event loop is detected by the heartbeat timeout, SIGKILLed and r
 });
 
 test('boot crash loops open the breaker of their slots while the other slots keep serving', T, async (t) => {
-  const h = await startPool(
+  const h = await startFakeWorkerPool(
     t,
     { workers: 4, restartBackoff: { initialMs: 20, maxMs: 100, resetAfterMs: 5_000 }, crashLoop: { maxFailures: 3, windowMs: 30_000 } },
     { FAKE_WORKER_BOOT_EXIT: '1:4,2:1' },
@@ -56,7 +56,7 @@ test('boot crash loops open the breaker of their slots while the other slots kee
 });
 
 test('a worker that ignores shutdown is SIGKILLed at its drain deadline, not before', T, async (t) => {
-  const h = await startPool(t, { workers: 2, drainTimeoutMs: 300 }, { FAKE_WORKER_IGNORE_SHUTDOWN: '1' });
+  const h = await startFakeWorkerPool(t, { workers: 2, drainTimeoutMs: 300 }, { FAKE_WORKER_IGNORE_SHUTDOWN: '1' });
   const before = await h.waitForPool((p) => p.ready === 2, '2 ready workers');
   const started = Date.now();
   assert.equal((await h.call('POST', '/pool/scale', { workers: 1 })).status, 200);

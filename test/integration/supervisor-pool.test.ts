@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startPool } from '../helpers/supervisor-harness';
+import { startFakeWorkerPool } from '../helpers/supervisor-harness';
 import { waitFor } from '../helpers/wait-for';
 
 const T = { timeout: 20_000 };
 
 test('scale 2 → 4 → 1 over the admin API: surplus workers are told to shut down and exit 0', T, async (t) => {
-  const h = await startPool(t, { workers: 2 });
+  const h = await startFakeWorkerPool(t, { workers: 2 });
   const two = await h.waitForPool((p) => p.ready === 2, '2 ready workers');
   assert.deepEqual(two.workers.map((w) => [w.slot, w.state, w.generation]), [[0, 'ready', 0], [1, 'ready', 0]]);
   assert.ok(two.workers.every((w) => typeof w.pid === 'number' && w.restarts === 0));
@@ -36,7 +36,7 @@ test('scale 2 → 4 → 1 over the admin API: surplus workers are told to shut d
 });
 
 test('out-of-range scale requests are refused and change nothing', T, async (t) => {
-  const h = await startPool(t, { workers: 1, maxWorkers: 3, minWorkers: 1 });
+  const h = await startFakeWorkerPool(t, { workers: 1, maxWorkers: 3, minWorkers: 1 });
   await h.waitForPool((p) => p.ready === 1, '1 ready worker');
   const over = await h.call('POST', '/pool/scale', { workers: 4 });
   assert.equal(over.status, 400);
@@ -47,7 +47,7 @@ test('out-of-range scale requests are refused and change nothing', T, async (t) 
 });
 
 test('rolling reload replaces every worker without the ready count ever dropping below desired', T, async (t) => {
-  const h = await startPool(t, { workers: 3, maxSurge: 1 });
+  const h = await startFakeWorkerPool(t, { workers: 3, maxSurge: 1 });
   const before = await h.waitForPool((p) => p.ready === 3, '3 ready workers');
   let minReady = Infinity;
   h.sink.onLine = () => {
@@ -69,7 +69,7 @@ test('rolling reload replaces every worker without the ready count ever dropping
 });
 
 test('workers are recycled after maxRequests, replacement first', T, async (t) => {
-  const h = await startPool(t, { workers: 1, maxRequests: 10, maxRequestsJitter: 0 }, { FAKE_WORKER_HANDLED_PER_BEAT: '5' });
+  const h = await startFakeWorkerPool(t, { workers: 1, maxRequests: 10, maxRequestsJitter: 0 }, { FAKE_WORKER_HANDLED_PER_BEAT: '5' });
   const first = await h.waitForPool((p) => p.ready === 1, '1 ready worker');
   await h.waitForPool((p) => p.workers.some((w) => w.state === 'ready' && w.pid !== first.workers[0]?.pid), 'a replacement worker');
   const drain = h.sink.events('worker.drain', (l) => l['workerPid'] === first.workers[0]?.pid)[0];
@@ -89,7 +89,7 @@ test('forked workers do not inherit the admin token or any other M2POOL_* variab
       else process.env[k] = v;
     }
   });
-  const h = await startPool(t, { workers: 1 });
+  const h = await startFakeWorkerPool(t, { workers: 1 });
   await h.waitForPool((p) => p.ready === 1, '1 ready worker');
   const start = (await h.workerEvents()).find((e) => e.event === 'start');
   assert.deepEqual(start?.['m2poolEnv'], ['M2POOL_POOL_MAX_WORKERS', 'M2POOL_WORKER_CONFIG', 'M2POOL_WORKER_GENERATION', 'M2POOL_WORKER_SLOT']);

@@ -8,7 +8,7 @@ import { dispatcherBatchBytes, mongrel2MessageBytes, requestBytesOf } from '../.
 import { validateConfig } from '../../../src/config/validate';
 import { workerConfigOf } from '../../../src/config/worker-config-of';
 import { readDispatcherOptions } from '../../../src/dispatch/options';
-import { dispatcherArgs } from '../../../src/supervisor/spawn';
+import { dispatcherArgs } from '../../../src/supervisor/arbiter/spawn';
 
 test("the bound from Mongrel2 is the larger of content_length and a 1 MiB WebSocket message, plus headers", () => {
   assert.equal(mongrel2MessageBytes(), 1_048_576 + 8 * 4_096 + 65_536);

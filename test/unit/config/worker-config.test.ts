@@ -13,7 +13,7 @@ import { WORKER_DEFAULTS, type WorkerConfig } from '../../../src/config/worker-c
 import { decodeWorkerConfig, encodeWorkerConfig, WORKER_CONFIG_ENV } from '../../../src/config/worker-config-codec';
 import { workerConfigOf } from '../../../src/config/worker-config-of';
 import { ConfigError, ExitCode } from '../../../src/errors';
-import { childExtraEnvironment, spawnRequest, workerEnvironment } from '../../../src/supervisor/spawn';
+import { childExtraEnvironment, spawnRequest, workerEnvironment } from '../../../src/supervisor/arbiter/spawn';
 import { readWorkerConfig, WORKER_FLAGS } from '../../../src/worker/options';
 import { CLI, spawnNode } from '../../helpers/processes';
 

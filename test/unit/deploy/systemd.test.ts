@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { notifyReady, sdNotify } from '../../../src/supervisor/sd-notify';
+import { notifyReady, sdNotify } from '../../../src/supervisor/control/sd-notify';
 import { waitFor } from '../../helpers/wait-for';
 import { REPO_ROOT, missingTool, readRepoFile, runTool } from './support';
 

@@ -1,9 +1,9 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { startAdminServer, type AdminTarget } from '../../../src/supervisor/admin-server';
-import type { PoolSnapshot } from '../../../src/supervisor/pool-snapshot';
-import type { ScaleTarget } from '../../../src/supervisor/supervisor';
+import { startAdminServer, type AdminTarget } from '../../../src/supervisor/control/admin-server';
+import type { PoolSnapshot } from '../../../src/supervisor/control/pool-snapshot';
+import type { ScaleTarget } from '../../../src/supervisor/arbiter/scale-request';
 
 const SNAPSHOT: PoolSnapshot = {
   phase: 'running',

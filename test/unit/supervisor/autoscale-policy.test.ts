@@ -12,7 +12,7 @@ import {
   type AutoscaleDecision,
   type AutoscaleSample,
   type AutoscaleState,
-} from '../../../src/supervisor/autoscale-policy';
+} from '../../../src/supervisor/autoscaling/autoscale-policy';
 
 const INTERVAL_MS = 5_000;
 const CAPACITY = 10;

@@ -5,7 +5,7 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { LAST_SLOT_PROBE_MS } from '../../../src/supervisor/restart-policy';
+import { LAST_SLOT_PROBE_MS } from '../../../src/supervisor/arbiter/restart-policy';
 import { testConfig } from '../../helpers/supervisor-config';
 import { pumpHeartbeats, type FakeChild } from '../../helpers/supervisor-fake-child';
 import { startFakeSupervisor } from '../../helpers/supervisor-fake-pool';

@@ -5,8 +5,8 @@
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { Supervisor } from '../../../src/supervisor/supervisor';
-import { formatStatus } from '../../../src/supervisor/status-format';
+import { Supervisor } from '../../../src/supervisor/arbiter/supervisor';
+import { formatStatus } from '../../../src/cli/status-format';
 import { testConfig } from '../../helpers/supervisor-config';
 import { fakeSpawner, type FakeChild } from '../../helpers/supervisor-fake-child';
 import { FakeClock } from '../../helpers/supervisor-fake-clock';

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PoolMetrics, RESTART_REASONS } from '../../../src/metrics';
-import { metricsObserver, restartReasonOf } from '../../../src/supervisor/metrics-observer';
-import { Supervisor } from '../../../src/supervisor/supervisor';
+import { metricsObserver, restartReasonOf } from '../../../src/supervisor/control/metrics-observer';
+import { Supervisor } from '../../../src/supervisor/arbiter/supervisor';
 import { testConfig } from '../../helpers/supervisor-config';
 import { fakeSpawner } from '../../helpers/supervisor-fake-child';
 import { FakeClock } from '../../helpers/supervisor-fake-clock';

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { announcePm2Ready, registerPm2Actions, underPm2, type Pm2Target } from '../../../src/supervisor/pm2-actions';
-import { SIGNAL_INTENTS, installSignalHandlers, type PoolIntent } from '../../../src/supervisor/signals';
-import type { PoolSnapshot } from '../../../src/supervisor/pool-snapshot';
-import type { ScaleTarget } from '../../../src/supervisor/supervisor';
+import { announcePm2Ready, registerPm2Actions, underPm2, type Pm2Target } from '../../../src/supervisor/control/pm2-actions';
+import { SIGNAL_INTENTS, installSignalHandlers, type PoolIntent } from '../../../src/supervisor/arbiter/signals';
+import type { PoolSnapshot } from '../../../src/supervisor/control/pool-snapshot';
+import type { ScaleTarget } from '../../../src/supervisor/arbiter/scale-request';
 import { FakePm2Process } from '../../helpers/fake-pm2-process';
 
 

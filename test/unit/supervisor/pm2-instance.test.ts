@@ -1,7 +1,7 @@
 /** `pm2 scale m2pool N`: instance i serves its admin API on the configured port + i. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { adminForPm2Instance } from '../../../src/supervisor/pm2-instance';
+import { adminForPm2Instance } from '../../../src/supervisor/control/pm2-instance';
 
 test('pm2 instance i gets the admin port + i; outside pm2, instance 0 and port 0 keep the address', () => {
   assert.equal(adminForPm2Instance('127.0.0.1:9890', { pm_id: '4', NODE_APP_INSTANCE: '2' }), '127.0.0.1:9892');

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { pm2MetricsOf, reportPm2Metrics, type Pm2MetricsTimers } from '../../../src/supervisor/pm2-metrics';
-import type { PoolSnapshot, PoolWorkerView } from '../../../src/supervisor/pool-snapshot';
+import { pm2MetricsOf, reportPm2Metrics, type Pm2MetricsTimers } from '../../../src/supervisor/control/pm2-metrics';
+import type { PoolSnapshot, PoolWorkerView } from '../../../src/supervisor/control/pool-snapshot';
 import { FakePm2Process } from '../../helpers/fake-pm2-process';
 
 type Worker = Pick<PoolWorkerView, 'slot' | 'pid' | 'handled' | 'inFlight' | 'restarts'>;

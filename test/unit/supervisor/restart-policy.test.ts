@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EMPTY_HISTORY, LAST_SLOT_PROBE_MS, RestartPolicy, classifyExit, failurePhase, type SlotHistory } from '../../../src/supervisor/restart-policy';
+import { EMPTY_HISTORY, LAST_SLOT_PROBE_MS, RestartPolicy, classifyExit, failurePhase, type SlotHistory } from '../../../src/supervisor/arbiter/restart-policy';
 
 const OPTS = { initialMs: 100, maxMs: 1_000, resetAfterMs: 5_000, maxFailures: 3, windowMs: 10_000, probeAfterMs: 60_000 };
 const almostOne = 1 - Number.EPSILON;

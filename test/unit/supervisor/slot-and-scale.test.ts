@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { lowestFreeSlot, newSlot, pickScaleDownSlots, recycleThreshold, type SlotState } from '../../../src/supervisor/slot';
-import { parseScaleBody, parseScaleText } from '../../../src/supervisor/scale-request';
-import { WorkerHandle } from '../../../src/supervisor/worker-handle';
+import { lowestFreeSlot, newSlot, pickScaleDownSlots, recycleThreshold, type SlotState } from '../../../src/supervisor/arbiter/slot';
+import { parseScaleBody, parseScaleText } from '../../../src/supervisor/arbiter/scale-request';
+import { WorkerHandle } from '../../../src/supervisor/arbiter/worker-handle';
 import { FakeChild } from '../../helpers/supervisor-fake-child';
-import { formatDuration, formatStatus } from '../../../src/supervisor/status-format';
-import { buildSnapshot } from '../../../src/supervisor/pool-snapshot';
+import { formatDuration, formatStatus } from '../../../src/cli/status-format';
+import { buildSnapshot } from '../../../src/supervisor/control/pool-snapshot';
 
 function slotWith(n: number, state: 'none' | 'booting' | 'ready', inFlight = 0): SlotState {
   const s = newSlot(n, 0);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateConfig } from '../../../src/config/validate';
-import { dispatcherArgs, dispatcherSpawnRequest, spawnRequest, workerEnvironment } from '../../../src/supervisor/spawn';
+import { dispatcherArgs, dispatcherSpawnRequest, spawnRequest, workerEnvironment } from '../../../src/supervisor/arbiter/spawn';
 
 test("a worker's environment keeps the app's variables and drops every M2POOL_* one, the admin token first", () => {
   const env = workerEnvironment(

@@ -1,6 +1,6 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { BOOT_KILL_GRACE_MS, DRAIN_KILL_GRACE_MS, FAST_STOP_GRACE_MS, Supervisor } from '../../../src/supervisor/supervisor';
+import { BOOT_KILL_GRACE_MS, DRAIN_KILL_GRACE_MS, FAST_STOP_GRACE_MS, Supervisor } from '../../../src/supervisor/arbiter/supervisor';
 import { testConfig } from '../../helpers/supervisor-config';
 import { fakeSpawner, pumpHeartbeats, type FakeChild } from '../../helpers/supervisor-fake-child';
 import { FakeClock } from '../../helpers/supervisor-fake-clock';

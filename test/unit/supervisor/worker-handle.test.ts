@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkerHandle, drainReasonOf, readyAtOf } from '../../../src/supervisor/worker-handle';
+import { WorkerHandle, drainReasonOf, readyAtOf } from '../../../src/supervisor/arbiter/worker-handle';
 import { FakeChild } from '../../helpers/supervisor-fake-child';
 
 const LIMITS = { maxHandled: Infinity, maxRssBytes: Infinity };
