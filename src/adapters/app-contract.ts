@@ -6,7 +6,7 @@
 import type { Logger } from 'pino';
 import type { App } from '../app/app';
 import { Cancellation } from '../app/cancellation';
-import type { DispatchResult } from '../app/dispatch';
+import type { DispatchResult } from '../app/handle-request';
 import type { BodySource } from '../http/request';
 import type { ReplySink } from '../http/sink';
 import { dispatchedRequestId, newRequestId } from '../protocol/request-id';
@@ -51,7 +51,7 @@ export function messageOptions(cancellation: Cancellation, logger: Logger, retry
 
 /**
  * A class rather than an object literal with a getter: V8 keeps such a literal in dictionary mode, which kept
- * requests alive until a full GC (see `ExchangeScope` in app/dispatch.ts).
+ * requests alive until a full GC (see `ExchangeScope` in app/exchange-scope.ts).
  */
 class LazySignalOptions implements MessageOptions {
   readonly cancellation: Cancellation;

@@ -11,8 +11,10 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from '../app/app';
 import { onAbort, type AbortSource } from '../app/cancellation';
-import type { DispatchOutcome, DispatchResult } from '../app/dispatch';
-import { CountingSink, GatedSink } from '../app/sinks';
+import type { DispatchOutcome, DispatchResult } from '../app/handle-request';
+import { GatedOutlet } from '../app/sinks';
+import { outletFor } from '../http/http-wire';
+import type { ResponseOutlet } from '../http/outlet';
 import { Request } from '../http/request';
 import { Response } from '../http/response';
 import type { ReplySink } from '../http/sink';
@@ -25,8 +27,8 @@ import type { MessageOptions, WorkerApp } from './app-contract';
 export interface ForeignRequest {
   /** The request, parsed as m2pool's handlers see it. */
   readonly req: Request;
-  /** Where the response bytes go; after a deadline or an abort, writes are dropped. */
-  readonly out: ReplySink;
+  /** Where the response goes (the structure, or raw HTTP bytes); after a deadline or an abort, everything is dropped. */
+  readonly out: ResponseOutlet;
   /** Aborts on the deadline (a `TimeoutError`) and when the request is aborted from outside. */
   readonly signal: AbortSignal;
   readonly logger: Logger;
@@ -85,11 +87,11 @@ function runForeign(config: ForeignConfig, msg: RawMessage, sink: ReplySink, opt
 
 class ForeignExchange implements ForeignRequest {
   readonly req: Request;
-  readonly out: GatedSink;
+  readonly out: GatedOutlet;
   readonly #config: ForeignConfig;
   readonly #baseLog: Logger;
   #log: Logger | undefined;
-  readonly #counting: CountingSink;
+  readonly #counting: ResponseOutlet;
   readonly #controller = new AbortController();
   readonly #external: AbortSource | undefined;
   readonly #started = performance.now();
@@ -98,8 +100,8 @@ class ForeignExchange implements ForeignRequest {
   constructor(config: ForeignConfig, msg: RawMessage, sink: ReplySink, options: Partial<MessageOptions>) {
     this.#config = config;
     this.req = new Request(msg);
-    this.#counting = new CountingSink(sink);
-    this.out = new GatedSink(this.#counting);
+    this.#counting = outletFor(sink);
+    this.out = new GatedOutlet(this.#counting);
     this.#external = options.cancellation ?? options.signal;
     this.#baseLog = options.logger ?? config.logger;
   }

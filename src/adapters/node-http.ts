@@ -3,9 +3,11 @@
  * Mongrel2 request becomes node's own `http.IncomingMessage` and `http.ServerResponse`, over a socket stand-in
  * whose writes go to the request's reply sink: Express replaces the prototypes of `req` and `res` with its own
  * (which inherit from node's), so only node's real classes keep every method a framework or middleware expects.
- * The response is therefore framed by node (Content-Length or chunked, HEAD without a body, Date), and leaves
- * through the same reply path as m2pool's own App; a batch node writes at once (head and body of `res.end(body)`)
- * is one Mongrel2 message. The request body (Mongrel2 delivers it whole) is pushed into `req` as a stream.
+ * Behind Mongrel2 the response is framed by node (Content-Length or chunked, HEAD without a body, Date) and its
+ * bytes leave through the same reply path as m2pool's own App; a batch node writes at once (head and body of
+ * `res.end(body)`) is one Mongrel2 message. A front that takes the response structure instead (`m2pool serve`)
+ * gets it from node's own state (`structured-response.ts`): nothing node wrote is parsed back. The request body
+ * (Mongrel2 delivers it whole) is pushed into `req` as a stream.
  * @module
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,7 +15,10 @@ import { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { isPromiseLike } from '../app/handler';
 import type { Request } from '../http/request';
+import { captureHead, headOf, headBytes } from './structured-response';
 import { ForeignApp, type ForeignRequest } from './exchange';
+
+const EMPTY = Buffer.alloc(0);
 
 /** A node:http request listener (what `http.createServer` takes). */
 export type NodeListener = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -36,13 +41,18 @@ export class NodeHttpAdapter extends ForeignApp {
       const req = incomingMessage(socket, r.req);
       const res = new ServerResponse(req);
       res.shouldKeepAlive = !r.req.wantsClose;
+      if (!r.out.rawHttp) {
+        captureHead(res);
+        socket.structured = res;
+      }
       res.assignSocket(socket as unknown as import('node:net').Socket); // NOTE: a stand-in, see ReplySocket
       socket.on('drain', () => {
         if (res.writableNeedDrain) res.emit('drain');
       });
       res.once('finish', () => {
         // The last bytes are with the sink (the socket calls back once the sink accepted them).
-        const close = socket.closeAfter ? r.out.close() : Promise.resolve();
+        const ended = socket.structured === undefined ? Promise.resolve(0) : r.out.end(EMPTY);
+        const close = ended.then(() => (socket.closeAfter ? r.out.close() : undefined));
         close.then(() => {
           resolve();
           socket.destroy();
@@ -97,8 +107,12 @@ class ReplySocket extends Duplex {
   closeAfter = false;
   /** Why the socket was destroyed, when the sink refused a write. */
   failure: Error | undefined;
+  /** Set when the front takes the structure: the response whose head and body are handed over as such. */
+  structured: ServerResponse | undefined;
   readonly #request: ForeignRequest;
   #headSeen = false;
+  /** Bytes of node's rendered head still to skip (structured: the head goes over as a `ResponseHead`). */
+  #skip = 0;
 
   constructor(request: ForeignRequest) {
     super({ allowHalfOpen: true });
@@ -136,6 +150,7 @@ class ReplySocket extends Duplex {
   }
 
   #send(data: Buffer, callback: (err?: Error | null) => void): void {
+    if (this.structured !== undefined) return this.#sendStructured(this.structured, data, callback);
     if (!this.#headSeen) this.#readHead(data);
     this.#request.out.write(data).then(
       () => callback(),
@@ -144,6 +159,45 @@ class ReplySocket extends Duplex {
         callback(this.failure);
       },
     );
+  }
+
+  /**
+   * The structured path: the first write opens the response with the head taken from `res` (node's rendered head
+   * in front of the body is skipped by its length, not read); what follows is body, unframed (see captureHead).
+   */
+  #sendStructured(res: ServerResponse, data: Buffer, callback: (err?: Error | null) => void): void {
+    const out = this.#request.out;
+    let sent: Promise<number>;
+    try {
+      if (!this.#headSeen) {
+        this.#headSeen = true;
+        this.#skip = headBytes(res);
+        const head = headOf(res, this.#request.req);
+        this.closeAfter = head.connection === 'close';
+        this.#request.headSent(head.status);
+        sent = out.open(head, this.#body(data));
+      } else {
+        const body = this.#body(data);
+        sent = body.length === 0 ? Promise.resolve(0) : out.chunk(body);
+      }
+    } catch (err) {
+      sent = Promise.reject(err);
+    }
+    sent.then(
+      () => callback(),
+      (err: unknown) => {
+        this.failure = err instanceof Error ? err : new Error(String(err));
+        callback(this.failure);
+      },
+    );
+  }
+
+  /** `data` without what is left of node's rendered head. */
+  #body(data: Buffer): Buffer {
+    if (this.#skip === 0) return data;
+    const skip = Math.min(this.#skip, data.length);
+    this.#skip -= skip;
+    return data.subarray(skip);
   }
 
   /** The status and the close decision, from the head node wrote (it is always in its first write). */

@@ -11,7 +11,7 @@ import type { RawMessage } from '../protocol/types';
 import type { Conn } from './conn';
 import type { QueryObject } from './context';
 import { runDisconnect, type DisconnectHook, type DisconnectResult } from './disconnect';
-import { dispatch, type DispatchConfig, type DispatchOptions, type DispatchResult } from './dispatch';
+import { handleRequest, type DispatchConfig, type DispatchOptions, type DispatchResult } from './handle-request';
 import { methodInvokers, type HandlerFn, type RouteTarget } from './handler';
 import { DEFAULT_START_TIMEOUT_MS, DEFAULT_STOP_TIMEOUT_MS, Lifecycle, type LifecycleHook, type LifecycleOptions } from './lifecycle';
 import { middlewareList, type ErrorHook, type FinishHook, type Middleware } from './middleware';
@@ -270,17 +270,19 @@ export class App {
   }
 
   /**
-   * Handle one request message and write the response to `sink`. Never rejects; see `DispatchResult`
-   * for the four outcomes. Calls `sink.close()` after the response when the request wants close
+   * Handle one request message (`handleRequest`: router, middleware and handler, response) and hand the response
+   * to `sink`: a front's `ResponseOutlet` (the response structure: `m2pool serve`, `app.request()`), or a
+   * bytes-only `ReplySink` (the worker's), for which it is serialised as HTTP/1.1. Never rejects; see
+   * `DispatchResult` for the four outcomes. Calls `sink.close()` after the response when the request wants close
    * (HTTP/1.0 without keep-alive, `Connection: close`), after a timeout once headers were sent, and when
    * a handler fails mid-stream. After `options.signal` fires nothing more reaches the sink.
    */
   dispatch(msg: RawMessage, sink: ReplySink, options: DispatchOptions = {}): Promise<DispatchResult> {
-    return dispatch(this.#config, msg, sink, options);
+    return handleRequest(this.#config, msg, sink, options);
   }
 
   /**
-   * Send a request in process (no ZeroMQ) and read the response back.
+   * Send a request in process (no ZeroMQ) and read the response the app made (the test front, `RecordingOutlet`).
    * @example const res = await app.request('/items?page=2', { method: 'POST', body: { name: 'a' } });
    */
   request(input: string, init: TestRequestInit = {}): Promise<TestResponse> {

@@ -1,5 +1,5 @@
 /**
- * `ExchangeScope`: what a handler's `Context` is built from for one request of `dispatch` — the request, its
+ * `ExchangeScope`: what a handler's `Context` is built from for one request of `handleRequest` — the request, its
  * response, params, deadline, route, the app's services (sessions, templates, auth), and (built on first read) its
  * signal and logger.
  * @module
@@ -13,7 +13,7 @@ import type { FinishHook } from './middleware';
 import type { Params } from './router';
 import type { AppServices } from './services';
 
-/** What the scope asks of the request's exchange (dispatch.ts). */
+/** What the scope asks of the request's exchange (handle-request.ts). */
 export interface ScopeOwner {
   /** The handler's signal (built on first read). */
   readonly handlerSignal: AbortSignal;

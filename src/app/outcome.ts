@@ -1,6 +1,6 @@
 /**
  * How one request ended: the result `dispatch` returns and a finish hook is told. Types only, below `context.ts`,
- * `middleware.ts` and `dispatch.ts`, which all name them.
+ * `middleware.ts` and `handle-request.ts`, which all name them.
  * @module
  */
 

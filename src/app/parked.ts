@@ -6,26 +6,31 @@
  * dispatcher grant while it waits.
  * @module
  */
+import type { ResponseOutlet } from '../http/outlet';
 import type { Request } from '../http/request';
-import type { ReplySink } from '../http/sink';
+import type { ResponseHead } from '../http/response-head';
+
+const EMPTY = Buffer.alloc(0);
 
 /** What a handler returns to park its connection (made by `app.push.stream()` or `app.push.park()`). */
 export class Parked {
   /**
    * @param status The status reported in metrics and the request log (200 for a stream; 0 for a parked poll,
    *   whose answer is sent later by the dispatcher).
-   * @param head Bytes sent now as the request's reply (the stream's response head), before the hub step.
+   * @param head Sent now as the request's reply (the stream's response head), before the hub step.
    * @param hubStep What to tell the room hub once the head is out (join, park); throws when it cannot.
+   * @param first Body bytes sent with the head (an event stream's `retry:` field).
    */
   constructor(
     readonly status: number,
-    readonly head: Buffer | undefined,
+    readonly head: ResponseHead | undefined,
     readonly hubStep: () => Promise<void> | void,
+    readonly first: Buffer = EMPTY,
   ) {}
 
   /** Send the head, then run the hub step: pushes that follow the join reach the client after the head. */
-  async commit(sink: ReplySink): Promise<void> {
-    if (this.head !== undefined) await sink.write(this.head);
+  async commit(out: ResponseOutlet): Promise<void> {
+    if (this.head !== undefined) await out.open(this.head, this.first);
     await this.hubStep();
   }
 }

@@ -11,7 +11,8 @@
  * @module
  */
 import { ErrorCode, M2PoolError } from '../errors';
-import { serializeResponse, serializeResponseHead } from '../protocol/http-response';
+import { fixedHead } from '../http/response-head';
+import { serializeResponse } from '../protocol/http-response';
 import { encodeClose, encodeReply } from '../protocol/reply-writer';
 import { encodeCloseFrame, encodeFrame, WS_CLOSE, WS_OPCODE } from '../protocol/websocket';
 import { Conn, type ConnLike } from './conn';
@@ -110,11 +111,7 @@ export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
 export const DEFAULT_PARK_TIMEOUT_MS = 25_000;
 
 /** The head of an event stream: no length, so the body runs until the connection closes. */
-const STREAM_HEAD = serializeResponseHead({
-  version: 'HTTP/1.1',
-  status: 200,
-  headers: [['Content-Type', 'text/event-stream'], ['Cache-Control', 'no-store'], ['X-Accel-Buffering', 'no']],
-});
+const STREAM_HEAD = fixedHead(200, [['Content-Type', 'text/event-stream'], ['Cache-Control', 'no-store'], ['X-Accel-Buffering', 'no']], 'close-delimited');
 
 const CLOSE_AFTER: ReadonlyArray<[string, string]> = [['Connection', 'close']];
 
@@ -246,13 +243,13 @@ export class Pusher {
     const needsHub = rooms.length > 0 || heartbeatMs > 0;
     const hub = needsHub ? this.hubOrThrow() : (this.#transportOrThrow(), undefined);
     const retry = options.retryMs === undefined ? undefined : Buffer.from(`retry: ${Math.max(0, Math.floor(options.retryMs))}\n\n`);
-    const head = retry === undefined ? STREAM_HEAD : Buffer.concat([STREAM_HEAD, retry]);
     const conn = [String(ctx.conn)];
-    return new Parked(200, head, async () => {
+    const join = async (): Promise<void> => {
       if (hub === undefined) return;
       if (rooms.length === 0) await hub.join(null, conn, 'sse', { heartbeatMs });
       await Promise.all(rooms.map((room) => hub.join(room, conn, 'sse', { heartbeatMs })));
-    });
+    };
+    return new Parked(200, STREAM_HEAD, join, retry);
   }
 
   /**

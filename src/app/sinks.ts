@@ -1,72 +1,70 @@
 /**
- * Sink wrappers used by `dispatch`: one counts what reached the transport, one lets the framework cut a
- * handler off (after a timeout or an abort, the handler's late writes are dropped, never sent).
+ * `GatedOutlet`: lets the framework cut a handler off. After a timeout or an abort, the handler's late writes
+ * are dropped, never sent; the framework's own answer (a 504) goes to the outlet behind the gate.
  * @module
  */
 
-import type { ReplySink } from '../http/sink';
+import type { ResponseOutlet } from '../http/outlet';
+import type { ResponseHead } from '../http/response-head';
 
-/** Counts bytes the inner sink accepted and records whether it accepted a close. */
-export class CountingSink implements ReplySink {
-  readonly #inner: ReplySink;
-  #bytes = 0;
-  #closed = false;
-
-  constructor(inner: ReplySink) {
-    this.#inner = inner;
-  }
-
-  /** Bytes accepted so far. */
-  get bytes(): number {
-    return this.#bytes;
-  }
-
-  /** Whether a close was accepted. */
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  // Not async functions: one `then` per call instead of a wrapper promise and an await.
-  write(data: Buffer): Promise<void> {
-    return this.#inner.write(data).then(() => {
-      this.#bytes += data.length;
-    });
-  }
-
-  close(): Promise<void> {
-    return this.#inner.close().then(() => {
-      this.#closed = true;
-    });
-  }
-}
+const NOTHING: Promise<number> = Promise.resolve(0);
+const DONE: Promise<void> = Promise.resolve();
 
 /**
- * Forwards to the inner sink until `shut()`; afterwards writes and closes resolve without doing anything.
- * The check is synchronous, so a write issued before `shut()` always goes through.
+ * Forwards to the inner outlet until `shut()`; afterwards every call resolves without doing anything.
+ * The check is synchronous, so a call made before `shut()` always goes through.
  */
-export class GatedSink implements ReplySink {
-  readonly #inner: ReplySink;
+export class GatedOutlet implements ResponseOutlet {
+  readonly #inner: ResponseOutlet;
   #open = true;
 
-  constructor(inner: ReplySink) {
+  constructor(inner: ResponseOutlet) {
     this.#inner = inner;
   }
 
   /** False once `shut()` was called. */
-  get open(): boolean {
+  get isOpen(): boolean {
     return this.#open;
   }
 
-  /** Drop every later write and close. */
+  get bytes(): number {
+    return this.#inner.bytes;
+  }
+
+  get rawHttp(): boolean {
+    return this.#inner.rawHttp;
+  }
+
+  get closed(): boolean {
+    return this.#inner.closed;
+  }
+
+  /** Drop every later call. */
   shut(): void {
     this.#open = false;
   }
 
+  send(head: ResponseHead, body: Buffer): Promise<number> {
+    return this.#open ? this.#inner.send(head, body) : NOTHING;
+  }
+
+  open(head: ResponseHead, first: Buffer): Promise<number> {
+    return this.#open ? this.#inner.open(head, first) : NOTHING;
+  }
+
+  chunk(data: Buffer): Promise<number> {
+    return this.#open ? this.#inner.chunk(data) : NOTHING;
+  }
+
+  end(last: Buffer): Promise<number> {
+    return this.#open ? this.#inner.end(last) : NOTHING;
+  }
+
   write(data: Buffer): Promise<void> {
-    return this.#open ? this.#inner.write(data) : Promise.resolve();
+    return this.#open ? this.#inner.write(data) : DONE;
   }
 
   close(): Promise<void> {
-    return this.#open ? this.#inner.close() : Promise.resolve();
+    return this.#open ? this.#inner.close() : DONE;
   }
 }

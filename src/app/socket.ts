@@ -14,7 +14,7 @@ import { ConfigError } from '../errors';
 import { Request } from '../http/request';
 import type { ReplySink } from '../http/sink';
 import type { RawMessage } from '../protocol/types';
-import { UNMATCHED_ROUTE } from './dispatch';
+import { UNMATCHED_ROUTE } from './handle-request';
 import { invoke } from './invoke';
 import { connOf, type Conn } from './conn';
 import { checkTimeout } from './route-entry';

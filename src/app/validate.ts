@@ -38,7 +38,7 @@ export function lazySchema<Output>(build: () => StandardSchema<Output>): Standar
   return new LazySchema(build);
 }
 
-/** A class with a prototype getter, not an object literal with one (see `ExchangeScope` in dispatch.ts). */
+/** A class with a prototype getter, not an object literal with one (see `ExchangeScope` in exchange-scope.ts). */
 class LazySchema<Output> implements StandardSchema<Output> {
   #build: (() => StandardSchema<Output>) | undefined;
   #schema: StandardSchema<Output> | undefined;

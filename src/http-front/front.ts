@@ -1,7 +1,8 @@
 /**
  * The HTTP front: an app served by node:http instead of Mongrel2 (`m2pool serve`). Each request becomes the
- * RawMessage Mongrel2 would have sent and goes through the app's `dispatch(msg, sink, options)`, so routing,
- * deadlines, validation and error pages are the app's own. The body is read into memory up to a limit (413
+ * RawMessage Mongrel2 would have sent and goes through the app's `dispatch(msg, outlet, options)`, so routing,
+ * deadlines, validation and error pages are the app's own; the app hands its response to a
+ * `ServerResponseOutlet` (outlet.ts) as a structure, which becomes `res.writeHead/write/end`. The body is read into memory up to a limit (413
  * above it), except a multipart one, which goes to an anonymous temp file (spool.ts) and is parsed from there; a
  * client that goes away aborts its request; `stop()` drains like a worker: no new connections, in-flight requests
  * get the drain budget, what is left is aborted and answered 503. WebSocket upgrades are answered 501 (serve them
@@ -17,7 +18,7 @@ import type { BodySource } from '../http/request';
 import { messageOptions, readsBodySource, type WorkerApp } from '../adapters/app-contract';
 import { UploadBody } from '../worker/upload-store';
 import { ConnectionIds, toRawMessage } from './raw-message';
-import { ServerResponseSink } from './response-sink';
+import { ServerResponseOutlet } from './outlet';
 import { isMultipart, spoolBody } from './spool';
 
 const NO_BODY = Buffer.alloc(0);
@@ -148,7 +149,7 @@ export class HttpFront {
 
   async #dispatch(req: IncomingMessage, res: ServerResponse, body: Buffer, bodySource?: BodySource): Promise<void> {
     const { app, logger } = this.#opts;
-    const sink = new ServerResponseSink(res);
+    const sink = new ServerResponseOutlet(res);
     const cancellation = new Cancellation();
     this.#inFlight.add(cancellation);
     if (logger.isLevelEnabled('trace')) logger.trace({ event: 'serve.request', method: req.method, url: req.url }, 'serve.request');
@@ -162,7 +163,7 @@ export class HttpFront {
         return;
       }
     } catch (err) {
-      // dispatch never rejects by contract; a sink that could not parse the app's head lands here.
+      // dispatch never rejects by contract; only a broken app lands here.
       logger.error({ event: 'serve.error', err, path: req.url }, errorMessage(err));
     } finally {
       if (!res.writableEnded) sink.finish();

@@ -1,18 +1,18 @@
 /**
- * `Response`: builds one HTTP/1.1 response and writes it through a `ReplySink`.
- * A simple response is one `write()` (head + body, one Mongrel2 message); a streamed one is the head,
- * then one write per chunk. Spec: docs/mongrel2.md §3.7, §4.2, §4.3.
+ * `Response`: builds one HTTP/1.1 response and hands it to a front as the response structure (a `ResponseHead`
+ * and the body, see `outlet.ts`). A simple response is one `send` (head + body: one Mongrel2 message); a streamed
+ * one is `open`, one `chunk` per write, `end`. Spec: docs/mongrel2.md §3.7, §4.2, §4.3.
  * @module
  */
 
 import { ErrorCode, M2PoolError } from '../errors';
 import { serializeCookie, type CookieOptions } from './cookie';
-import { HeaderMap, type HeaderInput } from './header-map';
+import type { HeaderInput } from './header-map';
+import { outletFor } from './http-wire';
+import type { ResponseOutlet } from './outlet';
 import { headerTokens } from './parse';
 import type { HttpVersion } from './request';
-import { encodeChunk, LAST_CHUNK, statusLine } from '../protocol/http-response';
-import { allocWithHeadroom } from '../protocol/reply-writer';
-import { dateHeaderLine } from './date-header';
+import { ResponseHead, type BodyFraming } from './response-head';
 import type { ReplySink } from './sink';
 
 /** What the response needs to know about its request. `Request` satisfies it. */
@@ -43,10 +43,6 @@ export interface ResponseStream {
 
 const EMPTY = Buffer.alloc(0);
 const TEXT = 'text/plain; charset=utf-8';
-// Framing headers are always computed here; user-set values are replaced.
-const FRAMING = new Set(['content-length', 'transfer-encoding', 'connection']);
-
-type Framing = 'length' | 'chunked' | 'close-delimited' | 'none';
 
 /**
  * Response builder. Setters validate at once (CR/LF/NUL or another control char in a header throws
@@ -55,10 +51,10 @@ type Framing = 'length' | 'chunked' | 'close-delimited' | 'none';
  * chunked framing (except 204/304). HEAD responses carry the same headers and no body bytes.
  */
 export class Response {
-  readonly #sink: ReplySink;
+  readonly #out: ResponseOutlet;
   readonly #target: ResponseTarget;
-  readonly #headers = new HeaderMap();
-  #status = 200;
+  /** Status and headers (the structure the front gets; framing headers are computed into it at send). */
+  readonly #head = new ResponseHead();
   #headersSent = false;
   #sent = false;
   #finished = false;
@@ -66,14 +62,15 @@ export class Response {
   #stream: ResponseStream | undefined;
   #headHooks: Array<(res: Response) => void> | undefined;
 
-  constructor(sink: ReplySink, target: ResponseTarget) {
-    this.#sink = sink;
+  /** `sink`: a front's outlet, or a bytes-only sink (then the response is serialised as HTTP/1.1 for it). */
+  constructor(sink: ReplySink | ResponseOutlet, target: ResponseTarget) {
+    this.#out = outletFor(sink);
     this.#target = target;
   }
 
   /** The status that is (or will be) sent. @default 200 */
   get statusCode(): number {
-    return this.#status;
+    return this.#head.status;
   }
 
   /** True once the head has been handed to the sink. */
@@ -119,7 +116,7 @@ export class Response {
   /** Set the status code (200–599). */
   status(code: number): this {
     this.#assertHeadersOpen();
-    this.#status = checkStatus(code, 200, 599);
+    this.#head.status = checkStatus(code, 200, 599);
     return this;
   }
 
@@ -131,31 +128,31 @@ export class Response {
   /** Set a header, replacing earlier values. */
   setHeader(name: string, value: HeaderInput): this {
     this.#assertHeadersOpen();
-    this.#headers.set(name, value);
+    this.#head.set(name, value);
     return this;
   }
 
   /** Add a header value after the existing ones. */
   appendHeader(name: string, value: HeaderInput): this {
     this.#assertHeadersOpen();
-    this.#headers.append(name, value);
+    this.#head.append(name, value);
     return this;
   }
 
   /** First value of a header set on this response (case-insensitive). */
   getHeader(name: string): string | undefined {
-    return this.#headers.get(name)?.[0];
+    return this.#head.get(name)?.[0];
   }
 
   /** Every value of a header set on this response. */
   getHeaderAll(name: string): string[] {
-    return [...(this.#headers.get(name) ?? [])];
+    return [...(this.#head.get(name) ?? [])];
   }
 
   /** Remove a header set on this response. */
   removeHeader(name: string): this {
     this.#assertHeadersOpen();
-    this.#headers.delete(name);
+    this.#head.delete(name);
     return this;
   }
 
@@ -230,15 +227,15 @@ export class Response {
   async stream(): Promise<ResponseStream> {
     this.#assertHeadersOpen();
     this.#runHeadHooks();
-    const bodyAllowed = allowsBody(this.#status);
-    const framing: Framing = !bodyAllowed ? 'none' : this.#target.version === 'HTTP/1.1' ? 'chunked' : 'close-delimited';
+    const bodyAllowed = allowsBody(this.#head.status);
+    const framing: BodyFraming = !bodyAllowed ? 'none' : this.#target.version === 'HTTP/1.1' ? 'chunked' : 'close-delimited';
     const closeAfter = this.#mustClose() || (framing === 'close-delimited' && !this.#isHead);
-    const head = headAndBody(this.#renderHead(framing, 0, closeAfter), EMPTY);
     const writesBody = bodyAllowed && !this.#isHead;
-    const stream = this.#openStream(framing === 'chunked' && writesBody, writesBody, closeAfter);
+    this.#completeHead(framing, 0, closeAfter, writesBody);
+    const stream = this.#openStream(writesBody, closeAfter);
     this.#stream = stream;
     this.#headersSent = true;
-    await this.#write(head);
+    this.#bytes += await this.#out.open(this.#head, EMPTY);
     return stream;
   }
 
@@ -246,56 +243,57 @@ export class Response {
     return this.#target.method === 'HEAD';
   }
 
-  /** Head and body in one sink write; then close if required. Never throws: an invalid response is a rejection. */
+  /** Head and body in one front call; then close if required. Never throws: an invalid response is a rejection. */
   #sendBody(status: number | undefined, body: Buffer, contentType: string | undefined): Promise<void> {
-    let data: Buffer;
     let closeAfter: boolean;
+    let sent: Buffer;
     try {
       this.#assertHeadersOpen();
       if (status !== undefined) this.status(status);
       this.#runHeadHooks();
-      const bodyAllowed = allowsBody(this.#status);
-      if (bodyAllowed && contentType !== undefined && !this.#headers.has('content-type')) {
-        this.#headers.set('Content-Type', contentType);
-      }
+      const head = this.#head;
+      const bodyAllowed = allowsBody(head.status);
+      if (bodyAllowed && contentType !== undefined && !head.has('content-type')) head.set('Content-Type', contentType);
       closeAfter = this.#mustClose();
-      const head = this.#renderHead(bodyAllowed ? 'length' : 'none', body.length, closeAfter);
-      data = headAndBody(head, bodyAllowed && !this.#isHead ? body : EMPTY);
+      const writesBody = bodyAllowed && !this.#isHead;
+      this.#completeHead(bodyAllowed ? 'length' : 'none', body.length, closeAfter, writesBody);
+      sent = writesBody ? body : EMPTY;
     } catch (err) {
       return Promise.reject(err);
     }
     this.#headersSent = true;
     this.#sent = true;
-    return this.#sink.write(data).then(() => {
-      this.#bytes += data.length;
+    return this.#out.send(this.#head, sent).then((n) => {
+      this.#bytes += n;
       this.#finished = true;
-      if (closeAfter) return this.#sink.close();
+      if (closeAfter) return this.#out.close();
       return undefined;
     });
   }
 
   /**
-   * The head as latin1 text: the cached status line, the handler's headers (checked when set), `Date` unless the
-   * handler set one, then the framing headers, which are always computed here.
+   * The framework's part of the head: framing, `Connection` (close, or keep-alive for HTTP/1.0), the request id
+   * header (unless the handler set it) and `Date` (unless the handler set one; the head adds both).
    */
-  #renderHead(framing: Framing, length: number, closeAfter: boolean): string {
-    let text = statusLine(this.#status) + this.#headers.render(FRAMING);
-    if (!this.#headers.has('date')) text += dateHeaderLine();
+  #completeHead(framing: BodyFraming, length: number, closeAfter: boolean, writesBody: boolean): void {
+    const head = this.#head;
     const target = this.#target;
+    head.framing = framing;
+    head.contentLength = length;
+    head.sendsBody = writesBody;
+    head.connection = closeAfter ? 'close' : target.version === 'HTTP/1.0' ? 'keep-alive' : undefined;
     const idHeader = target.requestIdHeader;
-    if (idHeader !== undefined && !this.#headers.hasLowercase(target.requestIdKey ?? idHeader.toLowerCase())) text += `${idHeader}: ${target.requestId ?? ''}\r\n`;
-    if (framing === 'length') text += `Content-Length: ${length}\r\n`;
-    else if (framing === 'chunked') text += 'Transfer-Encoding: chunked\r\n';
-    if (closeAfter) text += 'Connection: close\r\n\r\n';
-    else if (this.#target.version === 'HTTP/1.0') text += 'Connection: keep-alive\r\n\r\n';
-    else text += '\r\n';
-    return text;
+    if (idHeader !== undefined) {
+      head.idName = idHeader;
+      head.idKey = target.requestIdKey ?? idHeader.toLowerCase();
+      head.idValue = target.requestId ?? '';
+    }
   }
 
   /** The request asked for close, or the handler set `Connection: close` itself. */
   #mustClose(): boolean {
     if (this.#target.wantsClose) return true;
-    const connection = this.#headers.get('connection');
+    const connection = this.#head.get('connection');
     return connection !== undefined && headerTokens(connection).includes('close');
   }
 
@@ -303,20 +301,16 @@ export class Response {
     if (this.#headersSent) throw new M2PoolError(ErrorCode.RESPONSE_INVALID, 'response headers already sent');
   }
 
-  async #write(data: Buffer): Promise<void> {
-    await this.#sink.write(data);
-    this.#bytes += data.length;
-  }
-
-  #openStream(chunked: boolean, writesBody: boolean, closeAfter: boolean): ResponseStream {
-    return new BodyStream(chunked, writesBody, {
-      write: (data) => this.#write(data),
-      ending: () => {
-        this.#sent = true;
+  #openStream(writesBody: boolean, closeAfter: boolean): ResponseStream {
+    return new BodyStream(writesBody, {
+      chunk: async (data) => {
+        this.#bytes += await this.#out.chunk(data);
       },
-      ended: async () => {
+      end: async (last) => {
+        this.#sent = true;
+        this.#bytes += await this.#out.end(last);
         this.#finished = true;
-        if (closeAfter) await this.#sink.close();
+        if (closeAfter) await this.#out.close();
       },
     });
   }
@@ -324,25 +318,22 @@ export class Response {
 
 /** What a {@link BodyStream} needs from its response. */
 interface StreamOutlet {
-  write(data: Buffer): Promise<void>;
-  /** `end()` was called: the response counts as sent. */
-  ending(): void;
-  /** The last bytes are with the sink. */
-  ended(): Promise<void>;
+  /** One piece of the body (not empty). */
+  chunk(data: Buffer): Promise<void>;
+  /** `end()` was called (the response counts as sent at once): the last piece, then a close if required. */
+  end(last: Buffer): Promise<void>;
 }
 
 /**
  * The body of a streamed response. A class, not an object literal with a getter: V8 keeps such a literal in
- * dictionary mode, which kept requests alive until a full GC (see `ExchangeScope` in app/dispatch.ts).
+ * dictionary mode, which kept requests alive until a full GC (see `ExchangeScope` in app/exchange-scope.ts).
  */
 class BodyStream implements ResponseStream {
-  readonly #chunked: boolean;
   readonly #writesBody: boolean;
   readonly #outlet: StreamOutlet;
   #ended = false;
 
-  constructor(chunked: boolean, writesBody: boolean, outlet: StreamOutlet) {
-    this.#chunked = chunked;
+  constructor(writesBody: boolean, outlet: StreamOutlet) {
     this.#writesBody = writesBody;
     this.#outlet = outlet;
   }
@@ -354,34 +345,14 @@ class BodyStream implements ResponseStream {
   async write(chunk: BodyInput): Promise<void> {
     if (this.#ended) throw new M2PoolError(ErrorCode.RESPONSE_INVALID, 'response stream already ended');
     const data = toBuffer(chunk);
-    if (this.#writesBody && data.length > 0) await this.#outlet.write(this.#frame(data));
+    if (this.#writesBody && data.length > 0) await this.#outlet.chunk(data);
   }
 
   async end(chunk?: BodyInput): Promise<void> {
     if (this.#ended) return;
     this.#ended = true;
-    this.#outlet.ending();
-    const data = chunk === undefined || !this.#writesBody ? EMPTY : toBuffer(chunk);
-    const parts = data.length > 0 ? [this.#frame(data)] : [];
-    if (this.#chunked) parts.push(LAST_CHUNK);
-    if (parts.length > 0) await this.#outlet.write(Buffer.concat(parts));
-    await this.#outlet.ended();
+    await this.#outlet.end(chunk === undefined || !this.#writesBody ? EMPTY : toBuffer(chunk));
   }
-
-  #frame(data: Buffer): Buffer {
-    return this.#chunked ? encodeChunk(data) : data;
-  }
-}
-
-/**
- * Head (latin1 text: one byte per char) and body in one buffer, with room for the Mongrel2 reply prefix in front,
- * so the reply leaves as the one buffer it was built in (see `allocWithHeadroom`).
- */
-function headAndBody(head: string, body: Buffer): Buffer {
-  const out = allocWithHeadroom(head.length + body.length);
-  out.write(head, 0, 'latin1');
-  if (body.length > 0) body.copy(out, head.length);
-  return out;
 }
 
 /** 1xx, 204 and 304 responses never have a body (RFC 9112 §6.3). */

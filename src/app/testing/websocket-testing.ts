@@ -8,8 +8,9 @@ import type { Logger } from 'pino';
 import type { ReplySink } from '../../http/sink';
 import type { RawMessage } from '../../protocol/types';
 import { decodeFrame, parseClosePayload, websocketAccept, WS_OPCODE } from '../../protocol/websocket';
-import type { DispatchResult } from '../dispatch';
-import { buildRawMessage, CollectingSink, parseHttpResponse } from './testing';
+import type { DispatchResult } from '../handle-request';
+import { buildRawMessage } from './testing';
+import { CollectingSink, RecordingOutlet } from './recording-outlet';
 import type { FrameEvent, FrameResult } from '../websocket/frame';
 import type { WebSocketEventOptions } from '../websocket/session';
 
@@ -91,7 +92,7 @@ export function buildWebSocketMessage(path: string, init: TestWebSocketInit, eve
   };
 }
 
-/** Dispatch a handshake in process and parse the reply. */
+/** Dispatch a handshake in process and read the reply (the 101 or refusal as the app made it, then the frames). */
 export async function testHandshake(
   dispatch: (msg: RawMessage, accept: string, sink: ReplySink, options: WebSocketEventOptions) => Promise<DispatchResult>,
   path: string,
@@ -99,15 +100,11 @@ export async function testHandshake(
 ): Promise<TestHandshake> {
   const accept = websocketAccept(init.key ?? SAMPLE_KEY);
   const msg = buildWebSocketMessage(path, init, { accept });
-  const sink = new CollectingSink();
-  const result = await dispatch(msg, accept, sink, eventOptions(init));
-  const bytes = sink.bytes();
-  const end = bytes.indexOf('\r\n\r\n');
-  const head = parseHttpResponse(end === -1 ? bytes : bytes.subarray(0, end + 4), { closed: sink.closed });
-  const rest = end === -1 ? Buffer.alloc(0) : bytes.subarray(end + 4);
-  const upgraded = head.status === 101;
-  const body = upgraded ? Buffer.alloc(0) : parseHttpResponse(bytes, { closed: sink.closed }).body;
-  return { status: head.status, headers: head.headers, body, frames: upgraded ? parseFrames(rest) : [], closed: sink.closed, sink, result };
+  const outlet = new RecordingOutlet();
+  const result = await dispatch(msg, accept, outlet, eventOptions(init));
+  const upgraded = outlet.status === 101;
+  const body = upgraded ? Buffer.alloc(0) : outlet.body();
+  return { status: outlet.status, headers: outlet.headers, body, frames: upgraded ? parseFrames(outlet.raw()) : [], closed: outlet.closed, sink: outlet.sink, result };
 }
 
 /** Dispatch one inbound message in process and decode the frames written back. */

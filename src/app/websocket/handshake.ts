@@ -7,15 +7,18 @@
 
 import { HttpError } from '../../http/http-error';
 import { Response } from '../../http/response';
+import { fixedHead, type ResponseHead } from '../../http/response-head';
 import type { ReplySink } from '../../http/sink';
 import { statusText } from '../../protocol/status-text';
 import type { RawMessage } from '../../protocol/types';
 import { handshakeResponse, isValidWebSocketKey } from '../../protocol/websocket';
-import type { DispatchOutcome, DispatchResult } from '../dispatch';
+import type { DispatchOutcome, DispatchResult } from '../handle-request';
 import { invoke } from '../invoke';
 import { errorReply, sendErrorReply, type ErrorReply } from '../respond';
 import { selectProtocol } from './websocket';
 import { WebSocketSession, type WebSocketConfig, type WebSocketEventOptions } from './session';
+
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Answer one handshake: 101 when the route exists and its `open` accepts; otherwise an HTTP error and a close
@@ -100,7 +103,7 @@ async function handshake(
     log.debug({ status: 403 }, 'websocket refused');
     return result('error', await refuse(session, { status: 403, message: statusText(403) }));
   }
-  await session.counting.write(handshakeResponse(accept, selectProtocol(entry, req)));
+  await session.counting.open(upgradeHead(accept, selectProtocol(entry, req)), EMPTY);
   // Frames `open` sent (and a close it asked for) follow the 101; later sends are dropped.
   session.shutHandler();
   session.writer.start();
@@ -118,4 +121,15 @@ async function refuse(session: WebSocketSession, reply: ErrorReply): Promise<num
     await session.counting.close().catch(() => undefined);
   }
   return res.headersSent ? res.statusCode : 0;
+}
+
+/**
+ * The 101 (RFC 6455 §4.2.2) as a response head: the same lines, in the same order, as the protocol codec's
+ * `handshakeResponse` (which also checks `accept` and `protocol`; a head checks every name and value it is given).
+ */
+function upgradeHead(accept: string, protocol: string | undefined): ResponseHead {
+  handshakeResponse(accept, protocol);
+  const headers: Array<[string, string]> = [['Upgrade', 'websocket'], ['Connection', 'Upgrade'], ['Sec-WebSocket-Accept', accept]];
+  if (protocol !== undefined) headers.push(['Sec-WebSocket-Protocol', protocol]);
+  return fixedHead(101, headers, 'none');
 }

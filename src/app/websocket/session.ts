@@ -10,11 +10,12 @@ import { Request } from '../../http/request';
 import type { ReplySink } from '../../http/sink';
 import { encodeCloseFrame, WS_CLOSE } from '../../protocol/websocket';
 import type { RawMessage } from '../../protocol/types';
-import { UNMATCHED_ROUTE } from '../dispatch';
+import { UNMATCHED_ROUTE } from '../handle-request';
 import { FrameWriter } from '../frame-writer';
 import type { RouteEntry } from '../route-entry';
 import type { Params, RouteMatch, Router } from '../router';
-import { CountingSink } from '../sinks';
+import { outletFor } from '../../http/http-wire';
+import type { ResponseOutlet } from '../../http/outlet';
 import { selectProtocol, WebSocketContext, type WebSocketRoute } from './websocket';
 
 /** The router method under which WebSocket routes are stored (their own router: never matched by HTTP). */
@@ -44,7 +45,7 @@ const EMPTY = Buffer.alloc(0);
 export class WebSocketSession {
   readonly started = performance.now();
   readonly req: Request;
-  readonly counting: CountingSink;
+  readonly counting: ResponseOutlet;
   readonly writer: FrameWriter;
   readonly match: RouteMatch<WebSocketRoute>;
   readonly route: string;
@@ -57,7 +58,7 @@ export class WebSocketSession {
   constructor(config: WebSocketConfig, msg: RawMessage, sink: ReplySink, options: WebSocketEventOptions, started: boolean) {
     // The body is the accept value or the frame payload; neither is part of the request the handler sees.
     this.req = new Request({ ...msg, body: EMPTY });
-    this.counting = new CountingSink(sink);
+    this.counting = outletFor(sink);
     this.match = config.routes.match(WEBSOCKET_METHOD, msg.path);
     this.route = this.match.kind === 'found' ? this.match.handler.label : UNMATCHED_ROUTE;
     this.log = (options.logger ?? config.logger).child({ route: this.route, connId: msg.connId, ws: true });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildRawMessage, decodeChunked, parseHttpResponse } from '../../../src/app/testing/testing';
+import { buildRawMessage, CollectingSink, RecordingOutlet } from '../../../src/app/testing/testing';
+import { Response } from '../../../src/http/response';
 import { Request } from '../../../src/http/request';
 
 describe('buildRawMessage', () => {
@@ -57,52 +58,47 @@ describe('buildRawMessage', () => {
   });
 });
 
-describe('parseHttpResponse', () => {
-  it('parses status, repeated headers and a Content-Length body', () => {
-    const parsed = parseHttpResponse(Buffer.from('HTTP/1.1 201 Created\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\nContent-Length: 2\r\n\r\nok'));
-    assert.deepEqual(parsed, {
-      status: 201,
-      reason: 'Created',
-      headers: { 'set-cookie': ['a=1', 'b=2'], 'content-length': '2' },
-      body: Buffer.from('ok'),
-      complete: true,
-    });
+describe('RecordingOutlet (the test front)', () => {
+  const target = { method: 'GET', version: 'HTTP/1.1' as const, wantsClose: false };
+
+  it('keeps status, repeated headers and the body as the app made them, and the bytes Mongrel2 would get', async () => {
+    const outlet = new RecordingOutlet();
+    const wire = new CollectingSink();
+    for (const sink of [outlet, wire]) {
+      await new Response(sink, target).status(201).header('Date', 'x').cookie('a', '1').cookie('b', '2').text('ok');
+    }
+    assert.deepEqual([outlet.status, outlet.reason, outlet.headers, outlet.body(), outlet.complete], [
+      201,
+      'Created',
+      { date: 'x', 'set-cookie': ['a=1', 'b=2'], 'content-type': 'text/plain; charset=utf-8', 'content-length': '2' },
+      Buffer.from('ok'),
+      true,
+    ]);
+    assert.deepEqual(outlet.sink.bytes(), wire.bytes());
+    assert.equal(outlet.bytes, wire.bytes().length);
   });
 
-  it('decodes a chunked body', () => {
-    const parsed = parseHttpResponse(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nhello \r\n6;ext=1\r\nworld\n\r\n0\r\n\r\n'));
-    assert.deepEqual(parsed.body, Buffer.from('hello world\n'));
-    assert.equal(parsed.complete, true);
+  it('gives a chunked body without its coding, complete once the stream ended', async () => {
+    const outlet = new RecordingOutlet();
+    const stream = await new Response(outlet, target).stream();
+    await stream.write('hello ');
+    assert.equal(outlet.complete, false);
+    await stream.end('world\n');
+    assert.deepEqual([outlet.headers['transfer-encoding'], outlet.body(), outlet.complete], ['chunked', Buffer.from('hello world\n'), true]);
+    assert.match(outlet.sink.bytes().toString('latin1'), /\r\n\r\n6\r\nhello \r\n6\r\nworld\n\r\n0\r\n\r\n$/);
   });
 
-  it('reports a short body as incomplete and refuses extra bytes', () => {
-    assert.equal(parseHttpResponse(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nab')).complete, false);
-    assert.throws(() => parseHttpResponse(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nab')), {
-      message: '2 body bytes after Content-Length 1',
-    });
+  it('counts a body delimited by closing the connection as complete only once closed', async () => {
+    const outlet = new RecordingOutlet();
+    const stream = await new Response(outlet, { ...target, version: 'HTTP/1.0' }).stream();
+    await stream.write('abc');
+    assert.deepEqual([outlet.headers['connection'], outlet.complete], ['close', false]);
+    await stream.end();
+    assert.deepEqual([outlet.closed, outlet.complete, outlet.body()], [true, true, Buffer.from('abc')]);
   });
 
-  it('returns status 0 for no bytes and throws on a broken head', () => {
-    assert.equal(parseHttpResponse(Buffer.alloc(0)).status, 0);
-    assert.throws(() => parseHttpResponse(Buffer.from('HTTP/1.1 200 OK\r\n')), { message: 'response head is incomplete' });
-    assert.throws(() => parseHttpResponse(Buffer.from('HTTP/2 200 OK\r\n\r\n')), { message: 'bad status line "HTTP/2 200 OK"' });
-  });
-
-  it('treats a body without length or chunking as complete only once closed', () => {
-    const bytes = Buffer.from('HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc');
-    assert.equal(parseHttpResponse(bytes, { closed: false }).complete, false);
-    assert.deepEqual(parseHttpResponse(bytes, { closed: true }).body, Buffer.from('abc'));
-    assert.equal(parseHttpResponse(bytes, { closed: true }).complete, true);
-  });
-});
-
-describe('decodeChunked', () => {
-  it('stops at an unfinished chunk', () => {
-    assert.deepEqual(decodeChunked(Buffer.from('3\r\nabc\r\n5\r\nde')), { body: Buffer.from('abc'), complete: false });
-  });
-
-  it('throws on a bad size line or missing CRLF', () => {
-    assert.throws(() => decodeChunked(Buffer.from('zz\r\n')), { message: 'bad chunk size "zz"' });
-    assert.throws(() => decodeChunked(Buffer.from('1\r\nab\r\n')), { message: 'chunk not followed by CRLF' });
+  it('reports status 0 and an incomplete response when nothing was sent', () => {
+    const outlet = new RecordingOutlet();
+    assert.deepEqual([outlet.status, outlet.headers, outlet.body().length, outlet.complete], [0, {}, 0, false]);
   });
 });

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { App } from '../../../src/app/app';
 import { Request } from '../../../src/http/request';
-import { buildRawMessage, CollectingSink, parseHttpResponse } from '../../../src/app/testing/testing';
+import { buildRawMessage, RecordingOutlet } from '../../../src/app/testing/testing';
 import { UploadBody } from '../../../src/worker/upload-store';
 import { multipartBody } from '../../helpers/multipart';
 
@@ -150,10 +150,10 @@ describe('multipart/form-data', () => {
     const app = formApp();
     const msg = buildRawMessage('/form', { method: 'POST', headers: { 'content-type': contentType, 'content-length': String(body.length) } });
     assert.equal(msg.body.length, 0);
-    const sink = new CollectingSink();
-    const result = await app.dispatch(msg, sink, { bodySource: source });
+    const outlet = new RecordingOutlet();
+    const result = await app.dispatch(msg, outlet, { bodySource: source });
     assert.equal(result.status, 200);
-    assert.deepEqual(JSON.parse(parseHttpResponse(sink.bytes()).body.toString()), {
+    assert.deepEqual(JSON.parse(outlet.body().toString()), {
       fields: { x: 'y' },
       files: [{ field: 'f', filename: 'big.bin', size: data.length, sha256: sha256(data) }],
     });

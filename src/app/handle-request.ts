@@ -1,6 +1,8 @@
 /**
- * `dispatch`: one request message in, exactly one outcome out. Never rejects.
- * The request runs under a deadline; an external signal (client gone, worker stopping) cuts it off.
+ * `handleRequest`: the handling of one HTTP request, router → middleware and handler → response (what
+ * `App.dispatch` runs): one request message in, exactly one outcome out. Never rejects. The request runs under a
+ * deadline; an external signal (client gone, worker stopping) cuts it off. Not to be confused with `src/dispatch/`
+ * (the dispatcher process) or the "dispatch" topology.
  * @module
  */
 
@@ -9,6 +11,8 @@ import type { Logger } from 'pino';
 import { HttpError } from '../http/http-error';
 import { Request, type BodySource } from '../http/request';
 import { Response } from '../http/response';
+import { outletFor } from '../http/http-wire';
+import type { ResponseOutlet } from '../http/outlet';
 import type { ReplySink } from '../http/sink';
 import { statusText } from '../protocol/status-text';
 import type { RawMessage, UploadInfo } from '../protocol/types';
@@ -25,7 +29,7 @@ import type { AppServices } from './services';
 import type { TemplateEngine } from './templates/engine';
 import { errorReply, sendErrorReply, sendReturnValue, type ErrorReply } from './respond';
 import type { Params, RouteMatch, Router } from './router';
-import { CountingSink, GatedSink } from './sinks';
+import { GatedOutlet } from './sinks';
 import { UNMATCHED_ROUTE } from '../metrics/labels';
 import type { DispatchOutcome, DispatchResult } from './outcome';
 
@@ -79,15 +83,15 @@ export interface DispatchConfig {
   readonly storage: RequestStorage | undefined;
 }
 
-/** Handle one request message, writing the response to `sink`. See {@link DispatchResult}. */
-export function dispatch(
+/** Handle one request message, handing the response to `sink` (an outlet, or bytes-only). See {@link DispatchResult}. */
+export function handleRequest(
   config: DispatchConfig,
   msg: RawMessage,
   sink: ReplySink,
   options: DispatchOptions = {},
 ): Promise<DispatchResult> {
   const started = performance.now();
-  const counting = new CountingSink(sink);
+  const counting = outletFor(sink);
   try {
     const req = new Request(msg, requestOptions(config.requestOptions, options), options);
     return new Exchange(config, req, counting, options, started).run();
@@ -109,7 +113,7 @@ function errorPage(services: AppServices, reply: ErrorReply): string | undefined
 }
 
 /** Only a bug in the framework itself lands here; the request still gets an outcome. */
-function frameworkFailure(config: DispatchConfig, options: DispatchOptions, counting: CountingSink, started: number, err: unknown): DispatchResult {
+function frameworkFailure(config: DispatchConfig, options: DispatchOptions, counting: ResponseOutlet, started: number, err: unknown): DispatchResult {
   (options.logger ?? config.logger).error({ err }, 'dispatch failed');
   return {
     outcome: 'error',
@@ -131,8 +135,8 @@ const toResponse = (): WorkOutcome => 'response';
 class Exchange {
   readonly #config: DispatchConfig;
   readonly #req: Request;
-  readonly #counting: CountingSink;
-  readonly #gate: GatedSink;
+  readonly #counting: ResponseOutlet;
+  readonly #gate: GatedOutlet;
   readonly #external: AbortSource | undefined;
   readonly #started: number;
   readonly #match: RouteMatch<RouteEntry>;
@@ -158,11 +162,11 @@ class Exchange {
   /** The status a parked connection reports (see `Parked`); 0 while not parked. */
   #parkedStatus = 0;
 
-  constructor(config: DispatchConfig, req: Request, counting: CountingSink, options: DispatchOptions, started: number) {
+  constructor(config: DispatchConfig, req: Request, counting: ResponseOutlet, options: DispatchOptions, started: number) {
     this.#config = config;
     this.#req = req;
     this.#counting = counting;
-    this.#gate = new GatedSink(counting);
+    this.#gate = new GatedOutlet(counting);
     this.#external = options.cancellation ?? options.signal;
     this.#started = started;
     this.#match = config.router.match(req.method, req.path);
@@ -242,7 +246,7 @@ class Exchange {
     return this.#end(outcome, this.#wireStatus());
   }
 
-  #adopt(sink: ReplySink): Response {
+  #adopt(sink: ResponseOutlet): Response {
     const res = new Response(sink, this.#req);
     this.#responses.push(res);
     this.#current = res;
@@ -458,7 +462,7 @@ class Exchange {
 
   /** After a timeout or an abort the outcome is settled and the gate shut: a late result is only logged. */
   #cutOff(err?: unknown): boolean {
-    if (this.#gate.open) return false;
+    if (this.#gate.isOpen) return false;
     this.#log.debug(err === undefined ? {} : { err }, 'handler finished after the request ended');
     return true;
   }
