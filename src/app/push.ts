@@ -159,7 +159,7 @@ export class Pusher {
     return this.websocket(to, JSON.stringify(value) ?? 'null');
   }
 
-  /** One Server-Sent Event to streams opened with `sse()` (see `app/sse.ts`). */
+  /** One Server-Sent Event to event streams opened with `stream()` (format: `app/sse-format.ts`). */
   sse(to: ConnLike | readonly ConnLike[], event: SseEvent): Promise<void> {
     const bytes = formatSseEvent(event);
     return this.#to(to, (uuid, ids) => encodeReply(uuid, ids, bytes));
@@ -274,7 +274,7 @@ export class Pusher {
     return this.#hub((hub) => hub.answer(String(Conn.from(conn)), pollReply(status, bytesOf(body), contentType)));
   }
 
-  /** The bound hub, or a rejection-worthy error (for the helpers of `app/sse.ts` and `app/long-poll.ts`). */
+  /** The bound hub, or a rejection-worthy error (for `stream()`, `park()` and the room operations). */
   hubOrThrow(): RoomHub {
     const transport = this.#transportOrThrow();
     if (transport.hub === undefined) {
