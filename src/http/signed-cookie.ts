@@ -7,7 +7,7 @@
  * @module
  */
 
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { nodeCrypto } from '../node-crypto';
 import { ConfigError } from '../errors';
 import type { CookieOptions } from './cookie';
 import type { Request } from './request';
@@ -55,7 +55,7 @@ export class CookieSigner {
     // Every key is tried (no early exit), so the time taken does not tell which key matched.
     for (const key of this.#keys) {
       const expected = Buffer.from(tag(key, name, value), 'utf8');
-      if (expected.length === given.length && timingSafeEqual(expected, given)) ok = true;
+      if (expected.length === given.length && nodeCrypto().timingSafeEqual(expected, given)) ok = true;
     }
     return ok ? value : undefined;
   }
@@ -73,5 +73,5 @@ export class CookieSigner {
 }
 
 function tag(key: Buffer, name: string, value: string): string {
-  return createHmac('sha256', key).update(name).update('=').update(value).digest('base64url');
+  return nodeCrypto().createHmac('sha256', key).update(name).update('=').update(value).digest('base64url');
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../node-crypto';
 
 /** Longest client-supplied request id m2pool honours; a longer one is replaced by a made one. */
 export const MAX_REQUEST_ID_CHARS = 128;
@@ -62,7 +62,8 @@ export function incomingRequestId(idValue: unknown, traceparent: unknown): strin
 }
 
 // 9 random bytes → 12 base64url characters: unique per process run, so ids from several workers do not collide.
-const PROCESS_PREFIX = randomBytes(9).toString('base64url');
+// Drawn with the first id, so that a process that makes none does not load node:crypto.
+let processPrefix: string | undefined;
 let sequence = 0;
 
 /**
@@ -81,5 +82,5 @@ export function dispatchedRequestId(dispatchNumber: number): string {
  */
 export function newRequestId(): string {
   sequence += 1;
-  return `${PROCESS_PREFIX}-${sequence.toString(36)}`;
+  return `${(processPrefix ??= nodeCrypto().randomBytes(9).toString('base64url'))}-${sequence.toString(36)}`;
 }

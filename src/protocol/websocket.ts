@@ -5,7 +5,7 @@
  * @module
  */
 import { isUtf8 } from 'node:buffer';
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../node-crypto';
 import { ErrorCode, M2PoolError } from '../errors';
 import { serializeResponseHead } from './http-response';
 
@@ -109,7 +109,7 @@ function isSendableCloseCode(code: number): boolean {
  * @example websocketAccept('dGhlIHNhbXBsZSBub25jZQ==') // 's3pPLMBiTxaQ9kYGzzhZRbK+xOo='
  */
 export function websocketAccept(key: string): string {
-  return createHash('sha1').update(key + WS_GUID, 'latin1').digest('base64');
+  return nodeCrypto().createHash('sha1').update(key + WS_GUID, 'latin1').digest('base64');
 }
 
 /**

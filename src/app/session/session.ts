@@ -7,7 +7,7 @@
  * @module
  */
 
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../../node-crypto';
 import type { Logger } from 'pino';
 import { ConfigError, ErrorCode, M2PoolError } from '../../errors';
 import type { CookieOptions } from '../../http/cookie';
@@ -189,5 +189,5 @@ export class Session {
 }
 
 function newId(): string {
-  return randomBytes(ID_BYTES).toString('base64url');
+  return nodeCrypto().randomBytes(ID_BYTES).toString('base64url');
 }
