@@ -166,3 +166,25 @@ export async function rawRequest(port: number, spec: RequestSpec, options: { tim
     conn.close();
   }
 }
+
+/**
+ * `connections` fresh connections at once, each sending its `paths(c)` pipelined in one write (Mongrel2 parses
+ * them back to back) and reading as many responses in turn. Resolves with each connection's bodies in the order
+ * they arrived.
+ */
+export function pipelinedBodies(port: number, connections: number, paths: (c: number) => readonly string[]): Promise<string[][]> {
+  return Promise.all(
+    Array.from({ length: connections }, async (_, c) => {
+      const conn = await HttpConnection.open(port);
+      try {
+        const list = paths(c);
+        conn.send(Buffer.concat(list.map((path) => buildRequest({ path }))));
+        const bodies: string[] = [];
+        for (let i = 0; i < list.length; i += 1) bodies.push((await conn.read({ timeoutMs: 10_000 })).body.toString());
+        return bodies;
+      } finally {
+        conn.close();
+      }
+    }),
+  );
+}

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { HttpConnection, buildRequest, rawRequest } from '../helpers/http-client';
+import { pipelinedBodies, rawRequest } from '../helpers/http-client';
 import { startTestDispatcher } from '../helpers/dispatcher';
 import { startTestMongrel2 } from '../helpers/mongrel2';
 import { freePort } from '../helpers/ports';
@@ -34,19 +34,7 @@ test('requests flow through the dispatcher; pipelined requests of a connection s
   const PIPELINED = 10;
   const pathOf = (c: number, i: number): string => (i === 0 ? `/slow?ms=${20 + c}` : `/echo/c${c}-${i}`);
   const bodyOf = (c: number, i: number): string => (i === 0 ? `slept ${20 + c} ms\n` : `/echo/c${c}-${i}`);
-  const results = await Promise.all(
-    Array.from({ length: 20 }, async (_, c) => {
-      const conn = await HttpConnection.open(m2.port);
-      try {
-        conn.send(Buffer.concat(Array.from({ length: PIPELINED }, (_, i) => buildRequest({ path: pathOf(c, i) }))));
-        const bodies: string[] = [];
-        for (let i = 0; i < PIPELINED; i += 1) bodies.push((await conn.read({ timeoutMs: 10_000 })).body.toString());
-        return bodies;
-      } finally {
-        conn.close();
-      }
-    }),
-  );
+  const results = await pipelinedBodies(m2.port, 20, (c) => Array.from({ length: PIPELINED }, (_, i) => pathOf(c, i)));
   results.forEach((bodies, c) => assert.deepEqual(bodies, Array.from({ length: PIPELINED }, (_, i) => bodyOf(c, i))));
 
   const total = 2 + 20 * PIPELINED;

@@ -15,7 +15,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { HttpConnection, buildRequest } from '../helpers/http-client';
+import { HttpConnection, buildRequest, pipelinedBodies } from '../helpers/http-client';
 import { startLoad, type Load, type LoadResult } from '../helpers/load';
 import { startTestMongrel2, type TestMongrel2 } from '../helpers/mongrel2';
 import { readyPids, settled, startCliPool, supervisorEvents, type TestPool } from '../helpers/pool';
@@ -313,20 +313,7 @@ export function poolSuite(topology: Topology): void {
       const pathOf = (c: number, i: number): string => (i === 0 ? `/slow?ms=${20 + c}` : i % 3 === 0 ? '/slow?ms=0' : `/echo/c${c}-${i}`);
       const bodyOf = (c: number, i: number): string => (i === 0 ? `slept ${20 + c} ms\n` : i % 3 === 0 ? 'slept 0 ms\n' : `/echo/c${c}-${i}`);
       const expected = (c: number): string[] => Array.from({ length: PIPELINED }, (_, i) => bodyOf(c, i));
-      const pipeline = (): Promise<string[][]> =>
-        Promise.all(
-          Array.from({ length: 20 }, async (_, c) => {
-            const conn = await HttpConnection.open(m2.port);
-            try {
-              conn.send(Buffer.concat(Array.from({ length: PIPELINED }, (_, i) => buildRequest({ path: pathOf(c, i) }))));
-              const bodies: string[] = [];
-              for (let i = 0; i < PIPELINED; i += 1) bodies.push((await conn.read({ timeoutMs: 10_000 })).body.toString());
-              return bodies;
-            } finally {
-              conn.close();
-            }
-          }),
-        );
+      const pipeline = (): Promise<string[][]> => pipelinedBodies(m2.port, 20, (c) => Array.from({ length: PIPELINED }, (_, i) => pathOf(c, i)));
       (await pipeline()).forEach((bodies, c) => assert.deepEqual(bodies, expected(c), `connection ${c}, ${ordered} worker(s)`));
       if (topology === 'direct') {
         // Two workers each order only what they received: every request answered once, the order is not promised.
